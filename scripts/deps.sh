@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The one place that lists renkei's Debian 12 packages. Installs them (root or sudo).
+# Usage: scripts/deps.sh [--test]   (--test adds what the tests and peers need)
+set -euo pipefail
+BUILD_PKGS=(build-essential cmake pkg-config git
+    libdpdk-dev dpdk libpcap-dev
+    libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+    libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3)
+TEST_PKGS=(tshark clang-format)
+pkgs=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--test" ]; then pkgs+=("${TEST_PKGS[@]}"); fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "deps: all ${#pkgs[@]} packages present"
+    exit 0
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections || true
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}"
