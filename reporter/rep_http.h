@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT
+ * rep_http: the web reporter (libmicrohttpd) over a renkei database: host
+ * list, per-host page (services provided / used, as table 1 of the paper)
+ * and the same as JSON. Read-only; the merger may keep writing (WAL).
+ */
+#ifndef REP_HTTP_H
+#define REP_HTTP_H
+
+#include <stdint.h>
+
+struct rep_config {
+    const char *db_path; /* database written by renkei-merger */
+    const char *listen;  /* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all addresses) */
+};
+
+struct rep_server;
+
+/* Start serving in background threads. NULL after logging why (bad listen
+ * address, port in use, database unreadable). */
+struct rep_server *rep_server_start(const struct rep_config *cfg);
+
+/* The port actually bound (useful with port 0). */
+uint16_t rep_server_port(const struct rep_server *srv);
+
+/* Stop and free; accepts NULL and NULLs the pointer. */
+void rep_server_stop(struct rep_server **srv);
+
+/* Start, then block until SIGINT or SIGTERM, then stop. 0 or negative errno. */
+int rep_serve(const struct rep_config *cfg);
+
+#endif /* REP_HTTP_H */
