@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT
+ * mrg_db: the renkei analysis database (SQLite, WAL), schema in docs/SCHEMA.md.
+ * Owns one read-write connection and its prepared statements. The merger node
+ * is the only writer: it calls mrg_db_commit_epoch() once per complete epoch
+ * (one transaction: sessions deduplicated and added, endpoints and events
+ * replaced, services / edges / hosts / meta totals recomputed, epoch row
+ * written). Single-threaded; readers (reporter, sqlite3 CLI) may read while
+ * it writes. Times are ns since the Unix epoch; IPs are stored as export text.
+ */
+#ifndef MRG_DB_H
+#define MRG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmn_record.h"
+#include "cmn_wire.h"
+
+#define MRG_SCHEMA_VERSION 1
+
+struct mrg_db;
+
+/* One tracker's share of an epoch (all its chunks concatenated or one chunk;
+ * arrays borrowed for the duration of the call, need not be aligned). */
+struct mrg_part {
+    uint32_t tracker_id;                       /* sender, for logs */
+    const struct cmn_session_rec *sessions;    /* session epoch deltas */
+    size_t n_sessions;                         /* count */
+    const struct cmn_endpoint_rec *endpoints;  /* cumulative endpoint rows (replace) */
+    size_t n_endpoints;                        /* count */
+    const struct cmn_event_rec *events;        /* cumulative event rows (replace) */
+    size_t n_events;                           /* count */
+};
+
+/* What one commit did. */
+struct mrg_epoch_stats {
+    uint64_t sessions;   /* distinct sessions stored (after dedup) */
+    uint64_t duplicates; /* second copies of a shared session dropped */
+    uint64_t mismatched; /* of those, copies whose counters differed from the first */
+    uint64_t packets;    /* packets of the stored sessions */
+    uint64_t bytes;      /* IP bytes of the stored sessions */
+    uint64_t endpoints;  /* endpoint rows replaced */
+    uint64_t events;     /* event rows replaced */
+};
+
+/* Open (creating if needed) the database at `path`: WAL, schema, statements.
+ * Fails (NULL, after logging why) if the file is not a renkei database or
+ * has another schema version. */
+struct mrg_db *mrg_db_open(const char *path);
+
+/* Close; accepts NULL and NULLs the caller's pointer. */
+void mrg_db_close(struct mrg_db **db);
+
+/* Commit epoch `epoch` (length `epoch_ns`) from `n_parts` tracker parts in one
+ * transaction. `final` marks the end-of-stream flush. Returns 0 or -EIO (the
+ * transaction is rolled back). st may be NULL. */
+int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bool final,
+                        const struct mrg_part *parts, size_t n_parts,
+                        struct mrg_epoch_stats *st /* OUT */);
+
+/* Recompute edges, services, hosts and meta totals from sessions, endpoints
+ * and host names (mrg_db_commit_epoch does this inside its transaction). */
+int mrg_db_refresh(struct mrg_db *db);
+
+/* Store counters of one node into node_stats (upsert by kind, id, counter),
+ * in one transaction. kind: "collector", "splitter", "tracker", "merger". */
+int mrg_db_put_stats(struct mrg_db *db, const char *kind, uint32_t node_id, const char *name,
+                     bool final, const struct cmn_counter *c, size_t n);
+
+/* meta key/value (value stored as integer or text). */
+int mrg_db_meta_set_u64(struct mrg_db *db, const char *key, uint64_t value);
+int mrg_db_meta_set_text(struct mrg_db *db, const char *key, const char *value);
+
+/* Integer meta value, or `def` when absent. */
+uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
+
+/* Read /etc/hosts-format `path` (address, canonical name, aliases; # comments)
+ * into host_names (first name per address wins) and apply to hosts.name.
+ * Returns the number of names or -errno after logging. */
+long mrg_db_load_hosts_file(struct mrg_db *db, const char *path);
+
+/* The underlying connection, for tests and read-only queries. Borrowed. */
+void *mrg_db_handle(struct mrg_db *db);
+
+#endif /* MRG_DB_H */
