@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: MIT
+ * mrg_db: SQLite storage of the merged analysis. Raw tables (sessions,
+ * endpoints, events, node_stats) are written from tracker results; derived
+ * tables (edges, services, hosts) are recomputed from them after each epoch
+ * in the same transaction, so a reader never sees an epoch half applied.
+ * The schema is documented for users in docs/SCHEMA.md; keep both in step.
+ */
+#define CMN_LOG_TAG "mrg_db"
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "cmn_ip.h"
+#include "cmn_log.h"
+#include "mrg_db.h"
+
+/* Schema v1. IPs are export text; *_key columns hold the 16-byte address for
+ * numeric ordering. Times are INTEGER ns since the Unix epoch. */
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE IF NOT EXISTS epochs(epoch INTEGER PRIMARY KEY, start_ns INTEGER,"
+    " end_ns INTEGER, packets INTEGER, bytes INTEGER, sessions INTEGER, duplicates INTEGER,"
+    " trackers INTEGER, final INTEGER, commits INTEGER, committed_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS sessions(a_ip TEXT NOT NULL, a_port INTEGER NOT NULL,"
+    " b_ip TEXT NOT NULL, b_port INTEGER NOT NULL, proto INTEGER NOT NULL,"
+    " pkts_ab INTEGER, bytes_ab INTEGER, pkts_ba INTEGER, bytes_ba INTEGER,"
+    " syn_ab INTEGER, syn_ba INTEGER, synack_ab INTEGER, synack_ba INTEGER,"
+    " ack_ab INTEGER, ack_ba INTEGER, fin_ab INTEGER, fin_ba INTEGER,"
+    " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
+    " first_ns INTEGER, last_ns INTEGER,"
+    " PRIMARY KEY(a_ip, a_port, b_ip, b_port, proto));"
+    "CREATE INDEX IF NOT EXISTS sessions_b ON sessions(b_ip);"
+    "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
+    " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
+    " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
+    " syn_recv INTEGER, rst_sent INTEGER, rst_recv INTEGER, init_sessions INTEGER,"
+    " resp_sessions INTEGER, epochs_seen INTEGER, lower_port_sessions INTEGER,"
+    " pkts_out INTEGER, pkts_in INTEGER, bytes_out INTEGER, bytes_in INTEGER,"
+    " first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port));"
+    "CREATE TABLE IF NOT EXISTS events(kind TEXT NOT NULL, target_ip TEXT NOT NULL,"
+    " port INTEGER NOT NULL, proto INTEGER NOT NULL, actor_ip TEXT NOT NULL,"
+    " source_count INTEGER, packets INTEGER, port_count INTEGER, first_ns INTEGER,"
+    " last_ns INTEGER, PRIMARY KEY(kind, target_ip, port, proto, actor_ip));"
+    "CREATE TABLE IF NOT EXISTS node_stats(kind TEXT NOT NULL, node_id INTEGER NOT NULL,"
+    " name TEXT, counter TEXT NOT NULL, value INTEGER, final INTEGER, updated_at TEXT,"
+    " PRIMARY KEY(kind, node_id, counter));"
+    "CREATE TABLE IF NOT EXISTS host_names(ip TEXT PRIMARY KEY, name TEXT);"
+    "CREATE TABLE IF NOT EXISTS edges(client_ip TEXT NOT NULL, server_ip TEXT NOT NULL,"
+    " proto INTEGER NOT NULL, server_port INTEGER NOT NULL, client_key BLOB, server_key BLOB,"
+    " packets_c2s INTEGER, bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER,"
+    " sessions INTEGER, first_ns INTEGER, last_ns INTEGER,"
+    " PRIMARY KEY(client_ip, server_ip, proto, server_port));"
+    "CREATE INDEX IF NOT EXISTS edges_server ON edges(server_ip, proto, server_port);"
+    "CREATE TABLE IF NOT EXISTS services(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
+    " port INTEGER NOT NULL, ip_key BLOB, clients INTEGER, packets INTEGER, bytes INTEGER,"
+    " confidence REAL, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port));"
+    "CREATE TABLE IF NOT EXISTS hosts(ip TEXT PRIMARY KEY, ip_key BLOB, name TEXT,"
+    " network TEXT, kind TEXT, services_provided INTEGER, services_used INTEGER,"
+    " packets_out INTEGER, bytes_out INTEGER, packets_in INTEGER, bytes_in INTEGER,"
+    " first_ns INTEGER, last_ns INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS epoch_keys(k BLOB PRIMARY KEY, v BLOB);";
+
+/* Derived tables, recomputed after each epoch. A session's server side is
+ * the endpoint judged server; both servers: the initiator is the client
+ * (then higher confidence, then lower port wins the server side); neither:
+ * no edge (the traffic stays in host totals). Port-less rows never make edges. */
+static const char s_refresh[] =
+    "DELETE FROM edges;"
+    "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
+    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"
+    "   eb.confidence AS cb FROM sessions s"
+    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"
+    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"
+    "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"
+    " d AS (SELECT *, CASE"
+    "   WHEN ra = 'server' AND rb = 'server' THEN CASE"
+    "     WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"
+    "     WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"
+    "     WHEN a_port <= b_port THEN 'A' ELSE 'B' END"
+    "   WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END AS srv FROM j)"
+    " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"
+    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"
+    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"
+    "  COUNT(DISTINCT CASE srv WHEN 'A' THEN b_port ELSE a_port END),"
+    "  MIN(first_ns), MAX(last_ns)"
+    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4;"
+    "DELETE FROM services;"
+    "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"
+    " first_ns, last_ns)"
+    " SELECT e.ip, e.proto, e.port, renkei_ipkey(e.ip), COALESCE(g.clients, 0),"
+    "  COALESCE(g.packets, 0), COALESCE(g.bytes, 0), e.confidence, e.first_ns, e.last_ns"
+    " FROM endpoints e LEFT JOIN (SELECT server_ip, proto, server_port, COUNT(*) AS clients,"
+    "   SUM(packets_c2s + packets_s2c) AS packets, SUM(bytes_c2s + bytes_s2c) AS bytes"
+    "   FROM edges GROUP BY 1, 2, 3) g"
+    "  ON g.server_ip = e.ip AND g.proto = e.proto AND g.server_port = e.port"
+    " WHERE e.role = 'server' AND e.port <> 0 AND e.proto NOT IN (1, 58);"
+    "DELETE FROM hosts;"
+    "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided, services_used,"
+    " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
+    " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
+    "  renkei_network(ip),"
+    "  CASE WHEN sp > 0 AND su > 0 THEN 'both' WHEN sp > 0 THEN 'server' ELSE 'client' END,"
+    "  sp, su, po, bo, pi, bi, f, l"
+    " FROM (SELECT t.ip AS ip,"
+    "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"
+    "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
+    "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi, MIN(f) AS f, MAX(l) AS l"
+    "  FROM (SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"
+    "    bytes_ba AS bi, first_ns AS f, last_ns AS l FROM sessions"
+    "   UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"
+    "    FROM sessions) t GROUP BY t.ip) g;"
+    "INSERT OR REPLACE INTO meta(key, value)"
+    " SELECT 'packets', COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions"
+    " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab + bytes_ba), 0) FROM sessions"
+    " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) FROM sessions"
+    " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) FROM sessions;";
+
+/* Statement texts, indexed by enum st_id. */
+enum st_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_KEY_INSERT,
+    ST_KEY_GET,
+    ST_KEY_CLEAR,
+    ST_SESSION_UPSERT,
+    ST_ENDPOINT_REPLACE,
+    ST_EVENT_REPLACE,
+    ST_EPOCH_UPSERT,
+    ST_STATS_UPSERT,
+    ST_META_SET,
+    ST_META_GET,
+    ST_NAME_INSERT,
+    ST_NAME_APPLY,
+    ST_COUNT
+};
+
+static const char *const s_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_KEY_INSERT] = "INSERT OR IGNORE INTO temp.epoch_keys(k, v) VALUES(?1, ?2)",
+    [ST_KEY_GET] = "SELECT v FROM temp.epoch_keys WHERE k = ?1",
+    [ST_KEY_CLEAR] = "DELETE FROM temp.epoch_keys",
+    [ST_SESSION_UPSERT] =
+        "INSERT INTO sessions(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab, pkts_ba,"
+        " bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"
+        " rst_ab, rst_ba, flags, epochs, first_ns, last_ns)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,1,?21,?22)"
+        " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"
+        " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + excluded.bytes_ab,"
+        " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + excluded.bytes_ba,"
+        " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + excluded.syn_ba,"
+        " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba + excluded.synack_ba,"
+        " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + excluded.ack_ba,"
+        " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + excluded.fin_ba,"
+        " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + excluded.rst_ba,"
+        /* the initiator is decided by the first epoch that saw the session */
+        " flags = CASE WHEN flags & 3 THEN flags | (excluded.flags & ~3)"
+        "  ELSE flags | excluded.flags END,"
+        " epochs = epochs + 1, first_ns = MIN(first_ns, excluded.first_ns),"
+        " last_ns = MAX(last_ns, excluded.last_ns)",
+    [ST_ENDPOINT_REPLACE] =
+        "INSERT OR REPLACE INTO endpoints(ip, proto, port, role, confidence, peers, peer_ports,"
+        " sessions, synack_sent, synack_recv, syn_sent, syn_recv, rst_sent, rst_recv,"
+        " init_sessions, resp_sessions, epochs_seen, lower_port_sessions, pkts_out, pkts_in,"
+        " bytes_out, bytes_in, first_ns, last_ns)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+        "?23,?24)",
+    [ST_EVENT_REPLACE] =
+        "INSERT OR REPLACE INTO events(kind, target_ip, port, proto, actor_ip, source_count,"
+        " packets, port_count, first_ns, last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_EPOCH_UPSERT] =
+        "INSERT INTO epochs(epoch, start_ns, end_ns, packets, bytes, sessions, duplicates,"
+        " trackers, final, commits, committed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10)"
+        " ON CONFLICT(epoch) DO UPDATE SET packets = packets + excluded.packets,"
+        " bytes = bytes + excluded.bytes, sessions = sessions + excluded.sessions,"
+        " duplicates = duplicates + excluded.duplicates,"
+        " trackers = MAX(trackers, excluded.trackers), final = final | excluded.final,"
+        " commits = commits + 1, committed_at = excluded.committed_at",
+    [ST_STATS_UPSERT] =
+        "INSERT INTO node_stats(kind, node_id, name, counter, value, final, updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(kind, node_id, counter) DO UPDATE SET"
+        " name = excluded.name, value = excluded.value, final = excluded.final,"
+        " updated_at = excluded.updated_at",
+    [ST_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_NAME_INSERT] = "INSERT OR IGNORE INTO host_names(ip, name) VALUES(?1, ?2)",
+    [ST_NAME_APPLY] =
+        "UPDATE hosts SET name = (SELECT n.name FROM host_names n WHERE n.ip = hosts.ip)",
+};
+
+struct mrg_db {
+    sqlite3 *db;                 /* read-write connection */
+    sqlite3_stmt *st[ST_COUNT];  /* prepared statements, enum st_id */
+    char *path;                  /* for messages */
+};
+
+/* ---- SQL functions used by the derived-table queries ---- */
+
+/* renkei_ipkey(text) -> 16-byte blob for numeric ordering (NULL if unparsable). */
+static void s_fn_ipkey(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    uint8_t ip[16];
+    if (!s || cmn_ip_parse(s, ip) != 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_blob(ctx, ip, 16, SQLITE_TRANSIENT);
+}
+
+/* renkei_network(text) -> "a.b.c.0/24" or "x:x:x:x::/64". */
+static void s_fn_network(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    uint8_t ip[16];
+    char buf[CMN_IP_STRLEN + 8];
+    if (!s || cmn_ip_parse(s, ip) != 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, cmn_ip_network(ip, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
+}
+
+static void s_now_text(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int s_fail(struct mrg_db *db, const char *what)
+{
+    CMN_LOG(ERR, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->db));
+    return -EIO;
+}
+
+/* Run a stepped statement to completion and reset it. */
+static int s_step_done(struct mrg_db *db, enum st_id id)
+{
+    sqlite3_stmt *s = db->st[id];
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return s_fail(db, s_sql[id]);
+    return 0;
+}
+
+static void s_bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    /* SQLite integers are signed 64-bit; counters never reach 2^63. */
+    sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static void s_bind_ip(sqlite3_stmt *s, int i, const uint8_t ip[16])
+{
+    char buf[CMN_IP_STRLEN];
+    sqlite3_bind_text(s, i, cmn_ip_format(ip, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
+}
+
+/* Check meta.schema_version of an existing database; write it to a new one. */
+static int s_check_version(struct mrg_db *db)
+{
+    sqlite3_stmt *s = db->st[ST_META_GET];
+    sqlite3_bind_text(s, 1, "schema_version", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_int64 v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return s_fail(db, "read schema_version");
+    if (v == -1) {
+        char now[32];
+        s_now_text(now, sizeof(now));
+        if (mrg_db_meta_set_u64(db, "schema_version", MRG_SCHEMA_VERSION) ||
+            mrg_db_meta_set_text(db, "created_at", now) ||
+            mrg_db_meta_set_u64(db, "records_lost", 0) ||
+            mrg_db_meta_set_u64(db, "duplicates_removed", 0) ||
+            mrg_db_meta_set_u64(db, "packets", 0) || mrg_db_meta_set_u64(db, "bytes", 0) ||
+            mrg_db_meta_set_text(db, "run_state", "new"))
+            return -EIO;
+    } else if (v != MRG_SCHEMA_VERSION) {
+        CMN_LOG(ERR, "%s: schema version %lld, this renkei writes %d", db->path, (long long)v,
+                MRG_SCHEMA_VERSION);
+        return -EINVAL;
+    }
+    return mrg_db_meta_set_text(db, "renkei_version", RENKEI_VERSION);
+}
+
+struct mrg_db *mrg_db_open(const char *path)
+{
+    struct mrg_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        abort();
+    db->path = strdup(path);
+    if (!db->path)
+        abort();
+    char *err = NULL;
+    if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        CMN_LOG(ERR, "cannot open database %s: %s", path,
+                db->db ? sqlite3_errmsg(db->db) : "out of memory");
+        goto err;
+    }
+    sqlite3_busy_timeout(db->db, 5000);
+    if (sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                     &err) != SQLITE_OK) {
+        CMN_LOG(ERR, "%s: not a database or not writable: %s", path, err ? err : "?");
+        goto err;
+    }
+    if (sqlite3_create_function(db->db, "renkei_ipkey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, s_fn_ipkey, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db->db, "renkei_network", 1,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, s_fn_network, NULL,
+                                NULL) != SQLITE_OK) {
+        s_fail(db, "create functions");
+        goto err;
+    }
+    if (sqlite3_exec(db->db, s_schema, NULL, NULL, &err) != SQLITE_OK) {
+        CMN_LOG(ERR, "%s: cannot create schema: %s", path, err ? err : "?");
+        goto err;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v2(db->db, s_sql[i], -1, &db->st[i], NULL) != SQLITE_OK) {
+            CMN_LOG(ERR, "%s: prepare '%.60s': %s", path, s_sql[i], sqlite3_errmsg(db->db));
+            goto err;
+        }
+    }
+    if (s_check_version(db) != 0)
+        goto err;
+    return db;
+err:
+    sqlite3_free(err);
+    mrg_db_close(&db);
+    return NULL;
+}
+
+void mrg_db_close(struct mrg_db **dbp)
+{
+    if (!dbp || !*dbp)
+        return;
+    struct mrg_db *db = *dbp;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(db->st[i]);
+    /* closed even after a failed open: sqlite3_open_v2 allocates the handle */
+    sqlite3_close(db->db);
+    free(db->path);
+    free(db);
+    *dbp = NULL;
+}
+
+void *mrg_db_handle(struct mrg_db *db)
+{
+    return db->db;
+}
+
+static int s_rollback(struct mrg_db *db)
+{
+    s_step_done(db, ST_ROLLBACK);
+    return -EIO;
+}
+
+/* Store one session delta unless an identical key was already stored in this
+ * epoch (a session between IPs of two trackers arrives from both). */
+static int s_put_session(struct mrg_db *db, const struct cmn_session_rec *r,
+                         struct mrg_epoch_stats *st)
+{
+    uint8_t key[37];
+    memcpy(key, r->a_ip, 16);
+    memcpy(key + 16, r->b_ip, 16);
+    memcpy(key + 32, &r->a_port, 2);
+    memcpy(key + 34, &r->b_port, 2);
+    key[36] = r->proto;
+    const uint8_t *val = (const uint8_t *)r + 36; /* counters and times */
+    const int vlen = (int)sizeof(*r) - 36;
+
+    sqlite3_stmt *s = db->st[ST_KEY_INSERT];
+    sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, val, vlen, SQLITE_STATIC);
+    if (s_step_done(db, ST_KEY_INSERT) != 0)
+        return -EIO;
+    if (sqlite3_changes(db->db) == 0) {
+        st->duplicates++;
+        s = db->st[ST_KEY_GET];
+        sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW &&
+            (sqlite3_column_bytes(s, 0) != vlen || memcmp(sqlite3_column_blob(s, 0), val, (size_t)vlen) != 0))
+            st->mismatched++;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return 0;
+    }
+    s = db->st[ST_SESSION_UPSERT];
+    s_bind_ip(s, 1, r->a_ip);
+    sqlite3_bind_int(s, 2, r->a_port);
+    s_bind_ip(s, 3, r->b_ip);
+    sqlite3_bind_int(s, 4, r->b_port);
+    sqlite3_bind_int(s, 5, r->proto);
+    s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
+    s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
+    s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
+    s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
+    for (int d = 0; d < 2; d++) {
+        s_bind_u64(s, 10 + d, r->syn[d]);
+        s_bind_u64(s, 12 + d, r->synack[d]);
+        s_bind_u64(s, 14 + d, r->ack[d]);
+        s_bind_u64(s, 16 + d, r->fin[d]);
+        s_bind_u64(s, 18 + d, r->rst[d]);
+    }
+    sqlite3_bind_int(s, 20, r->flags);
+    s_bind_u64(s, 21, r->first_ns);
+    s_bind_u64(s, 22, r->last_ns);
+    if (s_step_done(db, ST_SESSION_UPSERT) != 0)
+        return -EIO;
+    st->sessions++;
+    st->packets += r->pkts[0] + r->pkts[1];
+    st->bytes += r->bytes[0] + r->bytes[1];
+    return 0;
+}
+
+static const char *s_role_name(uint8_t role)
+{
+    switch (role) {
+        case CMN_ROLE_SERVER:
+            return "server";
+        case CMN_ROLE_CLIENT:
+            return "client";
+        default:
+            return "unknown";
+    }
+}
+
+static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e)
+{
+    sqlite3_stmt *s = db->st[ST_ENDPOINT_REPLACE];
+    s_bind_ip(s, 1, e->ip);
+    sqlite3_bind_int(s, 2, e->proto);
+    sqlite3_bind_int(s, 3, e->port);
+    sqlite3_bind_text(s, 4, s_role_name(e->role), -1, SQLITE_STATIC);
+    float c = e->confidence;
+    /* wire floats may be NaN or out of range; clamp rather than store garbage */
+    if (!(c >= 0.0f))
+        c = 0.0f;
+    if (c > 1.0f)
+        c = 1.0f;
+    sqlite3_bind_double(s, 5, (double)c);
+    const uint32_t u32[] = {e->peers,         e->peer_ports,    e->sessions,
+                            e->synack_sent,   e->synack_recv,   e->syn_sent,
+                            e->syn_recv,      e->rst_sent,      e->rst_recv,
+                            e->init_sessions, e->resp_sessions, e->epochs_seen,
+                            e->lower_port_sessions};
+    for (int i = 0; i < 13; i++)
+        s_bind_u64(s, 6 + i, u32[i]);
+    s_bind_u64(s, 19, e->pkts_out);
+    s_bind_u64(s, 20, e->pkts_in);
+    s_bind_u64(s, 21, e->bytes_out);
+    s_bind_u64(s, 22, e->bytes_in);
+    s_bind_u64(s, 23, e->first_ns);
+    s_bind_u64(s, 24, e->last_ns);
+    return s_step_done(db, ST_ENDPOINT_REPLACE);
+}
+
+static const char *s_event_name(uint8_t kind, char *buf, size_t len)
+{
+    switch (kind) {
+        case CMN_EVENT_SYN_FLOOD:
+            return "syn_flood";
+        case CMN_EVENT_PORT_SCAN:
+            return "port_scan";
+        case CMN_EVENT_STEALTH_SCAN:
+            return "stealth_scan";
+        default:
+            snprintf(buf, len, "event_%u", kind);
+            return buf;
+    }
+}
+
+static int s_put_event(struct mrg_db *db, const struct cmn_event_rec *ev)
+{
+    static const uint8_t zero[16];
+    char kb[16];
+    sqlite3_stmt *s = db->st[ST_EVENT_REPLACE];
+    sqlite3_bind_text(s, 1, s_event_name(ev->kind, kb, sizeof(kb)), -1, SQLITE_TRANSIENT);
+    s_bind_ip(s, 2, ev->target_ip);
+    sqlite3_bind_int(s, 3, ev->port);
+    sqlite3_bind_int(s, 4, ev->proto);
+    if (memcmp(ev->actor_ip, zero, 16) == 0)
+        sqlite3_bind_text(s, 5, "", -1, SQLITE_STATIC); /* many sources */
+    else
+        s_bind_ip(s, 5, ev->actor_ip);
+    s_bind_u64(s, 6, ev->source_count);
+    s_bind_u64(s, 7, ev->packets);
+    s_bind_u64(s, 8, ev->port_count);
+    s_bind_u64(s, 9, ev->first_ns);
+    s_bind_u64(s, 10, ev->last_ns);
+    return s_step_done(db, ST_EVENT_REPLACE);
+}
+
+int mrg_db_refresh(struct mrg_db *db)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db->db, s_refresh, NULL, NULL, &err) != SQLITE_OK) {
+        CMN_LOG(ERR, "%s: refresh derived tables: %s", db->path, err ? err : "?");
+        sqlite3_free(err);
+        return -EIO;
+    }
+    return 0;
+}
+
+int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bool final,
+                        const struct mrg_part *parts, size_t n_parts, struct mrg_epoch_stats *out)
+{
+    assert(db && (parts || n_parts == 0));
+    struct mrg_epoch_stats st = {0};
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    if (s_step_done(db, ST_KEY_CLEAR) != 0)
+        return s_rollback(db);
+    for (size_t p = 0; p < n_parts; p++) {
+        const struct mrg_part *pt = &parts[p];
+        /* arrays may sit unaligned inside protobuf buffers: copy each row */
+        for (size_t i = 0; i < pt->n_sessions; i++) {
+            struct cmn_session_rec r;
+            memcpy(&r, (const uint8_t *)pt->sessions + i * sizeof(r), sizeof(r));
+            if (s_put_session(db, &r, &st) != 0)
+                return s_rollback(db);
+        }
+        for (size_t i = 0; i < pt->n_endpoints; i++) {
+            struct cmn_endpoint_rec e;
+            memcpy(&e, (const uint8_t *)pt->endpoints + i * sizeof(e), sizeof(e));
+            if (s_put_endpoint(db, &e) != 0)
+                return s_rollback(db);
+            st.endpoints++;
+        }
+        for (size_t i = 0; i < pt->n_events; i++) {
+            struct cmn_event_rec ev;
+            memcpy(&ev, (const uint8_t *)pt->events + i * sizeof(ev), sizeof(ev));
+            if (s_put_event(db, &ev) != 0)
+                return s_rollback(db);
+            st.events++;
+        }
+    }
+    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_db_refresh(db) != 0)
+        return s_rollback(db);
+
+    char now[32];
+    s_now_text(now, sizeof(now));
+    sqlite3_stmt *s = db->st[ST_EPOCH_UPSERT];
+    s_bind_u64(s, 1, epoch);
+    s_bind_u64(s, 2, epoch * epoch_ns);
+    s_bind_u64(s, 3, (epoch + 1) * epoch_ns);
+    s_bind_u64(s, 4, st.packets);
+    s_bind_u64(s, 5, st.bytes);
+    s_bind_u64(s, 6, st.sessions);
+    s_bind_u64(s, 7, st.duplicates);
+    s_bind_u64(s, 8, n_parts);
+    sqlite3_bind_int(s, 9, final ? 1 : 0);
+    sqlite3_bind_text(s, 10, now, -1, SQLITE_TRANSIENT);
+    if (s_step_done(db, ST_EPOCH_UPSERT) != 0)
+        return s_rollback(db);
+    uint64_t dedup = mrg_db_meta_u64(db, "shared_sessions_deduplicated", 0) + st.duplicates;
+    if (mrg_db_meta_set_u64(db, "shared_sessions_deduplicated", dedup) != 0 ||
+        mrg_db_meta_set_u64(db, "last_epoch", epoch) != 0 ||
+        mrg_db_meta_set_u64(db, "epoch_ns", epoch_ns) != 0)
+        return s_rollback(db);
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    if (out)
+        *out = st;
+    return 0;
+}
+
+int mrg_db_put_stats(struct mrg_db *db, const char *kind, uint32_t node_id, const char *name,
+                     bool final, const struct cmn_counter *c, size_t n)
+{
+    char now[32];
+    s_now_text(now, sizeof(now));
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].name)
+            continue;
+        sqlite3_stmt *s = db->st[ST_STATS_UPSERT];
+        sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, node_id);
+        sqlite3_bind_text(s, 3, name ? name : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 4, c[i].name, -1, SQLITE_TRANSIENT);
+        s_bind_u64(s, 5, c[i].value);
+        sqlite3_bind_int(s, 6, final ? 1 : 0);
+        sqlite3_bind_text(s, 7, now, -1, SQLITE_TRANSIENT);
+        if (s_step_done(db, ST_STATS_UPSERT) != 0)
+            return s_rollback(db);
+    }
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return 0;
+}
+
+int mrg_db_meta_set_u64(struct mrg_db *db, const char *key, uint64_t value)
+{
+    sqlite3_stmt *s = db->st[ST_META_SET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    s_bind_u64(s, 2, value);
+    return s_step_done(db, ST_META_SET);
+}
+
+int mrg_db_meta_set_text(struct mrg_db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *s = db->st[ST_META_SET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
+    return s_step_done(db, ST_META_SET);
+}
+
+uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def)
+{
+    sqlite3_stmt *s = db->st[ST_META_GET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    uint64_t v = def;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        v = (uint64_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return v;
+}
+
+long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        CMN_LOG(ERR, "hosts_file %s: %s", path, strerror(e));
+        return -e;
+    }
+    long n = 0, lineno = 0;
+    char line[1024];
+    if (s_step_done(db, ST_BEGIN) != 0) {
+        fclose(f);
+        return -EIO;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *save = NULL;
+        char *addr = strtok_r(line, " \t\r\n", &save);
+        char *name = addr ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+        if (!addr)
+            continue;
+        uint8_t ip[16];
+        if (!name || cmn_ip_parse(addr, ip) != 0) {
+            CMN_LOG(WARN, "%s:%ld: expected 'address name [aliases]', skipped", path, lineno);
+            continue;
+        }
+        sqlite3_stmt *s = db->st[ST_NAME_INSERT];
+        s_bind_ip(s, 1, ip);
+        sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+        if (s_step_done(db, ST_NAME_INSERT) != 0) {
+            fclose(f);
+            return s_rollback(db);
+        }
+        n++;
+    }
+    fclose(f);
+    if (s_step_done(db, ST_NAME_APPLY) != 0)
+        return s_rollback(db);
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return n;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ * spl_node: the splitter process's state machine. Owns its ZeroMQ sockets
+ * (PULL bound for collectors, one PUSH per tracker in index order, PUSH to
+ * the merger), the shard map, one spl_shard per collector, per-collector and
+ * per-tracker accounting, and the epoch watermark. Single-threaded: one
+ * caller drives it with spl_node_poll or spl_node_run.
+ *
+ * Epochs: the watermark is the minimum, over collectors that have not ended,
+ * of the largest record timestamp received from each. It is held at 0 until
+ * `collectors` (when > 0) distinct collectors have been heard from and each
+ * live one has sent a record, so an early collector cannot close epochs a
+ * later one still has traffic for. When it passes the end of epoch e, every
+ * out-batch is flushed and EpochFlush{e} goes to every tracker, once per
+ * epoch, in increasing order. Only epochs in which at least one record was
+ * received are flushed: empty epochs are skipped. A record whose epoch was
+ * already flushed (a straggler) is still forwarded and counted in
+ * `records_late`; it lands in the tracker's next report. End of stream is the
+ * final flush (no EpochFlush is sent for the epochs still open then).
+ *
+ * Counters (names are a contract; spl_node_counter and the Stats messages use them):
+ *   records_received, batches_received     from collectors, all of them
+ *   records_forwarded                      records sent to at least one tracker
+ *   records_copies                         record copies sent (sum of tracker.<i>.records_sent)
+ *   batches_forwarded                      batches sent to trackers (sum of tracker.<i>.batches_sent)
+ *   batches_lost                           sequence gaps, plus batches a collector's EOS
+ *                                          says it sent that never arrived
+ *   records_lost                           over ended collectors: records_sent - records_received
+ *                                          (when positive), plus records the splitter failed to send
+ *   malformed_messages                     undecodable envelopes, bad record arrays
+ *   unexpected_messages                    well-formed but not for a splitter (dropped, counted)
+ *   records_late, epochs_flushed, send_errors, collectors_seen, collectors_ended
+ *   collector.<id>.records_received / records_sent / batches_received / batches_sent / batches_lost
+ *   tracker.<i>.records_sent / batches_sent
+ */
+#ifndef SPL_NODE_H
+#define SPL_NODE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct spl_config {
+    void *zmq_ctx;               /* borrowed ZeroMQ context; outlives the node */
+    const char *listen;          /* endpoint to bind for collectors */
+    const char *const *trackers; /* tracker endpoints, index order */
+    uint32_t tracker_count;      /* entries in trackers, >= 1 */
+    const char *merger;          /* merger endpoint */
+    const char *const *ranges;   /* shard rules "PREFIX TRACKER" / "LO-HI TRACKER"; NULL: even */
+    size_t range_count;          /* entries in ranges */
+    uint32_t collectors;         /* collectors to expect; 0 = run forever */
+    uint64_t epoch_seconds;      /* epoch length in capture time, >= 1 */
+    uint32_t batch_records;      /* records per out-batch, >= 1 */
+    uint32_t batch_delay_ms;     /* a partial out-batch leaves after this long */
+    uint32_t stats_interval;     /* seconds between stats line + Stats message; 0 = off */
+    int hwm;                     /* ZeroMQ high-water mark per socket (messages); 0: default */
+};
+
+struct spl_node;
+
+/* Build the shard map, open the sockets, and send Hello{SPLITTER,
+ * tracker_count} to the merger and ShardMap{i, N, ranges} to each tracker.
+ * Returns NULL after logging why (bad rule, bind failure). */
+struct spl_node *spl_node_new(const struct spl_config *cfg);
+
+/* Close sockets (pending messages get `linger` time: forever after a normal
+ * end, 2 s after an interrupted one) and free. Accepts NULL, NULLs the pointer. */
+void spl_node_destroy(struct spl_node **node);
+
+/* One turn: wait up to `max_wait_ms` (-1: until the next timer) for messages,
+ * handle a burst of them, flush aged out-batches, emit periodic stats.
+ * Returns 1 once the run has ended (all expected collectors ended and end of
+ * stream has been sent), 0 to continue, or a negative errno on fatal socket
+ * errors. A signal interrupting the wait returns 0. */
+int spl_node_poll(struct spl_node *node, int max_wait_ms);
+
+/* Loop spl_node_poll until the run ends or *stop becomes non-zero (then
+ * spl_node_finish). Returns 0, or a negative errno on a fatal error. */
+int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop);
+
+/* End the run now: flush every out-batch, send EndOfStream{SPLITTER} with the
+ * per-pipe totals to each tracker, final Stats and EndOfStream{SPLITTER} to
+ * the merger. Idempotent. */
+void spl_node_finish(struct spl_node *node);
+
+/* True once end of stream has been sent. */
+bool spl_node_done(const struct spl_node *node);
+
+/* Current value of the counter `name` (see the list above); 0 when unknown. */
+uint64_t spl_node_counter(const struct spl_node *node, const char *name);
+
+#endif /* SPL_NODE_H */
