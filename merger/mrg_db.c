@@ -203,9 +203,9 @@ static const char *const s_sql[ST_COUNT] = {
 };
 
 struct mrg_db {
-    sqlite3 *db;                 /* read-write connection */
-    sqlite3_stmt *st[ST_COUNT];  /* prepared statements, enum st_id */
-    char *path;                  /* for messages */
+    sqlite3 *db;                /* read-write connection */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared statements, enum st_id */
+    char *path;                 /* for messages */
 };
 
 /* ---- SQL functions used by the derived-table queries ---- */
@@ -325,11 +325,10 @@ struct mrg_db *mrg_db_open(const char *path)
         CMN_LOG(ERR, "%s: not a database or not writable: %s", path, err ? err : "?");
         goto err;
     }
-    if (sqlite3_create_function(db->db, "renkei_ipkey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, s_fn_ipkey, NULL, NULL) != SQLITE_OK ||
-        sqlite3_create_function(db->db, "renkei_network", 1,
-                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, s_fn_network, NULL,
-                                NULL) != SQLITE_OK) {
+    if (sqlite3_create_function(db->db, "renkei_ipkey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                s_fn_ipkey, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db->db, "renkei_network", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, s_fn_network, NULL, NULL) != SQLITE_OK) {
         s_fail(db, "create functions");
         goto err;
     }
@@ -401,7 +400,8 @@ static int s_put_session(struct mrg_db *db, const struct cmn_session_rec *r,
         s = db->st[ST_KEY_GET];
         sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW &&
-            (sqlite3_column_bytes(s, 0) != vlen || memcmp(sqlite3_column_blob(s, 0), val, (size_t)vlen) != 0))
+            (sqlite3_column_bytes(s, 0) != vlen ||
+             memcmp(sqlite3_column_blob(s, 0), val, (size_t)vlen) != 0))
             st->mismatched++;
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
@@ -461,11 +461,10 @@ static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e)
     if (c > 1.0f)
         c = 1.0f;
     sqlite3_bind_double(s, 5, (double)c);
-    const uint32_t u32[] = {e->peers,         e->peer_ports,    e->sessions,
-                            e->synack_sent,   e->synack_recv,   e->syn_sent,
-                            e->syn_recv,      e->rst_sent,      e->rst_recv,
-                            e->init_sessions, e->resp_sessions, e->epochs_seen,
-                            e->lower_port_sessions};
+    const uint32_t u32[] = {
+        e->peers,         e->peer_ports,  e->sessions,           e->synack_sent, e->synack_recv,
+        e->syn_sent,      e->syn_recv,    e->rst_sent,           e->rst_recv,    e->init_sessions,
+        e->resp_sessions, e->epochs_seen, e->lower_port_sessions};
     for (int i = 0; i < 13; i++)
         s_bind_u64(s, 6 + i, u32[i]);
     s_bind_u64(s, 19, e->pkts_out);
@@ -677,7 +676,7 @@ long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
             fclose(f);
             return s_rollback(db);
         }
-        n++;
+        n += sqlite3_changes(db->db); /* 0 when the address already has a name */
     }
     fclose(f);
     if (s_step_done(db, ST_NAME_APPLY) != 0)

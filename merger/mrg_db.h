@@ -24,13 +24,13 @@ struct mrg_db;
 /* One tracker's share of an epoch (all its chunks concatenated or one chunk;
  * arrays borrowed for the duration of the call, need not be aligned). */
 struct mrg_part {
-    uint32_t tracker_id;                       /* sender, for logs */
-    const struct cmn_session_rec *sessions;    /* session epoch deltas */
-    size_t n_sessions;                         /* count */
-    const struct cmn_endpoint_rec *endpoints;  /* cumulative endpoint rows (replace) */
-    size_t n_endpoints;                        /* count */
-    const struct cmn_event_rec *events;        /* cumulative event rows (replace) */
-    size_t n_events;                           /* count */
+    uint32_t tracker_id;                      /* sender, for logs */
+    const struct cmn_session_rec *sessions;   /* session epoch deltas */
+    size_t n_sessions;                        /* count */
+    const struct cmn_endpoint_rec *endpoints; /* cumulative endpoint rows (replace) */
+    size_t n_endpoints;                       /* count */
+    const struct cmn_event_rec *events;       /* cumulative event rows (replace) */
+    size_t n_events;                          /* count */
 };
 
 /* What one commit did. */

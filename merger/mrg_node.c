@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: MIT
+ * mrg_node: epoch assembly and run accounting for renkei-merger. Tracker
+ * results are held per epoch ("slot") until every tracker sent every chunk,
+ * then committed oldest first (endpoint rows are cumulative, so order
+ * matters); the final results form their own slot, committed last. Stats
+ * messages are stored as they come; the accounting at the end of a run
+ * compares each pipe's sent and received record counts (docs/SCHEMA.md).
+ */
+#define CMN_LOG_TAG "mrg_node"
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "cmn_cli.h"
+#include "cmn_log.h"
+#include "cmn_wire.h"
+#include "mrg_db.h"
+#include "mrg_node.h"
+
+#define MRG_MAX_TRACKERS 4096 /* as cmn_shard_map_new_even */
+#define MRG_HWM          1000 /* messages queued per peer before senders block */
+
+/* One tracker's chunks of one slot. */
+struct chunk_set {
+    Renkei__Envelope **env; /* owned received results */
+    uint32_t n;             /* chunks received */
+    uint32_t cap;           /* capacity of env */
+    uint32_t expected;      /* chunks announced (TrackerResult.chunks, at least 1) */
+};
+
+/* One epoch waiting for its chunks. */
+struct slot {
+    uint64_t epoch;        /* epoch number (max of the results for the final slot) */
+    uint64_t epoch_ns;     /* epoch length from the results */
+    bool final;            /* the end-of-stream results */
+    struct chunk_set *trk; /* per tracker index, n_trk entries */
+    uint32_t n_trk;        /* entries in trk */
+    struct slot *next;     /* list sorted by epoch, final slot last */
+};
+
+/* Latest Stats of one node, owned. */
+struct node_stats {
+    Renkei__NodeKind kind;   /* sender kind */
+    uint32_t id;             /* node id */
+    Renkei__Envelope *env;   /* envelope holding the Stats (or EOS with final_stats) */
+    const Renkei__Stats *st; /* inside env */
+    struct node_stats *next; /* list */
+};
+
+struct mrg_node {
+    struct mrg_node_config cfg; /* copy; strings borrowed from the caller */
+    void *ctx;                  /* ZeroMQ context */
+    bool own_ctx;               /* ctx created here */
+    void *sock;                 /* PULL, bound to cfg.listen */
+    struct mrg_db *db;          /* analysis database */
+    volatile sig_atomic_t stop; /* set by mrg_node_stop */
+
+    /* current run */
+    uint32_t n_trackers;      /* trackers per epoch; 0 until known */
+    bool run_active;          /* a message of this run arrived */
+    bool splitter_hello;      /* splitter said Hello */
+    bool splitter_eos;        /* splitter sent EndOfStream */
+    uint8_t *tracker_eos;     /* per tracker index: EOS seen */
+    struct slot *slots;       /* pending epochs */
+    bool have_committed;      /* last_committed is valid */
+    uint64_t last_committed;  /* highest non-final epoch committed */
+    struct node_stats *stats; /* latest stats per node */
+
+    /* counters (merger's own node_stats) */
+    uint64_t messages;          /* envelopes received */
+    uint64_t undecodable;       /* messages that did not decode (dropped) */
+    uint64_t unexpected;        /* decodable but not for the merger (dropped) */
+    uint64_t results;           /* TrackerResult chunks received */
+    uint64_t results_invalid;   /* results whose arrays failed validation */
+    uint64_t results_late;      /* results for an epoch already committed */
+    uint64_t epochs_committed;  /* commits */
+    uint64_t epochs_incomplete; /* committed without all chunks (end of run) */
+    uint64_t sessions_stored;   /* distinct session deltas stored */
+    uint64_t shared_dedup;      /* shared sessions stored once */
+    uint64_t shared_mismatch;   /* of those, copies that differed */
+    uint64_t db_errors;         /* failed commits */
+    uint64_t runs_ended;        /* runs that ended */
+    struct mrg_accounting acct; /* last run's accounting */
+};
+
+static const char *s_kind_name(Renkei__NodeKind k)
+{
+    switch (k) {
+        case RENKEI__NODE_KIND__NODE_COLLECTOR:
+            return "collector";
+        case RENKEI__NODE_KIND__NODE_SPLITTER:
+            return "splitter";
+        case RENKEI__NODE_KIND__NODE_TRACKER:
+            return "tracker";
+        case RENKEI__NODE_KIND__NODE_MERGER:
+            return "merger";
+        default:
+            return "unknown";
+    }
+}
+
+/* ---- slots ---- */
+
+static void s_slot_free(struct slot *s)
+{
+    for (uint32_t t = 0; t < s->n_trk; t++) {
+        for (uint32_t k = 0; k < s->trk[t].n; k++)
+            cmn_wire_free(&s->trk[t].env[k]);
+        free(s->trk[t].env);
+    }
+    free(s->trk);
+    free(s);
+}
+
+/* Find or create the slot of (epoch, final); the final slot is unique. */
+static struct slot *s_slot_get(struct mrg_node *n, uint64_t epoch, bool final)
+{
+    struct slot **pp = &n->slots;
+    for (; *pp; pp = &(*pp)->next) {
+        struct slot *s = *pp;
+        if (final && s->final)
+            return s;
+        if (!final && !s->final && s->epoch == epoch)
+            return s;
+        if (!final && (s->final || s->epoch > epoch))
+            break;
+    }
+    if (final) /* append at the end */
+        for (; *pp; pp = &(*pp)->next)
+            ;
+    struct slot *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->epoch = epoch;
+    s->final = final;
+    s->next = *pp;
+    *pp = s;
+    return s;
+}
+
+static void s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
+{
+    if (tid >= s->n_trk) {
+        uint32_t m = tid + 1;
+        s->trk = realloc(s->trk, m * sizeof(*s->trk));
+        if (!s->trk)
+            abort();
+        memset(s->trk + s->n_trk, 0, (m - s->n_trk) * sizeof(*s->trk));
+        s->n_trk = m;
+    }
+    struct chunk_set *c = &s->trk[tid];
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 4;
+        c->env = realloc(c->env, c->cap * sizeof(*c->env));
+        if (!c->env)
+            abort();
+    }
+    const Renkei__TrackerResult *r = (*envp)->result;
+    uint32_t want = r->chunks ? r->chunks : 1;
+    if (want > c->expected)
+        c->expected = want;
+    if (r->epoch > s->epoch && s->final)
+        s->epoch = r->epoch;
+    if (r->epoch_ns)
+        s->epoch_ns = r->epoch_ns;
+    c->env[c->n++] = *envp;
+    *envp = NULL;
+}
+
+static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
+{
+    if (n->n_trackers == 0)
+        return false;
+    for (uint32_t t = 0; t < n->n_trackers; t++)
+        if (t >= s->n_trk || s->trk[t].n == 0 || s->trk[t].n < s->trk[t].expected)
+            return false;
+    return true;
+}
+
+/* Commit one slot (complete or not) and unlink it. */
+static int s_slot_commit(struct mrg_node *n, struct slot *s)
+{
+    size_t nparts = 0;
+    for (uint32_t t = 0; t < s->n_trk; t++)
+        nparts += s->trk[t].n;
+    struct mrg_part *parts = calloc(nparts ? nparts : 1, sizeof(*parts));
+    if (!parts)
+        abort();
+    size_t p = 0;
+    for (uint32_t t = 0; t < s->n_trk; t++) {
+        for (uint32_t k = 0; k < s->trk[t].n; k++) {
+            const Renkei__TrackerResult *r = s->trk[t].env[k]->result;
+            struct mrg_part *pt = &parts[p];
+            pt->tracker_id = t;
+            long a = cmn_wire_result_sessions(r, &pt->sessions);
+            long b = cmn_wire_result_endpoints(r, &pt->endpoints);
+            long c = cmn_wire_result_events(r, &pt->events);
+            if (a < 0 || b < 0 || c < 0) {
+                /* counted, and the chunk still completes its epoch */
+                n->results_invalid++;
+                CMN_LOG(WARN, "tracker %u epoch %" PRIu64 ": invalid result arrays, dropped", t,
+                        r->epoch);
+                memset(pt, 0, sizeof(*pt));
+                continue;
+            }
+            pt->n_sessions = (size_t)a;
+            pt->n_endpoints = (size_t)b;
+            pt->n_events = (size_t)c;
+            p++;
+        }
+    }
+    struct mrg_epoch_stats st;
+    uint64_t ens = s->epoch_ns ? s->epoch_ns : 60ull * 1000000000ull;
+    int rc = mrg_db_commit_epoch(n->db, s->epoch, ens, s->final, parts, p, &st);
+    free(parts);
+    /* unlink */
+    for (struct slot **pp = &n->slots; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    if (!s->final && (!n->have_committed || s->epoch > n->last_committed)) {
+        n->last_committed = s->epoch;
+        n->have_committed = true;
+    }
+    uint64_t epoch = s->epoch;
+    bool final = s->final;
+    s_slot_free(s);
+    if (rc != 0) {
+        n->db_errors++;
+        return rc;
+    }
+    n->epochs_committed++;
+    n->sessions_stored += st.sessions;
+    n->shared_dedup += st.duplicates;
+    n->shared_mismatch += st.mismatched;
+    if (st.mismatched)
+        CMN_LOG(WARN, "epoch %" PRIu64 ": %" PRIu64 " shared sessions differed between trackers",
+                epoch, st.mismatched);
+    CMN_LOG(INFO,
+            "epoch %" PRIu64 "%s committed: %" PRIu64 " sessions (%" PRIu64
+            " shared deduplicated), %" PRIu64 " packets, %" PRIu64 " endpoints, %" PRIu64 " events",
+            epoch, final ? " (final)" : "", st.sessions, st.duplicates, st.packets, st.endpoints,
+            st.events);
+    return 0;
+}
+
+/* Commit complete slots oldest first; stop at the first incomplete one so
+ * endpoint rows (cumulative) are never applied out of order. */
+static int s_commit_ready(struct mrg_node *n)
+{
+    while (n->slots && s_slot_complete(n, n->slots)) {
+        int rc = s_slot_commit(n, n->slots);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- stats ---- */
+
+static struct node_stats *s_stats_find(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
+{
+    for (struct node_stats *s = n->stats; s; s = s->next)
+        if (s->kind == kind && s->id == id)
+            return s;
+    return NULL;
+}
+
+/* Keep `st` (inside *envp, taken) as the latest stats of its node and store it. */
+static int s_stats_keep(struct mrg_node *n, Renkei__Envelope **envp, const Renkei__Stats *st)
+{
+    size_t cnt = st->n_counters;
+    struct cmn_counter *c = calloc(cnt ? cnt : 1, sizeof(*c));
+    if (!c)
+        abort();
+    for (size_t i = 0; i < cnt; i++) {
+        c[i].name = st->counters[i]->name;
+        c[i].value = st->counters[i]->value;
+    }
+    int rc =
+        mrg_db_put_stats(n->db, s_kind_name(st->kind), st->node_id, st->name, st->final, c, cnt);
+    free(c);
+    struct node_stats *s = s_stats_find(n, st->kind, st->node_id);
+    if (s && s->st->final && !st->final) {
+        cmn_wire_free(envp); /* a late periodic line never hides the final one */
+        return rc;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            abort();
+        s->kind = st->kind;
+        s->id = st->node_id;
+        s->next = n->stats;
+        n->stats = s;
+    }
+    cmn_wire_free(&s->env);
+    s->env = *envp;
+    s->st = st;
+    *envp = NULL;
+    return rc;
+}
+
+/* Counter of node (kind, id); *found tells whether the node and counter exist. */
+static uint64_t s_stat(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id, const char *name,
+                       bool *found)
+{
+    struct node_stats *s = s_stats_find(n, kind, id);
+    const uint64_t missing = UINT64_MAX;
+    uint64_t v = s ? cmn_wire_stat(s->st, name, missing) : missing;
+    if (found)
+        *found = v != missing;
+    return v == missing ? 0 : v;
+}
+
+/* The merger's own counters, as node_stats rows (kind "merger", id 0). */
+static void s_put_own_stats(struct mrg_node *n, bool final)
+{
+    const struct cmn_counter c[] = {
+        {"messages_received", n->messages},
+        {"messages_undecodable", n->undecodable},
+        {"messages_unexpected", n->unexpected},
+        {"results_received", n->results},
+        {"results_invalid", n->results_invalid},
+        {"results_late", n->results_late},
+        {"epochs_committed", n->epochs_committed},
+        {"epochs_incomplete", n->epochs_incomplete},
+        {"sessions_stored", n->sessions_stored},
+        {"shared_sessions_deduplicated", n->shared_dedup},
+        {"shared_sessions_mismatched", n->shared_mismatch},
+        {"db_errors", n->db_errors},
+    };
+    mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, final, c, sizeof(c) / sizeof(c[0]));
+}
+
+/* ---- accounting ---- */
+
+static void s_where_add(struct mrg_accounting *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void s_where_add(struct mrg_accounting *a, const char *fmt, ...)
+{
+    size_t len = strlen(a->where);
+    if (len + 3 >= sizeof(a->where))
+        return;
+    if (len) {
+        memcpy(a->where + len, "; ", 3);
+        len += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->where + len, sizeof(a->where) - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Compare sent and received counts of every pipe of the run (docs/SCHEMA.md,
+ * "Accounting"), store per-pipe losses in node_stats and meta.records_lost. */
+static void s_account(struct mrg_node *n)
+{
+    struct mrg_accounting *a = &n->acct;
+    memset(a, 0, sizeof(*a));
+    a->ended = true;
+    a->epochs_incomplete = n->epochs_incomplete;
+    const Renkei__NodeKind SPL = RENKEI__NODE_KIND__NODE_SPLITTER;
+    const Renkei__NodeKind COL = RENKEI__NODE_KIND__NODE_COLLECTOR;
+    const Renkei__NodeKind TRK = RENKEI__NODE_KIND__NODE_TRACKER;
+    struct node_stats *spl = s_stats_find(n, SPL, 0);
+    if (!spl) { /* the splitter id is not part of the contract: take any */
+        for (struct node_stats *s = n->stats; s; s = s->next)
+            if (s->kind == SPL)
+                spl = s;
+    }
+    struct cmn_counter *rows = calloc(2 * (MRG_MAX_TRACKERS + 64) + 8, sizeof(*rows));
+    char(*names)[64] = calloc(2 * (MRG_MAX_TRACKERS + 64) + 8, 64);
+    if (!rows || !names)
+        abort();
+    size_t nr = 0;
+    uint64_t dup = 0;
+
+    /* collectors: those the splitter counted, plus those whose stats arrived */
+    if (spl) {
+        dup += cmn_wire_stat(spl->st, "duplicates_removed", 0);
+        for (size_t i = 0; i < spl->st->n_counters; i++) {
+            const char *nm = spl->st->counters[i]->name;
+            unsigned id;
+            int end = 0;
+            if (!nm || sscanf(nm, "collector.%u.records_received%n", &id, &end) != 1 ||
+                nm[end] != '\0')
+                continue;
+            uint64_t recv = spl->st->counters[i]->value;
+            char key[64];
+            bool found;
+            uint64_t sent = s_stat(n, COL, id, "records_sent", &found);
+            if (!found) {
+                snprintf(key, sizeof(key), "collector.%u.records_sent", id);
+                sent = cmn_wire_stat(spl->st, key, UINT64_MAX);
+                found = sent != UINT64_MAX;
+            }
+            snprintf(key, sizeof(key), "collector.%u.batches_lost", id);
+            uint64_t blost = cmn_wire_stat(spl->st, key, 0);
+            a->collectors++;
+            uint64_t lost = 0;
+            if (!found) {
+                a->unverifiable++;
+                s_where_add(a, "collector %u: records sent unknown (no final stats)", id);
+            } else if (sent > recv) {
+                lost = sent - recv;
+                s_where_add(a,
+                            "collector %u -> splitter: %" PRIu64 " (sent %" PRIu64
+                            ", received %" PRIu64 ", %" PRIu64 " batches)",
+                            id, lost, sent, recv, blost);
+            } else if (blost) {
+                s_where_add(a, "collector %u -> splitter: %" PRIu64 " batch sequence gaps", id,
+                            blost);
+            }
+            a->records_lost += lost;
+            if (nr < MRG_MAX_TRACKERS + 64) {
+                snprintf(names[nr], 64, "collector.%u.records_lost", id);
+                rows[nr].name = names[nr];
+                rows[nr++].value = lost;
+            }
+        }
+    } else {
+        a->unverifiable++;
+        s_where_add(a, "splitter: no stats received, collector pipes unverifiable");
+    }
+
+    /* trackers: the splitter's per-pipe sent count against the tracker's received */
+    for (uint32_t t = 0; t < n->n_trackers; t++) {
+        char key[64];
+        snprintf(key, sizeof(key), "tracker.%u.records_sent", t);
+        uint64_t sent = spl ? cmn_wire_stat(spl->st, key, UINT64_MAX) : UINT64_MAX;
+        bool found;
+        uint64_t recv = s_stat(n, TRK, t, "records_received", &found);
+        uint64_t dropped = s_stat(n, TRK, t, "records_lost", NULL);
+        dup += s_stat(n, TRK, t, "duplicates_removed", NULL);
+        a->trackers++;
+        /* the tracker's own records_lost compares the same two totals (its
+         * EOS from the splitter): take the larger, never the sum */
+        uint64_t lost = 0;
+        if (sent == UINT64_MAX || !found) {
+            a->unverifiable++;
+            s_where_add(a, "tracker %u: %s unknown", t,
+                        !found ? "records received (no final stats)" : "records sent");
+        } else if (sent > recv) {
+            lost = sent - recv;
+        }
+        if (dropped > lost)
+            lost = dropped;
+        if (lost)
+            s_where_add(
+                a, "splitter -> tracker %u: %" PRIu64 " (sent %" PRIu64 ", received %" PRIu64 ")",
+                t, lost, sent == UINT64_MAX ? 0 : sent, recv);
+        a->records_lost += lost;
+        snprintf(names[nr], 64, "tracker.%u.records_lost", t);
+        rows[nr].name = names[nr];
+        rows[nr++].value = lost;
+    }
+    uint64_t send_failed = spl ? cmn_wire_stat(spl->st, "records_send_failed", 0) : 0;
+    if (send_failed) {
+        a->records_lost += send_failed;
+        s_where_add(a, "splitter: %" PRIu64 " records failed to send", send_failed);
+    }
+    if (n->epochs_incomplete)
+        s_where_add(a, "merger: %" PRIu64 " epochs committed without all tracker results",
+                    n->epochs_incomplete);
+    if (n->results_invalid)
+        s_where_add(a, "merger: %" PRIu64 " invalid tracker results dropped", n->results_invalid);
+
+    rows[nr].name = "records_lost";
+    rows[nr++].value = a->records_lost;
+    rows[nr].name = "pipes_unverifiable";
+    rows[nr++].value = a->unverifiable;
+    mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, true, rows, nr);
+    mrg_db_meta_set_u64(n->db, "records_lost", a->records_lost);
+    mrg_db_meta_set_u64(n->db, "duplicates_removed", dup);
+    mrg_db_meta_set_text(n->db, "records_lost_where", a->where);
+    free(rows);
+    free(names);
+}
+
+static bool s_run_lossy(const struct mrg_accounting *a)
+{
+    return a->records_lost > 0 || a->unverifiable > 0 || a->epochs_incomplete > 0;
+}
+
+/* End of a run: commit what is pending (in order, complete or not), account,
+ * log the summary and reset the run state. */
+static int s_run_end(struct mrg_node *n)
+{
+    int rc = 0;
+    while (n->slots) {
+        if (!s_slot_complete(n, n->slots)) {
+            n->epochs_incomplete++;
+            CMN_LOG(WARN, "epoch %" PRIu64 "%s incomplete at end of run, committing what arrived",
+                    n->slots->epoch, n->slots->final ? " (final)" : "");
+        }
+        if (s_slot_commit(n, n->slots) != 0)
+            rc = -EIO;
+    }
+    s_account(n);
+    s_put_own_stats(n, true);
+    mrg_db_meta_set_text(n->db, "run_state", "complete");
+    mrg_db_meta_set_u64(n->db, "run_ended_ns", cmn_now_ns());
+    const struct mrg_accounting *a = &n->acct;
+    uint64_t pk = mrg_db_meta_u64(n->db, "packets", 0);
+    uint64_t by = mrg_db_meta_u64(n->db, "bytes", 0);
+    if (s_run_lossy(a))
+        CMN_LOG(WARN,
+                "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
+                " packets, %" PRIu64 " bytes, %" PRIu64
+                " shared sessions deduplicated, RECORDS LOST %" PRIu64 ": %s",
+                a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost, a->where);
+    else
+        CMN_LOG(NOTICE,
+                "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
+                " packets, %" PRIu64 " bytes, %" PRIu64
+                " shared sessions deduplicated, no records lost",
+                a->collectors, a->trackers, pk, by, n->shared_dedup);
+    n->runs_ended++;
+    /* reset for the next run */
+    for (struct node_stats *s = n->stats; s;) {
+        struct node_stats *nx = s->next;
+        cmn_wire_free(&s->env);
+        free(s);
+        s = nx;
+    }
+    n->stats = NULL;
+    n->run_active = false;
+    n->splitter_hello = false;
+    n->splitter_eos = false;
+    memset(n->tracker_eos, 0, MRG_MAX_TRACKERS);
+    n->n_trackers = n->cfg.trackers;
+    n->have_committed = false;
+    n->epochs_incomplete = 0;
+    n->results_invalid = 0;
+    return rc;
+}
+
+static bool s_run_done(const struct mrg_node *n)
+{
+    if (!n->splitter_eos || n->n_trackers == 0)
+        return false;
+    for (uint32_t t = 0; t < n->n_trackers; t++)
+        if (!n->tracker_eos[t])
+            return false;
+    return true;
+}
+
+static void s_run_start(struct mrg_node *n)
+{
+    if (n->run_active)
+        return;
+    n->run_active = true;
+    mrg_db_meta_set_text(n->db, "run_state", "running");
+    mrg_db_meta_set_u64(n->db, "run_started_ns", cmn_now_ns());
+}
+
+/* ---- messages ---- */
+
+static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
+{
+    CMN_LOG(INFO, "hello from %s %u (%s, pid %u, version %s)", s_kind_name(h->kind), h->node_id,
+            h->name ? h->name : "", h->pid, h->version ? h->version : "?");
+    if (h->kind != RENKEI__NODE_KIND__NODE_SPLITTER)
+        return;
+    n->splitter_hello = true;
+    if (h->tracker_count == 0 || h->tracker_count > MRG_MAX_TRACKERS) {
+        CMN_LOG(WARN, "splitter hello: tracker_count %u out of range, ignored", h->tracker_count);
+        return;
+    }
+    if (n->cfg.trackers && n->cfg.trackers != h->tracker_count)
+        CMN_LOG(WARN, "splitter feeds %u trackers but trackers = %u is configured; using %u",
+                h->tracker_count, n->cfg.trackers, n->cfg.trackers);
+    else
+        n->n_trackers = h->tracker_count;
+    mrg_db_meta_set_u64(n->db, "trackers", n->n_trackers);
+}
+
+static int s_on_result(struct mrg_node *n, Renkei__Envelope **envp)
+{
+    const Renkei__TrackerResult *r = (*envp)->result;
+    n->results++;
+    if (r->tracker_id >= MRG_MAX_TRACKERS || (n->n_trackers && r->tracker_id >= n->n_trackers)) {
+        n->results_invalid++;
+        CMN_LOG(WARN, "result from tracker %u, but %u trackers: dropped", r->tracker_id,
+                n->n_trackers);
+        cmn_wire_free(envp);
+        return 0;
+    }
+    if (!r->final && n->have_committed && r->epoch <= n->last_committed) {
+        /* its epoch is gone: store it alone rather than lose it */
+        n->results_late++;
+        CMN_LOG(WARN, "late result of tracker %u for committed epoch %" PRIu64, r->tracker_id,
+                r->epoch);
+        struct slot *s = calloc(1, sizeof(*s));
+        if (!s)
+            abort();
+        s->epoch = r->epoch;
+        uint32_t tid = r->tracker_id;
+        s_slot_add(s, tid, envp);
+        s->next = n->slots;
+        n->slots = s;
+        return s_slot_commit(n, s);
+    }
+    struct slot *s = s_slot_get(n, r->epoch, r->final);
+    s_slot_add(s, r->tracker_id, envp);
+    return s_commit_ready(n);
+}
+
+static int s_on_eos(struct mrg_node *n, Renkei__Envelope **envp)
+{
+    const Renkei__EndOfStream *e = (*envp)->eos;
+    CMN_LOG(INFO, "end of stream from %s %u", s_kind_name(e->kind), e->node_id);
+    if (e->kind == RENKEI__NODE_KIND__NODE_SPLITTER) {
+        n->splitter_eos = true;
+    } else if (e->kind == RENKEI__NODE_KIND__NODE_TRACKER) {
+        if (e->node_id < MRG_MAX_TRACKERS)
+            n->tracker_eos[e->node_id] = 1;
+    }
+    if (e->final_stats) /* a collector EOS sent here directly carries its counters */
+        return s_stats_keep(n, envp, e->final_stats);
+    return 0;
+}
+
+/* Handle one envelope (taken). Returns 0 or -EIO (database failure). */
+static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
+{
+    Renkei__Envelope *env = *envp;
+    int rc = 0;
+    s_run_start(n);
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            s_on_hello(n, env->hello);
+            break;
+        case RENKEI__ENVELOPE__BODY_RESULT:
+            rc = s_on_result(n, envp);
+            break;
+        case RENKEI__ENVELOPE__BODY_STATS:
+            rc = s_stats_keep(n, envp, env->stats);
+            break;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            rc = s_on_eos(n, envp);
+            break;
+        default:
+            n->unexpected++;
+            break;
+    }
+    cmn_wire_free(envp);
+    /* a tracker count learnt late can complete held epochs */
+    if (rc == 0)
+        rc = s_commit_ready(n);
+    return rc;
+}
+
+static void s_log_stats(struct mrg_node *n)
+{
+    uint32_t pending = 0;
+    for (struct slot *s = n->slots; s; s = s->next)
+        pending++;
+    CMN_LOG(NOTICE,
+            "stats: messages %" PRIu64 " (undecodable %" PRIu64 "), results %" PRIu64
+            ", epochs committed %" PRIu64 ", pending %u, sessions %" PRIu64
+            ", shared deduplicated %" PRIu64,
+            n->messages, n->undecodable, n->results, n->epochs_committed, pending,
+            n->sessions_stored, n->shared_dedup);
+    s_put_own_stats(n, false);
+}
+
+struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
+{
+    assert(cfg && cfg->listen && cfg->db_path);
+    struct mrg_node *n = calloc(1, sizeof(*n));
+    if (!n)
+        abort();
+    n->cfg = *cfg;
+    n->n_trackers = cfg->trackers;
+    n->tracker_eos = calloc(MRG_MAX_TRACKERS, 1);
+    if (!n->tracker_eos)
+        abort();
+    if (cfg->trackers > MRG_MAX_TRACKERS) {
+        CMN_LOG(ERR, "trackers = %u: at most %u", cfg->trackers, MRG_MAX_TRACKERS);
+        goto err;
+    }
+    n->db = mrg_db_open(cfg->db_path);
+    if (!n->db)
+        goto err;
+    if (cfg->hosts_file && mrg_db_load_hosts_file(n->db, cfg->hosts_file) < 0)
+        goto err;
+    n->ctx = cfg->zmq_ctx;
+    if (!n->ctx) {
+        n->ctx = zmq_ctx_new();
+        n->own_ctx = true;
+        if (!n->ctx) {
+            CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+            goto err;
+        }
+    }
+    n->sock = cmn_zmq_open(n->ctx, ZMQ_PULL, cfg->listen, true, 0, MRG_HWM);
+    if (!n->sock)
+        goto err;
+    return n;
+err:
+    mrg_node_destroy(&n);
+    return NULL;
+}
+
+int mrg_node_run(struct mrg_node *n)
+{
+    assert(n);
+    int exit_code = CMN_EXIT_OK;
+    uint64_t ival = (uint64_t)n->cfg.stats_interval * 1000000000ull;
+    uint64_t next_stats = cmn_mono_ns() + ival;
+    while (!n->stop) {
+        zmq_pollitem_t it = {.socket = n->sock, .events = ZMQ_POLLIN};
+        int pr = zmq_poll(&it, 1, 200);
+        if (pr < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            CMN_LOG(ERR, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+            exit_code = CMN_EXIT_ERROR;
+            break;
+        }
+        /* drain what is there, bounded so stop and stats stay responsive */
+        for (int k = 0; pr > 0 && k < 256 && !n->stop; k++) {
+            int err = 0;
+            Renkei__Envelope *env = cmn_wire_recv(n->sock, ZMQ_DONTWAIT, &err);
+            if (!env) {
+                if (err == -EPROTO) {
+                    n->messages++;
+                    n->undecodable++;
+                    continue;
+                }
+                break; /* -EAGAIN, -EINTR */
+            }
+            n->messages++;
+            if (s_dispatch(n, &env) != 0) {
+                exit_code = CMN_EXIT_ERROR;
+                n->stop = 1;
+                break;
+            }
+            if (s_run_done(n)) {
+                if (s_run_end(n) != 0)
+                    exit_code = CMN_EXIT_ERROR;
+                if (n->cfg.exit_on_eos) {
+                    if (exit_code == CMN_EXIT_OK && s_run_lossy(&n->acct))
+                        exit_code = CMN_EXIT_LOST;
+                    return exit_code;
+                }
+            }
+        }
+        if (ival && cmn_mono_ns() >= next_stats) {
+            s_log_stats(n);
+            next_stats = cmn_mono_ns() + ival;
+        }
+    }
+    /* interrupted: complete epochs are already committed */
+    uint32_t pending = 0;
+    for (struct slot *s = n->slots; s; s = s->next)
+        pending++;
+    if (pending)
+        CMN_LOG(WARN, "stopping with %u incomplete epochs not committed", pending);
+    s_put_own_stats(n, false);
+    if (n->run_active)
+        mrg_db_meta_set_text(n->db, "run_state", "interrupted");
+    return exit_code;
+}
+
+void mrg_node_stop(struct mrg_node *n)
+{
+    if (n)
+        n->stop = 1;
+}
+
+void mrg_node_accounting(const struct mrg_node *n, struct mrg_accounting *out)
+{
+    *out = n->acct;
+}
+
+void mrg_node_destroy(struct mrg_node **np)
+{
+    if (!np || !*np)
+        return;
+    struct mrg_node *n = *np;
+    while (n->slots) {
+        struct slot *s = n->slots;
+        n->slots = s->next;
+        s_slot_free(s);
+    }
+    for (struct node_stats *s = n->stats; s;) {
+        struct node_stats *nx = s->next;
+        cmn_wire_free(&s->env);
+        free(s);
+        s = nx;
+    }
+    if (n->sock)
+        zmq_close(n->sock);
+    if (n->own_ctx && n->ctx)
+        zmq_ctx_term(n->ctx);
+    mrg_db_close(&n->db);
+    free(n->tracker_eos);
+    free(n);
+    *np = NULL;
+}

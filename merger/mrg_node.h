@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT
+ * mrg_node: the merger process's loop. Binds a ZeroMQ PULL socket, receives
+ * Hello / TrackerResult / Stats / EndOfStream from the splitter, trackers and
+ * collectors (docs/ARCHITECTURE.md), holds each epoch's result chunks until
+ * all N trackers sent all of theirs, commits it through mrg_db, and at the end
+ * of a run checks the record accounting of every pipe. One thread owns a
+ * node; only mrg_node_stop() may be called from elsewhere (signal handlers).
+ */
+#ifndef MRG_NODE_H
+#define MRG_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mrg_node_config {
+    const char *listen;      /* ZeroMQ endpoint to bind, e.g. "tcp://0.0.0.0:5560" */
+    const char *db_path;     /* SQLite database, created if missing */
+    uint32_t trackers;       /* trackers per epoch; 0: from the splitter's Hello */
+    const char *hosts_file;  /* /etc/hosts-format names, or NULL */
+    bool exit_on_eos;        /* return from mrg_node_run after the first run ends */
+    uint32_t stats_interval; /* seconds between stats log lines / merger node_stats; 0 off */
+    void *zmq_ctx;           /* borrowed ZeroMQ context (tests, inproc); NULL: own one */
+};
+
+/* Result of the accounting at the end of a run. */
+struct mrg_accounting {
+    bool ended;                 /* a run ended (splitter and all trackers sent EOS) */
+    uint64_t records_lost;      /* sum of all losses below */
+    uint64_t collectors;        /* collectors accounted for */
+    uint64_t trackers;          /* trackers accounted for */
+    uint64_t epochs_incomplete; /* epochs committed without every tracker's chunks */
+    uint64_t unverifiable;      /* pipes whose counts were missing (treated as lost) */
+    char where[512];            /* "collector 1: 10 (sent 100, received 90); ..." or "" */
+};
+
+struct mrg_node;
+
+/* Open the database, load hosts_file, bind the socket. NULL after logging. */
+struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg);
+
+/* Receive and process until stopped or (exit_on_eos) the run ended. Returns an
+ * exit code: CMN_EXIT_OK, CMN_EXIT_LOST (records lost in the run that ended),
+ * CMN_EXIT_ERROR (database or socket failure). */
+int mrg_node_run(struct mrg_node *node);
+
+/* Ask mrg_node_run to return after the message in hand; async-signal-safe.
+ * Complete epochs are committed; incomplete ones are left out and logged. */
+void mrg_node_stop(struct mrg_node *node);
+
+/* Accounting of the last run that ended (ended == false if none). */
+void mrg_node_accounting(const struct mrg_node *node, struct mrg_accounting *out /* OUT */);
+
+/* Close socket and database, free; accepts NULL and NULLs the pointer. */
+void mrg_node_destroy(struct mrg_node **node);
+
+#endif /* MRG_NODE_H */

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT
+ * test_mrg_node: drives a merger node over inproc ZeroMQ with crafted Hello,
+ * TrackerResult (chunked, shared sessions), Stats and EndOfStream messages,
+ * then checks the database and the end-of-run accounting: a clean run exits
+ * 0, a run where a tracker received fewer records than the splitter sent
+ * exits CMN_EXIT_LOST naming the pipe. Garbage messages are counted.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <zmq.h>
+
+#include "cmn_cli.h"
+#include "cmn_ip.h"
+#include "cmn_wire.h"
+#include "harness.h"
+#include "mrg_db.h"
+#include "mrg_node.h"
+
+#define NS 1000000000ull
+
+/* Remove a database and its WAL side files. */
+static void s_rm(const char *db)
+{
+    char x[320];
+    unlink(db);
+    snprintf(x, sizeof(x), "%s-wal", db);
+    unlink(x);
+    snprintf(x, sizeof(x), "%s-shm", db);
+    unlink(x);
+}
+
+struct runner {
+    struct mrg_node *node; /* node under test */
+    int rc;                /* mrg_node_run's exit code */
+    pthread_t th;          /* thread running it */
+};
+
+static void *s_run(void *arg)
+{
+    struct runner *r = arg;
+    r->rc = mrg_node_run(r->node);
+    return NULL;
+}
+
+/* Join within 10 s, else stop the node and report a hang. */
+static int s_join(struct runner *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    if (pthread_timedjoin_np(r->th, NULL, &ts) != 0) {
+        fprintf(stderr, "  merger did not finish: stopping it\n");
+        mrg_node_stop(r->node);
+        pthread_join(r->th, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_path(char *buf, size_t len, const char *tag)
+{
+    snprintf(buf, len, "/tmp/renkei_test_mrg_node_%s_%d.db", tag, (int)getpid());
+    char x[300];
+    unlink(buf);
+    snprintf(x, sizeof(x), "%s-wal", buf);
+    unlink(x);
+    snprintf(x, sizeof(x), "%s-shm", buf);
+    unlink(x);
+}
+
+static struct cmn_session_rec s_sess(const char *a, uint16_t ap, const char *b, uint16_t bp,
+                                     uint64_t pkts)
+{
+    struct cmn_session_rec r;
+    memset(&r, 0, sizeof(r));
+    cmn_ip_parse(a, r.a_ip);
+    cmn_ip_parse(b, r.b_ip);
+    r.a_port = ap;
+    r.b_port = bp;
+    r.proto = 6;
+    r.flags = CMN_SESS_A_INIT;
+    r.pkts[0] = pkts;
+    r.pkts[1] = pkts;
+    r.bytes[0] = pkts * 60;
+    r.bytes[1] = pkts * 1500;
+    r.first_ns = 300 * NS;
+    r.last_ns = 301 * NS;
+    return r;
+}
+
+static int s_send_result(void *sock, uint32_t tid, uint64_t epoch, bool final, uint32_t chunk,
+                         uint32_t chunks, const struct cmn_session_rec *s, size_t ns,
+                         const struct cmn_endpoint_rec *e, size_t ne)
+{
+    Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
+    r.tracker_id = tid;
+    r.epoch = epoch;
+    r.final = final;
+    r.layout = CMN_LAYOUT_VERSION;
+    r.epoch_ns = 60 * NS;
+    r.chunk = chunk;
+    r.chunks = chunks;
+    r.session_count = (uint32_t)ns;
+    r.session_size = sizeof(*s);
+    r.sessions.len = ns * sizeof(*s);
+    r.sessions.data = (uint8_t *)(uintptr_t)s;
+    r.endpoint_count = (uint32_t)ne;
+    r.endpoint_size = sizeof(*e);
+    r.endpoints.len = ne * sizeof(*e);
+    r.endpoints.data = (uint8_t *)(uintptr_t)e;
+    r.event_size = sizeof(struct cmn_event_rec);
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    return cmn_wire_send(sock, &env, 0);
+}
+
+static int s_send_eos(void *sock, Renkei__NodeKind kind, uint32_t id)
+{
+    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+    e.kind = kind;
+    e.node_id = id;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+    env.eos = &e;
+    return cmn_wire_send(sock, &env, 0);
+}
+
+static int64_t s_q(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+        } else {
+            fprintf(stderr, "  sql error: %s: %s\n", sql, sqlite3_errmsg(db));
+            v = -2;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+/* Sender sockets of one scenario. */
+struct senders {
+    void *spl;    /* splitter */
+    void *trk[2]; /* trackers 0 and 1 */
+};
+
+static int s_open_senders(void *ctx, const char *ep, struct senders *s)
+{
+    s->spl = cmn_zmq_open(ctx, ZMQ_PUSH, ep, false, -1, 1000);
+    s->trk[0] = cmn_zmq_open(ctx, ZMQ_PUSH, ep, false, -1, 1000);
+    s->trk[1] = cmn_zmq_open(ctx, ZMQ_PUSH, ep, false, -1, 1000);
+    return s->spl && s->trk[0] && s->trk[1] ? 0 : -1;
+}
+
+static void s_close_senders(struct senders *s)
+{
+    zmq_close(s->spl);
+    zmq_close(s->trk[0]);
+    zmq_close(s->trk[1]);
+}
+
+TEST(clean_run)
+{
+    char p[256];
+    s_path(p, sizeof(p), "clean");
+    void *ctx = zmq_ctx_new();
+    struct mrg_node_config cfg = {
+        .listen = "inproc://mrg-clean", .db_path = p, .exit_on_eos = true, .zmq_ctx = ctx};
+    struct runner r = {.node = mrg_node_new(&cfg)};
+    FAIL_IF_NOT(r.node);
+    struct senders s;
+    FAIL_IF_NOT(s_open_senders(ctx, cfg.listen, &s) == 0);
+    FAIL_IF_NOT(pthread_create(&r.th, NULL, s_run, &r) == 0);
+
+    /* garbage first: counted, not fatal */
+    FAIL_IF_NOT(zmq_send(s.spl, "\xff\xff\xff garbage", 12, 0) == 12);
+    FAIL_IF_NOT(cmn_wire_send_hello(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0, "spl", 2) == 0);
+    FAIL_IF_NOT(cmn_wire_send_hello(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0, "t0", 0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_hello(s.trk[1], RENKEI__NODE_KIND__NODE_TRACKER, 1, "t1", 0) == 0);
+
+    /* epoch 5: tracker 0 in two chunks, tracker 1 in one; one session shared */
+    struct cmn_session_rec shared = s_sess("10.0.0.1", 40000, "10.128.0.1", 443, 10);
+    struct cmn_session_rec own0 = s_sess("10.0.0.1", 40001, "10.0.0.2", 22, 3);
+    struct cmn_endpoint_rec ep;
+    memset(&ep, 0, sizeof(ep));
+    cmn_ip_parse("10.128.0.1", ep.ip);
+    ep.proto = 6;
+    ep.port = 443;
+    ep.role = CMN_ROLE_SERVER;
+    ep.confidence = 0.95f;
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 5, false, 0, 2, &shared, 1, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[1], 1, 5, false, 0, 1, &shared, 1, &ep, 1) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 5, false, 1, 2, &own0, 1, NULL, 0) == 0);
+    /* final results: more traffic on the shared session */
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 6, true, 0, 1, &shared, 1, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[1], 1, 6, true, 0, 1, &shared, 1, NULL, 0) == 0);
+
+    /* stats: collector 1 (forwarded by the splitter), the splitter, the trackers */
+    const struct cmn_counter col[] = {{"records_sent", 100}, {"packets", 100}};
+    const struct cmn_counter spl[] = {
+        {"collector.1.records_received", 100}, {"collector.1.records_sent", 100},
+        {"collector.1.batches_lost", 0},       {"tracker.0.records_sent", 70},
+        {"tracker.1.records_sent", 40},        {"duplicates_removed", 7}};
+    const struct cmn_counter t0[] = {{"records_received", 70}, {"records_lost", 0}};
+    const struct cmn_counter t1[] = {{"records_received", 40}, {"records_lost", 0}};
+    FAIL_IF_NOT(cmn_wire_send_stats(s.spl, RENKEI__NODE_KIND__NODE_COLLECTOR, 1, "a.pcap", true,
+                                    col, 2, 0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_stats(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0, "spl", true, spl, 6,
+                                    0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_stats(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0, "t0", true, t0, 2,
+                                    0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_stats(s.trk[1], RENKEI__NODE_KIND__NODE_TRACKER, 1, "t1", true, t1, 2,
+                                    0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.trk[1], RENKEI__NODE_KIND__NODE_TRACKER, 1) == 0);
+    FAIL_IF_NOT(s_send_eos(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0) == 0);
+
+    FAIL_IF_NOT(s_join(&r) == 0);
+    FAIL_IF_NOT(r.rc == CMN_EXIT_OK);
+    struct mrg_accounting a;
+    mrg_node_accounting(r.node, &a);
+    FAIL_IF_NOT(a.ended && a.records_lost == 0 && a.collectors == 1 && a.trackers == 2);
+    mrg_node_destroy(&r.node);
+    FAIL_IF_NOT(r.node == NULL);
+    s_close_senders(&s);
+    zmq_ctx_term(ctx);
+
+    FAIL_IF_NOT(s_q(p, "SELECT COUNT(*) FROM sessions") == 2);
+    FAIL_IF_NOT(s_q(p, "SELECT pkts_ab FROM sessions WHERE b_port = 443") == 20);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'shared_sessions_deduplicated'") == 2);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'records_lost'") == 0);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'duplicates_removed'") == 7);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'packets'") == 46);
+    FAIL_IF_NOT(s_q(p, "SELECT value = 'complete' FROM meta WHERE key = 'run_state'") == 1);
+    FAIL_IF_NOT(s_q(p, "SELECT COUNT(*) FROM epochs") == 2);
+    FAIL_IF_NOT(s_q(p, "SELECT final FROM epochs WHERE epoch = 6") == 1);
+    FAIL_IF_NOT(s_q(p, "SELECT clients FROM services WHERE ip = '10.128.0.1'") == 1);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'collector' AND node_id = 1"
+                       " AND counter = 'records_sent'") == 100);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                       " AND counter = 'messages_undecodable'") == 1);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                       " AND counter = 'tracker.1.records_lost'") == 0);
+    s_rm(p);
+    PASS;
+}
+
+TEST(lost_records)
+{
+    char p[256];
+    s_path(p, sizeof(p), "lost");
+    void *ctx = zmq_ctx_new();
+    struct mrg_node_config cfg = {.listen = "inproc://mrg-lost",
+                                  .db_path = p,
+                                  .trackers = 2, /* configured: no Hello needed */
+                                  .exit_on_eos = true,
+                                  .stats_interval = 1,
+                                  .zmq_ctx = ctx};
+    struct runner r = {.node = mrg_node_new(&cfg)};
+    FAIL_IF_NOT(r.node);
+    struct senders s;
+    FAIL_IF_NOT(s_open_senders(ctx, cfg.listen, &s) == 0);
+    FAIL_IF_NOT(pthread_create(&r.th, NULL, s_run, &r) == 0);
+
+    struct cmn_session_rec x = s_sess("10.0.0.1", 40000, "10.0.0.2", 80, 1);
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 1, false, 0, 1, &x, 1, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[1], 1, 1, false, 0, 1, NULL, 0, NULL, 0) == 0);
+    /* epoch 2: tracker 1's result never comes */
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 2, false, 0, 1, &x, 1, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 2, true, 0, 1, NULL, 0, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_result(s.trk[1], 1, 2, true, 0, 1, NULL, 0, NULL, 0) == 0);
+    const struct cmn_counter spl[] = {{"collector.3.records_received", 50},
+                                      {"collector.3.records_sent", 50},
+                                      {"tracker.0.records_sent", 30},
+                                      {"tracker.1.records_sent", 20}};
+    const struct cmn_counter t0[] = {{"records_received", 30}};
+    const struct cmn_counter t1[] = {{"records_received", 12}};
+    FAIL_IF_NOT(cmn_wire_send_stats(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0, "spl", true, spl, 4,
+                                    0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_stats(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0, "t0", true, t0, 1,
+                                    0) == 0);
+    FAIL_IF_NOT(cmn_wire_send_stats(s.trk[1], RENKEI__NODE_KIND__NODE_TRACKER, 1, "t1", true, t1, 1,
+                                    0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.trk[1], RENKEI__NODE_KIND__NODE_TRACKER, 1) == 0);
+
+    FAIL_IF_NOT(s_join(&r) == 0);
+    FAIL_IF_NOT(r.rc == CMN_EXIT_LOST);
+    struct mrg_accounting a;
+    mrg_node_accounting(r.node, &a);
+    FAIL_IF_NOT(a.records_lost == 8);
+    FAIL_IF_NOT(a.epochs_incomplete == 1);
+    FAIL_IF_NOT(strstr(a.where, "tracker 1") != NULL);
+    mrg_node_destroy(&r.node);
+    s_close_senders(&s);
+    zmq_ctx_term(ctx);
+
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'records_lost'") == 8);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                       " AND counter = 'tracker.1.records_lost'") == 8);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                       " AND counter = 'collector.3.records_lost'") == 0);
+    /* the incomplete epoch was still committed */
+    FAIL_IF_NOT(s_q(p, "SELECT pkts_ab FROM sessions") == 2);
+    s_rm(p);
+    PASS;
+}
+
+TEST(stop_and_bad_config)
+{
+    char p[256];
+    s_path(p, sizeof(p), "stop");
+    void *ctx = zmq_ctx_new();
+    struct mrg_node_config cfg = {.listen = "inproc://mrg-stop", .db_path = p, .zmq_ctx = ctx};
+    struct runner r = {.node = mrg_node_new(&cfg)};
+    FAIL_IF_NOT(r.node);
+    /* the same endpoint cannot be bound twice */
+    struct mrg_node *dup = mrg_node_new(&cfg);
+    FAIL_IF(dup != NULL);
+    FAIL_IF_NOT(pthread_create(&r.th, NULL, s_run, &r) == 0);
+    usleep(50000);
+    mrg_node_stop(r.node);
+    FAIL_IF_NOT(s_join(&r) == 0);
+    FAIL_IF_NOT(r.rc == CMN_EXIT_OK);
+    struct mrg_accounting a;
+    mrg_node_accounting(r.node, &a);
+    FAIL_IF(a.ended);
+    mrg_node_destroy(&r.node);
+    mrg_node_destroy(&r.node); /* NULL is fine */
+    zmq_ctx_term(ctx);
+    s_rm(p);
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config))
