@@ -1,0 +1,1748 @@
+// SPDX-License-Identifier: MIT
+// renkei-gen: synthetic enterprise traffic with ground truth. Builds offices of
+// PCs and a data centre of servers (multi-tier apps, infrastructure services),
+// schedules TCP/UDP sessions to hit a packet target, interleaves them in time
+// order through a heap, writes a classic pcap and a truth JSON that follows
+// the export contract (docs: /work/shared/EXPORT_SCHEMA.md) so that
+// test/gen/score.py can grade renkei's export against it.
+#include "gen_pkt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NS_US       1000LL
+#define NS_MS       1000000LL
+#define NS_S        1000000000LL
+#define EPH_LO      32768 /* Linux ip_local_port_range */
+#define EPH_HI      60999
+#define SEG_GAP_NS  (12 * NS_US) /* back-to-back 1500 B frames at 1 Gbit/s */
+#define FRAG_MTU_V4 1480         /* IPv4 fragment payload (multiple of 8) */
+#define PCS_PER_OFF 50           /* PCs per office /24 */
+#define MIN_SERVERS 9
+
+/* ---- PRNG: splitmix64, one 64-bit word of state per stream ---- */
+
+static uint64_t s_rnd(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double s_unif(uint64_t *x)
+{
+    return (double)(s_rnd(x) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform integer in [lo, hi]. */
+static uint32_t s_range(uint64_t *x, uint32_t lo, uint32_t hi)
+{
+    return lo + (uint32_t)(((s_rnd(x) >> 32) * ((uint64_t)hi - lo + 1)) >> 32);
+}
+
+/* Log-uniform integer in [lo, hi]: many small, some large, like real sizes. */
+static uint32_t s_logu(uint64_t *x, uint32_t lo, uint32_t hi)
+{
+    double v;
+    if (lo >= hi)
+        return lo;
+    v = exp(log((double)lo) + s_unif(x) * (log((double)hi) - log((double)lo)));
+    if (v < lo)
+        v = lo;
+    if (v > hi)
+        v = hi;
+    return (uint32_t)v;
+}
+
+/* ---- traffic profiles ---- */
+
+enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD };
+
+enum prof {
+    P_DNS,
+    P_KRB_U,
+    P_KRB_T,
+    P_LDAP,
+    P_NTP,
+    P_SMB,
+    P_SYSLOG,
+    P_IMAP,
+    P_IMAPS,
+    P_SMTP,
+    P_SSH,
+    P_HTTP,
+    P_HTTPS,
+    P_APP,
+    P_DB,
+    P_MQ,
+    P_FTP,
+    P_FTPD,
+    P_MON,
+    P_SCAN,
+    P_FLOOD,
+    P_COUNT
+};
+
+struct profile {
+    uint8_t kind;             /* enum kind */
+    uint8_t proto;            /* 6 or 17 */
+    uint16_t port;            /* default server port */
+    uint16_t exch_min;        /* request/response exchanges per session */
+    uint16_t exch_max;        /* " */
+    uint32_t req_min;         /* request bytes (log-uniform) */
+    uint32_t req_max;         /* " */
+    uint32_t resp_min;        /* response bytes; resp_max 0 = one-way */
+    uint32_t resp_max;        /* " */
+    uint32_t think_min_us;    /* gap between exchanges */
+    uint32_t think_max_us;    /* " */
+    uint32_t proc_min_us;     /* server processing before a response */
+    uint32_t proc_max_us;     /* " */
+    uint8_t rst_pct;          /* sessions torn down by RST */
+    uint8_t srv_close_pct;    /* sessions the server closes with FIN */
+    uint8_t big_pct;          /* UDP responses above the MTU (--fragments) */
+    uint8_t server_initiates; /* active FTP data: the server sends the SYN */
+};
+
+/* clang-format off */
+static const struct profile PROF[P_COUNT] = {
+    [P_DNS]    = {K_UDP, 17, 53,    1, 1,    28, 60,     45, 300,    0, 0,            100, 2000,    0, 0, 5, 0},
+    [P_KRB_U]  = {K_UDP, 17, 88,    1, 2,    180, 400,   500, 1400,  1000, 20000,     200, 3000,    0, 0, 25, 0},
+    [P_KRB_T]  = {K_TCP, 6, 88,     1, 2,    1200, 2000, 1300, 3000, 1000, 20000,     200, 3000,    0, 0, 0, 0},
+    [P_LDAP]   = {K_TCP, 6, 389,    2, 12,   60, 400,    100, 4000,  2000, 200000,    100, 5000,    5, 10, 0, 0},
+    [P_NTP]    = {K_UDP, 17, 123,   1, 1,    48, 48,     48, 48,     0, 0,            20, 200,      0, 0, 0, 0},
+    [P_SMB]    = {K_TCP, 6, 445,    5, 60,   80, 4000,   100, 32768, 20000, 2000000,  100, 3000,    3, 0, 0, 0},
+    [P_SYSLOG] = {K_UDP, 17, 514,   5, 80,   60, 600,    0, 0,       50000, 2000000,  0, 0,         0, 0, 0, 0},
+    [P_IMAP]   = {K_TCP, 6, 143,    3, 30,   20, 200,    40, 20000,  500000, 30000000, 200, 5000,   5, 5, 0, 0},
+    [P_IMAPS]  = {K_TCP, 6, 993,    3, 30,   20, 200,    40, 20000,  500000, 30000000, 200, 5000,   5, 5, 0, 0},
+    [P_SMTP]   = {K_TCP, 6, 587,    6, 10,   20, 30000,  20, 200,    2000, 50000,     500, 20000,   0, 30, 0, 0},
+    [P_SSH]    = {K_TCP, 6, 22,     20, 300, 36, 120,    36, 1200,   50000, 3000000,  100, 2000,    2, 0, 0, 0},
+    [P_HTTP]   = {K_TCP, 6, 80,     1, 4,    300, 800,   300, 30000, 10000, 500000,   1000, 50000,  5, 40, 0, 0},
+    [P_HTTPS]  = {K_TCP, 6, 443,    2, 12,   200, 1500,  200, 60000,  10000, 1000000, 1000, 50000,  15, 10, 0, 0},
+    [P_APP]    = {K_TCP, 6, 8080,   1, 3,    200, 2000,  200, 20000, 1000, 10000,     1000, 30000,  0, 0, 0, 0},
+    [P_DB]     = {K_TCP, 6, 5432,   1, 20,   60, 1000,   60, 30000,  200, 5000,       200, 10000,   0, 0, 0, 0},
+    [P_MQ]     = {K_TCP, 6, 5672,   2, 20,   100, 3000,  20, 200,    1000, 50000,     100, 1000,    0, 0, 0, 0},
+    [P_FTP]    = {K_TCP, 6, 21,     6, 12,   6, 40,      20, 120,    100000, 1000000, 100, 2000,    0, 0, 0, 0},
+    [P_FTPD]   = {K_TCP, 6, 20,     1, 1,    1000, 200000, 0, 0,     0, 0,            0, 0,         0, 0, 0, 1},
+    [P_MON]    = {K_TCP, 6, 10050,  1, 1,    20, 40,     100, 800,   0, 0,            200, 2000,    0, 0, 0, 0},
+    [P_SCAN]   = {K_SCAN, 6, 0,     0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_FLOOD]  = {K_FLOOD, 6, 443,  0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+};
+/* clang-format on */
+
+/* ---- model ---- */
+
+enum role { R_PC, R_DC, R_FILE, R_LOG, R_MAIL, R_NMS, R_WEB, R_APP, R_DB, R_MQ, R_EXT };
+
+struct host {
+    uint8_t v6;         /* address family */
+    uint8_t addr[16];   /* network order; IPv4 in the first 4 bytes */
+    uint8_t mac[6];     /* station MAC derived from the index */
+    uint8_t ttl;        /* TTL / hop limit as seen at the core */
+    uint8_t role;       /* enum role of the owning machine */
+    uint16_t vlan;      /* office VLAN for --vlan, 0 = untagged */
+    uint16_t ipid;      /* IPv4 identification counter */
+    uint16_t port_next; /* ephemeral port cursor */
+    uint16_t last_port; /* last ephemeral port freed, candidate for reuse */
+    int64_t last_free;  /* when last_port was freed (ns) */
+    int64_t rtt;        /* round trip capture point <-> host (ns) */
+    uint64_t pk_out;    /* truth: packets sent */
+    uint64_t by_out;    /* truth: IP bytes sent */
+    uint64_t pk_in;     /* truth: packets received */
+    uint64_t by_in;     /* truth: IP bytes received */
+    uint8_t is_server;  /* truth: server side of a counted edge */
+    uint8_t is_client;  /* truth: client side of a counted edge */
+};
+
+struct machine {
+    uint32_t h4;  /* IPv4 host index */
+    uint32_t h6;  /* IPv6 host index or UINT32_MAX */
+    uint8_t role; /* enum role */
+    uint16_t grp; /* application group (tiers), office for PCs */
+};
+
+struct edge {
+    uint32_t ch;       /* client host */
+    uint32_t sh;       /* server host */
+    uint16_t port;     /* server port (0 for the scan's noise edge) */
+    uint16_t cport;    /* fixed client port, 0 = ephemeral per session */
+    uint8_t prof;      /* enum prof */
+    uint8_t noise;     /* scan/flood traffic: counts in totals only */
+    int32_t link;      /* FTP control: its data edge, else -1 */
+    int32_t event;     /* noise: index into events, else -1 */
+    double weight;     /* relative session rate */
+    uint64_t pk[2];    /* truth packets: [0] client->server, [1] server->client */
+    uint64_t by[2];    /* truth IP bytes, same directions */
+    uint32_t sessions; /* truth: distinct client ports (filled at the end) */
+};
+
+struct event {
+    const char *kind; /* "port_scan", "syn_flood" */
+    uint32_t target;  /* host index */
+    uint32_t source;  /* scanner host index, UINT32_MAX for many */
+    uint16_t port;    /* attacked port, 0 = many */
+    uint32_t sources; /* distinct source addresses */
+    uint64_t packets; /* packets both ways */
+    int64_t first;    /* ns */
+    int64_t last;     /* ns */
+};
+
+struct spec {
+    int64_t start;  /* ns from capture start; negative = already running */
+    uint32_t edge;  /* edge index */
+    uint32_t seed;  /* per-session PRNG seed */
+    uint32_t order; /* creation order: stable tie-break */
+    uint16_t port;  /* responder port override (scan probes) */
+    uint8_t open;   /* scan probe: the port answers SYN+ACK */
+};
+
+enum st {
+    ST_SYN,
+    ST_SYNACK,
+    ST_HSACK,
+    ST_REQ,
+    ST_REQ_ACK,
+    ST_RESP,
+    ST_RESP_ACK,
+    ST_FIN1,
+    ST_FIN2,
+    ST_FIN3,
+    ST_RST,
+    ST_UREQ,
+    ST_URESP,
+    ST_SCAN_REPLY,
+    ST_SCAN_RST,
+    ST_FLOOD_SA,
+    ST_FLOOD_SA2,
+    ST_DONE
+};
+
+enum close { CL_I_FIN, CL_R_FIN, CL_I_RST, CL_R_RST };
+
+struct sess {
+    int64_t t;         /* time of the next packet (ns) */
+    uint64_t rng;      /* session PRNG */
+    int64_t rtt_i;     /* capture <-> initiator round trip */
+    int64_t rtt_r;     /* capture <-> responder round trip */
+    uint32_t edge;     /* edge index */
+    uint32_t ih;       /* initiator host */
+    uint32_t rh;       /* responder host */
+    uint32_t iseq;     /* initiator's next sequence number */
+    uint32_t rseq;     /* responder's next sequence number */
+    uint32_t left;     /* bytes left in the current burst */
+    uint32_t resp;     /* response bytes of the current exchange */
+    uint32_t frag_off; /* next fragment offset of the current datagram */
+    uint32_t flow;     /* IPv6 flow label */
+    uint16_t iport;    /* initiator port */
+    uint16_t rport;    /* responder port */
+    uint16_t exch;     /* exchanges left after the current one */
+    uint16_t frag_id;  /* IPv4 id shared by the current datagram's fragments */
+    uint8_t st;        /* enum st */
+    uint8_t unacked;   /* segments since the receiver last ACKed */
+    uint8_t close;     /* enum close */
+    uint8_t open;      /* scan probe answered with SYN+ACK */
+    uint8_t emitted;   /* a packet of it reached the capture */
+    uint8_t eph;       /* client port came from the ephemeral allocator */
+    uint8_t v6;        /* family of the session */
+};
+
+/* One packet the state machine produced, before addressing. */
+struct step {
+    int64_t t;         /* capture time (ns) */
+    uint32_t seq;      /* TCP */
+    uint32_t ack;      /* TCP */
+    uint32_t len;      /* TCP payload / UDP datagram payload */
+    uint32_t frag_off; /* UDP fragment offset */
+    uint32_t frag_len; /* UDP fragment bytes, 0 = whole */
+    uint16_t win;      /* TCP window */
+    uint8_t dir;       /* 0 initiator->responder, 1 back */
+    uint8_t flags;     /* TCP flags */
+};
+
+struct opts {
+    uint64_t seed;     /* --seed */
+    uint64_t packets;  /* --packets, approximate target */
+    uint32_t pcs;      /* --pcs */
+    uint32_t servers;  /* --servers */
+    double duration;   /* --duration seconds */
+    int64_t start_ns;  /* --start, ns since the epoch */
+    uint32_t snaplen;  /* --snaplen */
+    bool nsec;         /* --nsec */
+    bool vlan;         /* --vlan */
+    bool midstream;    /* --midstream */
+    bool monitor;      /* --monitor */
+    bool scan;         /* --scan */
+    bool flood;        /* --flood */
+    bool ftp;          /* --ftp-active */
+    bool fragments;    /* --fragments */
+    const char *out;   /* --out */
+    const char *truth; /* --truth */
+    const char *dup;   /* --dup */
+};
+
+struct gen {
+    struct opts o;                      /* options */
+    int64_t dur;                        /* capture length (ns) */
+    uint64_t rng;                       /* global PRNG: model, schedule, ports */
+    struct host *hosts;                 /* all addresses */
+    uint32_t nhosts;                    /* " */
+    uint32_t cap_hosts;                 /* " */
+    struct machine *mach;               /* PCs then servers */
+    uint32_t nmach;                     /* " */
+    uint32_t npcs;                      /* first npcs machines are PCs */
+    struct edge *edges;                 /* client -> service pairs */
+    uint32_t nedges;                    /* " */
+    uint32_t cap_edges;                 /* " */
+    struct event events[4];             /* scenario events */
+    uint32_t nevents;                   /* " */
+    struct spec *specs;                 /* scheduled sessions */
+    size_t nspecs;                      /* " */
+    size_t cap_specs;                   /* " */
+    struct sess *pool;                  /* session slots */
+    uint32_t npool;                     /* " */
+    uint32_t cap_pool;                  /* " */
+    uint32_t *free_slots;               /* free slot stack */
+    uint32_t nfree;                     /* " */
+    uint32_t *heap;                     /* active sessions by next time */
+    uint32_t nheap;                     /* " */
+    uint64_t *conn;                     /* (edge << 16 | client port) per counted session */
+    size_t nconn;                       /* " */
+    size_t cap_conn;                    /* " */
+    struct gen_pcap *pcap;              /* primary capture */
+    struct gen_pcap *dupcap;            /* redundant switch capture, or NULL */
+    uint8_t frame[GEN_FRAME_MAX + 64];  /* frame scratch */
+    uint8_t dframe[GEN_FRAME_MAX + 64]; /* dup frame scratch */
+    int64_t dup_last;                   /* last dup timestamp, keeps the dup file ordered */
+    uint64_t meta_pk;                   /* truth: packets */
+    uint64_t meta_by;                   /* truth: IP bytes */
+    int64_t first;                      /* first packet time */
+    int64_t last;                       /* last packet time */
+    uint16_t scan_sport;                /* the scanner's fixed source port */
+};
+
+static void *s_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "renkei-gen: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+static uint32_t s_host_add(struct gen *g, bool v6, const uint8_t *addr, uint8_t ttl, int64_t rtt,
+                           uint16_t vlan, uint8_t role)
+{
+    struct host *h;
+    uint32_t i = g->nhosts;
+
+    if (g->nhosts == g->cap_hosts) {
+        g->cap_hosts = g->cap_hosts ? 2 * g->cap_hosts : 1024;
+        g->hosts = s_xrealloc(g->hosts, g->cap_hosts * sizeof(*g->hosts));
+    }
+    h = &g->hosts[g->nhosts++];
+    memset(h, 0, sizeof(*h));
+    h->v6 = v6;
+    memcpy(h->addr, addr, v6 ? 16 : 4);
+    h->mac[0] = 0x02;
+    h->mac[1] = v6 ? 0x06 : 0x04;
+    h->mac[2] = (uint8_t)(i >> 24);
+    h->mac[3] = (uint8_t)(i >> 16);
+    h->mac[4] = (uint8_t)(i >> 8);
+    h->mac[5] = (uint8_t)i;
+    h->ttl = ttl;
+    h->rtt = rtt;
+    h->vlan = vlan;
+    h->role = role;
+    h->ipid = (uint16_t)s_rnd(&g->rng);
+    h->port_next = (uint16_t)s_range(&g->rng, EPH_LO, EPH_HI);
+    return i;
+}
+
+static uint32_t s_edge_add(struct gen *g, uint32_t ch, uint32_t sh, enum prof p, uint16_t port,
+                           double weight)
+{
+    struct edge *e;
+
+    if (g->nedges == g->cap_edges) {
+        g->cap_edges = g->cap_edges ? 2 * g->cap_edges : 4096;
+        g->edges = s_xrealloc(g->edges, g->cap_edges * sizeof(*g->edges));
+    }
+    e = &g->edges[g->nedges];
+    memset(e, 0, sizeof(*e));
+    e->ch = ch;
+    e->sh = sh;
+    e->prof = (uint8_t)p;
+    e->port = port ? port : PROF[p].port;
+    e->weight = weight;
+    e->link = -1;
+    e->event = -1;
+    return g->nedges++;
+}
+
+/* Prefer IPv6 between two dual-stack machines when want6 is set. */
+static void s_pair(const struct gen *g, uint32_t cm, uint32_t sm, bool want6, uint32_t *ch,
+                   uint32_t *sh)
+{
+    const struct machine *c = &g->mach[cm], *s = &g->mach[sm];
+    if (want6 && c->h6 != UINT32_MAX && s->h6 != UINT32_MAX) {
+        *ch = c->h6;
+        *sh = s->h6;
+    } else {
+        *ch = c->h4;
+        *sh = s->h4;
+    }
+}
+
+static uint32_t s_medge(struct gen *g, uint32_t cm, uint32_t sm, enum prof p, uint16_t port,
+                        double w, bool want6)
+{
+    uint32_t ch, sh;
+    s_pair(g, cm, sm, want6, &ch, &sh);
+    return s_edge_add(g, ch, sh, p, port, w);
+}
+
+/* Offices of PCs, a data centre of servers, and who talks to whom. */
+static void s_build_model(struct gen *g)
+{
+    uint32_t npcs = g->o.pcs, nsrv = g->o.servers, i, k;
+    uint32_t *web = calloc(nsrv, sizeof(uint32_t)), *app = calloc(nsrv, sizeof(uint32_t));
+    uint32_t *db = calloc(nsrv, sizeof(uint32_t)), *mq = calloc(nsrv, sizeof(uint32_t));
+    uint32_t *file = calloc(nsrv, sizeof(uint32_t));
+    uint32_t nweb = 0, napp = 0, ndb = 0, nmq = 0, nfile = 0, dc[2] = {0, 0}, logm = 0, mail = 0,
+             nms = 0;
+    static const uint16_t db_ports[3] = {5432, 3306, 1433};
+
+    if (!web || !app || !db || !mq || !file)
+        abort();
+    g->mach = calloc(npcs + nsrv, sizeof(*g->mach));
+    if (!g->mach)
+        abort();
+    g->npcs = npcs;
+
+    for (i = 0; i < npcs; i++) {
+        uint32_t off = i / PCS_PER_OFF, idx = i % PCS_PER_OFF;
+        uint8_t a[16] = {10, (uint8_t)(10 + off / 256), (uint8_t)(off % 256), (uint8_t)(20 + idx)};
+        int64_t rtt = (1000 + (int64_t)(off % 8) * 1500) * NS_US;
+        uint16_t vlan = (uint16_t)(100 + off % 1000);
+        struct machine *m = &g->mach[g->nmach++];
+
+        m->role = R_PC;
+        m->grp = (uint16_t)off;
+        m->h4 = s_host_add(g, false, a, 126, rtt, vlan, R_PC);
+        m->h6 = UINT32_MAX;
+        if (off % 3 == 1) { /* dual-stack office */
+            uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, (uint8_t)(off >> 8), (uint8_t)off};
+            b[15] = (uint8_t)(0x20 + idx);
+            m->h6 = s_host_add(g, true, b, 126, rtt, vlan, R_PC);
+        }
+    }
+    for (i = 0; i < nsrv; i++) {
+        uint8_t a[16] = {172, 16, (uint8_t)(i / 200), (uint8_t)(10 + i % 200)};
+        struct machine *m = &g->mach[g->nmach];
+        int64_t rtt = (int64_t)s_range(&g->rng, 60, 250) * NS_US;
+        uint32_t j, grp = 0;
+        uint8_t role;
+        bool v6 = false;
+
+        if (i < 6) {
+            static const uint8_t fixed[6] = {R_DC, R_DC, R_FILE, R_LOG, R_MAIL, R_NMS};
+            role = fixed[i];
+        } else {
+            static const uint8_t tiers[4] = {R_WEB, R_APP, R_DB, R_MQ};
+            j = i - 6;
+            grp = j / 4;
+            role = tiers[j % 4];
+            if (role == R_MQ && grp % 2 == 1)
+                role = R_FILE;
+            v6 = grp % 3 == 1 && role != R_FILE;
+        }
+        m->role = role;
+        m->grp = (uint16_t)grp;
+        m->h4 = s_host_add(g, false, a, 63, rtt, 0, role);
+        m->h6 = UINT32_MAX;
+        if (v6) {
+            uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0x10};
+            b[14] = (uint8_t)((0x100 + i) >> 8);
+            b[15] = (uint8_t)(0x100 + i);
+            m->h6 = s_host_add(g, true, b, 63, rtt, 0, role);
+        }
+        switch (role) {
+            case R_DC:
+                dc[i] = g->nmach;
+                break;
+            case R_FILE:
+                file[nfile++] = g->nmach;
+                break;
+            case R_LOG:
+                logm = g->nmach;
+                break;
+            case R_MAIL:
+                mail = g->nmach;
+                break;
+            case R_NMS:
+                nms = g->nmach;
+                break;
+            case R_WEB:
+                web[nweb++] = g->nmach;
+                break;
+            case R_APP:
+                app[napp++] = g->nmach;
+                break;
+            case R_DB:
+                db[ndb++] = g->nmach;
+                break;
+            default:
+                mq[nmq++] = g->nmach;
+                break;
+        }
+        g->nmach++;
+    }
+
+    /* PCs: infrastructure, mail, files, the intranet web; admins use ssh. */
+    for (i = 0; i < npcs; i++) {
+        uint32_t d = dc[i % 2], w1 = web[i % nweb], w2 = web[(i * 7 + 3) % nweb];
+        s_medge(g, i, d, P_DNS, 0, 60, false);
+        s_medge(g, i, dc[(i + 1) % 2], P_DNS, 0, 6, false);
+        s_medge(g, i, d, P_KRB_U, 0, 4, false);
+        s_medge(g, i, d, P_KRB_T, 0, 2, false);
+        s_medge(g, i, d, P_LDAP, 0, 6, false);
+        s_medge(g, i, d, P_NTP, 0, 2, false);
+        s_medge(g, i, file[i % nfile], P_SMB, 0, 3, false);
+        s_medge(g, i, mail, i % 5 ? P_IMAPS : P_IMAP, 0, 3, false);
+        s_medge(g, i, mail, P_SMTP, 0, 1, false);
+        s_medge(g, i, w1, P_HTTPS, 0, 30, true);
+        s_medge(g, i, w2, P_HTTP, 0, 5, false);
+        if (w2 != w1)
+            s_medge(g, i, w2, P_HTTPS, 0, 10, false);
+        if (i < (npcs / 50 > 2 ? npcs / 50 : 2)) {
+            uint32_t last = UINT32_MAX;
+            for (k = 0; k < 3; k++) {
+                uint32_t sm = npcs + (i * 3 + k * 5) % nsrv;
+                if (sm == last || (k == 2 && sm == npcs + (i * 3) % nsrv))
+                    continue;
+                s_medge(g, i, sm, P_SSH, 0, 2, false);
+                last = sm;
+            }
+        }
+        if (g->o.ftp && (i % 10 == 3 || npcs < 4)) {
+            uint32_t c = s_medge(g, i, file[0], P_FTP, 0, 1, false);
+            g->edges[c].link = (int32_t)s_medge(g, i, file[0], P_FTPD, 0, 0, false);
+        }
+    }
+    /* Servers: dns, ntp 123<->123, syslog, ldap/kerberos, tiers. */
+    for (i = npcs; i < g->nmach; i++) {
+        struct machine *m = &g->mach[i];
+        uint32_t d = dc[i % 2], e;
+        if (m->role != R_DC) {
+            s_medge(g, i, d, P_DNS, 0, 100, false);
+            e = s_medge(g, i, d, P_NTP, 0, 60, false);
+            g->edges[e].cport = 123;
+        }
+        if (i != logm) {
+            e = s_medge(g, i, logm, P_SYSLOG, 0, 20, false);
+            g->edges[e].cport = (uint16_t)s_range(&g->rng, EPH_LO, EPH_HI);
+        }
+        if (m->role == R_WEB || m->role == R_APP || m->role == R_MAIL || m->role == R_FILE ||
+            m->role == R_NMS)
+            s_medge(g, i, d, P_LDAP, 0, 10, false);
+        if (m->role == R_FILE || m->role == R_MAIL)
+            s_medge(g, i, d, P_KRB_T, 0, 2, false);
+        if (m->role == R_WEB)
+            s_medge(g, i, m->grp < napp ? app[m->grp] : app[0], P_APP, 0, 200, true);
+        if (m->role == R_APP) {
+            uint32_t dm = m->grp < ndb ? db[m->grp] : db[0];
+            s_medge(g, i, dm, P_DB, db_ports[g->mach[dm].grp % 3], 600, true);
+            if (nmq)
+                s_medge(g, i, mq[m->grp / 2 < nmq ? m->grp / 2 : 0], P_MQ, 0, 100, true);
+        }
+    }
+    k = s_medge(g, dc[1], dc[0], P_NTP, 0, 60, false);
+    g->edges[k].cport = 123;
+    s_medge(g, dc[0], dc[1], P_LDAP, 0, 10, false);
+    s_medge(g, dc[1], dc[0], P_LDAP, 0, 10, false);
+
+    /* Scenario edges. Monitor: one host, the same port on every server. */
+    if (g->o.monitor) {
+        for (i = npcs; i < g->nmach; i++)
+            if (i != nms)
+                s_medge(g, nms, i, P_MON, 0, 0, false);
+    }
+    if (g->o.scan) {
+        uint32_t scanner = g->mach[npcs - 1].h4, target = g->mach[app[0]].h4;
+        struct event *ev = &g->events[g->nevents];
+        k = s_edge_add(g, scanner, target, P_SCAN, 0, 0);
+        g->edges[k].port = 0;
+        g->edges[k].noise = 1;
+        g->edges[k].event = (int32_t)g->nevents++;
+        ev->kind = "port_scan";
+        ev->target = target;
+        ev->source = scanner;
+        ev->port = 0;
+        ev->sources = 1;
+        g->scan_sport = (uint16_t)s_range(&g->rng, 40000, 65000);
+    }
+    if (g->o.flood) {
+        struct event *ev = &g->events[g->nevents];
+        ev->kind = "syn_flood";
+        ev->target = g->mach[web[0]].h4;
+        ev->source = UINT32_MAX;
+        ev->port = 443;
+        g->nevents++;
+    }
+    free(web);
+    free(app);
+    free(db);
+    free(mq);
+    free(file);
+}
+
+/* Public-looking IPv4 source for spoofed SYNs (no private, loopback, multicast). */
+static void s_public_v4(uint64_t *x, uint8_t *a)
+{
+    for (;;) {
+        uint32_t v = (uint32_t)s_rnd(x);
+        a[0] = (uint8_t)(v >> 24);
+        a[1] = (uint8_t)(v >> 16);
+        a[2] = (uint8_t)(v >> 8);
+        a[3] = (uint8_t)v;
+        if (a[0] == 0 || a[0] == 10 || a[0] == 127 || a[0] >= 224 || a[3] == 0 || a[3] == 255)
+            continue;
+        if ((a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+            (a[0] == 169 && a[1] == 254) || (a[0] == 100 && (a[1] & 0xc0) == 64))
+            continue;
+        return;
+    }
+}
+
+/* ---- the session state machine ---- */
+
+static uint32_t s_dgram_max(const struct gen *g, const struct sess *s)
+{
+    if (g->o.fragments && !s->v6)
+        return 8000; /* a few fragments at most */
+    return s->v6 ? 1452 : 1472;
+}
+
+/* Start the next exchange at t, or close when none is left. */
+static void s_exchange(const struct gen *g, struct sess *s, int64_t t)
+{
+    const struct profile *pf = &PROF[g->edges[s->edge].prof];
+    uint32_t mx = s_dgram_max(g, s);
+
+    s->t = t;
+    if (s->exch == 0) {
+        if (pf->kind == K_TCP)
+            s->st = (s->close == CL_I_RST || s->close == CL_R_RST) ? ST_RST : ST_FIN1;
+        else
+            s->st = ST_DONE;
+        return;
+    }
+    s->exch--;
+    s->left = s_logu(&s->rng, pf->req_min, pf->req_max);
+    s->resp = pf->resp_max ? s_logu(&s->rng, pf->resp_min, pf->resp_max) : 0;
+    if (pf->kind == K_UDP) {
+        if (pf->big_pct && s_range(&s->rng, 0, 99) < pf->big_pct)
+            s->resp = s_range(&s->rng, 1500, 4000);
+        if (s->left > mx)
+            s->left = mx;
+        if (s->resp > mx)
+            s->resp = mx;
+        s->st = ST_UREQ;
+    } else {
+        s->st = ST_REQ;
+    }
+    s->unacked = 0;
+    s->frag_off = 0;
+}
+
+static int64_t s_think(struct sess *s, const struct profile *pf)
+{
+    return (int64_t)s_logu(&s->rng, pf->think_min_us ? pf->think_min_us : 1,
+                           pf->think_max_us ? pf->think_max_us : 1) *
+           NS_US;
+}
+
+static int64_t s_proc(struct sess *s, const struct profile *pf)
+{
+    if (!pf->proc_max_us)
+        return 20 * NS_US;
+    return (int64_t)s_logu(&s->rng, pf->proc_min_us, pf->proc_max_us) * NS_US;
+}
+
+/* Round trip with +-10 % jitter. */
+static int64_t s_jit(struct sess *s, int64_t rtt)
+{
+    return rtt - rtt / 10 + (int64_t)(s_unif(&s->rng) * (double)(rtt / 5));
+}
+
+static void s_sess_init(const struct gen *g, struct sess *s, const struct spec *sp)
+{
+    const struct edge *e = &g->edges[sp->edge];
+    const struct profile *pf = &PROF[e->prof];
+    uint32_t r;
+
+    memset(s, 0, sizeof(*s));
+    s->rng = g->o.seed * 0x2545f4914f6cdd1dull ^ ((uint64_t)sp->seed << 17) ^ sp->order;
+    s->edge = sp->edge;
+    s->t = sp->start;
+    if (pf->server_initiates) {
+        s->ih = e->sh;
+        s->rh = e->ch;
+    } else {
+        s->ih = e->ch;
+        s->rh = e->sh;
+    }
+    s->v6 = g->hosts[s->ih].v6;
+    s->rtt_i = g->hosts[s->ih].rtt;
+    s->rtt_r = g->hosts[s->rh].rtt;
+    s->iseq = (uint32_t)s_rnd(&s->rng);
+    s->rseq = (uint32_t)s_rnd(&s->rng);
+    s->flow = (uint32_t)s_rnd(&s->rng) & 0xfffff;
+    s->exch = (uint16_t)s_range(&s->rng, pf->exch_min, pf->exch_max);
+    r = s_range(&s->rng, 0, 99);
+    if (r < pf->rst_pct)
+        s->close = r % 3 == 2 ? CL_R_RST : CL_I_RST;
+    else if (r < (uint32_t)pf->rst_pct + pf->srv_close_pct)
+        s->close = CL_R_FIN;
+    else
+        s->close = CL_I_FIN;
+    s->open = sp->open;
+    switch (pf->kind) {
+        case K_UDP:
+            s_exchange(g, s, sp->start);
+            break;
+        default:
+            s->st = ST_SYN; /* scans and floods start with a SYN too */
+            break;
+    }
+}
+
+/* Emit one data segment of the burst from side d (0 initiator). */
+static void s_segment(struct sess *s, struct step *o, uint8_t d)
+{
+    uint32_t mss = s->v6 ? 1440 : 1460;
+    uint32_t n = s->left < mss ? s->left : mss;
+    uint32_t *seq = d ? &s->rseq : &s->iseq;
+
+    o->dir = d;
+    o->flags = GEN_TH_ACK | (n == s->left ? GEN_TH_PSH : 0);
+    o->seq = *seq;
+    o->ack = d ? s->iseq : s->rseq;
+    o->len = n;
+    *seq += n;
+    s->left -= n;
+    s->unacked++;
+}
+
+/* Produce the packet due at s->t into o and advance s (ST_DONE at the end).
+ * Touches nothing but s, so the schedule can dry-run sessions to count them. */
+static void s_step(const struct gen *g, struct sess *s, struct step *o)
+{
+    const struct profile *pf = &PROF[g->edges[s->edge].prof];
+    uint8_t cd = (s->close == CL_R_FIN || s->close == CL_R_RST) ? 1 : 0; /* closing side */
+
+    memset(o, 0, sizeof(*o));
+    o->t = s->t;
+    o->win = 64240;
+    switch (s->st) {
+        case ST_SYN:
+            o->dir = 0;
+            o->flags = GEN_TH_SYN;
+            o->seq = s->iseq++;
+            o->win = 64240;
+            if (pf->kind == K_SCAN) {
+                o->win = 1024;
+                s->st = ST_SCAN_REPLY;
+            } else if (pf->kind == K_FLOOD) {
+                s->st = ST_FLOOD_SA;
+            } else {
+                s->st = ST_SYNACK;
+            }
+            s->t += s_jit(s, s->rtt_r);
+            break;
+        case ST_SYNACK:
+            o->dir = 1;
+            o->flags = GEN_TH_SYN | GEN_TH_ACK;
+            o->seq = s->rseq++;
+            o->ack = s->iseq;
+            o->win = 65160;
+            s->st = ST_HSACK;
+            s->t += s_jit(s, s->rtt_i);
+            break;
+        case ST_HSACK:
+            o->dir = 0;
+            o->flags = GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            s_exchange(g, s, s->t + (int64_t)s_range(&s->rng, 10, 300) * NS_US);
+            break;
+        case ST_REQ:
+            s_segment(s, o, 0);
+            if (s->left && s->unacked < 2) {
+                s->t += SEG_GAP_NS;
+            } else if (s->left || !s->resp) {
+                s->st = ST_REQ_ACK;
+                s->t += s_jit(s, s->rtt_r);
+            } else {
+                s->st = ST_RESP;
+                s->left = s->resp;
+                s->unacked = 0;
+                s->t += s_jit(s, s->rtt_r) + s_proc(s, pf);
+            }
+            break;
+        case ST_REQ_ACK:
+            o->dir = 1;
+            o->flags = GEN_TH_ACK;
+            o->seq = s->rseq;
+            o->ack = s->iseq;
+            if (s->left) {
+                s->st = ST_REQ;
+                s->unacked = 0;
+                s->t += s_jit(s, s->rtt_i);
+            } else {
+                s_exchange(g, s, s->t + s_think(s, pf));
+            }
+            break;
+        case ST_RESP:
+            s_segment(s, o, 1);
+            if (s->left && s->unacked < 2) {
+                s->t += SEG_GAP_NS;
+            } else {
+                s->st = ST_RESP_ACK;
+                s->t += s_jit(s, s->rtt_i);
+            }
+            break;
+        case ST_RESP_ACK:
+            o->dir = 0;
+            o->flags = GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            if (s->left) {
+                s->st = ST_RESP;
+                s->unacked = 0;
+                s->t += s_jit(s, s->rtt_r);
+            } else {
+                s_exchange(g, s, s->t + s_think(s, pf));
+            }
+            break;
+        case ST_FIN1:
+        case ST_FIN2:
+        case ST_FIN3: {
+            /* FIN1 closer FIN, FIN2 other FIN, FIN3 closer ACK */
+            uint8_t d = s->st == ST_FIN2 ? (uint8_t)!cd : cd;
+            uint32_t *seq = d ? &s->rseq : &s->iseq;
+            o->dir = d;
+            o->flags = GEN_TH_ACK | (s->st == ST_FIN3 ? 0 : GEN_TH_FIN);
+            o->seq = *seq;
+            o->ack = d ? s->iseq : s->rseq;
+            if (s->st != ST_FIN3)
+                ++*seq;
+            s->t += s_jit(s, d ? s->rtt_i : s->rtt_r);
+            s->st = s->st == ST_FIN1 ? ST_FIN2 : s->st == ST_FIN2 ? ST_FIN3 : ST_DONE;
+            break;
+        }
+        case ST_RST:
+            o->dir = cd;
+            o->flags = GEN_TH_RST | GEN_TH_ACK;
+            o->seq = cd ? s->rseq : s->iseq;
+            o->ack = cd ? s->iseq : s->rseq;
+            o->win = 0;
+            s->st = ST_DONE;
+            break;
+        case ST_UREQ:
+        case ST_URESP: {
+            uint8_t d = s->st == ST_URESP;
+            uint32_t size = d ? s->resp : s->left;
+            uint32_t dg = 8 + size;
+            o->dir = d;
+            o->len = size;
+            if (dg > 8 + 1472 && !s->v6) {
+                uint32_t n = dg - s->frag_off < FRAG_MTU_V4 ? dg - s->frag_off : FRAG_MTU_V4;
+                o->frag_off = s->frag_off;
+                o->frag_len = n;
+                s->frag_off += n;
+                if (s->frag_off < dg) {
+                    s->t += SEG_GAP_NS;
+                    break;
+                }
+            }
+            s->frag_off = 0;
+            if (!d && s->resp) {
+                s->st = ST_URESP;
+                s->t += s_jit(s, s->rtt_r) + s_proc(s, pf);
+            } else {
+                s_exchange(g, s, s->t + s_think(s, pf));
+            }
+            break;
+        }
+        case ST_SCAN_REPLY:
+            o->dir = 1;
+            o->ack = s->iseq;
+            if (s->open) {
+                o->flags = GEN_TH_SYN | GEN_TH_ACK;
+                o->seq = s->rseq++;
+                o->win = 65160;
+                s->st = ST_SCAN_RST;
+                s->t += s_jit(s, s->rtt_i);
+            } else {
+                o->flags = GEN_TH_RST | GEN_TH_ACK;
+                o->seq = 0;
+                o->win = 0;
+                s->st = ST_DONE;
+            }
+            break;
+        case ST_SCAN_RST:
+            o->dir = 0;
+            o->flags = GEN_TH_RST;
+            o->seq = s->iseq;
+            o->win = 0;
+            s->st = ST_DONE;
+            break;
+        case ST_FLOOD_SA:
+        case ST_FLOOD_SA2:
+            o->dir = 1;
+            o->flags = GEN_TH_SYN | GEN_TH_ACK;
+            o->seq = s->rseq;
+            o->ack = s->iseq;
+            o->win = 65160;
+            s->t += NS_S; /* the kernel's first SYN+ACK retransmit */
+            s->st = s->st == ST_FLOOD_SA ? ST_FLOOD_SA2 : ST_DONE;
+            break;
+        default:
+            s->st = ST_DONE;
+            break;
+    }
+}
+
+/* Dry run: packets of the session inside the capture window; *len gets the
+ * time from its start to its last packet. */
+static uint32_t s_count(const struct gen *g, const struct spec *sp, int64_t *len)
+{
+    struct sess s;
+    struct step o;
+    uint32_t n = 0;
+    int64_t lastt = sp->start;
+
+    s_sess_init(g, &s, sp);
+    while (s.st != ST_DONE && s.t < g->dur) {
+        s_step(g, &s, &o);
+        if (o.t >= 0)
+            n++;
+        lastt = o.t;
+    }
+    if (len)
+        *len = lastt - sp->start;
+    return n;
+}
+
+/* ---- schedule ---- */
+
+static void s_spec_push(struct gen *g, int64_t start, uint32_t edge, uint16_t port, uint8_t open)
+{
+    struct spec *sp;
+    if (g->nspecs == g->cap_specs) {
+        g->cap_specs = g->cap_specs ? 2 * g->cap_specs : 65536;
+        g->specs = s_xrealloc(g->specs, g->cap_specs * sizeof(*g->specs));
+    }
+    sp = &g->specs[g->nspecs];
+    sp->start = start;
+    sp->edge = edge;
+    sp->seed = (uint32_t)s_rnd(&g->rng);
+    sp->order = (uint32_t)g->nspecs;
+    sp->port = port;
+    sp->open = open;
+    g->nspecs++;
+}
+
+static int s_spec_cmp(const void *a, const void *b)
+{
+    const struct spec *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool s_edge_has_port(const struct gen *g, uint32_t sh, uint16_t port)
+{
+    uint32_t i;
+    for (i = 0; i < g->nedges; i++)
+        if (g->edges[i].sh == sh && !g->edges[i].noise && PROF[g->edges[i].prof].proto == 6 &&
+            g->edges[i].port == port)
+            return true;
+    return false;
+}
+
+/* Active FTP: after the control session starts, the server opens 1-3 data
+ * connections from port 20. Returns their packets in the window. */
+static uint64_t s_ftp_data(struct gen *g, uint32_t ctl, int64_t start)
+{
+    uint32_t k, nd = s_range(&g->rng, 1, 3);
+    uint64_t n = 0;
+    for (k = 0; k < nd; k++) {
+        s_spec_push(g, start + 300 * NS_MS + (int64_t)k * 800 * NS_MS, (uint32_t)g->edges[ctl].link,
+                    0, 0);
+        n += s_count(g, &g->specs[g->nspecs - 1], NULL);
+    }
+    return n;
+}
+
+/* Scenario sessions first (they are fixed), then sample ordinary sessions by
+ * edge weight until the packet target is reached. */
+static void s_schedule(struct gen *g)
+{
+    uint64_t total = 0, tries = 0;
+    double *cum = malloc(g->nedges * sizeof(double)), sum = 0;
+    uint32_t i, nw = 0, nftp;
+    uint32_t *widx = malloc(g->nedges * sizeof(uint32_t));
+    size_t first;
+
+    if (!cum || !widx)
+        abort();
+    for (i = 0; i < g->nedges; i++) {
+        struct edge *e = &g->edges[i];
+        if (e->prof == P_MON) {
+            int64_t per = 60 * NS_S, t;
+            int64_t ph = (int64_t)(s_unif(&g->rng) * (double)(g->dur < per ? g->dur : per));
+            for (t = ph; t < g->dur; t += per)
+                s_spec_push(g, t, i, 0, 0);
+        } else if (e->prof == P_SCAN) {
+            static const uint16_t extra[] = {1433, 3306, 5432, 5672, 8080, 8443, 10050};
+            uint16_t ports[1024 + 7];
+            uint32_t n = 0, j;
+            int64_t t0 = g->dur / 4;
+            for (j = 1; j <= 1024; j++)
+                ports[n++] = (uint16_t)j;
+            for (j = 0; j < 7; j++)
+                ports[n++] = extra[j];
+            for (j = n - 1; j > 0; j--) { /* nmap probes in random order */
+                uint32_t r = s_range(&g->rng, 0, j);
+                uint16_t tmp = ports[j];
+                ports[j] = ports[r];
+                ports[r] = tmp;
+            }
+            for (j = 0; j < n; j++)
+                s_spec_push(g, t0 + (int64_t)j * 300 * NS_US, i, ports[j],
+                            s_edge_has_port(g, e->sh, ports[j]));
+        }
+    }
+    if (g->o.flood) {
+        struct event *ev = &g->events[g->nevents - 1];
+        uint32_t nsyn = (uint32_t)(g->o.packets / 30 > 1000 ? g->o.packets / 30 : 1000);
+        uint32_t npool = nsyn / 2 < 5000 ? nsyn / 2 : 5000, base = g->nedges, j;
+        int64_t t0 = g->dur / 2, win = g->dur * 3 / 10 < 10 * NS_S ? g->dur * 3 / 10 : 10 * NS_S;
+        for (j = 0; j < npool; j++) {
+            uint8_t a[16];
+            uint32_t h, k;
+            s_public_v4(&g->rng, a);
+            h = s_host_add(g, false, a, (uint8_t)s_range(&g->rng, 40, 60),
+                           (int64_t)s_range(&g->rng, 20, 150) * NS_MS, 0, R_EXT);
+            k = s_edge_add(g, h, ev->target, P_FLOOD, 443, 0);
+            g->edges[k].noise = 1;
+            g->edges[k].event = (int32_t)(g->nevents - 1);
+        }
+        ev->sources = npool;
+        for (j = 0; j < nsyn; j++)
+            s_spec_push(g, t0 + (int64_t)(s_unif(&g->rng) * (double)win),
+                        base + s_range(&g->rng, 0, npool - 1), 0, 0);
+        cum = s_xrealloc(cum, g->nedges * sizeof(double));
+        widx = s_xrealloc(widx, g->nedges * sizeof(uint32_t));
+    }
+    /* a few FTP sessions for sure; more come from the weights below */
+    for (i = 0, nftp = 0; i < g->nedges && nftp < 4; i++) {
+        if (g->edges[i].link >= 0) {
+            int64_t st = (int64_t)(s_unif(&g->rng) * (double)g->dur * 0.8);
+            s_spec_push(g, st, i, 0, 0);
+            s_ftp_data(g, i, st);
+            nftp++;
+        }
+    }
+    for (first = 0; first < g->nspecs; first++)
+        total += s_count(g, &g->specs[first], NULL);
+
+    for (i = 0; i < g->nedges; i++) {
+        if (g->edges[i].weight > 0) {
+            sum += g->edges[i].weight;
+            cum[nw] = sum;
+            widx[nw++] = i;
+        }
+    }
+    while (total < g->o.packets && nw && tries++ < g->o.packets * 4 + 1000) {
+        double u = s_unif(&g->rng) * sum;
+        uint32_t lo = 0, hi = nw - 1, e;
+        struct spec *sp;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (cum[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        e = widx[lo];
+        s_spec_push(g, (int64_t)(s_unif(&g->rng) * (double)g->dur), e, 0, 0);
+        sp = &g->specs[g->nspecs - 1];
+        if (g->o.midstream && s_range(&g->rng, 0, 99) < 10) {
+            int64_t len;
+            int64_t st = sp->start;
+            sp->start = 0;
+            s_count(g, sp, &len);
+            if (len > 10 * NS_MS)
+                st = -(int64_t)((0.2 + 0.7 * s_unif(&g->rng)) * (double)len);
+            sp->start = st;
+        }
+        total += s_count(g, sp, NULL);
+        if (g->edges[e].link >= 0)
+            total += s_ftp_data(g, e, sp->start);
+    }
+    qsort(g->specs, g->nspecs, sizeof(*g->specs), s_spec_cmp);
+    free(cum);
+    free(widx);
+}
+
+/* ---- the run: heap of active sessions, emission, truth ---- */
+
+static bool s_before(const struct gen *g, uint32_t a, uint32_t b)
+{
+    const struct sess *x = &g->pool[a], *y = &g->pool[b];
+    return x->t < y->t || (x->t == y->t && a < b);
+}
+
+static void s_heap_down(struct gen *g, uint32_t i)
+{
+    uint32_t n = g->nheap, v = g->heap[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && s_before(g, g->heap[c + 1], g->heap[c]))
+            c++;
+        if (!s_before(g, g->heap[c], v))
+            break;
+        g->heap[i] = g->heap[c];
+        i = c;
+    }
+    g->heap[i] = v;
+}
+
+static void s_heap_push(struct gen *g, uint32_t slot)
+{
+    uint32_t i = g->nheap++;
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!s_before(g, slot, g->heap[p]))
+            break;
+        g->heap[i] = g->heap[p];
+        i = p;
+    }
+    g->heap[i] = slot;
+}
+
+static uint32_t s_slot_get(struct gen *g)
+{
+    if (g->nfree)
+        return g->free_slots[--g->nfree];
+    if (g->npool == g->cap_pool) {
+        g->cap_pool = g->cap_pool ? 2 * g->cap_pool : 4096;
+        g->pool = s_xrealloc(g->pool, g->cap_pool * sizeof(*g->pool));
+        g->free_slots = s_xrealloc(g->free_slots, g->cap_pool * sizeof(uint32_t));
+        g->heap = s_xrealloc(g->heap, g->cap_pool * sizeof(uint32_t));
+    }
+    return g->npool++;
+}
+
+/* Next ephemeral port of h at time t; sometimes the port its last finished
+ * session used, so the same 5-tuple recurs over time as on real hosts. */
+static uint16_t s_port_alloc(struct gen *g, struct host *h, int64_t t)
+{
+    if (h->last_port && h->last_free < t && s_range(&g->rng, 0, 7) == 0) {
+        uint16_t p = h->last_port;
+        h->last_port = 0;
+        return p;
+    }
+    h->port_next = (uint16_t)(h->port_next + s_range(&g->rng, 1, 7));
+    if (h->port_next > EPH_HI || h->port_next < EPH_LO)
+        h->port_next = (uint16_t)(EPH_LO + h->port_next % 64);
+    return h->port_next;
+}
+
+static void s_activate(struct gen *g, const struct spec *sp)
+{
+    uint32_t slot = s_slot_get(g);
+    struct sess *s = &g->pool[slot];
+    const struct edge *e;
+
+    s_sess_init(g, s, sp);
+    e = &g->edges[sp->edge];
+    switch (e->prof) {
+        case P_FTPD:
+            s->iport = 20;
+            s->rport = s_port_alloc(g, &g->hosts[e->ch], sp->start);
+            s->eph = 1;
+            break;
+        case P_SCAN:
+            s->iport = g->scan_sport;
+            s->rport = sp->port;
+            break;
+        case P_FLOOD:
+            s->iport = (uint16_t)s_range(&g->rng, 1024, 65535);
+            s->rport = e->port;
+            break;
+        default:
+            s->iport = e->cport ? e->cport : s_port_alloc(g, &g->hosts[e->ch], sp->start);
+            s->eph = !e->cport;
+            s->rport = e->port;
+            break;
+    }
+    s_heap_push(g, slot);
+}
+
+static void s_conn_add(struct gen *g, uint64_t key)
+{
+    if (g->nconn == g->cap_conn) {
+        g->cap_conn = g->cap_conn ? 2 * g->cap_conn : 65536;
+        g->conn = s_xrealloc(g->conn, g->cap_conn * sizeof(*g->conn));
+    }
+    g->conn[g->nconn++] = key;
+}
+
+static void s_emit(struct gen *g, struct sess *s, const struct step *o)
+{
+    struct edge *e = &g->edges[s->edge];
+    uint32_t si = o->dir ? s->rh : s->ih, di = o->dir ? s->ih : s->rh;
+    struct host *src = &g->hosts[si], *dst = &g->hosts[di];
+    struct gen_pkt p;
+    uint32_t iplen;
+    size_t flen, have;
+
+    memset(&p, 0, sizeof(p));
+    p.src = src->addr;
+    p.dst = dst->addr;
+    p.smac = src->mac;
+    p.dmac = dst->mac;
+    p.v6 = src->v6;
+    p.proto = PROF[e->prof].proto;
+    p.ttl = src->ttl;
+    p.tcp_flags = o->flags;
+    p.sport = o->dir ? s->rport : s->iport;
+    p.dport = o->dir ? s->iport : s->rport;
+    p.vlan = g->o.vlan ? (src->vlan ? src->vlan : dst->vlan) : 0;
+    p.win = o->win;
+    p.seq = o->seq;
+    p.ack = o->ack;
+    p.flow = o->dir ? s->flow ^ 0x5a5a5 : s->flow;
+    p.len = o->len;
+    if (e->prof == P_DNS)
+        p.payload = o->dir ? GEN_PL_DNS_REPLY : GEN_PL_DNS_QUERY;
+    else if (e->prof == P_SYSLOG)
+        p.payload = GEN_PL_TEXT;
+    p.frag_off = o->frag_off;
+    p.frag_len = o->frag_len;
+    if (o->frag_len) {
+        if (o->frag_off == 0)
+            s->frag_id = ++src->ipid;
+        p.ipid = s->frag_id;
+    } else {
+        p.ipid = ++src->ipid;
+    }
+    flen = gen_pkt_build(&p, g->frame, g->o.snaplen, &iplen);
+    have = flen < g->o.snaplen ? flen : g->o.snaplen;
+    gen_pcap_write(g->pcap, (uint64_t)(g->o.start_ns + o->t), g->frame, have, flen);
+    if (g->dupcap) {
+        size_t grow, dn;
+        uint16_t vid = p.vlan ? (uint16_t)(p.vlan + 2000) : 4000;
+        int64_t dt = o->t + 3 * NS_US + (int64_t)s_range(&g->rng, 0, 2000);
+        if (dt < g->dup_last)
+            dt = g->dup_last;
+        g->dup_last = dt;
+        dn = gen_pkt_redirect(g->frame, have, g->dframe, vid, &grow);
+        gen_pcap_write(g->dupcap, (uint64_t)(g->o.start_ns + dt), g->dframe, dn, flen + grow);
+    }
+
+    /* truth */
+    if (!g->meta_pk)
+        g->first = o->t;
+    g->last = o->t;
+    g->meta_pk++;
+    g->meta_by += iplen;
+    src->pk_out++;
+    src->by_out += iplen;
+    dst->pk_in++;
+    dst->by_in += iplen;
+    if (e->noise) {
+        struct event *ev = &g->events[e->event];
+        if (!ev->packets)
+            ev->first = o->t;
+        ev->last = o->t;
+        ev->packets++;
+    } else {
+        int d = si == e->ch ? 0 : 1;
+        e->pk[d]++;
+        e->by[d] += iplen;
+        if (!s->emitted) {
+            uint16_t cport = PROF[e->prof].server_initiates ? s->rport : s->iport;
+            s_conn_add(g, (uint64_t)s->edge << 16 | cport);
+        }
+    }
+    s->emitted = 1;
+}
+
+static void s_finish(struct gen *g, uint32_t slot)
+{
+    struct sess *s = &g->pool[slot];
+    if (s->eph) {
+        const struct edge *e = &g->edges[s->edge];
+        struct host *c = &g->hosts[e->ch];
+        c->last_port = PROF[e->prof].server_initiates ? s->rport : s->iport;
+        c->last_free = s->t;
+    }
+    g->free_slots[g->nfree++] = slot;
+}
+
+static void s_run(struct gen *g)
+{
+    size_t next = 0;
+    struct step o;
+
+    while (next < g->nspecs || g->nheap) {
+        uint32_t slot;
+        struct sess *s;
+        if (next < g->nspecs && (!g->nheap || g->specs[next].start <= g->pool[g->heap[0]].t)) {
+            s_activate(g, &g->specs[next++]);
+            continue;
+        }
+        slot = g->heap[0];
+        s = &g->pool[slot];
+        if (s->t >= g->dur || s->st == ST_DONE) {
+            g->heap[0] = g->heap[--g->nheap];
+            if (g->nheap)
+                s_heap_down(g, 0);
+            s_finish(g, slot);
+            continue;
+        }
+        s_step(g, s, &o);
+        if (o.t >= 0)
+            s_emit(g, s, &o);
+        s_heap_down(g, 0); /* key grew: sift the root down */
+    }
+}
+
+/* ---- truth output ---- */
+
+static int s_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void s_sessions(struct gen *g)
+{
+    size_t i;
+    qsort(g->conn, g->nconn, sizeof(*g->conn), s_u64_cmp);
+    for (i = 0; i < g->nconn; i++)
+        if (i == 0 || g->conn[i] != g->conn[i - 1])
+            g->edges[g->conn[i] >> 16].sessions++;
+}
+
+static const char *s_ip(const struct host *h, char *buf, size_t n)
+{
+    return inet_ntop(h->v6 ? AF_INET6 : AF_INET, h->addr, buf, (socklen_t)n);
+}
+
+static const char *s_proto(const struct edge *e)
+{
+    return PROF[e->prof].proto == 6 ? "tcp" : "udp";
+}
+
+/* days since 1970-01-01 <-> civil date (H. Hinnant's algorithms) */
+static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void s_rfc3339(int64_t ns, char *buf, size_t n)
+{
+    int64_t secs = ns / NS_S, z, era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+    int64_t sod;
+    if (ns < 0 && ns % NS_S)
+        secs--;
+    z = (secs >= 0 ? secs : secs - 86399) / 86400;
+    sod = secs - z * 86400;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = (int64_t)yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    snprintf(buf, n, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m, d, (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60), (int)((ns - secs * NS_S) / 1000));
+}
+
+static int s_write_truth(struct gen *g, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    char a[64], b[64], t1[64], t2[64];
+    uint32_t i, j;
+    bool firstrow;
+    uint64_t *keys;
+    uint32_t nk;
+
+    if (!f) {
+        fprintf(stderr, "renkei-gen: cannot create %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    s_rfc3339(g->o.start_ns + g->first, t1, sizeof(t1));
+    s_rfc3339(g->o.start_ns + g->last, t2, sizeof(t2));
+    fprintf(f,
+            "{\n\"meta\": {\"generator\": \"renkei-gen\", \"seed\": %" PRIu64
+            ", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+            ", \"first_seen\": \"%s\", \"last_seen\": \"%s\", \"pcs\": %u, \"servers\": %u"
+            ", \"sessions_scheduled\": %zu, \"duplicates_in_dup_file\": %" PRIu64 "},\n",
+            g->o.seed, g->meta_pk, g->meta_by, t1, t2, g->o.pcs, g->o.servers, g->nspecs,
+            g->dupcap ? g->meta_pk : 0);
+
+    /* services: (server ip, proto, port) of every counted edge; edges are
+     * unique per client, so a service's clients are its edges */
+    keys = malloc((g->nedges + 1) * sizeof(*keys));
+    if (!keys)
+        abort();
+    for (i = 0, nk = 0; i < g->nedges; i++) {
+        const struct edge *e = &g->edges[i];
+        if (e->noise || !(e->pk[0] + e->pk[1]))
+            continue;
+        keys[nk++] = (uint64_t)e->sh << 32 | (uint64_t)PROF[e->prof].proto << 16 | e->port;
+    }
+    qsort(keys, nk, sizeof(*keys), s_u64_cmp);
+    fprintf(f, "\"services\": [");
+    firstrow = true;
+    for (i = 0; i < nk; i = j) {
+        const struct host *h = &g->hosts[keys[i] >> 32];
+        for (j = i; j < nk && keys[j] == keys[i]; j++)
+            ;
+        fprintf(f, "%s\n {\"ip\": \"%s\", \"proto\": \"%s\", \"port\": %u, \"clients\": %u}",
+                firstrow ? "" : ",", s_ip(h, a, sizeof(a)),
+                (keys[i] >> 16 & 0xff) == 6 ? "tcp" : "udp", (unsigned)(keys[i] & 0xffff), j - i);
+        firstrow = false;
+    }
+    free(keys);
+    fprintf(f, "\n],\n\"edges\": [");
+    firstrow = true;
+    for (i = 0; i < g->nedges; i++) {
+        struct edge *e = &g->edges[i];
+        if (e->noise || !(e->pk[0] + e->pk[1]))
+            continue;
+        g->hosts[e->ch].is_client = 1;
+        g->hosts[e->sh].is_server = 1;
+        fprintf(f,
+                "%s\n {\"client_ip\": \"%s\", \"server_ip\": \"%s\", \"proto\": \"%s\", "
+                "\"server_port\": %u, \"packets_c2s\": %" PRIu64 ", \"bytes_c2s\": %" PRIu64
+                ", \"packets_s2c\": %" PRIu64 ", \"bytes_s2c\": %" PRIu64 ", \"sessions\": %u}",
+                firstrow ? "" : ",", s_ip(&g->hosts[e->ch], a, sizeof(a)),
+                s_ip(&g->hosts[e->sh], b, sizeof(b)), s_proto(e), e->port, e->pk[0], e->by[0],
+                e->pk[1], e->by[1], e->sessions);
+        firstrow = false;
+    }
+    fprintf(f, "\n],\n\"hosts\": [");
+    firstrow = true;
+    for (i = 0; i < g->nhosts; i++) {
+        const struct host *h = &g->hosts[i];
+        const char *kind =
+            h->is_server ? (h->is_client ? "both" : "server") : (h->is_client ? "client" : "noise");
+        if (!(h->pk_in + h->pk_out))
+            continue;
+        fprintf(f,
+                "%s\n {\"ip\": \"%s\", \"kind\": \"%s\", \"packets_out\": %" PRIu64
+                ", \"bytes_out\": %" PRIu64 ", \"packets_in\": %" PRIu64 ", \"bytes_in\": %" PRIu64
+                "}",
+                firstrow ? "" : ",", s_ip(h, a, sizeof(a)), kind, h->pk_out, h->by_out, h->pk_in,
+                h->by_in);
+        firstrow = false;
+    }
+    fprintf(f, "\n],\n\"events\": [");
+    for (i = 0; i < g->nevents; i++) {
+        const struct event *ev = &g->events[i];
+        s_rfc3339(g->o.start_ns + ev->first, t1, sizeof(t1));
+        s_rfc3339(g->o.start_ns + ev->last, t2, sizeof(t2));
+        fprintf(f,
+                "%s\n {\"kind\": \"%s\", \"target_ip\": \"%s\", \"port\": %u, \"source_ip\": %s%s%s"
+                ", \"source_count\": %u, \"packets\": %" PRIu64
+                ", \"first_seen\": \"%s\", \"last_seen\": \"%s\"}",
+                i ? "," : "", ev->kind, s_ip(&g->hosts[ev->target], a, sizeof(a)), ev->port,
+                ev->source == UINT32_MAX ? "" : "\"",
+                ev->source == UINT32_MAX ? "null" : s_ip(&g->hosts[ev->source], b, sizeof(b)),
+                ev->source == UINT32_MAX ? "" : "\"", ev->sources, ev->packets, t1, t2);
+    }
+    fprintf(f, "\n]\n}\n");
+    if (fclose(f) != 0)
+        return -errno;
+    return 0;
+}
+
+/* ---- command line ---- */
+
+static int s_parse_start(const char *s, int64_t *ns)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    char *end;
+    double frac = 0;
+    int64_t off = 0;
+
+    if (s[strspn(s, "0123456789.")] == '\0') { /* epoch seconds */
+        double v = strtod(s, &end);
+        if (*end || end == s)
+            return -EINVAL;
+        *ns = (int64_t)(v * 1e9);
+        return 0;
+    }
+    if (sscanf(s, "%d-%d-%d%*1[Tt ]%d:%d:%d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return -EINVAL;
+    s += n;
+    if (*s == '.') {
+        frac = strtod(s, &end);
+        s = end;
+    }
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+    } else if (*s == '+' || *s == '-') {
+        int oh, om;
+        if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+            return -EINVAL;
+        off = (int64_t)(oh * 3600 + om * 60) * (*s == '-' ? -1 : 1);
+        s += 6;
+    } else {
+        return -EINVAL;
+    }
+    if (*s || mo < 1 || mo > 12 || d < 1 || d > 31)
+        return -EINVAL;
+    *ns = ((s_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) -
+           off) *
+              NS_S +
+          (int64_t)(frac * 1e9);
+    return 0;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: renkei-gen [options]\n"
+            "  --seed N          PRNG seed (default 1)\n"
+            "  --packets N       approximate packet target (default 100000)\n"
+            "  --pcs N           office PCs, 50 per /24 office (default 200)\n"
+            "  --servers N       data-centre servers, >= %d (default 40)\n"
+            "  --duration SEC    capture length in seconds (default 60)\n"
+            "  --start T         capture start, RFC 3339 or epoch seconds (default "
+            "2026-01-01T00:00:00Z)\n"
+            "  --out FILE        pcap to write (default gen.pcap)\n"
+            "  --truth FILE      truth JSON to write (default gen.truth.json)\n"
+            "  --nsec            nanosecond pcap timestamps (default microseconds)\n"
+            "  --snaplen N       cut records to N bytes, >= 96 (default 65535)\n"
+            "  --vlan            tag office traffic with 802.1Q (VLAN 100 + office)\n"
+            "  --midstream       some conversations already running at capture start\n"
+            "  --monitor         one host polls tcp/10050 on every server (a client)\n"
+            "  --scan            SYN scan of one server's ports 1-1024+; event port_scan\n"
+            "  --flood           spoofed SYN flood at a web server's 443; event syn_flood\n"
+            "  --ftp-active      active FTP: data connections from the server's port 20\n"
+            "  --fragments       some large UDP datagrams (dns, kerberos) fragmented\n"
+            "  --dup FILE        also write the redundant core switch's copy\n",
+            MIN_SERVERS);
+}
+
+static int s_parse(int argc, char **argv, struct opts *o)
+{
+    enum {
+        O_SEED = 256,
+        O_PKTS,
+        O_PCS,
+        O_SRV,
+        O_DUR,
+        O_START,
+        O_OUT,
+        O_TRUTH,
+        O_NSEC,
+        O_SNAP,
+        O_VLAN,
+        O_MID,
+        O_MON,
+        O_SCAN,
+        O_FLOOD,
+        O_FTP,
+        O_FRAG,
+        O_DUP,
+        O_HELP
+    };
+    static const struct option lo[] = {
+        {"seed", required_argument, 0, O_SEED},    {"packets", required_argument, 0, O_PKTS},
+        {"pcs", required_argument, 0, O_PCS},      {"servers", required_argument, 0, O_SRV},
+        {"duration", required_argument, 0, O_DUR}, {"start", required_argument, 0, O_START},
+        {"out", required_argument, 0, O_OUT},      {"truth", required_argument, 0, O_TRUTH},
+        {"nsec", no_argument, 0, O_NSEC},          {"snaplen", required_argument, 0, O_SNAP},
+        {"vlan", no_argument, 0, O_VLAN},          {"midstream", no_argument, 0, O_MID},
+        {"monitor", no_argument, 0, O_MON},        {"scan", no_argument, 0, O_SCAN},
+        {"flood", no_argument, 0, O_FLOOD},        {"ftp-active", no_argument, 0, O_FTP},
+        {"fragments", no_argument, 0, O_FRAG},     {"dup", required_argument, 0, O_DUP},
+        {"help", no_argument, 0, O_HELP},          {0, 0, 0, 0}};
+    int c;
+    char *end;
+
+    o->seed = 1;
+    o->packets = 100000;
+    o->pcs = 200;
+    o->servers = 40;
+    o->duration = 60;
+    o->start_ns = 1767225600LL * NS_S; /* 2026-01-01T00:00:00Z */
+    o->snaplen = 65535;
+    o->out = "gen.pcap";
+    o->truth = "gen.truth.json";
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        errno = 0;
+        switch (c) {
+            case O_SEED:
+                o->seed = strtoull(optarg, &end, 0);
+                break;
+            case O_PKTS:
+                o->packets = strtoull(optarg, &end, 0);
+                break;
+            case O_PCS:
+                o->pcs = (uint32_t)strtoul(optarg, &end, 0);
+                break;
+            case O_SRV:
+                o->servers = (uint32_t)strtoul(optarg, &end, 0);
+                break;
+            case O_DUR:
+                o->duration = strtod(optarg, &end);
+                break;
+            case O_SNAP:
+                o->snaplen = (uint32_t)strtoul(optarg, &end, 0);
+                break;
+            case O_START:
+                if (s_parse_start(optarg, &o->start_ns) < 0) {
+                    fprintf(stderr, "renkei-gen: bad --start '%s'\n", optarg);
+                    return -EINVAL;
+                }
+                continue;
+            case O_OUT:
+                o->out = optarg;
+                continue;
+            case O_TRUTH:
+                o->truth = optarg;
+                continue;
+            case O_DUP:
+                o->dup = optarg;
+                continue;
+            case O_NSEC:
+                o->nsec = true;
+                continue;
+            case O_VLAN:
+                o->vlan = true;
+                continue;
+            case O_MID:
+                o->midstream = true;
+                continue;
+            case O_MON:
+                o->monitor = true;
+                continue;
+            case O_SCAN:
+                o->scan = true;
+                continue;
+            case O_FLOOD:
+                o->flood = true;
+                continue;
+            case O_FTP:
+                o->ftp = true;
+                continue;
+            case O_FRAG:
+                o->fragments = true;
+                continue;
+            case O_HELP:
+            case 'h':
+                s_usage(stdout);
+                exit(0);
+            default:
+                s_usage(stderr);
+                return -EINVAL;
+        }
+        if (errno || *end || end == optarg) {
+            fprintf(stderr, "renkei-gen: bad number '%s'\n", optarg);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc || o->pcs < 1 || o->pcs > 60000 || o->servers < MIN_SERVERS ||
+        o->servers > 50000 || !(o->duration > 0.001) || o->duration > 86400 * 7 ||
+        o->snaplen < 96 || o->snaplen > 262144) {
+        fprintf(stderr,
+                "renkei-gen: bad arguments (need pcs 1-60000, servers %d-50000, "
+                "duration > 0, snaplen 96-262144)\n",
+                MIN_SERVERS);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct gen g;
+    struct timespec t0, t1;
+    double secs;
+    int rc = 0;
+
+    if (s_parse(argc, argv, &g.o) < 0)
+        return 2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    g.dur = (int64_t)(g.o.duration * 1e9);
+    g.rng = g.o.seed ^ 0x6a09e667f3bcc908ull;
+    gen_pkt_init(g.o.seed);
+    s_build_model(&g);
+    s_schedule(&g);
+
+    g.pcap = gen_pcap_open(g.o.out, g.o.snaplen, g.o.nsec);
+    if (!g.pcap)
+        return 1;
+    if (g.o.dup) {
+        g.dupcap = gen_pcap_open(g.o.dup, g.o.snaplen + 4, g.o.nsec);
+        if (!g.dupcap)
+            return 1;
+    }
+    s_run(&g);
+    if (gen_pcap_close(&g.pcap) < 0 || gen_pcap_close(&g.dupcap) < 0) {
+        fprintf(stderr, "renkei-gen: write error\n");
+        rc = 1;
+    }
+    s_sessions(&g);
+    if (s_write_truth(&g, g.o.truth) < 0)
+        rc = 1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr,
+            "renkei-gen: %" PRIu64 " packets, %" PRIu64
+            " IP bytes, %zu sessions, %u hosts, %u edges in %.2f s (%.1f Mpkt/s)\n",
+            g.meta_pk, g.meta_by, g.nspecs, g.nhosts, g.nedges, secs,
+            secs > 0 ? (double)g.meta_pk / secs / 1e6 : 0.0);
+    free(g.hosts);
+    free(g.mach);
+    free(g.edges);
+    free(g.specs);
+    free(g.pool);
+    free(g.free_slots);
+    free(g.heap);
+    free(g.conn);
+    return rc;
+}
