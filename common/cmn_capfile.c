@@ -16,11 +16,11 @@
 #include "cmn_capfile.h"
 #include "cmn_log.h"
 
-#define CAP_MAX_CAPLEN  (256u * 1024u)           /* larger caplen = damage (libpcap's limit) */
-#define CAP_MAX_BLOCK   (CAP_MAX_CAPLEN + 65536u) /* packet block incl. options */
-#define CAP_MAX_META    (1024u * 1024u)          /* SHB/IDB blocks we read whole */
-#define CAP_MAX_IFACES  256u                     /* interfaces per pcapng section */
-#define CAP_IOBUF       (1u << 20)               /* stdio buffer */
+#define CAP_MAX_CAPLEN (256u * 1024u)            /* larger caplen = damage (libpcap's limit) */
+#define CAP_MAX_BLOCK  (CAP_MAX_CAPLEN + 65536u) /* packet block incl. options */
+#define CAP_MAX_META   (1024u * 1024u)           /* SHB/IDB blocks we read whole */
+#define CAP_MAX_IFACES 256u                      /* interfaces per pcapng section */
+#define CAP_IOBUF      (1u << 20)                /* stdio buffer */
 
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
@@ -40,22 +40,22 @@ struct cap_iface {
 };
 
 struct cmn_capfile {
-    FILE *f;                                /* the open file */
-    char path[256];                         /* for messages */
-    enum cmn_cap_format format;             /* pcap or pcapng */
-    bool swap;                              /* file (or section) byte order differs from ours */
-    bool ns;                                /* pcap: nanosecond timestamps */
-    uint32_t linktype;                      /* pcap: file link type; pcapng: first IDB's */
-    bool have_linktype;                     /* pcapng: an IDB was seen */
-    uint32_t snaplen;                       /* pcap header snaplen */
-    uint64_t offset;                        /* file offset of the next unread byte */
-    uint64_t packets;                       /* packets returned so far */
+    FILE *f;                                 /* the open file */
+    char path[256];                          /* for messages */
+    enum cmn_cap_format format;              /* pcap or pcapng */
+    bool swap;                               /* file (or section) byte order differs from ours */
+    bool ns;                                 /* pcap: nanosecond timestamps */
+    uint32_t linktype;                       /* pcap: file link type; pcapng: first IDB's */
+    bool have_linktype;                      /* pcapng: an IDB was seen */
+    uint32_t snaplen;                        /* pcap header snaplen */
+    uint64_t offset;                         /* file offset of the next unread byte */
+    uint64_t packets;                        /* packets returned so far */
     struct cap_iface ifaces[CAP_MAX_IFACES]; /* interfaces of the current section */
-    uint32_t n_ifaces;                      /* entries used in ifaces */
-    bool fine_ts;                           /* some interface has sub-µs resolution */
-    uint8_t *buf;                           /* block / record buffer, CAP_MAX_BLOCK bytes */
-    char *iobuf;                            /* stdio buffer */
-    char error[256];                        /* last failure, "" if none */
+    uint32_t n_ifaces;                       /* entries used in ifaces */
+    bool fine_ts;                            /* some interface has sub-µs resolution */
+    uint8_t *buf;                            /* block / record buffer, CAP_MAX_BLOCK bytes */
+    char *iobuf;                             /* stdio buffer */
+    char error[256];                         /* last failure, "" if none */
 };
 
 static uint32_t s_u32(const struct cmn_capfile *cf, const uint8_t *p)
@@ -78,7 +78,8 @@ __attribute__((format(printf, 2, 3))) static int s_fail(struct cmn_capfile *cf, 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    snprintf(cf->error, sizeof(cf->error), "%s: %s", cf->path, what);
+    int n = snprintf(cf->error, sizeof(cf->error), "%s: %s", cf->path, what);
+    (void)n; /* a long path may cut the message; it stays a valid string */
     return -EBADMSG;
 }
 
@@ -123,21 +124,22 @@ static int s_pcap_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
     if (r == 0)
         return 0;
     if (r < 0)
-        return s_fail(cf, "truncated record header at offset %" PRIu64 " after %" PRIu64
-                          " packets",
+        return s_fail(cf, "truncated record header at offset %" PRIu64 " after %" PRIu64 " packets",
                       at, cf->packets);
     uint32_t sec = s_u32(cf, hdr), frac = s_u32(cf, hdr + 4);
     uint32_t caplen = s_u32(cf, hdr + 8), origlen = s_u32(cf, hdr + 12);
     if (caplen > CAP_MAX_CAPLEN)
-        return s_fail(cf, "record at offset %" PRIu64 " (after %" PRIu64 " packets) has a %" PRIu32
-                          "-byte packet, bigger than the maximum of %u",
+        return s_fail(cf,
+                      "record at offset %" PRIu64 " (after %" PRIu64 " packets) has a %" PRIu32
+                      "-byte packet, bigger than the maximum of %u",
                       at, cf->packets, caplen, CAP_MAX_CAPLEN);
     if (frac >= (cf->ns ? 1000000000u : 1000000u))
         return s_fail(cf, "record at offset %" PRIu64 " has a bad timestamp fraction %" PRIu32, at,
                       frac);
     if (caplen > 0 && s_read(cf, cf->buf, caplen) != 1)
-        return s_fail(cf, "truncated packet data at offset %" PRIu64 " after %" PRIu64
-                          " packets (%" PRIu32 " bytes announced)",
+        return s_fail(cf,
+                      "truncated packet data at offset %" PRIu64 " after %" PRIu64
+                      " packets (%" PRIu32 " bytes announced)",
                       at, cf->packets, caplen);
     pkt->data = cf->buf;
     pkt->caplen = caplen;
@@ -160,16 +162,18 @@ static int s_options(struct cmn_capfile *cf, const uint8_t *p, const uint8_t *en
 {
     while (p < end) {
         if (end - p < 4)
-            return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64
-                              ": %d stray bytes where an option header should be",
+            return s_fail(cf,
+                          "block type 0x%08" PRIx32 " at offset %" PRIu64
+                          ": %d stray bytes where an option header should be",
                           btype, at, (int)(end - p));
         uint16_t code = s_u16(cf, p), len = s_u16(cf, p + 2);
         size_t padded = ((size_t)len + 3u) & ~(size_t)3u;
         if (code == 0) /* opt_endofopt */
             return 0;
         if ((size_t)(end - p - 4) < padded)
-            return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64
-                              ": option code %u of length %u exceeds the block (%d bytes left)",
+            return s_fail(cf,
+                          "block type 0x%08" PRIx32 " at offset %" PRIu64
+                          ": option code %u of length %u exceeds the block (%d bytes left)",
                           btype, at, code, len, (int)(end - p - 4));
         if (fn)
             fn(cf, code, p + 4, len, arg);
@@ -208,16 +212,16 @@ static int s_shb(struct cmn_capfile *cf, const uint8_t h[8], uint64_t at)
     uint8_t bom[4];
     if (s_read(cf, bom, 4) != 1)
         return s_fail(cf, "truncated section header block at offset %" PRIu64, at);
-    uint32_t m = (uint32_t)bom[0] | (uint32_t)bom[1] << 8 | (uint32_t)bom[2] << 16 |
-                 (uint32_t)bom[3] << 24;
+    uint32_t m =
+        (uint32_t)bom[0] | (uint32_t)bom[1] << 8 | (uint32_t)bom[2] << 16 | (uint32_t)bom[3] << 24;
     if (m == PCAPNG_BOM)
         cf->swap = false;
     else if (m == __builtin_bswap32(PCAPNG_BOM))
         cf->swap = true;
     else
-        return s_fail(cf, "section header block at offset %" PRIu64
-                          ": bad byte-order magic 0x%08" PRIx32,
-                      at, m);
+        return s_fail(
+            cf, "section header block at offset %" PRIu64 ": bad byte-order magic 0x%08" PRIx32, at,
+            m);
     uint32_t blen = s_u32(cf, h + 4);
     if (blen < 28 || blen % 4 != 0 || blen > CAP_MAX_META)
         return s_fail(cf, "section header block at offset %" PRIu64 ": bad block length %" PRIu32,
@@ -230,13 +234,16 @@ static int s_shb(struct cmn_capfile *cf, const uint8_t h[8], uint64_t at)
         return s_fail(cf, "pcapng major version %u unsupported (section at offset %" PRIu64 ")",
                       major, at);
     (void)minor;
-    if (s_u32(cf, cf->buf + rest - 4) != blen)
-        return s_fail(cf, "section header block at offset %" PRIu64
-                          ": trailing length differs from leading length %" PRIu32,
-                      at, blen);
+    /* Options before the trailer, as libpcap does: an overlong option is the
+     * more telling message when both are wrong. */
     int rc = s_options(cf, cf->buf + 12, cf->buf + rest - 4, PCAPNG_SHB, at, NULL, NULL);
     if (rc != 0)
         return rc;
+    if (s_u32(cf, cf->buf + rest - 4) != blen)
+        return s_fail(cf,
+                      "section header block at offset %" PRIu64
+                      ": trailing length differs from leading length %" PRIu32,
+                      at, blen);
     cf->n_ifaces = 0;
     return 0;
 }
@@ -244,8 +251,8 @@ static int s_shb(struct cmn_capfile *cf, const uint8_t h[8], uint64_t at)
 static int s_idb(struct cmn_capfile *cf, const uint8_t *body, uint32_t blen, uint64_t at)
 {
     if (blen < 20)
-        return s_fail(cf, "interface block at offset %" PRIu64 ": length %" PRIu32 " too short",
-                      at, blen);
+        return s_fail(cf, "interface block at offset %" PRIu64 ": length %" PRIu32 " too short", at,
+                      blen);
     if (cf->n_ifaces >= CAP_MAX_IFACES)
         return s_fail(cf, "more than %u interfaces in one section (offset %" PRIu64 ")",
                       CAP_MAX_IFACES, at);
@@ -278,11 +285,11 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
         if (r == 0)
             return 0;
         if (r < 0)
-            return s_fail(cf, "truncated block header at offset %" PRIu64 " after %" PRIu64
-                              " packets",
+            return s_fail(cf,
+                          "truncated block header at offset %" PRIu64 " after %" PRIu64 " packets",
                           at, cf->packets);
-        uint32_t raw_type = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                            (uint32_t)h[3] << 24;
+        uint32_t raw_type =
+            (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
         if (raw_type == PCAPNG_SHB) { /* palindromic: same in both byte orders */
             int rc = s_shb(cf, h, at);
             if (rc != 0)
@@ -291,37 +298,42 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
         }
         uint32_t type = s_u32(cf, h), blen = s_u32(cf, h + 4);
         if (blen < 12 || blen % 4 != 0)
-            return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64
-                              " (after %" PRIu64 " packets): bad block length %" PRIu32,
+            return s_fail(cf,
+                          "block type 0x%08" PRIx32 " at offset %" PRIu64 " (after %" PRIu64
+                          " packets): bad block length %" PRIu32,
                           type, at, cf->packets, blen);
-        bool wanted = type == PCAPNG_IDB || type == PCAPNG_EPB || type == PCAPNG_SPB ||
-                      type == PCAPNG_PB;
+        bool wanted =
+            type == PCAPNG_IDB || type == PCAPNG_EPB || type == PCAPNG_SPB || type == PCAPNG_PB;
         if (!wanted) {
             /* Skip unread, but a skip past the end of file is damage, not EOF. */
             uint8_t tail[4];
             if (s_skip(cf, blen - 12) != 0 || s_read(cf, tail, 4) != 1)
-                return s_fail(cf, "truncated block type 0x%08" PRIx32 " at offset %" PRIu64,
-                              type, at);
+                return s_fail(cf, "truncated block type 0x%08" PRIx32 " at offset %" PRIu64, type,
+                              at);
             if (s_u32(cf, tail) != blen)
-                return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64
-                                  ": trailing length differs from leading length %" PRIu32,
+                return s_fail(cf,
+                              "block type 0x%08" PRIx32 " at offset %" PRIu64
+                              ": trailing length differs from leading length %" PRIu32,
                               type, at, blen);
             continue;
         }
         if (blen > (type == PCAPNG_IDB ? CAP_MAX_META : CAP_MAX_BLOCK))
-            return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64 " (after %" PRIu64
-                              " packets): length %" PRIu32 " exceeds the maximum of %u",
+            return s_fail(cf,
+                          "block type 0x%08" PRIx32 " at offset %" PRIu64 " (after %" PRIu64
+                          " packets): length %" PRIu32 " exceeds the maximum of %u",
                           type, at, cf->packets, blen,
                           type == PCAPNG_IDB ? CAP_MAX_META : CAP_MAX_BLOCK);
         if (s_read(cf, cf->buf, blen - 8) != 1)
-            return s_fail(cf, "truncated block type 0x%08" PRIx32 " at offset %" PRIu64
-                              " (%" PRIu32 " bytes announced)",
+            return s_fail(cf,
+                          "truncated block type 0x%08" PRIx32 " at offset %" PRIu64 " (%" PRIu32
+                          " bytes announced)",
                           type, at, blen);
         const uint8_t *b = cf->buf;
         uint32_t body = blen - 12;
         if (s_u32(cf, b + body) != blen)
-            return s_fail(cf, "block type 0x%08" PRIx32 " at offset %" PRIu64
-                              ": trailing length differs from leading length %" PRIu32,
+            return s_fail(cf,
+                          "block type 0x%08" PRIx32 " at offset %" PRIu64
+                          ": trailing length differs from leading length %" PRIu32,
                           type, at, blen);
         if (type == PCAPNG_IDB) {
             int rc = s_idb(cf, b, blen, at);
@@ -333,8 +345,8 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
         uint64_t ts = 0;
         if (type == PCAPNG_EPB || type == PCAPNG_PB) {
             if (body < 20)
-                return s_fail(cf, "packet block at offset %" PRIu64 ": length %" PRIu32
-                                  " too short",
+                return s_fail(cf,
+                              "packet block at offset %" PRIu64 ": length %" PRIu32 " too short",
                               at, blen);
             ifidx = type == PCAPNG_EPB ? s_u32(cf, b) : s_u16(cf, b);
             ts = (uint64_t)s_u32(cf, b + 4) << 32 | s_u32(cf, b + 8);
@@ -342,8 +354,9 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
             origlen = s_u32(cf, b + 16);
             hdr = 20;
             if (caplen > body - hdr)
-                return s_fail(cf, "packet block at offset %" PRIu64 ": captured length %" PRIu32
-                                  " exceeds the block",
+                return s_fail(cf,
+                              "packet block at offset %" PRIu64 ": captured length %" PRIu32
+                              " exceeds the block",
                               at, caplen);
             size_t padded = ((size_t)caplen + 3u) & ~(size_t)3u;
             if (padded > body - hdr)
@@ -362,16 +375,18 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
                 caplen = origlen;
         }
         if (ifidx >= cf->n_ifaces)
-            return s_fail(cf, "packet block at offset %" PRIu64 " names interface %" PRIu32
-                              " but the section has %" PRIu32,
+            return s_fail(cf,
+                          "packet block at offset %" PRIu64 " names interface %" PRIu32
+                          " but the section has %" PRIu32,
                           at, ifidx, cf->n_ifaces);
         const struct cap_iface *ifc = &cf->ifaces[ifidx];
         if (type == PCAPNG_SPB && ifc->snaplen != 0 && caplen > ifc->snaplen)
             caplen = ifc->snaplen;
         if (caplen > CAP_MAX_CAPLEN)
-            return s_fail(cf, "packet block at offset %" PRIu64 " (after %" PRIu64
-                              " packets) has a %" PRIu32 "-byte packet, bigger than the maximum "
-                              "of %u",
+            return s_fail(cf,
+                          "packet block at offset %" PRIu64 " (after %" PRIu64
+                          " packets) has a %" PRIu32 "-byte packet, bigger than the maximum "
+                          "of %u",
                           at, cf->packets, caplen, CAP_MAX_CAPLEN);
         pkt->data = b + hdr;
         pkt->caplen = caplen;
@@ -433,9 +448,8 @@ static struct cmn_capfile *s_open(const char *path, char *err, size_t errlen, in
         cf->swap = true;
         m = __builtin_bswap32(m);
     } else {
-        snprintf(err, errlen,
-                 "%s: not a pcap or pcapng file (magic %02x %02x %02x %02x)", path, h[0], h[1],
-                 h[2], h[3]);
+        snprintf(err, errlen, "%s: not a pcap or pcapng file (magic %02x %02x %02x %02x)", path,
+                 h[0], h[1], h[2], h[3]);
         *rc = -EINVAL;
         goto err;
     }

@@ -50,9 +50,9 @@
 
 #include "cmn_record.h"
 
-#define CMN_PARSE_MAX_DEPTH    8 /* nested IP headers (tunnel levels) before tunnel_too_deep */
-#define CMN_PARSE_MAX_L2_TAGS  16 /* VLAN tags + MPLS labels + inner Ethernets per frame */
-#define CMN_PARSE_RENKEI_HLEN  8 /* bytes of the CMN_LINK_RENKEI frame header */
+#define CMN_PARSE_MAX_DEPTH   8  /* nested IP headers (tunnel levels) before tunnel_too_deep */
+#define CMN_PARSE_MAX_L2_TAGS 16 /* VLAN tags + MPLS labels + inner Ethernets per frame */
+#define CMN_PARSE_RENKEI_HLEN 8  /* bytes of the CMN_LINK_RENKEI frame header */
 
 /* Outcome of parsing one frame. CMN_PARSE_OK fills the record; every other
  * value is a counted drop: NON_IP is ordinary traffic renkei does not map

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT
+ * renkei-collector: options and config (common/cmn_cli.h) into a
+ * col_run_config, signals into a counter, and col_run. Arguments after `--`
+ * are extra EAL arguments. Everything else lives in the renkei_collector
+ * library so tests link what the daemon runs.
+ */
+#define CMN_LOG_TAG "main"
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmn_cli.h"
+#include "cmn_config.h"
+#include "cmn_log.h"
+#include "col_run.h"
+
+static volatile sig_atomic_t s_signals;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    if (s_signals < 2)
+        s_signals++;
+}
+
+static const struct cmn_cli_opt s_opts[] = {
+    {"id", "N", "collector id, unique per splitter (required)"},
+    {"name", "TEXT", "label shown in stats (default: capture file or interface)"},
+    {"splitter", "ENDPOINT",
+     "splitter endpoint, e.g. tcp://10.0.0.5:5550 (required unless --print)"},
+    {"merger", "ENDPOINT", "endpoint for periodic stats (optional)"},
+    {"pcap", "FILE", "capture file to replay (net_pcap vdev)"},
+    {"iface", "IF", "live interface (net_af_packet vdev)"},
+    {"eal", "'ARGS'", "raw EAL arguments for a real NIC, e.g. '-l 2-3 -a 0000:3b:00.0'"},
+    {"file_prefix", "P", "DPDK --file-prefix (default renkei-col-<id>-<pid>)"},
+    {"batch_records", "N", "records per batch (default 4096)"},
+    {"batch_delay_ms", "MS", "a partial batch leaves after this long (default 50)"},
+    {"stats_interval", "S", "seconds between stats lines/messages, 0 off (default 5)"},
+    {"keep_outer", NULL, "record the outer IP header of tunnels instead of the innermost"},
+    {"lossless", "BOOL",
+     "wait instead of dropping when the send queue is full (default: true "
+     "for pcap, false otherwise)"},
+    {"print", NULL, "write one text line per record to stdout instead of sending (debugging)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cmn_cli_spec s_spec = {
+    .prog = "renkei-collector",
+    .kind = "collector",
+    .summary = "Capture packets with DPDK, keep one header record per packet, push batches to "
+               "the splitter.",
+    .opts = s_opts,
+    .positional = true,
+};
+
+int main(int argc, char **argv)
+{
+    struct cmn_config *cfg = NULL;
+    const char *sect;
+    int pos;
+    if (cmn_cli_parse(&s_spec, argc, argv, &cfg, &sect, &pos) != 0)
+        return CMN_EXIT_USAGE;
+
+    int rc = CMN_EXIT_USAGE;
+    char prefix[128], name[256];
+    struct col_run_config c;
+    memset(&c, 0, sizeof(c));
+    c.prog = argv[0];
+    uint64_t id, batch, delay, stats;
+    bool def_lossless;
+    const char *idtext = cmn_cli_require(&s_spec, cfg, sect, "id");
+    if (!idtext)
+        goto out;
+    if (cmn_config_u64(cfg, sect, "id", 0, 0, UINT32_MAX, &id) ||
+        cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &batch) ||
+        cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
+        cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
+        cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
+        cmn_config_bool(cfg, sect, "print", false, &c.print))
+        goto out;
+    c.id = (uint32_t)id;
+    c.batch_records = (uint32_t)batch;
+    c.batch_delay_ms = (uint32_t)delay;
+    c.stats_interval = (uint32_t)stats;
+    c.idle_timeout = 10.0;
+    c.pcap = cmn_config_get(cfg, sect, "pcap");
+    c.iface = cmn_config_get(cfg, sect, "iface");
+    c.eal = cmn_config_get(cfg, sect, "eal");
+    int nsrc = !!c.pcap + !!c.iface + !!c.eal;
+    if (nsrc != 1) {
+        fprintf(stderr, "%s: exactly one of --pcap, --iface or --eal is required (got %d)\n",
+                s_spec.prog, nsrc);
+        goto out;
+    }
+    c.source = c.pcap ? COL_SRC_PCAP : c.iface ? COL_SRC_IFACE : COL_SRC_EAL;
+    def_lossless = c.source == COL_SRC_PCAP;
+    if (cmn_config_bool(cfg, sect, "lossless", def_lossless, &c.lossless))
+        goto out;
+    if (c.pcap && access(c.pcap, R_OK) != 0) {
+        fprintf(stderr, "%s: %s: %s\n", s_spec.prog, c.pcap, strerror(errno));
+        goto out;
+    }
+    c.splitter = cmn_config_get(cfg, sect, "splitter");
+    if (!c.print && !cmn_cli_require(&s_spec, cfg, sect, "splitter"))
+        goto out;
+    c.merger = c.print ? NULL : cmn_config_get(cfg, sect, "merger");
+    c.file_prefix = cmn_config_get(cfg, sect, "file_prefix");
+    if (!c.file_prefix) {
+        snprintf(prefix, sizeof(prefix), "renkei-col-%" PRIu32 "-%d", c.id, (int)getpid());
+        c.file_prefix = prefix;
+    }
+    c.name = cmn_config_get(cfg, sect, "name");
+    if (!c.name) {
+        const char *src = c.pcap ? c.pcap : c.iface ? c.iface : "eal";
+        const char *slash = strrchr(src, '/');
+        snprintf(name, sizeof(name), "%s", slash ? slash + 1 : src);
+        c.name = name;
+    }
+    c.extra_eal = argv + pos;
+    c.n_extra_eal = argc - pos;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = col_run(&c, &s_signals);
+out:
+    cmn_config_destroy(&cfg);
+    return rc;
+}

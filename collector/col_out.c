@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT
+ * col_out: sender thread. Polls the full-batch ring, sends with ZMQ_DONTWAIT
+ * in a retry loop so that a splitter at its high-water mark applies back
+ * pressure (the ring fills, then RX waits or counts drop_queue_full) while a
+ * second SIGINT can still end a run whose splitter is gone.
+ */
+#define CMN_LOG_TAG "out"
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cmn_ip.h"
+#include "cmn_log.h"
+#include "cmn_wire.h"
+#include "col_out.h"
+
+#define COL_OUT_HWM       1000  /* messages queued per socket before back pressure */
+#define COL_OUT_LINGER_MS 30000 /* delivery time left for the last messages at exit */
+
+struct col_out {
+    struct col_out_config cfg; /* copy (strings borrowed) */
+    struct col_queue *q;       /* borrowed */
+    struct col_stats *stats;   /* borrowed; BATCHES and RECORDS_SENT are ours */
+    void *ctx;                 /* ZeroMQ context (NULL in print mode) */
+    void *spl;                 /* PUSH to the splitter */
+    void *mrg;                 /* PUSH to the merger, or NULL */
+    pthread_t thread;          /* sender */
+    bool running;              /* thread started */
+    int done;                  /* RX finished (atomic) */
+    uint64_t seq;              /* last batch seq sent */
+    uint64_t batches;          /* batches sent */
+    uint64_t records;          /* records sent */
+    bool failed;               /* a batch could not be delivered */
+    FILE *out;                 /* print mode stream */
+};
+
+static bool s_aborting(const struct col_out *o)
+{
+    return o->cfg.signals && *o->cfg.signals >= 2;
+}
+
+/* Send with back pressure: retry EAGAIN until delivered or aborted. */
+static int s_send(struct col_out *o, Renkei__Envelope *env)
+{
+    for (;;) {
+        int rc = cmn_wire_send(o->spl, env, ZMQ_DONTWAIT);
+        if (rc != -EAGAIN)
+            return rc;
+        if (s_aborting(o))
+            return -ECANCELED;
+        usleep(500);
+    }
+}
+
+static void s_print(struct col_out *o, const struct col_batch *b)
+{
+    char s[CMN_IP_STRLEN], d[CMN_IP_STRLEN];
+    for (uint32_t i = 0; i < b->n; i++) {
+        const struct cmn_record *r = &b->rec[i];
+        fprintf(o->out,
+                "%" PRIu64 ".%09" PRIu64 " %u %s %u %s %u %" PRIu32 " 0x%02x %u 0x%08" PRIx32 "\n",
+                r->ts_ns / UINT64_C(1000000000), r->ts_ns % UINT64_C(1000000000), r->proto,
+                cmn_ip_format(r->src, s, sizeof(s)), r->sport, cmn_ip_format(r->dst, d, sizeof(d)),
+                r->dport, r->ip_len, r->flags, (r->flags & CMN_REC_VLAN) ? r->vlan : 0, r->sig);
+    }
+}
+
+static void s_batch(struct col_out *o, struct col_batch *b)
+{
+    if (o->cfg.print) {
+        s_print(o, b);
+    } else {
+        Renkei__RecordBatch rb = RENKEI__RECORD_BATCH__INIT;
+        rb.collector_id = o->cfg.id;
+        rb.seq = o->seq + 1;
+        rb.record_count = b->n;
+        rb.record_size = sizeof(struct cmn_record);
+        rb.layout = CMN_LAYOUT_VERSION;
+        rb.records.len = (size_t)b->n * sizeof(struct cmn_record);
+        rb.records.data = (uint8_t *)b->rec;
+        rb.first_ts_ns = rb.last_ts_ns = b->n ? b->rec[0].ts_ns : 0;
+        for (uint32_t i = 1; i < b->n; i++) {
+            if (b->rec[i].ts_ns < rb.first_ts_ns)
+                rb.first_ts_ns = b->rec[i].ts_ns;
+            if (b->rec[i].ts_ns > rb.last_ts_ns)
+                rb.last_ts_ns = b->rec[i].ts_ns;
+        }
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_BATCH;
+        env.batch = &rb;
+        int rc = s_send(o, &env);
+        if (rc != 0) {
+            if (!o->failed)
+                CMN_LOG(ERR, "batch %" PRIu64 " to %s not sent: %s", rb.seq, o->cfg.splitter,
+                        strerror(-rc));
+            o->failed = true;
+            return;
+        }
+    }
+    o->seq++;
+    o->batches++;
+    o->records += b->n;
+    col_stats_set(o->stats, COL_STAT_BATCHES, o->batches);
+    col_stats_set(o->stats, COL_STAT_RECORDS_SENT, o->records);
+}
+
+static void s_stats(struct col_out *o, bool final)
+{
+    char line[2048];
+    col_stats_line(o->stats, line, sizeof(line));
+    CMN_LOG(NOTICE, "%s%s: %s", final ? "final " : "", o->cfg.name, line);
+    if (o->mrg && !final) {
+        struct cmn_counter c[COL_STAT_COUNT];
+        size_t n = col_stats_snapshot(o->stats, c);
+        cmn_wire_send_stats(o->mrg, RENKEI__NODE_KIND__NODE_COLLECTOR, o->cfg.id, o->cfg.name,
+                            false, c, n, ZMQ_DONTWAIT); /* stats are advisory: never block */
+    }
+}
+
+static int s_eos(struct col_out *o)
+{
+    struct cmn_counter c[COL_STAT_COUNT];
+    size_t n = col_stats_snapshot(o->stats, c);
+    Renkei__Counter cs[COL_STAT_COUNT];
+    Renkei__Counter *cp[COL_STAT_COUNT];
+    for (size_t i = 0; i < n; i++) {
+        renkei__counter__init(&cs[i]);
+        cs[i].name = (char *)(uintptr_t)c[i].name;
+        cs[i].value = c[i].value;
+        cp[i] = &cs[i];
+    }
+    Renkei__Stats st = RENKEI__STATS__INIT;
+    st.kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
+    st.node_id = o->cfg.id;
+    st.ts_ns = cmn_now_ns();
+    st.final = true;
+    st.n_counters = n;
+    st.counters = cp;
+    st.name = (char *)(uintptr_t)o->cfg.name;
+    Renkei__EndOfStream eos = RENKEI__END_OF_STREAM__INIT;
+    eos.kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
+    eos.node_id = o->cfg.id;
+    eos.batches_sent = o->batches;
+    eos.records_sent = o->records;
+    eos.final_stats = &st;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+    env.eos = &eos;
+    return s_send(o, &env);
+}
+
+static void *s_thread(void *arg)
+{
+    struct col_out *o = arg;
+    uint64_t period = (uint64_t)o->cfg.stats_interval * 1000000000ull;
+    uint64_t next = cmn_mono_ns() + period;
+    for (;;) {
+        struct col_batch *b = col_queue_take(o->q);
+        if (b) {
+            s_batch(o, b);
+            col_queue_release(o->q, b);
+            continue;
+        }
+        if (__atomic_load_n(&o->done, __ATOMIC_ACQUIRE)) {
+            /* RX submitted its last batch before setting done: one more look. */
+            b = col_queue_take(o->q);
+            if (!b)
+                break;
+            s_batch(o, b);
+            col_queue_release(o->q, b);
+            continue;
+        }
+        if (period && cmn_mono_ns() >= next) {
+            s_stats(o, false);
+            next += period;
+        }
+        usleep(200);
+    }
+    return NULL;
+}
+
+struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *q,
+                            struct col_stats *stats)
+{
+    struct col_out *o = calloc(1, sizeof(*o));
+    if (!o)
+        abort();
+    o->cfg = *cfg;
+    if (!o->cfg.name)
+        o->cfg.name = "collector";
+    o->q = q;
+    o->stats = stats;
+    if (cfg->print) {
+        o->out = stdout;
+        return o;
+    }
+    o->ctx = zmq_ctx_new();
+    if (!o->ctx) {
+        CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        goto err;
+    }
+    o->spl = cmn_zmq_open(o->ctx, ZMQ_PUSH, cfg->splitter, false, COL_OUT_LINGER_MS, COL_OUT_HWM);
+    if (!o->spl)
+        goto err;
+    if (cfg->merger) {
+        o->mrg = cmn_zmq_open(o->ctx, ZMQ_PUSH, cfg->merger, false, 1000, 100);
+        if (!o->mrg)
+            goto err;
+    }
+    if (cmn_wire_send_hello(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, cfg->id, o->cfg.name, 0) !=
+        0) {
+        CMN_LOG(ERR, "Hello to %s failed", cfg->splitter);
+        goto err;
+    }
+    return o;
+err:
+    col_out_destroy(&o);
+    return NULL;
+}
+
+int col_out_start(struct col_out *o)
+{
+    int rc = pthread_create(&o->thread, NULL, s_thread, o);
+    if (rc != 0) {
+        CMN_LOG(ERR, "sender thread: %s", strerror(rc));
+        return -rc;
+    }
+    pthread_setname_np(o->thread, "col-send");
+    o->running = true;
+    return 0;
+}
+
+int col_out_finish(struct col_out *o)
+{
+    __atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
+    if (o->running) {
+        pthread_join(o->thread, NULL);
+        o->running = false;
+    }
+    s_stats(o, true);
+    if (o->cfg.print) {
+        fflush(o->out);
+    } else {
+        int rc = s_eos(o);
+        if (rc != 0) {
+            CMN_LOG(ERR, "EndOfStream to %s not sent: %s", o->cfg.splitter, strerror(-rc));
+            o->failed = true;
+        }
+    }
+    CMN_LOG(INFO, "sent %" PRIu64 " batches, %" PRIu64 " records", o->batches, o->records);
+    return o->failed ? -EIO : 0;
+}
+
+void col_out_destroy(struct col_out **op)
+{
+    if (!op || !*op)
+        return;
+    struct col_out *o = *op;
+    if (o->running) {
+        __atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
+        pthread_join(o->thread, NULL);
+    }
+    if (o->spl && s_aborting(o)) {
+        int zero = 0; /* aborted: do not wait for an absent splitter */
+        zmq_setsockopt(o->spl, ZMQ_LINGER, &zero, sizeof(zero));
+    }
+    if (o->mrg)
+        zmq_close(o->mrg);
+    if (o->spl)
+        zmq_close(o->spl);
+    if (o->ctx)
+        zmq_ctx_term(o->ctx);
+    free(o);
+    *op = NULL;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT
+ * col_out: the collector's sender thread, the only user of its ZeroMQ
+ * sockets. Sends Hello, then every batch the RX thread submits as a
+ * RecordBatch with seq 1, 2, ... to the splitter, periodic Stats to the
+ * merger (optional), a stats log line every stats_interval seconds, and at
+ * the end EndOfStream with the totals and final counters. In print mode it
+ * writes one text line per record to stdout instead (debugging, tests).
+ */
+#ifndef COL_OUT_H
+#define COL_OUT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "col_batch.h"
+#include "col_stats.h"
+
+struct col_out_config {
+    uint32_t id;                    /* collector id */
+    const char *name;               /* label in Hello/Stats */
+    const char *splitter;           /* PUSH endpoint; ignored when print */
+    const char *merger;             /* optional Stats endpoint (NULL: none) */
+    bool print;                     /* text lines on stdout instead of ZeroMQ */
+    uint32_t stats_interval;        /* seconds; 0: no periodic stats */
+    volatile sig_atomic_t *signals; /* signal count: >= 2 abandons blocked sends */
+};
+
+struct col_out;
+
+/* Open sockets and send Hello (blocking connect is asynchronous in ZeroMQ).
+ * Borrows q and stats, which must outlive the object. NULL after logging. */
+struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *q,
+                            struct col_stats *stats);
+
+/* Start the sender thread. 0 or -errno. */
+int col_out_start(struct col_out *o);
+
+/* The RX side is done: drain the queue, send EndOfStream, join the thread.
+ * Returns 0, or -EIO when batches could not be delivered. */
+int col_out_finish(struct col_out *o);
+
+/* Close sockets and free. Accepts NULL; NULLs *o. */
+void col_out_destroy(struct col_out **o);
+
+#endif /* COL_OUT_H */

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT
+ * col_run: the collector's RX loop and its set-up and tear-down. The loop
+ * owns its counters (published once per burst) and its current batch; it
+ * never allocates, never logs per packet, and frees mbufs in bulk.
+ */
+#define CMN_LOG_TAG "run"
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "cmn_capfile.h"
+#include "cmn_cli.h"
+#include "cmn_log.h"
+#include "cmn_parse.h"
+#include "cmn_wire.h"
+#include "col_batch.h"
+#include "col_convert.h"
+#include "col_out.h"
+#include "col_port.h"
+#include "col_run.h"
+#include "col_stats.h"
+
+#define COL_BURST       32
+#define COL_SCRATCH     2048         /* header bytes copied out of a multi-segment mbuf */
+#define COL_QUEUE_BYTES (16u << 20)  /* memory for batches in flight */
+#define COL_PORT_POLL   100000000ull /* ns between port drop-counter reads */
+
+/* What the RX loop needs, gathered once. */
+struct rx_ctx {
+    const struct col_run_config *cfg; /* options */
+    uint16_t port;                    /* DPDK port */
+    uint32_t linktype;                /* link type of every frame */
+    struct cmn_parse_opts popts;      /* parser options */
+    struct col_queue *q;              /* batches to the sender */
+    struct col_stats *shared;         /* published counters */
+    struct col_stats local;           /* RX-owned counters */
+    int ts_off;                       /* timestamp dynfield, -1 none */
+    uint64_t ts_flag;                 /* its valid flag */
+    uint32_t ts_mult;                 /* its units to ns */
+    uint64_t expected;                /* files: packets the port will deliver (0: live) */
+    bool file;                        /* source is a capture file */
+    volatile sig_atomic_t *stop;      /* signals */
+};
+
+/* A batch to fill: waits for the sender when lossless, else NULL (drop). */
+static struct col_batch *s_batch(struct rx_ctx *x)
+{
+    for (;;) {
+        struct col_batch *b = col_queue_get(x->q);
+        if (b || !x->cfg->lossless || *x->stop)
+            return b;
+        usleep(50);
+    }
+}
+
+static void s_port_drops(struct rx_ctx *x)
+{
+    uint64_t missed, nombuf, errors;
+    col_port_drops(x->port, &missed, &nombuf, &errors);
+    x->local.v[COL_STAT_DROP_RX_MISSED] = missed;
+    x->local.v[COL_STAT_DROP_RX_NOMBUF] = nombuf;
+    x->local.v[COL_STAT_DROP_RX_ERRORS] = errors;
+}
+
+static void s_count(struct rx_ctx *x, enum cmn_parse_result r, const struct cmn_record *rec)
+{
+    uint64_t *v = x->local.v;
+    if (r == CMN_PARSE_OK) {
+        v[COL_STAT_RECORDS]++;
+        v[COL_STAT_IP_BYTES] += rec->ip_len;
+        v[COL_STAT_TRUNCATED] += (rec->flags & CMN_REC_TRUNCATED) != 0;
+        v[COL_STAT_FRAGMENTS_LATER] += (rec->flags & CMN_REC_FRAG_LATER) != 0;
+        v[COL_STAT_TUNNELED] += (rec->flags & CMN_REC_TUNNELED) != 0;
+    } else if (r == CMN_PARSE_NON_IP) {
+        v[COL_STAT_NON_IP]++;
+    } else {
+        v[COL_STAT_MALFORMED]++;
+        v[col_stat_malformed(r)]++;
+    }
+}
+
+static void s_rx_loop(struct rx_ctx *x)
+{
+    struct rte_mbuf *m[COL_BURST];
+    uint8_t scratch[COL_SCRATCH];
+    struct cmn_record spare; /* parse target when no batch is free (record dropped) */
+    struct col_batch *cur = NULL;
+    uint64_t delay = (uint64_t)x->cfg->batch_delay_ms * 1000000ull;
+    uint64_t idle = (uint64_t)(x->cfg->idle_timeout * 1e9);
+    uint64_t now = cmn_mono_ns(), last_rx = now, next_poll = now;
+    bool vdev = x->cfg->source != COL_SRC_EAL; /* sleep when idle: not a dedicated core */
+
+    while (!*x->stop) {
+        uint16_t n = rte_eth_rx_burst(x->port, 0, m, COL_BURST);
+        now = cmn_mono_ns();
+        if (n > 0) {
+            last_rx = now;
+            uint64_t wall = x->ts_off >= 0 ? 0 : cmn_now_ns();
+            for (uint16_t i = 0; i < n; i++) {
+                struct rte_mbuf *mb = m[i];
+                const uint8_t *data = rte_pktmbuf_mtod(mb, const uint8_t *);
+                uint32_t len = mb->data_len;
+                if (mb->nb_segs > 1) {
+                    len = mb->pkt_len < COL_SCRATCH ? mb->pkt_len : COL_SCRATCH;
+                    data = rte_pktmbuf_read(mb, 0, len, scratch);
+                }
+                uint64_t ts = wall;
+                if (x->ts_off >= 0 && (mb->ol_flags & x->ts_flag))
+                    ts = *RTE_MBUF_DYNFIELD(mb, x->ts_off, rte_mbuf_timestamp_t *) * x->ts_mult;
+                x->local.v[COL_STAT_PACKETS]++;
+                x->local.v[COL_STAT_BYTES] += mb->pkt_len;
+                if (!cur)
+                    cur = s_batch(x);
+                struct cmn_record *rec = cur ? &cur->rec[cur->n] : &spare;
+                enum cmn_parse_result r =
+                    data ? cmn_parse_packet(data, len, x->linktype, ts, &x->popts, rec)
+                         : CMN_PARSE_TRUNCATED_L2;
+                if (r == CMN_PARSE_OK && !cur) {
+                    x->local.v[COL_STAT_DROP_QUEUE_FULL]++;
+                    continue;
+                }
+                s_count(x, r, rec);
+                if (r != CMN_PARSE_OK)
+                    continue;
+                if (cur->n++ == 0)
+                    cur->opened_ns = now;
+                if (cur->n == cur->cap) {
+                    col_queue_submit(x->q, cur);
+                    cur = NULL;
+                }
+            }
+            rte_pktmbuf_free_bulk(m, n);
+        }
+        if (cur && cur->n && now - cur->opened_ns >= delay) {
+            col_queue_submit(x->q, cur);
+            cur = NULL;
+        }
+        if (now >= next_poll || n == 0) {
+            if (now >= next_poll) {
+                s_port_drops(x);
+                next_poll = now + COL_PORT_POLL;
+            }
+            col_stats_publish(x->shared, &x->local);
+        }
+        if (n > 0)
+            continue;
+        if (x->file) {
+            uint64_t *v = x->local.v;
+            s_port_drops(x);
+            uint64_t seen =
+                v[COL_STAT_PACKETS] + v[COL_STAT_DROP_RX_ERRORS] + v[COL_STAT_DROP_RX_NOMBUF];
+            if (seen >= x->expected)
+                break;
+            if (now - last_rx >= idle) {
+                CMN_LOG(WARN,
+                        "input idle for %.1f s after %" PRIu64 " of %" PRIu64
+                        " packets; ending (the PMD read fewer packets than cmn_capfile)",
+                        x->cfg->idle_timeout, seen, x->expected);
+                break;
+            }
+        }
+        if (vdev)
+            usleep(50);
+    }
+    if (cur && cur->n)
+        col_queue_submit(x->q, cur);
+    else if (cur)
+        col_queue_release(x->q, cur); /* empty: straight back to the free ring */
+    s_port_drops(x);
+    col_stats_publish(x->shared, &x->local);
+}
+
+/* Files: scan, choose link type, convert mixed pcapng. Returns CMN_EXIT_*. */
+static int s_prepare_file(const struct col_run_config *c, char *tmp, size_t tmplen,
+                          uint32_t *linktype, uint64_t *expected)
+{
+    struct cmn_capfile_info info;
+    char err[512];
+    if (cmn_capfile_scan(c->pcap, &info, err, sizeof(err)) != 0) {
+        CMN_LOG(ERR, "%s", err);
+        return CMN_EXIT_USAGE;
+    }
+    if (info.trailing_error[0])
+        CMN_LOG(WARN, "%s; the %" PRIu64 " packets before it are used", info.trailing_error,
+                info.packets);
+    uint32_t supported = 0;
+    for (uint32_t i = 0; i < info.n_linktypes; i++) {
+        if (cmn_capfile_linktype_supported(info.linktypes[i]))
+            supported++;
+        else
+            CMN_LOG(WARN,
+                    "%s: link type %" PRIu32 " is not supported; its packets count as "
+                    "malformed_unsupported_linktype",
+                    c->pcap, info.linktypes[i]);
+    }
+    if (info.n_linktypes > 0 && supported == 0) {
+        CMN_LOG(ERR, "%s: no supported link type in the file", c->pcap);
+        return CMN_EXIT_USAGE;
+    }
+    *expected = info.packets;
+    *linktype = info.n_linktypes ? info.linktypes[0] : CMN_LINK_EN10MB;
+    if (info.mixed_linktypes) {
+        /* libpcap (under net_pcap) refuses pcapng interfaces of different link
+         * types, and could not tell us each packet's anyway. */
+        uint64_t n = 0;
+        if (col_convert_renkei(c->pcap, tmp, tmplen, &n, err, sizeof(err)) != 0) {
+            CMN_LOG(ERR, "%s: %s", c->pcap, err);
+            return CMN_EXIT_ERROR;
+        }
+        *linktype = CMN_LINK_RENKEI;
+        *expected = n;
+    }
+    CMN_LOG(INFO, "%s: %s, %" PRIu64 " packets, link type %" PRIu32 "%s", c->pcap,
+            info.format == CMN_CAP_PCAPNG ? "pcapng" : "pcap", info.packets, *linktype,
+            info.mixed_linktypes ? " (converted from mixed link types)" : "");
+    return CMN_EXIT_OK;
+}
+
+int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
+{
+    int rc = CMN_EXIT_ERROR;
+    char tmp[512] = "";
+    struct col_port *port = NULL;
+    struct col_queue *q = NULL;
+    struct col_out *out = NULL;
+    static struct col_stats shared; /* outlives the sender thread */
+    struct rx_ctx x;
+    memset(&x, 0, sizeof(x));
+    memset(&shared, 0, sizeof(shared));
+    x.cfg = c;
+    x.stop = stop;
+    x.shared = &shared;
+    x.linktype = CMN_LINK_EN10MB;
+    x.popts.keep_outer = c->keep_outer;
+    x.file = c->source == COL_SRC_PCAP;
+
+    if (x.file) {
+        rc = s_prepare_file(c, tmp, sizeof(tmp), &x.linktype, &x.expected);
+        if (rc != CMN_EXIT_OK)
+            goto out;
+        rc = CMN_EXIT_ERROR;
+    }
+    struct col_port_config pc = {
+        .prog = c->prog,
+        .source = c->source,
+        .pcap = tmp[0] ? tmp : c->pcap,
+        .iface = c->iface,
+        .eal = c->eal,
+        .extra = c->extra_eal,
+        .n_extra = c->n_extra_eal,
+        .file_prefix = c->file_prefix,
+    };
+    port = col_port_new(&pc);
+    if (!port)
+        goto out;
+    x.port = col_port_id(port);
+    x.ts_off = -1;
+    col_port_ts_field(port, &x.ts_off, &x.ts_flag, &x.ts_mult);
+
+    uint32_t nb = COL_QUEUE_BYTES / (c->batch_records * (uint32_t)sizeof(struct cmn_record));
+    nb = nb < 8 ? 8 : nb > 1024 ? 1024 : nb;
+    q = col_queue_new("col", nb, c->batch_records);
+    if (!q)
+        goto out;
+    x.q = q;
+    struct col_out_config oc = {
+        .id = c->id,
+        .name = c->name,
+        .splitter = c->splitter,
+        .merger = c->merger,
+        .print = c->print,
+        .stats_interval = c->stats_interval,
+        .signals = stop,
+    };
+    out = col_out_new(&oc, q, &shared);
+    if (!out || col_out_start(out) != 0)
+        goto out;
+    CMN_LOG(NOTICE, "collector %" PRIu32 " (%s) running: %s%s", c->id, c->name,
+            c->print ? "printing records" : "sending to ", c->print ? "" : c->splitter);
+    s_rx_loop(&x);
+    rc = col_out_finish(out) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+out:
+    col_out_destroy(&out);
+    col_queue_destroy(&q);
+    col_port_destroy(&port);
+    if (tmp[0])
+        unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT
+ * col_run: one collector run from start to end of stream. Checks the input
+ * (a capture file is scanned with cmn_capfile first: link types, packet
+ * count, damage; mixed link types are converted, see col_convert.h), starts
+ * the port and the sender thread, then runs the RX loop on the calling
+ * thread: bursts of 32 from the port, parse, append to the current batch,
+ * submit full or aged batches. Ends when a capture file has been fully
+ * received, on *stop, or (files only) after an idle timeout with a warning.
+ */
+#ifndef COL_RUN_H
+#define COL_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "col_port.h"
+
+struct col_run_config {
+    const char *prog;        /* argv[0] */
+    uint32_t id;             /* collector id */
+    const char *name;        /* label (default: capture file or interface) */
+    const char *splitter;    /* splitter endpoint (required unless print) */
+    const char *merger;      /* optional stats endpoint */
+    enum col_source source;  /* pcap / iface / eal */
+    const char *pcap;        /* capture file */
+    const char *iface;       /* interface */
+    const char *eal;         /* raw EAL arguments */
+    char *const *extra_eal;  /* EAL arguments after `--` */
+    int n_extra_eal;         /* entries in extra_eal */
+    const char *file_prefix; /* EAL --file-prefix */
+    uint32_t batch_records;  /* records per batch */
+    uint32_t batch_delay_ms; /* age at which a partial batch leaves */
+    uint32_t stats_interval; /* seconds between stats lines/messages */
+    bool keep_outer;         /* record outer headers of tunnels */
+    bool lossless;           /* wait instead of dropping when the queue is full */
+    bool print;              /* text lines on stdout instead of ZeroMQ */
+    double idle_timeout;     /* files: seconds without packets before giving up */
+};
+
+/* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,
+ * 2 unreadable input or unsupported link type. `stop` counts SIGINT/SIGTERM
+ * (1: finish cleanly, 2: abandon blocked sends). */
+int col_run(const struct col_run_config *cfg, volatile sig_atomic_t *stop);
+
+#endif /* COL_RUN_H */

@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT
+ * cmn_parse: link layer -> VLAN/MPLS/PPPoE -> IP (+ extension headers) -> L4,
+ * re-entering the IP step for tunnels. One pass, no allocation; each step
+ * receives a pointer and the number of bytes it may read and checks before
+ * every read. Runs on the collector's RX path for every packet, so it never
+ * logs: the result code is the counter.
+ */
+#include <string.h>
+
+#include "cmn_capfile.h"
+#include "cmn_ip.h"
+#include "cmn_parse.h"
+
+/* Fields that feed the signature but have no home in the record. */
+struct parse_sigstate {
+    uint32_t frag_off; /* fragment offset (8-byte units); later fragments differ only here */
+    uint32_t id32;     /* IPv4 id or full 32-bit IPv6 fragment id */
+    uint32_t seq;      /* TCP sequence number */
+    uint32_t ack;      /* TCP acknowledgement number */
+    uint8_t pay[8];    /* first bytes of L4 payload, zero-padded */
+};
+
+/* Everything a failed tunnel attempt must be able to undo. */
+struct parse_layer {
+    struct cmn_record rec;    /* the record as built so far */
+    struct parse_sigstate sg; /* its signature inputs */
+};
+
+struct parse_st {
+    const struct cmn_parse_opts *opts; /* never NULL inside */
+    struct parse_layer cur;            /* record under construction */
+    int depth;                         /* IP headers entered so far */
+    int tags;                          /* VLAN tags, MPLS labels, inner Ethernets so far */
+};
+
+static enum cmn_parse_result s_link(struct parse_st *st, const uint8_t *p, uint32_t len,
+                                    uint32_t linktype, bool inner);
+static enum cmn_parse_result s_ethertype(struct parse_st *st, uint16_t type, const uint8_t *p,
+                                         uint32_t len);
+static enum cmn_parse_result s_ipv4(struct parse_st *st, const uint8_t *p, uint32_t len);
+static enum cmn_parse_result s_ipv6(struct parse_st *st, const uint8_t *p, uint32_t len);
+
+static inline uint16_t s_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t s_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint32_t s_le32(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint64_t s_le64(const uint8_t *p)
+{
+    return (uint64_t)s_le32(p) | (uint64_t)s_le32(p + 4) << 32;
+}
+
+static inline uint64_t s_rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+uint32_t cmn_parse_hash(const uint64_t *words, size_t n)
+{
+    /* murmur3 x64 body and finaliser over whole words: a few ns per record,
+     * well mixed, and identical on every host (inputs are built little-endian). */
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = words[i] * 0x87c37b91114253d5ull;
+        k = s_rotl(k, 31) * 0x4cf5ad432745937full;
+        h ^= k;
+        h = s_rotl(h, 27) * 5 + 0x52dce729;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t s_sig(const struct parse_layer *l)
+{
+    const struct cmn_record *r = &l->rec;
+    uint64_t w[8];
+    w[0] = s_le64(r->src);
+    w[1] = s_le64(r->src + 8);
+    w[2] = s_le64(r->dst);
+    w[3] = s_le64(r->dst + 8);
+    w[4] = (uint64_t)r->sport | (uint64_t)r->dport << 16 | (uint64_t)r->ip_len << 32;
+    w[5] = (uint64_t)r->proto | (uint64_t)r->tcp_flags << 8 |
+           (uint64_t)(l->sg.frag_off & 0xffff) << 16 | (uint64_t)l->sg.id32 << 32;
+    w[6] = (uint64_t)l->sg.seq | (uint64_t)l->sg.ack << 32;
+    w[7] = s_le64(l->sg.pay);
+    return cmn_parse_hash(w, 8);
+}
+
+static void s_payload(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    memcpy(st->cur.sg.pay, p, len < 8 ? len : 8);
+}
+
+/* Start a new IP layer: forget what the enclosing one recorded. */
+static void s_ip_reset(struct parse_st *st)
+{
+    struct cmn_record *r = &st->cur.rec;
+    r->sport = r->dport = 0;
+    r->tcp_flags = 0;
+    r->ip_id = 0;
+    r->flags &= CMN_REC_VLAN;
+    if (st->depth > 1)
+        r->flags |= CMN_REC_TUNNELED;
+    memset(&st->cur.sg, 0, sizeof(st->cur.sg));
+}
+
+enum tun_kind {
+    TUN_ETHER,     /* inner Ethernet frame */
+    TUN_IPV4,      /* inner IPv4 */
+    TUN_IPV6,      /* inner IPv6 */
+    TUN_IP_ANY,    /* IPv4 or IPv6 by version nibble */
+    TUN_ETHERTYPE, /* payload of the given ethertype (MPLS over GRE, ...) */
+};
+
+/* Try the tunnel payload. If it yields no record, the enclosing packet's
+ * record stands (it is a real IP packet on the wire); only an over-deep
+ * nesting is an error of the whole frame. */
+static enum cmn_parse_result s_tunnel(struct parse_st *st, enum tun_kind kind, uint16_t type,
+                                      const uint8_t *p, uint32_t len)
+{
+    struct parse_layer saved = st->cur;
+    enum cmn_parse_result r;
+    switch (kind) {
+        case TUN_ETHER:
+            r = s_link(st, p, len, CMN_LINK_EN10MB, true);
+            break;
+        case TUN_IPV4:
+            r = s_ipv4(st, p, len);
+            break;
+        case TUN_IPV6:
+            r = s_ipv6(st, p, len);
+            break;
+        case TUN_IP_ANY:
+            r = s_link(st, p, len, CMN_LINK_RAW, true);
+            break;
+        default:
+            r = s_ethertype(st, type, p, len);
+            break;
+    }
+    if (r == CMN_PARSE_OK || r == CMN_PARSE_TUNNEL_TOO_DEEP)
+        return r;
+    st->cur = saved;
+    return CMN_PARSE_OK;
+}
+
+/* GRE (RFC 2784/2890, and the PPTP version 1 header). `len` = bytes of the
+ * GRE packet available. Unknown payloads keep the outer record. */
+static enum cmn_parse_result s_gre(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (len < 4)
+        return CMN_PARSE_OK;
+    uint16_t fl = s_be16(p), proto = s_be16(p + 2);
+    uint32_t hlen = 4;
+    if ((fl & 7) == 0) {
+        if (fl & 0x4000) /* RFC 1701 source routing: obsolete, not followed */
+            return CMN_PARSE_OK;
+        hlen += (fl & 0x8000) ? 4 : 0; /* checksum + reserved */
+        hlen += (fl & 0x2000) ? 4 : 0; /* key */
+        hlen += (fl & 0x1000) ? 4 : 0; /* sequence */
+    } else if ((fl & 7) == 1) {        /* PPTP: key always, then seq, ack */
+        hlen = 8 + ((fl & 0x1000) ? 4 : 0) + ((fl & 0x0080) ? 4 : 0);
+    } else {
+        return CMN_PARSE_OK;
+    }
+    if (len < hlen)
+        return CMN_PARSE_OK;
+    p += hlen;
+    len -= hlen;
+    switch (proto) {
+        case 0x0800:
+            return s_tunnel(st, TUN_IPV4, 0, p, len);
+        case 0x86dd:
+            return s_tunnel(st, TUN_IPV6, 0, p, len);
+        case 0x6558: /* transparent Ethernet bridging */
+            return s_tunnel(st, TUN_ETHER, 0, p, len);
+        case 0x8847:
+        case 0x8848:
+            return s_tunnel(st, TUN_ETHERTYPE, proto, p, len);
+        case 0x88be: /* ERSPAN type II has an 8-byte header and sets S; type I has none */
+            if (fl & 0x1000) {
+                if (len < 8)
+                    return CMN_PARSE_OK;
+                p += 8;
+                len -= 8;
+            }
+            return s_tunnel(st, TUN_ETHER, 0, p, len);
+        case 0x22eb: { /* ERSPAN type III: 12 bytes, + 8 with the O (platform) flag */
+            if (len < 12)
+                return CMN_PARSE_OK;
+            uint32_t eh = 12 + ((p[11] & 0x01) ? 8 : 0);
+            if (len < eh)
+                return CMN_PARSE_OK;
+            return s_tunnel(st, TUN_ETHER, 0, p + eh, len - eh);
+        }
+        case 0x883e: /* Cisco WCCP v2 redirect: 4-byte header, then IP */
+            if (len < 4)
+                return CMN_PARSE_OK;
+            return s_tunnel(st, TUN_IP_ANY, 0, p + 4, len - 4);
+        case 0x880b: { /* PPP (PPTP): optional ff 03, 1- or 2-byte protocol */
+            if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {
+                p += 2;
+                len -= 2;
+            }
+            if (len >= 1 && p[0] == 0x21)
+                return s_tunnel(st, TUN_IPV4, 0, p + 1, len - 1);
+            if (len >= 1 && p[0] == 0x57)
+                return s_tunnel(st, TUN_IPV6, 0, p + 1, len - 1);
+            if (len >= 2 && s_be16(p) == 0x0021)
+                return s_tunnel(st, TUN_IPV4, 0, p + 2, len - 2);
+            if (len >= 2 && s_be16(p) == 0x0057)
+                return s_tunnel(st, TUN_IPV6, 0, p + 2, len - 2);
+            return CMN_PARSE_OK;
+        }
+        default:
+            return CMN_PARSE_OK;
+    }
+}
+
+/* UDP overlays by destination port: VXLAN 4789, Geneve 6081. */
+static enum cmn_parse_result s_udp_tunnel(struct parse_st *st, uint16_t dport, const uint8_t *p,
+                                          uint32_t len)
+{
+    if (dport == 4789) {
+        if (len < 8 || !(p[0] & 0x08)) /* I flag: VNI valid */
+            return CMN_PARSE_OK;
+        return s_tunnel(st, TUN_ETHER, 0, p + 8, len - 8);
+    }
+    if (dport == 6081) {
+        if (len < 8 || (p[0] >> 6) != 0) /* version 0 only */
+            return CMN_PARSE_OK;
+        uint32_t hlen = 8 + (uint32_t)(p[0] & 0x3f) * 4;
+        uint16_t proto = s_be16(p + 2);
+        if (len < hlen)
+            return CMN_PARSE_OK;
+        if (proto == 0x6558)
+            return s_tunnel(st, TUN_ETHER, 0, p + hlen, len - hlen);
+        if (proto == 0x0800)
+            return s_tunnel(st, TUN_IPV4, 0, p + hlen, len - hlen);
+        if (proto == 0x86dd)
+            return s_tunnel(st, TUN_IPV6, 0, p + hlen, len - hlen);
+    }
+    return CMN_PARSE_OK;
+}
+
+/* L4 of the current IP layer. `len`: bytes captured inside the IP packet;
+ * `iplen`: bytes the IP header says follow. */
+static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint8_t *p,
+                                  uint32_t len, uint32_t iplen)
+{
+    struct cmn_record *r = &st->cur.rec;
+    bool open = !st->opts->keep_outer && !(r->flags & CMN_REC_FRAG_FIRST);
+    r->proto = proto;
+    switch (proto) {
+        case 6: { /* TCP */
+            if (len < 20)
+                goto truncated;
+            uint32_t doff = (uint32_t)(p[12] >> 4) * 4;
+            if (doff < 20 || (doff > iplen && !(r->flags & CMN_REC_FRAG_FIRST)))
+                return CMN_PARSE_BAD_TCP_HEADER_LEN;
+            r->sport = s_be16(p);
+            r->dport = s_be16(p + 2);
+            st->cur.sg.seq = s_be32(p + 4);
+            st->cur.sg.ack = s_be32(p + 8);
+            r->tcp_flags = p[13];
+            if (len > doff)
+                s_payload(st, p + doff, len - doff);
+            return CMN_PARSE_OK;
+        }
+        case 17:  /* UDP */
+        case 136: /* UDP-Lite */
+            if (len < 8)
+                goto truncated;
+            r->sport = s_be16(p);
+            r->dport = s_be16(p + 2);
+            s_payload(st, p + 8, len - 8);
+            if (open && proto == 17 && (r->dport == 4789 || r->dport == 6081))
+                return s_udp_tunnel(st, r->dport, p + 8, len - 8);
+            return CMN_PARSE_OK;
+        case 132: /* SCTP */
+        case 33:  /* DCCP */
+            if (len < 4)
+                goto truncated;
+            r->sport = s_be16(p);
+            r->dport = s_be16(p + 2);
+            s_payload(st, p + 4, len - 4);
+            return CMN_PARSE_OK;
+        case 1:  /* ICMP */
+        case 58: /* ICMPv6 */
+            if (len < 2)
+                goto truncated;
+            r->sport = (uint16_t)(p[0] << 8 | p[1]);
+            if (len > 4)
+                s_payload(st, p + 4, len - 4);
+            return CMN_PARSE_OK;
+        case 4: /* IPv4 in IP */
+            s_payload(st, p, len);
+            return open ? s_tunnel(st, TUN_IPV4, 0, p, len) : CMN_PARSE_OK;
+        case 41: /* IPv6 in IP */
+            s_payload(st, p, len);
+            return open ? s_tunnel(st, TUN_IPV6, 0, p, len) : CMN_PARSE_OK;
+        case 47: /* GRE */
+            s_payload(st, p, len);
+            return open ? s_gre(st, p, len) : CMN_PARSE_OK;
+        default:
+            s_payload(st, p, len);
+            return CMN_PARSE_OK;
+    }
+truncated:
+    r->flags |= CMN_REC_TRUNCATED;
+    return CMN_PARSE_OK;
+}
+
+static enum cmn_parse_result s_ipv4(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (++st->depth > CMN_PARSE_MAX_DEPTH)
+        return CMN_PARSE_TUNNEL_TOO_DEEP;
+    if (len < 1)
+        return CMN_PARSE_TRUNCATED_IP;
+    if ((p[0] >> 4) != 4)
+        return CMN_PARSE_BAD_IP_VERSION;
+    if (len < 20)
+        return CMN_PARSE_TRUNCATED_IP;
+    uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
+    if (ihl < 20)
+        return CMN_PARSE_BAD_IP_HEADER_LEN;
+    uint32_t total = s_be16(p + 2);
+    if (total < ihl)
+        return CMN_PARSE_BAD_IP_TOTAL_LEN;
+    if (len < ihl)
+        return CMN_PARSE_TRUNCATED_IP;
+    s_ip_reset(st);
+    struct cmn_record *r = &st->cur.rec;
+    cmn_ip_from_v4(r->src, p + 12);
+    cmn_ip_from_v4(r->dst, p + 16);
+    r->ip_len = total;
+    r->ttl = p[8];
+    r->ip_id = s_be16(p + 4);
+    r->proto = p[9];
+    st->cur.sg.id32 = r->ip_id;
+    /* Bytes past total length are L2 padding; bytes short of it were cut by snaplen. */
+    uint32_t end = total < len ? total : len;
+    uint16_t fo = s_be16(p + 6);
+    st->cur.sg.frag_off = fo & 0x1fff;
+    if (fo & 0x1fff) {
+        r->flags |= CMN_REC_FRAG_LATER;
+        s_payload(st, p + ihl, end - ihl);
+        return CMN_PARSE_OK;
+    }
+    if (fo & 0x2000)
+        r->flags |= CMN_REC_FRAG_FIRST;
+    return s_l4(st, p[9], p + ihl, end - ihl, total - ihl);
+}
+
+static enum cmn_parse_result s_ipv6(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (++st->depth > CMN_PARSE_MAX_DEPTH)
+        return CMN_PARSE_TUNNEL_TOO_DEEP;
+    if (len < 1)
+        return CMN_PARSE_TRUNCATED_IP;
+    if ((p[0] >> 4) != 6)
+        return CMN_PARSE_BAD_IP_VERSION;
+    if (len < 40)
+        return CMN_PARSE_TRUNCATED_IP;
+    s_ip_reset(st);
+    struct cmn_record *r = &st->cur.rec;
+    memcpy(r->src, p + 8, 16);
+    memcpy(r->dst, p + 24, 16);
+    uint32_t total = (uint32_t)s_be16(p + 4) + 40;
+    r->ip_len = total;
+    r->ttl = p[7];
+    uint32_t end = total < len ? total : len;
+    uint8_t nh = p[6];
+    uint32_t off = 40;
+    /* RFC 8200 allows each extension once (destination options twice); 16
+     * bounds the walk for hostile chains without refusing odd legal ones. */
+    for (int n = 0; n < 16; n++) {
+        uint32_t hlen;
+        switch (nh) {
+            case 0:  /* hop-by-hop */
+            case 43: /* routing */
+            case 60: /* destination options */
+            case 51: /* AH (length in 4-byte units, minus 2) */
+                if (off + 2 > total)
+                    return CMN_PARSE_BAD_IPV6_EXT;
+                if (off + 2 > end)
+                    goto truncated;
+                hlen = nh == 51 ? ((uint32_t)p[off + 1] + 2) * 4 : ((uint32_t)p[off + 1] + 1) * 8;
+                if (off + hlen > total)
+                    return CMN_PARSE_BAD_IPV6_EXT;
+                if (off + hlen > end)
+                    goto truncated;
+                nh = p[off];
+                off += hlen;
+                break;
+            case 44: { /* fragment */
+                if (off + 8 > total)
+                    return CMN_PARSE_BAD_IPV6_EXT;
+                if (off + 8 > end)
+                    goto truncated;
+                uint16_t fo = s_be16(p + off + 2);
+                st->cur.sg.id32 = s_be32(p + off + 4);
+                st->cur.sg.frag_off = fo >> 3;
+                r->ip_id = (uint16_t)st->cur.sg.id32;
+                nh = p[off];
+                off += 8;
+                if (fo >> 3) {
+                    r->flags |= CMN_REC_FRAG_LATER;
+                    r->proto = nh;
+                    s_payload(st, p + off, end - off);
+                    return CMN_PARSE_OK;
+                }
+                if (fo & 1)
+                    r->flags |= CMN_REC_FRAG_FIRST;
+                break;
+            }
+            default: /* upper layer, or ESP (50) / no next header (59): port-less */
+                return s_l4(st, nh, p + off, end - off, total - off);
+        }
+    }
+    return CMN_PARSE_BAD_IPV6_EXT;
+truncated:
+    r->proto = nh;
+    r->flags |= CMN_REC_TRUNCATED;
+    return CMN_PARSE_OK;
+}
+
+/* 802.2 LLC after an 802.3 length field: only SNAP with an ethertype carries IP. */
+static enum cmn_parse_result s_llc(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (len < 3)
+        return CMN_PARSE_TRUNCATED_L2;
+    if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03)
+        return CMN_PARSE_NON_IP; /* STP, CDP via SNAP OUI, NetBEUI, ... */
+    if (len < 8)
+        return CMN_PARSE_TRUNCATED_L2;
+    if (p[3] != 0 || p[4] != 0 || p[5] != 0)
+        return CMN_PARSE_NON_IP; /* vendor OUI (Cisco CDP/VTP) */
+    return s_ethertype(st, s_be16(p + 6), p + 8, len - 8);
+}
+
+static enum cmn_parse_result s_ethertype(struct parse_st *st, uint16_t type, const uint8_t *p,
+                                         uint32_t len)
+{
+    struct cmn_record *r = &st->cur.rec;
+    for (;;) {
+        switch (type) {
+            case 0x0800:
+                return s_ipv4(st, p, len);
+            case 0x86dd:
+                return s_ipv6(st, p, len);
+            case 0x8100:
+            case 0x88a8:
+            case 0x9100:
+            case 0x9200:
+                if (++st->tags > CMN_PARSE_MAX_L2_TAGS)
+                    return CMN_PARSE_L2_TOO_DEEP;
+                if (len < 4)
+                    return CMN_PARSE_TRUNCATED_L2;
+                r->vlan = s_be16(p) & 0x0fff;
+                r->flags |= CMN_REC_VLAN;
+                type = s_be16(p + 2);
+                p += 4;
+                len -= 4;
+                if (type < 0x0600)
+                    return s_llc(st, p, len);
+                break;
+            case 0x8847:
+            case 0x8848: {
+                bool bos = false;
+                while (!bos) {
+                    if (++st->tags > CMN_PARSE_MAX_L2_TAGS)
+                        return CMN_PARSE_L2_TOO_DEEP;
+                    if (len < 4)
+                        return CMN_PARSE_TRUNCATED_L2;
+                    bos = p[2] & 0x01;
+                    p += 4;
+                    len -= 4;
+                }
+                if (len < 1)
+                    return CMN_PARSE_TRUNCATED_L2;
+                switch (p[0] >> 4) {
+                    case 4:
+                        return s_ipv4(st, p, len);
+                    case 6:
+                        return s_ipv6(st, p, len);
+                    case 0: /* pseudowire control word, then an Ethernet frame */
+                        if (++st->tags > CMN_PARSE_MAX_L2_TAGS)
+                            return CMN_PARSE_L2_TOO_DEEP;
+                        if (len < 4 + 14)
+                            return CMN_PARSE_TRUNCATED_L2;
+                        type = s_be16(p + 4 + 12);
+                        p += 4 + 14;
+                        len -= 4 + 14;
+                        if (type < 0x0600)
+                            return s_llc(st, p, len);
+                        break;
+                    default:
+                        return CMN_PARSE_NON_IP;
+                }
+                break;
+            }
+            case 0x8864: { /* PPPoE session: 6-byte header, then the PPP protocol */
+                if (len < 8)
+                    return CMN_PARSE_TRUNCATED_L2;
+                uint16_t ppp = s_be16(p + 6);
+                if (ppp == 0x0021)
+                    return s_ipv4(st, p + 8, len - 8);
+                if (ppp == 0x0057)
+                    return s_ipv6(st, p + 8, len - 8);
+                return CMN_PARSE_NON_IP; /* LCP, IPCP, ... */
+            }
+            default:
+                return CMN_PARSE_NON_IP;
+        }
+    }
+}
+
+static bool s_af_ip(uint32_t af, uint32_t *fam)
+{
+    if (af == 2) {
+        *fam = 4;
+        return true;
+    }
+    if (af == 24 || af == 28 || af == 30) { /* AF_INET6 on NetBSD/OpenBSD, FreeBSD, Darwin */
+        *fam = 6;
+        return true;
+    }
+    return false;
+}
+
+static enum cmn_parse_result s_link(struct parse_st *st, const uint8_t *p, uint32_t len,
+                                    uint32_t linktype, bool inner)
+{
+    switch (linktype) {
+        case CMN_LINK_EN10MB: {
+            if (inner && ++st->tags > CMN_PARSE_MAX_L2_TAGS)
+                return CMN_PARSE_L2_TOO_DEEP;
+            if (len < 14)
+                return CMN_PARSE_TRUNCATED_L2;
+            uint16_t type = s_be16(p + 12);
+            if (type < 0x0600)
+                return s_llc(st, p + 14, len - 14);
+            return s_ethertype(st, type, p + 14, len - 14);
+        }
+        case CMN_LINK_SLL: {
+            if (len < 16)
+                return CMN_PARSE_TRUNCATED_L2;
+            uint16_t type = s_be16(p + 14);
+            if (type < 0x0600)
+                return CMN_PARSE_NON_IP; /* 802.3 / 802.2 / CAN pseudo protocols */
+            return s_ethertype(st, type, p + 16, len - 16);
+        }
+        case CMN_LINK_SLL2: {
+            if (len < 20)
+                return CMN_PARSE_TRUNCATED_L2;
+            uint16_t type = s_be16(p);
+            if (type < 0x0600)
+                return CMN_PARSE_NON_IP;
+            return s_ethertype(st, type, p + 20, len - 20);
+        }
+        case CMN_LINK_RAW_OLD:
+        case CMN_LINK_RAW_OBSD:
+        case CMN_LINK_RAW:
+            if (len < 1)
+                return CMN_PARSE_TRUNCATED_IP;
+            if ((p[0] >> 4) == 4)
+                return s_ipv4(st, p, len);
+            if ((p[0] >> 4) == 6)
+                return s_ipv6(st, p, len);
+            return CMN_PARSE_BAD_IP_VERSION;
+        case CMN_LINK_IPV4:
+            return s_ipv4(st, p, len);
+        case CMN_LINK_IPV6:
+            return s_ipv6(st, p, len);
+        case CMN_LINK_NULL:
+        case CMN_LINK_LOOP: {
+            /* The family is in the capturing host's byte order (NULL) or network
+             * order (LOOP); small values are unambiguous, so try both. */
+            if (len < 4)
+                return CMN_PARSE_TRUNCATED_L2;
+            uint32_t fam;
+            if (!s_af_ip(s_le32(p), &fam) && !s_af_ip(s_be32(p), &fam))
+                return CMN_PARSE_NON_IP;
+            return fam == 4 ? s_ipv4(st, p + 4, len - 4) : s_ipv6(st, p + 4, len - 4);
+        }
+        case CMN_LINK_RENKEI: {
+            if (inner || len < CMN_PARSE_RENKEI_HLEN || p[0] != 'R' || p[1] != 'K' || p[2] != 1 ||
+                p[3] < CMN_PARSE_RENKEI_HLEN || p[3] > len)
+                return CMN_PARSE_BAD_RENKEI_HEADER;
+            uint32_t lt = s_be32(p + 4);
+            if (lt == CMN_LINK_RENKEI)
+                return CMN_PARSE_BAD_RENKEI_HEADER;
+            return s_link(st, p + p[3], len - p[3], lt, true);
+        }
+        default:
+            return CMN_PARSE_UNSUPPORTED_LINKTYPE;
+    }
+}
+
+enum cmn_parse_result cmn_parse_packet(const uint8_t *frame, uint32_t caplen, uint32_t linktype,
+                                       uint64_t ts_ns, const struct cmn_parse_opts *opts,
+                                       struct cmn_record *out)
+{
+    static const struct cmn_parse_opts defaults = {.keep_outer = false};
+    struct parse_st st;
+    memset(&st, 0, sizeof(st));
+    st.opts = opts ? opts : &defaults;
+    st.cur.rec.ts_ns = ts_ns;
+    enum cmn_parse_result r = s_link(&st, frame, caplen, linktype, false);
+    if (r != CMN_PARSE_OK)
+        return r;
+    st.cur.rec.sig = s_sig(&st.cur);
+    *out = st.cur.rec;
+    return CMN_PARSE_OK;
+}
+
+const char *cmn_parse_result_name(enum cmn_parse_result r)
+{
+    static const char *const names[CMN_PARSE_RESULT_COUNT] = {
+        [CMN_PARSE_OK] = "ok",
+        [CMN_PARSE_NON_IP] = "non_ip",
+        [CMN_PARSE_UNSUPPORTED_LINKTYPE] = "unsupported_linktype",
+        [CMN_PARSE_TRUNCATED_L2] = "truncated_l2",
+        [CMN_PARSE_L2_TOO_DEEP] = "l2_too_deep",
+        [CMN_PARSE_BAD_IP_VERSION] = "bad_ip_version",
+        [CMN_PARSE_BAD_IP_HEADER_LEN] = "bad_ip_header_len",
+        [CMN_PARSE_BAD_IP_TOTAL_LEN] = "bad_ip_total_len",
+        [CMN_PARSE_TRUNCATED_IP] = "truncated_ip",
+        [CMN_PARSE_BAD_IPV6_EXT] = "bad_ipv6_ext",
+        [CMN_PARSE_BAD_TCP_HEADER_LEN] = "bad_tcp_header_len",
+        [CMN_PARSE_TUNNEL_TOO_DEEP] = "tunnel_too_deep",
+        [CMN_PARSE_BAD_RENKEI_HEADER] = "bad_renkei_header",
+    };
+    if ((unsigned)r >= CMN_PARSE_RESULT_COUNT)
+        return "unknown";
+    return names[r];
+}
+
+void cmn_parse_renkei_header(uint8_t hdr[CMN_PARSE_RENKEI_HLEN], uint32_t linktype)
+{
+    hdr[0] = 'R';
+    hdr[1] = 'K';
+    hdr[2] = 1;
+    hdr[3] = CMN_PARSE_RENKEI_HLEN;
+    hdr[4] = (uint8_t)(linktype >> 24);
+    hdr[5] = (uint8_t)(linktype >> 16);
+    hdr[6] = (uint8_t)(linktype >> 8);
+    hdr[7] = (uint8_t)linktype;
+}
