@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT
+ * trk_endpoint: endpoints are records in one growable array, found through a
+ * trk_hset index; the three distinct sets are global trk_hsets keyed by
+ * (endpoint index, peer ...), which costs one entry per distinct pair instead
+ * of a small table per endpoint. Evidence counters saturate instead of
+ * wrapping.
+ */
+#define CMN_LOG_TAG "endpoint"
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmn_log.h"
+#include "trk_endpoint.h"
+#include "trk_hset.h"
+#include "trk_key.h"
+#include "trk_role.h"
+
+/* Index key of an endpoint: 24 bytes (three words). */
+struct ep_key {
+    uint8_t ip[16]; /* address */
+    uint16_t port;  /* port */
+    uint8_t proto;  /* protocol */
+    uint8_t pad[5]; /* zero */
+};
+
+/* Distinct-set keys; every byte is set, so memcmp and hashing are exact. */
+struct peer_key {
+    uint32_t ep;    /* endpoint index */
+    uint32_t pad;   /* zero */
+    uint8_t ip[16]; /* peer address */
+};
+struct port_key {
+    uint32_t ep;   /* endpoint index */
+    uint16_t port; /* peer port */
+    uint16_t pad;  /* zero */
+};
+struct sess_key {
+    uint32_t ep;    /* endpoint index */
+    uint16_t port;  /* peer port */
+    uint16_t pad;   /* zero */
+    uint8_t ip[16]; /* peer address */
+};
+
+struct trk_endpoints {
+    struct cmn_endpoint_rec *ep; /* evidence, role fields filled at flush */
+    uint8_t *changed;            /* per endpoint: 1 when in `dirty` */
+    uint32_t *dirty;             /* endpoints changed since the last flush */
+    size_t n;                    /* endpoints in use */
+    size_t cap;                  /* endpoints allocated (ep, changed, dirty) */
+    size_t ndirty;               /* entries in `dirty` */
+    struct trk_hset *index;      /* ep_key -> endpoint index */
+    struct trk_hset *peers;      /* peer_key set */
+    struct trk_hset *ports;      /* port_key set */
+    struct trk_hset *sessions;   /* sess_key set */
+    struct trk_mem *mem;         /* memcap accountant (borrowed) */
+    uint64_t seed;               /* hash seed */
+    uint64_t drops;              /* evidence refused for the memcap */
+};
+
+#define EP_BYTES (sizeof(struct cmn_endpoint_rec) + sizeof(uint8_t) + sizeof(uint32_t))
+
+/* Seeded hash of a key made of whole 64-bit words (len multiple of 8). */
+static uint64_t s_hash_words(const void *k, size_t len, uint64_t seed)
+{
+    uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
+    const uint8_t *p = k;
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = trk_mix64(h ^ w, 0xe7037ed1a0b428dbull);
+    }
+    return trk_mix64(h, 0x8ebc6af09c88c6e3ull ^ len);
+}
+
+struct trk_endpoints *trk_endpoints_new(const struct trk_endpoints_config *cfg)
+{
+    assert(cfg && cfg->mem);
+    _Static_assert(sizeof(struct ep_key) == 24 && sizeof(struct peer_key) == 24 &&
+                       sizeof(struct port_key) == 8 && sizeof(struct sess_key) == 24,
+                   "set key layouts");
+    struct trk_endpoints *t = calloc(1, sizeof(*t));
+    if (!t)
+        goto err;
+    t->mem = cfg->mem;
+    t->seed = cfg->seed;
+    t->index = trk_hset_new(sizeof(struct ep_key), t->mem);
+    t->peers = trk_hset_new(sizeof(struct peer_key), t->mem);
+    t->ports = trk_hset_new(sizeof(struct port_key), t->mem);
+    t->sessions = trk_hset_new(sizeof(struct sess_key), t->mem);
+    if (!t->index || !t->peers || !t->ports || !t->sessions)
+        goto err;
+    return t;
+err:
+    CMN_LOG(ERR, "cannot allocate the endpoint tables");
+    trk_endpoints_destroy(&t);
+    return NULL;
+}
+
+void trk_endpoints_destroy(struct trk_endpoints **tp)
+{
+    if (!tp || !*tp)
+        return;
+    struct trk_endpoints *t = *tp;
+    trk_hset_destroy(&t->sessions);
+    trk_hset_destroy(&t->ports);
+    trk_hset_destroy(&t->peers);
+    trk_hset_destroy(&t->index);
+    if (t->cap)
+        trk_mem_give(t->mem, t->cap * EP_BYTES);
+    free(t->ep);
+    free(t->changed);
+    free(t->dirty);
+    free(t);
+    *tp = NULL;
+}
+
+bool trk_endpoints_applies(uint8_t proto, uint8_t flags)
+{
+    return trk_proto_has_ports(proto) && !(flags & CMN_SESS_FRAGS);
+}
+
+static int s_reserve(struct trk_endpoints *t)
+{
+    if (t->n < t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    if (!trk_mem_take(t->mem, (cap - t->cap) * EP_BYTES))
+        return -ENOSPC;
+    struct cmn_endpoint_rec *ep = realloc(t->ep, cap * sizeof(*ep));
+    if (ep)
+        t->ep = ep;
+    uint8_t *ch = realloc(t->changed, cap);
+    if (ch)
+        t->changed = ch;
+    uint32_t *d = realloc(t->dirty, cap * sizeof(*d));
+    if (d)
+        t->dirty = d;
+    if (!ep || !ch || !d) {
+        trk_mem_give(t->mem, (cap - t->cap) * EP_BYTES);
+        return -ENOSPC; /* arrays that did grow keep their old contents; cap unchanged */
+    }
+    t->cap = cap;
+    return 0;
+}
+
+static long s_get(struct trk_endpoints *t, const uint8_t ip[16], uint8_t proto, uint16_t port)
+{
+    struct ep_key k;
+    memset(&k, 0, sizeof(k));
+    memcpy(k.ip, ip, 16);
+    k.port = port;
+    k.proto = proto;
+    if (s_reserve(t) != 0)
+        return -ENOSPC;
+    uint32_t idx = (uint32_t)t->n;
+    int rc = trk_hset_insert(t->index, &k, s_hash_words(&k, sizeof(k), t->seed), &idx);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        struct cmn_endpoint_rec *e = &t->ep[idx];
+        memset(e, 0, sizeof(*e));
+        memcpy(e->ip, ip, 16);
+        e->port = port;
+        e->proto = proto;
+        t->changed[idx] = 0;
+        t->n++;
+    }
+    return idx;
+}
+
+static void s_add32(uint32_t *c, uint64_t v)
+{
+    uint64_t s = (uint64_t)*c + v;
+    *c = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+/* Insert into a distinct set; 1 new, 0 known, <0 refused (counted by caller). */
+static int s_set_add(struct trk_endpoints *t, struct trk_hset *set, const void *key, size_t len)
+{
+    uint32_t v = 0;
+    uint64_t hash = s_hash_words(key, len, t->seed);
+    return trk_hset_insert(set, key, hash, &v);
+}
+
+static int s_fold_side(struct trk_endpoints *t, const struct trk_sess_view *v, int side)
+{
+    const struct cmn_session_rec *r = &v->rec;
+    const uint8_t *ip = side == 0 ? r->a_ip : r->b_ip;
+    const uint8_t *peer_ip = side == 0 ? r->b_ip : r->a_ip;
+    uint16_t port = side == 0 ? r->a_port : r->b_port;
+    uint16_t peer_port = side == 0 ? r->b_port : r->a_port;
+    int out = side == 0 ? CMN_DIR_AB : CMN_DIR_BA, in = !out;
+    if (port == 0)
+        return 0; /* port 0 names no service */
+    long idx = s_get(t, ip, r->proto, port);
+    if (idx < 0)
+        return (int)idx;
+    struct cmn_endpoint_rec *e = &t->ep[idx];
+    int rc = 0;
+    e->pkts_out += r->pkts[out];
+    e->pkts_in += r->pkts[in];
+    e->bytes_out += r->bytes[out];
+    e->bytes_in += r->bytes[in];
+    s_add32(&e->synack_sent, r->synack[out]);
+    s_add32(&e->synack_recv, r->synack[in]);
+    s_add32(&e->syn_sent, r->syn[out] - r->synack[out]);
+    s_add32(&e->syn_recv, r->syn[in] - r->synack[in]);
+    s_add32(&e->rst_sent, r->rst[out]);
+    s_add32(&e->rst_recv, r->rst[in]);
+    s_add32(&e->init_sessions, v->starts[side]);
+    s_add32(&e->resp_sessions, v->starts[!side]);
+    if (r->pkts[0] + r->pkts[1] > 0) {
+        if (e->first_ns == 0 || r->first_ns < e->first_ns)
+            e->first_ns = r->first_ns;
+        if (r->last_ns > e->last_ns)
+            e->last_ns = r->last_ns;
+    }
+    if (v->created) {
+        struct peer_key pk = {.ep = (uint32_t)idx};
+        memcpy(pk.ip, peer_ip, 16);
+        int n1 = s_set_add(t, t->peers, &pk, sizeof(pk));
+        struct port_key qk = {.ep = (uint32_t)idx, .port = peer_port};
+        int n2 = s_set_add(t, t->ports, &qk, sizeof(qk));
+        struct sess_key sk = {.ep = (uint32_t)idx, .port = peer_port};
+        memcpy(sk.ip, peer_ip, 16);
+        int n3 = s_set_add(t, t->sessions, &sk, sizeof(sk));
+        if (n1 == 1)
+            e->peers++;
+        if (n2 == 1)
+            e->peer_ports++;
+        if (n3 == 1) {
+            e->sessions++;
+            if (port < peer_port)
+                e->lower_port_sessions++;
+        }
+        if (n1 < 0 || n2 < 0 || n3 < 0)
+            rc = -ENOSPC;
+    }
+    if (!t->changed[idx]) {
+        t->changed[idx] = 1;
+        t->dirty[t->ndirty++] = (uint32_t)idx;
+        s_add32(&e->epochs_seen, 1);
+    }
+    return rc;
+}
+
+int trk_endpoints_fold(struct trk_endpoints *t, const struct trk_sess_view *v, bool own_a,
+                       bool own_b)
+{
+    if (!trk_endpoints_applies(v->rec.proto, v->rec.flags))
+        return 0;
+    int rc = 0;
+    bool same = memcmp(v->rec.a_ip, v->rec.b_ip, 16) == 0 && v->rec.a_port == v->rec.b_port;
+    if (own_a && s_fold_side(t, v, 0) != 0)
+        rc = -ENOSPC;
+    if (own_b && !same && s_fold_side(t, v, 1) != 0)
+        rc = -ENOSPC;
+    if (rc)
+        t->drops++;
+    return rc;
+}
+
+size_t trk_endpoints_changed(const struct trk_endpoints *t)
+{
+    return t->ndirty;
+}
+
+size_t trk_endpoints_flush(struct trk_endpoints *t, trk_endpoints_visit_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < t->ndirty; i++) {
+        struct cmn_endpoint_rec *e = &t->ep[t->dirty[i]];
+        float conf = 0;
+        e->role = (uint8_t)trk_role_decide(e, &conf);
+        e->confidence = conf;
+        if (fn)
+            fn(ctx, e);
+        t->changed[t->dirty[i]] = 0;
+    }
+    size_t n = t->ndirty;
+    t->ndirty = 0;
+    return n;
+}
+
+bool trk_endpoints_get(const struct trk_endpoints *t, const uint8_t ip[16], uint8_t proto,
+                       uint16_t port, struct cmn_endpoint_rec *out)
+{
+    struct ep_key k;
+    memset(&k, 0, sizeof(k));
+    memcpy(k.ip, ip, 16);
+    k.port = port;
+    k.proto = proto;
+    uint32_t idx;
+    if (trk_hset_find(t->index, &k, s_hash_words(&k, sizeof(k), t->seed), &idx) != 0)
+        return false;
+    *out = t->ep[idx];
+    float conf = 0;
+    out->role = (uint8_t)trk_role_decide(out, &conf);
+    out->confidence = conf;
+    return true;
+}
+
+size_t trk_endpoints_count(const struct trk_endpoints *t)
+{
+    return t->n;
+}
+
+uint64_t trk_endpoints_drops(const struct trk_endpoints *t)
+{
+    return t->drops;
+}
+
+void trk_endpoints_reset(struct trk_endpoints *t)
+{
+    trk_hset_clear(t->index);
+    trk_hset_clear(t->peers);
+    trk_hset_clear(t->ports);
+    trk_hset_clear(t->sessions);
+    t->n = 0;
+    t->ndirty = 0;
+    t->drops = 0;
+}

@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: MIT
+ * trk_node: the tracker's loop. Batches go straight into the session table
+ * (burst API); an EpochFlush runs two passes over the touched sessions: the
+ * first folds them into the owned endpoints' evidence, which fixes how many
+ * rows the epoch has and so the chunk count K; the second emits the session
+ * deltas and resets them, then the changed endpoints (with roles) and the
+ * events follow, packed into chunks of at most result_max_bytes.
+ */
+#define CMN_LOG_TAG "tracker"
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cmn_cli.h"
+#include "cmn_log.h"
+#include "cmn_shard.h"
+#include "cmn_wire.h"
+#include "trk_endpoint.h"
+#include "trk_key.h"
+#include "trk_node.h"
+#include "trk_table.h"
+
+#define NODE_HWM          1000 /* messages queued per socket before PUSH blocks */
+#define NODE_POLL_MS      100  /* loop turn when idle: stop flag, stats, expiry */
+#define NODE_DRAIN_MAX    64   /* messages handled per loop turn before housekeeping */
+#define NODE_EXPIRE_VISIT 4096 /* session rows examined for expiry per loop turn */
+#define NODE_SEND_TIMEO   500  /* ms a blocked send waits before re-checking stop */
+#define RESULT_OVERHEAD   1024 /* envelope bytes beside the arrays */
+
+/* Counters reported in Stats{TRACKER} (names are the wire names). */
+struct node_counters {
+    uint64_t records_received;     /* records in valid batches */
+    uint64_t batches_received;     /* valid batches */
+    uint64_t batches_lost;         /* sequence gaps */
+    uint64_t batches_out_of_order; /* seq lower than expected (duplicate or reordered) */
+    uint64_t batches_malformed;    /* bad record arrays, dropped */
+    uint64_t records_expected;     /* records_sent of the splitter's EndOfStream */
+    uint64_t records_lost;         /* expected - received, at end of stream */
+    uint64_t late_records;         /* records older than the last flushed epoch's end */
+    uint64_t results_sent;         /* TrackerResult messages */
+    uint64_t epochs_flushed;       /* EpochFlush handled (final flush not included) */
+    uint64_t envelopes_malformed;  /* undecodable envelopes */
+    uint64_t protocol_errors;      /* bad ShardMap, flush before map, ... */
+    uint64_t unexpected_messages;  /* message kinds a tracker does not take */
+    uint64_t send_errors;          /* results or stats that could not be sent */
+};
+
+/* Packs rows of one flush into chunks. */
+struct emitter {
+    size_t budget;                /* array bytes per message */
+    struct cmn_session_rec *sess; /* chunk buffers, each `budget` bytes */
+    struct cmn_endpoint_rec *eps; /* endpoint rows */
+    struct cmn_event_rec *evs;    /* event rows */
+    size_t ns, ne, nv;            /* rows in the current chunk */
+    size_t used;                  /* bytes in the current chunk */
+    uint32_t chunk;               /* index of the current chunk, 0-based */
+    uint32_t chunks;              /* chunks of this flush */
+    uint64_t epoch;               /* epoch being reported */
+    uint64_t epoch_ns;            /* its length */
+    bool final;                   /* end-of-stream results */
+};
+
+struct trk_node {
+    uint32_t id;                /* tracker index from the config */
+    uint32_t owner;             /* tracker index in the ShardMap (ownership) */
+    char *listen;               /* bound endpoint */
+    char *merger;               /* merger endpoint */
+    void *ctx;                  /* ZeroMQ context */
+    bool own_ctx;               /* we created ctx */
+    void *pull;                 /* from the splitter */
+    void *push;                 /* to the merger */
+    struct trk_mem mem;         /* memcap shared by the tables */
+    struct trk_table *table;    /* sessions */
+    struct trk_endpoints *eps;  /* endpoint evidence */
+    struct cmn_shard_map *map;  /* ShardMap, NULL until received */
+    bool exit_on_eos;           /* leave after one stream */
+    double stats_interval;      /* seconds, 0 = off */
+    volatile sig_atomic_t stop; /* set by trk_node_stop */
+    uint64_t next_seq;          /* expected RecordBatch.seq */
+    uint64_t epoch_ns;          /* epoch length from the last EpochFlush */
+    uint64_t last_epoch;        /* last flushed epoch */
+    bool flushed;               /* last_epoch is valid */
+    uint64_t flushed_end_ns;    /* end of the last flushed epoch (late records) */
+    bool warned_nomap;          /* logged the missing map once */
+    struct cmn_record *scratch; /* aligned copy of an unaligned batch */
+    size_t scratch_cap;         /* records in scratch */
+    struct emitter em;          /* result packing */
+    struct node_counters c;     /* this stream's counters */
+    uint64_t stats_next;        /* monotonic ns of the next stats line */
+    uint64_t stats_records;     /* records_received at the previous line */
+    uint64_t stats_mono;        /* monotonic ns of the previous line */
+    int lost_any;               /* some stream ended with loss */
+};
+
+void trk_node_stop(struct trk_node *n)
+{
+    n->stop = 1;
+}
+
+struct trk_node *trk_node_new(const struct trk_node_config *cfg)
+{
+    assert(cfg && cfg->listen && cfg->merger);
+    struct trk_node *n = calloc(1, sizeof(*n));
+    if (!n) {
+        CMN_LOG(ERR, "out of memory");
+        return NULL;
+    }
+    n->id = cfg->id;
+    n->owner = cfg->id;
+    n->exit_on_eos = cfg->exit_on_eos;
+    n->stats_interval = cfg->stats_interval_s;
+    n->mem.cap = cfg->memcap_bytes;
+    n->next_seq = 1;
+    n->listen = strdup(cfg->listen);
+    n->merger = strdup(cfg->merger);
+    if (!n->listen || !n->merger)
+        goto err;
+    uint64_t seed = cfg->seed ? cfg->seed : trk_key_random_seed();
+    struct trk_table_config tc = {
+        .spare_sessions = cfg->spare_sessions,
+        .session_timeout_ns = cfg->session_timeout_ns,
+        .seed = seed,
+        .mem = &n->mem,
+    };
+    n->table = trk_table_new(&tc);
+    if (!n->table)
+        goto err;
+    struct trk_endpoints_config ec = {.mem = &n->mem, .seed = seed ^ 0x5bd1e995u};
+    n->eps = trk_endpoints_new(&ec);
+    if (!n->eps)
+        goto err;
+    size_t max = cfg->result_max_bytes ? cfg->result_max_bytes : TRK_RESULT_MAX_BYTES;
+    n->em.budget = max > RESULT_OVERHEAD + 2 * sizeof(struct cmn_session_rec)
+                       ? max - RESULT_OVERHEAD
+                       : 2 * sizeof(struct cmn_session_rec);
+    n->em.sess = malloc(n->em.budget);
+    n->em.eps = malloc(n->em.budget);
+    n->em.evs = malloc(n->em.budget);
+    if (!n->em.sess || !n->em.eps || !n->em.evs) {
+        CMN_LOG(ERR, "out of memory for result buffers");
+        goto err;
+    }
+    n->ctx = cfg->zmq_ctx;
+    if (!n->ctx) {
+        n->ctx = zmq_ctx_new();
+        n->own_ctx = true;
+        if (!n->ctx) {
+            CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+            goto err;
+        }
+    }
+    n->pull = cmn_zmq_open(n->ctx, ZMQ_PULL, n->listen, true, 0, NODE_HWM);
+    if (!n->pull)
+        goto err;
+    n->push = cmn_zmq_open(n->ctx, ZMQ_PUSH, n->merger, false, -1, NODE_HWM);
+    if (!n->push)
+        goto err;
+    int timeo = NODE_SEND_TIMEO;
+    zmq_setsockopt(n->push, ZMQ_SNDTIMEO, &timeo, sizeof(timeo));
+    return n;
+err:
+    trk_node_destroy(&n);
+    return NULL;
+}
+
+void trk_node_destroy(struct trk_node **np)
+{
+    if (!np || !*np)
+        return;
+    struct trk_node *n = *np;
+    if (n->push) {
+        if (n->stop) { /* interrupted: do not hang on an absent merger */
+            int linger = 1000;
+            zmq_setsockopt(n->push, ZMQ_LINGER, &linger, sizeof(linger));
+        }
+        zmq_close(n->push);
+    }
+    if (n->pull)
+        zmq_close(n->pull);
+    if (n->own_ctx && n->ctx)
+        zmq_ctx_term(n->ctx);
+    free(n->em.sess);
+    free(n->em.eps);
+    free(n->em.evs);
+    free(n->scratch);
+    cmn_shard_map_destroy(&n->map);
+    trk_endpoints_destroy(&n->eps);
+    trk_table_destroy(&n->table);
+    free(n->listen);
+    free(n->merger);
+    free(n);
+    *np = NULL;
+}
+
+/* Blocking send that still honours trk_node_stop. */
+static int s_send(struct trk_node *n, Renkei__Envelope *env)
+{
+    for (;;) {
+        int rc = cmn_wire_send(n->push, env, 0);
+        if (rc == 0)
+            return 0;
+        if (rc != -EAGAIN || n->stop) {
+            n->c.send_errors++;
+            return rc;
+        }
+    }
+}
+
+/* ---- result chunks ---- */
+
+/* Chunks needed to pack ns sessions, ne endpoints, nv events in order, with
+ * the same rule s_em_add applies (a row never straddles two chunks). */
+static uint32_t s_plan(size_t budget, size_t ns, size_t ne, size_t nv)
+{
+    const size_t size[3] = {sizeof(struct cmn_session_rec), sizeof(struct cmn_endpoint_rec),
+                            sizeof(struct cmn_event_rec)};
+    size_t count[3] = {ns, ne, nv};
+    uint32_t k = 1;
+    size_t used = 0;
+    for (int t = 0; t < 3; t++) {
+        while (count[t] > 0) {
+            size_t fit = (budget - used) / size[t];
+            if (fit == 0) {
+                k++;
+                used = 0;
+                continue;
+            }
+            size_t take = fit < count[t] ? fit : count[t];
+            used += take * size[t];
+            count[t] -= take;
+        }
+    }
+    return k;
+}
+
+static void s_em_send(struct trk_node *n)
+{
+    struct emitter *em = &n->em;
+    Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
+    r.tracker_id = n->id;
+    r.epoch = em->epoch;
+    r.final = em->final;
+    r.layout = CMN_LAYOUT_VERSION;
+    r.epoch_ns = em->epoch_ns;
+    r.chunk = em->chunk;
+    r.chunks = em->chunks;
+    r.session_count = (uint32_t)em->ns;
+    r.session_size = sizeof(struct cmn_session_rec);
+    r.sessions.len = em->ns * sizeof(struct cmn_session_rec);
+    r.sessions.data = (uint8_t *)em->sess;
+    r.endpoint_count = (uint32_t)em->ne;
+    r.endpoint_size = sizeof(struct cmn_endpoint_rec);
+    r.endpoints.len = em->ne * sizeof(struct cmn_endpoint_rec);
+    r.endpoints.data = (uint8_t *)em->eps;
+    r.event_count = (uint32_t)em->nv;
+    r.event_size = sizeof(struct cmn_event_rec);
+    r.events.len = em->nv * sizeof(struct cmn_event_rec);
+    r.events.data = (uint8_t *)em->evs;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    if (s_send(n, &env) == 0)
+        n->c.results_sent++;
+    (void)CMN_NEVER(em->chunk >= em->chunks);
+    em->chunk++;
+    em->ns = em->ne = em->nv = 0;
+    em->used = 0;
+}
+
+/* Make room for one row of `size` bytes, sending the current chunk if full. */
+static void s_em_room(struct trk_node *n, size_t size)
+{
+    if (n->em.used + size > n->em.budget)
+        s_em_send(n);
+    n->em.used += size;
+}
+
+static void s_emit_session(void *ctx, const struct trk_sess_view *v)
+{
+    struct trk_node *n = ctx;
+    s_em_room(n, sizeof(v->rec));
+    n->em.sess[n->em.ns++] = v->rec;
+}
+
+static void s_emit_endpoint(void *ctx, const struct cmn_endpoint_rec *ev)
+{
+    struct trk_node *n = ctx;
+    s_em_room(n, sizeof(*ev));
+    n->em.eps[n->em.ne++] = *ev;
+}
+
+static void s_fold(void *ctx, const struct trk_sess_view *v)
+{
+    struct trk_node *n = ctx;
+    if (!trk_endpoints_applies(v->rec.proto, v->rec.flags))
+        return;
+    bool own_a = cmn_shard_lookup(n->map, v->rec.a_ip) == n->owner;
+    bool own_b = cmn_shard_lookup(n->map, v->rec.b_ip) == n->owner;
+    if (own_a || own_b)
+        (void)trk_endpoints_fold(n->eps, v, own_a, own_b); /* drops counted inside */
+}
+
+/* Report everything touched since the previous flush as epoch `epoch`. */
+static void s_flush(struct trk_node *n, uint64_t epoch, uint64_t epoch_ns, bool final)
+{
+    if (n->map) {
+        trk_table_visit_dirty(n->table, s_fold, n);
+    } else {
+        n->c.protocol_errors++;
+        if (!n->warned_nomap)
+            CMN_LOG(WARN,
+                    "epoch %" PRIu64 " flushed before any ShardMap: endpoint evidence "
+                    "of its sessions is lost",
+                    epoch);
+        n->warned_nomap = true;
+    }
+    struct trk_table_stats ts;
+    trk_table_get_stats(n->table, &ts);
+    struct emitter *em = &n->em;
+    size_t nv = 0; /* events: plumbing in place, no detector yet */
+    em->chunks = s_plan(em->budget, ts.dirty, trk_endpoints_changed(n->eps), nv);
+    em->chunk = 0;
+    em->ns = em->ne = em->nv = 0;
+    em->used = 0;
+    em->epoch = epoch;
+    em->epoch_ns = epoch_ns;
+    em->final = final;
+    trk_table_flush(n->table, s_emit_session, n);
+    trk_endpoints_flush(n->eps, s_emit_endpoint, n);
+    s_em_send(n); /* the last (or only, possibly empty) chunk */
+    (void)CMN_NEVER(em->chunk != em->chunks);
+}
+
+/* ---- messages ---- */
+
+static void s_on_shard_map(struct trk_node *n, const Renkei__ShardMap *m)
+{
+    struct cmn_shard_map *map =
+        cmn_shard_map_decode(m->tracker_count, m->ranges.data, m->ranges.len);
+    if (!map || m->tracker_index >= m->tracker_count) {
+        n->c.protocol_errors++;
+        CMN_LOG(WARN, "malformed ShardMap (%u trackers, %zu bytes), ignored", m->tracker_count,
+                m->ranges.len);
+        cmn_shard_map_destroy(&map);
+        return;
+    }
+    if (m->tracker_index != n->id)
+        CMN_LOG(WARN,
+                "ShardMap names this tracker %u, configured id is %u: owning the ranges "
+                "of %u",
+                m->tracker_index, n->id, m->tracker_index);
+    cmn_shard_map_destroy(&n->map);
+    n->map = map;
+    n->owner = m->tracker_index;
+    CMN_LOG(INFO, "shard map v%" PRIu64 ": tracker %u of %u", m->version, m->tracker_index,
+            m->tracker_count);
+}
+
+static void s_on_batch(struct trk_node *n, const Renkei__RecordBatch *b)
+{
+    const struct cmn_record *recs;
+    long cnt = cmn_wire_batch_records(b, &recs);
+    if (cnt < 0) {
+        n->c.batches_malformed++;
+        return;
+    }
+    if (b->seq > n->next_seq) {
+        n->c.batches_lost += b->seq - n->next_seq;
+        n->next_seq = b->seq + 1;
+    } else if (b->seq < n->next_seq) {
+        n->c.batches_out_of_order++;
+    } else {
+        n->next_seq++;
+    }
+    n->c.batches_received++;
+    n->c.records_received += (uint64_t)cnt;
+    if (cnt == 0)
+        return;
+    if ((uintptr_t)recs % _Alignof(struct cmn_record)) {
+        if ((size_t)cnt > n->scratch_cap) {
+            struct cmn_record *p = realloc(n->scratch, (size_t)cnt * sizeof(*p));
+            if (!p) {
+                n->c.batches_malformed++; /* cannot align: counted as lost records */
+                n->c.records_received -= (uint64_t)cnt;
+                return;
+            }
+            n->scratch = p;
+            n->scratch_cap = (size_t)cnt;
+        }
+        memcpy(n->scratch, recs, (size_t)cnt * sizeof(*recs));
+        recs = n->scratch;
+    }
+    if (n->flushed_end_ns && b->first_ts_ns < n->flushed_end_ns)
+        for (long i = 0; i < cnt; i++)
+            n->c.late_records += recs[i].ts_ns < n->flushed_end_ns;
+    trk_table_update_burst(n->table, recs, (size_t)cnt);
+}
+
+static void s_on_flush(struct trk_node *n, const Renkei__EpochFlush *f)
+{
+    if (n->flushed && f->epoch <= n->last_epoch) {
+        n->c.protocol_errors++; /* repeated or backwards flush: report it anyway */
+        CMN_LOG(WARN, "EpochFlush %" PRIu64 " after %" PRIu64, f->epoch, n->last_epoch);
+    }
+    s_flush(n, f->epoch, f->epoch_ns, false);
+    n->c.epochs_flushed++;
+    n->flushed = true;
+    n->last_epoch = f->epoch;
+    if (f->epoch_ns) {
+        n->epoch_ns = f->epoch_ns;
+        n->flushed_end_ns = (f->epoch + 1) * f->epoch_ns;
+    }
+}
+
+static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
+{
+    struct trk_table_stats ts;
+    trk_table_get_stats(n->table, &ts);
+    size_t k = 0;
+#define C(name, v) c[k++] = (struct cmn_counter){name, (uint64_t)(v)}
+    C("records_received", n->c.records_received);
+    C("batches_received", n->c.batches_received);
+    C("batches_lost", n->c.batches_lost);
+    C("batches_out_of_order", n->c.batches_out_of_order);
+    C("batches_malformed", n->c.batches_malformed);
+    C("records_expected", n->c.records_expected);
+    C("records_lost", n->c.records_lost);
+    C("records_tabled", ts.records - ts.drop_memcap);
+    C("drop_memcap", ts.drop_memcap);
+    C("endpoint_drop_memcap", trk_endpoints_drops(n->eps));
+    C("late_records", n->c.late_records);
+    C("sessions_live", ts.live);
+    C("sessions_created", ts.created);
+    C("sessions_restarted", ts.restarted);
+    C("sessions_freed", ts.freed);
+    C("counter_spills", ts.spills);
+    C("endpoints", trk_endpoints_count(n->eps));
+    C("results_sent", n->c.results_sent);
+    C("epochs_flushed", n->c.epochs_flushed);
+    C("envelopes_malformed", n->c.envelopes_malformed);
+    C("protocol_errors", n->c.protocol_errors);
+    C("unexpected_messages", n->c.unexpected_messages);
+    C("send_errors", n->c.send_errors);
+    C("memory_bytes", n->mem.used);
+    C("memory_peak_bytes", n->mem.peak);
+    C("memcap_bytes", n->mem.cap);
+#undef C
+    return k;
+}
+
+/* New stream: forget sessions, endpoints, sequence and counters. */
+static void s_reset(struct trk_node *n)
+{
+    trk_table_reset(n->table);
+    trk_endpoints_reset(n->eps);
+    cmn_shard_map_destroy(&n->map);
+    n->owner = n->id;
+    n->next_seq = 1;
+    n->epoch_ns = 0;
+    n->last_epoch = 0;
+    n->flushed = false;
+    n->flushed_end_ns = 0;
+    n->warned_nomap = false;
+    memset(&n->c, 0, sizeof(n->c));
+    n->stats_records = 0;
+}
+
+/* Returns true when the loop should end (exit_on_eos). */
+static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
+{
+    if (e->kind != RENKEI__NODE_KIND__NODE_SPLITTER) {
+        n->c.unexpected_messages++;
+        return false;
+    }
+    n->c.records_expected = e->records_sent;
+    n->c.records_lost =
+        e->records_sent > n->c.records_received ? e->records_sent - n->c.records_received : 0;
+    if (e->batches_sent >= n->next_seq)
+        n->c.batches_lost += e->batches_sent - (n->next_seq - 1); /* missing tail */
+    uint64_t epoch = n->flushed ? n->last_epoch + 1 : 0;
+    uint64_t now = trk_table_now(n->table);
+    if (n->epoch_ns && now / n->epoch_ns > epoch)
+        epoch = now / n->epoch_ns;
+    s_flush(n, epoch, n->epoch_ns, true);
+    struct cmn_counter c[32];
+    size_t k = s_counters(n, c);
+    if (cmn_wire_send_stats(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, true, c, k,
+                            0) != 0)
+        n->c.send_errors++;
+    Renkei__EndOfStream out = RENKEI__END_OF_STREAM__INIT;
+    out.kind = RENKEI__NODE_KIND__NODE_TRACKER;
+    out.node_id = n->id;
+    out.batches_sent = n->c.results_sent;
+    out.records_sent = n->c.records_received;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+    env.eos = &out;
+    (void)s_send(n, &env);
+    bool lost = n->c.records_lost || n->c.batches_lost;
+    struct trk_table_stats ts;
+    trk_table_get_stats(n->table, &ts);
+    if (lost)
+        n->lost_any = 1;
+    CMN_LOG(NOTICE,
+            "end of stream: %" PRIu64 " records received of %" PRIu64 " sent (%" PRIu64
+            " lost, %" PRIu64 " batch gaps), %" PRIu64 " memcap drops, %" PRIu64 " results",
+            n->c.records_received, n->c.records_expected, n->c.records_lost, n->c.batches_lost,
+            ts.drop_memcap + trk_endpoints_drops(n->eps), n->c.results_sent);
+    if (n->exit_on_eos)
+        return true;
+    s_reset(n);
+    return false;
+}
+
+static bool s_handle(struct trk_node *n, Renkei__Envelope *env)
+{
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_SHARD_MAP:
+            s_on_shard_map(n, env->shard_map);
+            return false;
+        case RENKEI__ENVELOPE__BODY_BATCH:
+            s_on_batch(n, env->batch);
+            return false;
+        case RENKEI__ENVELOPE__BODY_FLUSH:
+            s_on_flush(n, env->flush);
+            return false;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            return s_on_eos(n, env->eos);
+        default:
+            n->c.unexpected_messages++;
+            return false;
+    }
+}
+
+static void s_stats_line(struct trk_node *n, uint64_t mono)
+{
+    struct trk_table_stats ts;
+    trk_table_get_stats(n->table, &ts);
+    double dt = (double)(mono - n->stats_mono) / 1e9;
+    double rate = dt > 0 ? (double)(n->c.records_received - n->stats_records) / dt : 0;
+    CMN_LOG(NOTICE,
+            "records %" PRIu64 " (%.0f/s), sessions live %" PRIu64 ", endpoints %zu, "
+            "memcap drops %" PRIu64 ", batch gaps %" PRIu64 ", memory %zu MB",
+            n->c.records_received, rate, ts.live, trk_endpoints_count(n->eps), ts.drop_memcap,
+            n->c.batches_lost, n->mem.used >> 20);
+    n->stats_records = n->c.records_received;
+    n->stats_mono = mono;
+}
+
+int trk_node_run(struct trk_node *n)
+{
+    if (cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, 0) != 0) {
+        CMN_LOG(ERR, "cannot send Hello to %s", n->merger);
+        return CMN_EXIT_ERROR;
+    }
+    uint64_t step = (uint64_t)(n->stats_interval * 1e9);
+    n->stats_mono = cmn_mono_ns();
+    n->stats_next = n->stats_mono + step;
+    bool done = false;
+    int rc = CMN_EXIT_OK;
+    while (!done && !n->stop) {
+        zmq_pollitem_t pi = {.socket = n->pull, .events = ZMQ_POLLIN};
+        int pr = zmq_poll(&pi, 1, NODE_POLL_MS);
+        if (pr < 0 && zmq_errno() != EINTR) {
+            CMN_LOG(ERR, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+            rc = CMN_EXIT_ERROR;
+            break;
+        }
+        for (int i = 0; pr > 0 && i < NODE_DRAIN_MAX && !done && !n->stop; i++) {
+            int err = 0;
+            Renkei__Envelope *env = cmn_wire_recv(n->pull, ZMQ_DONTWAIT, &err);
+            if (!env) {
+                if (err == -EPROTO) {
+                    n->c.envelopes_malformed++;
+                    continue;
+                }
+                if (err == -EAGAIN || err == -EINTR)
+                    break;
+                CMN_LOG(ERR, "receive: %s", zmq_strerror(-err));
+                rc = CMN_EXIT_ERROR;
+                done = true;
+                break;
+            }
+            done = s_handle(n, env);
+            cmn_wire_free(&env);
+        }
+        trk_table_expire(n->table, NODE_EXPIRE_VISIT);
+        uint64_t mono = cmn_mono_ns();
+        if (step && mono >= n->stats_next) {
+            s_stats_line(n, mono);
+            n->stats_next = mono + step;
+        }
+    }
+    if (rc == CMN_EXIT_OK && n->lost_any)
+        rc = CMN_EXIT_LOST;
+    return rc;
+}

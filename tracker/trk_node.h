@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT
+ * trk_node: the renkei-tracker process without main(): binds a PULL socket
+ * for the splitter, connects a PUSH socket to the merger and runs the message
+ * sequence of docs/ARCHITECTURE.md: Hello; then ShardMap, RecordBatch,
+ * EpochFlush and EndOfStream from the splitter; TrackerResult chunks per
+ * epoch, a final TrackerResult, final Stats and EndOfStream to the merger.
+ *
+ * Robustness choices: records that arrive before the ShardMap are tabled
+ * normally (the session table needs no map); only an EpochFlush before any
+ * ShardMap loses endpoint evidence (counted in protocol_errors). Malformed
+ * envelopes and batches are counted and dropped. Sequence gaps count
+ * batches_lost; EndOfStream totals give records_lost.
+ *
+ * Contract: one node per thread; trk_node_stop may be called from a signal
+ * handler or another thread.
+ */
+#ifndef TRK_NODE_H
+#define TRK_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRK_RESULT_MAX_BYTES (4u << 20) /* default cap of one TrackerResult message */
+
+struct trk_node;
+
+struct trk_node_config {
+    uint32_t id;                 /* tracker index */
+    const char *listen;          /* endpoint to bind for the splitter (copied) */
+    const char *merger;          /* merger endpoint to connect (copied) */
+    uint64_t memcap_bytes;       /* session + endpoint tables; 0 = unlimited */
+    uint64_t session_timeout_ns; /* idle capture time that ends a session; 0 = never */
+    bool exit_on_eos;            /* return from trk_node_run after one stream */
+    double stats_interval_s;     /* seconds between NOTICE stats lines; 0 = off */
+    uint64_t seed;               /* hash seed; 0 = random */
+    size_t result_max_bytes;     /* cap per TrackerResult; 0 = TRK_RESULT_MAX_BYTES */
+    size_t spare_sessions;       /* session rows preallocated; 0 = default */
+    void *zmq_ctx;               /* shared ZeroMQ context (inproc tests), NULL = own */
+};
+
+/* Open sockets and tables. Returns NULL after logging why. */
+struct trk_node *trk_node_new(const struct trk_node_config *cfg);
+
+/* Close sockets, free tables; accepts NULL and NULLs the caller's pointer. */
+void trk_node_destroy(struct trk_node **n);
+
+/* Run until stopped, or until the end of a stream with exit_on_eos. Returns
+ * CMN_EXIT_OK, CMN_EXIT_LOST (a stream ended with records or batches lost)
+ * or CMN_EXIT_ERROR (socket failure). */
+int trk_node_run(struct trk_node *n);
+
+/* Ask trk_node_run to return at its next loop turn. Async-signal-safe. */
+void trk_node_stop(struct trk_node *n);
+
+#endif /* TRK_NODE_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT
+ * trk_role: the rules documented in trk_role.h. Each sign is a bounded term so
+ * no single counter can grow without limit and drown the others; the weights
+ * were chosen on the small cases of test_trk_role.c (handshake both ways,
+ * mid-stream, fan-in/fan-out, scans, floods, UDP one-way and request/response,
+ * well-known to well-known).
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trk_role.h"
+
+#define W_HANDSHAKE  4.0
+#define W_OPEN_TCP   1.0
+#define W_OPEN_DGRAM 2.0
+#define W_WELLKNOWN  2.5
+#define W_EPHEMERAL  1.0
+#define W_LOWER      1.0
+#define W_FANIN      2.0
+#define W_PEERPORTS  1.0
+#define W_ONESVC     2.0
+#define W_SINGLE     0.25
+#define DECIDE_MIN   0.1
+
+#define PORT_FTP_DATA 20
+
+static uint64_t s_sub(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* G2/G3 gates; true when the endpoint must stay unknown. */
+static bool s_gated(const struct cmn_endpoint_rec *ev)
+{
+    if (ev->pkts_out + ev->pkts_in == 0)
+        return true;
+    if (ev->proto == 6) {
+        uint64_t out_real = s_sub(ev->pkts_out, (uint64_t)ev->syn_sent + ev->rst_sent);
+        uint64_t in_real = s_sub(ev->pkts_in, (uint64_t)ev->syn_recv + ev->rst_recv);
+        if (out_real == 0 || in_real == 0)
+            return true;
+    }
+    uint32_t peers = ev->peers ? ev->peers : 1;
+    if (ev->peer_ports >= 4 && ev->peer_ports > 2ull * peers &&
+        ev->init_sessions > 2ull * ev->resp_sessions)
+        return true;
+    return false;
+}
+
+double trk_role_score(const struct cmn_endpoint_rec *ev)
+{
+    double s = 0;
+    bool tcp = ev->proto == 6;
+    bool reversed = ev->port == PORT_FTP_DATA;
+    if (tcp && !reversed) {
+        double pos = ev->synack_sent + 0.5 * ev->syn_recv;
+        double neg = ev->synack_recv + 0.5 * ev->syn_sent;
+        if (pos + neg > 0)
+            s += W_HANDSHAKE * (pos - neg) / (pos + neg);
+    }
+    if (!reversed && ev->init_sessions + ev->resp_sessions > 0) {
+        double d = (double)ev->resp_sessions - (double)ev->init_sessions;
+        s += (tcp ? W_OPEN_TCP : W_OPEN_DGRAM) * d /
+             ((double)ev->resp_sessions + (double)ev->init_sessions);
+    }
+    if (ev->port < 1024)
+        s += W_WELLKNOWN;
+    if (ev->port >= TRK_ROLE_EPHEMERAL)
+        s -= W_EPHEMERAL;
+    if (ev->sessions > 0)
+        s += W_LOWER * (double)ev->lower_port_sessions / (double)ev->sessions;
+    if (ev->peers >= 2 && ev->peer_ports >= ev->peers) {
+        double f = log2((double)ev->peers) / 4.0;
+        s += W_FANIN * (f > 1 ? 1 : f);
+    }
+    if (ev->peers >= 1 && ev->peer_ports > ev->peers) {
+        double f = log2((double)ev->peer_ports / (double)ev->peers);
+        s += W_PEERPORTS * (f > 1 ? 1 : f);
+    }
+    if (ev->peers >= 2 && ev->peer_ports == 1)
+        s -= W_ONESVC;
+    if (ev->peers == 1 && ev->peer_ports == 1)
+        s -= W_SINGLE;
+    return s;
+}
+
+enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confidence)
+{
+    enum cmn_role role = CMN_ROLE_UNKNOWN;
+    double s = 0;
+    if (!s_gated(ev)) {
+        s = trk_role_score(ev);
+        if (s > DECIDE_MIN && ev->pkts_in > 0)
+            role = CMN_ROLE_SERVER;
+        else if (s < -DECIDE_MIN && ev->pkts_out > 0)
+            role = CMN_ROLE_CLIENT;
+        if (role == CMN_ROLE_SERVER && ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
+            role = CMN_ROLE_UNKNOWN;
+    }
+    if (confidence)
+        *confidence = role == CMN_ROLE_UNKNOWN ? 0.0f : (float)(1.0 - exp(-fabs(s) / 2.0));
+    return role;
+}

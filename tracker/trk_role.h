@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT
+ * trk_role: decides whether an (ip, proto, port) endpoint is a server port, a
+ * client port, or neither, from its own cumulative evidence only (struct
+ * cmn_endpoint_rec, which the owning tracker sees completely). It is a pure
+ * function: same evidence, same answer, whatever the number of trackers, the
+ * batch size or the epoch length. Never looks at the peer's evidence.
+ *
+ * Gates (checked first; any hit gives UNKNOWN, confidence 0):
+ *  G1 no packets at all.
+ *  G2 TCP: nothing "real" went out (every packet sent was a pure SYN or an
+ *     RST) or nothing real came in (every packet received was a pure SYN or
+ *     an RST). Catches ports that only answered a scan with RST, silent
+ *     ports, spoofed SYN-flood sources (no phantom clients), SYN scanners and
+ *     FIN/Xmas/Null scanners (they get only RSTs back).
+ *  G3 probe pattern: sessions to >= 4 peer ports and more than 2 per peer,
+ *     mostly initiated by this endpoint (init > 2*resp): a scanner, no client.
+ *
+ * Score s (positive = server, negative = client), weights:
+ *  handshake (TCP)  4.0 * (SA_s - SA_r + (S_r - S_s)/2) / (SA_s + SA_r + (S_r + S_s)/2)
+ *                   SA = SYN+ACK, S = pure SYN, _s sent, _r received
+ *  opening          (resp - init)/(resp + init) * 1.0 (TCP) or 2.0 (UDP, SCTP);
+ *                   openings count only sessions whose start was seen
+ *  well-known port  +2.5 when port < 1024 (ntp 123<->123: both ends servers)
+ *  ephemeral port   -1.0 when port >= 32768
+ *  lower port       +1.0 * lower_port_sessions / sessions
+ *  fan-in           +2.0 * min(1, log2(peers)/4) when peers >= 2 and peer_ports >= peers
+ *  peer ports       +1.0 * min(1, log2(peer_ports/peers)) when peer_ports > peers
+ *  one service      -2.0 when peers >= 2 and peer_ports == 1 (a monitor polling
+ *                   the same port on many hosts is their client)
+ *  single peer      -0.25 when peers == 1 and peer_ports == 1
+ *  Port 20 (ftp-data) ignores handshake and opening: active FTP opens data
+ *  connections from the server side.
+ *
+ * Decision: s > 0.1 server, s < -0.1 client, else unknown. A server must have
+ * received something (one-way UDP receivers such as syslog are servers), a
+ * client must have sent something (one-way UDP senders are clients). A
+ * "server" on an ephemeral port with a single session is one-off noise
+ * (e.g. the client end of an active FTP data connection): unknown.
+ * Confidence = 1 - exp(-|s|/2), in [0,1), 0 for unknown.
+ */
+#ifndef TRK_ROLE_H
+#define TRK_ROLE_H
+
+#include "cmn_record.h"
+
+#define TRK_ROLE_EPHEMERAL 32768 /* first port of the usual ephemeral range (Linux) */
+
+/* Decide the role of the endpoint described by `ev`. Writes the confidence
+ * in [0,1] to *confidence when not NULL. Pure, thread-safe. */
+enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confidence /* OUT */);
+
+/* The score behind the decision (positive = server), for tests and tuning. */
+double trk_role_score(const struct cmn_endpoint_rec *ev);
+
+#endif /* TRK_ROLE_H */
