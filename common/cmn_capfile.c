@@ -79,7 +79,8 @@ __attribute__((format(printf, 2, 3))) static int s_fail(struct cmn_capfile *cf, 
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     int n = snprintf(cf->error, sizeof(cf->error), "%s: %s", cf->path, what);
-    (void)n; /* a long path may cut the message; it stays a valid string */
+    if (n >= (int)sizeof(cf->error)) /* a long path cuts the message; mark it */
+        memcpy(cf->error + sizeof(cf->error) - 4, "...", 4);
     return -EBADMSG;
 }
 

@@ -66,8 +66,9 @@ static struct cmn_endpoint_rec s_ep(const char *ip, uint8_t proto, uint16_t port
 /* Build the test database at `path`. */
 static int s_build(const char *path)
 {
-    char hf[256];
-    snprintf(hf, sizeof(hf), "%s.hosts", path);
+    char hf[300];
+    if (snprintf(hf, sizeof(hf), "%s.hosts", path) >= (int)sizeof(hf))
+        return -1;
     FILE *f = fopen(hf, "w");
     if (!f)
         return -1;
