@@ -18,18 +18,21 @@
  * final flush (no EpochFlush is sent for the epochs still open then).
  *
  * Counters (names are a contract; spl_node_counter and the Stats messages use them):
- *   records_received, batches_received     from collectors, all of them
- *   records_forwarded                      records sent to at least one tracker
- *   records_copies                         record copies sent (sum of tracker.<i>.records_sent)
- *   batches_forwarded                      batches sent to trackers (sum of tracker.<i>.batches_sent)
- *   batches_lost                           sequence gaps, plus batches a collector's EOS
- *                                          says it sent that never arrived
- *   records_lost                           over ended collectors: records_sent - records_received
- *                                          (when positive), plus records the splitter failed to send
- *   malformed_messages                     undecodable envelopes, bad record arrays
- *   unexpected_messages                    well-formed but not for a splitter (dropped, counted)
- *   records_late, epochs_flushed, send_errors, collectors_seen, collectors_ended
- *   collector.<id>.records_received / records_sent / batches_received / batches_sent / batches_lost
+ *   records_received, batches_received  from collectors, all of them
+ *   records_forwarded    records sent to at least one tracker
+ *   records_copies       record copies sent (sum of tracker.<i>.records_sent)
+ *   batches_forwarded    batches sent to trackers (sum of tracker.<i>.batches_sent)
+ *   batches_lost         sequence gaps, or (once a collector ended) the batches its
+ *                        EOS says it sent that never arrived, whichever is larger
+ *   records_lost         over ended collectors: records_sent - records_received
+ *                        when positive, plus records the splitter failed to send
+ *   malformed_messages   undecodable envelopes, bad record arrays
+ *   unexpected_messages  well-formed but not for a splitter (dropped, counted)
+ *   records_late, epochs_flushed, epochs_untracked, batches_reordered, send_errors,
+ *   records_send_failed, collectors_seen, collectors_ended, collectors_expected,
+ *   trackers, epoch_seconds, next_epoch
+ *   collector.<id>.records_received / records_sent / batches_received /
+ *                  batches_sent / batches_lost
  *   tracker.<i>.records_sent / batches_sent
  */
 #ifndef SPL_NODE_H

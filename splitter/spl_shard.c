@@ -40,12 +40,12 @@ struct spl_shard *spl_shard_new(const struct spl_shard_config *cfg)
     struct spl_shard *sh = NULL;
     uint32_t trackers = cmn_shard_trackers(cfg->map);
     if (trackers == 0 || cfg->batch_records == 0) {
-        CMN_LOG(ERR, "shard: need at least one tracker and batch_records >= 1");
+        CMN_LOG(ERR, "need at least one tracker and batch_records >= 1");
         return NULL;
     }
     uint64_t bytes = (uint64_t)trackers * cfg->batch_records * sizeof(struct cmn_record);
     if (bytes > SPL_SHARD_MEMCAP) {
-        CMN_LOG(ERR, "shard: %u trackers x %u batch_records needs %llu MiB, over the %llu MiB cap",
+        CMN_LOG(ERR, "%u trackers x %u batch_records needs %llu MiB, over the %llu MiB cap",
                 trackers, cfg->batch_records, (unsigned long long)(bytes >> 20),
                 (unsigned long long)(SPL_SHARD_MEMCAP >> 20));
         return NULL;
@@ -74,7 +74,7 @@ err_out:
 err_shard:
     free(sh);
 err:
-    CMN_LOG(ERR, "shard: out of memory for %llu bytes of out-batches", (unsigned long long)bytes);
+    CMN_LOG(ERR, "out of memory for %llu bytes of out-batches", (unsigned long long)bytes);
     return NULL;
 }
 

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT
+ * cli_analyze: plans the loopback cluster (ports, command lines), hands the
+ * processes to cli_proc, and turns how they ended into one clear outcome.
+ * Children are started downstream first (merger, trackers, splitter, then
+ * collectors); ZeroMQ connects retry, so the order only saves reconnects.
+ */
+#define CMN_LOG_TAG "analyze"
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_analyze.h"
+#include "cli_proc.h"
+#include "cli_report.h"
+#include "cmn_capfile.h"
+#include "cmn_cli.h"
+#include "cmn_config.h"
+#include "cmn_log.h"
+
+#define CLI_MAX_TRACKERS 64 /* trackers analyze will start on one host */
+#define CLI_MAX_ARGS     32 /* arguments per child command line */
+
+static const struct cmn_cli_opt s_opts[] = {
+    {"db", "OUT.sqlite", "database to write (required; must not exist unless --force)"},
+    {"trackers", "N", "tracker processes to run (default 2)"},
+    {"export", "OUT.json", "also write the JSON export here"},
+    {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
+    {"batch_records", "N", "records per batch, collectors and splitter (default 4096)"},
+    {"keep_outer", NULL, "record the outer IP header of tunnels instead of the innermost"},
+    {"force", NULL, "replace an existing --db (it is deleted first)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cmn_cli_spec s_spec = {
+    .prog = "renkei analyze",
+    .kind = "analyze",
+    .summary = "Analyze capture files (pcap/pcapng) on this host: one collector per file,\n"
+               "the splitter, N trackers and the merger run as separate processes.\n"
+               "Arguments after the options: CAPTURE...",
+    .opts = s_opts,
+    .positional = true,
+};
+
+/* One child's command line, owning its strings. */
+struct s_cmd {
+    char label[64];               /* "renkei-tracker 1" */
+    char *argv[CLI_MAX_ARGS + 1]; /* NULL-terminated; strings malloc'd */
+    int argc;                     /* used entries */
+    unsigned ok_mask;             /* extra allowed exit statuses */
+};
+
+static void s_arg(struct s_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_arg(struct s_cmd *c, const char *fmt, ...)
+{
+    if (CMN_NEVER(c->argc >= CLI_MAX_ARGS))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    c->argv[c->argc++] = s;
+    c->argv[c->argc] = NULL;
+}
+
+static void s_cmd_free(struct s_cmd *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        free(c->argv[i]);
+    c->argc = 0;
+}
+
+/* Free TCP ports on 127.0.0.1: bind port 0, read it back. All sockets stay
+ * open until every port is chosen, so no port is handed out twice. */
+static int s_free_ports(uint16_t *ports, size_t n)
+{
+    int fds[CLI_MAX_TRACKERS + 2];
+    int rc = 0;
+    size_t k = 0;
+    for (; k < n; k++) {
+        fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        if (fds[k] < 0 || bind(fds[k], (struct sockaddr *)&a, sizeof(a)) != 0 ||
+            getsockname(fds[k], (struct sockaddr *)&a, &len) != 0) {
+            rc = -errno;
+            CMN_LOG(ERR, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
+            if (fds[k] >= 0)
+                close(fds[k]);
+            break;
+        }
+        ports[k] = ntohs(a.sin_port);
+    }
+    while (k > 0)
+        close(fds[--k]);
+    return rc;
+}
+
+/* Directory of this executable (where the daemons are installed too). */
+static int s_bindir(char *out, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        return -errno;
+    exe[n] = '\0';
+    snprintf(out, len, "%s", dirname(exe));
+    return 0;
+}
+
+static bool s_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Remove the database and SQLite's companion files. */
+static int s_remove_db(const char *db)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s%s", db, suffix[i]);
+        if (unlink(p) != 0 && errno != ENOENT) {
+            fprintf(stderr, "renkei analyze: cannot remove '%s': %s\n", p, strerror(errno));
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+static void s_describe(const struct cli_proc_end *e, char *buf, size_t len)
+{
+    if (e->signaled)
+        snprintf(buf, len, "%s (pid %d) was killed by signal %d (%s)", e->label, (int)e->pid,
+                 e->code, strsignal(e->code));
+    else
+        snprintf(buf, len, "%s (pid %d) exited with status %d", e->label, (int)e->pid, e->code);
+}
+
+static void s_print_n(const char *what, uint64_t v)
+{
+    if (v == UINT64_MAX)
+        printf("  %-14s ?\n", what);
+    else
+        printf("  %-14s %" PRIu64 "\n", what, v);
+}
+
+int cli_analyze_main(int argc, char **argv)
+{
+    struct cmn_config *cfg = NULL;
+    const char *sect;
+    int pos;
+    if (cmn_cli_parse(&s_spec, argc, argv, &cfg, &sect, &pos) != 0)
+        return CMN_EXIT_USAGE;
+
+    int rc = CMN_EXIT_USAGE;
+    struct s_cmd *cmds = NULL;
+    size_t ncmd = 0;
+    struct cli_proc_set *procs = NULL;
+    uint64_t trackers, total_packets = 0;
+    bool keep_outer, force;
+    const char *db = cmn_cli_require(&s_spec, cfg, sect, "db");
+    const char *export = cmn_config_get(cfg, sect, "export");
+    const char *epoch_s = cmn_config_get(cfg, sect, "epoch_seconds");
+    const char *batch = cmn_config_get(cfg, sect, "batch_records");
+    const char *level = cmn_config_get(cfg, sect, "log_level");
+    uint64_t dummy;
+    if (!db)
+        goto out;
+    if (cmn_config_u64(cfg, sect, "trackers", 2, 1, CLI_MAX_TRACKERS, &trackers) ||
+        cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &dummy) ||
+        cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &dummy) ||
+        cmn_config_bool(cfg, sect, "keep_outer", false, &keep_outer) ||
+        cmn_config_bool(cfg, sect, "force", false, &force))
+        goto out;
+    int ncap = argc - pos;
+    if (ncap <= 0) {
+        fprintf(stderr, "renkei analyze: no capture files given (see --help)\n");
+        goto out;
+    }
+    if (ncap > 1024) {
+        fprintf(stderr, "renkei analyze: at most 1024 capture files, got %d\n", ncap);
+        goto out;
+    }
+
+    /* 1. Every capture must be readable before anything starts. */
+    for (int i = 0; i < ncap; i++) {
+        const char *cap = argv[pos + i];
+        struct cmn_capfile_info info;
+        char err[512] = "";
+        if (cmn_capfile_scan(cap, &info, err, sizeof(err)) != 0) {
+            if (strstr(err, cap))
+                fprintf(stderr, "renkei analyze: %s\n", err);
+            else
+                fprintf(stderr, "renkei analyze: %s: %s\n", cap, err[0] ? err : "unreadable");
+            goto out;
+        }
+        if (info.trailing_error[0])
+            CMN_LOG(WARN, "%s: damaged after %" PRIu64 " packets (%s); analyzing those", cap,
+                    info.packets, info.trailing_error);
+        for (uint32_t k = 0; k < info.n_linktypes; k++)
+            if (!cmn_capfile_linktype_supported(info.linktypes[k]))
+                CMN_LOG(WARN, "%s: link type %" PRIu32 " is not parsed; its packets are skipped",
+                        cap, info.linktypes[k]);
+        total_packets += info.packets;
+    }
+
+    /* 2. The database: a new file, or --force to replace. */
+    if (s_exists(db)) {
+        if (!force) {
+            fprintf(stderr,
+                    "renkei analyze: database '%s' already exists (use --force to "
+                    "replace it)\n",
+                    db);
+            goto out;
+        }
+        if (s_remove_db(db) != 0)
+            goto out;
+    }
+
+    /* 3. The daemons next to this executable. */
+    char bindir[PATH_MAX];
+    rc = CMN_EXIT_ERROR;
+    if (s_bindir(bindir, sizeof(bindir)) != 0) {
+        fprintf(stderr, "renkei analyze: cannot find my own executable: %s\n", strerror(errno));
+        goto out;
+    }
+    static const char *const daemons[] = {"renkei-merger", "renkei-tracker", "renkei-splitter",
+                                          "renkei-collector"};
+    char path[4][PATH_MAX + 32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path[i], sizeof(path[i]), "%s/%s", bindir, daemons[i]);
+        if (access(path[i], X_OK) != 0) {
+            fprintf(stderr, "renkei analyze: %s not found next to renkei (%s: %s)\n", daemons[i],
+                    path[i], strerror(errno));
+            goto out;
+        }
+    }
+
+    /* 4. Ports: merger, trackers, splitter. */
+    uint16_t ports[CLI_MAX_TRACKERS + 2];
+    size_t nports = (size_t)trackers + 2;
+    if (s_free_ports(ports, nports) != 0)
+        goto out;
+    uint16_t p_merger = ports[0], p_splitter = ports[nports - 1];
+
+    /* 5. Command lines. */
+    ncmd = 2 + (size_t)trackers + (size_t)ncap;
+    cmds = calloc(ncmd, sizeof(*cmds));
+    if (!cmds)
+        abort();
+    size_t k = 0;
+    struct s_cmd *c = &cmds[k++];
+    snprintf(c->label, sizeof(c->label), "renkei-merger");
+    s_arg(c, "%s", path[0]);
+    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_merger);
+    s_arg(c, "--db=%s", db);
+    s_arg(c, "--trackers=%" PRIu64, trackers);
+    s_arg(c, "--exit-on-eos");
+    c->ok_mask = CLI_EXIT_BIT(CMN_EXIT_LOST);
+    for (uint64_t t = 0; t < trackers; t++) {
+        c = &cmds[k++];
+        snprintf(c->label, sizeof(c->label), "renkei-tracker %" PRIu64, t);
+        s_arg(c, "%s", path[1]);
+        s_arg(c, "--id=%" PRIu64, t);
+        s_arg(c, "--listen=tcp://127.0.0.1:%u", ports[1 + t]);
+        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+        s_arg(c, "--exit-on-eos");
+    }
+    c = &cmds[k++];
+    snprintf(c->label, sizeof(c->label), "renkei-splitter");
+    s_arg(c, "%s", path[2]);
+    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_splitter);
+    for (uint64_t t = 0; t < trackers; t++)
+        s_arg(c, "--tracker=tcp://127.0.0.1:%u", ports[1 + t]);
+    s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+    s_arg(c, "--collectors=%d", ncap);
+    if (epoch_s)
+        s_arg(c, "--epoch-seconds=%s", epoch_s);
+    if (batch)
+        s_arg(c, "--batch-records=%s", batch);
+    for (int i = 0; i < ncap; i++) {
+        c = &cmds[k++];
+        snprintf(c->label, sizeof(c->label), "renkei-collector %d", i);
+        s_arg(c, "%s", path[3]);
+        s_arg(c, "--id=%d", i);
+        s_arg(c, "--pcap=%s", argv[pos + i]);
+        s_arg(c, "--file-prefix=renkei-%d-col-%d", (int)getpid(), i);
+        s_arg(c, "--splitter=tcp://127.0.0.1:%u", p_splitter);
+        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+        if (batch)
+            s_arg(c, "--batch-records=%s", batch);
+        if (keep_outer)
+            s_arg(c, "--keep-outer");
+    }
+    for (size_t i = 0; i < ncmd; i++) {
+        if (level)
+            s_arg(&cmds[i], "--log-level=%s", level);
+        char line[2048];
+        size_t off = 0;
+        for (int a = 0; a < cmds[i].argc && off < sizeof(line); a++)
+            off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", a ? " " : "",
+                                    cmds[i].argv[a]);
+        CMN_LOG(INFO, "%s: %s", cmds[i].label, line);
+    }
+
+    /* 6. Run and wait. */
+    procs = cli_proc_set_new();
+    int merger_idx = -1;
+    for (size_t i = 0; i < ncmd; i++) {
+        int idx = cli_proc_spawn(procs, cmds[i].label, cmds[i].argv, cmds[i].ok_mask);
+        if (idx < 0) {
+            fprintf(stderr, "renkei analyze: cannot start %s: %s\n", cmds[i].label, strerror(-idx));
+            cli_proc_signal_all(procs, SIGTERM);
+            goto out;
+        }
+        if (i == 0)
+            merger_idx = idx;
+    }
+    struct cli_proc_end failed;
+    int signo = 0;
+    int w = cli_proc_wait_all(procs, &failed, &signo);
+    if (w == -EINTR) {
+        fprintf(stderr, "renkei analyze: stopped by %s; the database may be incomplete: %s\n",
+                strsignal(signo), db);
+        rc = 128 + signo;
+        goto out;
+    }
+    if (w == -ECHILD) {
+        char what[256];
+        s_describe(&failed, what, sizeof(what));
+        fprintf(stderr, "renkei analyze: %s; stopped the other processes\n", what);
+        rc = CMN_EXIT_ERROR;
+        goto out;
+    }
+    struct cli_proc_end m;
+    bool lost = cli_proc_result(procs, merger_idx, &m) && !m.signaled && m.code == CMN_EXIT_LOST;
+
+    /* 7. Export and summary. */
+    rc = lost ? CMN_EXIT_LOST : CMN_EXIT_OK;
+    if (export && cli_report_export(db, export) != 0) {
+        fprintf(stderr, "renkei analyze: could not write the export '%s'\n", export);
+        rc = lost ? CMN_EXIT_LOST : CMN_EXIT_ERROR;
+    }
+    struct cli_db_summary s;
+    if (cli_report_summary(db, &s) != 0) {
+        fprintf(stderr, "renkei analyze: the merger finished but '%s' cannot be read\n", db);
+        rc = CMN_EXIT_ERROR;
+        goto out;
+    }
+    if (lost) {
+        fprintf(stderr,
+                "renkei analyze: records were lost: not every record sent was received "
+                "(see the merger's accounting above); database kept: %s\n",
+                db);
+    }
+    printf("renkei analyze: %s\n", lost ? "finished, but records were lost" : "done");
+    printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
+    s_print_n("records", s.records);
+    s_print_n("hosts", s.hosts);
+    s_print_n("services", s.services);
+    s_print_n("edges", s.edges);
+    s_print_n("records lost", s.records_lost);
+    printf("  %-14s %s\n", "database", db);
+    if (export && rc != CMN_EXIT_ERROR)
+        printf("  %-14s %s\n", "export", export);
+    printf("view it with:  renkei serve --db %s\n", db);
+
+out:
+    cli_proc_set_destroy(&procs);
+    for (size_t i = 0; i < ncmd; i++)
+        s_cmd_free(&cmds[i]);
+    free(cmds);
+    cmn_config_destroy(&cfg);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT
+ * renkei: the command users type. Dispatches to analyze (whole pipeline on
+ * loopback, cli_analyze.c), export and serve (cli_report.c); each subcommand
+ * parses its own options with common/cmn_cli.h and has its own --help.
+ */
+#define CMN_LOG_TAG "renkei"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_analyze.h"
+#include "cli_report.h"
+#include "cmn_cli.h"
+#include "cmn_log.h"
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: renkei COMMAND [OPTIONS] [ARGS]\n"
+               "Map which servers provide which services to whom, from mirrored traffic.\n"
+               "\n"
+               "commands:\n"
+               "  analyze [--trackers N] --db OUT.sqlite [--export OUT.json] CAPTURE...\n"
+               "            run collectors (one per capture), splitter, trackers and merger\n"
+               "            on this host and write the database\n"
+               "  export --db DB --format json [--out FILE]\n"
+               "            write a database as JSON (../shared/EXPORT_SCHEMA.md)\n"
+               "  serve --db DB [--listen 127.0.0.1:8080]\n"
+               "            serve the web report of a database\n"
+               "\n"
+               "  renkei COMMAND --help   options of a command\n"
+               "  renkei --version        show the version\n"
+               "\n"
+               "The daemons (renkei-collector, -splitter, -tracker, -merger, -reporter) also run\n"
+               "alone from a config file; see deploy/cluster.conf.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cmn_log_init("renkei", CMN_LOG_NOTICE);
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        s_usage(stderr);
+        return CMN_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        s_usage(stdout);
+        return CMN_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("renkei %s\n", RENKEI_VERSION);
+        return CMN_EXIT_OK;
+    }
+    if (strcmp(cmd, "analyze") == 0)
+        return cli_analyze_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cli_export_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve_main(argc - 1, argv + 1);
+    fprintf(stderr, "renkei: unknown command '%s' (analyze, export, serve; see renkei --help)\n",
+            cmd);
+    return CMN_EXIT_USAGE;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT
+ * cli_report: export / serve subcommands over the reporter library, and a
+ * read-only look into the merger's database for analyze's summary. Built
+ * without the reporter (RENKEI_HAVE_REPORTER undefined), export and serve say
+ * so and fail instead of failing to link.
+ */
+#define CMN_LOG_TAG "report"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cli_report.h"
+#include "cmn_cli.h"
+#include "cmn_config.h"
+#include "cmn_log.h"
+#ifdef RENKEI_HAVE_REPORTER
+#include "rep_export.h"
+#include "rep_http.h"
+#endif
+
+static const struct cmn_cli_opt s_export_opts[] = {
+    {"db", "DB", "database written by renkei analyze / renkei-merger (required)"},
+    {"format", "FORMAT", "output format: json (the only one for now; default json)"},
+    {"out", "FILE", "write here instead of stdout"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cmn_cli_spec s_export_spec = {
+    .prog = "renkei export",
+    .kind = "export",
+    .summary = "Write a renkei database as JSON (../shared/EXPORT_SCHEMA.md).",
+    .opts = s_export_opts,
+    .positional = false,
+};
+
+static const struct cmn_cli_opt s_serve_opts[] = {
+    {"db", "DB", "database to serve (required)"},
+    {"listen", "ADDR", "HTTP address, e.g. 127.0.0.1:8080 (default), [::1]:8080, :8080"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cmn_cli_spec s_serve_spec = {
+    .prog = "renkei serve",
+    .kind = "serve",
+    .summary = "Serve the web report (hosts, services provided and used) of a renkei database.",
+    .opts = s_serve_opts,
+    .positional = false,
+};
+
+/* A database path must name a readable file: say so before the reporter does. */
+static int s_check_db(const char *prog, const char *db)
+{
+    if (access(db, R_OK) != 0) {
+        fprintf(stderr, "%s: cannot read database '%s': %s\n", prog, db, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+int cli_report_export(const char *db, const char *path)
+{
+#ifdef RENKEI_HAVE_REPORTER
+    if (strcmp(path, "-") == 0) {
+        int rc = rep_export_json(db, stdout);
+        return rc != 0 ? rc : (fflush(stdout) == 0 ? 0 : -EIO);
+    }
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        CMN_LOG(ERR, "cannot write %s: %s", tmp, strerror(e));
+        return -e;
+    }
+    int rc = rep_export_json(db, f);
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -errno;
+        CMN_LOG(ERR, "cannot write %s: %s", tmp, strerror(-rc));
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -errno;
+        CMN_LOG(ERR, "cannot rename %s to %s: %s", tmp, path, strerror(-rc));
+    }
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+#else
+    (void)db;
+    (void)path;
+    CMN_LOG(ERR, "this renkei was built without the reporter: no export");
+    return -ENOSYS;
+#endif
+}
+
+int cli_export_main(int argc, char **argv)
+{
+    struct cmn_config *cfg = NULL;
+    const char *sect;
+    int pos;
+    if (cmn_cli_parse(&s_export_spec, argc, argv, &cfg, &sect, &pos) != 0)
+        return CMN_EXIT_USAGE;
+    int rc = CMN_EXIT_USAGE;
+    const char *db = cmn_cli_require(&s_export_spec, cfg, sect, "db");
+    const char *format = cmn_config_get(cfg, sect, "format");
+    const char *out = cmn_config_get(cfg, sect, "out");
+    if (!db)
+        goto done;
+    if (format && strcmp(format, "json") != 0) {
+        fprintf(stderr, "renkei export: unknown --format '%s' (supported: json)\n", format);
+        goto done;
+    }
+    if (s_check_db("renkei export", db) != 0)
+        goto done;
+    rc = cli_report_export(db, out ? out : "-") == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+done:
+    cmn_config_destroy(&cfg);
+    return rc;
+}
+
+int cli_serve_main(int argc, char **argv)
+{
+    struct cmn_config *cfg = NULL;
+    const char *sect;
+    int pos;
+    if (cmn_cli_parse(&s_serve_spec, argc, argv, &cfg, &sect, &pos) != 0)
+        return CMN_EXIT_USAGE;
+    int rc = CMN_EXIT_USAGE;
+    const char *db = cmn_cli_require(&s_serve_spec, cfg, sect, "db");
+    const char *listen = cmn_config_get(cfg, sect, "listen");
+    if (!db || s_check_db("renkei serve", db) != 0)
+        goto done;
+#ifdef RENKEI_HAVE_REPORTER
+    struct rep_config rc_cfg = {.db_path = db, .listen = listen ? listen : "127.0.0.1:8080"};
+    fprintf(stderr, "renkei serve: http://%s/ (Ctrl-C to stop)\n", rc_cfg.listen);
+    rc = rep_serve(&rc_cfg) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+#else
+    (void)listen;
+    CMN_LOG(ERR, "this renkei was built without the reporter: no serve");
+    rc = CMN_EXIT_ERROR;
+#endif
+done:
+    cmn_config_destroy(&cfg);
+    return rc;
+}
+
+/* One number from a query, or UINT64_MAX when the database cannot answer. */
+static uint64_t s_scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t v = UINT64_MAX;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int cli_report_summary(const char *path, struct cli_db_summary *out)
+{
+    sqlite3 *db = NULL;
+    memset(out, 0xff, sizeof(*out));
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db); /* closed even after a failed open */
+        return -EIO;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    out->hosts = s_scalar(db, "SELECT count(*) FROM hosts");
+    out->services = s_scalar(db, "SELECT count(*) FROM services");
+    out->edges = s_scalar(db, "SELECT count(*) FROM edges");
+    out->records = s_scalar(db, "SELECT sum(value) FROM node_stats WHERE kind = 'splitter'"
+                                " AND counter = 'records_received'");
+    out->packets = s_scalar(db, "SELECT value FROM meta WHERE key = 'packets'");
+    out->records_lost = s_scalar(db, "SELECT value FROM meta WHERE key = 'records_lost'");
+    sqlite3_close(db);
+    return 0;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT
+ * renkei-splitter: options and config (common/cmn_cli.h) into a spl_config,
+ * signals into a stop flag, and spl_node_run. Everything else lives in
+ * spl_node.c, so the unit tests drive what the daemon runs.
+ */
+#define CMN_LOG_TAG "main"
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cmn_cli.h"
+#include "cmn_config.h"
+#include "cmn_log.h"
+#include "cmn_shard.h"
+#include "spl_node.h"
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static const struct cmn_cli_opt s_opts[] = {
+    {"listen", "ENDPOINT", "bind for collectors, e.g. tcp://*:5550 (required)"},
+    {"tracker", "ENDPOINT", "tracker endpoint; repeat, in tracker-index order (required)"},
+    {"merger", "ENDPOINT", "merger endpoint (required)"},
+    {"collectors", "N", "collectors to expect; end of stream after all ended (0: run forever)"},
+    {"range", "'PREFIX TRACKER'", "shard rule, repeatable (default: even split)"},
+    {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
+    {"batch_records", "N", "records per batch sent to a tracker (default 4096)"},
+    {"batch_delay_ms", "MS", "a partial batch leaves after this long (default 50)"},
+    {"stats_interval", "S", "seconds between stats lines/messages, 0 off (default 5)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cmn_cli_spec s_spec = {
+    .prog = "renkei-splitter",
+    .kind = "splitter",
+    .summary = "Receive records from collectors, shard them by IP range over trackers.",
+    .opts = s_opts,
+    .positional = false,
+};
+
+int main(int argc, char **argv)
+{
+    struct cmn_config *cfg = NULL;
+    const char *sect;
+    int pos;
+    if (cmn_cli_parse(&s_spec, argc, argv, &cfg, &sect, &pos) != 0)
+        return CMN_EXIT_USAGE;
+
+    int rc = CMN_EXIT_USAGE;
+    const char **trackers = NULL, **ranges = NULL;
+    void *ctx = NULL;
+    struct spl_node *node = NULL;
+    uint64_t collectors, epoch_s, batch, delay, stats;
+    const char *listen = cmn_cli_require(&s_spec, cfg, sect, "listen");
+    const char *merger = cmn_cli_require(&s_spec, cfg, sect, "merger");
+    size_t ntr = cmn_config_count(cfg, sect, "tracker");
+    if (ntr == 0)
+        cmn_cli_require(&s_spec, cfg, sect, "tracker");
+    if (!listen || !merger || ntr == 0)
+        goto out;
+    if (cmn_config_u64(cfg, sect, "collectors", 0, 0, 1024, &collectors) ||
+        cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &epoch_s) ||
+        cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &batch) ||
+        cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
+        cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats))
+        goto out;
+    if (ntr > 4096) {
+        CMN_LOG(ERR, "at most 4096 trackers, got %zu", ntr);
+        goto out;
+    }
+    trackers = calloc(ntr, sizeof(*trackers));
+    size_t nr = cmn_config_count(cfg, sect, "range");
+    ranges = calloc(nr ? nr : 1, sizeof(*ranges));
+    if (!trackers || !ranges)
+        abort();
+    for (size_t i = 0; i < ntr; i++)
+        trackers[i] = cmn_config_get_nth(cfg, sect, "tracker", i);
+    for (size_t i = 0; i < nr; i++)
+        ranges[i] = cmn_config_get_nth(cfg, sect, "range", i);
+    if (nr > 0) {
+        /* Validate the rules here so a bad one is a usage error (exit 2) naming its line. */
+        char err[256] = "", where[512];
+        struct cmn_shard_map *m =
+            cmn_shard_map_new_rules((uint32_t)ntr, ranges, nr, err, sizeof(err));
+        if (!m) {
+            CMN_LOG(ERR, "%s: range: %s",
+                    cmn_config_where(cfg, sect, "range", where, sizeof(where)), err);
+            goto out;
+        }
+        cmn_shard_map_destroy(&m);
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_signal; /* no SA_RESTART: the poll wakes up */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ctx = zmq_ctx_new();
+    if (!ctx) {
+        CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        rc = CMN_EXIT_ERROR;
+        goto out;
+    }
+    struct spl_config sc = {
+        .zmq_ctx = ctx,
+        .listen = listen,
+        .trackers = trackers,
+        .tracker_count = (uint32_t)ntr,
+        .merger = merger,
+        .ranges = ranges,
+        .range_count = nr,
+        .collectors = (uint32_t)collectors,
+        .epoch_seconds = epoch_s,
+        .batch_records = (uint32_t)batch,
+        .batch_delay_ms = (uint32_t)delay,
+        .stats_interval = (uint32_t)stats,
+    };
+    node = spl_node_new(&sc);
+    if (!node) {
+        /* Bad rules are configuration errors; a failed bind is a runtime one. */
+        rc = CMN_EXIT_ERROR;
+        goto out;
+    }
+    rc = spl_node_run(node, &s_stop) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+
+out:
+    spl_node_destroy(&node);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    free(trackers);
+    free(ranges);
+    cmn_config_destroy(&cfg);
+    return rc;
+}

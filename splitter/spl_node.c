@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT
+ * spl_node: receive envelopes from collectors, keep per-collector accounting
+ * (sequence gaps, end-of-stream totals), shard records through each
+ * collector's spl_shard into per-tracker pipes with their own sequence
+ * numbers, close epochs by watermark, and end the stream downstream once every
+ * expected collector has ended. Nothing is dropped without a counter.
+ */
+#define CMN_LOG_TAG "splitter"
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cmn_log.h"
+#include "cmn_shard.h"
+#include "cmn_wire.h"
+#include "spl_node.h"
+#include "spl_shard.h"
+
+#define SPL_MSG_BURST      32    /* envelopes handled per poll turn */
+#define SPL_COLLECTORS_MAX 1024  /* memcap on collector states (each owns out-batches) */
+#define SPL_EPOCHS_MAX     65536 /* pending epochs remembered; beyond, epochs merge */
+#define SPL_HWM_DEFAULT    256   /* messages queued per socket before PUSH blocks */
+#define SPL_NAME_MAX       64    /* bytes kept of a collector's label */
+#define SPL_COUNTER_NAME   48    /* bytes per generated counter name */
+#define SPL_LINGER_STOP_MS 2000  /* linger after an interrupted run */
+
+/* What the splitter knows about one collector (keyed by its id). */
+struct s_coll {
+    uint32_t id;               /* collector id from Hello / batches / EOS */
+    bool ended;                /* EndOfStream received (until a new Hello) */
+    char name[SPL_NAME_MAX];   /* label from Hello */
+    uint64_t last_seq;         /* highest batch seq received since its Hello */
+    uint64_t max_ts_ns;        /* largest record timestamp received (watermark input) */
+    uint64_t batches_received; /* valid batches */
+    uint64_t records_received; /* records in them */
+    uint64_t gap_batches;      /* batches missing from the seq sequence */
+    uint64_t batches_sent;     /* from its EndOfStream(s), cumulative */
+    uint64_t records_sent;     /* from its EndOfStream(s), cumulative */
+    struct spl_shard *shard;   /* its out-batches, one per tracker */
+};
+
+/* One splitter -> tracker pipe. */
+struct s_pipe {
+    void *sock;            /* PUSH, connected */
+    uint64_t seq;          /* last RecordBatch seq sent (starts at 1) */
+    uint64_t batches_sent; /* RecordBatch messages sent */
+    uint64_t records_sent; /* records in them */
+};
+
+struct spl_node {
+    struct spl_config cfg;     /* copy; strings borrowed from the caller */
+    struct cmn_shard_map *map; /* address ranges -> tracker */
+    void *pull;                /* PULL bound to cfg.listen */
+    void *merger;              /* PUSH to the merger */
+    struct s_pipe *pipes;      /* [tracker_count] */
+    struct s_coll *coll;       /* collectors in order of first contact */
+    size_t ncoll;              /* entries used */
+    size_t capcoll;            /* entries allocated */
+    size_t nended;             /* collectors currently ended */
+    uint64_t epoch_ns;         /* epoch length */
+    uint64_t delay_ns;         /* batch_delay_ms in ns */
+    uint64_t next_epoch;       /* epochs below this have been flushed */
+    uint64_t *pending;         /* sorted epochs with traffic, not yet flushed */
+    size_t npending;           /* entries used */
+    uint64_t next_stats_ns;    /* monotonic time of the next periodic stats */
+    bool done;                 /* end of stream sent */
+    bool interrupted;          /* finished by a stop request, not by the collectors */
+    /* counters not derived from collectors or pipes */
+    uint64_t records_forwarded;   /* records routed to >= 1 tracker */
+    uint64_t malformed_messages;  /* undecodable envelopes, bad arrays */
+    uint64_t unexpected_messages; /* valid but not for us, duplicate EOS, refused collectors */
+    uint64_t records_late;        /* records of already flushed epochs */
+    uint64_t epochs_flushed;      /* EpochFlush rounds sent */
+    uint64_t epochs_untracked;    /* epochs not remembered because pending was full */
+    uint64_t batches_reordered;   /* seq not above the last one (duplicate or restart) */
+    uint64_t send_errors;         /* failed sends of any kind */
+    uint64_t records_send_failed; /* records in out-batches that could not be sent */
+};
+
+/* ---- sending ---------------------------------------------------------------- */
+
+/* spl_emit_fn: one out-batch onto a tracker pipe. */
+static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cmn_record *recs,
+                   size_t n)
+{
+    struct spl_node *node = arg;
+    struct s_pipe *p = &node->pipes[t];
+    int rc = cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0);
+    if (rc < 0) {
+        /* No seq consumed, so the tracker sees no gap; the loss is ours to report. */
+        node->send_errors++;
+        node->records_send_failed += n;
+        return;
+    }
+    p->seq++;
+    p->batches_sent++;
+    p->records_sent += n;
+}
+
+static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env)
+{
+    if (cmn_wire_send(sock, env, 0) < 0)
+        node->send_errors++;
+}
+
+static void s_flush_all(struct spl_node *node)
+{
+    for (size_t i = 0; i < node->ncoll; i++)
+        spl_shard_flush(node->coll[i].shard);
+}
+
+/* ---- counters --------------------------------------------------------------- */
+
+static uint64_t s_coll_batches_lost(const struct s_coll *c)
+{
+    uint64_t tail =
+        c->batches_sent > c->batches_received ? c->batches_sent - c->batches_received : 0;
+    /* Gaps see losses in the middle, EOS totals see a lost tail too; never add both. */
+    return c->ended && tail > c->gap_batches ? tail : c->gap_batches;
+}
+
+static uint64_t s_coll_records_lost(const struct s_coll *c)
+{
+    return c->records_sent > c->records_received ? c->records_sent - c->records_received : 0;
+}
+
+/* Every counter, into an allocated array whose names live in an arena after
+ * it. Caller frees the returned pointer (one allocation). */
+static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
+{
+    enum { FIXED = 21 };
+    size_t cap = FIXED + node->ncoll * 5 + node->cfg.tracker_count * 2;
+    struct cmn_counter *c = malloc(cap * sizeof(*c) + cap * SPL_COUNTER_NAME);
+    if (!c)
+        abort();
+    char *arena = (char *)(c + cap);
+    size_t k = 0;
+    uint64_t rec_recv = 0, bat_recv = 0, bat_lost = 0, rec_lost = 0, copies = 0, bat_fwd = 0;
+    for (size_t i = 0; i < node->ncoll; i++) {
+        const struct s_coll *cl = &node->coll[i];
+        rec_recv += cl->records_received;
+        bat_recv += cl->batches_received;
+        bat_lost += s_coll_batches_lost(cl);
+        if (cl->ended)
+            rec_lost += s_coll_records_lost(cl);
+    }
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        copies += node->pipes[t].records_sent;
+        bat_fwd += node->pipes[t].batches_sent;
+    }
+    rec_lost += node->records_send_failed;
+
+#define S_FIXED(nm, v) c[k++] = (struct cmn_counter){.name = (nm), .value = (v)}
+    S_FIXED("records_received", rec_recv);
+    S_FIXED("records_forwarded", node->records_forwarded);
+    S_FIXED("records_copies", copies);
+    S_FIXED("batches_received", bat_recv);
+    S_FIXED("batches_forwarded", bat_fwd);
+    S_FIXED("batches_lost", bat_lost);
+    S_FIXED("records_lost", rec_lost);
+    S_FIXED("malformed_messages", node->malformed_messages);
+    S_FIXED("unexpected_messages", node->unexpected_messages);
+    S_FIXED("records_late", node->records_late);
+    S_FIXED("epochs_flushed", node->epochs_flushed);
+    S_FIXED("epochs_untracked", node->epochs_untracked);
+    S_FIXED("batches_reordered", node->batches_reordered);
+    S_FIXED("send_errors", node->send_errors);
+    S_FIXED("records_send_failed", node->records_send_failed);
+    S_FIXED("collectors_seen", node->ncoll);
+    S_FIXED("collectors_ended", node->nended);
+    S_FIXED("collectors_expected", node->cfg.collectors);
+    S_FIXED("trackers", node->cfg.tracker_count);
+    S_FIXED("epoch_seconds", node->cfg.epoch_seconds);
+    S_FIXED("next_epoch", node->next_epoch);
+#undef S_FIXED
+    assert(k == FIXED);
+
+#define S_NAMED(v, ...)                                                                            \
+    do {                                                                                           \
+        char *nm_ = arena + k * SPL_COUNTER_NAME;                                                  \
+        snprintf(nm_, SPL_COUNTER_NAME, __VA_ARGS__);                                              \
+        c[k++] = (struct cmn_counter){.name = nm_, .value = (v)};                                  \
+    } while (0)
+    for (size_t i = 0; i < node->ncoll; i++) {
+        const struct s_coll *cl = &node->coll[i];
+        S_NAMED(cl->records_received, "collector.%" PRIu32 ".records_received", cl->id);
+        S_NAMED(cl->records_sent, "collector.%" PRIu32 ".records_sent", cl->id);
+        S_NAMED(cl->batches_received, "collector.%" PRIu32 ".batches_received", cl->id);
+        S_NAMED(cl->batches_sent, "collector.%" PRIu32 ".batches_sent", cl->id);
+        S_NAMED(s_coll_batches_lost(cl), "collector.%" PRIu32 ".batches_lost", cl->id);
+    }
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        S_NAMED(node->pipes[t].records_sent, "tracker.%" PRIu32 ".records_sent", t);
+        S_NAMED(node->pipes[t].batches_sent, "tracker.%" PRIu32 ".batches_sent", t);
+    }
+#undef S_NAMED
+    *n = k;
+    return c;
+}
+
+uint64_t spl_node_counter(const struct spl_node *node, const char *name)
+{
+    size_t n;
+    struct cmn_counter *c = s_counters(node, &n);
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].name, name) == 0)
+            v = c[i].value;
+    free(c);
+    return v;
+}
+
+static void s_stats(struct spl_node *node, bool final)
+{
+    size_t n;
+    struct cmn_counter *c = s_counters(node, &n);
+    if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
+                            final, c, n, 0) < 0)
+        node->send_errors++;
+    /* c[0..] order is fixed above: received, forwarded, copies, batches... */
+    CMN_LOG(NOTICE,
+            "%s%" PRIu64 " records in %" PRIu64 " batches from %zu/%" PRIu32
+            " collectors (%zu ended); %" PRIu64 " copies in %" PRIu64 " batches to %" PRIu32
+            " trackers; lost %" PRIu64 " batches, %" PRIu64 " records; %" PRIu64
+            " malformed; %" PRIu64 " epochs flushed",
+            final ? "final: " : "", c[0].value, c[3].value, node->ncoll, node->cfg.collectors,
+            node->nended, c[2].value, c[4].value, node->cfg.tracker_count, c[5].value, c[6].value,
+            c[7].value, node->epochs_flushed);
+    free(c);
+}
+
+/* ---- epochs ----------------------------------------------------------------- */
+
+/* Remember that epoch e had traffic. */
+static void s_epoch_mark(struct spl_node *node, uint64_t e)
+{
+    size_t lo = 0, hi = node->npending;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (node->pending[mid] < e)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < node->npending && node->pending[lo] == e)
+        return;
+    if (node->npending == SPL_EPOCHS_MAX) {
+        /* Its records still go out; they are reported with the next flushed epoch. */
+        node->epochs_untracked++;
+        return;
+    }
+    memmove(&node->pending[lo + 1], &node->pending[lo],
+            (node->npending - lo) * sizeof(node->pending[0]));
+    node->pending[lo] = e;
+    node->npending++;
+}
+
+/* The watermark, or false while it must hold (see spl_node.h). *inf: no live
+ * collector in daemon mode, so everything received is complete. */
+static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool *inf /* OUT */)
+{
+    if (node->cfg.collectors > 0 && node->ncoll < node->cfg.collectors)
+        return false;
+    uint64_t min = UINT64_MAX;
+    size_t live = 0;
+    for (size_t i = 0; i < node->ncoll; i++) {
+        const struct s_coll *c = &node->coll[i];
+        if (c->ended)
+            continue;
+        live++;
+        if (c->max_ts_ns == 0)
+            return false;
+        if (c->max_ts_ns < min)
+            min = c->max_ts_ns;
+    }
+    if (live == 0) {
+        /* With expected collectors, end of stream is the final flush. */
+        if (node->cfg.collectors > 0)
+            return false;
+        *inf = true;
+        *w = UINT64_MAX;
+        return true;
+    }
+    *inf = false;
+    *w = min;
+    return true;
+}
+
+/* Flush every pending epoch the watermark has passed. */
+static void s_epoch_advance(struct spl_node *node)
+{
+    uint64_t w;
+    bool inf;
+    if (node->npending == 0 || !s_watermark(node, &w, &inf))
+        return;
+    uint64_t closed = inf ? UINT64_MAX : w / node->epoch_ns; /* epochs < closed are complete */
+    if (node->pending[0] >= closed)
+        return;
+    /* Every record already forwarded must precede the flush on each pipe. */
+    s_flush_all(node);
+    size_t k = 0;
+    uint64_t last = 0;
+    for (; k < node->npending && node->pending[k] < closed; k++) {
+        Renkei__EpochFlush f = RENKEI__EPOCH_FLUSH__INIT;
+        f.epoch = node->pending[k];
+        f.epoch_ns = node->epoch_ns;
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
+        env.flush = &f;
+        for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+            s_send(node, node->pipes[t].sock, &env);
+        node->epochs_flushed++;
+        last = node->pending[k];
+        CMN_DEBUG("epoch %" PRIu64 " flushed", last);
+    }
+    memmove(node->pending, node->pending + k, (node->npending - k) * sizeof(node->pending[0]));
+    node->npending -= k;
+    uint64_t next = inf ? last + 1 : closed;
+    if (next > node->next_epoch)
+        node->next_epoch = next;
+}
+
+/* ---- collectors ------------------------------------------------------------- */
+
+static struct s_coll *s_coll_find(struct spl_node *node, uint32_t id)
+{
+    for (size_t i = 0; i < node->ncoll; i++)
+        if (node->coll[i].id == id)
+            return &node->coll[i];
+    return NULL;
+}
+
+/* Find or create. NULL (counted) when over SPL_COLLECTORS_MAX or out-batches fail. */
+static struct s_coll *s_coll_get(struct spl_node *node, uint32_t id)
+{
+    struct s_coll *c = s_coll_find(node, id);
+    if (c)
+        return c;
+    if (node->ncoll == SPL_COLLECTORS_MAX) {
+        node->unexpected_messages++;
+        return NULL;
+    }
+    if (node->ncoll == node->capcoll) {
+        size_t cap = node->capcoll ? node->capcoll * 2 : 8;
+        struct s_coll *nc = realloc(node->coll, cap * sizeof(*nc));
+        if (!nc)
+            abort();
+        node->coll = nc;
+        node->capcoll = cap;
+    }
+    struct spl_shard_config sc = {
+        .map = node->map,
+        .collector_id = id,
+        .batch_records = node->cfg.batch_records,
+        .emit = s_emit,
+        .emit_arg = node,
+    };
+    struct spl_shard *sh = spl_shard_new(&sc);
+    if (!sh) {
+        node->unexpected_messages++;
+        return NULL;
+    }
+    c = &node->coll[node->ncoll++];
+    memset(c, 0, sizeof(*c));
+    c->id = id;
+    c->shard = sh;
+    snprintf(c->name, sizeof(c->name), "collector %" PRIu32, id);
+    CMN_LOG(INFO, "collector %" PRIu32 " joined (%zu seen)", id, node->ncoll);
+    return c;
+}
+
+static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
+{
+    if (h->kind != RENKEI__NODE_KIND__NODE_COLLECTOR) {
+        node->unexpected_messages++;
+        return;
+    }
+    struct s_coll *c = s_coll_get(node, h->node_id);
+    if (!c)
+        return;
+    if (c->ended) {
+        /* A new run of an ended collector (daemon mode): it counts as live again. */
+        c->ended = false;
+        node->nended--;
+        c->last_seq = 0;
+    } else if (c->last_seq > 0) {
+        CMN_LOG(WARN, "collector %" PRIu32 " restarted without end of stream", c->id);
+        c->last_seq = 0;
+    }
+    if (h->name && h->name[0])
+        snprintf(c->name, sizeof(c->name), "%s", h->name);
+    CMN_LOG(INFO, "hello from collector %" PRIu32 " (%s, pid %" PRIu32 ")", c->id, c->name, h->pid);
+}
+
+static void s_on_batch(struct spl_node *node, const Renkei__RecordBatch *b)
+{
+    const struct cmn_record *recs;
+    long n = cmn_wire_batch_records(b, &recs);
+    if (n < 0) {
+        node->malformed_messages++;
+        return;
+    }
+    struct s_coll *c = s_coll_get(node, b->collector_id);
+    if (!c)
+        return;
+    if (b->seq > c->last_seq) {
+        uint64_t gap = b->seq - c->last_seq - 1;
+        if (gap > 0)
+            CMN_LOG(WARN, "collector %" PRIu32 ": %" PRIu64 " batches missing before seq %" PRIu64,
+                    c->id, gap, b->seq);
+        c->gap_batches += gap;
+        c->last_seq = b->seq;
+    } else {
+        node->batches_reordered++;
+    }
+    c->batches_received++;
+    c->records_received += (uint64_t)n;
+
+    /* Timestamps: watermark input and the epochs that now have traffic. Read
+     * through memcpy: the bytes field need not be 8-byte aligned. */
+    const uint8_t *raw = (const uint8_t *)recs;
+    uint64_t prev_e = UINT64_MAX;
+    for (long i = 0; i < n; i++) {
+        uint64_t ts;
+        memcpy(&ts,
+               raw + (size_t)i * sizeof(struct cmn_record) + offsetof(struct cmn_record, ts_ns),
+               sizeof(ts));
+        if (ts > c->max_ts_ns)
+            c->max_ts_ns = ts;
+        uint64_t e = ts / node->epoch_ns;
+        if (e < node->next_epoch) {
+            node->records_late++;
+            continue;
+        }
+        if (e != prev_e) {
+            s_epoch_mark(node, e);
+            prev_e = e;
+        }
+    }
+    spl_shard_burst(c->shard, recs, (size_t)n, cmn_mono_ns());
+    node->records_forwarded += (uint64_t)n;
+    s_epoch_advance(node);
+}
+
+/* Forward a collector's final counters to the merger as a Stats message. */
+static void s_forward_final_stats(struct spl_node *node, const struct s_coll *c, Renkei__Stats *st)
+{
+    if (!st) {
+        struct cmn_counter cs[] = {
+            {.name = "records_sent", .value = c->records_sent},
+            {.name = "batches_sent", .value = c->batches_sent},
+        };
+        if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_COLLECTOR, c->id, c->name,
+                                true, cs, 2, 0) < 0)
+            node->send_errors++;
+        return;
+    }
+    st->kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
+    st->node_id = c->id;
+    st->final = true;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_STATS;
+    env.stats = st;
+    s_send(node, node->merger, &env);
+}
+
+static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
+{
+    if (e->kind != RENKEI__NODE_KIND__NODE_COLLECTOR) {
+        node->unexpected_messages++;
+        return;
+    }
+    struct s_coll *c = s_coll_get(node, e->node_id);
+    if (!c)
+        return;
+    if (c->ended) {
+        node->unexpected_messages++;
+        return;
+    }
+    c->ended = true;
+    node->nended++;
+    c->batches_sent += e->batches_sent;
+    c->records_sent += e->records_sent;
+    spl_shard_flush(c->shard);
+    if (c->records_sent != c->records_received)
+        CMN_LOG(WARN, "collector %" PRIu32 " (%s) sent %" PRIu64 " records, %" PRIu64 " arrived",
+                c->id, c->name, c->records_sent, c->records_received);
+    else
+        CMN_LOG(INFO, "collector %" PRIu32 " (%s) ended: %" PRIu64 " records", c->id, c->name,
+                c->records_received);
+    s_forward_final_stats(node, c, e->final_stats);
+    s_epoch_advance(node);
+}
+
+static void s_handle(struct spl_node *node, Renkei__Envelope *env)
+{
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            s_on_hello(node, env->hello);
+            break;
+        case RENKEI__ENVELOPE__BODY_BATCH:
+            s_on_batch(node, env->batch);
+            break;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            s_on_eos(node, env->eos);
+            break;
+        default:
+            node->unexpected_messages++;
+            break;
+    }
+}
+
+static void s_check_done(struct spl_node *node)
+{
+    if (node->cfg.collectors > 0 && node->ncoll >= node->cfg.collectors &&
+        node->nended == node->ncoll)
+        spl_node_finish(node);
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static int s_start(struct spl_node *node)
+{
+    if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
+                            node->cfg.tracker_count) < 0)
+        return -EIO;
+    size_t nr;
+    const struct cmn_shard_range *r = cmn_shard_ranges(node->map, &nr);
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
+        sm.tracker_index = t;
+        sm.tracker_count = node->cfg.tracker_count;
+        sm.ranges.data = (uint8_t *)(uintptr_t)r;
+        sm.ranges.len = nr * sizeof(*r);
+        sm.version = 1;
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
+        env.shard_map = &sm;
+        if (cmn_wire_send(node->pipes[t].sock, &env, 0) < 0)
+            return -EIO;
+    }
+    return 0;
+}
+
+struct spl_node *spl_node_new(const struct spl_config *cfg)
+{
+    assert(cfg && cfg->zmq_ctx && cfg->listen && cfg->merger && cfg->trackers);
+    if (cfg->tracker_count == 0 || cfg->epoch_seconds == 0 || cfg->batch_records == 0 ||
+        cfg->epoch_seconds > UINT64_MAX / 1000000000ull) {
+        CMN_LOG(ERR, "need >= 1 tracker, epoch_seconds >= 1 and batch_records >= 1");
+        return NULL;
+    }
+    struct spl_node *node = calloc(1, sizeof(*node));
+    if (!node)
+        abort();
+    node->cfg = *cfg;
+    node->epoch_ns = cfg->epoch_seconds * 1000000000ull;
+    node->delay_ns = (uint64_t)cfg->batch_delay_ms * 1000000ull;
+    int hwm = cfg->hwm > 0 ? cfg->hwm : SPL_HWM_DEFAULT;
+
+    if (cfg->range_count > 0) {
+        char err[256] = "";
+        node->map = cmn_shard_map_new_rules(cfg->tracker_count, cfg->ranges, cfg->range_count, err,
+                                            sizeof(err));
+        if (!node->map) {
+            CMN_LOG(ERR, "range: %s", err);
+            goto err_node;
+        }
+    } else {
+        node->map = cmn_shard_map_new_even(cfg->tracker_count);
+        if (!node->map) {
+            CMN_LOG(ERR, "cannot split the address space over %" PRIu32 " trackers",
+                    cfg->tracker_count);
+            goto err_node;
+        }
+    }
+    node->pending = malloc(SPL_EPOCHS_MAX * sizeof(*node->pending));
+    node->pipes = calloc(cfg->tracker_count, sizeof(*node->pipes));
+    if (!node->pending || !node->pipes)
+        abort();
+    node->pull = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PULL, cfg->listen, true, 0, hwm);
+    if (!node->pull)
+        goto err_map;
+    node->merger = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->merger, false, -1, hwm);
+    if (!node->merger)
+        goto err_pull;
+    for (uint32_t t = 0; t < cfg->tracker_count; t++) {
+        node->pipes[t].sock =
+            cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->trackers[t], false, -1, hwm);
+        if (!node->pipes[t].sock)
+            goto err_pipes;
+    }
+    if (s_start(node) < 0) {
+        CMN_LOG(ERR, "cannot send hello / shard maps");
+        goto err_pipes;
+    }
+    node->next_stats_ns =
+        cfg->stats_interval ? cmn_mono_ns() + cfg->stats_interval * 1000000000ull : UINT64_MAX;
+    CMN_LOG(NOTICE,
+            "listening on %s; %" PRIu32 " trackers; expecting %" PRIu32
+            " collectors%s; epoch %" PRIu64 " s",
+            cfg->listen, cfg->tracker_count, cfg->collectors,
+            cfg->collectors ? "" : " (run forever)", cfg->epoch_seconds);
+    return node;
+
+err_pipes:
+    for (uint32_t t = 0; t < cfg->tracker_count; t++) {
+        if (node->pipes[t].sock) {
+            int zero = 0;
+            zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &zero, sizeof(zero));
+            zmq_close(node->pipes[t].sock);
+        }
+    }
+    if (node->merger) {
+        int zero = 0;
+        zmq_setsockopt(node->merger, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_close(node->merger);
+    }
+err_pull:
+    zmq_close(node->pull);
+err_map:
+    free(node->pipes);
+    free(node->pending);
+    cmn_shard_map_destroy(&node->map);
+err_node:
+    free(node);
+    return NULL;
+}
+
+void spl_node_destroy(struct spl_node **nodep)
+{
+    if (!nodep || !*nodep)
+        return;
+    struct spl_node *node = *nodep;
+    /* After a normal end every message must reach its peer: linger forever.
+     * After a stop request the peers may be gone: give them a little while. */
+    int linger = node->interrupted ? SPL_LINGER_STOP_MS : -1;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
+        zmq_close(node->pipes[t].sock);
+    }
+    zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_close(node->merger);
+    zmq_close(node->pull);
+    for (size_t i = 0; i < node->ncoll; i++)
+        spl_shard_destroy(&node->coll[i].shard);
+    free(node->coll);
+    free(node->pipes);
+    free(node->pending);
+    cmn_shard_map_destroy(&node->map);
+    free(node);
+    *nodep = NULL;
+}
+
+void spl_node_finish(struct spl_node *node)
+{
+    if (node->done)
+        return;
+    s_flush_all(node);
+    uint64_t batches = 0, records = 0;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        struct s_pipe *p = &node->pipes[t];
+        Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+        e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+        e.node_id = 0;
+        e.batches_sent = p->batches_sent;
+        e.records_sent = p->records_sent;
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+        env.eos = &e;
+        s_send(node, p->sock, &env);
+        batches += p->batches_sent;
+        records += p->records_sent;
+    }
+    s_stats(node, true);
+    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+    e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+    e.node_id = 0;
+    e.batches_sent = batches;
+    e.records_sent = records;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+    env.eos = &e;
+    s_send(node, node->merger, &env);
+    node->done = true;
+    uint64_t lost = spl_node_counter(node, "records_lost");
+    if (lost > 0 || node->interrupted)
+        CMN_LOG(WARN, "end of stream sent%s; %" PRIu64 " records lost",
+                node->interrupted ? " after a stop request" : "", lost);
+    else
+        CMN_LOG(NOTICE, "end of stream sent; every record accounted for");
+}
+
+bool spl_node_done(const struct spl_node *node)
+{
+    return node->done;
+}
+
+/* Milliseconds until the next timer (aged out-batch or stats), capped by max_wait_ms. */
+static int s_wait_ms(const struct spl_node *node, uint64_t now, int max_wait_ms)
+{
+    uint64_t next = node->next_stats_ns;
+    for (size_t i = 0; i < node->ncoll; i++) {
+        uint64_t o = spl_shard_oldest(node->coll[i].shard);
+        if (o != UINT64_MAX && o + node->delay_ns < next)
+            next = o + node->delay_ns;
+    }
+    int64_t ms = next == UINT64_MAX ? -1
+                 : next <= now      ? 0
+                                    : (int64_t)((next - now + 999999) / 1000000);
+    if (ms > INT32_MAX)
+        ms = INT32_MAX;
+    if (max_wait_ms >= 0 && (ms < 0 || ms > max_wait_ms))
+        ms = max_wait_ms;
+    return (int)ms;
+}
+
+int spl_node_poll(struct spl_node *node, int max_wait_ms)
+{
+    if (node->done)
+        return 1;
+    zmq_pollitem_t it = {.socket = node->pull, .events = ZMQ_POLLIN};
+    int rc = zmq_poll(&it, 1, s_wait_ms(node, cmn_mono_ns(), max_wait_ms));
+    if (rc < 0) {
+        int e = zmq_errno();
+        return e == EINTR ? 0 : -e;
+    }
+    for (int k = 0; rc > 0 && k < SPL_MSG_BURST && !node->done; k++) {
+        int err;
+        Renkei__Envelope *env = cmn_wire_recv(node->pull, ZMQ_DONTWAIT, &err);
+        if (!env) {
+            if (err == -EPROTO) {
+                node->malformed_messages++;
+                continue;
+            }
+            if (err == -EAGAIN || err == -EINTR)
+                break;
+            return err;
+        }
+        s_handle(node, env);
+        cmn_wire_free(&env);
+        s_check_done(node);
+    }
+    if (node->done)
+        return 1;
+    uint64_t now = cmn_mono_ns();
+    if (now > node->delay_ns)
+        for (size_t i = 0; i < node->ncoll; i++)
+            spl_shard_flush_older(node->coll[i].shard, now - node->delay_ns);
+    if (now >= node->next_stats_ns) {
+        s_stats(node, false);
+        node->next_stats_ns = now + node->cfg.stats_interval * 1000000000ull;
+    }
+    return 0;
+}
+
+int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
+{
+    while (!(stop && *stop)) {
+        int rc = spl_node_poll(node, 500);
+        if (rc == 1)
+            return 0;
+        if (rc < 0) {
+            CMN_LOG(ERR, "receive failed: %s", zmq_strerror(-rc));
+            node->interrupted = true;
+            spl_node_finish(node);
+            return rc;
+        }
+    }
+    node->interrupted = true;
+    CMN_LOG(NOTICE, "stop requested: flushing and ending the stream");
+    spl_node_finish(node);
+    return 0;
+}
