@@ -266,26 +266,38 @@ static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint
     r->proto = proto;
     switch (proto) {
         case 6: { /* TCP */
-            if (len < 20)
+            /* Ports are the first 4 bytes: keep them even when the capture
+             * stops inside the header, as tshark does, so counts agree. */
+            if (len < 4)
                 goto truncated;
-            uint32_t doff = (uint32_t)(p[12] >> 4) * 4;
-            if (doff < 20 || (doff > iplen && !(r->flags & CMN_REC_FRAG_FIRST)))
-                return CMN_PARSE_BAD_TCP_HEADER_LEN;
             r->sport = s_be16(p);
             r->dport = s_be16(p + 2);
+            if (len < 14)
+                goto truncated;
             st->cur.sg.seq = s_be32(p + 4);
             st->cur.sg.ack = s_be32(p + 8);
             r->tcp_flags = p[13];
+            if (len < 20)
+                goto truncated;
+            uint32_t doff = (uint32_t)(p[12] >> 4) * 4;
+            if (doff < 20 || (doff > iplen && !(r->flags & CMN_REC_FRAG_FIRST))) {
+                /* a real packet on the wire with a bogus data offset: it
+                 * counts for its conversation, flagged, payload unread */
+                r->flags |= CMN_REC_BAD_L4;
+                return CMN_PARSE_OK;
+            }
             if (len > doff)
                 s_payload(st, p + doff, len - doff);
             return CMN_PARSE_OK;
         }
         case 17:  /* UDP */
         case 136: /* UDP-Lite */
-            if (len < 8)
+            if (len < 4)
                 goto truncated;
             r->sport = s_be16(p);
             r->dport = s_be16(p + 2);
+            if (len < 8)
+                goto truncated;
             s_payload(st, p + 8, len - 8);
             if (open && proto == 17 && (r->dport == 4789 || r->dport == 6081))
                 return s_udp_tunnel(st, r->dport, p + 8, len - 8);
@@ -641,7 +653,6 @@ const char *cmn_parse_result_name(enum cmn_parse_result r)
         [CMN_PARSE_BAD_IP_TOTAL_LEN] = "bad_ip_total_len",
         [CMN_PARSE_TRUNCATED_IP] = "truncated_ip",
         [CMN_PARSE_BAD_IPV6_EXT] = "bad_ipv6_ext",
-        [CMN_PARSE_BAD_TCP_HEADER_LEN] = "bad_tcp_header_len",
         [CMN_PARSE_TUNNEL_TOO_DEEP] = "tunnel_too_deep",
         [CMN_PARSE_BAD_RENKEI_HEADER] = "bad_renkei_header",
     };

@@ -30,7 +30,9 @@
  * Record fields: ip_len is the IP length from the header (IPv4 total length,
  * IPv6 payload length + 40) even when the capture is cut short by snaplen; a
  * capture that ends inside the L4 header still makes a record (IP pair,
- * CMN_REC_TRUNCATED, ports 0). `sig` hashes only what two mirror copies of a
+ * CMN_REC_TRUNCATED; ports when their 4 bytes were captured, flags when
+ * byte 13 was); a TCP header with an impossible data offset is kept with
+ * CMN_REC_BAD_L4 (it is a real packet of that conversation, as tshark counts it). `sig` hashes only what two mirror copies of a
  * packet share: addresses, protocol, ports, ip_id (32-bit IPv6 fragment id),
  * fragment offset, ip_len, TCP flags, sequence and acknowledgement numbers,
  * and up to 8 bytes of L4 payload when captured; never TTL, VLAN or L2.
@@ -69,7 +71,6 @@ enum cmn_parse_result {
     CMN_PARSE_BAD_IP_TOTAL_LEN,     /* IPv4 total length < IHL*4 */
     CMN_PARSE_TRUNCATED_IP,         /* capture ends inside the (outermost) IP header */
     CMN_PARSE_BAD_IPV6_EXT,         /* extension header chain overruns the payload length */
-    CMN_PARSE_BAD_TCP_HEADER_LEN,   /* TCP data offset < 5 or beyond the IP payload */
     CMN_PARSE_TUNNEL_TOO_DEEP,      /* more than CMN_PARSE_MAX_DEPTH nested IP headers */
     CMN_PARSE_BAD_RENKEI_HEADER,    /* CMN_LINK_RENKEI frame without a valid renkei header */
     CMN_PARSE_RESULT_COUNT          /* number of results (array size for counters) */

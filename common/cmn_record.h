@@ -18,8 +18,9 @@
 #define CMN_REC_FRAG_LATER 0x01 /* non-first IP fragment: no ports, counts for the IP pair */
 #define CMN_REC_TUNNELED   0x02 /* addresses come from an inner (tunnelled) IP header */
 #define CMN_REC_VLAN       0x04 /* vlan field is valid */
-#define CMN_REC_TRUNCATED  0x08 /* captured bytes ended before the L4 header: no ports */
+#define CMN_REC_TRUNCATED  0x08 /* capture ended inside the L4 header: ports only if >= 4 bytes */
 #define CMN_REC_FRAG_FIRST 0x10 /* first fragment of a fragmented datagram */
+#define CMN_REC_BAD_L4     0x20 /* L4 header inconsistent (e.g. TCP data offset): kept, flagged */
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
 #define CMN_TCP_FIN 0x01

@@ -35,16 +35,21 @@ static inline bool trk_proto_has_ports(uint8_t proto)
 }
 
 /* Build the canonical key of record `r` into *k (fully written, pad zeroed).
- * Later fragments and truncated records of TCP/UDP/SCTP get ports 0 (see
- * trk_key_is_frag_row). Returns the direction of the record relative to the key: CMN_DIR_AB when
+ * Later fragments, and truncated records whose ports were not captured, of
+ * TCP/UDP/SCTP get ports 0 (see trk_key_is_frag_row). Returns the direction of the record relative to the key: CMN_DIR_AB when
  * r->src is A (for equal addresses: when sport is A's port), else CMN_DIR_BA. */
 int trk_key_from_record(struct trk_key *k /* OUT */, const struct cmn_record *r);
 
-/* True when record `r` of a ported protocol carries no ports (later fragment
- * or truncated): its session row is flagged CMN_SESS_FRAGS. */
+/* True when record `r` of a ported protocol carries no ports (a later
+ * fragment, or a capture cut before the 4 port bytes): its session row is
+ * flagged CMN_SESS_FRAGS. A truncated record whose ports were captured keeps them. */
 static inline bool trk_key_is_frag_row(const struct cmn_record *r)
 {
-    return trk_proto_has_ports(r->proto) && (r->flags & (CMN_REC_FRAG_LATER | CMN_REC_TRUNCATED));
+    if (!trk_proto_has_ports(r->proto))
+        return false;
+    if (r->flags & CMN_REC_FRAG_LATER)
+        return true;
+    return (r->flags & CMN_REC_TRUNCATED) && r->sport == 0 && r->dport == 0;
 }
 
 /* 64x64->128 multiply folded to 64 bits: the mixing step of the hashes. */

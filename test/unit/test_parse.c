@@ -329,11 +329,13 @@ TEST(ipv4_malformed)
     g.b[2] = 0, g.b[3] = 100;
     FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_TRUNCATED_IP);
     g = f;
-    g.b[20 + 12] = 0x40; /* TCP data offset 4 */
-    FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_BAD_TCP_HEADER_LEN);
+    g.b[20 + 12] = 0x40; /* TCP data offset 4: kept for counting, flagged */
+    FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_OK);
+    FAIL_IF_NOT((r.flags & CMN_REC_BAD_L4) && r.sport != 0);
     g = f;
     g.b[20 + 12] = 0xf0; /* 60-byte TCP header in a 20-byte IP payload */
-    FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_BAD_TCP_HEADER_LEN);
+    FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_OK);
+    FAIL_IF_NOT(r.flags & CMN_REC_BAD_L4);
     g.n = 0;
     FAIL_IF_NOT(s_parse(&g, CMN_LINK_IPV4, &r) == CMN_PARSE_TRUNCATED_IP);
     PASS;
@@ -345,7 +347,11 @@ TEST(truncated_l4)
     struct fb f = {0};
     s_ip4(&f, 6, 1000, 0, 1); /* snaplen cut: header says 1020 bytes */
     s_tcp(&f, 1, 2, 0);
-    f.n = 20 + 10;
+    f.n = 20 + 10; /* ports captured, flags not */
+    FAIL_IF_NOT(s_parse(&f, CMN_LINK_IPV4, &r) == CMN_PARSE_OK);
+    FAIL_IF_NOT(r.flags == CMN_REC_TRUNCATED && r.sport == 1 && r.dport == 2);
+    FAIL_IF_NOT(r.tcp_flags == 0);
+    f.n = 20 + 3; /* not even the ports */
     FAIL_IF_NOT(s_parse(&f, CMN_LINK_IPV4, &r) == CMN_PARSE_OK);
     FAIL_IF_NOT(r.flags == CMN_REC_TRUNCATED && r.sport == 0 && r.dport == 0);
     FAIL_IF_NOT(r.ip_len == 1020 && r.proto == 6);
