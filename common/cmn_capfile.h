@@ -52,7 +52,7 @@ struct cmn_capfile_info {
     bool nanosecond;            /* timestamps have ns resolution */
     uint64_t first_ts_ns;       /* first / last packet timestamps */
     uint64_t last_ts_ns;
-    char trailing_error[256];   /* non-empty: file damaged after `packets` packets */
+    char trailing_error[256]; /* non-empty: file damaged after `packets` packets */
 };
 
 struct cmn_capfile;

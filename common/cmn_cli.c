@@ -56,8 +56,8 @@ void cmn_cli_usage(const struct cmn_cli_spec *spec, void *fp)
 
 static const char *const s_builtin[] = {"log_level", NULL};
 
-int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv,
-                  struct cmn_config **cfgp, const char **section, int *first_pos)
+int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv, struct cmn_config **cfgp,
+                  const char **section, int *first_pos)
 {
     const char *config_path = NULL;
     const char *sect = spec->kind;
@@ -107,8 +107,8 @@ int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv,
         const struct cmn_cli_opt *o = s_find(spec, a + 2, nlen);
         bool is_log = nlen == 9 && strncmp(a + 2, "log-level", 9) == 0;
         if (!o && !is_log) {
-            fprintf(stderr, "%s: unknown option '%.*s' (see --help)\n", spec->prog,
-                    (int)(nlen + 2), a);
+            fprintf(stderr, "%s: unknown option '%.*s' (see --help)\n", spec->prog, (int)(nlen + 2),
+                    a);
             return -EINVAL;
         }
         if (!inline_val && (is_log || o->arg)) {

@@ -15,10 +15,10 @@
 #include "cmn_config.h"
 
 enum {
-    CMN_EXIT_OK = 0,       /* finished, everything accounted for */
-    CMN_EXIT_ERROR = 1,    /* runtime failure (I/O, socket, database) */
-    CMN_EXIT_USAGE = 2,    /* bad option, config or input file */
-    CMN_EXIT_LOST = 3,     /* finished, but records were lost (merger, analyze) */
+    CMN_EXIT_OK = 0,    /* finished, everything accounted for */
+    CMN_EXIT_ERROR = 1, /* runtime failure (I/O, socket, database) */
+    CMN_EXIT_USAGE = 2, /* bad option, config or input file */
+    CMN_EXIT_LOST = 3,  /* finished, but records were lost (merger, analyze) */
 };
 
 /* One option / config key. */
@@ -29,11 +29,11 @@ struct cmn_cli_opt {
 };
 
 struct cmn_cli_spec {
-    const char *prog;                /* "renkei-tracker" */
-    const char *kind;                /* default config section, "tracker" */
-    const char *summary;             /* one line shown by --help */
-    const struct cmn_cli_opt *opts;  /* array ended by an entry with key NULL */
-    bool positional;                 /* accepts arguments after the options (or after --) */
+    const char *prog;               /* "renkei-tracker" */
+    const char *kind;               /* default config section, "tracker" */
+    const char *summary;            /* one line shown by --help */
+    const struct cmn_cli_opt *opts; /* array ended by an entry with key NULL */
+    bool positional;                /* accepts arguments after the options (or after --) */
 };
 
 /* Parse argv. --help prints usage to stdout and exits 0; --version prints the

@@ -22,10 +22,10 @@ struct entry {
 };
 
 struct cmn_config {
-    char *path;           /* file read, or NULL */
-    struct entry *ents;   /* entries in file order */
-    size_t n;             /* used */
-    size_t cap;           /* allocated */
+    char *path;         /* file read, or NULL */
+    struct entry *ents; /* entries in file order */
+    size_t n;           /* used */
+    size_t cap;         /* allocated */
 };
 
 static char *s_xstrdup(const char *s)
@@ -98,7 +98,8 @@ struct cmn_config *cmn_config_load(const char *path)
             continue;
         if (*s == '[') {
             char *end = strchr(s, ']');
-            if (!end || end[1] != '\0' || end == s + 1 || (size_t)(end - s - 1) >= sizeof(section)) {
+            if (!end || end[1] != '\0' || end == s + 1 ||
+                (size_t)(end - s - 1) >= sizeof(section)) {
                 CMN_LOG(ERR, "%s:%u: malformed section header '%s' (expected [name])", path, line,
                         s);
                 bad = true;
@@ -148,8 +149,7 @@ void cmn_config_destroy(struct cmn_config **cfgp)
     *cfgp = NULL;
 }
 
-void cmn_config_set(struct cmn_config *cfg, const char *section, const char *key,
-                    const char *value)
+void cmn_config_set(struct cmn_config *cfg, const char *section, const char *key, const char *value)
 {
     s_add(cfg, section, key, value, 0);
 }
@@ -202,8 +202,8 @@ size_t cmn_config_count(const struct cmn_config *cfg, const char *section, const
     return k;
 }
 
-const char *cmn_config_get_nth(const struct cmn_config *cfg, const char *section,
-                               const char *key, size_t n)
+const char *cmn_config_get_nth(const struct cmn_config *cfg, const char *section, const char *key,
+                               size_t n)
 {
     const struct entry *e = s_find(cfg, section, key, n, false);
     return e ? e->value : NULL;
@@ -225,8 +225,8 @@ const char *cmn_config_where(const struct cmn_config *cfg, const char *section, 
     return s_where(cfg, s_find(cfg, section, key, 0, true), buf, len);
 }
 
-int cmn_config_u64(const struct cmn_config *cfg, const char *section, const char *key,
-                   uint64_t def, uint64_t min, uint64_t max, uint64_t *out)
+int cmn_config_u64(const struct cmn_config *cfg, const char *section, const char *key, uint64_t def,
+                   uint64_t min, uint64_t max, uint64_t *out)
 {
     const struct entry *e = s_find(cfg, section, key, 0, true);
     if (!e) {
@@ -301,8 +301,8 @@ static bool s_in(const char *s, const char *const *list)
     return false;
 }
 
-int cmn_config_check(const struct cmn_config *cfg, const char *section,
-                     const char *const *allowed, const char *const *sections)
+int cmn_config_check(const struct cmn_config *cfg, const char *section, const char *const *allowed,
+                     const char *const *sections)
 {
     int rc = 0;
     char w[512];

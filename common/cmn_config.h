@@ -36,8 +36,8 @@ const char *cmn_config_get(const struct cmn_config *cfg, const char *section, co
 
 /* Number of values of (section, key), and the n-th (0-based) of them. */
 size_t cmn_config_count(const struct cmn_config *cfg, const char *section, const char *key);
-const char *cmn_config_get_nth(const struct cmn_config *cfg, const char *section,
-                               const char *key, size_t n);
+const char *cmn_config_get_nth(const struct cmn_config *cfg, const char *section, const char *key,
+                               size_t n);
 
 /* "file:line" (or "command line") of the last value of (section, key), for messages. */
 const char *cmn_config_where(const struct cmn_config *cfg, const char *section, const char *key,
@@ -45,8 +45,8 @@ const char *cmn_config_where(const struct cmn_config *cfg, const char *section, 
 
 /* Integer in [min, max]; `def` when absent. Returns 0, or -EINVAL after logging
  * "where: key: expected an integer in [min, max], got 'text'". */
-int cmn_config_u64(const struct cmn_config *cfg, const char *section, const char *key,
-                   uint64_t def, uint64_t min, uint64_t max, uint64_t *out /* OUT */);
+int cmn_config_u64(const struct cmn_config *cfg, const char *section, const char *key, uint64_t def,
+                   uint64_t min, uint64_t max, uint64_t *out /* OUT */);
 
 /* Decimal number (e.g. seconds "0.5") in [min, max]; same error rules. */
 int cmn_config_double(const struct cmn_config *cfg, const char *section, const char *key,
@@ -60,7 +60,7 @@ int cmn_config_bool(const struct cmn_config *cfg, const char *section, const cha
  * that no section other than those in `sections` (NULL-terminated) exists,
  * when `sections` is not NULL. Returns 0 or -EINVAL after logging each offender
  * with its line ("node.conf:7: unknown key 'bach_size' in [collector]"). */
-int cmn_config_check(const struct cmn_config *cfg, const char *section,
-                     const char *const *allowed, const char *const *sections);
+int cmn_config_check(const struct cmn_config *cfg, const char *section, const char *const *allowed,
+                     const char *const *sections);
 
 #endif /* CMN_CONFIG_H */

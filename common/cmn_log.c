@@ -40,8 +40,8 @@ void cmn_log_emit(enum cmn_log_level level, const char *tag, const char *fmt, ..
     if (level > s_max)
         return;
     char line[1024];
-    int n = snprintf(line, sizeof(line), "%s[%d] %s %s: ", s_prog, (int)getpid(),
-                     s_names[level], tag);
+    int n =
+        snprintf(line, sizeof(line), "%s[%d] %s %s: ", s_prog, (int)getpid(), s_names[level], tag);
     if (n < 0)
         return;
     va_list ap;

@@ -32,10 +32,10 @@
  * capture that ends inside the L4 header still makes a record (IP pair,
  * CMN_REC_TRUNCATED; ports when their 4 bytes were captured, flags when
  * byte 13 was); a TCP header with an impossible data offset is kept with
- * CMN_REC_BAD_L4 (it is a real packet of that conversation, as tshark counts it). `sig` hashes only what two mirror copies of a
- * packet share: addresses, protocol, ports, ip_id (32-bit IPv6 fragment id),
- * fragment offset, ip_len, TCP flags, sequence and acknowledgement numbers,
- * and up to 8 bytes of L4 payload when captured; never TTL, VLAN or L2.
+ * CMN_REC_BAD_L4 (it is a real packet of that conversation, as tshark counts it). `sig` hashes only
+ * what two mirror copies of a packet share: addresses, protocol, ports, ip_id (32-bit IPv6 fragment
+ * id), fragment offset, ip_len, TCP flags, sequence and acknowledgement numbers, and up to 8 bytes
+ * of L4 payload when captured; never TTL, VLAN or L2.
  *
  * CMN_LINK_RENKEI (LINKTYPE_USER0, 147) framing: each frame starts with an
  * 8-byte header {'R', 'K', version 1, header length 8, original link type as

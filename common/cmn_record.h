@@ -56,9 +56,9 @@ _Static_assert(sizeof(struct cmn_record) == 64, "cmn_record must be 64 bytes");
 enum { CMN_DIR_AB = 0, CMN_DIR_BA = 1 };
 
 /* cmn_session_rec.flags */
-#define CMN_SESS_A_INIT   0x01 /* first packet seen went A->B */
-#define CMN_SESS_B_INIT   0x02 /* first packet seen went B->A */
-#define CMN_SESS_FRAGS    0x04 /* port-less row holding later fragments of the IP pair */
+#define CMN_SESS_A_INIT    0x01 /* first packet seen went A->B */
+#define CMN_SESS_B_INIT    0x02 /* first packet seen went B->A */
+#define CMN_SESS_FRAGS     0x04 /* port-less row holding later fragments of the IP pair */
 #define CMN_SESS_MIDSTREAM 0x08 /* TCP: first packet seen was not a SYN */
 
 /* One session's counters for one epoch (deltas; epochs add up). 128 bytes. */
@@ -93,31 +93,31 @@ enum cmn_role {
  * tracker that owns ip. Cumulative since the start of the run, so the merger
  * replaces its row. 128 bytes. */
 struct cmn_endpoint_rec {
-    uint8_t ip[16];           /* the endpoint's address */
-    uint16_t port;            /* its port */
-    uint8_t proto;            /* IP protocol */
-    uint8_t role;             /* enum cmn_role */
-    float confidence;         /* in [0,1]: confidence that `role` is right */
-    uint32_t peers;           /* distinct peer IPs */
-    uint32_t peer_ports;      /* distinct peer ports */
-    uint32_t sessions;        /* distinct sessions (peer ip, peer port) */
-    uint32_t synack_sent;     /* SYN+ACK packets sent from this endpoint */
-    uint32_t synack_recv;     /* SYN+ACK packets received */
-    uint32_t syn_sent;        /* pure SYN (no ACK) sent */
-    uint32_t syn_recv;        /* pure SYN received */
-    uint32_t rst_sent;        /* RST sent */
-    uint32_t rst_recv;        /* RST received */
-    uint32_t init_sessions;   /* sessions whose first seen packet came from this endpoint */
-    uint32_t resp_sessions;   /* sessions whose first seen packet came from the peer */
-    uint32_t epochs_seen;     /* epochs in which the endpoint had traffic */
+    uint8_t ip[16];               /* the endpoint's address */
+    uint16_t port;                /* its port */
+    uint8_t proto;                /* IP protocol */
+    uint8_t role;                 /* enum cmn_role */
+    float confidence;             /* in [0,1]: confidence that `role` is right */
+    uint32_t peers;               /* distinct peer IPs */
+    uint32_t peer_ports;          /* distinct peer ports */
+    uint32_t sessions;            /* distinct sessions (peer ip, peer port) */
+    uint32_t synack_sent;         /* SYN+ACK packets sent from this endpoint */
+    uint32_t synack_recv;         /* SYN+ACK packets received */
+    uint32_t syn_sent;            /* pure SYN (no ACK) sent */
+    uint32_t syn_recv;            /* pure SYN received */
+    uint32_t rst_sent;            /* RST sent */
+    uint32_t rst_recv;            /* RST received */
+    uint32_t init_sessions;       /* sessions whose first seen packet came from this endpoint */
+    uint32_t resp_sessions;       /* sessions whose first seen packet came from the peer */
+    uint32_t epochs_seen;         /* epochs in which the endpoint had traffic */
     uint32_t lower_port_sessions; /* sessions where this port < peer port */
-    uint32_t pad0;            /* zero */
-    uint64_t pkts_out;        /* packets sent from the endpoint */
-    uint64_t pkts_in;         /* packets received */
-    uint64_t bytes_out;       /* IP bytes sent */
-    uint64_t bytes_in;        /* IP bytes received */
-    uint64_t first_ns;        /* first packet */
-    uint64_t last_ns;         /* last packet */
+    uint32_t pad0;                /* zero */
+    uint64_t pkts_out;            /* packets sent from the endpoint */
+    uint64_t pkts_in;             /* packets received */
+    uint64_t bytes_out;           /* IP bytes sent */
+    uint64_t bytes_in;            /* IP bytes received */
+    uint64_t first_ns;            /* first packet */
+    uint64_t last_ns;             /* last packet */
 };
 _Static_assert(sizeof(struct cmn_endpoint_rec) == 128, "cmn_endpoint_rec layout");
 

@@ -14,10 +14,10 @@
 #define SHARD_MAX_TRACKERS 4096
 
 struct cmn_shard_map {
-    uint32_t trackers;             /* number of trackers */
-    size_t n;                      /* ranges used */
-    size_t cap;                    /* ranges allocated */
-    struct cmn_shard_range *r;     /* sorted, covering, non-overlapping */
+    uint32_t trackers;         /* number of trackers */
+    size_t n;                  /* ranges used */
+    size_t cap;                /* ranges allocated */
+    struct cmn_shard_range *r; /* sorted, covering, non-overlapping */
 };
 
 /* 128-bit big-endian arithmetic on address bytes. */
@@ -35,8 +35,7 @@ static void s_sub_one(uint8_t a[16])
             break;
 }
 
-static void s_push(struct cmn_shard_map *m, const uint8_t lo[16], const uint8_t hi[16],
-                   uint32_t t)
+static void s_push(struct cmn_shard_map *m, const uint8_t lo[16], const uint8_t hi[16], uint32_t t)
 {
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 16;
@@ -95,8 +94,8 @@ struct cmn_shard_map *cmn_shard_map_new_even(uint32_t trackers)
     m->trackers = trackers;
     static const uint8_t zero[16] = {0};
     static const uint8_t v4lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
-    static const uint8_t v4hi[16] = {0,    0,    0,    0,    0,    0,    0,    0,
-                                     0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t v4hi[16] = {0, 0, 0,    0,    0,    0,    0,    0,
+                                     0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     uint8_t below[16], above[16];
     memcpy(below, v4lo, 16);
     s_sub_one(below);
@@ -112,8 +111,7 @@ struct cmn_shard_map *cmn_shard_map_new_even(uint32_t trackers)
 }
 
 /* Paint [lo, hi] with owner t. */
-static void s_paint(struct cmn_shard_map *m, const uint8_t lo[16], const uint8_t hi[16],
-                    uint32_t t)
+static void s_paint(struct cmn_shard_map *m, const uint8_t lo[16], const uint8_t hi[16], uint32_t t)
 {
     struct cmn_shard_map out = {.trackers = m->trackers};
     for (size_t i = 0; i < m->n; i++) {

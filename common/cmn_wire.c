@@ -61,15 +61,13 @@ Renkei__Envelope *cmn_wire_recv(void *sock, int flags, int *err)
         zmq_msg_close(&msg);
         return NULL;
     }
-    Renkei__Envelope *env =
-        renkei__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+    Renkei__Envelope *env = renkei__envelope__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
     zmq_msg_close(&msg);
     if (!env) {
         *err = -EPROTO;
         return NULL;
     }
-    if (env->version != CMN_WIRE_VERSION ||
-        env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET) {
+    if (env->version != CMN_WIRE_VERSION || env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET) {
         renkei__envelope__free_unpacked(env, NULL);
         *err = -EPROTO;
         return NULL;
@@ -136,8 +134,7 @@ long cmn_wire_result_sessions(const Renkei__TrackerResult *r, const struct cmn_s
                    (const void **)out);
 }
 
-long cmn_wire_result_endpoints(const Renkei__TrackerResult *r,
-                               const struct cmn_endpoint_rec **out)
+long cmn_wire_result_endpoints(const Renkei__TrackerResult *r, const struct cmn_endpoint_rec **out)
 {
     return s_array(r->layout, r->endpoint_count, r->endpoint_size, sizeof(**out), r->endpoints,
                    (const void **)out);

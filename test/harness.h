@@ -20,12 +20,12 @@ struct test_case {
 
 #define TEST(name) static int name(void)
 
-#define FAIL_IF(cond)                                                                          \
-    do {                                                                                       \
-        if (cond) {                                                                            \
-            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            return 1;                                                                          \
-        }                                                                                      \
+#define FAIL_IF(cond)                                                                              \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 #define FAIL_IF_NOT(cond) FAIL_IF(!(cond))
@@ -70,11 +70,11 @@ static inline int test_run_all(const struct test_case *cases, size_t n, int argc
     return failed ? 1 : 0;
 }
 
-#define TEST_MAIN(...)                                                                         \
-    int main(int argc, char **argv)                                                            \
-    {                                                                                          \
-        static const struct test_case cases[] = {__VA_ARGS__};                                 \
-        return test_run_all(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);              \
+#define TEST_MAIN(...)                                                                             \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        static const struct test_case cases[] = {__VA_ARGS__};                                     \
+        return test_run_all(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);                  \
     }
 
 #endif /* RENKEI_TEST_HARNESS_H */

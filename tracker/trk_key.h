@@ -36,8 +36,9 @@ static inline bool trk_proto_has_ports(uint8_t proto)
 
 /* Build the canonical key of record `r` into *k (fully written, pad zeroed).
  * Later fragments, and truncated records whose ports were not captured, of
- * TCP/UDP/SCTP get ports 0 (see trk_key_is_frag_row). Returns the direction of the record relative to the key: CMN_DIR_AB when
- * r->src is A (for equal addresses: when sport is A's port), else CMN_DIR_BA. */
+ * TCP/UDP/SCTP get ports 0 (see trk_key_is_frag_row). Returns the direction of the record relative
+ * to the key: CMN_DIR_AB when r->src is A (for equal addresses: when sport is A's port), else
+ * CMN_DIR_BA. */
 int trk_key_from_record(struct trk_key *k /* OUT */, const struct cmn_record *r);
 
 /* True when record `r` of a ported protocol carries no ports (a later

@@ -92,8 +92,9 @@ TEST(cli_overrides)
 {
     const char *p = s_write("[splitter]\nlisten = tcp://*:1\ntracker = tcp://a:1\n"
                             "tracker = tcp://b:1\nbatch_records = 10\n");
-    const char *in[] = {"x", "--config", p, "--batch-records=20", "--tracker", "tcp://c:1",
-                        "--keep-outer", "--", "pos1"};
+    const char *in[] = {
+        "x",  "--config", p, "--batch-records=20", "--tracker", "tcp://c:1", "--keep-outer",
+        "--", "pos1"};
     char **argv = s_argv(in, 9);
     struct cmn_config *c = NULL;
     const char *sect;

@@ -42,8 +42,8 @@ TEST(shard_rules)
     FAIL_IF(s_owner(m, "10.1.2.3") != 1);
     FAIL_IF(s_owner(m, "10.5.1.1") != 0);
     FAIL_IF(s_owner(m, "10.6.0.0") != 1);
-    FAIL_IF(s_owner(m, "9.255.255.255") != 0);  /* even split: lower half */
-    FAIL_IF(s_owner(m, "200.0.0.1") != 1);      /* even split: upper half */
+    FAIL_IF(s_owner(m, "9.255.255.255") != 0); /* even split: lower half */
+    FAIL_IF(s_owner(m, "200.0.0.1") != 1);     /* even split: upper half */
     FAIL_IF(s_owner(m, "2001:db8:ffff::1") != 1);
     cmn_shard_map_destroy(&m);
     const char *bad[] = {"10.0.0.0/8 7"};
