@@ -37,6 +37,10 @@ static const struct cmn_cli_opt s_opts[] = {
     {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
     {"batch_records", "N", "records per batch, collectors and splitter (default 4096)"},
     {"keep_outer", NULL, "record the outer IP header of tunnels instead of the innermost"},
+    {"dedup_window_us", "US",
+     "copies of a packet in two captures closer than this count once, 0 off (default 500)"},
+    {"start_delay_ms", "MS,...",
+     "per-capture start delays in order (tests: arrival order between collectors)"},
     {"force", NULL, "replace an existing --db (it is deleted first)"},
     {NULL, NULL, NULL},
 };
@@ -176,6 +180,8 @@ int cli_analyze_main(int argc, char **argv)
     const char *export = cmn_config_get(cfg, sect, "export");
     const char *epoch_s = cmn_config_get(cfg, sect, "epoch_seconds");
     const char *batch = cmn_config_get(cfg, sect, "batch_records");
+    const char *dwin = cmn_config_get(cfg, sect, "dedup_window_us");
+    const char *delays = cmn_config_get(cfg, sect, "start_delay_ms");
     const char *level = cmn_config_get(cfg, sect, "log_level");
     uint64_t dummy;
     if (!db)
@@ -183,6 +189,7 @@ int cli_analyze_main(int argc, char **argv)
     if (cmn_config_u64(cfg, sect, "trackers", 2, 1, CLI_MAX_TRACKERS, &trackers) ||
         cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &dummy) ||
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &dummy) ||
+        cmn_config_u64(cfg, sect, "dedup_window_us", 500, 0, 10000000, &dummy) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &keep_outer) ||
         cmn_config_bool(cfg, sect, "force", false, &force))
         goto out;
@@ -292,6 +299,9 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--epoch-seconds=%s", epoch_s);
     if (batch)
         s_arg(c, "--batch-records=%s", batch);
+    if (dwin)
+        s_arg(c, "--dedup-window-us=%s", dwin);
+    const char *dnext = delays;
     for (int i = 0; i < ncap; i++) {
         c = &cmds[k++];
         snprintf(c->label, sizeof(c->label), "renkei-collector %d", i);
@@ -305,6 +315,13 @@ int cli_analyze_main(int argc, char **argv)
             s_arg(c, "--batch-records=%s", batch);
         if (keep_outer)
             s_arg(c, "--keep-outer");
+        if (dnext && *dnext) {
+            char *end;
+            unsigned long ms = strtoul(dnext, &end, 10);
+            if (end != dnext && ms > 0)
+                s_arg(c, "--start-delay-ms=%lu", ms);
+            dnext = *end == ',' ? end + 1 : end;
+        }
     }
     for (size_t i = 0; i < ncmd; i++) {
         if (level)

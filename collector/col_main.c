@@ -45,6 +45,8 @@ static const struct cmn_cli_opt s_opts[] = {
      "wait instead of dropping when the send queue is full (default: true "
      "for pcap, false otherwise)"},
     {"print", NULL, "write one text line per record to stdout instead of sending (debugging)"},
+    {"start_delay_ms", "MS",
+     "wait this long before starting (tests: makes this collector's batches arrive late)"},
     {NULL, NULL, NULL},
 };
 
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
     struct col_run_config c;
     memset(&c, 0, sizeof(c));
     c.prog = argv[0];
-    uint64_t id, batch, delay, stats;
+    uint64_t id, batch, delay, stats, start_delay;
     bool def_lossless;
     const char *idtext = cmn_cli_require(&s_spec, cfg, sect, "id");
     if (!idtext)
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &batch) ||
         cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
+        cmn_config_u64(cfg, sect, "start_delay_ms", 0, 0, 3600 * 1000, &start_delay) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
         cmn_config_bool(cfg, sect, "print", false, &c.print))
         goto out;
@@ -131,6 +134,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* A late start, in slices so a signal still stops us promptly. */
+    for (uint64_t waited = 0; waited < start_delay && !s_signals; waited += 10)
+        usleep(10000);
+    if (s_signals) {
+        rc = CMN_EXIT_OK;
+        goto out;
+    }
     rc = col_run(&c, &s_signals);
 out:
     cmn_config_destroy(&cfg);

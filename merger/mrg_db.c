@@ -66,9 +66,14 @@ static const char s_schema[] =
     "CREATE TEMP TABLE IF NOT EXISTS epoch_keys(k BLOB PRIMARY KEY, v BLOB);";
 
 /* Derived tables, recomputed after each epoch. A session's server side is
- * the endpoint judged server; both servers: the initiator is the client
- * (then higher confidence, then lower port wins the server side); neither:
- * no edge (the traffic stays in host totals). Port-less rows never make edges. */
+ * the endpoint judged server; both servers (ntp 123<->123, dns 53<->53
+ * between servers): the initiator is the client (then higher confidence,
+ * then lower port wins the server side); neither: no edge (the traffic stays
+ * in host totals). Port-less rows never make edges. A TCP edge needs one
+ * "real" packet from the client over all its sessions (not a pure SYN, not an
+ * RST): spoofed flood sources and SYN scanners complete no handshake, so
+ * they become no client (their packets stay in host totals and events). A
+ * host that neither provides nor uses a service is of kind 'unknown'. */
 static const char s_refresh[] =
     "DELETE FROM edges;"
     "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
@@ -95,7 +100,10 @@ static const char s_refresh[] =
     "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"
     "  COUNT(DISTINCT CASE srv WHEN 'A' THEN b_port ELSE a_port END),"
     "  MIN(first_ns), MAX(last_ns)"
-    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4;"
+    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"
+    " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"
+    "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"
+    "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
     "DELETE FROM services;"
     "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"
     " first_ns, last_ns)"
@@ -111,7 +119,8 @@ static const char s_refresh[] =
     " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
     " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
     "  renkei_network(ip),"
-    "  CASE WHEN sp > 0 AND su > 0 THEN 'both' WHEN sp > 0 THEN 'server' ELSE 'client' END,"
+    "  CASE WHEN sp > 0 AND su > 0 THEN 'both' WHEN sp > 0 THEN 'server'"
+    "   WHEN su > 0 THEN 'client' ELSE 'unknown' END,"
     "  sp, su, po, bo, pi, bi, f, l"
     " FROM (SELECT t.ip AS ip,"
     "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"

@@ -36,6 +36,10 @@ static const struct cmn_cli_opt s_opts[] = {
     {"batch_records", "N", "records per batch sent to a tracker (default 4096)"},
     {"batch_delay_ms", "MS", "a partial batch leaves after this long (default 50)"},
     {"stats_interval", "S", "seconds between stats lines/messages, 0 off (default 5)"},
+    {"dedup_window_us", "US",
+     "copies of a packet from two collectors closer than this are one packet, 0 off "
+     "(default 500)"},
+    {"dedup_memcap_mb", "MB", "memory for records held for the time-ordered merge (default 256)"},
     {NULL, NULL, NULL},
 };
 
@@ -59,7 +63,7 @@ int main(int argc, char **argv)
     const char **trackers = NULL, **ranges = NULL;
     void *ctx = NULL;
     struct spl_node *node = NULL;
-    uint64_t collectors, epoch_s, batch, delay, stats;
+    uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem;
     const char *listen = cmn_cli_require(&s_spec, cfg, sect, "listen");
     const char *merger = cmn_cli_require(&s_spec, cfg, sect, "merger");
     size_t ntr = cmn_config_count(cfg, sect, "tracker");
@@ -71,7 +75,9 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &epoch_s) ||
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &batch) ||
         cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
-        cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats))
+        cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
+        cmn_config_u64(cfg, sect, "dedup_window_us", SPL_DEDUP_WINDOW_US, 0, 10000000, &dwin) ||
+        cmn_config_u64(cfg, sect, "dedup_memcap_mb", SPL_DEDUP_MEMCAP_MB, 1, 1 << 20, &dmem))
         goto out;
     if (ntr > 4096) {
         CMN_LOG(ERR, "at most 4096 trackers, got %zu", ntr);
@@ -126,6 +132,8 @@ int main(int argc, char **argv)
         .batch_records = (uint32_t)batch,
         .batch_delay_ms = (uint32_t)delay,
         .stats_interval = (uint32_t)stats,
+        .dedup_window_us = dwin,
+        .dedup_memcap_mb = dmem,
     };
     node = spl_node_new(&sc);
     if (!node) {

@@ -17,6 +17,7 @@
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
+#include "spl_dedup.h"
 #include "spl_node.h"
 #include "spl_shard.h"
 
@@ -40,7 +41,7 @@ struct s_coll {
     uint64_t gap_batches;      /* batches missing from the seq sequence */
     uint64_t batches_sent;     /* from its EndOfStream(s), cumulative */
     uint64_t records_sent;     /* from its EndOfStream(s), cumulative */
-    struct spl_shard *shard;   /* its out-batches, one per tracker */
+    int src;                   /* its source index in the dedup merge */
 };
 
 /* One splitter -> tracker pipe. */
@@ -54,6 +55,8 @@ struct s_pipe {
 struct spl_node {
     struct spl_config cfg;     /* copy; strings borrowed from the caller */
     struct cmn_shard_map *map; /* address ranges -> tracker */
+    struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
+    struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
     void *pull;                /* PULL bound to cfg.listen */
     void *merger;              /* PUSH to the merger */
     struct s_pipe *pipes;      /* [tracker_count] */
@@ -109,8 +112,7 @@ static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env)
 
 static void s_flush_all(struct spl_node *node)
 {
-    for (size_t i = 0; i < node->ncoll; i++)
-        spl_shard_flush(node->coll[i].shard);
+    spl_shard_flush(node->shard);
 }
 
 /* ---- counters --------------------------------------------------------------- */
@@ -132,8 +134,11 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 21 };
-    size_t cap = FIXED + node->ncoll * 5 + node->cfg.tracker_count * 2;
+    enum { FIXED = 29 };
+    struct spl_dedup_stats ds;
+    spl_dedup_stats(node->dedup, &ds);
+    size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
+    size_t cap = FIXED + node->ncoll * 5 + node->cfg.tracker_count * 2 + npairs;
     struct cmn_counter *c = malloc(cap * sizeof(*c) + cap * SPL_COUNTER_NAME);
     if (!c)
         abort();
@@ -176,6 +181,14 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("trackers", node->cfg.tracker_count);
     S_FIXED("epoch_seconds", node->cfg.epoch_seconds);
     S_FIXED("next_epoch", node->next_epoch);
+    S_FIXED("duplicates_removed", ds.duplicates_removed);
+    S_FIXED("dedup_window_us", node->cfg.dedup_window_us);
+    S_FIXED("dedup_held", ds.held);
+    S_FIXED("dedup_held_max", ds.held_max);
+    S_FIXED("dedup_late", ds.late);
+    S_FIXED("dedup_forced", ds.forced);
+    S_FIXED("dedup_evicted_early", ds.evicted_early);
+    S_FIXED("dedup_untracked", ds.untracked);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -196,6 +209,15 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
         S_NAMED(node->pipes[t].records_sent, "tracker.%" PRIu32 ".records_sent", t);
         S_NAMED(node->pipes[t].batches_sent, "tracker.%" PRIu32 ".batches_sent", t);
+    }
+    if (npairs > 0) {
+        struct spl_dedup_pair *pr = malloc(npairs * sizeof(*pr));
+        if (!pr)
+            abort();
+        spl_dedup_pairs(node->dedup, pr, npairs);
+        for (size_t i = 0; i < npairs; i++)
+            S_NAMED(pr[i].count, "dup.%" PRIu32 ".%" PRIu32, pr[i].a, pr[i].b);
+        free(pr);
     }
 #undef S_NAMED
     *n = k;
@@ -226,10 +248,10 @@ static void s_stats(struct spl_node *node, bool final)
             "%s%" PRIu64 " records in %" PRIu64 " batches from %zu/%" PRIu32
             " collectors (%zu ended); %" PRIu64 " copies in %" PRIu64 " batches to %" PRIu32
             " trackers; lost %" PRIu64 " batches, %" PRIu64 " records; %" PRIu64
-            " malformed; %" PRIu64 " epochs flushed",
+            " malformed; %" PRIu64 " epochs flushed; %" PRIu64 " duplicates removed",
             final ? "final: " : "", c[0].value, c[3].value, node->ncoll, node->cfg.collectors,
             node->nended, c[2].value, c[4].value, node->cfg.tracker_count, c[5].value, c[6].value,
-            c[7].value, node->epochs_flushed);
+            c[7].value, node->epochs_flushed, c[21].value);
     free(c);
 }
 
@@ -324,6 +346,40 @@ static void s_epoch_advance(struct spl_node *node)
         node->next_epoch = next;
 }
 
+/* spl_dedup_out_fn: records leaving the hold, in merged time order, duplicates
+ * already dropped. Marks the epochs that have traffic and routes them. */
+static void s_on_release(void *arg, const struct cmn_record *recs, size_t n)
+{
+    struct spl_node *node = arg;
+    uint64_t prev_e = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t e = recs[i].ts_ns / node->epoch_ns;
+        if (e < node->next_epoch) {
+            node->records_late++;
+            continue;
+        }
+        if (e != prev_e) {
+            s_epoch_mark(node, e);
+            prev_e = e;
+        }
+    }
+    spl_shard_burst(node->shard, recs, n, cmn_mono_ns());
+    node->records_forwarded += n;
+}
+
+/* Release what the watermark has made final, then close the epochs it passed.
+ * Every live collector has sent a record at or after the watermark w, so no
+ * record before w can still arrive (streams are time-ordered per collector):
+ * the hold releases ts <= w - 1, and epochs below w / L are then complete. */
+static void s_release(struct spl_node *node)
+{
+    uint64_t w;
+    bool inf;
+    if (s_watermark(node, &w, &inf))
+        spl_dedup_release(node->dedup, inf ? UINT64_MAX : w - 1);
+    s_epoch_advance(node);
+}
+
 /* ---- collectors ------------------------------------------------------------- */
 
 static struct s_coll *s_coll_find(struct spl_node *node, uint32_t id)
@@ -352,22 +408,15 @@ static struct s_coll *s_coll_get(struct spl_node *node, uint32_t id)
         node->coll = nc;
         node->capcoll = cap;
     }
-    struct spl_shard_config sc = {
-        .map = node->map,
-        .collector_id = id,
-        .batch_records = node->cfg.batch_records,
-        .emit = s_emit,
-        .emit_arg = node,
-    };
-    struct spl_shard *sh = spl_shard_new(&sc);
-    if (!sh) {
+    int src = spl_dedup_source(node->dedup, id);
+    if (src < 0) {
         node->unexpected_messages++;
         return NULL;
     }
     c = &node->coll[node->ncoll++];
     memset(c, 0, sizeof(*c));
     c->id = id;
-    c->shard = sh;
+    c->src = src;
     snprintf(c->name, sizeof(c->name), "collector %" PRIu32, id);
     CMN_LOG(INFO, "collector %" PRIu32 " joined (%zu seen)", id, node->ncoll);
     return c;
@@ -420,10 +469,9 @@ static void s_on_batch(struct spl_node *node, const Renkei__RecordBatch *b)
     c->batches_received++;
     c->records_received += (uint64_t)n;
 
-    /* Timestamps: watermark input and the epochs that now have traffic. Read
-     * through memcpy: the bytes field need not be 8-byte aligned. */
+    /* Watermark input. Read through memcpy: the bytes field need not be
+     * 8-byte aligned. */
     const uint8_t *raw = (const uint8_t *)recs;
-    uint64_t prev_e = UINT64_MAX;
     for (long i = 0; i < n; i++) {
         uint64_t ts;
         memcpy(&ts,
@@ -431,19 +479,9 @@ static void s_on_batch(struct spl_node *node, const Renkei__RecordBatch *b)
                sizeof(ts));
         if (ts > c->max_ts_ns)
             c->max_ts_ns = ts;
-        uint64_t e = ts / node->epoch_ns;
-        if (e < node->next_epoch) {
-            node->records_late++;
-            continue;
-        }
-        if (e != prev_e) {
-            s_epoch_mark(node, e);
-            prev_e = e;
-        }
     }
-    spl_shard_burst(c->shard, recs, (size_t)n, cmn_mono_ns());
-    node->records_forwarded += (uint64_t)n;
-    s_epoch_advance(node);
+    spl_dedup_push(node->dedup, c->src, recs, (size_t)n);
+    s_release(node);
 }
 
 /* Forward a collector's final counters to the merger as a Stats message. */
@@ -485,7 +523,6 @@ static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
     node->nended++;
     c->batches_sent += e->batches_sent;
     c->records_sent += e->records_sent;
-    spl_shard_flush(c->shard);
     if (c->records_sent != c->records_received)
         CMN_LOG(WARN, "collector %" PRIu32 " (%s) sent %" PRIu64 " records, %" PRIu64 " arrived",
                 c->id, c->name, c->records_sent, c->records_received);
@@ -493,7 +530,7 @@ static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
         CMN_LOG(INFO, "collector %" PRIu32 " (%s) ended: %" PRIu64 " records", c->id, c->name,
                 c->records_received);
     s_forward_final_stats(node, c, e->final_stats);
-    s_epoch_advance(node);
+    s_release(node);
 }
 
 static void s_handle(struct spl_node *node, Renkei__Envelope *env)
@@ -578,6 +615,25 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             goto err_node;
         }
     }
+    struct spl_dedup_config dc = {
+        .window_ns = cfg->dedup_window_us * 1000ull,
+        .memcap = (cfg->dedup_memcap_mb ? cfg->dedup_memcap_mb : SPL_DEDUP_MEMCAP_MB) << 20,
+        .out = s_on_release,
+        .out_arg = node,
+    };
+    node->dedup = spl_dedup_new(&dc);
+    if (!node->dedup)
+        goto err_map;
+    struct spl_shard_config sc = {
+        .map = node->map,
+        .collector_id = SPL_MERGED_ID,
+        .batch_records = cfg->batch_records,
+        .emit = s_emit,
+        .emit_arg = node,
+    };
+    node->shard = spl_shard_new(&sc);
+    if (!node->shard)
+        goto err_map;
     node->pending = malloc(SPL_EPOCHS_MAX * sizeof(*node->pending));
     node->pipes = calloc(cfg->tracker_count, sizeof(*node->pipes));
     if (!node->pending || !node->pipes)
@@ -602,9 +658,9 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         cfg->stats_interval ? cmn_mono_ns() + cfg->stats_interval * 1000000000ull : UINT64_MAX;
     CMN_LOG(NOTICE,
             "listening on %s; %" PRIu32 " trackers; expecting %" PRIu32
-            " collectors%s; epoch %" PRIu64 " s",
+            " collectors%s; epoch %" PRIu64 " s; dedup window %" PRIu64 " us",
             cfg->listen, cfg->tracker_count, cfg->collectors,
-            cfg->collectors ? "" : " (run forever)", cfg->epoch_seconds);
+            cfg->collectors ? "" : " (run forever)", cfg->epoch_seconds, cfg->dedup_window_us);
     return node;
 
 err_pipes:
@@ -625,6 +681,8 @@ err_pull:
 err_map:
     free(node->pipes);
     free(node->pending);
+    spl_shard_destroy(&node->shard);
+    spl_dedup_destroy(&node->dedup);
     cmn_shard_map_destroy(&node->map);
 err_node:
     free(node);
@@ -646,8 +704,8 @@ void spl_node_destroy(struct spl_node **nodep)
     zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_close(node->merger);
     zmq_close(node->pull);
-    for (size_t i = 0; i < node->ncoll; i++)
-        spl_shard_destroy(&node->coll[i].shard);
+    spl_shard_destroy(&node->shard);
+    spl_dedup_destroy(&node->dedup);
     free(node->coll);
     free(node->pipes);
     free(node->pending);
@@ -660,6 +718,7 @@ void spl_node_finish(struct spl_node *node)
 {
     if (node->done)
         return;
+    spl_dedup_release(node->dedup, UINT64_MAX);
     s_flush_all(node);
     uint64_t batches = 0, records = 0;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
@@ -704,11 +763,9 @@ bool spl_node_done(const struct spl_node *node)
 static int s_wait_ms(const struct spl_node *node, uint64_t now, int max_wait_ms)
 {
     uint64_t next = node->next_stats_ns;
-    for (size_t i = 0; i < node->ncoll; i++) {
-        uint64_t o = spl_shard_oldest(node->coll[i].shard);
-        if (o != UINT64_MAX && o + node->delay_ns < next)
-            next = o + node->delay_ns;
-    }
+    uint64_t o = spl_shard_oldest(node->shard);
+    if (o != UINT64_MAX && o + node->delay_ns < next)
+        next = o + node->delay_ns;
     int64_t ms = next == UINT64_MAX ? -1
                  : next <= now      ? 0
                                     : (int64_t)((next - now + 999999) / 1000000);
@@ -749,8 +806,7 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         return 1;
     uint64_t now = cmn_mono_ns();
     if (now > node->delay_ns)
-        for (size_t i = 0; i < node->ncoll; i++)
-            spl_shard_flush_older(node->coll[i].shard, now - node->delay_ns);
+        spl_shard_flush_older(node->shard, now - node->delay_ns);
     if (now >= node->next_stats_ns) {
         s_stats(node, false);
         node->next_stats_ns = now + node->cfg.stats_interval * 1000000000ull;

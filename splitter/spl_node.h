@@ -17,9 +17,23 @@
  * `records_late`; it lands in the tracker's next report. End of stream is the
  * final flush (no EpochFlush is sent for the epochs still open then).
  *
+ * Merge and dedup (spl_dedup.h): received records wait in a per-collector
+ * hold until the watermark passes them, then leave merged in (ts, collector
+ * id) order through one set of out-batches (stamped SPL_MERGED_ID); a copy of
+ * a packet another collector delivered within dedup_window_us is dropped and
+ * counted. So what the trackers receive, and in which order, does not depend
+ * on how the collectors' batches interleaved. Epoch marking, records_late and
+ * the flushes apply to released records.
+ *
  * Counters (names are a contract; spl_node_counter and the Stats messages use them):
  *   records_received, batches_received  from collectors, all of them
- *   records_forwarded    records sent to at least one tracker
+ *   records_forwarded    records sent to at least one tracker; once nothing is held,
+ *                        records_received = records_forwarded + duplicates_removed
+ *   duplicates_removed   records dropped as another collector's copy (redundant switches)
+ *   dedup_window_us, dedup_held (waiting now), dedup_held_max, dedup_late (arrived behind
+ *   the release point), dedup_forced (released early: memcap), dedup_evicted_early
+ *   (window table full), dedup_untracked (collectors beyond SPL_DEDUP_SOURCES)
+ *   dup.<a>.<b>          duplicates removed between collectors a < b (present when > 0)
  *   records_copies       record copies sent (sum of tracker.<i>.records_sent)
  *   batches_forwarded    batches sent to trackers (sum of tracker.<i>.batches_sent)
  *   batches_lost         sequence gaps, or (once a collector ended) the batches its
@@ -57,7 +71,13 @@ struct spl_config {
     uint32_t batch_delay_ms;     /* a partial out-batch leaves after this long */
     uint32_t stats_interval;     /* seconds between stats line + Stats message; 0 = off */
     int hwm;                     /* ZeroMQ high-water mark per socket (messages); 0: default */
+    uint64_t dedup_window_us;    /* redundant copies within this are one packet; 0: no dedup */
+    uint64_t dedup_memcap_mb;    /* records held for the time-ordered merge; 0: default */
 };
+
+#define SPL_DEDUP_WINDOW_US 500        /* default dedup_window_us */
+#define SPL_DEDUP_MEMCAP_MB 256ull     /* default dedup_memcap_mb */
+#define SPL_MERGED_ID       UINT32_MAX /* collector_id of out-batches: the merged stream */
 
 struct spl_node;
 

@@ -41,8 +41,10 @@ static bool s_gated(const struct cmn_endpoint_rec *ev)
         if (out_real == 0 || in_real == 0)
             return true;
     }
+    /* active FTP data (port 20) opens connections to many client ports by
+     * design; a scanner using source port 20 is still caught by G2 */
     uint32_t peers = ev->peers ? ev->peers : 1;
-    if (ev->peer_ports >= 4 && ev->peer_ports > 2ull * peers &&
+    if (ev->port != PORT_FTP_DATA && ev->peer_ports >= 4 && ev->peer_ports > 2ull * peers &&
         ev->init_sessions > 2ull * ev->resp_sessions)
         return true;
     return false;

@@ -14,6 +14,9 @@
  *     FIN/Xmas/Null scanners (they get only RSTs back).
  *  G3 probe pattern: sessions to >= 4 peer ports and more than 2 per peer,
  *     mostly initiated by this endpoint (init > 2*resp): a scanner, no client.
+ *     Not for port 20: active FTP data is opened by the server to a new
+ *     client port each time (a port-20 scanner still meets G2: it sends
+ *     nothing but SYNs and RSTs).
  *
  * Score s (positive = server, negative = client), weights:
  *  handshake (TCP)  4.0 * (SA_s - SA_r + (S_r - S_s)/2) / (SA_s + SA_r + (S_r + S_s)/2)

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT
  * trk_table: open addressing with linear probing over 32-bit slots (6 tag bits
- * from the top of the hash, 26 bits of row index), rows in 16K-row chunks from
- * a free list. A row is 88 bytes: the key plus narrow (16/32-bit) epoch
- * counters; a counter about to wrap moves the row's counters into a wide
- * "spill" record kept until the flush, so narrow rows never lose counts.
- * Deletion is backward-shift (no tombstones); slot growth rehashes at once
- * (amortised, it only happens on session creation).
+ * from the top of the hash, 26 bits of row index), rows of one cache line in
+ * 2 MiB chunks (transparent huge pages where the kernel allows) from a free
+ * list. A row is 64 bytes: a compact key (IPv4 addresses, ports, protocol),
+ * per-row state and narrow (16/32-bit) epoch counters; a counter about to wrap
+ * moves the row's counters into a wide "spill" record kept until the flush,
+ * so narrow rows never lose counts. A session whose addresses are not both
+ * IPv4 ("wide") keeps its two 16-byte addresses in a side store of 32-byte
+ * entries and the entry's index in the row. Deletion is backward-shift (no
+ * tombstones); slot growth rehashes at once (amortised, it only happens on
+ * session creation).
  */
 #define CMN_LOG_TAG "table"
 #include <assert.h>
@@ -13,6 +17,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cmn_log.h"
 #include "trk_hset.h"
@@ -22,39 +27,63 @@
 #error "trk_table compares keys word-wise assuming little-endian layout"
 #endif
 
-#define CHUNK_SHIFT 14
+#define CHUNK_SHIFT 15 /* 32K rows of 64 B: one 2 MiB huge page */
 #define CHUNK_ROWS  (1u << CHUNK_SHIFT)
+#define WCHUNK_ROWS 4096u /* wide-address entries per side-store chunk */
 #define IDX_BITS    26
 #define IDX_MASK    ((1u << IDX_BITS) - 1)
 #define MAX_ROWS    (IDX_MASK - 1) /* slot holds idx + 1, 0 is empty */
 #define MIN_SLOTS   1024u
 #define SLOT_TAG(h) ((uint32_t)((h) >> (64 - (32 - IDX_BITS))) << IDX_BITS)
+#define HUGE_PAGE   (2u << 20)
 
-/* Row state bits (kept in key.pad[1]). */
+/* Row state bits. */
 #define SS_LIVE  0x01 /* row in use */
 #define SS_DIRTY 0x02 /* touched since the last flush */
 #define SS_NEW   0x04 /* created or restarted since the last flush */
 #define SS_SPILL 0x08 /* has a wide spill record for this epoch */
+#define SS_WIDE  0x10 /* addresses in the side store (part of the key) */
 
-/* The key's three pad bytes carry per-row data; key compares mask them. */
-#define S_FLAGS(e)  ((e)->key.pad[0]) /* CMN_SESS_* of the current incarnation */
-#define S_STATE(e)  ((e)->key.pad[1]) /* SS_* */
-#define S_STARTS(e) ((e)->key.pad[2]) /* openings since flush: A low nibble, B high */
+/* Second key word (bytes 8..15 of a row): ports, protocol and the SS_WIDE bit
+ * are key; the flags, the other state bits and the start counts are not. */
+#define W1_KEY_MASK (0x000000ffffffffffull | ((uint64_t)SS_WIDE << 48))
+#define W1_WIDE     ((uint64_t)SS_WIDE << 48)
 
-/* One session row, 88 bytes. */
+/* One session row: one cache line. */
 struct sess {
-    struct trk_key key; /* canonical key; pad bytes hold flags/state/starts */
+    uint32_t a4;        /* compact: A's IPv4 address (network order); wide: side-store index */
+    uint32_t b4;        /* compact: B's IPv4 address; wide: 0 */
+    uint16_t a_port;    /* A's port, 0 when port-less */
+    uint16_t b_port;    /* B's port */
+    uint8_t proto;      /* IP protocol */
+    uint8_t flags;      /* CMN_SESS_* of the current incarnation */
+    uint8_t state;      /* SS_* */
+    uint8_t starts;     /* openings since flush: A low nibble, B high */
     uint64_t last_ns;   /* newest packet ever (expiry, restart); free list link when free */
     uint64_t first_ns;  /* first packet since the last flush */
     uint32_t bytes[2];  /* IP bytes per direction since flush (spills before wrapping) */
     uint16_t pkts[2];   /* packets per direction since flush (spills before wrapping) */
+    uint16_t ack[2];    /* ACK per direction; <= pkts */
     uint16_t syn[2];    /* SYN (incl. SYN+ACK) per direction; <= pkts */
     uint16_t synack[2]; /* SYN+ACK per direction */
-    uint16_t ack[2];    /* ACK per direction */
     uint16_t fin[2];    /* FIN per direction */
     uint16_t rst[2];    /* RST per direction */
 };
-_Static_assert(sizeof(struct sess) == 88, "session row size");
+_Static_assert(sizeof(struct sess) == 64, "session row is one cache line");
+
+/* Addresses of a wide session (free entries link through a[0..3]). */
+struct wide {
+    uint8_t a[16]; /* lower address */
+    uint8_t b[16]; /* higher (or equal) address */
+};
+
+/* A key in the table's own form, built once per record. */
+struct probe {
+    uint64_t w0;      /* compact: a4 | b4 << 32; wide: 0 */
+    uint64_t w1;      /* ports, protocol, W1_WIDE for wide keys (only W1_KEY_MASK bits) */
+    const uint8_t *a; /* wide: A's and B's 16-byte addresses (borrowed); compact: NULL */
+    const uint8_t *b;
+};
 
 /* Wide counters of a row whose narrow ones were about to wrap this epoch. */
 struct spill {
@@ -79,6 +108,10 @@ struct trk_table {
     uint64_t timeout;           /* session timeout, ns; 0 = never */
     uint64_t now;               /* newest record time seen */
     uint32_t expire_cursor;     /* next row trk_table_expire examines */
+    struct wide **wchunks;      /* side-store chunks of WCHUNK_ROWS */
+    size_t nwchunks;            /* side-store chunks allocated */
+    size_t wchunks_cap;         /* capacity of `wchunks` */
+    uint32_t wfree;             /* first free side-store entry + 1, 0 = none */
     struct trk_hset *spill_idx; /* row -> index in `spill` */
     struct spill *spill;        /* spill records of this epoch */
     size_t nspill;              /* spill records used */
@@ -87,26 +120,152 @@ struct trk_table {
     struct trk_table_stats st;  /* counters; bytes kept current */
 };
 
+static inline uint64_t s_ld64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint32_t s_ld32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
 static inline struct sess *s_row(const struct trk_table *t, uint32_t idx)
 {
     return &t->chunks[idx >> CHUNK_SHIFT][idx & (CHUNK_ROWS - 1)];
 }
 
-/* Compare a row's key with a probe key, ignoring the pad bytes. */
-static inline bool s_key_eq(const struct trk_key *row, const struct trk_key *k)
+static inline struct wide *s_wide(const struct trk_table *t, uint32_t w)
 {
-    uint64_t a[5], b[5];
-    memcpy(a, row, sizeof(a));
-    memcpy(b, k, sizeof(b));
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
-            ((a[4] ^ b[4]) & 0x000000ffffffffffull)) == 0;
+    return &t->wchunks[w / WCHUNK_ROWS][w % WCHUNK_ROWS];
+}
+
+/* Zeroed memory; blocks of 2 MiB and more are huge-page aligned and advised. */
+static void *s_zalloc(size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return calloc(1, bytes);
+    size_t sz = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    void *p = aligned_alloc(HUGE_PAGE, sz);
+    if (!p)
+        return NULL;
+    (void)madvise(p, sz, MADV_HUGEPAGE); /* advisory: fine when refused */
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* True when a 16-byte address is v4-mapped (::ffff:a.b.c.d). */
+static inline bool s_v4mapped(const uint8_t *ip)
+{
+    return s_ld64(ip) == 0 && s_ld32(ip + 8) == 0xffff0000u;
+}
+
+static inline uint64_t s_w1(uint16_t a_port, uint16_t b_port, uint8_t proto, bool wide)
+{
+    return (uint64_t)a_port | (uint64_t)b_port << 16 | (uint64_t)proto << 32 | (wide ? W1_WIDE : 0);
+}
+
+/* The table's form of a canonical key (borrows k's addresses when wide). */
+static inline void s_probe_of_key(struct probe *p, const struct trk_key *k)
+{
+    bool wide = !s_v4mapped(k->a) || !s_v4mapped(k->b);
+    p->w1 = s_w1(k->a_port, k->b_port, k->proto, wide);
+    if (wide) {
+        p->w0 = 0;
+        p->a = k->a;
+        p->b = k->b;
+    } else {
+        p->w0 = (uint64_t)s_ld32(k->a + 12) | (uint64_t)s_ld32(k->b + 12) << 32;
+        p->a = p->b = NULL;
+    }
+}
+
+/* Canonical probe of a record (trk_key_from_record's rules). Returns the
+ * direction; `kbuf` holds the key of wide records (the probe points into it). */
+static inline int s_probe_of_record(struct probe *p, struct trk_key *kbuf,
+                                    const struct cmn_record *r)
+{
+    if (__builtin_expect(!s_v4mapped(r->src) || !s_v4mapped(r->dst), 0)) {
+        int dir = trk_key_from_record(kbuf, r);
+        s_probe_of_key(p, kbuf);
+        return dir;
+    }
+    uint16_t sp = r->sport, dp = r->dport;
+    if (!trk_proto_has_ports(r->proto) || trk_key_is_frag_row(r))
+        sp = dp = 0;
+    uint32_t s4 = s_ld32(r->src + 12), d4 = s_ld32(r->dst + 12);
+    uint32_t sh = __builtin_bswap32(s4), dh = __builtin_bswap32(d4);
+    int dir = (sh < dh || (sh == dh && sp <= dp)) ? CMN_DIR_AB : CMN_DIR_BA;
+    if (dir == CMN_DIR_AB) {
+        p->w0 = (uint64_t)s4 | (uint64_t)d4 << 32;
+        p->w1 = s_w1(sp, dp, r->proto, false);
+    } else {
+        p->w0 = (uint64_t)d4 | (uint64_t)s4 << 32;
+        p->w1 = s_w1(dp, sp, r->proto, false);
+    }
+    p->a = p->b = NULL;
+    return dir;
+}
+
+static inline uint64_t s_probe_hash(const struct probe *p, uint64_t seed)
+{
+    uint64_t h = trk_mix64(p->w0 ^ seed ^ 0xa0761d6478bd642full, p->w1 ^ 0xe7037ed1a0b428dbull);
+    if (p->a) {
+        h = trk_mix64(h ^ s_ld64(p->a) ^ 0x8ebc6af09c88c6e3ull,
+                      s_ld64(p->a + 8) ^ 0x589965cc75374cc3ull);
+        h = trk_mix64(h ^ s_ld64(p->b) ^ 0x1d8e4e27c47d124full,
+                      s_ld64(p->b + 8) ^ 0xa0761d6478bd642full);
+    }
+    return trk_mix64(h ^ 0x1d8e4e27c47d124full, seed ^ 0xe7037ed1a0b428dbull);
+}
+
+/* Does row `e` hold the probe's key? */
+static inline bool s_match(const struct trk_table *t, const struct sess *e, const struct probe *p)
+{
+    if (((s_ld64(&e->a_port) ^ p->w1) & W1_KEY_MASK) != 0)
+        return false;
+    if (!p->a)
+        return s_ld64(e) == p->w0;
+    const struct wide *w = s_wide(t, e->a4);
+    return memcmp(w->a, p->a, 16) == 0 && memcmp(w->b, p->b, 16) == 0;
 }
 
 static uint64_t s_row_hash(const struct trk_table *t, const struct sess *e)
 {
-    struct trk_key k = e->key;
-    k.pad[0] = k.pad[1] = k.pad[2] = 0;
-    return trk_key_hash(&k, t->seed);
+    struct probe p;
+    p.w1 = s_ld64(&e->a_port) & W1_KEY_MASK;
+    if (e->state & SS_WIDE) {
+        const struct wide *w = s_wide(t, e->a4);
+        p.w0 = 0;
+        p.a = w->a;
+        p.b = w->b;
+    } else {
+        p.w0 = s_ld64(e);
+        p.a = p.b = NULL;
+    }
+    return s_probe_hash(&p, t->seed);
+}
+
+/* The canonical key of row `e`. */
+static void s_row_key(const struct trk_table *t, const struct sess *e, struct trk_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    if (e->state & SS_WIDE) {
+        const struct wide *w = s_wide(t, e->a4);
+        memcpy(k->a, w->a, 16);
+        memcpy(k->b, w->b, 16);
+    } else {
+        k->a[10] = k->a[11] = k->b[10] = k->b[11] = 0xff;
+        memcpy(k->a + 12, &e->a4, 4);
+        memcpy(k->b + 12, &e->b4, 4);
+    }
+    k->a_port = e->a_port;
+    k->b_port = e->b_port;
+    k->proto = e->proto;
 }
 
 static int s_add_chunk(struct trk_table *t)
@@ -124,7 +283,7 @@ static int s_add_chunk(struct trk_table *t)
         t->chunks = c;
         t->chunks_cap = cap;
     }
-    struct sess *rows = calloc(CHUNK_ROWS, sizeof(*rows));
+    struct sess *rows = s_zalloc(bytes);
     if (!rows)
         goto err;
     t->chunks[t->nchunks++] = rows;
@@ -150,6 +309,51 @@ static int s_alloc_row(struct trk_table *t, uint32_t *idx)
     return 0;
 }
 
+static void s_wide_push(struct trk_table *t, uint32_t w)
+{
+    uint32_t link = t->wfree;
+    memcpy(s_wide(t, w)->a, &link, sizeof(link));
+    t->wfree = w + 1;
+}
+
+/* A side-store entry for the addresses of a wide session. */
+static int s_alloc_wide(struct trk_table *t, const uint8_t *a, const uint8_t *b, uint32_t *w)
+{
+    if (!t->wfree) {
+        size_t bytes = (size_t)WCHUNK_ROWS * sizeof(struct wide);
+        if (!trk_mem_take(t->mem, bytes))
+            return -ENOSPC;
+        if (t->nwchunks == t->wchunks_cap) {
+            size_t cap = t->wchunks_cap ? t->wchunks_cap * 2 : 16;
+            struct wide **c = realloc(t->wchunks, cap * sizeof(*c));
+            if (!c) {
+                trk_mem_give(t->mem, bytes);
+                return -ENOSPC;
+            }
+            t->wchunks = c;
+            t->wchunks_cap = cap;
+        }
+        struct wide *c = calloc(WCHUNK_ROWS, sizeof(*c));
+        if (!c) {
+            trk_mem_give(t->mem, bytes);
+            return -ENOSPC;
+        }
+        uint32_t base = (uint32_t)(t->nwchunks * WCHUNK_ROWS);
+        t->wchunks[t->nwchunks++] = c;
+        for (uint32_t i = WCHUNK_ROWS; i-- > 0;)
+            s_wide_push(t, base + i);
+        t->st.bytes += bytes;
+    }
+    *w = t->wfree - 1;
+    struct wide *e = s_wide(t, *w);
+    uint32_t link;
+    memcpy(&link, e->a, sizeof(link));
+    t->wfree = link;
+    memcpy(e->a, a, 16);
+    memcpy(e->b, b, 16);
+    return 0;
+}
+
 static void s_place(struct trk_table *t, uint64_t hash, uint32_t idx)
 {
     size_t i = (size_t)hash & t->mask;
@@ -163,7 +367,7 @@ static int s_grow_slots(struct trk_table *t)
     size_t n = (t->mask + 1) * 2;
     if (!trk_mem_take(t->mem, n * sizeof(uint32_t)))
         return -ENOSPC;
-    uint32_t *s = calloc(n, sizeof(*s));
+    uint32_t *s = s_zalloc(n * sizeof(*s));
     if (!s) {
         trk_mem_give(t->mem, n * sizeof(uint32_t));
         return -ENOSPC;
@@ -176,14 +380,14 @@ static int s_grow_slots(struct trk_table *t)
     t->st.bytes += (n - old) * sizeof(uint32_t);
     for (uint32_t i = 0; i < t->rows; i++) {
         struct sess *e = s_row(t, i);
-        if (S_STATE(e) & SS_LIVE)
+        if (e->state & SS_LIVE)
             s_place(t, s_row_hash(t, e), i);
     }
     return 0;
 }
 
-/* Find `k`: returns row + 1, or 0 with *empty set to the free slot ending the probe. */
-static inline uint32_t s_find(const struct trk_table *t, const struct trk_key *k, uint64_t hash,
+/* Find the probe's key: returns row + 1, or 0 with *empty set to the free slot ending the probe. */
+static inline uint32_t s_find(const struct trk_table *t, const struct probe *p, uint64_t hash,
                               size_t *empty)
 {
     uint32_t tag = SLOT_TAG(hash);
@@ -194,7 +398,7 @@ static inline uint32_t s_find(const struct trk_table *t, const struct trk_key *k
             *empty = i;
             return 0;
         }
-        if ((s & ~IDX_MASK) == tag && s_key_eq(&s_row(t, (s & IDX_MASK) - 1)->key, k))
+        if ((s & ~IDX_MASK) == tag && s_match(t, s_row(t, (s & IDX_MASK) - 1), p))
             return s & IDX_MASK;
         i = (i + 1) & t->mask;
     }
@@ -225,7 +429,7 @@ struct trk_table *trk_table_new(const struct trk_table_config *cfg)
         CMN_LOG(ERR, "session index of %zu slots does not fit in the memcap", slots);
         goto err;
     }
-    t->slots = calloc(slots, sizeof(uint32_t));
+    t->slots = s_zalloc(slots * sizeof(uint32_t));
     if (!t->slots) {
         trk_mem_give(t->mem, slots * sizeof(uint32_t));
         CMN_LOG(ERR, "out of memory for the session index");
@@ -262,6 +466,11 @@ void trk_table_destroy(struct trk_table **tp)
         free(t->chunks[i]);
         trk_mem_give(t->mem, (size_t)CHUNK_ROWS * sizeof(struct sess));
     }
+    for (size_t i = 0; i < t->nwchunks; i++) {
+        free(t->wchunks[i]);
+        trk_mem_give(t->mem, (size_t)WCHUNK_ROWS * sizeof(struct wide));
+    }
+    free(t->wchunks);
     free(t->chunks);
     free(t);
     *tp = NULL;
@@ -269,7 +478,9 @@ void trk_table_destroy(struct trk_table **tp)
 
 uint64_t trk_table_hash(const struct trk_table *t, const struct trk_key *k)
 {
-    return trk_key_hash(k, t->seed);
+    struct probe p;
+    s_probe_of_key(&p, k);
+    return s_probe_hash(&p, t->seed);
 }
 
 /* Move a row's narrow counters into its spill record (created on first use). */
@@ -311,7 +522,7 @@ static int s_spill(struct trk_table *t, struct sess *e, uint32_t idx)
         e->pkts[d] = e->syn[d] = e->synack[d] = e->ack[d] = e->fin[d] = e->rst[d] = 0;
         e->bytes[d] = 0;
     }
-    S_STATE(e) |= SS_SPILL;
+    e->state |= SS_SPILL;
     t->st.spills++;
     return 0;
 }
@@ -323,27 +534,65 @@ static void s_begin(struct sess *e, int dir, const struct cmn_record *r)
 {
     int init = dir;
     bool mid = false;
-    bool frag = (S_FLAGS(e) & CMN_SESS_FRAGS) != 0;
-    if (e->key.proto == 6 && !frag) {
+    bool frag = (e->flags & CMN_SESS_FRAGS) != 0;
+    if (e->proto == 6 && !frag) {
         uint8_t sa = r->tcp_flags & (CMN_TCP_SYN | CMN_TCP_ACK);
         if (sa == (CMN_TCP_SYN | CMN_TCP_ACK))
             init = !dir;
         else if (sa != CMN_TCP_SYN)
             mid = true;
     }
-    S_FLAGS(e) = (uint8_t)((frag ? CMN_SESS_FRAGS : 0) |
-                           (init == CMN_DIR_AB ? CMN_SESS_A_INIT : CMN_SESS_B_INIT) |
-                           (mid ? CMN_SESS_MIDSTREAM : 0));
-    S_STATE(e) |= SS_NEW;
+    e->flags = (uint8_t)((frag ? CMN_SESS_FRAGS : 0) |
+                         (init == CMN_DIR_AB ? CMN_SESS_A_INIT : CMN_SESS_B_INIT) |
+                         (mid ? CMN_SESS_MIDSTREAM : 0));
+    e->state |= SS_NEW;
     if (!mid) {
         unsigned shift = init == CMN_DIR_AB ? 0 : 4;
-        if (((S_STARTS(e) >> shift) & 0xf) != 0xf)
-            S_STARTS(e) = (uint8_t)(S_STARTS(e) + (1u << shift));
+        if (((e->starts >> shift) & 0xf) != 0xf)
+            e->starts = (uint8_t)(e->starts + (1u << shift));
     }
 }
 
-int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uint64_t hash, int dir,
-                               const struct cmn_record *r)
+/* A new row for the probe's key at index slot `empty` (found by s_find). */
+static int s_create(struct trk_table *t, const struct probe *p, uint64_t hash, size_t empty,
+                    const struct cmn_record *r, uint32_t *idx_out)
+{
+    if ((t->st.live + 1) * 4 > (uint64_t)(t->mask + 1) * 3) {
+        if (s_grow_slots(t) != 0)
+            return -ENOSPC;
+        (void)s_find(t, p, hash, &empty);
+    }
+    uint32_t idx, w = 0;
+    if (p->a && s_alloc_wide(t, p->a, p->b, &w) != 0)
+        return -ENOSPC;
+    if (s_alloc_row(t, &idx) != 0) {
+        if (p->a)
+            s_wide_push(t, w);
+        return -ENOSPC;
+    }
+    struct sess *e = s_row(t, idx);
+    memset(e, 0, sizeof(*e));
+    memcpy(&e->a_port, &p->w1, 5); /* ports and protocol */
+    if (p->a) {
+        e->a4 = w;
+        e->state = SS_LIVE | SS_WIDE;
+    } else {
+        memcpy(e, &p->w0, 8);
+        e->state = SS_LIVE;
+    }
+    if (trk_key_is_frag_row(r))
+        e->flags = CMN_SESS_FRAGS;
+    e->last_ns = r->ts_ns;
+    t->slots[empty] = SLOT_TAG(hash) | (idx + 1);
+    t->st.created++;
+    t->st.live++;
+    *idx_out = idx;
+    return 0;
+}
+
+/* Account record `r` (direction `dir`) to the row of the probe's key. */
+static inline int s_update(struct trk_table *t, const struct probe *p, uint64_t hash, int dir,
+                           const struct cmn_record *r)
 {
     t->st.records++;
     uint64_t ts = r->ts_ns;
@@ -352,8 +601,8 @@ int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uin
     size_t empty = 0;
     uint32_t idx;
     struct sess *e;
-    uint32_t found = s_find(t, k, hash, &empty);
-    if (found) {
+    uint32_t found = s_find(t, p, hash, &empty);
+    if (__builtin_expect(found != 0, 1)) {
         idx = found - 1;
         e = s_row(t, idx);
         if (t->timeout && ts > e->last_ns && ts - e->last_ns > t->timeout) {
@@ -361,30 +610,16 @@ int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uin
             t->st.restarted++;
         }
     } else {
-        if ((t->st.live + 1) * 4 > (uint64_t)(t->mask + 1) * 3) {
-            if (s_grow_slots(t) != 0)
-                goto drop;
-            (void)s_find(t, k, hash, &empty);
-        }
-        if (s_alloc_row(t, &idx) != 0)
+        if (s_create(t, p, hash, empty, r, &idx) != 0)
             goto drop;
         e = s_row(t, idx);
-        memset(e, 0, sizeof(*e));
-        e->key = *k;
-        S_STATE(e) = SS_LIVE;
-        if (trk_key_is_frag_row(r))
-            S_FLAGS(e) = CMN_SESS_FRAGS;
-        e->last_ns = ts;
-        t->slots[empty] = SLOT_TAG(hash) | (idx + 1);
         s_begin(e, dir, r);
-        t->st.created++;
-        t->st.live++;
     }
     if (__builtin_expect(e->pkts[dir] == UINT16_MAX || e->bytes[dir] > UINT32_MAX - r->ip_len, 0))
         if (s_spill(t, e, idx) != 0)
             goto drop;
-    if (!(S_STATE(e) & SS_DIRTY)) {
-        S_STATE(e) |= SS_DIRTY;
+    if (!(e->state & SS_DIRTY)) {
+        e->state |= SS_DIRTY;
         e->first_ns = ts;
         t->st.dirty++;
     } else if (ts < e->first_ns) {
@@ -394,7 +629,7 @@ int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uin
         e->last_ns = ts;
     e->pkts[dir]++;
     e->bytes[dir] += r->ip_len;
-    if (e->key.proto == 6) {
+    if (e->proto == 6) {
         uint8_t f = r->tcp_flags;
         e->syn[dir] += (f & CMN_TCP_SYN) != 0;
         e->synack[dir] += (f & (CMN_TCP_SYN | CMN_TCP_ACK)) == (CMN_TCP_SYN | CMN_TCP_ACK);
@@ -408,17 +643,26 @@ drop:
     return -ENOSPC;
 }
 
+int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uint64_t hash, int dir,
+                               const struct cmn_record *r)
+{
+    struct probe p;
+    s_probe_of_key(&p, k);
+    return s_update(t, &p, hash, dir, r);
+}
+
 /* Burst pipeline: group g is keyed, hashed and its slots prefetched while
  * group g-1 has its rows prefetched and group g-2 is applied, so each memory
  * access has a group's worth of work to hide behind. */
 #define PIPE_GROUP 16
 
 struct pipe_group {
-    struct trk_key key[PIPE_GROUP]; /* canonical keys */
-    uint64_t hash[PIPE_GROUP];      /* their hashes */
-    int dir[PIPE_GROUP];            /* record directions */
-    const struct cmn_record *rec;   /* first record of the group */
-    size_t n;                       /* records in the group (0 = empty stage) */
+    struct probe key[PIPE_GROUP];    /* canonical keys in table form */
+    uint64_t hash[PIPE_GROUP];       /* their hashes */
+    int dir[PIPE_GROUP];             /* record directions */
+    struct trk_key wkey[PIPE_GROUP]; /* full keys of wide records (key[i].a/b point here) */
+    const struct cmn_record *rec;    /* first record of the group */
+    size_t n;                        /* records in the group (0 = empty stage) */
 };
 
 static void s_stage_hash(const struct trk_table *t, struct pipe_group *g,
@@ -427,8 +671,8 @@ static void s_stage_hash(const struct trk_table *t, struct pipe_group *g,
     g->rec = rec;
     g->n = n;
     for (size_t i = 0; i < n; i++) {
-        g->dir[i] = trk_key_from_record(&g->key[i], &rec[i]);
-        g->hash[i] = trk_key_hash(&g->key[i], t->seed);
+        g->dir[i] = s_probe_of_record(&g->key[i], &g->wkey[i], &rec[i]);
+        g->hash[i] = s_probe_hash(&g->key[i], t->seed);
         __builtin_prefetch(&t->slots[g->hash[i] & t->mask]);
     }
 }
@@ -437,11 +681,8 @@ static void s_stage_rows(const struct trk_table *t, const struct pipe_group *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         uint32_t s = t->slots[g->hash[i] & t->mask];
-        if (s) {
-            const char *p = (const char *)s_row(t, (s & IDX_MASK) - 1);
-            __builtin_prefetch(p, 1);
-            __builtin_prefetch(p + 64, 1);
-        }
+        if (s)
+            __builtin_prefetch(s_row(t, (s & IDX_MASK) - 1), 1);
     }
 }
 
@@ -449,7 +690,7 @@ static size_t s_stage_apply(struct trk_table *t, const struct pipe_group *g)
 {
     size_t ok = 0;
     for (size_t i = 0; i < g->n; i++)
-        ok += trk_table_update_with_hash(t, &g->key[i], g->hash[i], g->dir[i], &g->rec[i]) == 0;
+        ok += s_update(t, &g->key[i], g->hash[i], g->dir[i], &g->rec[i]) == 0;
     return ok;
 }
 
@@ -477,12 +718,14 @@ static void s_view(const struct trk_table *t, const struct sess *e, uint32_t idx
 {
     memset(v, 0, sizeof(*v));
     struct cmn_session_rec *r = &v->rec;
-    memcpy(r->a_ip, e->key.a, 16);
-    memcpy(r->b_ip, e->key.b, 16);
-    r->a_port = e->key.a_port;
-    r->b_port = e->key.b_port;
-    r->proto = e->key.proto;
-    r->flags = S_FLAGS(e);
+    struct trk_key k;
+    s_row_key(t, e, &k);
+    memcpy(r->a_ip, k.a, 16);
+    memcpy(r->b_ip, k.b, 16);
+    r->a_port = e->a_port;
+    r->b_port = e->b_port;
+    r->proto = e->proto;
+    r->flags = e->flags;
     for (int d = 0; d < 2; d++) {
         r->pkts[d] = e->pkts[d];
         r->bytes[d] = e->bytes[d];
@@ -493,7 +736,7 @@ static void s_view(const struct trk_table *t, const struct sess *e, uint32_t idx
         r->rst[d] = e->rst[d];
     }
     uint32_t si;
-    if ((S_STATE(e) & SS_SPILL) &&
+    if ((e->state & SS_SPILL) &&
         trk_hset_find(t->spill_idx, &idx, trk_mix64(idx, t->seed | 1), &si) == 0 &&
         si < t->nspill) {
         const struct spill *p = &t->spill[si];
@@ -509,16 +752,18 @@ static void s_view(const struct trk_table *t, const struct sess *e, uint32_t idx
     }
     r->first_ns = e->first_ns;
     r->last_ns = e->last_ns;
-    v->starts[0] = S_STARTS(e) & 0xf;
-    v->starts[1] = S_STARTS(e) >> 4;
-    v->created = (S_STATE(e) & SS_NEW) != 0;
+    v->starts[0] = e->starts & 0xf;
+    v->starts[1] = e->starts >> 4;
+    v->created = (e->state & SS_NEW) != 0;
 }
 
 bool trk_table_lookup_with_hash(const struct trk_table *t, const struct trk_key *k, uint64_t hash,
                                 struct trk_sess_view *out)
 {
+    struct probe p;
+    s_probe_of_key(&p, k);
     size_t empty = 0;
-    uint32_t found = s_find(t, k, hash, &empty);
+    uint32_t found = s_find(t, &p, hash, &empty);
     if (!found)
         return false;
     s_view(t, s_row(t, found - 1), found - 1, out);
@@ -531,7 +776,7 @@ size_t trk_table_visit_dirty(const struct trk_table *t, trk_table_visit_fn fn, v
     size_t n = 0;
     for (uint32_t i = 0; i < t->rows && n < t->st.dirty; i++) {
         const struct sess *e = s_row(t, i);
-        if ((S_STATE(e) & (SS_LIVE | SS_DIRTY)) != (SS_LIVE | SS_DIRTY))
+        if ((e->state & (SS_LIVE | SS_DIRTY)) != (SS_LIVE | SS_DIRTY))
             continue;
         s_view(t, e, i, &v);
         fn(ctx, &v);
@@ -546,7 +791,7 @@ size_t trk_table_flush(struct trk_table *t, trk_table_visit_fn fn, void *ctx)
     size_t n = 0;
     for (uint32_t i = 0; i < t->rows && n < t->st.dirty; i++) {
         struct sess *e = s_row(t, i);
-        if ((S_STATE(e) & (SS_LIVE | SS_DIRTY)) != (SS_LIVE | SS_DIRTY))
+        if ((e->state & (SS_LIVE | SS_DIRTY)) != (SS_LIVE | SS_DIRTY))
             continue;
         if (fn) {
             s_view(t, e, i, &v);
@@ -554,8 +799,8 @@ size_t trk_table_flush(struct trk_table *t, trk_table_visit_fn fn, void *ctx)
         }
         memset(e->bytes, 0, sizeof(*e) - offsetof(struct sess, bytes));
         e->first_ns = 0;
-        S_STATE(e) = SS_LIVE;
-        S_STARTS(e) = 0;
+        e->state &= SS_LIVE | SS_WIDE;
+        e->starts = 0;
         n++;
     }
     (void)CMN_NEVER(n != t->st.dirty);
@@ -589,6 +834,8 @@ static void s_remove(struct trk_table *t, uint32_t idx)
         }
     }
     t->slots[i] = 0;
+    if (e->state & SS_WIDE)
+        s_wide_push(t, e->a4);
     memset(e, 0, sizeof(*e));
     e->last_ns = t->free_head;
     t->free_head = idx + 1;
@@ -605,7 +852,7 @@ size_t trk_table_expire(struct trk_table *t, size_t max_visits)
         uint32_t idx = t->expire_cursor;
         t->expire_cursor = idx + 1 < t->rows ? idx + 1 : 0;
         struct sess *e = s_row(t, idx);
-        if ((S_STATE(e) & (SS_LIVE | SS_DIRTY)) != SS_LIVE)
+        if ((e->state & (SS_LIVE | SS_DIRTY)) != SS_LIVE)
             continue;
         if (t->now > e->last_ns && t->now - e->last_ns > t->timeout) {
             s_remove(t, idx);
@@ -625,6 +872,9 @@ void trk_table_reset(struct trk_table *t)
         e->last_ns = t->free_head;
         t->free_head = i + 1;
     }
+    t->wfree = 0;
+    for (size_t w = t->nwchunks * WCHUNK_ROWS; w-- > 0;)
+        s_wide_push(t, (uint32_t)w);
     trk_hset_clear(t->spill_idx);
     t->nspill = 0;
     t->now = 0;

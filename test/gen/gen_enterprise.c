@@ -181,6 +181,7 @@ struct edge {
     double weight;     /* relative session rate */
     uint64_t pk[2];    /* truth packets: [0] client->server, [1] server->client */
     uint64_t by[2];    /* truth IP bytes, same directions */
+    uint64_t creal;    /* truth: client packets that are not a pure SYN or an RST */
     uint32_t sessions; /* truth: distinct client ports (filled at the end) */
 };
 
@@ -567,6 +568,8 @@ static void s_build_model(struct gen *g)
     }
     k = s_medge(g, dc[1], dc[0], P_NTP, 0, 60, false);
     g->edges[k].cport = 123;
+    k = s_medge(g, dc[0], dc[1], P_DNS, 0, 20, false); /* forwarder: dns 53<->53 */
+    g->edges[k].cport = 53;
     s_medge(g, dc[0], dc[1], P_LDAP, 0, 10, false);
     s_medge(g, dc[1], dc[0], P_LDAP, 0, 10, false);
 
@@ -1286,6 +1289,9 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
         int d = si == e->ch ? 0 : 1;
         e->pk[d]++;
         e->by[d] += iplen;
+        if (d == 0 && (PROF[e->prof].proto != 6 ||
+                       !((o->flags & 0x02 && !(o->flags & 0x10)) || o->flags & 0x04)))
+            e->creal++;
         if (!s->emitted) {
             uint16_t cport = PROF[e->prof].server_initiates ? s->rport : s->iport;
             s_conn_add(g, (uint64_t)s->edge << 16 | cport);
@@ -1397,6 +1403,22 @@ static void s_rfc3339(int64_t ns, char *buf, size_t n)
              (int)(sod / 60 % 60), (int)(sod % 60), (int)((ns - secs * NS_S) / 1000));
 }
 
+/* An edge of the truth: real traffic (not scan/flood noise) in which the
+ * client sent at least one packet that is not a pure SYN or an RST (a TCP
+ * "edge" of SYNs only cannot be told from a spoofed flood source). */
+static bool s_edge_counted(const struct edge *e)
+{
+    return !e->noise && e->pk[0] + e->pk[1] && (PROF[e->prof].proto != 6 || e->creal);
+}
+
+/* Client port of a counted edge that is itself a service: a fixed well-known
+ * port (ntp 123<->123, dns 53<->53 between servers: both ends are servers;
+ * the initiator is the client of the edge). 0 when none. */
+static uint16_t s_edge_client_service(const struct edge *e)
+{
+    return e->cport && e->cport < 1024 ? e->cport : 0;
+}
+
 static int s_write_truth(struct gen *g, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -1420,27 +1442,35 @@ static int s_write_truth(struct gen *g, const char *path)
             g->o.seed, g->meta_pk, g->meta_by, t1, t2, g->o.pcs, g->o.servers, g->nspecs,
             g->dupcap ? g->meta_pk : 0);
 
-    /* services: (server ip, proto, port) of every counted edge; edges are
-     * unique per client, so a service's clients are its edges */
-    keys = malloc((g->nedges + 1) * sizeof(*keys));
+    /* services: (server ip, proto, port) of every counted edge, plus the
+     * well-known client port of server-to-server edges; key << 1 | 1 for an
+     * edge (one per client), | 0 for such a client port */
+    keys = malloc((2 * g->nedges + 1) * sizeof(*keys));
     if (!keys)
         abort();
     for (i = 0, nk = 0; i < g->nedges; i++) {
         const struct edge *e = &g->edges[i];
-        if (e->noise || !(e->pk[0] + e->pk[1]))
+        uint64_t pr = PROF[e->prof].proto;
+        if (!s_edge_counted(e))
             continue;
-        keys[nk++] = (uint64_t)e->sh << 32 | (uint64_t)PROF[e->prof].proto << 16 | e->port;
+        keys[nk++] = ((uint64_t)e->sh << 32 | pr << 16 | e->port) << 1 | 1;
+        if (s_edge_client_service(e)) {
+            keys[nk++] = ((uint64_t)e->ch << 32 | pr << 16 | s_edge_client_service(e)) << 1;
+            g->hosts[e->ch].is_server = 1;
+        }
     }
     qsort(keys, nk, sizeof(*keys), s_u64_cmp);
     fprintf(f, "\"services\": [");
     firstrow = true;
     for (i = 0; i < nk; i = j) {
-        const struct host *h = &g->hosts[keys[i] >> 32];
-        for (j = i; j < nk && keys[j] == keys[i]; j++)
-            ;
+        uint64_t key = keys[i] >> 1;
+        const struct host *h = &g->hosts[key >> 32];
+        uint32_t clients = 0;
+        for (j = i; j < nk && keys[j] >> 1 == key; j++)
+            clients += (uint32_t)(keys[j] & 1);
         fprintf(f, "%s\n {\"ip\": \"%s\", \"proto\": \"%s\", \"port\": %u, \"clients\": %u}",
-                firstrow ? "" : ",", s_ip(h, a, sizeof(a)),
-                (keys[i] >> 16 & 0xff) == 6 ? "tcp" : "udp", (unsigned)(keys[i] & 0xffff), j - i);
+                firstrow ? "" : ",", s_ip(h, a, sizeof(a)), (key >> 16 & 0xff) == 6 ? "tcp" : "udp",
+                (unsigned)(key & 0xffff), clients);
         firstrow = false;
     }
     free(keys);
@@ -1448,7 +1478,7 @@ static int s_write_truth(struct gen *g, const char *path)
     firstrow = true;
     for (i = 0; i < g->nedges; i++) {
         struct edge *e = &g->edges[i];
-        if (e->noise || !(e->pk[0] + e->pk[1]))
+        if (!s_edge_counted(e))
             continue;
         g->hosts[e->ch].is_client = 1;
         g->hosts[e->sh].is_server = 1;

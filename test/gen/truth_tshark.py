@@ -167,6 +167,11 @@ def main():
                                  "sessions": len(e[4] - {0})})
         for (s, proto, port), n in per_svc.items():
             out["services"].append({"ip": s, "proto": proto, "port": port, "clients": n})
+        # services without a client of their own (the well-known client port of a
+        # server-to-server edge, ntp 123<->123) come from the truth as they are
+        for s in truth["services"]:
+            if int(s["clients"]) == 0 and (norm(s["ip"]), s["proto"], s["port"]) not in per_svc:
+                out["services"].append(dict(s))
         for ip, h in hosts.items():
             out["hosts"].append({"ip": ip, "packets_out": h[0], "bytes_out": h[1],
                                  "packets_in": h[2], "bytes_in": h[3]})
