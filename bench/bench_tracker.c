@@ -2,7 +2,11 @@
  * bench_tracker: records/s into the session table (trk_table_update_burst)
  * with about 1M live sessions and key churn (a share of records open new
  * sessions while old ones expire), and the memory held per live session.
- * Usage: bench_tracker [live_sessions] [records] [churn_percent]
+ * Records pick a session uniformly from a sliding window; sessions that slide
+ * out expire after the timeout, so the table holds the window plus one
+ * timeout's worth of new sessions (about `live_sessions` in all).
+ * Usage: bench_tracker [--quick] [live_sessions] [records] [churn_percent]
+ * Prints human lines and `RESULT tracker_mrps`, `RESULT tracker_bytes_per_session`.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,29 +46,49 @@ static void s_session(struct cmn_record *r, uint64_t id, uint64_t ts, int reply)
 
 int main(int argc, char **argv)
 {
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (quick) {
+        argc--;
+        argv++;
+    }
     uint64_t live = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    uint64_t nrec = argc > 2 ? strtoull(argv[2], NULL, 10) : 20000000;
+    uint64_t nrec = argc > 2 ? strtoull(argv[2], NULL, 10) : quick ? 4000000 : 20000000;
     uint64_t churn = argc > 3 ? strtoull(argv[3], NULL, 10) : 5;
+    if (live < 1000 || churn > 100) {
+        fprintf(stderr, "usage: bench_tracker [--quick] [live>=1000] [records] [churn%%<=100]\n");
+        return 2;
+    }
+    const uint64_t step = 50;                         /* ns of capture time per record (20 M/s) */
+    uint64_t timeout_recs = 5000000;                  /* session timeout: 0.25 s of capture */
+    uint64_t window = live - live / 4;                /* sessions records pick from */
+    if (churn * timeout_recs / 100 < live - live / 4) /* plus the idle ones not expired yet */
+        window = live - churn * timeout_recs / 100;
+    else
+        timeout_recs = (live / 4) * 100 / (churn ? churn : 1);
     struct trk_mem mem = {.cap = 4ull << 30};
     struct trk_table_config cfg = {
-        .spare_sessions = live, .session_timeout_ns = 500000000ull, .seed = 1, .mem = &mem};
+        .spare_sessions = live, .session_timeout_ns = timeout_recs * step, .seed = 1, .mem = &mem};
     struct trk_table *t = trk_table_new(&cfg);
     if (!t)
         return 1;
     const size_t chunk = 1 << 16;
     struct cmn_record *recs = malloc(chunk * sizeof(*recs));
-    uint64_t rng = 88172645463325252ull, next_id = live, ts = 1000000000ull;
-    /* warm up: every session once */
-    for (uint64_t i = 0; i < live; i += chunk) {
-        size_t m = live - i < chunk ? live - i : chunk;
+    uint64_t rng = 88172645463325252ull, ts = 1000000000ull;
+    uint64_t next_id = window;
+    /* warm up: every session of the window once, then one timeout of churn (not timed) */
+    for (uint64_t i = 0; i < window; i += chunk) {
+        size_t m = window - i < chunk ? window - i : chunk;
         for (size_t k = 0; k < m; k++)
             s_session(&recs[k], i + k, ts, 0);
         trk_table_update_burst(t, recs, m);
     }
     trk_table_flush(t, NULL, NULL);
-    uint64_t ns = 0, done = 0, base = 0, flush_ns = 0, flushes = 0;
-    while (done < nrec) {
-        size_t m = nrec - done < chunk ? nrec - done : chunk;
+    uint64_t ns = 0, done = 0, base = 0, flush_ns = 0, flushes = 0, total = nrec + timeout_recs;
+    while (done < total) {
+        if (done == timeout_recs)
+            ns = flush_ns = flushes = 0; /* warm-up over: measure from here */
+        uint64_t until = done < timeout_recs ? timeout_recs : total;
+        size_t m = until - done < chunk ? until - done : chunk;
         for (size_t k = 0; k < m; k++) {
             uint64_t r = s_rng(&rng);
             uint64_t id;
@@ -72,9 +96,9 @@ int main(int argc, char **argv)
                 id = next_id++; /* a new session; the oldest slide out of the window */
                 base++;
             } else {
-                id = base + (r >> 8) % live;
+                id = base + (r >> 8) % window;
             }
-            ts += 50; /* 20 M records per second of capture time; timeout 0.5 s */
+            ts += step;
             s_session(&recs[k], id, ts, (int)(r >> 40) & 1);
         }
         uint64_t t0 = cmn_mono_ns();
@@ -92,14 +116,19 @@ int main(int argc, char **argv)
     }
     struct trk_table_stats st;
     trk_table_get_stats(t, &st);
-    printf("records %" PRIu64 " in %.3f s: %.2f M records/s\n", done, (double)ns / 1e9,
-           (double)done / ((double)ns / 1e3));
+    double mrps = (double)nrec / ((double)ns / 1e3);
+    printf("records %" PRIu64 " in %.3f s: %.2f M records/s (window %" PRIu64
+           " sessions, churn %" PRIu64 "%%, timeout %" PRIu64 " records)\n",
+           nrec, (double)ns / 1e9, mrps, window, churn, timeout_recs);
     printf("flush + expiry: %" PRIu64 " epochs, %.1f ms each\n", flushes,
            flushes ? (double)flush_ns / 1e6 / (double)flushes : 0.0);
     printf("live sessions %" PRIu64 ", created %" PRIu64 ", freed %" PRIu64 ", drops %" PRIu64 "\n",
            st.live, st.created, st.freed, st.drop_memcap);
-    printf("table bytes %" PRIu64 " (%.1f B/session), row 88 B + 4 B slot\n", st.bytes,
-           (double)st.bytes / (double)(st.live ? st.live : 1));
+    double bps = (double)st.bytes / (double)(st.live ? st.live : 1);
+    printf("table bytes %" PRIu64 " (%.1f B/session: rows, index slots, side stores)\n", st.bytes,
+           bps);
+    printf("RESULT tracker_mrps %.2f Mrec/s\n", mrps);
+    printf("RESULT tracker_bytes_per_session %.1f B\n", bps);
     free(recs);
     trk_table_destroy(&t);
     return 0;

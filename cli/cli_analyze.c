@@ -387,6 +387,8 @@ int cli_analyze_main(int argc, char **argv)
     printf("renkei analyze: %s\n", lost ? "finished, but records were lost" : "done");
     printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
     s_print_n("records", s.records);
+    if (ncap > 1)
+        s_print_n("duplicates", s.duplicates);
     s_print_n("hosts", s.hosts);
     s_print_n("services", s.services);
     s_print_n("edges", s.edges);

@@ -177,6 +177,7 @@ int cli_report_summary(const char *path, struct cli_db_summary *out)
                                 " AND counter = 'records_received'");
     out->packets = s_scalar(db, "SELECT value FROM meta WHERE key = 'packets'");
     out->records_lost = s_scalar(db, "SELECT value FROM meta WHERE key = 'records_lost'");
+    out->duplicates = s_scalar(db, "SELECT value FROM meta WHERE key = 'duplicates_removed'");
     sqlite3_close(db);
     return 0;
 }

@@ -31,6 +31,7 @@ struct cli_db_summary {
     uint64_t records;      /* records the splitter received (final stats) */
     uint64_t packets;      /* packets after dedup (meta) */
     uint64_t records_lost; /* meta.records_lost */
+    uint64_t duplicates;   /* meta.duplicates_removed (redundant collectors' copies) */
 };
 
 /* Fill *out from `db` (read-only). Returns 0 or -EIO when it cannot be opened. */

@@ -45,6 +45,10 @@ static const struct cmn_cli_opt s_opts[] = {
      "wait instead of dropping when the send queue is full (default: true "
      "for pcap, false otherwise)"},
     {"print", NULL, "write one text line per record to stdout instead of sending (debugging)"},
+    {"max_packets", "N",
+     "stop after N packets and log the packet rate (benchmarks; default 0: off)"},
+    {"duration", "S",
+     "stop S seconds after the first packet and log the packet rate (benchmarks; default 0: off)"},
     {"start_delay_ms", "MS",
      "wait this long before starting (tests: makes this collector's batches arrive late)"},
     {NULL, NULL, NULL},
@@ -83,7 +87,9 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
         cmn_config_u64(cfg, sect, "start_delay_ms", 0, 0, 3600 * 1000, &start_delay) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
-        cmn_config_bool(cfg, sect, "print", false, &c.print))
+        cmn_config_bool(cfg, sect, "print", false, &c.print) ||
+        cmn_config_u64(cfg, sect, "max_packets", 0, 0, UINT64_MAX, &c.max_packets) ||
+        cmn_config_double(cfg, sect, "duration", 0, 0, 1e6, &c.duration))
         goto out;
     c.id = (uint32_t)id;
     c.batch_records = (uint32_t)batch;

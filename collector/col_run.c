@@ -94,13 +94,17 @@ static void s_rx_loop(struct rx_ctx *x)
     struct col_batch *cur = NULL;
     uint64_t delay = (uint64_t)x->cfg->batch_delay_ms * 1000000ull;
     uint64_t idle = (uint64_t)(x->cfg->idle_timeout * 1e9);
-    uint64_t now = cmn_mono_ns(), last_rx = now, next_poll = now;
+    uint64_t now = cmn_mono_ns(), last_rx = now, next_poll = now, first_rx = 0;
+    uint64_t max_pkts = x->cfg->max_packets ? x->cfg->max_packets : UINT64_MAX;
+    uint64_t max_ns = x->cfg->duration > 0 ? (uint64_t)(x->cfg->duration * 1e9) : UINT64_MAX;
     bool vdev = x->cfg->source != COL_SRC_EAL; /* sleep when idle: not a dedicated core */
 
     while (!*x->stop) {
         uint16_t n = rte_eth_rx_burst(x->port, 0, m, COL_BURST);
         now = cmn_mono_ns();
         if (n > 0) {
+            if (!first_rx)
+                first_rx = now;
             last_rx = now;
             uint64_t wall = x->ts_off >= 0 ? 0 : cmn_now_ns();
             for (uint16_t i = 0; i < n; i++) {
@@ -137,6 +141,8 @@ static void s_rx_loop(struct rx_ctx *x)
                 }
             }
             rte_pktmbuf_free_bulk(m, n);
+            if (x->local.v[COL_STAT_PACKETS] >= max_pkts || now - first_rx >= max_ns)
+                break;
         }
         if (cur && cur->n && now - cur->opened_ns >= delay) {
             col_queue_submit(x->q, cur);
@@ -175,6 +181,16 @@ static void s_rx_loop(struct rx_ctx *x)
         col_queue_release(x->q, cur); /* empty: straight back to the free ring */
     s_port_drops(x);
     col_stats_publish(x->shared, &x->local);
+    if (x->cfg->max_packets || x->cfg->duration > 0) {
+        const uint64_t *v = x->local.v;
+        double secs = first_rx ? (double)(last_rx - first_rx) / 1e9 : 0;
+        CMN_LOG(
+            NOTICE,
+            "rx rate: %" PRIu64 " packets in %.3f s: %.3f Mpps; drops rx_missed %" PRIu64
+            " rx_nombuf %" PRIu64 " queue_full %" PRIu64,
+            v[COL_STAT_PACKETS], secs, secs > 0 ? (double)v[COL_STAT_PACKETS] / secs / 1e6 : 0.0,
+            v[COL_STAT_DROP_RX_MISSED], v[COL_STAT_DROP_RX_NOMBUF], v[COL_STAT_DROP_QUEUE_FULL]);
+    }
 }
 
 /* Files: scan, choose link type, convert mixed pcapng. Returns CMN_EXIT_*. */

@@ -5,7 +5,9 @@
  * the port and the sender thread, then runs the RX loop on the calling
  * thread: bursts of 32 from the port, parse, append to the current batch,
  * submit full or aged batches. Ends when a capture file has been fully
- * received, on *stop, or (files only) after an idle timeout with a warning.
+ * received, on *stop, after max_packets or duration (benchmarks: a looping
+ * vdev never ends; the run then logs its packet rate and drops), or (files
+ * only) after an idle timeout with a warning.
  */
 #ifndef COL_RUN_H
 #define COL_RUN_H
@@ -36,6 +38,8 @@ struct col_run_config {
     bool lossless;           /* wait instead of dropping when the queue is full */
     bool print;              /* text lines on stdout instead of ZeroMQ */
     double idle_timeout;     /* files: seconds without packets before giving up */
+    uint64_t max_packets;    /* stop after this many packets (0: no limit; benchmarks) */
+    double duration;         /* stop this many seconds after the first packet (0: no limit) */
 };
 
 /* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,

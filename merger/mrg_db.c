@@ -18,6 +18,7 @@
 #include "cmn_ip.h"
 #include "cmn_log.h"
 #include "mrg_db.h"
+#include "mrg_rollup.h"
 
 /* Schema v1. IPs are export text; *_key columns hold the 16-byte address for
  * numeric ordering. Times are INTEGER ns since the Unix epoch. */
@@ -79,7 +80,7 @@ static const char s_refresh[] =
     "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
     " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"
-    "   eb.confidence AS cb FROM sessions s"
+    "   eb.confidence AS cb FROM sessions_all s"
     "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"
     "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"
     "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"
@@ -98,7 +99,8 @@ static const char s_refresh[] =
     "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"
     "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"
     "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"
-    "  COUNT(DISTINCT CASE srv WHEN 'A' THEN b_port ELSE a_port END),"
+    "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE a_port END"
+    "   END) + SUM(retired),"
     "  MIN(first_ns), MAX(last_ns)"
     " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"
     " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"
@@ -127,14 +129,14 @@ static const char s_refresh[] =
     "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
     "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi, MIN(f) AS f, MAX(l) AS l"
     "  FROM (SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"
-    "    bytes_ba AS bi, first_ns AS f, last_ns AS l FROM sessions"
+    "    bytes_ba AS bi, first_ns AS f, last_ns AS l FROM sessions_all"
     "   UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"
-    "    FROM sessions) t GROUP BY t.ip) g;"
+    "    FROM sessions_all) t GROUP BY t.ip) g;"
     "INSERT OR REPLACE INTO meta(key, value)"
-    " SELECT 'packets', COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions"
-    " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab + bytes_ba), 0) FROM sessions"
-    " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) FROM sessions"
-    " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) FROM sessions;";
+    " SELECT 'packets', COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions_all"
+    " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab + bytes_ba), 0) FROM sessions_all"
+    " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) FROM sessions_all"
+    " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) FROM sessions_all;";
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
@@ -145,6 +147,7 @@ enum st_id {
     ST_KEY_GET,
     ST_KEY_CLEAR,
     ST_SESSION_UPSERT,
+    ST_EPOCH_SESSION,
     ST_ENDPOINT_REPLACE,
     ST_EVENT_REPLACE,
     ST_EPOCH_UPSERT,
@@ -181,6 +184,12 @@ static const char *const s_sql[ST_COUNT] = {
         "  ELSE flags | excluded.flags END,"
         " epochs = epochs + 1, first_ns = MIN(first_ns, excluded.first_ns),"
         " last_ns = MAX(last_ns, excluded.last_ns)",
+    /* the epoch's deltas, for mrg_rollup's usage rows (same parameters) */
+    [ST_EPOCH_SESSION] =
+        "INSERT INTO temp.epoch_sessions(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab,"
+        " pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"
+        " rst_ab, rst_ba, flags, first_ns, last_ns)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
     [ST_ENDPOINT_REPLACE] =
         "INSERT OR REPLACE INTO endpoints(ip, proto, port, role, confidence, peers, peer_ports,"
         " sessions, synack_sent, synack_recv, syn_sent, syn_recv, rst_sent, rst_recv,"
@@ -215,6 +224,7 @@ struct mrg_db {
     sqlite3 *db;                /* read-write connection */
     sqlite3_stmt *st[ST_COUNT]; /* prepared statements, enum st_id */
     char *path;                 /* for messages */
+    struct mrg_retain retain;   /* retention of sessions and usage rows (mrg_rollup) */
 };
 
 /* ---- SQL functions used by the derived-table queries ---- */
@@ -345,6 +355,10 @@ struct mrg_db *mrg_db_open(const char *path)
         CMN_LOG(ERR, "%s: cannot create schema: %s", path, err ? err : "?");
         goto err;
     }
+    if (mrg_rollup_init(db->db) != 0)
+        goto err;
+    db->retain = (struct mrg_retain){MRG_RETAIN_MINUTES_DEFAULT, MRG_RETAIN_HOURS_DEFAULT,
+                                     MRG_RETAIN_DAYS_DEFAULT};
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v2(db->db, s_sql[i], -1, &db->st[i], NULL) != SQLITE_OK) {
             CMN_LOG(ERR, "%s: prepare '%.60s': %s", path, s_sql[i], sqlite3_errmsg(db->db));
@@ -372,6 +386,12 @@ void mrg_db_close(struct mrg_db **dbp)
     free(db->path);
     free(db);
     *dbp = NULL;
+}
+
+void mrg_db_set_retention(struct mrg_db *db, const struct mrg_retain *r)
+{
+    assert(db && r);
+    db->retain = *r;
 }
 
 void *mrg_db_handle(struct mrg_db *db)
@@ -416,28 +436,30 @@ static int s_put_session(struct mrg_db *db, const struct cmn_session_rec *r,
         sqlite3_clear_bindings(s);
         return 0;
     }
-    s = db->st[ST_SESSION_UPSERT];
-    s_bind_ip(s, 1, r->a_ip);
-    sqlite3_bind_int(s, 2, r->a_port);
-    s_bind_ip(s, 3, r->b_ip);
-    sqlite3_bind_int(s, 4, r->b_port);
-    sqlite3_bind_int(s, 5, r->proto);
-    s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
-    s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
-    s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
-    s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
-    for (int d = 0; d < 2; d++) {
-        s_bind_u64(s, 10 + d, r->syn[d]);
-        s_bind_u64(s, 12 + d, r->synack[d]);
-        s_bind_u64(s, 14 + d, r->ack[d]);
-        s_bind_u64(s, 16 + d, r->fin[d]);
-        s_bind_u64(s, 18 + d, r->rst[d]);
+    for (int k = 0; k < 2; k++) {
+        s = db->st[k ? ST_EPOCH_SESSION : ST_SESSION_UPSERT];
+        s_bind_ip(s, 1, r->a_ip);
+        sqlite3_bind_int(s, 2, r->a_port);
+        s_bind_ip(s, 3, r->b_ip);
+        sqlite3_bind_int(s, 4, r->b_port);
+        sqlite3_bind_int(s, 5, r->proto);
+        s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
+        s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
+        s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
+        s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
+        for (int d = 0; d < 2; d++) {
+            s_bind_u64(s, 10 + d, r->syn[d]);
+            s_bind_u64(s, 12 + d, r->synack[d]);
+            s_bind_u64(s, 14 + d, r->ack[d]);
+            s_bind_u64(s, 16 + d, r->fin[d]);
+            s_bind_u64(s, 18 + d, r->rst[d]);
+        }
+        sqlite3_bind_int(s, 20, r->flags);
+        s_bind_u64(s, 21, r->first_ns);
+        s_bind_u64(s, 22, r->last_ns);
+        if (s_step_done(db, k ? ST_EPOCH_SESSION : ST_SESSION_UPSERT) != 0)
+            return -EIO;
     }
-    sqlite3_bind_int(s, 20, r->flags);
-    s_bind_u64(s, 21, r->first_ns);
-    s_bind_u64(s, 22, r->last_ns);
-    if (s_step_done(db, ST_SESSION_UPSERT) != 0)
-        return -EIO;
     st->sessions++;
     st->packets += r->pkts[0] + r->pkts[1];
     st->bytes += r->bytes[0] + r->bytes[1];
@@ -539,7 +561,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     struct mrg_epoch_stats st = {0};
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (s_step_done(db, ST_KEY_CLEAR) != 0)
+    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_rollup_epoch_begin(db->db) != 0)
         return s_rollback(db);
     for (size_t p = 0; p < n_parts; p++) {
         const struct mrg_part *pt = &parts[p];
@@ -581,7 +603,8 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     s_bind_u64(s, 8, n_parts);
     sqlite3_bind_int(s, 9, final ? 1 : 0);
     sqlite3_bind_text(s, 10, now, -1, SQLITE_TRANSIENT);
-    if (s_step_done(db, ST_EPOCH_UPSERT) != 0)
+    if (s_step_done(db, ST_EPOCH_UPSERT) != 0 ||
+        mrg_rollup_epoch_end(db->db, &db->retain, epoch, epoch_ns) != 0)
         return s_rollback(db);
     uint64_t dedup = mrg_db_meta_u64(db, "shared_sessions_deduplicated", 0) + st.duplicates;
     if (mrg_db_meta_set_u64(db, "shared_sessions_deduplicated", dedup) != 0 ||

@@ -16,6 +16,7 @@
 
 #include "cmn_record.h"
 #include "cmn_wire.h"
+#include "mrg_rollup.h"
 
 #define MRG_SCHEMA_VERSION 1
 
@@ -79,6 +80,10 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
  * into host_names (first name per address wins) and apply to hosts.name.
  * Returns the number of names or -errno after logging. */
 long mrg_db_load_hosts_file(struct mrg_db *db, const char *path);
+
+/* Retention of live sessions and usage rows (default MRG_RETAIN_*_DEFAULT),
+ * applied from the next epoch commit on (mrg_rollup.h). */
+void mrg_db_set_retention(struct mrg_db *db, const struct mrg_retain *r);
 
 /* The underlying connection, for tests and read-only queries. Borrowed. */
 void *mrg_db_handle(struct mrg_db *db);

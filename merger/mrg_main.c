@@ -12,6 +12,7 @@
 #include "cmn_cli.h"
 #include "cmn_log.h"
 #include "mrg_node.h"
+#include "mrg_rollup.h"
 
 static struct mrg_node *s_node; /* for the signal handler */
 
@@ -28,6 +29,10 @@ static const struct cmn_cli_opt s_opts[] = {
     {"hosts_file", "FILE", "/etc/hosts-format host names"},
     {"exit_on_eos", NULL, "exit after the run ends (3 if records were lost)"},
     {"stats_interval", "SECONDS", "seconds between stats lines (default 5, 0 off)"},
+    {"retain_minutes", "N",
+     "minutes of live sessions and per-epoch usage rows (default 60, 0 all)"},
+    {"retain_hours", "N", "hours of hourly usage rows (default 48, 0 forever)"},
+    {"retain_days", "N", "days of daily usage rows (default 7, 0 forever)"},
     {NULL, NULL, NULL},
 };
 
@@ -50,15 +55,23 @@ int main(int argc, char **argv)
     int rc = CMN_EXIT_USAGE;
     /* cmn_cli_parse applied log_level (a built-in key) */
     struct mrg_node_config nc = {0};
-    uint64_t trackers = 0, ival = 5;
+    uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0;
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
     nc.hosts_file = cmn_config_get(cfg, section, "hosts_file");
     if (!nc.listen || !nc.db_path ||
         cmn_config_u64(cfg, section, "trackers", 0, 0, 4096, &trackers) != 0 ||
         cmn_config_u64(cfg, section, "stats_interval", 5, 0, 86400, &ival) != 0 ||
-        cmn_config_bool(cfg, section, "exit_on_eos", false, &nc.exit_on_eos) != 0)
+        cmn_config_bool(cfg, section, "exit_on_eos", false, &nc.exit_on_eos) != 0 ||
+        cmn_config_u64(cfg, section, "retain_minutes", MRG_RETAIN_MINUTES_DEFAULT, 0, 52560000,
+                       &rmin) != 0 ||
+        cmn_config_u64(cfg, section, "retain_hours", MRG_RETAIN_HOURS_DEFAULT, 0, 876000, &rhour) !=
+            0 ||
+        cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) != 0)
         goto out;
+    nc.retain_minutes = (uint32_t)rmin;
+    nc.retain_hours = (uint32_t)rhour;
+    nc.retain_days = (uint32_t)rday;
     nc.trackers = (uint32_t)trackers;
     nc.stats_interval = (uint32_t)ival;
 

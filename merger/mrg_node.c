@@ -694,6 +694,10 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->db = mrg_db_open(cfg->db_path);
     if (!n->db)
         goto err;
+    if (cfg->retain_minutes || cfg->retain_hours || cfg->retain_days) {
+        const struct mrg_retain r = {cfg->retain_minutes, cfg->retain_hours, cfg->retain_days};
+        mrg_db_set_retention(n->db, &r);
+    }
     if (cfg->hosts_file && mrg_db_load_hosts_file(n->db, cfg->hosts_file) < 0)
         goto err;
     n->ctx = cfg->zmq_ctx;

@@ -184,9 +184,28 @@ static int s_summary(FILE *f, sqlite3 *db)
             last >= 0 ? rep_time_text(last, b, sizeof(b)) : "-",
             (long long)rep_db_meta_i64(db, "packets", 0));
     s_html(f, s_human(rep_db_meta_i64(db, "bytes", 0), vol, sizeof(vol)));
-    fprintf(f, "; duplicates removed %lld; records lost %lld; run ",
-            (long long)rep_db_meta_i64(db, "duplicates_removed", 0),
-            (long long)rep_db_meta_i64(db, "records_lost", 0));
+    fprintf(f, "; duplicates removed %lld",
+            (long long)rep_db_meta_i64(db, "duplicates_removed", 0));
+    /* per redundant collector pair, from the splitter's dup.<a>.<b> counters */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT counter, value FROM node_stats WHERE kind = 'splitter'"
+                           " AND counter LIKE 'dup.%' ORDER BY counter",
+                           -1, &st, NULL) == SQLITE_OK) {
+        const char *sep = " (collectors ";
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            unsigned ca, cb;
+            const char *c = (const char *)sqlite3_column_text(st, 0);
+            if (!c || sscanf(c, "dup.%u.%u", &ca, &cb) != 2)
+                continue;
+            fprintf(f, "%s%u/%u: %lld", sep, ca, cb, (long long)sqlite3_column_int64(st, 1));
+            sep = ", ";
+        }
+        if (sep[0] == ',')
+            fputs(")", f);
+    }
+    sqlite3_finalize(st);
+    fprintf(f, "; records lost %lld; run ", (long long)rep_db_meta_i64(db, "records_lost", 0));
     s_html(f, rep_db_meta_text(db, "run_state", state, sizeof(state)));
     fputs(". <a href=\"/api/export\">JSON export</a></p>\n", f);
     return 0;
@@ -295,16 +314,18 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
             rep_time_text(sqlite3_column_int64(st, 8), t2, sizeof(t2)));
     sqlite3_finalize(st);
 
-    /* services provided */
+    /* services provided, with the role evidence behind each (endpoints) */
     if (sqlite3_prepare_v2(db,
-                           "SELECT proto, port, clients, bytes, packets, confidence FROM services"
-                           " WHERE ip = ?1 ORDER BY bytes DESC, proto, port",
+                           "SELECT s.proto, s.port, s.clients, s.bytes, s.packets, s.confidence,"
+                           " " REP_EVIDENCE_COLS " FROM services s LEFT JOIN endpoints e"
+                           " ON e.ip = s.ip AND e.proto = s.proto AND e.port = s.port"
+                           " WHERE s.ip = ?1 ORDER BY s.bytes DESC, s.proto, s.port",
                            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
     fputs("<table><caption>Services provided</caption><thead><tr><th>service</th>"
-          "<th>clients</th><th>volume</th><th>packets</th><th>confidence</th></tr></thead>"
-          "<tbody>\n",
+          "<th>clients</th><th>volume</th><th>packets</th><th>confidence</th>"
+          "<th>evidence</th></tr></thead><tbody>\n",
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
@@ -313,7 +334,15 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
         s_td_bytes(f, sqlite3_column_int64(st, 3));
         s_td_num(f, sqlite3_column_int64(st, 4));
         double c = sqlite3_column_double(st, 5);
-        fprintf(f, "<td class=n data-v=\"%.4f\">%.2f</td></tr>\n", c, c);
+        fprintf(f, "<td class=n data-v=\"%.4f\">%.2f</td>", c, c);
+        /* why it is judged a server: handshakes answered, fan-in, persistence */
+        fprintf(f,
+                "<td>SYN+ACK sent %lld, received %lld; SYN received %lld; RST sent %lld; "
+                "peers %lld, peer ports %lld; epochs %lld</td></tr>\n",
+                (long long)sqlite3_column_int64(st, 6), (long long)sqlite3_column_int64(st, 7),
+                (long long)sqlite3_column_int64(st, 8), (long long)sqlite3_column_int64(st, 9),
+                (long long)sqlite3_column_int64(st, 10), (long long)sqlite3_column_int64(st, 11),
+                (long long)sqlite3_column_int64(st, 13));
     }
     sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
@@ -376,6 +405,30 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
 }
 
 /* Rows of `sql` (one optional text parameter) as a JSON array. */
+/* A service row (REP_SERVICE_COLS, then REP_EVIDENCE_COLS from column 9)
+ * with an "evidence" object: why the endpoint was judged a server. */
+static void s_json_service_evidence(FILE *f, sqlite3_stmt *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return;
+    rep_json_service(m, st);
+    fclose(m);
+    if (len > 0)
+        fwrite(buf, 1, len - 1, f); /* without the closing brace */
+    free(buf);
+    static const char *const names[] = {"synack_sent", "synack_recv", "syn_recv", "rst_sent",
+                                        "peers",       "peer_ports",  "sessions", "epochs_seen"};
+    fputs(", \"evidence\": {", f);
+    for (int i = 0; i < 8; i++) {
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", names[i]);
+        rep_json_col_int(f, st, 9 + i);
+    }
+    fputs("}}", f);
+}
+
 static int s_json_rows(FILE *f, sqlite3 *db, const char *sql, const char *param,
                        void (*fn)(FILE *, sqlite3_stmt *))
 {
@@ -435,9 +488,12 @@ static int s_api_host(struct page *p, sqlite3 *db, const char *raw)
     }
     fputs(",\n\"provides\": ", p->f);
     int rc = s_json_rows(p->f, db,
-                         "SELECT " REP_SERVICE_COLS " FROM services WHERE ip = ?1"
-                         " ORDER BY proto, port",
-                         ip, rep_json_service);
+                         "SELECT s.ip, s.proto, s.port, s.clients, s.bytes, s.packets,"
+                         " s.confidence, s.first_ns, s.last_ns, " REP_EVIDENCE_COLS
+                         " FROM services s LEFT JOIN endpoints e ON e.ip = s.ip"
+                         " AND e.proto = s.proto AND e.port = s.port WHERE s.ip = ?1"
+                         " ORDER BY s.proto, s.port",
+                         ip, s_json_service_evidence);
     fputs(",\n\"uses\": ", p->f);
     if (rc == 0)
         rc = s_json_rows(p->f, db,

@@ -186,5 +186,8 @@ void rep_json_event(FILE *f, sqlite3_stmt *st)
     rep_json_col_str(f, st, 8, 1);
     fputs(", \"port_count\": ", f);
     rep_json_col_int(f, st, 9);
+    /* packets per second over [first, last], the window at least 1 ms */
+    fputs(", \"rate\": ", f);
+    rep_json_col_real(f, st, 10);
     fputs("}", f);
 }

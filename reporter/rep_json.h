@@ -38,12 +38,16 @@ void rep_json_col_real(FILE *f, sqlite3_stmt *st, int i);
     "ip, name, network, kind, packets_out, bytes_out, packets_in, bytes_in,"                       \
     " services_provided, services_used, first_ns, last_ns"
 #define REP_SERVICE_COLS "ip, proto, port, clients, bytes, packets, confidence, first_ns, last_ns"
+/* Role evidence of a service's endpoint row `e` (joined on ip, proto, port). */
+#define REP_EVIDENCE_COLS                                                                          \
+    "e.synack_sent, e.synack_recv, e.syn_recv, e.rst_sent, e.peers, e.peer_ports, e.sessions,"     \
+    " e.epochs_seen"
 #define REP_EDGE_COLS                                                                              \
     "client_ip, server_ip, proto, server_port, packets_c2s, bytes_c2s, packets_s2c,"               \
     " bytes_s2c, sessions, first_ns, last_ns"
 #define REP_EVENT_COLS                                                                             \
     "kind, target_ip, port, source_count, packets, first_ns, last_ns, proto, actor_ip,"            \
-    " port_count"
+    " port_count, ROUND(packets * 1e9 / MAX(last_ns - first_ns, 1000000), 1)"
 
 void rep_json_host(FILE *f, sqlite3_stmt *st);
 void rep_json_service(FILE *f, sqlite3_stmt *st);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The one place that lists renkei's Debian 12 packages. Installs them (root or sudo).
-# Usage: scripts/deps.sh [--test]   (--test adds what the tests and peers need)
+# Usage: scripts/deps.sh [--test] [--bench]   (--test: tests; --bench: bench/run peers, profilers)
 set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config git
     libdpdk-dev dpdk libpcap-dev
@@ -9,7 +9,12 @@ BUILD_PKGS=(build-essential cmake pkg-config git
     libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3)
 TEST_PKGS=(tshark clang-format iproute2)
 pkgs=("${BUILD_PKGS[@]}")
-if [ "${1:-}" = "--test" ]; then pkgs+=("${TEST_PKGS[@]}"); fi
+for a in "$@"; do
+    case "$a" in
+        --test) pkgs+=("${TEST_PKGS[@]}") ;;
+        --bench) pkgs+=("${BENCH_PKGS[@]}") ;;
+    esac
+done
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()

@@ -20,6 +20,8 @@
 #include "cmn_shard.h"
 #include "cmn_wire.h"
 #include "trk_endpoint.h"
+#include "trk_event.h"
+#include "trk_frag.h"
 #include "trk_key.h"
 #include "trk_node.h"
 #include "trk_table.h"
@@ -76,6 +78,8 @@ struct trk_node {
     struct trk_mem mem;         /* memcap shared by the tables */
     struct trk_table *table;    /* sessions */
     struct trk_endpoints *eps;  /* endpoint evidence */
+    struct trk_events *evs;     /* flood and scan detection */
+    struct trk_frag *frag;      /* later fragments -> ports of their first */
     struct cmn_shard_map *map;  /* ShardMap, NULL until received */
     bool exit_on_eos;           /* leave after one stream */
     double stats_interval;      /* seconds, 0 = off */
@@ -133,6 +137,11 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     n->eps = trk_endpoints_new(&ec);
     if (!n->eps)
         goto err;
+    struct trk_events_config vc = {.mem = &n->mem, .seed = seed ^ 0x27d4eb2fu};
+    n->evs = trk_events_new(&vc);
+    n->frag = trk_frag_new(&n->mem, seed ^ 0x165667b1u);
+    if (!n->evs || !n->frag)
+        goto err;
     size_t max = cfg->result_max_bytes ? cfg->result_max_bytes : TRK_RESULT_MAX_BYTES;
     n->em.budget = max > RESULT_OVERHEAD + 2 * sizeof(struct cmn_session_rec)
                        ? max - RESULT_OVERHEAD
@@ -188,6 +197,8 @@ void trk_node_destroy(struct trk_node **np)
     free(n->em.evs);
     free(n->scratch);
     cmn_shard_map_destroy(&n->map);
+    trk_frag_destroy(&n->frag);
+    trk_events_destroy(&n->evs);
     trk_endpoints_destroy(&n->eps);
     trk_table_destroy(&n->table);
     free(n->listen);
@@ -293,6 +304,13 @@ static void s_emit_endpoint(void *ctx, const struct cmn_endpoint_rec *ev)
     n->em.eps[n->em.ne++] = *ev;
 }
 
+static void s_emit_event(void *ctx, const struct cmn_event_rec *ev)
+{
+    struct trk_node *n = ctx;
+    s_em_room(n, sizeof(*ev));
+    n->em.evs[n->em.nv++] = *ev;
+}
+
 static void s_fold(void *ctx, const struct trk_sess_view *v)
 {
     struct trk_node *n = ctx;
@@ -300,8 +318,10 @@ static void s_fold(void *ctx, const struct trk_sess_view *v)
         return;
     bool own_a = cmn_shard_lookup(n->map, v->rec.a_ip) == n->owner;
     bool own_b = cmn_shard_lookup(n->map, v->rec.b_ip) == n->owner;
-    if (own_a || own_b)
+    if (own_a || own_b) {
         (void)trk_endpoints_fold(n->eps, v, own_a, own_b); /* drops counted inside */
+        (void)trk_events_fold(n->evs, v, own_a, own_b);
+    }
 }
 
 /* Report everything touched since the previous flush as epoch `epoch`. */
@@ -321,7 +341,7 @@ static void s_flush(struct trk_node *n, uint64_t epoch, uint64_t epoch_ns, bool 
     struct trk_table_stats ts;
     trk_table_get_stats(n->table, &ts);
     struct emitter *em = &n->em;
-    size_t nv = 0; /* events: plumbing in place, no detector yet */
+    size_t nv = trk_events_pending(n->evs);
     em->chunks = s_plan(em->budget, ts.dirty, trk_endpoints_changed(n->eps), nv);
     em->chunk = 0;
     em->ns = em->ne = em->nv = 0;
@@ -331,6 +351,7 @@ static void s_flush(struct trk_node *n, uint64_t epoch, uint64_t epoch_ns, bool 
     em->final = final;
     trk_table_flush(n->table, s_emit_session, n);
     trk_endpoints_flush(n->eps, s_emit_endpoint, n);
+    trk_events_flush(n->evs, s_emit_event, n);
     s_em_send(n); /* the last (or only, possibly empty) chunk */
     (void)CMN_NEVER(em->chunk != em->chunks);
 }
@@ -380,7 +401,9 @@ static void s_on_batch(struct trk_node *n, const Renkei__RecordBatch *b)
     n->c.records_received += (uint64_t)cnt;
     if (cnt == 0)
         return;
-    if ((uintptr_t)recs % _Alignof(struct cmn_record)) {
+    bool unaligned = (uintptr_t)recs % _Alignof(struct cmn_record) != 0;
+    bool frags = !unaligned && trk_frag_any(recs, (size_t)cnt); /* rewritten: needs a copy */
+    if (unaligned || frags) {
         if ((size_t)cnt > n->scratch_cap) {
             struct cmn_record *p = realloc(n->scratch, (size_t)cnt * sizeof(*p));
             if (!p) {
@@ -392,6 +415,8 @@ static void s_on_batch(struct trk_node *n, const Renkei__RecordBatch *b)
             n->scratch_cap = (size_t)cnt;
         }
         memcpy(n->scratch, recs, (size_t)cnt * sizeof(*recs));
+        if (frags || trk_frag_any(n->scratch, (size_t)cnt))
+            trk_frag_apply(n->frag, n->scratch, (size_t)cnt);
         recs = n->scratch;
     }
     if (n->flushed_end_ns && b->first_ts_ns < n->flushed_end_ns)
@@ -439,6 +464,8 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("sessions_freed", ts.freed);
     C("counter_spills", ts.spills);
     C("endpoints", trk_endpoints_count(n->eps));
+    C("event_rows", trk_events_count(n->evs));
+    C("event_drop_memcap", trk_events_drops(n->evs));
     C("results_sent", n->c.results_sent);
     C("epochs_flushed", n->c.epochs_flushed);
     C("envelopes_malformed", n->c.envelopes_malformed);
@@ -457,6 +484,8 @@ static void s_reset(struct trk_node *n)
 {
     trk_table_reset(n->table);
     trk_endpoints_reset(n->eps);
+    trk_events_reset(n->evs);
+    trk_frag_reset(n->frag);
     cmn_shard_map_destroy(&n->map);
     n->owner = n->id;
     n->next_seq = 1;

@@ -22,6 +22,7 @@
 #define W_ONESVC     2.0
 #define W_SINGLE     0.25
 #define DECIDE_MIN   0.1
+#define W_ANSWERED   1.0 /* least score of an endpoint that answered SYN with SYN+ACK */
 
 #define PORT_FTP_DATA 20
 
@@ -87,11 +88,27 @@ double trk_role_score(const struct cmn_endpoint_rec *ev)
     return s;
 }
 
+/* R0: the endpoint answered a SYN with a SYN+ACK, so something listens on
+ * it; true also when the prober never completed (scans, floods). A port
+ * answered as often as it answered (reused: once a listener, once a
+ * connecting client) is left to the score. */
+static bool s_answered(const struct cmn_endpoint_rec *ev)
+{
+    return ev->proto == 6 && ev->synack_sent > ev->synack_recv && ev->syn_recv > 0;
+}
+
 enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confidence)
 {
     enum cmn_role role = CMN_ROLE_UNKNOWN;
     double s = 0;
-    if (!s_gated(ev)) {
+    if (s_answered(ev)) {
+        s = trk_role_score(ev);
+        if (s < W_ANSWERED)
+            s = W_ANSWERED;
+        role = CMN_ROLE_SERVER;
+        if (ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
+            role = CMN_ROLE_UNKNOWN;
+    } else if (!s_gated(ev)) {
         s = trk_role_score(ev);
         if (s > DECIDE_MIN && ev->pkts_in > 0)
             role = CMN_ROLE_SERVER;

@@ -5,7 +5,16 @@
  * function: same evidence, same answer, whatever the number of trackers, the
  * batch size or the epoch length. Never looks at the peer's evidence.
  *
- * Gates (checked first; any hit gives UNKNOWN, confidence 0):
+ * R0 (checked first): a TCP endpoint that received a pure SYN and sent more
+ *    SYN+ACKs than it received answered connection attempts: it listens
+ *    (a port both answering and answered as often, a reused port, is left
+ *    to the score), so it is a server, with
+ *    score max(s, 1.0), whatever the gates say (a port open to a scanner, a
+ *    flooded port that still answers). Except the one-off ephemeral case
+ *    below (the client end of an active FTP data connection answers the
+ *    server's SYN from port 20).
+ *
+ * Gates (then; any hit gives UNKNOWN, confidence 0):
  *  G1 no packets at all.
  *  G2 TCP: nothing "real" went out (every packet sent was a pure SYN or an
  *     RST) or nothing real came in (every packet received was a pure SYN or

@@ -651,9 +651,10 @@ int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uin
     return s_update(t, &p, hash, dir, r);
 }
 
-/* Burst pipeline: group g is keyed, hashed and its slots prefetched while
- * group g-1 has its rows prefetched and group g-2 is applied, so each memory
- * access has a group's worth of work to hide behind. */
+/* Burst pipeline, one turn: group g-1 reads its slots and prefetches its
+ * rows, group g is keyed, hashed and its slots prefetched, group g-2 is
+ * applied. A slot load has group g-2's updates to hide behind, a row load a
+ * whole turn (hashing g+1, applying g-1 comes after the next slot stage). */
 #define PIPE_GROUP 16
 
 struct pipe_group {
@@ -681,7 +682,7 @@ static void s_stage_rows(const struct trk_table *t, const struct pipe_group *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         uint32_t s = t->slots[g->hash[i] & t->mask];
-        if (s)
+        if ((s & ~IDX_MASK) == SLOT_TAG(g->hash[i]) && s)
             __builtin_prefetch(s_row(t, (s & IDX_MASK) - 1), 1);
     }
 }
@@ -701,14 +702,14 @@ size_t trk_table_update_burst(struct trk_table *t, const struct cmn_record *recs
     size_t ok = 0, off = 0;
     for (unsigned turn = 0;; turn++) {
         struct pipe_group *in = &g[turn % 3], *mid = &g[(turn + 2) % 3], *out = &g[(turn + 1) % 3];
-        ok += s_stage_apply(t, out); /* group of turn-2 */
+        s_stage_rows(t, mid); /* group of turn-1 */
         size_t m = n - off < PIPE_GROUP ? n - off : PIPE_GROUP;
         s_stage_hash(t, in, recs + off, m);
         off += m;
-        s_stage_rows(t, mid); /* group of turn-1 */
+        ok += s_stage_apply(t, out); /* group of turn-2 */
+        out->n = 0;
         if (m == 0 && mid->n == 0)
             break;
-        out->n = 0;
     }
     return ok;
 }

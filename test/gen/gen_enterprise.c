@@ -1052,7 +1052,6 @@ static void s_schedule(struct gen *g)
             g->edges[k].noise = 1;
             g->edges[k].event = (int32_t)(g->nevents - 1);
         }
-        ev->sources = npool;
         for (j = 0; j < nsyn; j++)
             s_spec_push(g, t0 + (int64_t)(s_unif(&g->rng) * (double)win),
                         base + s_range(&g->rng, 0, npool - 1), 0, 0);
@@ -1281,6 +1280,8 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
     dst->by_in += iplen;
     if (e->noise) {
         struct event *ev = &g->events[e->event];
+        if (ev->source == UINT32_MAX && si == e->ch && !e->pk[0]++)
+            ev->sources++; /* a flood source that did send (noise edges count nothing else) */
         if (!ev->packets)
             ev->first = o->t;
         ev->last = o->t;

@@ -5,14 +5,19 @@ For every packet tshark dissects, take the innermost IP header that carries
 the packet's transport (tunnels are opened; an ICMP error's quoted header is
 not), and add its packet and IP bytes (IPv4 total length, IPv6 payload length
 + 40) to the canonical conversation (lower address is A, as in renkei).
-Later IP fragments carry no ports: they count under ports 0.
+Later IP fragments carry no ports: they count under ports 0, unless
+join_fragments is set: then, as renkei's tracker does (tracker/trk_frag.h), a
+later fragment takes the ports of the first fragment of its datagram (same
+src, dst, protocol and IP id, low 16 bits of the IPv6 fragment id) seen
+before it.
 """
 import ipaddress
 import subprocess
 
 FIELDS = ["frame.protocols", "ip.src", "ip.dst", "ip.len", "ip.proto", "ip.frag_offset",
           "ipv6.src", "ipv6.dst", "ipv6.plen", "ipv6.nxt", "ipv6.fraghdr.offset",
-          "ipv6.fraghdr.nxt", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"]
+          "ipv6.fraghdr.nxt", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+          "ip.id", "ip.flags.mf", "ipv6.fraghdr.ident", "ipv6.fraghdr.more"]
 TUNNEL_AFTER_UDP = {"vxlan", "geneve"}
 
 
@@ -35,8 +40,10 @@ def _norm(text):
     return str(ipaddress.ip_address(text))
 
 
-def packets(path):
-    """Yield (src, sport, dst, dport, proto, ip_bytes, later_fragment) per packet."""
+def packets(path, frag=None):
+    """Yield (src, sport, dst, dport, proto, ip_bytes, later_fragment) per packet.
+    With `frag` (a list), each packet's (fragment id, first fragment) is
+    appended to it before the packet is yielded."""
     cmd = ["tshark", "-n", "-r", path, "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
            "-o", "tcp.desegment_tcp_streams:FALSE", "-T", "fields", "-E", "occurrence=a",
            "-E", "aggregator=|", "-E", "separator=\t"]
@@ -84,14 +91,20 @@ def packets(path):
                 nbytes = int(row["ip.len"][idx])
                 proto = int(row["ip.proto"][idx])
                 later = int(row["ip.frag_offset"][idx] or 0) > 0 if idx < len(row["ip.frag_offset"]) else False
+                fid = int(row["ip.id"][idx], 0) if idx < len(row["ip.id"]) else None
+                first = (not later and idx < len(row["ip.flags.mf"])
+                         and row["ip.flags.mf"][idx] in ("1", "True"))
             else:
                 src, dst = row["ipv6.src"][idx], row["ipv6.dst"][idx]
                 nbytes = int(row["ipv6.plen"][idx]) + 40
                 proto = int(row["ipv6.nxt"][idx])
                 later = False
+                fid, first = None, False
                 if row["ipv6.fraghdr.offset"]:
                     later = int(row["ipv6.fraghdr.offset"][-1]) > 0
                     proto = int(row["ipv6.fraghdr.nxt"][-1])
+                    fid = int(row["ipv6.fraghdr.ident"][-1], 0) & 0xffff
+                    first = not later and row["ipv6.fraghdr.more"][-1] in ("1", "True")
         except (IndexError, ValueError):
             continue
         sport = dport = 0
@@ -103,17 +116,24 @@ def packets(path):
             # the UDP header belonging to this IP layer: count udp layers before i
             nudp = layers[:i + 1].count("udp") - 1
             sport, dport = int(row["udp.srcport"][nudp]), int(row["udp.dstport"][nudp])
+        if frag is not None:
+            frag.append((fid, first))
         yield _norm(src), sport, _norm(dst), dport, proto, nbytes, later
 
 
-def conversations(path, protos=(6, 17)):
+def conversations(path, protos=(6, 17), join_fragments=False):
     """{(a_ip, a_port, b_ip, b_port, proto): [pkts_ab, bytes_ab, pkts_ba, bytes_ba]}."""
     conv = {}
-    for src, sport, dst, dport, proto, nbytes, later in packets(path):
+    frag, firsts = [], {}
+    for src, sport, dst, dport, proto, nbytes, later in packets(path, frag):
+        fid, first = frag.pop()
         if proto not in protos:
             continue
+        fkey = (src, dst, proto, fid)
+        if first and join_fragments and (sport or dport):
+            firsts[fkey] = (sport, dport)
         if later:
-            sport = dport = 0
+            sport, dport = firsts.get(fkey, (0, 0)) if join_fragments else (0, 0)
         a, ap, b, bp, swapped = canonical(src, sport, dst, dport)
         c = conv.setdefault((a, ap, b, bp, proto), [0, 0, 0, 0])
         d = 2 if swapped else 0

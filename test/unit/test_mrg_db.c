@@ -262,7 +262,8 @@ TEST(services_and_edges)
     FAIL_IF_NOT(s_q(db, "SELECT kind = 'server' FROM hosts WHERE ip = '172.16.0.10'") == 1);
     FAIL_IF_NOT(s_q(db, "SELECT kind = 'client' FROM hosts WHERE ip = '10.3.0.20'") == 1);
     FAIL_IF_NOT(s_q(db, "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.8'") == 1);
-    FAIL_IF_NOT(s_q(db, "SELECT kind = 'client' FROM hosts WHERE ip = '10.0.0.30'") == 1);
+    /* neither provides nor uses a service (scanner, spoofed source): unknown */
+    FAIL_IF_NOT(s_q(db, "SELECT kind = 'unknown' FROM hosts WHERE ip = '10.0.0.30'") == 1);
     FAIL_IF_NOT(s_q(db, "SELECT packets_out FROM hosts WHERE ip = '10.3.0.20'") == 13);
     FAIL_IF_NOT(s_q(db, "SELECT network = '172.16.0.0/24' FROM hosts"
                         " WHERE ip = '172.16.0.10'") == 1);

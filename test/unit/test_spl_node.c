@@ -26,6 +26,7 @@ struct rig {
 
 static const char *const s_trackers[] = {"inproc://t0", "inproc://t1"};
 static const char *const s_rules[] = {"10.0.0.0/8 0", "192.168.0.0/16 1"};
+static uint64_t s_window_us; /* dedup_window_us of the next rig (0: off) */
 
 static int s_rig_open(struct rig *r, uint32_t collectors, uint64_t epoch_s)
 {
@@ -47,6 +48,7 @@ static int s_rig_open(struct rig *r, uint32_t collectors, uint64_t epoch_s)
         .batch_records = 64,
         .batch_delay_ms = 100000, /* out-batches leave only when full, flushed or at EOS */
         .stats_interval = 0,
+        .dedup_window_us = s_window_us,
     };
     r->node = spl_node_new(&cfg);
     if (!r->node)
@@ -402,6 +404,58 @@ TEST(daemon_mode_and_stop)
     PASS;
 }
 
+/* Two redundant collectors: B's copies (TTL-1, other VLAN, +4 us) arrive
+ * first; A's copies are the ones forwarded, B's are counted per pair. */
+TEST(redundant_collectors)
+{
+    struct rig r;
+    s_window_us = 500;
+    FAIL_IF(s_rig_open(&r, 2, 60) != 0);
+    s_window_us = 0;
+    struct cmn_record a[3], b[3];
+    for (int i = 0; i < 3; i++) {
+        s_rec(&a[i], "10.0.0.1", "192.168.0.9", NS + (uint64_t)i * 1000000);
+        a[i].sig = 100u + (uint32_t)i;
+        a[i].ip_len = 80;
+        a[i].ttl = 64;
+        b[i] = a[i];
+        b[i].ts_ns += 4000;
+        b[i].ttl = 63;
+        b[i].vlan = 7;
+    }
+    b[2].sig = 999; /* a packet only switch B saw */
+    cmn_wire_send_hello(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 9, "b", 0);
+    cmn_wire_send_batch(r.col, 9, 1, b, 3, 0);
+    s_pump(&r);
+    FAIL_IF_NOT(spl_node_counter(r.node, "dedup_held") == 3); /* collector 4 not heard yet */
+    cmn_wire_send_hello(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 4, "a", 0);
+    cmn_wire_send_batch(r.col, 4, 1, a, 3, 0);
+    s_eos(r.col, 9, 1, 3, true);
+    s_eos(r.col, 4, 1, 3, true);
+    s_pump(&r);
+    FAIL_IF_NOT(spl_node_done(r.node));
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_received") == 6);
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_forwarded") == 4);
+    FAIL_IF_NOT(spl_node_counter(r.node, "duplicates_removed") == 2);
+    FAIL_IF_NOT(spl_node_counter(r.node, "dup.4.9") == 2);
+    FAIL_IF_NOT(spl_node_counter(r.node, "dedup_window_us") == 500);
+    FAIL_IF_NOT(spl_node_counter(r.node, "dedup_held") == 0);
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_lost") == 0);
+    Renkei__Envelope *e[8];
+    size_t n = s_drain(r.trk[0], e, 8);
+    FAIL_IF_NOT(n == 3 && e[1]->body_case == RENKEI__ENVELOPE__BODY_BATCH);
+    const struct cmn_record *got;
+    FAIL_IF_NOT(cmn_wire_batch_records(e[1]->batch, &got) == 4);
+    struct cmn_record g[4];
+    memcpy(g, got, sizeof(g));
+    /* time order; the kept copies are A's (the earliest), B's own packet last */
+    FAIL_IF_NOT(g[0].ttl == 64 && g[1].ttl == 64 && g[2].ttl == 64 && g[3].sig == 999);
+    FAIL_IF_NOT(g[0].ts_ns < g[1].ts_ns && g[1].ts_ns < g[2].ts_ns && g[2].ts_ns < g[3].ts_ns);
+    s_free_all(e, n);
+    s_rig_close(&r);
+    PASS;
+}
+
 TEST(bad_rules)
 {
     void *ctx = zmq_ctx_new();
@@ -428,4 +482,5 @@ TEST(bad_rules)
 }
 
 TEST_MAIN(TEST_ENTRY(both_owners_and_eos) TEST_ENTRY(seq_gap_and_loss) TEST_ENTRY(watermark_epochs)
-              TEST_ENTRY(malformed_counted) TEST_ENTRY(daemon_mode_and_stop) TEST_ENTRY(bad_rules))
+              TEST_ENTRY(malformed_counted) TEST_ENTRY(daemon_mode_and_stop)
+                  TEST_ENTRY(redundant_collectors) TEST_ENTRY(bad_rules))

@@ -154,5 +154,76 @@ TEST(bad_config)
     PASS;
 }
 
+/* Every copy lands at the owner cmn_shard_lookup names (the shard keeps its
+ * own lookup tables), for maps whose ranges split IPv4 /16 blocks. */
+struct check {
+    const struct cmn_shard_map *map; /* reference */
+    size_t copies;                   /* records seen */
+    size_t wrong;                    /* records at a tracker owning neither address */
+};
+
+static void s_check(void *arg, uint32_t t, uint32_t cid, const struct cmn_record *recs, size_t n)
+{
+    struct check *c = arg;
+    (void)cid;
+    for (size_t i = 0; i < n; i++) {
+        c->copies++;
+        if (cmn_shard_lookup(c->map, recs[i].src) != t &&
+            cmn_shard_lookup(c->map, recs[i].dst) != t)
+            c->wrong++;
+    }
+}
+
+TEST(lookup_matches_map)
+{
+    static const char *const rules[] = {"10.1.2.0/24 2",           "10.1.2.128/25 1",
+                                        "172.16.0.0/12 3",         "2001:db8::/32 2",
+                                        "10.200.0.0-10.200.0.9 1", "0.0.0.0/32 3"};
+    char err[128];
+    static struct cmn_record recs[20000];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int m = 0; m < 2; m++) {
+        struct cmn_shard_map *map =
+            m ? cmn_shard_map_new_even(3) : cmn_shard_map_new_rules(4, rules, 6, err, sizeof(err));
+        FAIL_IF_NOT(map);
+        struct check c = {.map = map};
+        struct spl_shard_config cfg = {
+            .map = map, .collector_id = 1, .batch_records = 100, .emit = s_check, .emit_arg = &c};
+        struct spl_shard *sh = spl_shard_new(&cfg);
+        FAIL_IF_NOT(sh);
+        size_t expect = 0;
+        for (size_t i = 0; i < 20000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            memset(&recs[i], 0, sizeof(recs[i]));
+            for (int k = 0; k < 2; k++) {
+                uint8_t *ip = k ? recs[i].dst : recs[i].src;
+                uint64_t y = x >> (k * 5);
+                if (y % 4 == 0) { /* IPv6 */
+                    memcpy(ip, &y, 8);
+                    ip[0] = 0x20, ip[1] = 0x01, ip[2] = 0x0d, ip[3] = (uint8_t)(0xb0 + y % 16);
+                } else { /* IPv4, often near the rule edges */
+                    ip[10] = ip[11] = 0xff;
+                    uint32_t v = (uint32_t)(y >> 20);
+                    if (y % 4 == 1)
+                        v = (10u << 24 | 1u << 16 | 2u << 8) + (uint32_t)(y % 300) - 20;
+                    if (y % 4 == 2)
+                        v = (10u << 24 | 200u << 16) + (uint32_t)(y % 20);
+                    ip[12] = (uint8_t)(v >> 24), ip[13] = (uint8_t)(v >> 16);
+                    ip[14] = (uint8_t)(v >> 8), ip[15] = (uint8_t)v;
+                }
+            }
+            expect +=
+                cmn_shard_lookup(map, recs[i].src) == cmn_shard_lookup(map, recs[i].dst) ? 1 : 2;
+        }
+        spl_shard_burst(sh, recs, 20000, 1);
+        spl_shard_flush(sh);
+        FAIL_IF_NOT(c.copies == expect && c.wrong == 0);
+        spl_shard_destroy(&sh);
+        cmn_shard_map_destroy(&map);
+    }
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(both_owners) TEST_ENTRY(full_batches_and_age)
-              TEST_ENTRY(unaligned_input_and_even_map) TEST_ENTRY(bad_config))
+              TEST_ENTRY(unaligned_input_and_even_map) TEST_ENTRY(bad_config)
+                  TEST_ENTRY(lookup_matches_map))

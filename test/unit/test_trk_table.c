@@ -257,7 +257,61 @@ TEST(many_sessions_grow_and_expire)
     PASS;
 }
 
+TEST(wide_keys_ipv6_and_mixed)
+{
+    struct trk_mem mem = {0};
+    struct trk_table *t = s_table(&mem, 5);
+    static struct cmn_record recs[3000];
+    for (uint32_t i = 0; i < 3000; i++) {
+        recs[i] = tu_rec(SEC + i, 0, (uint16_t)(1000 + i % 1000), 0, 443, 6, CMN_TCP_ACK, 100);
+        memset(recs[i].src, 0, 16);
+        recs[i].src[0] = 0x20, recs[i].src[1] = 0x01, recs[i].src[15] = (uint8_t)(i % 1000);
+        recs[i].src[14] = (uint8_t)((i % 1000) >> 8);
+        if (i % 1000 % 3 == 2) /* v4-mapped peer of an IPv6 address: still a wide key */
+            tu_ip4(recs[i].dst, 10, 0, 0, 9);
+        else
+            memset(recs[i].dst, 0, 16), recs[i].dst[0] = 0x20, recs[i].dst[15] = 1;
+        if (i >= 1000) { /* replies */
+            uint8_t tmp[16];
+            memcpy(tmp, recs[i].src, 16);
+            memcpy(recs[i].src, recs[i].dst, 16);
+            memcpy(recs[i].dst, tmp, 16);
+            recs[i].sport = 443;
+            recs[i].dport = (uint16_t)(1000 + i % 1000);
+        }
+    }
+    FAIL_IF_NOT(trk_table_update_burst(t, recs, 3000) == 3000);
+    struct trk_table_stats st;
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(st.live == 1000);
+    struct trk_sess_view v;
+    FAIL_IF_NOT(s_get(t, &recs[4], &v));
+    FAIL_IF_NOT(v.rec.pkts[0] + v.rec.pkts[1] == 3 && v.rec.a_ip[0] == 0x20);
+    struct trk_key k;
+    trk_key_from_record(&k, &recs[5]);
+    FAIL_IF_NOT(s_get(t, &recs[5], &v) && v.rec.pkts[0] + v.rec.pkts[1] == 3);
+    FAIL_IF(memcmp(v.rec.a_ip, k.a, 16) != 0 || memcmp(v.rec.b_ip, k.b, 16) != 0);
+    FAIL_IF_NOT(v.rec.a_port == k.a_port && v.rec.b_port == k.b_port);
+    trk_table_flush(t, NULL, NULL);
+    struct cmn_record tick = tu_rec(100 * SEC, 1, 1, 2, 2, 17, 0, 60);
+    s_put(t, &tick);
+    size_t freed = 0;
+    for (int i = 0; i < 10; i++)
+        freed += trk_table_expire(t, 4096);
+    FAIL_IF_NOT(freed == 1000);
+    for (uint32_t i = 0; i < 3000; i++)
+        recs[i].ts_ns += 100 * SEC;
+    FAIL_IF_NOT(trk_table_update_burst(t, recs, 3000) == 3000); /* side store reused */
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(st.live == 1001);
+    FAIL_IF_NOT(s_get(t, &recs[2999], &v) && v.rec.pkts[0] + v.rec.pkts[1] == 3);
+    trk_table_destroy(&t);
+    FAIL_IF_NOT(mem.used == 0);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(counters_per_direction) TEST_ENTRY(midstream_and_synack_first)
               TEST_ENTRY(epoch_deltas_and_reset) TEST_ENTRY(restart_after_idle_and_expiry)
                   TEST_ENTRY(memcap_drop) TEST_ENTRY(spill_keeps_exact_counts)
-                      TEST_ENTRY(burst_matches_single) TEST_ENTRY(many_sessions_grow_and_expire))
+                      TEST_ENTRY(wide_keys_ipv6_and_mixed) TEST_ENTRY(burst_matches_single)
+                          TEST_ENTRY(many_sessions_grow_and_expire))

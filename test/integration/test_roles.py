@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Role inference and events, end to end (`renkei analyze` -> export), one
+check per case of the issue, on renkei-gen captures and on ../shared/pcaps.
+
+Generator cases (each its own small capture and its own property): mid-stream
+conversations, a monitoring host, ntp 123<->123 and dns 53<->53 between
+servers (both ends servers, the initiator is the client), active FTP (server
+port 20 opens the data connection), a SYN scan (RST ports are no services, the
+scanner is nobody's client, a port_scan event), a spoofed SYN flood (no
+phantom client or edge, a syn_flood event with target, port, rate, sources),
+UDP request/response, one-way UDP (syslog), IPv6, VLAN tags, IP fragments;
+then all switches at once scored by score.py (--min-f1 0.99 --exact-counts
+--require-events), with identical events for 1 and 3 trackers.
+
+Real captures: for every capture in RENKEI_PCAPS, tshark (not renkei) lists
+each (host, port) that answered a pure SYN with a SYN+ACK: each must be a
+service in the export; and each (host, port) that answered SYNs with RST and
+sent nothing else must not be. Rule applied (documented in trk_role.h): a
+port >= 32768 with a single session is one-off noise -- the client end of an
+active-FTP data connection answers the server's SYN from port 20 -- and is
+not required to be a service; nor is a port that received as many SYN+ACKs
+(as a client) as it sent (a reused port: the score decides). Also: the stealth, SYN-scan and SYN-flood
+captures give their events; ICMP captures give no ICMP service or edge.
+Environment: RENKEI_BIN, RENKEI_PCAPS, RENKEI_SRC (set by CTest).
+"""
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+BIN = os.environ.get("RENKEI_BIN", "build/bin")
+PCAPS = os.environ.get("RENKEI_PCAPS", "../shared/pcaps")
+SRC = os.environ.get("RENKEI_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+RENKEI = os.path.join(BIN, "renkei")
+GEN = os.path.join(BIN, "renkei-gen")
+SCORE = os.path.join(SRC, "test", "gen", "score.py")
+UNREADABLE = {"libpcap_pcap_invalid_version.pcap", "libpcap_shb_option_too_long.pcapng"}
+EPHEMERAL = 32768
+
+TMP = tempfile.mkdtemp(prefix="renkei-roles-")
+failures = []
+passed = [0]
+
+
+def check(name, cond, detail=""):
+    if cond:
+        passed[0] += 1
+        print(f"ok   {name}", flush=True)
+    else:
+        failures.append(name)
+        print(f"FAIL {name}{': ' + str(detail)[:600] if detail else ''}", flush=True)
+    return cond
+
+
+def ipn(text):
+    return str(ipaddress.ip_address(text))
+
+
+def analyze(caps, tag, trackers=2):
+    db, out = os.path.join(TMP, tag + ".sqlite"), os.path.join(TMP, tag + ".json")
+    r = subprocess.run([RENKEI, "analyze", "--trackers", str(trackers), "--db", db, "--export",
+                        out] + caps, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"analyze {tag}: exit {r.returncode}: {r.stderr[-600:]}")
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def gen(tag, *switches, packets=6000, seed=11):
+    pcap, truth = os.path.join(TMP, tag + ".pcap"), os.path.join(TMP, tag + ".truth.json")
+    subprocess.run([GEN, "--seed", str(seed), "--packets", str(packets), "--pcs", "60",
+                    "--servers", "14", "--duration", "20", "--out", pcap, "--truth", truth]
+                   + list(switches), check=True, capture_output=True)
+    with open(truth, encoding="utf-8") as f:
+        return pcap, truth, json.load(f)
+
+
+def score(truth, export_path):
+    r = subprocess.run([sys.executable, SCORE, truth, export_path, "--min-f1", "0.99",
+                        "--exact-counts", "--require-events"], capture_output=True, text=True)
+    f1 = [ln for ln in r.stdout.splitlines() if "F1" in ln or "count errors total" in ln]
+    return r.returncode == 0, "; ".join(f1), r.stdout
+
+
+def services(x):
+    return {(ipn(s["ip"]), s["proto"], int(s["port"])) for s in x["services"]}
+
+
+def edges(x):
+    return {(ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], int(e["server_port"])): e
+            for e in x["edges"]}
+
+
+def scored_case(tag, *switches, **kw):
+    """Generate, analyze, score; returns (truth, export)."""
+    pcap, truth_path, truth = gen(tag, *switches, **kw)
+    x = analyze([pcap], tag)
+    ok, line, _ = score(truth_path, os.path.join(TMP, tag + ".json"))
+    check(f"{tag}: score.py --min-f1 0.99 --exact-counts ({line})", ok)
+    return truth, x
+
+
+# ---- generator cases ----
+
+def case_midstream():
+    truth, x = scored_case("midstream", "--midstream")
+    import sqlite3
+    con = sqlite3.connect(os.path.join(TMP, "midstream.sqlite"))
+    rows = con.execute("SELECT a_ip, a_port, b_ip, b_port, proto FROM sessions"
+                       " WHERE proto = 6 AND flags & 8").fetchall()
+    con.close()
+    tsvc, got = services(truth), services(x)
+    mid = [(a, ap, b, bp) for a, ap, b, bp, _ in rows]
+    lost = [m for m in mid if ((ipn(m[0]), "tcp", m[1]) in tsvc) != ((ipn(m[0]), "tcp", m[1]) in got)
+            or ((ipn(m[2]), "tcp", m[3]) in tsvc) != ((ipn(m[2]), "tcp", m[3]) in got)]
+    check(f"midstream: {len(mid)} sessions without handshake, their ends judged as in the truth",
+          len(mid) > 0 and not lost, lost[:5])
+
+
+def case_monitor():
+    truth, x = scored_case("monitor", "--monitor")
+    mon = {ipn(e["client_ip"]) for e in truth["edges"] if e["server_port"] == 10050}
+    check("monitor: one monitoring host in the truth", len(mon) == 1, mon)
+    m = mon.pop()
+    want = {ipn(e["server_ip"]) for e in truth["edges"] if e["server_port"] == 10050}
+    got = {k[1] for k in edges(x) if k[0] == m and k[3] == 10050 and k[2] == "tcp"}
+    check(f"monitor: {m} is a client of tcp/10050 on all {len(want)} servers",
+          want == got and len(want) >= 10, want ^ got)
+    mine = [s for s in services(x) if s[0] == m and s[2] not in {
+        int(t["port"]) for t in truth["services"] if ipn(t["ip"]) == m}]
+    check(f"monitor: {m} gets no service from polling", not mine, mine)
+    check("monitor: no tcp/10050 service on the monitor",
+          not any(s[0] == m and s[2] == 10050 for s in services(x)))
+
+
+def case_wellknown(x, truth):
+    ntp = [e for e in truth["edges"] if e["proto"] == "udp" and e["server_port"] == 123
+           and any(ipn(s["ip"]) == ipn(e["client_ip"]) and s["port"] == 123
+                   for s in truth["services"])]
+    got_svc, got_edges = services(x), edges(x)
+    bad = [e for e in ntp if (ipn(e["client_ip"]), "udp", 123) not in got_svc
+           or (ipn(e["server_ip"]), "udp", 123) not in got_svc
+           or (ipn(e["client_ip"]), ipn(e["server_ip"]), "udp", 123) not in got_edges
+           or (ipn(e["server_ip"]), ipn(e["client_ip"]), "udp", 123) in got_edges]
+    check(f"ntp 123<->123: {len(ntp)} server pairs, both ends services, initiator -> server edge",
+          len(ntp) >= 5 and not bad, bad[:3])
+    dns = [e for e in truth["edges"] if e["proto"] == "udp" and e["server_port"] == 53
+           and any(ipn(s["ip"]) == ipn(e["client_ip"]) and s["port"] == 53
+                   for s in truth["services"])]
+    bad = [e for e in dns if (ipn(e["client_ip"]), "udp", 53) not in got_svc
+           or (ipn(e["client_ip"]), ipn(e["server_ip"]), "udp", 53) not in got_edges
+           or (ipn(e["server_ip"]), ipn(e["client_ip"]), "udp", 53) in got_edges]
+    check(f"dns 53<->53 between servers: {len(dns)} pair(s), both services, one edge",
+          len(dns) >= 1 and not bad, bad[:3])
+
+
+def case_ftp():
+    truth, x = scored_case("ftp", "--ftp-active")
+    data = [k for k in edges(x) if k[2] == "tcp" and k[3] == 20]
+    tdata = [e for e in truth["edges"] if e["server_port"] == 20]
+    check(f"ftp-active: {len(data)} data edges client -> server:20 as in the truth",
+          len(data) == len(tdata) > 0, (data, len(tdata)))
+    clients = {k[0] for k in data}
+    eph = [s for s in services(x) if s[0] in clients and s[1] == "tcp" and s[2] >= 1024]
+    check("ftp-active: the clients' data ports are no services", not eph, eph[:5])
+
+
+def case_scan():
+    truth, x = scored_case("scan", "--scan")
+    ev = next(e for e in truth["events"] if e["kind"] == "port_scan")
+    tgt, scanner = ipn(ev["target_ip"]), ipn(ev["source_ip"])
+    tports = {int(s["port"]) for s in truth["services"] if ipn(s["ip"]) == tgt}
+    got = {s[2] for s in services(x) if s[0] == tgt}
+    check(f"scan: target {tgt} services are its real ones {sorted(tports)}, no RST port",
+          got == tports, sorted(got ^ tports)[:10])
+    check(f"scan: scanner {scanner} is nobody's client on the target",
+          not any(k[0] == scanner and k[1] == tgt for k in edges(x)))
+    evs = [e for e in x["events"] if e["kind"] == "port_scan" and ipn(e["target_ip"]) == tgt]
+    check("scan: port_scan event with actor, port count >= 1024, rate",
+          len(evs) == 1 and ipn(evs[0]["actor_ip"]) == scanner and evs[0]["port_count"] >= 1024
+          and evs[0]["rate"] > 0, evs)
+
+
+def case_flood():
+    truth, x = scored_case("flood", "--flood")
+    ev = next(e for e in truth["events"] if e["kind"] == "syn_flood")
+    tgt = ipn(ev["target_ip"])
+    legit = {ipn(e["client_ip"]) for e in truth["edges"]}
+    phantom = [k for k in edges(x) if k[0] not in legit]
+    check("flood: no edge from a spoofed source", not phantom, phantom[:5])
+    spoof = [h for h in x["hosts"] if ipn(h["ip"]) not in legit
+             and h["kind"] in ("client", "both")]
+    check("flood: no spoofed source is a client host", not spoof, spoof[:3])
+    evs = [e for e in x["events"] if e["kind"] == "syn_flood"]
+    ok = (len(evs) == 1 and ipn(evs[0]["target_ip"]) == tgt and evs[0]["port"] == 443
+          and evs[0]["source_count"] == ev["source_count"] and evs[0]["packets"] == ev["packets"]
+          and evs[0]["rate"] > 0 and evs[0]["actor_ip"] is None)
+    check(f"flood: syn_flood event {tgt}:443, {ev['source_count']} sources, "
+          f"{ev['packets']} packets, rate", ok, evs)
+    check("flood: the target's 443 is still a service", (tgt, "tcp", 443) in services(x))
+
+
+def case_base(truth, x):
+    got_svc, got_e = services(x), edges(x)
+    # UDP request/response: dns on the domain controllers
+    dns = {(ipn(s["ip"]), "udp", 53) for s in truth["services"] if s["port"] == 53}
+    check(f"udp request/response: {len(dns)} dns services found", dns and dns <= got_svc)
+    pcs_dns = [s for s in got_svc if s[0].startswith("10.10.") and s[1] == "udp"]
+    check("udp request/response: no querying PC port became a service", not pcs_dns, pcs_dns[:5])
+    # one-way UDP: syslog receiver is a server, senders its clients, nothing comes back
+    sl = [e for k, e in got_e.items() if k[2] == "udp" and k[3] == 514]
+    tsl = [e for e in truth["edges"] if e["server_port"] == 514]
+    check(f"one-way udp (syslog): {len(sl)} sender -> 514 edges, none answered",
+          len(sl) == len(tsl) > 0 and all(e["packets_s2c"] == 0 for e in sl))
+    # IPv6
+    v6 = {s for s in got_svc if ":" in s[0]}
+    tv6 = {(ipn(s["ip"]), s["proto"], s["port"]) for s in truth["services"] if ":" in s["ip"]}
+    check(f"ipv6: {len(tv6)} IPv6 services as in the truth", v6 == tv6 and tv6, v6 ^ tv6)
+
+
+def case_vlan():
+    truth, x = scored_case("vlan", "--vlan")
+    check("vlan: IP byte counts unchanged by tags (score exact above), hosts all present",
+          len(x["hosts"]) == len(truth["hosts"]))
+
+
+def case_fragments():
+    truth, x = scored_case("frag", "--fragments")
+    import sqlite3
+    con = sqlite3.connect(os.path.join(TMP, "frag.sqlite"))
+    portless = con.execute("SELECT COUNT(*) FROM sessions WHERE proto = 17 AND a_port = 0"
+                           " AND b_port = 0").fetchone()[0]
+    con.close()
+    check("fragments: every later UDP fragment joined its datagram's session (no port-less row)",
+          portless == 0, portless)
+    te = {(ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], e["server_port"]): e
+          for e in truth["edges"]}
+    big = [k for k, e in te.items() if k[2] == "udp" and e["bytes_s2c"] > 1500 * e["packets_s2c"] / 2
+           and e["packets_s2c"] > 0]
+    ge = edges(x)
+    bad = [k for k in big if k not in ge or any(ge[k][f] != te[k][f] for f in
+                                                ("packets_s2c", "bytes_s2c"))]
+    check(f"fragments: {len(big)} edges with fragmented answers counted exactly", not bad, bad[:3])
+
+
+def case_combined():
+    pcap, truth_path, truth = gen("all", "--vlan", "--midstream", "--monitor", "--scan",
+                                  "--flood", "--ftp-active", "--fragments", packets=20000,
+                                  seed=42)
+    x1 = analyze([pcap], "all1", trackers=1)
+    x3 = analyze([pcap], "all3", trackers=3)
+    ok, line, out = score(truth_path, os.path.join(TMP, "all3.json"))
+    print(out)
+    check(f"all scenarios, 3 trackers: score.py --min-f1 0.99 --exact-counts --require-events "
+          f"({line})", ok)
+    check("all scenarios: events identical with 1 and 3 trackers",
+          x1["events"] == x3["events"] and len(x3["events"]) == 2)
+    check("all scenarios: services and edges identical with 1 and 3 trackers",
+          x1["services"] == x3["services"] and x1["edges"] == x3["edges"])
+    return truth, x3
+
+
+# ---- real captures ----
+
+def tshark_answers(path):
+    """(answered, refused, active) sets of (host, "tcp", port): ports that answered a
+    pure SYN with SYN+ACK (rule exceptions in the module doc), ports that answered
+    SYNs only with RST, ports that sent a SYN+ACK or anything but RST to a SYN."""
+    cmd = ["tshark", "-n", "-r", path, "-o", "ip.defragment:FALSE", "-o",
+           "ipv6.defragment:FALSE", "-Y", "tcp && !icmp && !icmpv6", "-T", "fields",
+           "-E", "occurrence=l", "-e", "frame.protocols", "-e", "ip.src", "-e", "ip.dst",
+           "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "tcp.srcport", "-e", "tcp.dstport",
+           "-e", "tcp.flags"]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    syn_to = set()          # (dst, dport, src, sport) a pure SYN went to
+    sent = defaultdict(lambda: {"sa": 0, "rst": 0, "other": 0})
+    sess = defaultdict(set)
+    sa_recv = defaultdict(int)  # SYN+ACKs a (host, port) received in answer to its SYNs
+    for line in out.splitlines():
+        c = line.split("\t")
+        if len(c) < 8 or not c[5] or not c[7]:
+            continue
+        layers = c[0].split(":")
+        li4 = max((i for i, p in enumerate(layers) if p == "ip"), default=-1)
+        li6 = max((i for i, p in enumerate(layers) if p == "ipv6"), default=-1)
+        src, dst = (c[1], c[2]) if li4 > li6 else (c[3], c[4])
+        if not src or not dst:
+            continue
+        src, dst = ipn(src), ipn(dst)
+        sp, dp, fl = int(c[5]), int(c[6]), int(c[7], 0)
+        sess[(src, sp)].add((dst, dp))
+        sess[(dst, dp)].add((src, sp))
+        syn, ack, rst = fl & 2, fl & 0x10, fl & 4
+        if syn and not ack:
+            syn_to.add((dst, dp, src, sp))
+            continue
+        if (src, sp, dst, dp) not in syn_to:
+            continue  # not an answer to a SYN seen before
+        if syn and ack:
+            sa_recv[(dst, dp)] += 1
+        k = sent[(src, sp)]
+        if syn and ack:
+            k["sa"] += 1
+        elif rst:
+            k["rst"] += 1
+        else:
+            k["other"] += 1
+    answered, refused = set(), set()
+    active = {(h, "tcp", p) for (h, p), k in sent.items() if k["sa"] or k["other"]}
+    for (h, p), k in sent.items():
+        if k["sa"]:
+            if p >= EPHEMERAL and len(sess[(h, p)]) < 2:
+                continue  # one-off ephemeral listener (active-FTP data client end)
+            if k["sa"] <= sa_recv[(h, p)]:
+                continue  # reused port, as often answered as answering: the score decides
+            answered.add((h, "tcp", p))
+        elif k["rst"] and not k["other"]:
+            refused.add((h, "tcp", p))
+    return answered, refused, active
+
+
+def real_captures():
+    """Special captures run alone (their events and properties); the SYN+ACK /
+    RST rule is checked on one run over every readable capture at once, against
+    tshark's answers merged over all of them (a port refused in one capture but
+    serving in another is not held to "no service")."""
+    caps = sorted(f for f in os.listdir(PCAPS) if f != "MANIFEST.tsv" and f not in UNREADABLE)
+    special = ["ndpi_nmap_synscan.pcap", "ndpi_nmap_tcp_scan_fin_null_xmas.pcapng",
+               "stopddos_syn_flood_spoofed.pcap", "ndpi_syslog_vlan_pppoe.pcap",
+               "zeek_ntp_sync.pcap", "zeek_icmp_5_pings.pcap",
+               "chrissanders_icmp_traceroute.pcapng", "arkime_v6_ssh_dns_icmpv6.pcap"]
+    special = [f for f in special if f in caps]
+
+    def alone(f):
+        try:
+            return analyze([os.path.join(PCAPS, f)], "real_" + f)
+        except RuntimeError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda f: tshark_answers(os.path.join(PCAPS, f)), caps))
+        alone_x = list(pool.map(alone, special))
+    answered, refused, active = set(), set(), set()
+    for a, r, act in answers:
+        answered |= a
+        refused |= r
+        active |= act
+    refused -= active
+    try:
+        x = analyze([os.path.join(PCAPS, f) for f in caps], "real_all", trackers=3)
+    except RuntimeError as exc:
+        check("real captures at once: analyze", False, exc)
+        return
+    got = services(x)
+    miss, bad = answered - got, refused & got
+    check(f"real captures ({len(caps)} at once): {len(answered)} ports that answered a SYN with "
+          f"SYN+ACK are all services, none of {len(refused)} RST-only ports is",
+          not miss and not bad, f"missing {sorted(miss)[:8]} rst-services {sorted(bad)[:8]}")
+    icmp = [s for s in x["services"] if s["proto"] in ("icmp", "icmpv6")] + \
+           [e for e in x["edges"] if e["proto"] in ("icmp", "icmpv6")]
+    check("real captures: no ICMP service or edge", not icmp, icmp[:3])
+    for f, x in zip(special, alone_x):
+        if isinstance(x, Exception):
+            check(f"{f}: analyze", False, x)
+            continue
+        got = services(x)
+        a, r, _ = answers[caps.index(f)]
+        check(f"{f} alone: {len(a)} SYN+ACK ports all services, {len(r)} RST-only ports none",
+              not a - got and not r & got, (sorted(a - got)[:5], sorted(r & got)[:5]))
+        if f == "ndpi_nmap_synscan.pcap":
+            ev = [e for e in x["events"] if e["kind"] == "port_scan"]
+            check(f"{f}: port_scan event 172.16.0.8 -> 64.13.134.52, ~1000 ports",
+                  len(ev) == 1 and ev[0]["target_ip"] == "64.13.134.52"
+                  and ev[0]["actor_ip"] == "172.16.0.8" and ev[0]["port_count"] >= 900, ev)
+            check(f"{f}: the scanner is nobody's client",
+                  not any(e["client_ip"] == "172.16.0.8" for e in x["edges"]))
+        if f == "ndpi_nmap_tcp_scan_fin_null_xmas.pcapng":
+            ev = [e for e in x["events"] if e["kind"] == "stealth_scan"]
+            check(f"{f}: stealth_scan event (FIN, Null, Xmas) on 192.168.1.2",
+                  len(ev) == 1 and ev[0]["target_ip"] == "192.168.1.2"
+                  and ev[0]["actor_ip"] == "192.168.1.178" and ev[0]["port_count"] == 3, ev)
+            st = {(ipn("192.168.1.2"), "tcp", p) for p in (3390, 3391, 3392)}
+            check(f"{f}: stealth-probed ports are no services", not st & got)
+        if f == "stopddos_syn_flood_spoofed.pcap":
+            ev = [e for e in x["events"] if e["kind"] == "syn_flood"]
+            check(f"{f}: syn_flood event 10.10.10.10:25565 with thousands of sources and a rate",
+                  len(ev) == 1 and ev[0]["target_ip"] == "10.10.10.10" and ev[0]["port"] == 25565
+                  and ev[0]["source_count"] > 1000 and ev[0]["rate"] > 100, ev)
+            check(f"{f}: no edges, no client hosts from spoofed sources",
+                  not x["edges"] and not any(h["kind"] in ("client", "both")
+                                             for h in x["hosts"]))
+        if f == "ndpi_syslog_vlan_pppoe.pcap":
+            check(f"{f}: syslog receiver (udp/514, VLAN + PPPoE) is a service",
+                  any(s[1] == "udp" and s[2] == 514 for s in got), sorted(got))
+        if f == "zeek_ntp_sync.pcap":
+            check(f"{f}: ntp udp/123 service found", any(s[1] == "udp" and s[2] == 123
+                                                         for s in got), sorted(got))
+        if "icmp" in f:
+            pk = sum(h["packets_out"] for h in x["hosts"])
+            check(f"{f}: ICMP counted in hosts and meta, no ICMP service/edge",
+                  pk == x["meta"]["packets"] > 0 and not any(
+                      s["proto"].startswith("icmp") for s in x["services"] + x["edges"]))
+
+
+def main():
+    only = sys.argv[1:]
+    cases = [("midstream", case_midstream), ("monitor", case_monitor), ("ftp", case_ftp),
+             ("scan", case_scan), ("flood", case_flood), ("vlan", case_vlan),
+             ("fragments", case_fragments)]
+    for name, fn in cases:
+        if not only or name in only:
+            try:
+                fn()
+            except (RuntimeError, subprocess.CalledProcessError, StopIteration) as exc:
+                check(name, False, exc)
+    if not only or "combined" in only:
+        truth, x = case_combined()
+        case_wellknown(x, truth)
+        case_base(truth, x)
+    if not only or "real" in only:
+        real_captures()
+    print(f"{passed[0]} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT
+ * test_spl_dedup: the splitter's hold + time-ordered merge + redundant-copy
+ * drop. Covers: copies from two collectors dropped whichever arrives first and
+ * the earliest kept; identical packets from one collector kept; the window;
+ * TTL/VLAN ignored; arrival-order independence of the output; late records;
+ * the memcap (forced release); window 0; per-pair counters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmn_ip.h"
+#include "harness.h"
+#include "spl_dedup.h"
+
+#define US 1000ull
+
+/* What out received. */
+struct sink {
+    struct cmn_record rec[256]; /* released records, in order */
+    size_t n;                   /* entries used */
+};
+
+static void s_out(void *arg, const struct cmn_record *recs, size_t n)
+{
+    struct sink *k = arg;
+    for (size_t i = 0; i < n && k->n < 256; i++)
+        k->rec[k->n++] = recs[i];
+}
+
+static struct spl_dedup *s_new(struct sink *k, uint64_t window_us, uint64_t memcap)
+{
+    memset(k, 0, sizeof(*k));
+    struct spl_dedup_config c = {
+        .window_ns = window_us * US,
+        .memcap = memcap,
+        .out = s_out,
+        .out_arg = k,
+    };
+    return spl_dedup_new(&c);
+}
+
+/* A packet: id distinguishes packets, ts in microseconds. */
+static struct cmn_record s_pkt(unsigned id, uint64_t ts_us, uint8_t ttl, uint16_t vlan)
+{
+    struct cmn_record r;
+    memset(&r, 0, sizeof(r));
+    cmn_ip_parse("10.0.0.1", r.src);
+    cmn_ip_parse("10.0.0.2", r.dst);
+    r.ts_ns = ts_us * US;
+    r.proto = 6;
+    r.sport = 40000;
+    r.dport = 443;
+    r.ip_len = 60;
+    r.ip_id = (uint16_t)id;
+    r.sig = 0xabc00000u + id;
+    r.ttl = ttl;
+    r.vlan = vlan;
+    r.tcp_flags = 0x10;
+    return r;
+}
+
+TEST(copies_dropped_earliest_kept)
+{
+    struct sink k;
+    struct spl_dedup *d = s_new(&k, 500, 1 << 20);
+    FAIL_IF(d == NULL);
+    int a = spl_dedup_source(d, 7), b = spl_dedup_source(d, 3);
+    FAIL_IF_NOT(a == 0 && b == 1 && spl_dedup_source(d, 7) == 0);
+    /* switch B's copies (other TTL, VLAN, +4 us) arrive first */
+    struct cmn_record rb[3] = {s_pkt(1, 104, 63, 200), s_pkt(2, 204, 63, 200),
+                               s_pkt(3, 2000, 63, 200)};
+    struct cmn_record ra[3] = {s_pkt(1, 100, 64, 100), s_pkt(2, 200, 64, 100),
+                               s_pkt(3, 1300, 64, 100)}; /* 3: 700 us apart, outside */
+    spl_dedup_push(d, b, rb, 3);
+    FAIL_IF_NOT(spl_dedup_release(d, 50 * US) == 0);
+    FAIL_IF_NOT(k.n == 0);
+    spl_dedup_push(d, a, ra, 3);
+    spl_dedup_release(d, UINT64_MAX);
+    FAIL_IF_NOT(k.n == 4);
+    FAIL_IF_NOT(k.rec[0].ts_ns == 100 * US && k.rec[0].ttl == 64); /* the earliest copy */
+    FAIL_IF_NOT(k.rec[1].ts_ns == 200 * US && k.rec[1].ttl == 64);
+    FAIL_IF_NOT(k.rec[2].ts_ns == 1300 * US && k.rec[3].ts_ns == 2000 * US);
+    struct spl_dedup_stats st;
+    spl_dedup_stats(d, &st);
+    FAIL_IF_NOT(st.duplicates_removed == 2 && st.released == 4 && st.held == 0);
+    FAIL_IF_NOT(st.held_max == 6 && st.late == 0 && st.forced == 0);
+    struct spl_dedup_pair p[4];
+    FAIL_IF_NOT(spl_dedup_pairs(d, p, 4) == 1);
+    FAIL_IF_NOT(p[0].a == 3 && p[0].b == 7 && p[0].count == 2);
+    spl_dedup_destroy(&d);
+    FAIL_IF_NOT(d == NULL);
+    spl_dedup_destroy(&d);
+    PASS;
+}
+
+TEST(same_collector_never_merged)
+{
+    struct sink k;
+    struct spl_dedup *d = s_new(&k, 500, 1 << 20);
+    int a = spl_dedup_source(d, 0), b = spl_dedup_source(d, 1);
+    /* Two identical pure ACKs 2 us apart on switch A; B's copies 3 us later each. */
+    struct cmn_record ra[2] = {s_pkt(9, 100, 64, 1), s_pkt(9, 102, 64, 1)};
+    struct cmn_record rb[2] = {s_pkt(9, 103, 63, 2), s_pkt(9, 105, 63, 2)};
+    spl_dedup_push(d, a, ra, 2);
+    spl_dedup_push(d, b, rb, 2);
+    spl_dedup_release(d, UINT64_MAX);
+    FAIL_IF_NOT(k.n == 2);
+    FAIL_IF_NOT(k.rec[0].ts_ns == 100 * US && k.rec[1].ts_ns == 102 * US);
+    /* A third copy from B has nothing left to pair with: kept. */
+    struct cmn_record r3 = s_pkt(9, 300, 63, 2);
+    spl_dedup_push(d, b, &r3, 1);
+    spl_dedup_release(d, UINT64_MAX);
+    FAIL_IF_NOT(k.n == 3);
+    spl_dedup_destroy(&d);
+    PASS;
+}
+
+/* Feed the same two streams in two arrival patterns; outputs must match. */
+TEST(arrival_order_independent)
+{
+    struct cmn_record ra[40], rb[40];
+    for (unsigned i = 0; i < 40; i++) {
+        ra[i] = s_pkt(i, 1000 + 50 * i, 64, 1);
+        rb[i] = s_pkt(i % 3 ? i : 100 + i, 1003 + 50 * i, 63, 2); /* 1/3 only on B */
+    }
+    struct sink k1, k2;
+    struct spl_dedup *d1 = s_new(&k1, 500, 1 << 20), *d2 = s_new(&k2, 500, 1 << 20);
+    /* d1: A all first, then B; release at the end. */
+    int a = spl_dedup_source(d1, 0), b = spl_dedup_source(d1, 1);
+    spl_dedup_push(d1, a, ra, 40);
+    spl_dedup_push(d1, b, rb, 40);
+    spl_dedup_release(d1, UINT64_MAX);
+    /* d2: B first, interleaved in batches of 3, releasing at the watermark. */
+    b = spl_dedup_source(d2, 1);
+    a = spl_dedup_source(d2, 0);
+    uint64_t ma = 0, mb = 0;
+    for (unsigned i = 0; i < 40; i += 3) {
+        size_t n = 40 - i < 3 ? 40 - i : 3;
+        spl_dedup_push(d2, b, rb + i, n);
+        mb = rb[i + n - 1].ts_ns;
+        if (ma)
+            spl_dedup_release(d2, (ma < mb ? ma : mb) - 1);
+        spl_dedup_push(d2, a, ra + i, n);
+        ma = ra[i + n - 1].ts_ns;
+        spl_dedup_release(d2, (ma < mb ? ma : mb) - 1);
+    }
+    spl_dedup_release(d2, UINT64_MAX);
+    FAIL_IF_NOT(k1.n == k2.n);
+    FAIL_IF_NOT(k1.n == 40 + 14); /* 26 of B's 40 are copies */
+    FAIL_IF_NOT(memcmp(k1.rec, k2.rec, k1.n * sizeof(k1.rec[0])) == 0);
+    for (size_t i = 1; i < k1.n; i++)
+        FAIL_IF(k1.rec[i].ts_ns < k1.rec[i - 1].ts_ns);
+    struct spl_dedup_stats s1, s2;
+    spl_dedup_stats(d1, &s1);
+    spl_dedup_stats(d2, &s2);
+    FAIL_IF_NOT(s1.duplicates_removed == 26 && s2.duplicates_removed == 26);
+    FAIL_IF_NOT(s2.late == 0);
+    spl_dedup_destroy(&d1);
+    spl_dedup_destroy(&d2);
+    PASS;
+}
+
+TEST(late_forced_and_off)
+{
+    struct sink k;
+    /* memcap of exactly one minimum FIFO: 4096 records held, then forced */
+    struct spl_dedup *d = s_new(&k, 500, 4096 * 64);
+    FAIL_IF(d == NULL);
+    int a = spl_dedup_source(d, 0), b = spl_dedup_source(d, 1);
+    static struct cmn_record many[4100];
+    for (unsigned i = 0; i < 4100; i++)
+        many[i] = s_pkt(i, 10 + i, 64, 1);
+    spl_dedup_push(d, a, many, 4100);
+    struct spl_dedup_stats st;
+    spl_dedup_stats(d, &st);
+    FAIL_IF_NOT(st.forced == 4 && st.held == 4096 && k.n == 4);
+    /* B's copy of a forced record is still recognised (late, then dropped). */
+    struct cmn_record c0 = s_pkt(0, 13, 63, 2);
+    spl_dedup_push(d, b, &c0, 1);
+    spl_dedup_stats(d, &st);
+    FAIL_IF_NOT(st.late == 1 && st.duplicates_removed == 1 && k.n == 4);
+    spl_dedup_release(d, UINT64_MAX);
+    spl_dedup_stats(d, &st);
+    FAIL_IF_NOT(st.released == 4100 && st.held == 0);
+    spl_dedup_destroy(&d);
+
+    /* window 0: merged, nothing dropped */
+    d = s_new(&k, 0, 1 << 20);
+    a = spl_dedup_source(d, 0);
+    b = spl_dedup_source(d, 1);
+    struct cmn_record x = s_pkt(1, 100, 64, 1), y = s_pkt(1, 100, 63, 2);
+    spl_dedup_push(d, b, &y, 1);
+    spl_dedup_push(d, a, &x, 1);
+    spl_dedup_release(d, UINT64_MAX);
+    FAIL_IF_NOT(k.n == 2 && k.rec[0].ttl == 64); /* tie: lower collector id first */
+    FAIL_IF_NOT(spl_dedup_pairs(d, NULL, 0) == 0);
+    spl_dedup_destroy(&d);
+
+    FAIL_IF(s_new(&k, 500, 1000) != NULL); /* memcap below one FIFO */
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(copies_dropped_earliest_kept) TEST_ENTRY(same_collector_never_merged)
+              TEST_ENTRY(arrival_order_independent) TEST_ENTRY(late_forced_and_off))
