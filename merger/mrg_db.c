@@ -35,7 +35,9 @@ static const char s_schema[] =
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
     " first_ns INTEGER, last_ns INTEGER,"
     " PRIMARY KEY(a_ip, a_port, b_ip, b_port, proto));"
-    "CREATE INDEX IF NOT EXISTS sessions_b ON sessions(b_ip);"
+    /* (b_ip, a_ip): one address pair's sessions for the incremental refresh */
+    "DROP INDEX IF EXISTS sessions_b;"
+    "CREATE INDEX IF NOT EXISTS sessions_ba ON sessions(b_ip, a_ip);"
     "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
     " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
@@ -64,79 +66,221 @@ static const char s_schema[] =
     " network TEXT, kind TEXT, services_provided INTEGER, services_used INTEGER,"
     " packets_out INTEGER, bytes_out INTEGER, packets_in INTEGER, bytes_in INTEGER,"
     " first_ns INTEGER, last_ns INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS epoch_keys(k BLOB PRIMARY KEY, v BLOB);";
+    "CREATE TEMP TABLE IF NOT EXISTS epoch_keys(k BLOB PRIMARY KEY, v BLOB);"
+    /* what the incremental refresh recomputes (s_refresh_incr) */
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_ips(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_pairs(a TEXT, b TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_svc(ip TEXT, proto INTEGER, port INTEGER,"
+    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_hosts(ip TEXT PRIMARY KEY) WITHOUT ROWID;";
 
-/* Derived tables, recomputed after each epoch. A session's server side is
- * the endpoint judged server; both servers (ntp 123<->123, dns 53<->53
- * between servers): the initiator is the client (then higher confidence,
- * then lower port wins the server side); neither: no edge (the traffic stays
- * in host totals). Port-less rows never make edges. A TCP edge needs one
- * "real" packet from the client over all its sessions (not a pure SYN, not an
- * RST): spoofed flood sources and SYN scanners complete no handshake, so
- * they become no client (their packets stay in host totals and events). A
- * host that neither provides nor uses a service is of kind 'unknown'. */
-static const char s_refresh[] =
-    "DELETE FROM edges;"
-    "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
-    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"
-    "   eb.confidence AS cb FROM sessions_all s"
-    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"
-    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"
-    "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"
-    " d AS (SELECT *, CASE"
-    "   WHEN ra = 'server' AND rb = 'server' THEN CASE"
-    "     WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"
-    "     WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"
-    "     WHEN a_port <= b_port THEN 'A' ELSE 'B' END"
-    "   WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END AS srv FROM j)"
-    " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"
-    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"
-    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"
-    "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"
-    "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"
-    "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE a_port END"
-    "   END) + SUM(retired),"
-    "  MIN(first_ns), MAX(last_ns)"
-    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"
-    " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"
-    "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"
+/* Derived tables. A session's server side is the endpoint judged server;
+ * both servers (ntp 123<->123, dns 53<->53 between servers): the initiator is
+ * the client (then higher confidence, then lower port wins the server side);
+ * neither: no edge (the traffic stays in host totals). Port-less rows never
+ * make edges. A TCP edge needs one "real" packet from the client over all its
+ * sessions (not a pure SYN, not an RST): spoofed flood sources and SYN
+ * scanners complete no handshake, so they become no client (their packets
+ * stay in host totals and events). A host that neither provides nor uses a
+ * service is of kind 'unknown'.
+ *
+ * Two ways to the same rows. s_refresh_full rebuilds everything from
+ * sessions_all and endpoints (cost grows with the database). s_refresh_incr,
+ * run after each epoch, recomputes only what the epoch can have changed:
+ * - an edge depends only on the sessions of its address pair and on the
+ *   endpoints of their two sides, through f(endpoint) = (role = 'server',
+ *   confidence if server); a non-server row and a missing row are alike.
+ *   Dirty pairs = the pairs of the epoch's session deltas, plus every pair
+ *   of an address one of whose endpoints changed f (temp.dirty_ips, filled
+ *   by s_put_endpoint). Their edges are deleted and recomputed by the same
+ *   SELECT restricted to the pairs' sessions.
+ * - a service depends on its endpoint row and its edges: dirty services =
+ *   endpoint rows replaced that were or are server (temp.dirty_svc, filled by
+ *   s_put_endpoint) plus the server side of every edge deleted or inserted.
+ * - a host's traffic sums only grow by the epoch's deltas (added); its
+ *   services_provided / services_used / kind are recounted for both sides of
+ *   the dirty pairs and the addresses of dirty services.
+ * - meta totals add the epoch's deltas.
+ * What mrg_rollup does after the refresh (retiring sessions into per-edge
+ * rows, deleting old non-server endpoints) leaves every derived row as it is
+ * (see mrg_rollup.c), so it dirties nothing. test_mrg_refresh checks the
+ * incremental tables against a full rebuild after every epoch. */
+
+/* INSERT of the edges computed from session rows SRC (columns of
+ * sessions_all, aliased s by the caller's text). */
+#define EDGES_FROM(SRC)                                                                            \
+    "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"          \
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"                \
+    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
+    "   eb.confidence AS cb FROM " SRC " s"                                                        \
+    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
+    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"    \
+    "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"                        \
+    " d AS (SELECT *, CASE"                                                                        \
+    "   WHEN ra = 'server' AND rb = 'server' THEN CASE"                                            \
+    "     WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"                                         \
+    "     WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                             \
+    "     WHEN a_port <= b_port THEN 'A' ELSE 'B' END"                                             \
+    "   WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END AS srv FROM j)"                \
+    " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                                           \
+    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                          \
+    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                             \
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"                                   \
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"                                   \
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"                                      \
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"                                    \
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"                                      \
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"                                    \
+    "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE a_port END"    \
+    "   END) + SUM(retired),"                                                                      \
+    "  MIN(first_ns), MAX(last_ns)"                                                                \
+    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"                                            \
+    " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"                                                  \
+    "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                                               \
     "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
-    "DELETE FROM services;"
-    "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"
-    " first_ns, last_ns)"
-    " SELECT e.ip, e.proto, e.port, renkei_ipkey(e.ip), COALESCE(g.clients, 0),"
-    "  COALESCE(g.packets, 0), COALESCE(g.bytes, 0), e.confidence, e.first_ns, e.last_ns"
-    " FROM endpoints e LEFT JOIN (SELECT server_ip, proto, server_port, COUNT(*) AS clients,"
-    "   SUM(packets_c2s + packets_s2c) AS packets, SUM(bytes_c2s + bytes_s2c) AS bytes"
-    "   FROM edges GROUP BY 1, 2, 3) g"
-    "  ON g.server_ip = e.ip AND g.proto = e.proto AND g.server_port = e.port"
+
+/* INSERT of the services of endpoint rows FROM (alias e) with edge
+ * aggregates from edge rows EDGE_WHERE. */
+#define SERVICES_FROM(FROM, EDGE_WHERE)                                                            \
+    "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"           \
+    " first_ns, last_ns)"                                                                          \
+    " SELECT e.ip, e.proto, e.port, renkei_ipkey(e.ip), COALESCE(g.clients, 0),"                   \
+    "  COALESCE(g.packets, 0), COALESCE(g.bytes, 0), e.confidence, e.first_ns, e.last_ns"          \
+    " FROM " FROM " LEFT JOIN (SELECT server_ip, proto, server_port, COUNT(*) AS clients,"         \
+    "   SUM(packets_c2s + packets_s2c) AS packets, SUM(bytes_c2s + bytes_s2c) AS bytes"            \
+    "   FROM edges WHERE " EDGE_WHERE " GROUP BY 1, 2, 3) g"                                       \
+    "  ON g.server_ip = e.ip AND g.proto = e.proto AND g.server_port = e.port"                     \
     " WHERE e.role = 'server' AND e.port <> 0 AND e.proto NOT IN (1, 58);"
-    "DELETE FROM hosts;"
+
+#define HOST_KIND(SP, SU)                                                                          \
+    "CASE WHEN " SP " > 0 AND " SU " > 0 THEN 'both' WHEN " SP " > 0 THEN 'server'"                \
+    " WHEN " SU " > 0 THEN 'client' ELSE 'unknown' END"
+
+/* Per-address traffic of session rows SRC, columns ip, po, bo, pi, bi, f, l. */
+#define HOST_SIDES(SRC)                                                                            \
+    "(SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"                            \
+    " bytes_ba AS bi, first_ns AS f, last_ns AS l FROM " SRC                                       \
+    " UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"              \
+    " FROM " SRC ")"
+
+#define DIRTY_CLEAR                                                                                \
+    "DELETE FROM temp.dirty_ips; DELETE FROM temp.dirty_pairs; DELETE FROM temp.dirty_svc;"        \
+    " DELETE FROM temp.dirty_hosts;"
+
+static const char s_refresh_full[] =
+    "DELETE FROM edges;" EDGES_FROM("sessions_all") "DELETE FROM services;" SERVICES_FROM(
+        "endpoints e",
+        "1") "DELETE FROM hosts;"
+             "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided,"
+             " services_used, packets_out, bytes_out, packets_in, bytes_in,"
+             " first_ns, last_ns)"
+             " SELECT ip, renkei_ipkey(ip),"
+             "  (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
+             "  renkei_network(ip), " HOST_KIND(
+                 "sp", "su") ", sp, su, po, bo, pi, bi, f, l"
+                             " FROM (SELECT t.ip AS ip,"
+                             "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"
+                             "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
+                             "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi,"
+                             "   MIN(f) AS f, MAX(l) AS l"
+                             "  FROM " HOST_SIDES(
+                                 "sessions_all") " t GROUP BY t.ip) g;"
+                                                 "INSERT OR REPLACE INTO meta(key, value)"
+                                                 " SELECT 'packets', COALESCE(SUM(pkts_ab + "
+                                                 "pkts_ba), 0) FROM sessions_all"
+                                                 " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab "
+                                                 "+ bytes_ba), 0) FROM sessions_all"
+                                                 " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) "
+                                                 "FROM sessions_all"
+                                                 " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) "
+                                                 "FROM sessions_all;" DIRTY_CLEAR;
+
+/* Dirty services: the server side of the dirty pairs' edges (run before the
+ * edges are deleted and after they are recomputed). */
+#define DIRTY_SVC_OF_PAIRS                                                                         \
+    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"                                        \
+    " SELECT e.server_ip, e.proto, e.server_port FROM temp.dirty_pairs p"                          \
+    " CROSS JOIN edges e ON e.client_ip = p.a AND e.server_ip = p.b;"                              \
+    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"                                        \
+    " SELECT e.server_ip, e.proto, e.server_port FROM temp.dirty_pairs p"                          \
+    " CROSS JOIN edges e ON e.client_ip = p.b AND e.server_ip = p.a;"
+
+/* The dirty pairs' session rows, as sessions_all (index lookups per pair). */
+#define PAIR_SESSIONS                                                                              \
+    "(SELECT s.*, 0 AS retired FROM temp.dirty_pairs p"                                            \
+    " CROSS JOIN sessions s ON s.b_ip = p.b AND s.a_ip = p.a"                                      \
+    " UNION ALL SELECT r.* FROM temp.dirty_pairs p"                                                \
+    " CROSS JOIN sessions_retired r ON r.b_ip = p.b AND r.a_ip = p.a)"
+
+static const char s_refresh_incr[] =
+    /* 1. dirty pairs: the epoch's, and all pairs of addresses whose role changed */
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT a_ip, b_ip FROM temp.epoch_sessions;"
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
+    " CROSS JOIN sessions s ON s.a_ip = d.ip;"
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
+    " CROSS JOIN sessions s ON s.b_ip = d.ip;"
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
+    " CROSS JOIN sessions_retired s ON s.a_ip = d.ip;"
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
+    " CROSS JOIN sessions_retired s ON s.b_ip = d.ip;"
+    /* 2. their edges, recomputed */
+    DIRTY_SVC_OF_PAIRS "DELETE FROM edges WHERE (client_ip, server_ip) IN"
+    " (SELECT a, b FROM temp.dirty_pairs);"
+    "DELETE FROM edges WHERE (client_ip, server_ip) IN"
+    " (SELECT b, a FROM temp.dirty_pairs);" EDGES_FROM(PAIR_SESSIONS) DIRTY_SVC_OF_PAIRS
+    /* 3. dirty services, recomputed */
+    "DELETE FROM services WHERE (ip, proto, port) IN"
+    " (SELECT ip, proto, port FROM temp.dirty_svc);" SERVICES_FROM(
+        "temp.dirty_svc k CROSS JOIN endpoints e ON e.ip = k.ip AND e.proto = k.proto AND e.port = "
+        "k.port",
+        "(server_ip, proto, server_port) IN (SELECT ip, proto, port FROM temp.dirty_svc)")
+    /* 4. hosts: the epoch's traffic added, then counts and kind of touched hosts */
     "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided, services_used,"
     " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
-    " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
-    "  renkei_network(ip),"
-    "  CASE WHEN sp > 0 AND su > 0 THEN 'both' WHEN sp > 0 THEN 'server'"
-    "   WHEN su > 0 THEN 'client' ELSE 'unknown' END,"
-    "  sp, su, po, bo, pi, bi, f, l"
-    " FROM (SELECT t.ip AS ip,"
-    "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"
-    "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
-    "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi, MIN(f) AS f, MAX(l) AS l"
-    "  FROM (SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"
-    "    bytes_ba AS bi, first_ns AS f, last_ns AS l FROM sessions_all"
-    "   UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"
-    "    FROM sessions_all) t GROUP BY t.ip) g;"
-    "INSERT OR REPLACE INTO meta(key, value)"
-    " SELECT 'packets', COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions_all"
-    " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab + bytes_ba), 0) FROM sessions_all"
-    " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) FROM sessions_all"
-    " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) FROM sessions_all;";
+    " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = t.ip),"
+    "  renkei_network(ip), 'unknown', 0, 0, SUM(po), SUM(bo), SUM(pi), SUM(bi), MIN(f), MAX(l)"
+    " FROM " HOST_SIDES(
+        "temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
+                               " ON CONFLICT(ip) DO UPDATE SET"
+                               " packets_out = packets_out + excluded.packets_out,"
+                               " bytes_out = bytes_out + excluded.bytes_out,"
+                               " packets_in = packets_in + excluded.packets_in,"
+                               " bytes_in = bytes_in + excluded.bytes_in,"
+                               " first_ns = MIN(first_ns, excluded.first_ns),"
+                               " last_ns = MAX(last_ns, excluded.last_ns);"
+                               "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
+                               " SELECT a FROM temp.dirty_pairs"
+                               " UNION SELECT b FROM temp.dirty_pairs"
+                               " UNION SELECT ip FROM temp.dirty_svc;"
+                               "UPDATE hosts SET services_provided ="
+                               " (SELECT COUNT(*) FROM services s"
+                               "  WHERE s.ip = hosts.ip),"
+                               " services_used = (SELECT COUNT(*) FROM edges e"
+                               "  WHERE e.client_ip = hosts.ip)"
+                               " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
+                               "UPDATE hosts SET kind = " HOST_KIND(
+                                   "services_provided",
+                                   "services_used") " WHERE ip IN (SELECT ip FROM "
+                                                    "temp.dirty_hosts);"
+                                                    /* 5. meta totals: the epoch's added */
+                                                    "INSERT OR REPLACE INTO meta(key, value)"
+                                                    " SELECT 'packets', COALESCE((SELECT value "
+                                                    "FROM meta WHERE key = 'packets'), 0)"
+                                                    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) "
+                                                    "FROM temp.epoch_sessions), 0)"
+                                                    " UNION ALL SELECT 'bytes', COALESCE((SELECT "
+                                                    "value FROM meta WHERE key = 'bytes'), 0)"
+                                                    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) "
+                                                    "FROM temp.epoch_sessions), 0)"
+                                                    " UNION ALL SELECT 'first_seen_ns', (SELECT "
+                                                    "MIN(v) FROM (SELECT value AS v FROM meta"
+                                                    "  WHERE key = 'first_seen_ns' UNION ALL "
+                                                    "SELECT first_ns FROM temp.epoch_sessions))"
+                                                    " UNION ALL SELECT 'last_seen_ns', (SELECT "
+                                                    "MAX(v) FROM (SELECT value AS v FROM meta"
+                                                    "  WHERE key = 'last_seen_ns' UNION ALL SELECT "
+                                                    "last_ns FROM "
+                                                    "temp.epoch_sessions));" DIRTY_CLEAR;
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
@@ -149,6 +293,9 @@ enum st_id {
     ST_SESSION_UPSERT,
     ST_EPOCH_SESSION,
     ST_ENDPOINT_REPLACE,
+    ST_ENDPOINT_OLD,
+    ST_DIRTY_IP,
+    ST_DIRTY_SVC,
     ST_EVENT_REPLACE,
     ST_EPOCH_UPSERT,
     ST_STATS_UPSERT,
@@ -197,6 +344,11 @@ static const char *const s_sql[ST_COUNT] = {
         " bytes_out, bytes_in, first_ns, last_ns)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
         "?23,?24)",
+    /* f(endpoint) before its replacement: what the edges see of it */
+    [ST_ENDPOINT_OLD] = "SELECT role = 'server', confidence FROM endpoints"
+                        " WHERE ip = ?1 AND proto = ?2 AND port = ?3",
+    [ST_DIRTY_IP] = "INSERT OR IGNORE INTO temp.dirty_ips(ip) VALUES(?1)",
+    [ST_DIRTY_SVC] = "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port) VALUES(?1, ?2, ?3)",
     [ST_EVENT_REPLACE] =
         "INSERT OR REPLACE INTO events(kind, target_ip, port, proto, actor_ip, source_count,"
         " packets, port_count, first_ns, last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
@@ -225,6 +377,7 @@ struct mrg_db {
     sqlite3_stmt *st[ST_COUNT]; /* prepared statements, enum st_id */
     char *path;                 /* for messages */
     struct mrg_retain retain;   /* retention of sessions and usage rows (mrg_rollup) */
+    bool full_refresh;          /* rebuild derived tables per epoch (mrg_db_set_full_refresh) */
 };
 
 /* ---- SQL functions used by the derived-table queries ---- */
@@ -394,6 +547,12 @@ void mrg_db_set_retention(struct mrg_db *db, const struct mrg_retain *r)
     db->retain = *r;
 }
 
+void mrg_db_set_full_refresh(struct mrg_db *db, bool on)
+{
+    assert(db);
+    db->full_refresh = on;
+}
+
 void *mrg_db_handle(struct mrg_db *db)
 {
     return db->db;
@@ -478,19 +637,58 @@ static const char *s_role_name(uint8_t role)
     }
 }
 
-static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e)
+/* Mark what replacing endpoint `ip` (text), with server-ness `srv` and
+ * confidence `conf`, dirties for the incremental refresh: its service when it
+ * was or becomes a server; every pair of its address when f(endpoint)
+ * (server-ness, and the confidence of a server) changes. */
+static int s_mark_endpoint(struct mrg_db *db, const char *ip, const struct cmn_endpoint_rec *e,
+                           bool srv, double conf)
 {
-    sqlite3_stmt *s = db->st[ST_ENDPOINT_REPLACE];
-    s_bind_ip(s, 1, e->ip);
+    sqlite3_stmt *s = db->st[ST_ENDPOINT_OLD];
+    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, e->proto);
     sqlite3_bind_int(s, 3, e->port);
-    sqlite3_bind_text(s, 4, s_role_name(e->role), -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    bool old_srv = rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+    double old_conf = rc == SQLITE_ROW ? sqlite3_column_double(s, 1) : 0.0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return s_fail(db, s_sql[ST_ENDPOINT_OLD]);
+    if (old_srv || srv) {
+        s = db->st[ST_DIRTY_SVC];
+        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, e->proto);
+        sqlite3_bind_int(s, 3, e->port);
+        if (s_step_done(db, ST_DIRTY_SVC) != 0)
+            return -EIO;
+    }
+    if (old_srv != srv || (srv && old_conf != conf)) {
+        s = db->st[ST_DIRTY_IP];
+        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
+        if (s_step_done(db, ST_DIRTY_IP) != 0)
+            return -EIO;
+    }
+    return 0;
+}
+
+static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e)
+{
+    char ip[CMN_IP_STRLEN];
+    cmn_ip_format(e->ip, ip, sizeof(ip));
     float c = e->confidence;
     /* wire floats may be NaN or out of range; clamp rather than store garbage */
     if (!(c >= 0.0f))
         c = 0.0f;
     if (c > 1.0f)
         c = 1.0f;
+    if (s_mark_endpoint(db, ip, e, e->role == CMN_ROLE_SERVER, (double)c) != 0)
+        return -EIO;
+    sqlite3_stmt *s = db->st[ST_ENDPOINT_REPLACE];
+    sqlite3_bind_text(s, 1, ip, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, e->proto);
+    sqlite3_bind_int(s, 3, e->port);
+    sqlite3_bind_text(s, 4, s_role_name(e->role), -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 5, (double)c);
     const uint32_t u32[] = {
         e->peers,         e->peer_ports,  e->sessions,           e->synack_sent, e->synack_recv,
@@ -543,15 +741,26 @@ static int s_put_event(struct mrg_db *db, const struct cmn_event_rec *ev)
     return s_step_done(db, ST_EVENT_REPLACE);
 }
 
-int mrg_db_refresh(struct mrg_db *db)
+static int s_refresh(struct mrg_db *db, const char *sql)
 {
     char *err = NULL;
-    if (sqlite3_exec(db->db, s_refresh, NULL, NULL, &err) != SQLITE_OK) {
+    if (sqlite3_exec(db->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         CMN_LOG(ERR, "%s: refresh derived tables: %s", db->path, err ? err : "?");
         sqlite3_free(err);
         return -EIO;
     }
     return 0;
+}
+
+int mrg_db_refresh_full(struct mrg_db *db)
+{
+    assert(db);
+    return s_refresh(db, s_refresh_full);
+}
+
+int mrg_db_refresh(struct mrg_db *db)
+{
+    return mrg_db_refresh_full(db);
 }
 
 int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bool final,
@@ -561,7 +770,8 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     struct mrg_epoch_stats st = {0};
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_rollup_epoch_begin(db->db) != 0)
+    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_rollup_epoch_begin(db->db) != 0 ||
+        s_refresh(db, DIRTY_CLEAR) != 0)
         return s_rollback(db);
     for (size_t p = 0; p < n_parts; p++) {
         const struct mrg_part *pt = &parts[p];
@@ -587,7 +797,8 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
             st.events++;
         }
     }
-    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_db_refresh(db) != 0)
+    if (s_step_done(db, ST_KEY_CLEAR) != 0 ||
+        s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
         return s_rollback(db);
 
     char now[32];

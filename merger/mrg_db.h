@@ -60,9 +60,18 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
                         const struct mrg_part *parts, size_t n_parts,
                         struct mrg_epoch_stats *st /* OUT */);
 
-/* Recompute edges, services, hosts and meta totals from sessions, endpoints
- * and host names (mrg_db_commit_epoch does this inside its transaction). */
+/* Rebuild edges, services, hosts and meta totals from all of sessions_all,
+ * endpoints and host names. mrg_db_commit_epoch instead recomputes, inside its
+ * transaction, only the rows the epoch can have changed (same rows; see
+ * s_refresh_incr in mrg_db.c); this is the reference and the repair.
+ * 0 or -EIO. mrg_db_refresh is the same function (older name). */
+int mrg_db_refresh_full(struct mrg_db *db);
 int mrg_db_refresh(struct mrg_db *db);
+
+/* Make mrg_db_commit_epoch rebuild the derived tables in full after every
+ * epoch (the behaviour before the incremental refresh: for comparisons and
+ * benchmarks). Default off. */
+void mrg_db_set_full_refresh(struct mrg_db *db, bool on);
 
 /* Store counters of one node into node_stats (upsert by kind, id, counter),
  * in one transaction. kind: "collector", "splitter", "tracker", "merger". */
