@@ -61,19 +61,6 @@ struct trk_endpoints {
 
 #define EP_BYTES (sizeof(struct cmn_endpoint_rec) + sizeof(uint8_t) + sizeof(uint32_t))
 
-/* Seeded hash of a key made of whole 64-bit words (len multiple of 8). */
-static uint64_t s_hash_words(const void *k, size_t len, uint64_t seed)
-{
-    uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
-    const uint8_t *p = k;
-    for (size_t i = 0; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = trk_mix64(h ^ w, 0xe7037ed1a0b428dbull);
-    }
-    return trk_mix64(h, 0x8ebc6af09c88c6e3ull ^ len);
-}
-
 struct trk_endpoints *trk_endpoints_new(const struct trk_endpoints_config *cfg)
 {
     assert(cfg && cfg->mem);
@@ -155,7 +142,7 @@ static long s_get(struct trk_endpoints *t, const uint8_t ip[16], uint8_t proto, 
     if (s_reserve(t) != 0)
         return -ENOSPC;
     uint32_t idx = (uint32_t)t->n;
-    int rc = trk_hset_insert(t->index, &k, s_hash_words(&k, sizeof(k), t->seed), &idx);
+    int rc = trk_hset_insert(t->index, &k, trk_hash_words(&k, sizeof(k), t->seed), &idx);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -180,7 +167,7 @@ static void s_add32(uint32_t *c, uint64_t v)
 static int s_set_add(struct trk_endpoints *t, struct trk_hset *set, const void *key, size_t len)
 {
     uint32_t v = 0;
-    uint64_t hash = s_hash_words(key, len, t->seed);
+    uint64_t hash = trk_hash_words(key, len, t->seed);
     return trk_hset_insert(set, key, hash, &v);
 }
 
@@ -292,7 +279,7 @@ bool trk_endpoints_get(const struct trk_endpoints *t, const uint8_t ip[16], uint
     k.port = port;
     k.proto = proto;
     uint32_t idx;
-    if (trk_hset_find(t->index, &k, s_hash_words(&k, sizeof(k), t->seed), &idx) != 0)
+    if (trk_hset_find(t->index, &k, trk_hash_words(&k, sizeof(k), t->seed), &idx) != 0)
         return false;
     *out = t->ep[idx];
     float conf = 0;

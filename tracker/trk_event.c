@@ -81,19 +81,6 @@ struct trk_events {
 #define ROW_BYTES                                                                                  \
     (sizeof(struct cmn_event_rec) + sizeof(uint32_t) + sizeof(uint8_t) + sizeof(uint32_t))
 
-/* Seeded hash of a key made of whole 64-bit words (len multiple of 8). */
-static uint64_t s_hash(const void *k, size_t len, uint64_t seed)
-{
-    uint64_t h = seed ^ 0x2545f4914f6cdd1dull;
-    const uint8_t *p = k;
-    for (size_t i = 0; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = trk_mix64(h ^ w, 0xe7037ed1a0b428dbull);
-    }
-    return trk_mix64(h, 0x8ebc6af09c88c6e3ull ^ len);
-}
-
 struct trk_events *trk_events_new(const struct trk_events_config *cfg)
 {
     assert(cfg && cfg->mem);
@@ -196,7 +183,7 @@ static long s_slot(struct trk_events *t, struct trk_hset *set, const void *key, 
     if (s_grow(t, (void **)&t->slot, &t->cap_slot, t->nslot, sizeof(*t->slot)) != 0)
         return -ENOSPC;
     uint32_t v = (uint32_t)t->nslot;
-    int rc = trk_hset_insert(set, key, s_hash(key, klen, t->seed), &v);
+    int rc = trk_hset_insert(set, key, trk_hash_words(key, klen, t->seed), &v);
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -212,7 +199,7 @@ static long s_row(struct trk_events *t, struct trk_hset *index, const void *key,
     if (s_reserve(t) != 0)
         return -ENOSPC;
     uint32_t idx = (uint32_t)t->n;
-    int rc = trk_hset_insert(index, key, s_hash(key, klen, t->seed), &idx);
+    int rc = trk_hset_insert(index, key, trk_hash_words(key, klen, t->seed), &idx);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -363,9 +350,9 @@ int trk_events_fold(struct trk_events *t, const struct trk_sess_view *v, bool ow
     memcpy(raw + 32, &r->a_port, 2);
     memcpy(raw + 34, &r->b_port, 2);
     memset(raw + 36, 0, 4);
-    k.h[0] = s_hash(raw, sizeof(raw), t->seed);
-    k.h[1] = s_hash(raw, sizeof(raw), ~t->seed * 0x9e3779b97f4a7c15ull);
-    uint64_t kh = s_hash(&k, sizeof(k), t->seed);
+    k.h[0] = trk_hash_words(raw, sizeof(raw), t->seed);
+    k.h[1] = trk_hash_words(raw, sizeof(raw), ~t->seed * 0x9e3779b97f4a7c15ull);
+    uint64_t kh = trk_hash_words(&k, sizeof(k), t->seed);
     uint32_t pi;
     bool known = trk_hset_find(t->sess, &k, kh, &pi) == 0;
     if (known && v->created && !t->probe[pi].dead)

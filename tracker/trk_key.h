@@ -60,6 +60,20 @@ static inline uint64_t trk_mix64(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
+/* Seeded hash of a key made of whole 64-bit words (len a multiple of 8): the
+ * hash of the fixed-size keys of trk_hset tables (endpoints, peers, events). */
+static inline uint64_t trk_hash_words(const void *k, size_t len, uint64_t seed)
+{
+    uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
+    const uint8_t *p = k;
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = trk_mix64(h ^ w, 0xe7037ed1a0b428dbull);
+    }
+    return trk_mix64(h, 0x8ebc6af09c88c6e3ull ^ len);
+}
+
 /* Seeded 64-bit hash of a key (wyhash-style multiply-fold over its five
  * words; not meant to resist an attacker who knows the seed). Equal keys hash
  * equal for equal seeds; use a fixed seed for reproducible table layouts. */
