@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * mrg_db: SQLite storage of the merged analysis. Raw tables (sessions,
  * endpoints, events, node_stats) are written from tracker results; derived
- * tables (edges, services, hosts) are recomputed from them after each epoch
- * in the same transaction, so a reader never sees an epoch half applied.
+ * tables (edges, services, hosts) are updated from them after each epoch in
+ * the same transaction (only the rows the epoch touched, s_refresh_incr), so
+ * a reader never sees an epoch half applied.
  * The schema is documented for users in docs/SCHEMA.md; keep both in step.
  */
 #define CMN_LOG_TAG "mrg_db"

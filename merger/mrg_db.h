@@ -3,7 +3,7 @@
  * Owns one read-write connection and its prepared statements. The merger node
  * is the only writer: it calls mrg_db_commit_epoch() once per complete epoch
  * (one transaction: sessions deduplicated and added, endpoints and events
- * replaced, services / edges / hosts / meta totals recomputed, epoch row
+ * replaced, the services / edges / hosts / meta totals it touched recomputed, epoch row
  * written). Single-threaded; readers (reporter, sqlite3 CLI) may read while
  * it writes. Times are ns since the Unix epoch; IPs are stored as export text.
  */

@@ -6,8 +6,11 @@
  * retired: folded into one row per (pair, proto, server port) whose client
  * port is -1 (no edge side: both ports 0), with `retired` counting the
  * sessions folded in. The attribution is the one of s_refresh in mrg_db.c at
- * the time of retirement, so edges, services, hosts and totals stay the same;
- * keep SRV_CASE in step with it. Usage history (usage_edges, usage_services)
+ * the time of retirement, so edges, services, hosts and totals stay the same
+ * (which lets mrg_db's incremental refresh ignore retirement: a retired row
+ * keeps its server port, whose endpoint still decides; the client side's -1
+ * port has no endpoint, like a deleted non-server one); keep SRV_CASE in
+ * step with it. Usage history (usage_edges, usage_services)
  * is written per epoch and rolled up per hour and per day.
  */
 #define CMN_LOG_TAG "mrg_rollup"

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT
+ * test_mrg_refresh: the incremental refresh of the derived tables (edges,
+ * services, hosts, meta totals) after each epoch gives exactly the rows of a
+ * full rebuild. Two databases are fed the same pseudo-random epochs (role
+ * flips, both-servers pairs, port-less and ICMP rows, SYN-only and RST-only
+ * TCP, sessions shared by two parts, retirement with a short window, a hosts
+ * file loaded mid-run): one refreshed incrementally, one rebuilt in full
+ * (mrg_db_set_full_refresh); after every epoch their derived tables must be
+ * equal row for row, value and type, and equal to mrg_db_refresh_full.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cmn_ip.h"
+#include "harness.h"
+#include "mrg_db.h"
+
+#define NS    1000000000ull
+#define EPOCH (60 * NS)
+
+static uint64_t s_rng;
+
+static uint32_t s_rand(uint32_t n)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (uint32_t)(s_rng % n);
+}
+
+static void s_path(char *buf, size_t len, const char *tag)
+{
+    snprintf(buf, len, "/tmp/renkei_test_mrg_refresh_%s_%d.db", tag, (int)getpid());
+    char x[300];
+    unlink(buf);
+    snprintf(x, sizeof(x), "%s-wal", buf);
+    unlink(x);
+    snprintf(x, sizeof(x), "%s-shm", buf);
+    unlink(x);
+}
+
+static const char *const s_ips[] = {"10.0.0.1",    "10.0.0.2",   "10.0.0.3",   "10.0.0.4",
+                                    "172.16.0.1",  "172.16.0.2", "172.16.0.3", "192.168.1.9",
+                                    "2001:db8::1", "2001:db8::2"};
+#define N_IPS (sizeof(s_ips) / sizeof(s_ips[0]))
+static const uint16_t s_ports[] = {53, 80, 123, 443, 5432, 40000, 40001, 40002, 40003, 50000};
+#define N_PORTS (sizeof(s_ports) / sizeof(s_ports[0]))
+
+static void s_ip(uint8_t out[16], const char *s)
+{
+    if (cmn_ip_parse(s, out) != 0)
+        abort();
+}
+
+/* A random session delta inside epoch e. */
+static struct cmn_session_rec s_rand_sess(uint64_t e)
+{
+    struct cmn_session_rec r;
+    memset(&r, 0, sizeof(r));
+    uint32_t i = s_rand(N_IPS), j = s_rand(N_IPS - 1);
+    if (j >= i)
+        j++;
+    uint8_t x[16], y[16];
+    s_ip(x, s_ips[i]);
+    s_ip(y, s_ips[j]);
+    bool swap = memcmp(x, y, 16) > 0;
+    memcpy(r.a_ip, swap ? y : x, 16);
+    memcpy(r.b_ip, swap ? x : y, 16);
+    uint32_t k = s_rand(10);
+    r.proto = k < 6 ? 6 : k < 9 ? 17 : 1;
+    if (r.proto != 1 && s_rand(12) != 0) {
+        r.a_port = s_ports[s_rand(N_PORTS)];
+        r.b_port = s_ports[s_rand(N_PORTS)];
+    } /* else port-less (ICMP, fragments) */
+    static const uint8_t flags[] = {0, CMN_SESS_A_INIT, CMN_SESS_B_INIT,
+                                    CMN_SESS_A_INIT | CMN_SESS_MIDSTREAM, CMN_SESS_FRAGS};
+    r.flags = flags[s_rand(sizeof(flags))];
+    for (int d = 0; d < 2; d++) {
+        r.pkts[d] = s_rand(6);
+        r.bytes[d] = r.pkts[d] * (40 + s_rand(1400));
+        if (r.proto == 6) {
+            uint32_t kind = s_rand(4); /* 0 normal, 1 SYN only, 2 RST only, 3 SYN+ACK */
+            r.syn[d] = kind == 1 ? (uint32_t)r.pkts[d] : kind == 3 && r.pkts[d] ? 1 : 0;
+            r.synack[d] = kind == 3 && r.pkts[d] ? 1 : 0;
+            r.rst[d] = kind == 2 ? (uint32_t)r.pkts[d] : 0;
+            r.ack[d] = kind == 0 ? (uint32_t)r.pkts[d] : 0;
+        }
+    }
+    if (r.pkts[0] + r.pkts[1] == 0)
+        r.pkts[0] = 1;
+    r.first_ns = e * EPOCH + s_rand(50) * NS;
+    r.last_ns = r.first_ns + s_rand(10) * NS;
+    return r;
+}
+
+static struct cmn_endpoint_rec s_rand_ep(uint64_t e)
+{
+    struct cmn_endpoint_rec p;
+    memset(&p, 0, sizeof(p));
+    s_ip(p.ip, s_ips[s_rand(N_IPS)]);
+    uint32_t k = s_rand(10);
+    p.proto = k < 6 ? 6 : k < 9 ? 17 : 1;
+    p.port = p.proto == 1 ? 0 : s_ports[s_rand(N_PORTS)];
+    uint32_t r = s_rand(10);
+    p.role = r < 5 ? CMN_ROLE_SERVER : r < 8 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
+    static const float conf[] = {0.5f, 0.7f, 0.9f};
+    p.confidence = conf[s_rand(3)];
+    p.peers = 1 + s_rand(4);
+    p.sessions = 1 + s_rand(9);
+    p.first_ns = (e - s_rand(3)) * EPOCH;
+    p.last_ns = e * EPOCH + s_rand(60) * NS;
+    return p;
+}
+
+/* Rows of `sql` as text with a type tag per value ("i:3", "r:0.5", "t:x", "n"). */
+static char *s_dump(sqlite3 *db, const char *sql)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sqlite3_stmt *st = NULL;
+    if (!f || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        abort();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            switch (sqlite3_column_type(st, c)) {
+                case SQLITE_INTEGER:
+                    fprintf(f, "i:%lld|", (long long)sqlite3_column_int64(st, c));
+                    break;
+                case SQLITE_FLOAT:
+                    fprintf(f, "r:%.17g|", sqlite3_column_double(st, c));
+                    break;
+                case SQLITE_NULL:
+                    fputs("n|", f);
+                    break;
+                case SQLITE_BLOB: {
+                    fputs("b:", f);
+                    const uint8_t *b = sqlite3_column_blob(st, c);
+                    for (int k = 0; k < sqlite3_column_bytes(st, c); k++)
+                        fprintf(f, "%02x", b[k]);
+                    fputc('|', f);
+                    break;
+                }
+                default:
+                    fprintf(f, "t:%s|", (const char *)sqlite3_column_text(st, c));
+            }
+        }
+        fputc('\n', f);
+    }
+    sqlite3_finalize(st);
+    fclose(f);
+    return buf;
+}
+
+static const char *const s_derived[] = {
+    "SELECT * FROM edges ORDER BY client_ip, server_ip, proto, server_port",
+    "SELECT * FROM services ORDER BY ip, proto, port",
+    "SELECT * FROM hosts ORDER BY ip",
+    "SELECT key, value FROM meta WHERE key IN ('packets', 'bytes', 'first_seen_ns',"
+    " 'last_seen_ns') ORDER BY key",
+};
+
+/* Derived tables of a and b equal; prints the first differing table. */
+static int s_same(struct mrg_db *a, struct mrg_db *b, uint64_t epoch, const char *what)
+{
+    for (size_t t = 0; t < sizeof(s_derived) / sizeof(s_derived[0]); t++) {
+        char *x = s_dump(mrg_db_handle(a), s_derived[t]);
+        char *y = s_dump(mrg_db_handle(b), s_derived[t]);
+        int diff = strcmp(x, y) != 0;
+        if (diff)
+            fprintf(stderr, "  epoch %llu, %s: %s differs\n--- incremental\n%s--- full\n%s",
+                    (unsigned long long)epoch, what, s_derived[t], x, y);
+        free(x);
+        free(y);
+        if (diff)
+            return 1;
+    }
+    return 0;
+}
+
+static long long s_q(struct mrg_db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(mrg_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int s_run(uint64_t seed, int epochs, uint32_t retain_minutes)
+{
+    char pi[256], pf[256], hf[256];
+    s_path(pi, sizeof(pi), "incr");
+    s_path(pf, sizeof(pf), "full");
+    snprintf(hf, sizeof(hf), "/tmp/renkei_test_mrg_refresh_%d.hosts", (int)getpid());
+    FILE *f = fopen(hf, "w");
+    FAIL_IF_NOT(f);
+    fputs("10.0.0.1 pc1\n172.16.0.2 db2\n2001:db8::2 six\n", f);
+    fclose(f);
+    struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
+    FAIL_IF_NOT(inc && full);
+    mrg_db_set_full_refresh(full, true);
+    struct mrg_retain r = {retain_minutes, 1, 1};
+    mrg_db_set_retention(inc, &r);
+    mrg_db_set_retention(full, &r);
+    s_rng = seed;
+    uint64_t e = 1000;
+    for (int n = 0; n < epochs; n++) {
+        struct cmn_session_rec ss[24];
+        struct cmn_endpoint_rec ee[10];
+        size_t ns = 8 + s_rand(16), ne = s_rand(10);
+        for (size_t i = 0; i < ns; i++)
+            ss[i] = s_rand_sess(e);
+        if (ns > 2)
+            ss[ns - 1] = ss[0]; /* a shared session: both parts report it */
+        for (size_t i = 0; i < ne; i++)
+            ee[i] = s_rand_ep(e);
+        size_t hs = ns / 2, he = ne / 2;
+        struct mrg_part parts[2] = {
+            {.tracker_id = 0, .sessions = ss, .n_sessions = hs, .endpoints = ee, .n_endpoints = he},
+            {.tracker_id = 1,
+             .sessions = ss + hs,
+             .n_sessions = ns - hs,
+             .endpoints = ee + he,
+             .n_endpoints = ne - he}};
+        FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, parts, 2, NULL) == 0);
+        FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, parts, 2, NULL) == 0);
+        FAIL_IF(s_same(inc, full, e, "per-epoch"));
+        if (n == epochs / 3) {
+            FAIL_IF_NOT(mrg_db_load_hosts_file(inc, hf) == 3);
+            FAIL_IF_NOT(mrg_db_load_hosts_file(full, hf) == 3);
+        }
+        e += 1 + (s_rand(8) == 0); /* sometimes an epoch without traffic */
+    }
+    /* the chained increments also equal a rebuild of the same database */
+    FAIL_IF_NOT(mrg_db_refresh_full(full) == 0);
+    FAIL_IF(s_same(inc, full, e, "rebuilt"));
+    char *x[4], *y[4];
+    for (int t = 0; t < 4; t++)
+        x[t] = s_dump(mrg_db_handle(inc), s_derived[t]);
+    FAIL_IF_NOT(mrg_db_refresh_full(inc) == 0);
+    int diff = 0;
+    for (int t = 0; t < 4; t++) {
+        y[t] = s_dump(mrg_db_handle(inc), s_derived[t]);
+        diff |= strcmp(x[t], y[t]) != 0;
+        free(x[t]);
+        free(y[t]);
+    }
+    FAIL_IF(diff);
+    /* the scenario covered what it should */
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges") > 5);
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown'") >= 0);
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM services WHERE clients = 0") > 0);
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM hosts WHERE name IS NOT NULL") == 3);
+    if (retain_minutes)
+        FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM sessions_retired") > 0);
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges e JOIN services a ON a.ip = e.client_ip"
+                         " AND a.proto = e.proto") > 0); /* both-servers pairs */
+    mrg_db_close(&inc);
+    mrg_db_close(&full);
+    s_path(pi, sizeof(pi), "incr");
+    s_path(pf, sizeof(pf), "full");
+    unlink(hf);
+    PASS;
+}
+
+TEST(retained_short)
+{
+    return s_run(0x9e3779b97f4a7c15ull, 80, 3);
+}
+
+TEST(retained_never)
+{
+    return s_run(0x2545f4914f6cdd1dull, 40, 0);
+}
+
+TEST(many_seeds)
+{
+    for (uint64_t seed = 1; seed <= 12; seed++)
+        if (s_run(seed * 0x9e3779b97f4a7c15ull, 30, 2) != 0)
+            return 1;
+    PASS;
+}
+
+/* Directed: an epoch that only replaces endpoints (no session of the pair)
+ * still moves the edges: a server's confidence decides a both-servers pair
+ * without initiator, and a role flip turns a session around. */
+TEST(endpoint_only_epochs)
+{
+    char pi[256], pf[256];
+    s_path(pi, sizeof(pi), "ep_incr");
+    s_path(pf, sizeof(pf), "ep_full");
+    struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
+    FAIL_IF_NOT(inc && full);
+    mrg_db_set_full_refresh(full, true);
+    struct cmn_session_rec ss[2];
+    memset(ss, 0, sizeof(ss));
+    s_ip(ss[0].a_ip, "10.0.0.1");
+    s_ip(ss[0].b_ip, "10.0.0.2");
+    ss[0].a_port = ss[0].b_port = 123;
+    ss[0].proto = 17;
+    ss[0].pkts[0] = ss[0].pkts[1] = 2;
+    ss[0].bytes[0] = ss[0].bytes[1] = 200;
+    ss[0].first_ns = 1000 * EPOCH;
+    ss[0].last_ns = 1000 * EPOCH + NS;
+    ss[1] = ss[0];
+    ss[1].a_port = 40000;
+    ss[1].b_port = 80;
+    ss[1].proto = 6;
+    ss[1].flags = CMN_SESS_A_INIT;
+    struct cmn_endpoint_rec ee[4];
+    memset(ee, 0, sizeof(ee));
+    const char *eip[] = {"10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.1"};
+    const uint16_t eport[] = {123, 123, 80, 40000};
+    const uint8_t eproto[] = {17, 17, 6, 6};
+    for (int i = 0; i < 4; i++) {
+        s_ip(ee[i].ip, eip[i]);
+        ee[i].port = eport[i];
+        ee[i].proto = eproto[i];
+        ee[i].role = i < 3 ? CMN_ROLE_SERVER : CMN_ROLE_CLIENT;
+        ee[i].confidence = i == 0 ? 0.9f : 0.5f;
+        ee[i].first_ns = ss[0].first_ns;
+        ee[i].last_ns = ss[0].last_ns;
+    }
+    struct mrg_part p = {.sessions = ss, .n_sessions = 2, .endpoints = ee, .n_endpoints = 4};
+    uint64_t e = 1000;
+    FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF(s_same(inc, full, e, "initial"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
+    /* 1: only the confidence of 10.0.0.2:123 rises above 10.0.0.1's */
+    ee[1].confidence = 0.95f;
+    p = (struct mrg_part){.endpoints = &ee[1], .n_endpoints = 1};
+    e++;
+    FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF(s_same(inc, full, e, "confidence"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'"
+                         " AND proto = 17") == 1);
+    /* 2: 10.0.0.2:80 is no server any more, 10.0.0.1:40000 becomes one */
+    ee[2].role = CMN_ROLE_CLIENT;
+    ee[3].role = CMN_ROLE_SERVER;
+    p = (struct mrg_part){.endpoints = &ee[2], .n_endpoints = 2};
+    e++;
+    FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF(s_same(inc, full, e, "role flip"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
+                         " AND server_port = 40000") == 1);
+    FAIL_IF_NOT(s_q(inc, "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.1'") == 1);
+    mrg_db_close(&inc);
+    mrg_db_close(&full);
+    s_path(pi, sizeof(pi), "ep_incr");
+    s_path(pf, sizeof(pf), "ep_full");
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(retained_short) TEST_ENTRY(retained_never)
+              TEST_ENTRY(many_seeds))
