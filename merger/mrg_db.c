@@ -493,8 +493,13 @@ struct mrg_db *mrg_db_open(const char *path)
         goto err;
     }
     sqlite3_busy_timeout(db->db, 5000);
-    if (sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     &err) != SQLITE_OK) {
+    /* A 64 MiB page cache (default 2 MiB): the per-epoch session upserts and
+     * endpoint replacements otherwise re-read pages from the file; measured
+     * on a 2 M-packet analyze: 9.8 -> 5.7 CPU-s for all processes together. */
+    if (sqlite3_exec(db->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     " PRAGMA cache_size=-65536;",
+                     NULL, NULL, &err) != SQLITE_OK) {
         CMN_LOG(ERR, "%s: not a database or not writable: %s", path, err ? err : "?");
         goto err;
     }
