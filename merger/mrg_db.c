@@ -486,8 +486,10 @@ struct mrg_db *mrg_db_open(const char *path)
     if (!db->path)
         abort();
     char *err = NULL;
-    if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* one connection used by one thread: no SQLite mutexes */
+    if (sqlite3_open_v2(path, &db->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot open database %s: %s", path,
                 db->db ? sqlite3_errmsg(db->db) : "out of memory");
         goto err;
