@@ -219,8 +219,10 @@ static void s_room(struct spl_dedup *d, size_t s)
     uint64_t add = (uint64_t)(ncap - q->cap) * sizeof(struct cmn_record);
     if (d->ring_bytes + add <= d->cfg.memcap) {
         struct cmn_record *nr = malloc(ncap * sizeof(*nr));
+        if (!nr && q->cap == 0)
+            abort(); /* cannot hold a single record: nothing sensible left */
         if (!nr)
-            abort();
+            goto release; /* out of memory below the memcap: treat as over it */
         /* unwrap: oldest first */
         size_t first = q->cap - q->head < q->count ? q->cap - q->head : q->count;
         if (q->count) {
@@ -234,6 +236,7 @@ static void s_room(struct spl_dedup *d, size_t s)
         d->ring_bytes += add;
         return;
     }
+release:
     /* Over the memcap: release in merged order until s has a free slot. */
     while (q->count == q->cap) {
         long k = s_next_src(d);
