@@ -9,6 +9,8 @@
 #define CMN_LOG_TAG "mrg_db"
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +37,22 @@ static const char s_schema[] =
     " ack_ab INTEGER, ack_ba INTEGER, fin_ab INTEGER, fin_ba INTEGER,"
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
     " first_ns INTEGER, last_ns INTEGER,"
-    " PRIMARY KEY(a_ip, a_port, b_ip, b_port, proto));"
-    /* (b_ip, a_ip): one address pair's sessions for the incremental refresh */
+    /* key led by the address pair: the incremental refresh reads one pair's
+     * sessions (the same five columns as a unique key, in any order) */
+    " PRIMARY KEY(a_ip, b_ip, a_port, b_port, proto)) WITHOUT ROWID;"
+    /* (b_ip, a_ip): the sessions of an address on the B side */
     "DROP INDEX IF EXISTS sessions_b;"
     "CREATE INDEX IF NOT EXISTS sessions_ba ON sessions(b_ip, a_ip);"
+    /* sessions whose server side a confidence may decide, by endpoint */
+    "CREATE INDEX IF NOT EXISTS sessions_a_noinit ON sessions(a_ip, a_port) WHERE flags & 3 = 0;"
+    "CREATE INDEX IF NOT EXISTS sessions_b_noinit ON sessions(b_ip, b_port) WHERE flags & 3 = 0;"
     "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
     " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
     " syn_recv INTEGER, rst_sent INTEGER, rst_recv INTEGER, init_sessions INTEGER,"
     " resp_sessions INTEGER, epochs_seen INTEGER, lower_port_sessions INTEGER,"
     " pkts_out INTEGER, pkts_in INTEGER, bytes_out INTEGER, bytes_in INTEGER,"
-    " first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port));"
+    " first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS events(kind TEXT NOT NULL, target_ip TEXT NOT NULL,"
     " port INTEGER NOT NULL, proto INTEGER NOT NULL, actor_ip TEXT NOT NULL,"
     " source_count INTEGER, packets INTEGER, port_count INTEGER, first_ns INTEGER,"
@@ -58,22 +65,28 @@ static const char s_schema[] =
     " proto INTEGER NOT NULL, server_port INTEGER NOT NULL, client_key BLOB, server_key BLOB,"
     " packets_c2s INTEGER, bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER,"
     " sessions INTEGER, first_ns INTEGER, last_ns INTEGER,"
-    " PRIMARY KEY(client_ip, server_ip, proto, server_port));"
+    " PRIMARY KEY(client_ip, server_ip, proto, server_port)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS edges_server ON edges(server_ip, proto, server_port);"
     "CREATE TABLE IF NOT EXISTS services(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, ip_key BLOB, clients INTEGER, packets INTEGER, bytes INTEGER,"
-    " confidence REAL, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port));"
+    " confidence REAL, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(ip, proto, port))"
+    " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS hosts(ip TEXT PRIMARY KEY, ip_key BLOB, name TEXT,"
     " network TEXT, kind TEXT, services_provided INTEGER, services_used INTEGER,"
     " packets_out INTEGER, bytes_out INTEGER, packets_in INTEGER, bytes_in INTEGER,"
-    " first_ns INTEGER, last_ns INTEGER);"
-    "CREATE TEMP TABLE IF NOT EXISTS epoch_keys(k BLOB PRIMARY KEY, v BLOB);"
+    " first_ns INTEGER, last_ns INTEGER) WITHOUT ROWID;"
     /* what the incremental refresh recomputes (s_refresh_incr) */
     "CREATE TEMP TABLE IF NOT EXISTS dirty_ips(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS dirty_pairs(a TEXT, b TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS dirty_svc(ip TEXT, proto INTEGER, port INTEGER,"
     " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_hosts(ip TEXT PRIMARY KEY) WITHOUT ROWID;";
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_hosts(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_conf(ip TEXT, proto INTEGER, port INTEGER,"
+    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS epoch_attr(a_ip TEXT, b_ip TEXT, client_ip TEXT,"
+    " server_ip TEXT, proto INTEGER, server_port INTEGER, packets_c2s INTEGER,"
+    " bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER, is_new INTEGER,"
+    " first_ns INTEGER, last_ns INTEGER, full INTEGER);";
 
 /* Derived tables. A session's server side is the endpoint judged server;
  * both servers (ntp 123<->123, dns 53<->53 between servers): the initiator is
@@ -166,7 +179,7 @@ static const char s_schema[] =
 
 #define DIRTY_CLEAR                                                                                \
     "DELETE FROM temp.dirty_ips; DELETE FROM temp.dirty_pairs; DELETE FROM temp.dirty_svc;"        \
-    " DELETE FROM temp.dirty_hosts;"
+    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf; DELETE FROM temp.epoch_attr;"
 
 static const char s_refresh_full[] =
     "DELETE FROM edges;" EDGES_FROM("sessions_all") "DELETE FROM services;" SERVICES_FROM(
@@ -213,9 +226,69 @@ static const char s_refresh_full[] =
     " UNION ALL SELECT r.* FROM temp.dirty_pairs p"                                                \
     " CROSS JOIN sessions_retired r ON r.b_ip = p.b AND r.a_ip = p.a)"
 
+/* Server side ('A', 'B' or NULL) of rows with columns a_port, b_port, proto,
+ * flags and endpoint roles / confidences ra, ca, rb, cb (EDGES_FROM's rule). */
+#define SRV_SIDE                                                                                   \
+    "CASE WHEN a_port = 0 OR b_port = 0 OR proto IN (1, 58) THEN NULL"                             \
+    " WHEN ra = 'server' AND rb = 'server' THEN CASE"                                              \
+    "  WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"                                            \
+    "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
+    "  WHEN a_port <= b_port THEN 'A' ELSE 'B' END"                                                \
+    " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END"
+
+/* The epoch's session deltas attributed to edges with the endpoints as they
+ * are after this epoch's replacements. `full` marks a delta the additive path
+ * cannot take: a session seen before between two servers (its initiator bits
+ * may have just become known, which can move its server side), or a TCP
+ * delta whose client sent a negative count of "real" packets (could hide an
+ * edge). */
+#define EPOCH_ATTR                                                                                 \
+    "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, full)"            \
+    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
+    "   eb.confidence AS cb,"                                                                      \
+    "   (SELECT n.epochs = 1 FROM sessions n WHERE n.a_ip = s.a_ip AND n.a_port = s.a_port"        \
+    "    AND n.b_ip = s.b_ip AND n.b_port = s.b_port AND n.proto = s.proto) AS is_new"             \
+    "   FROM temp.epoch_sessions s"                                                                \
+    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
+    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port),"  \
+    " d AS (SELECT *, " SRV_SIDE " AS srv FROM j)"                                                 \
+    " SELECT a_ip, b_ip, CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                               \
+    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                          \
+    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                             \
+    "  CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END,"                                           \
+    "  CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END,"                                         \
+    "  CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END,"                                           \
+    "  CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END, COALESCE(is_new, 0), first_ns, last_ns," \
+    "  COALESCE((ra = 'server' AND rb = 'server' AND NOT is_new) OR (proto = 6 AND"                \
+    "   CASE srv WHEN 'A' THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                            \
+    "   ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END < 0), 0)"                                 \
+    " FROM d WHERE srv IS NOT NULL;"
+
+/* Pairs whose sessions may decide their server side by confidence (both
+ * ends servers, initiator unknown) and one of whose ends is a server
+ * endpoint whose confidence changed (temp.dirty_conf). Retired rows have
+ * one side without endpoint, so never two servers. */
+#define CONF_PAIRS                                                                                 \
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
+    " CROSS JOIN sessions s INDEXED BY sessions_a_noinit ON s.a_ip = d.ip AND s.a_port = d.port"   \
+    "  AND s.flags & 3 = 0"                                                                        \
+    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"             \
+    "  AND e.proto = s.proto AND e.port = s.b_port AND e.role = 'server');"                        \
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
+    " CROSS JOIN sessions s INDEXED BY sessions_b_noinit ON s.b_ip = d.ip AND s.b_port = d.port"   \
+    "  AND s.flags & 3 = 0"                                                                        \
+    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.a_ip"           \
+    "  AND e.proto = s.proto AND e.port = s.a_port AND e.role = 'server');"
+
 static const char s_refresh_incr[] =
-    /* 1. dirty pairs: the epoch's, and all pairs of addresses whose role changed */
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT a_ip, b_ip FROM temp.epoch_sessions;"
+    /* 1. the epoch's deltas attributed; the pairs to recompute in full
+     *    (temp.dirty_pairs): all pairs of addresses whose server-ness
+     *    changed, pairs of confidence-decided sessions of a server whose
+     *    confidence changed, pairs of deltas marked full, and pairs with a
+     *    TCP delta for an edge not (yet) shown (it may need the client's
+     *    earlier packets to pass the handshake rule) */
+    EPOCH_ATTR
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
     " CROSS JOIN sessions s ON s.a_ip = d.ip;"
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
@@ -223,80 +296,89 @@ static const char s_refresh_incr[] =
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
     " CROSS JOIN sessions_retired s ON s.a_ip = d.ip;"
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
-    " CROSS JOIN sessions_retired s ON s.b_ip = d.ip;"
-    /* 2. their edges, recomputed */
+    " CROSS JOIN sessions_retired s ON s.b_ip = d.ip;" CONF_PAIRS
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT a_ip, b_ip FROM temp.epoch_attr x"
+    " WHERE full OR (proto = 6 AND NOT EXISTS (SELECT 1 FROM edges e"
+    "  WHERE e.client_ip = x.client_ip AND e.server_ip = x.server_ip AND e.proto = 6"
+    "  AND e.server_port = x.server_port));"
+    /* 2. their edges, recomputed from all their sessions */
     DIRTY_SVC_OF_PAIRS "DELETE FROM edges WHERE (client_ip, server_ip) IN"
     " (SELECT a, b FROM temp.dirty_pairs);"
     "DELETE FROM edges WHERE (client_ip, server_ip) IN"
     " (SELECT b, a FROM temp.dirty_pairs);" EDGES_FROM(PAIR_SESSIONS) DIRTY_SVC_OF_PAIRS
-    /* 3. dirty services, recomputed */
+    /* 3. every other delta added to its edge: the server side of all its
+     *    pair's sessions is unchanged, the edge exists or is new and not TCP;
+     *    a session is counted when its row is new (retired rows keep theirs) */
+    "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
+    " SELECT client_ip, server_ip, proto, server_port, renkei_ipkey(client_ip),"
+    "  renkei_ipkey(server_ip), SUM(packets_c2s), SUM(bytes_c2s), SUM(packets_s2c),"
+    "  SUM(bytes_s2c), SUM(is_new), MIN(first_ns), MAX(last_ns)"
+    " FROM temp.epoch_attr x WHERE NOT EXISTS (SELECT 1 FROM temp.dirty_pairs p"
+    "  WHERE p.a = x.a_ip AND p.b = x.b_ip) GROUP BY 1, 2, 3, 4"
+    " ON CONFLICT(client_ip, server_ip, proto, server_port) DO UPDATE SET"
+    " packets_c2s = packets_c2s + excluded.packets_c2s,"
+    " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"
+    " packets_s2c = packets_s2c + excluded.packets_s2c,"
+    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions,"
+    " first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns);"
+    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"
+    " SELECT server_ip, proto, server_port FROM temp.epoch_attr;"
+    /* 4. dirty services, recomputed */
     "DELETE FROM services WHERE (ip, proto, port) IN"
     " (SELECT ip, proto, port FROM temp.dirty_svc);" SERVICES_FROM(
         "temp.dirty_svc k CROSS JOIN endpoints e ON e.ip = k.ip AND e.proto = k.proto AND e.port = "
         "k.port",
         "(server_ip, proto, server_port) IN (SELECT ip, proto, port FROM temp.dirty_svc)")
-    /* 4. hosts: the epoch's traffic added, then counts and kind of touched hosts */
+    /* 5. hosts: the epoch's traffic added, then counts and kind of the hosts
+     *    whose edges or services can have changed, and of the epoch's hosts
+     *    (a new host row may have services from earlier endpoint rows) */
     "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided, services_used,"
     " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
     " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = t.ip),"
     "  renkei_network(ip), 'unknown', 0, 0, SUM(po), SUM(bo), SUM(pi), SUM(bi), MIN(f), MAX(l)"
-    " FROM " HOST_SIDES(
-        "temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
-                               " ON CONFLICT(ip) DO UPDATE SET"
-                               " packets_out = packets_out + excluded.packets_out,"
-                               " bytes_out = bytes_out + excluded.bytes_out,"
-                               " packets_in = packets_in + excluded.packets_in,"
-                               " bytes_in = bytes_in + excluded.bytes_in,"
-                               " first_ns = MIN(first_ns, excluded.first_ns),"
-                               " last_ns = MAX(last_ns, excluded.last_ns);"
-                               "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
-                               " SELECT a FROM temp.dirty_pairs"
-                               " UNION SELECT b FROM temp.dirty_pairs"
-                               " UNION SELECT ip FROM temp.dirty_svc;"
-                               "UPDATE hosts SET services_provided ="
-                               " (SELECT COUNT(*) FROM services s"
-                               "  WHERE s.ip = hosts.ip),"
-                               " services_used = (SELECT COUNT(*) FROM edges e"
-                               "  WHERE e.client_ip = hosts.ip)"
-                               " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
-                               "UPDATE hosts SET kind = " HOST_KIND(
-                                   "services_provided",
-                                   "services_used") " WHERE ip IN (SELECT ip FROM "
-                                                    "temp.dirty_hosts);"
-                                                    /* 5. meta totals: the epoch's added */
-                                                    "INSERT OR REPLACE INTO meta(key, value)"
-                                                    " SELECT 'packets', COALESCE((SELECT value "
-                                                    "FROM meta WHERE key = 'packets'), 0)"
-                                                    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) "
-                                                    "FROM temp.epoch_sessions), 0)"
-                                                    " UNION ALL SELECT 'bytes', COALESCE((SELECT "
-                                                    "value FROM meta WHERE key = 'bytes'), 0)"
-                                                    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) "
-                                                    "FROM temp.epoch_sessions), 0)"
-                                                    " UNION ALL SELECT 'first_seen_ns', (SELECT "
-                                                    "MIN(v) FROM (SELECT value AS v FROM meta"
-                                                    "  WHERE key = 'first_seen_ns' UNION ALL "
-                                                    "SELECT first_ns FROM temp.epoch_sessions))"
-                                                    " UNION ALL SELECT 'last_seen_ns', (SELECT "
-                                                    "MAX(v) FROM (SELECT value AS v FROM meta"
-                                                    "  WHERE key = 'last_seen_ns' UNION ALL SELECT "
-                                                    "last_ns FROM "
-                                                    "temp.epoch_sessions));" DIRTY_CLEAR;
+    " FROM " HOST_SIDES("temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
+    " ON CONFLICT(ip) DO UPDATE SET"
+    " packets_out = packets_out + excluded.packets_out,"
+    " bytes_out = bytes_out + excluded.bytes_out,"
+    " packets_in = packets_in + excluded.packets_in,"
+    " bytes_in = bytes_in + excluded.bytes_in,"
+    " first_ns = MIN(first_ns, excluded.first_ns),"
+    " last_ns = MAX(last_ns, excluded.last_ns);"
+    "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
+    " SELECT a FROM temp.dirty_pairs UNION SELECT b FROM temp.dirty_pairs"
+    " UNION SELECT ip FROM temp.dirty_svc UNION SELECT a_ip FROM temp.epoch_sessions"
+    " UNION SELECT b_ip FROM temp.epoch_sessions;"
+    "UPDATE hosts SET services_provided ="
+    " (SELECT COUNT(*) FROM services s WHERE s.ip = hosts.ip),"
+    " services_used = (SELECT COUNT(*) FROM edges e WHERE e.client_ip = hosts.ip)"
+    " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
+    "UPDATE hosts SET kind = " HOST_KIND("services_provided", "services_used")
+    " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
+    /* 6. meta totals: the epoch's added */
+    "INSERT OR REPLACE INTO meta(key, value)"
+    " SELECT 'packets', COALESCE((SELECT value FROM meta WHERE key = 'packets'), 0)"
+    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) FROM temp.epoch_sessions), 0)"
+    " UNION ALL SELECT 'bytes', COALESCE((SELECT value FROM meta WHERE key = 'bytes'), 0)"
+    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) FROM temp.epoch_sessions), 0)"
+    " UNION ALL SELECT 'first_seen_ns', (SELECT MIN(v) FROM (SELECT value AS v FROM meta"
+    "  WHERE key = 'first_seen_ns' UNION ALL SELECT first_ns FROM temp.epoch_sessions))"
+    " UNION ALL SELECT 'last_seen_ns', (SELECT MAX(v) FROM (SELECT value AS v FROM meta"
+    "  WHERE key = 'last_seen_ns' UNION ALL SELECT last_ns FROM temp.epoch_sessions));"
+    DIRTY_CLEAR;
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
-    ST_KEY_INSERT,
-    ST_KEY_GET,
-    ST_KEY_CLEAR,
     ST_SESSION_UPSERT,
     ST_EPOCH_SESSION,
     ST_ENDPOINT_REPLACE,
     ST_ENDPOINT_OLD,
     ST_DIRTY_IP,
     ST_DIRTY_SVC,
+    ST_DIRTY_CONF,
     ST_EVENT_REPLACE,
     ST_EPOCH_UPSERT,
     ST_STATS_UPSERT,
@@ -311,9 +393,6 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_KEY_INSERT] = "INSERT OR IGNORE INTO temp.epoch_keys(k, v) VALUES(?1, ?2)",
-    [ST_KEY_GET] = "SELECT v FROM temp.epoch_keys WHERE k = ?1",
-    [ST_KEY_CLEAR] = "DELETE FROM temp.epoch_keys",
     [ST_SESSION_UPSERT] =
         "INSERT INTO sessions(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab, pkts_ba,"
         " bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"
@@ -350,6 +429,7 @@ static const char *const s_sql[ST_COUNT] = {
                         " WHERE ip = ?1 AND proto = ?2 AND port = ?3",
     [ST_DIRTY_IP] = "INSERT OR IGNORE INTO temp.dirty_ips(ip) VALUES(?1)",
     [ST_DIRTY_SVC] = "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port) VALUES(?1, ?2, ?3)",
+    [ST_DIRTY_CONF] = "INSERT OR IGNORE INTO temp.dirty_conf(ip, proto, port) VALUES(?1, ?2, ?3)",
     [ST_EVENT_REPLACE] =
         "INSERT OR REPLACE INTO events(kind, target_ip, port, proto, actor_ip, source_count,"
         " packets, port_count, first_ns, last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
@@ -572,37 +652,67 @@ static int s_rollback(struct mrg_db *db)
     return -EIO;
 }
 
-/* Store one session delta unless an identical key was already stored in this
- * epoch (a session between IPs of two trackers arrives from both). */
-static int s_put_session(struct mrg_db *db, const struct cmn_session_rec *r,
-                         struct mrg_epoch_stats *st)
-{
-    uint8_t key[37];
-    memcpy(key, r->a_ip, 16);
-    memcpy(key + 16, r->b_ip, 16);
-    memcpy(key + 32, &r->a_port, 2);
-    memcpy(key + 34, &r->b_port, 2);
-    key[36] = r->proto;
-    const uint8_t *val = (const uint8_t *)r + 36; /* counters and times */
-    const int vlen = (int)sizeof(*r) - 36;
+/* The epoch's session keys seen so far: a session between IPs of two trackers
+ * arrives from both, and only the first copy is stored. Open addressing over
+ * pointers to the borrowed rows (unaligned: compared with memcmp), sized for
+ * the whole epoch at its start. */
+struct s_seen {
+    const uint8_t **slot; /* row bytes or NULL */
+    size_t mask;          /* slots - 1 */
+};
 
-    sqlite3_stmt *s = db->st[ST_KEY_INSERT];
-    sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, val, vlen, SQLITE_STATIC);
-    if (s_step_done(db, ST_KEY_INSERT) != 0)
-        return -EIO;
-    if (sqlite3_changes(db->db) == 0) {
+/* Bytes 0..36 of a session row are its key (a_ip, b_ip, ports, proto); the
+ * rest are counters and times. */
+#define SESS_KEY_LEN 37
+
+static int s_seen_init(struct s_seen *t, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap <<= 1;
+    t->slot = calloc(cap, sizeof(*t->slot));
+    t->mask = cap - 1;
+    return t->slot ? 0 : -ENOMEM;
+}
+
+/* NULL if the key of `row` is new (then remembered), else the first row. */
+static const uint8_t *s_seen_add(struct s_seen *t, const uint8_t *row)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < SESS_KEY_LEN; i++)
+        h = (h ^ row[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+        if (!t->slot[i]) {
+            t->slot[i] = row;
+            return NULL;
+        }
+        if (memcmp(t->slot[i], row, SESS_KEY_LEN) == 0)
+            return t->slot[i];
+    }
+}
+
+/* Store one session delta (row bytes `raw`, aligned copy `r`) unless its key
+ * was already stored in this epoch; a second copy counts as a duplicate, and
+ * as mismatched when its counters differ from the first. */
+static int s_put_session(struct mrg_db *db, struct s_seen *seen, const uint8_t *raw,
+                         const struct cmn_session_rec *r, struct mrg_epoch_stats *st)
+{
+    _Static_assert(offsetof(struct cmn_session_rec, a_ip) == 0 &&
+                       offsetof(struct cmn_session_rec, b_ip) == 16 &&
+                       offsetof(struct cmn_session_rec, a_port) == 32 &&
+                       offsetof(struct cmn_session_rec, b_port) == 34 &&
+                       offsetof(struct cmn_session_rec, proto) == 36,
+                   "session key layout");
+    const uint8_t *first = s_seen_add(seen, raw);
+    if (first) {
         st->duplicates++;
-        s = db->st[ST_KEY_GET];
-        sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW &&
-            (sqlite3_column_bytes(s, 0) != vlen ||
-             memcmp(sqlite3_column_blob(s, 0), val, (size_t)vlen) != 0))
+        if (memcmp(first + SESS_KEY_LEN, raw + SESS_KEY_LEN,
+                   sizeof(*r) - SESS_KEY_LEN) != 0)
             st->mismatched++;
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
         return 0;
     }
+    sqlite3_stmt *s;
     for (int k = 0; k < 2; k++) {
         s = db->st[k ? ST_EPOCH_SESSION : ST_SESSION_UPSERT];
         s_bind_ip(s, 1, r->a_ip);
@@ -647,8 +757,9 @@ static const char *s_role_name(uint8_t role)
 
 /* Mark what replacing endpoint `ip` (text), with server-ness `srv` and
  * confidence `conf`, dirties for the incremental refresh: its service when it
- * was or becomes a server; every pair of its address when f(endpoint)
- * (server-ness, and the confidence of a server) changes. */
+ * was or becomes a server; every pair of its address when its server-ness
+ * changes; the endpoint itself (temp.dirty_conf) when it stays a server with
+ * another confidence, which only sessions between two servers can see. */
 static int s_mark_endpoint(struct mrg_db *db, const char *ip, const struct cmn_endpoint_rec *e,
                            bool srv, double conf)
 {
@@ -671,10 +782,17 @@ static int s_mark_endpoint(struct mrg_db *db, const char *ip, const struct cmn_e
         if (s_step_done(db, ST_DIRTY_SVC) != 0)
             return -EIO;
     }
-    if (old_srv != srv || (srv && old_conf != conf)) {
+    if (old_srv != srv) {
         s = db->st[ST_DIRTY_IP];
         sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
         if (s_step_done(db, ST_DIRTY_IP) != 0)
+            return -EIO;
+    } else if (srv && old_conf != conf) {
+        s = db->st[ST_DIRTY_CONF];
+        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, e->proto);
+        sqlite3_bind_int(s, 3, e->port);
+        if (s_step_done(db, ST_DIRTY_CONF) != 0)
             return -EIO;
     }
     return 0;
@@ -776,20 +894,38 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
 {
     assert(db && (parts || n_parts == 0));
     struct mrg_epoch_stats st = {0};
+    uint64_t t[6];
+    t[0] = cmn_mono_ns();
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (s_step_done(db, ST_KEY_CLEAR) != 0 || mrg_rollup_epoch_begin(db->db) != 0 ||
+    if (mrg_rollup_epoch_begin(db->db) != 0 ||
         s_refresh(db, DIRTY_CLEAR) != 0)
         return s_rollback(db);
+    size_t n_sess = 0;
+    for (size_t p = 0; p < n_parts; p++)
+        n_sess += parts[p].n_sessions;
+    struct s_seen seen;
+    if (s_seen_init(&seen, n_sess) != 0) {
+        CMN_LOG(ERR, "%s: out of memory for %zu session keys", db->path, n_sess);
+        return s_rollback(db);
+    }
     for (size_t p = 0; p < n_parts; p++) {
         const struct mrg_part *pt = &parts[p];
         /* arrays may sit unaligned inside protobuf buffers: copy each row */
         for (size_t i = 0; i < pt->n_sessions; i++) {
+            const uint8_t *raw = (const uint8_t *)pt->sessions + i * sizeof(struct cmn_session_rec);
             struct cmn_session_rec r;
-            memcpy(&r, (const uint8_t *)pt->sessions + i * sizeof(r), sizeof(r));
-            if (s_put_session(db, &r, &st) != 0)
+            memcpy(&r, raw, sizeof(r));
+            if (s_put_session(db, &seen, raw, &r, &st) != 0) {
+                free(seen.slot);
                 return s_rollback(db);
+            }
         }
+    }
+    free(seen.slot);
+    t[1] = cmn_mono_ns();
+    for (size_t p = 0; p < n_parts; p++) {
+        const struct mrg_part *pt = &parts[p];
         for (size_t i = 0; i < pt->n_endpoints; i++) {
             struct cmn_endpoint_rec e;
             memcpy(&e, (const uint8_t *)pt->endpoints + i * sizeof(e), sizeof(e));
@@ -805,9 +941,10 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
             st.events++;
         }
     }
-    if (s_step_done(db, ST_KEY_CLEAR) != 0 ||
-        s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
+    t[2] = cmn_mono_ns();
+    if (s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
         return s_rollback(db);
+    t[3] = cmn_mono_ns();
 
     char now[32];
     s_now_text(now, sizeof(now));
@@ -825,6 +962,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     if (s_step_done(db, ST_EPOCH_UPSERT) != 0 ||
         mrg_rollup_epoch_end(db->db, &db->retain, epoch, epoch_ns) != 0)
         return s_rollback(db);
+    t[4] = cmn_mono_ns();
     uint64_t dedup = mrg_db_meta_u64(db, "shared_sessions_deduplicated", 0) + st.duplicates;
     if (mrg_db_meta_set_u64(db, "shared_sessions_deduplicated", dedup) != 0 ||
         mrg_db_meta_set_u64(db, "last_epoch", epoch) != 0 ||
@@ -832,6 +970,13 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         return s_rollback(db);
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);
+    t[5] = cmn_mono_ns();
+    CMN_LOG(INFO, "epoch %" PRIu64 ": %" PRIu64 " sessions %.1f ms, %" PRIu64
+              " endpoints + %" PRIu64 " events %.1f ms, refresh %.1f ms, roll-up %.1f ms,"
+              " commit %.1f ms",
+              epoch, st.sessions, (double)(t[1] - t[0]) / 1e6, st.endpoints, st.events,
+              (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6,
+              (double)(t[4] - t[3]) / 1e6, (double)(t[5] - t[4]) / 1e6);
     if (out)
         *out = st;
     return 0;

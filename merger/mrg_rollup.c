@@ -31,7 +31,7 @@ static const char s_schema[] =
     " ack_ab INTEGER, ack_ba INTEGER, fin_ab INTEGER, fin_ba INTEGER,"
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
     " first_ns INTEGER, last_ns INTEGER, retired INTEGER,"
-    " PRIMARY KEY(a_ip, a_port, b_ip, b_port, proto));"
+    " PRIMARY KEY(a_ip, b_ip, a_port, b_port, proto)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS sessions_retired_ba ON sessions_retired(b_ip, a_ip);"
     "CREATE INDEX IF NOT EXISTS sessions_last ON sessions(last_ns);"
     "CREATE INDEX IF NOT EXISTS endpoints_idle ON endpoints(last_ns) WHERE role <> 'server';"

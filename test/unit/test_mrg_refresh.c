@@ -345,6 +345,15 @@ TEST(endpoint_only_epochs)
     FAIL_IF(s_same(inc, full, e, "confidence"));
     FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'"
                          " AND proto = 17") == 1);
+    /* 1b: and the A side's (10.0.0.1:123) rises above it again */
+    ee[0].confidence = 0.99f;
+    p = (struct mrg_part){.endpoints = &ee[0], .n_endpoints = 1};
+    e++;
+    FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
+    FAIL_IF(s_same(inc, full, e, "confidence A"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
+                         " AND proto = 17") == 1);
     /* 2: 10.0.0.2:80 is no server any more, 10.0.0.1:40000 becomes one */
     ee[2].role = CMN_ROLE_CLIENT;
     ee[3].role = CMN_ROLE_SERVER;
@@ -355,7 +364,7 @@ TEST(endpoint_only_epochs)
     FAIL_IF(s_same(inc, full, e, "role flip"));
     FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
                          " AND server_port = 40000") == 1);
-    FAIL_IF_NOT(s_q(inc, "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.1'") == 1);
+    FAIL_IF_NOT(s_q(inc, "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.2'") == 1);
     mrg_db_close(&inc);
     mrg_db_close(&full);
     s_path(pi, sizeof(pi), "ep_incr");
@@ -363,5 +372,102 @@ TEST(endpoint_only_epochs)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(retained_short) TEST_ENTRY(retained_never)
+/* Commit the same part to both databases and compare their derived tables. */
+static int s_both(struct mrg_db *inc, struct mrg_db *full, uint64_t e, const struct mrg_part *p,
+                  const char *what)
+{
+    if (mrg_db_commit_epoch(inc, e, EPOCH, false, p, 1, NULL) != 0 ||
+        mrg_db_commit_epoch(full, e, EPOCH, false, p, 1, NULL) != 0)
+        return 1;
+    return s_same(inc, full, e, what);
+}
+
+/* Directed: deltas the incremental refresh cannot simply add to their edge.
+ * A session between two servers whose initiator becomes known in a later
+ * epoch turns around without any endpoint change; a TCP delta whose client
+ * sends more SYN and RST than packets takes the edge below the handshake
+ * rule; a SYN-only edge that completes later appears with all its packets. */
+TEST(deltas_that_move_edges)
+{
+    char pi[256], pf[256];
+    s_path(pi, sizeof(pi), "mv_incr");
+    s_path(pf, sizeof(pf), "mv_full");
+    struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
+    FAIL_IF_NOT(inc && full);
+    mrg_db_set_full_refresh(full, true);
+    struct cmn_endpoint_rec ee[3];
+    memset(ee, 0, sizeof(ee));
+    const char *eip[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+    const uint16_t eport[] = {123, 123, 80};
+    const uint8_t eproto[] = {17, 17, 6};
+    for (int i = 0; i < 3; i++) {
+        s_ip(ee[i].ip, eip[i]);
+        ee[i].port = eport[i];
+        ee[i].proto = eproto[i];
+        ee[i].role = CMN_ROLE_SERVER;
+        ee[i].confidence = i == 0 ? 0.9f : 0.5f;
+        ee[i].first_ns = 1000 * EPOCH;
+        ee[i].last_ns = 1000 * EPOCH + NS;
+    }
+    struct cmn_session_rec s[2];
+    memset(s, 0, sizeof(s));
+    s_ip(s[0].a_ip, "10.0.0.1"); /* ntp between two servers, initiator unknown */
+    s_ip(s[0].b_ip, "10.0.0.2");
+    s[0].a_port = s[0].b_port = 123;
+    s[0].proto = 17;
+    s[0].pkts[0] = s[0].pkts[1] = 1;
+    s[0].bytes[0] = s[0].bytes[1] = 76;
+    s[0].first_ns = 1000 * EPOCH;
+    s[0].last_ns = 1000 * EPOCH + NS;
+    s_ip(s[1].a_ip, "10.0.0.3"); /* a web client 10.0.0.9 of 10.0.0.3:80, SYN only */
+    s_ip(s[1].b_ip, "10.0.0.9");
+    s[1].a_port = 80;
+    s[1].b_port = 50000;
+    s[1].proto = 6;
+    s[1].flags = CMN_SESS_B_INIT;
+    s[1].pkts[1] = s[1].syn[1] = 1;
+    s[1].bytes[1] = 60;
+    s[1].first_ns = s[0].first_ns;
+    s[1].last_ns = s[0].last_ns;
+    struct mrg_part p = {.sessions = s, .n_sessions = 2, .endpoints = ee, .n_endpoints = 3};
+    uint64_t e = 1000;
+    FAIL_IF(s_both(inc, full, e, &p, "initial"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
+    /* 1: 10.0.0.1 turns out to have opened the ntp session; the web client
+     *    completes its handshake and sends data */
+    s[0].flags = CMN_SESS_A_INIT;
+    s[1].pkts[0] = s[1].syn[0] = s[1].synack[0] = 1;
+    s[1].pkts[1] = 3;
+    s[1].syn[1] = 0;
+    s[1].ack[0] = 0;
+    s[1].ack[1] = 3;
+    s[1].bytes[0] = 60;
+    s[1].bytes[1] = 1500;
+    p = (struct mrg_part){.sessions = s, .n_sessions = 2};
+    FAIL_IF(s_both(inc, full, ++e, &p, "late initiator, completed handshake"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'") == 1);
+    FAIL_IF_NOT(s_q(inc, "SELECT packets_c2s FROM edges WHERE server_ip = '10.0.0.3'") == 4);
+    /* 2: the client sends SYN+RST packets only: its "real" count (3 so far)
+     *    goes to 0 */
+    memset(s[1].pkts, 0, sizeof(s[1].pkts));
+    memset(s[1].syn, 0, sizeof(s[1].syn));
+    memset(s[1].synack, 0, sizeof(s[1].synack));
+    memset(s[1].ack, 0, sizeof(s[1].ack));
+    s[1].pkts[1] = 3;
+    s[1].syn[1] = 3;
+    s[1].rst[1] = 3;
+    s[1].bytes[0] = 0;
+    s[1].bytes[1] = 180;
+    p = (struct mrg_part){.sessions = &s[1], .n_sessions = 1};
+    FAIL_IF(s_both(inc, full, ++e, &p, "negative real packets"));
+    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
+    mrg_db_close(&inc);
+    mrg_db_close(&full);
+    s_path(pi, sizeof(pi), "mv_incr");
+    s_path(pf, sizeof(pf), "mv_full");
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(deltas_that_move_edges) TEST_ENTRY(retained_short) TEST_ENTRY(retained_never)
               TEST_ENTRY(many_seeds))
