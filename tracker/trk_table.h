@@ -25,7 +25,7 @@
 #include "trk_key.h"
 #include "trk_mem.h"
 
-#define TRK_BURST_MAX 32 /* records keyed, hashed and prefetched together */
+#define TRK_BURST_MAX 32 /* records keyed, hashed and prefetched ahead of their update */
 
 struct trk_table;
 
@@ -56,7 +56,7 @@ struct trk_table_stats {
     uint64_t live;        /* rows in use */
     uint64_t dirty;       /* rows touched since the last flush */
     uint64_t spills;      /* narrow counters moved to the wide spill area */
-    uint64_t bytes;       /* memory held by the table (entries, slots, spill) */
+    uint64_t bytes;       /* memory held by the table (rows, index, side store, spill) */
 };
 
 /* New table. Returns NULL (logged) if the spare pool cannot be allocated
@@ -75,8 +75,9 @@ uint64_t trk_table_hash(const struct trk_table *t, const struct trk_key *k);
 int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uint64_t hash, int dir,
                                const struct cmn_record *r);
 
-/* Account `n` records: keys, hashes and prefetches in bursts of TRK_BURST_MAX.
- * Returns how many were tabled (n minus memcap drops). */
+/* Account `n` records, in order, as n trk_table_update_with_hash calls would:
+ * keys, hashes and prefetches index buckets and rows up to TRK_BURST_MAX
+ * records ahead. Returns how many were tabled (n minus memcap drops). */
 size_t trk_table_update_burst(struct trk_table *t, const struct cmn_record *recs, size_t n);
 
 /* Current deltas of the row for `k` (tests, diagnostics). Returns false if absent. */

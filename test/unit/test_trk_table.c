@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * test_trk_table: per-direction counters, epoch deltas and their reset, new
- * incarnations after idle time, memcap drops, expiry, counter spill, bursts.
+ * incarnations after idle time, memcap drops, expiry, counter spill, bursts,
+ * and the bucketed index: keys crowding one bucket (overflow chains, shared
+ * tags), deletion inside a chain, growth, and growth refused by the memcap.
  */
 #include <errno.h>
 
@@ -310,8 +312,162 @@ TEST(wide_keys_ipv6_and_mixed)
     PASS;
 }
 
+/* UDP record number `i` from 10.0.0.1 to 10.0.0.2: distinct keys for distinct i < 2^30. */
+static struct cmn_record s_rec_n(uint64_t ts, uint32_t i)
+{
+    return tu_rec(ts, 1, (uint16_t)(1024 + (i & 0x7fff)), 2, (uint16_t)(1 + (i >> 15)), 17, 0, 100);
+}
+
+static uint64_t s_hash_of(struct trk_table *t, const struct cmn_record *r)
+{
+    struct trk_key k;
+    trk_key_from_record(&k, r);
+    return trk_table_hash(t, &k);
+}
+
+static bool s_pkts_are(struct trk_table *t, const struct cmn_record *r, uint64_t ab, uint64_t ba)
+{
+    struct trk_sess_view v;
+    return s_get(t, r, &v) && v.rec.pkts[0] == ab && v.rec.pkts[1] == ba;
+}
+
+#define MATES 200
+
+/* 200 keys whose hashes share the low 12 bits (one home bucket of the
+ * default 4096-bucket index): 12 fit, the rest chain through the following
+ * buckets. Some share the tag byte too, so rows are compared. Expiring every
+ * other one empties entries inside the chain; the rest must stay reachable. */
+TEST(index_overflow_chain_and_delete)
+{
+    struct trk_mem mem = {0};
+    struct trk_table *t = s_table(&mem, 10);
+    FAIL_IF_NOT(t);
+    static struct cmn_record mate[MATES];
+    uint64_t home = s_hash_of(t, &(struct cmn_record){0}) & 0xfff;
+    size_t n = 0, same_tag = 0;
+    for (uint32_t i = 0; n < MATES && i < (1u << 24); i++) {
+        struct cmn_record r = s_rec_n(SEC, i);
+        uint64_t h = s_hash_of(t, &r);
+        if ((h & 0xfff) != home)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            same_tag += (s_hash_of(t, &mate[j]) >> 56) == (h >> 56);
+        mate[n++] = r;
+    }
+    FAIL_IF_NOT(n == MATES && same_tag > 0);
+    for (size_t j = 0; j < MATES; j++) { /* even ones idle from 1 s, odd ones from 20 s */
+        mate[j].ts_ns = j % 2 ? 20 * SEC : SEC;
+        FAIL_IF_NOT(s_put(t, &mate[j]) == 0);
+    }
+    struct trk_table_stats st;
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(st.live == MATES && st.created == MATES);
+    static struct cmn_record rev[MATES]; /* replies, newest first, through the burst path */
+    for (size_t j = 0; j < MATES; j++) {
+        rev[j] = mate[MATES - 1 - j];
+        memcpy(rev[j].src, mate[MATES - 1 - j].dst, 16);
+        memcpy(rev[j].dst, mate[MATES - 1 - j].src, 16);
+        rev[j].sport = mate[MATES - 1 - j].dport;
+        rev[j].dport = mate[MATES - 1 - j].sport;
+    }
+    FAIL_IF_NOT(trk_table_update_burst(t, rev, MATES) == MATES);
+    for (size_t j = 0; j < MATES; j++)
+        FAIL_IF_NOT(s_pkts_are(t, &mate[j], 1, 1));
+    trk_table_flush(t, NULL, NULL);
+    struct cmn_record tick = tu_rec(25 * SEC, 7, 1, 8, 2, 17, 0, 60);
+    s_put(t, &tick); /* now 25 s: the even mates are 24 s idle, the odd ones 5 s */
+    FAIL_IF_NOT(trk_table_expire(t, 1000000) == MATES / 2);
+    for (size_t j = 0; j < MATES; j++) {
+        struct trk_sess_view v;
+        FAIL_IF_NOT(s_get(t, &mate[j], &v) == (j % 2 == 1));
+    }
+    for (size_t j = 0; j < MATES; j += 2) /* back, into the freed entries */
+        mate[j].ts_ns = 26 * SEC;
+    FAIL_IF_NOT(trk_table_update_burst(t, mate, MATES) == MATES);
+    for (size_t j = 0; j < MATES; j++)
+        FAIL_IF_NOT(s_pkts_are(t, &mate[j], 1, 0));
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(st.live == MATES + 1 && st.created == MATES + 1 + MATES / 2);
+    FAIL_IF_NOT(st.freed == MATES / 2 && st.restarted == 0);
+    trk_table_destroy(&t);
+    FAIL_IF_NOT(mem.used == 0);
+    PASS;
+}
+
+/* The index doubles several times while rows stay put: every session keeps
+ * its counters, bursts and single updates agree, and the index is charged. */
+TEST(index_growth_keeps_rows)
+{
+    struct trk_mem mem = {0};
+    struct trk_table *t = s_table(&mem, 0);
+    struct trk_table_stats st0, st;
+    trk_table_get_stats(t, &st0);
+    static struct cmn_record recs[4096];
+    const uint32_t total = 150000;
+    for (uint32_t base = 0; base < total; base += 4096) {
+        size_t m = total - base < 4096 ? total - base : 4096;
+        for (size_t i = 0; i < m; i++)
+            recs[i] = s_rec_n(SEC + base + i, (uint32_t)(base + i));
+        FAIL_IF_NOT(trk_table_update_burst(t, recs, m) == m);
+    }
+    for (uint32_t i = 0; i < total; i += 3) { /* a second packet for a third of them */
+        struct cmn_record r = s_rec_n(2 * SEC, i);
+        FAIL_IF_NOT(s_put(t, &r) == 0);
+    }
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(st.live == total && st.created == total && st.records == total + total / 3);
+    FAIL_IF_NOT(st.bytes > st0.bytes && mem.used >= st.bytes);
+    for (uint32_t i = 0; i < total; i++) {
+        struct cmn_record r = s_rec_n(0, i);
+        FAIL_IF_NOT(s_pkts_are(t, &r, i % 3 ? 1 : 2, 0));
+    }
+    struct cmn_record absent = s_rec_n(0, total);
+    struct trk_sess_view v;
+    FAIL_IF(s_get(t, &absent, &v));
+    trk_table_destroy(&t);
+    FAIL_IF_NOT(mem.used == 0);
+    PASS;
+}
+
+/* Room for a second row chunk but not for the doubled index: sessions past
+ * the index's fill limit are memcap drops; the tabled ones stay intact. */
+TEST(index_growth_refused_by_memcap)
+{
+    struct trk_mem probe = {0};
+    struct trk_table *t = s_table(&probe, 0);
+    struct trk_table_stats st;
+    trk_table_get_stats(t, &st);
+    size_t base = probe.used, index_now = (size_t)st.bytes - (32768u * 64u);
+    trk_table_destroy(&t);
+    /* + one 2 MiB row chunk, + less than the doubled index would add */
+    struct trk_mem mem = {.cap = base + (2u << 20) + index_now / 2};
+    t = s_table(&mem, 0);
+    FAIL_IF_NOT(t);
+    const uint32_t total = 50000;
+    size_t ok = 0;
+    for (uint32_t i = 0; i < total; i++) {
+        struct cmn_record r = s_rec_n(SEC, i);
+        ok += s_put(t, &r) == 0;
+    }
+    trk_table_get_stats(t, &st);
+    FAIL_IF_NOT(ok > 32768 && ok < total); /* second chunk used, growth refused */
+    FAIL_IF_NOT(st.live == ok && st.drop_memcap == total - ok && mem.used <= mem.cap);
+    for (uint32_t i = 0; i < total; i++) {
+        struct cmn_record r = s_rec_n(SEC, i);
+        struct trk_sess_view v;
+        FAIL_IF_NOT(s_get(t, &r, &v) == (i < ok));
+        FAIL_IF(i < ok && v.rec.pkts[0] + v.rec.pkts[1] != 1);
+    }
+    trk_table_destroy(&t);
+    FAIL_IF_NOT(mem.used == 0);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(counters_per_direction) TEST_ENTRY(midstream_and_synack_first)
               TEST_ENTRY(epoch_deltas_and_reset) TEST_ENTRY(restart_after_idle_and_expiry)
                   TEST_ENTRY(memcap_drop) TEST_ENTRY(spill_keeps_exact_counts)
                       TEST_ENTRY(wide_keys_ipv6_and_mixed) TEST_ENTRY(burst_matches_single)
-                          TEST_ENTRY(many_sessions_grow_and_expire))
+                          TEST_ENTRY(many_sessions_grow_and_expire)
+                              TEST_ENTRY(index_overflow_chain_and_delete)
+                                  TEST_ENTRY(index_growth_keeps_rows)
+                                      TEST_ENTRY(index_growth_refused_by_memcap))
