@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT
  * cmn_wire: protobuf-c packing straight into a zmq_msg buffer, so a batch is
- * copied once (records -> message) on send and not at all on receive (the
- * unpacked bytes field points into protobuf-c's own allocation).
+ * copied once (records -> message) on send. On receive, cmn_wire_recv_msg
+ * reads RecordBatch envelopes in place with a small reader of the protobuf
+ * wire format (cmn_wire_peek_batch): the records stay in the zmq_msg, with no
+ * protobuf-c allocation and copy of the array. Every other message, and any
+ * batch encoded in a way the reader leaves alone, goes through protobuf-c, so
+ * both paths accept exactly the same messages.
  */
 #define CMN_LOG_TAG "wire"
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +153,499 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 {
     return s_array(r->layout, r->event_count, r->event_size, sizeof(**out), r->events,
                    (const void **)out);
+}
+
+/* ---- in-place batch reader ------------------------------------------------ */
+
+/* Envelope and RecordBatch field numbers (proto/renkei.proto). */
+enum {
+    S_ENV_VERSION = 1,
+    S_ENV_BATCH = 3,
+    S_ENV_LAST_BODY = 8, /* bodies are fields 2..8 (oneof) */
+    S_B_COLLECTOR = 1,
+    S_B_SEQ = 2,
+    S_B_COUNT = 3,
+    S_B_SIZE = 4,
+    S_B_LAYOUT = 5,
+    S_B_RECORDS = 6,
+    S_B_FIRST_TS = 7,
+    S_B_LAST_TS = 8,
+};
+
+enum { S_WT_VARINT = 0, S_WT_I64 = 1, S_WT_LEN = 2, S_WT_I32 = 5 };
+
+/* Outcome of one read step: ok, leave it to protobuf-c, or no decoder can accept it. */
+enum s_rd_rc { S_OK = 0, S_DEFER = 1, S_BAD = 2 };
+
+/* A cursor over bytes; reads check the end first. */
+struct s_rd {
+    const uint8_t *p;   /* next byte */
+    const uint8_t *end; /* one past the last byte */
+};
+
+/* A varint of at most 10 bytes (what protobuf-c scans); *nb its byte count. */
+static enum s_rd_rc s_varint(struct s_rd *r, uint64_t *v /* OUT */, unsigned *nb /* OUT */)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (r->p == r->end)
+            return S_BAD;
+        uint8_t b = *r->p++;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *v = x;
+            *nb = i + 1;
+            return S_OK;
+        }
+    }
+    return S_BAD; /* protobuf-c rejects an 11th byte too */
+}
+
+/* A field key. Tags longer than 5 bytes and field number 0 are protobuf-c's call. */
+static enum s_rd_rc s_key(struct s_rd *r, uint32_t *field /* OUT */, unsigned *wt /* OUT */)
+{
+    uint64_t k;
+    unsigned nb;
+    enum s_rd_rc rc = s_varint(r, &k, &nb);
+    if (rc != S_OK)
+        return rc;
+    if (nb > 5 || k > UINT32_MAX || (k >> 3) == 0)
+        return S_DEFER;
+    *field = (uint32_t)(k >> 3);
+    *wt = (unsigned)(k & 7);
+    return S_OK;
+}
+
+/* The payload of a length-delimited field: *sub covers it, r moves past it. */
+static enum s_rd_rc s_len(struct s_rd *r, struct s_rd *sub /* OUT */)
+{
+    uint64_t n;
+    unsigned nb;
+    enum s_rd_rc rc = s_varint(r, &n, &nb);
+    if (rc != S_OK)
+        return rc;
+    if (nb > 5 || n > INT_MAX) /* protobuf-c's limits on a length prefix */
+        return S_DEFER;
+    if (n > (uint64_t)(r->end - r->p))
+        return S_BAD;
+    sub->p = r->p;
+    sub->end = r->p + n;
+    r->p += n;
+    return S_OK;
+}
+
+/* Skip the value of an unknown field per its wire type; groups are protobuf-c's call. */
+static enum s_rd_rc s_skip(struct s_rd *r, unsigned wt)
+{
+    uint64_t v;
+    unsigned nb;
+    struct s_rd sub;
+    size_t left = (size_t)(r->end - r->p);
+    switch (wt) {
+        case S_WT_VARINT:
+            return s_varint(r, &v, &nb);
+        case S_WT_I64:
+            if (left < 8)
+                return S_BAD;
+            r->p += 8;
+            return S_OK;
+        case S_WT_LEN:
+            return s_len(r, &sub);
+        case S_WT_I32:
+            if (left < 4)
+                return S_BAD;
+            r->p += 4;
+            return S_OK;
+        default:
+            return S_DEFER;
+    }
+}
+
+/* The RecordBatch body. Scalars and bytes: the last occurrence wins, as in protobuf-c. */
+static enum s_rd_rc s_batch(struct s_rd r, struct cmn_wire_batch *b, const char **why)
+{
+    memset(b, 0, sizeof(*b));
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        uint64_t v;
+        unsigned nb;
+        enum s_rd_rc rc = s_key(&r, &f, &wt);
+        if (rc != S_OK) {
+            *why = "truncated field key in the record batch";
+            return rc;
+        }
+        if (f < S_B_COLLECTOR || f > S_B_LAST_TS) {
+            rc = s_skip(&r, wt);
+            if (rc != S_OK) {
+                *why = "truncated unknown field in the record batch";
+                return rc;
+            }
+            continue;
+        }
+        if (f == S_B_RECORDS) {
+            struct s_rd sub;
+            if (wt != S_WT_LEN)
+                return S_DEFER;
+            rc = s_len(&r, &sub);
+            if (rc != S_OK) {
+                *why = "records field runs past the end of the message";
+                return rc;
+            }
+            b->records = sub.p < sub.end ? sub.p : NULL;
+            b->records_len = (size_t)(sub.end - sub.p);
+            continue;
+        }
+        if (wt != S_WT_VARINT)
+            return S_DEFER;
+        rc = s_varint(&r, &v, &nb);
+        if (rc != S_OK) {
+            *why = "truncated varint in the record batch";
+            return rc;
+        }
+        switch (f) {
+            case S_B_COLLECTOR:
+                b->collector_id = (uint32_t)v;
+                break;
+            case S_B_SEQ:
+                b->seq = v;
+                break;
+            case S_B_COUNT:
+                b->record_count = (uint32_t)v;
+                break;
+            case S_B_SIZE:
+                b->record_size = (uint32_t)v;
+                break;
+            case S_B_LAYOUT:
+                b->layout = (uint32_t)v;
+                break;
+            case S_B_FIRST_TS:
+                b->first_ts_ns = v;
+                break;
+            default: /* S_B_LAST_TS */
+                b->last_ts_ns = v;
+                break;
+        }
+    }
+    return S_OK;
+}
+
+int cmn_wire_peek_batch(const uint8_t *buf, size_t len, struct cmn_wire_batch *out,
+                        const char **why)
+{
+    assert(out && why);
+    struct s_rd r = {.p = buf, .end = buf + len}, body = {0};
+    uint64_t version = 0;
+    bool have_body = false;
+    *why = NULL;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt, nb;
+        uint64_t v;
+        const char *w = "truncated field key in the envelope";
+        enum s_rd_rc rc = s_key(&r, &f, &wt);
+        if (rc == S_OK && f == S_ENV_VERSION) {
+            if (wt != S_WT_VARINT)
+                return 0;
+            w = "truncated envelope version";
+            rc = s_varint(&r, &v, &nb);
+            version = (uint32_t)v;
+        } else if (rc == S_OK && f == S_ENV_BATCH) {
+            /* A second batch would be merged into the first: protobuf-c's job. */
+            if (wt != S_WT_LEN || have_body)
+                return 0;
+            w = "record batch runs past the end of the message";
+            rc = s_len(&r, &body);
+            have_body = true;
+        } else if (rc == S_OK && f <= S_ENV_LAST_BODY) {
+            return 0; /* another body: not a batch */
+        } else if (rc == S_OK) {
+            w = "truncated unknown field in the envelope";
+            rc = s_skip(&r, wt);
+        }
+        if (rc == S_DEFER)
+            return 0;
+        if (rc == S_BAD) {
+            *why = w;
+            return -EPROTO;
+        }
+    }
+    if (!have_body)
+        return 0; /* empty or body-less: protobuf-c decodes, the version check rejects */
+    const char *w = NULL;
+    enum s_rd_rc rc = s_batch(body, out, &w);
+    if (rc == S_DEFER)
+        return 0;
+    if (rc == S_BAD) {
+        *why = w;
+        return -EPROTO;
+    }
+    if (version != CMN_WIRE_VERSION) {
+        *why = "unsupported wire version";
+        return -EPROTO;
+    }
+    return 1;
+}
+
+long cmn_wire_view_records(const struct cmn_wire_batch *b, const struct cmn_record **recs)
+{
+    ProtobufCBinaryData bytes = {.len = b->records_len, .data = (uint8_t *)(uintptr_t)b->records};
+    return s_array(b->layout, b->record_count, b->record_size, sizeof(struct cmn_record), bytes,
+                   (const void **)recs);
+}
+
+static void s_batch_from_pb(const Renkei__RecordBatch *pb, struct cmn_wire_batch *b)
+{
+    b->collector_id = pb->collector_id;
+    b->seq = pb->seq;
+    b->record_count = pb->record_count;
+    b->record_size = pb->record_size;
+    b->layout = pb->layout;
+    b->records = pb->records.len ? pb->records.data : NULL;
+    b->records_len = pb->records.len;
+    b->first_ts_ns = pb->first_ts_ns;
+    b->last_ts_ns = pb->last_ts_ns;
+}
+
+int cmn_wire_recv_msg(void *sock, int flags, struct cmn_wire_msg *m)
+{
+    m->env = NULL;
+    m->is_batch = false;
+    m->why = NULL;
+    zmq_msg_init(&m->zmsg);
+    if (zmq_msg_recv(&m->zmsg, sock, flags) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&m->zmsg);
+        return -e;
+    }
+    const uint8_t *data = zmq_msg_data(&m->zmsg);
+    size_t len = zmq_msg_size(&m->zmsg);
+    int rc = cmn_wire_peek_batch(data, len, &m->batch, &m->why);
+    if (rc == 1) {
+        m->is_batch = true;
+        return 0;
+    }
+    if (rc == 0) {
+        m->env = renkei__envelope__unpack(NULL, len, data);
+        if (!m->env)
+            m->why = "not a protobuf envelope (protobuf-c rejected it)";
+        else if (m->env->version != CMN_WIRE_VERSION)
+            m->why = "unsupported wire version";
+        else if (m->env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET)
+            m->why = "envelope without a body";
+        else
+            rc = 1;
+    }
+    zmq_msg_close(&m->zmsg); /* protobuf-c copied what it kept */
+    zmq_msg_init(&m->zmsg);
+    if (rc != 1) {
+        cmn_wire_free(&m->env);
+        zmq_msg_close(&m->zmsg);
+        return -EPROTO;
+    }
+    if (m->env->body_case == RENKEI__ENVELOPE__BODY_BATCH) {
+        m->is_batch = true;
+        s_batch_from_pb(m->env->batch, &m->batch);
+    }
+    return 0;
+}
+
+void cmn_wire_msg_close(struct cmn_wire_msg *m)
+{
+    cmn_wire_free(&m->env);
+    zmq_msg_close(&m->zmsg);
+    m->is_batch = false;
+}
+
+/* ---- zero-copy batch sending ------------------------------------------------ */
+
+#define S_POOL_HDR  64 /* struct s_pbuf, padded: keeps the records 64-byte aligned */
+#define S_BATCH_PRE 64 /* envelope bytes before the records: at most 41 are used */
+#define S_BATCH_TL  32 /* after: first_ts_ns, last_ts_ns, at most 22 bytes */
+
+/* Head of every pool buffer; the records follow S_POOL_HDR + S_BATCH_PRE bytes in. */
+struct s_pbuf {
+    struct s_pbuf *next;        /* free list link */
+    struct cmn_wire_pool *pool; /* owner, for the ZeroMQ free callback */
+};
+_Static_assert(sizeof(struct s_pbuf) <= S_POOL_HDR, "pool buffer header");
+
+struct cmn_wire_pool {
+    _Atomic(struct s_pbuf *) free; /* free list: pushed from any thread, popped by the owner */
+    atomic_size_t refs;            /* 1 for the owner + buffers inside ZeroMQ */
+    size_t records;                /* capacity of each buffer in records */
+    size_t bytes;                  /* allocation size of each buffer */
+    size_t nbufs;                  /* buffers allocated (owner thread only) */
+    size_t max_bufs;               /* allocation limit */
+};
+
+static struct cmn_record *s_pbuf_recs(struct s_pbuf *b)
+{
+    return (struct cmn_record *)((uint8_t *)b + S_POOL_HDR + S_BATCH_PRE);
+}
+
+static struct s_pbuf *s_pbuf_of(struct cmn_record *recs)
+{
+    return (struct s_pbuf *)((uint8_t *)recs - S_POOL_HDR - S_BATCH_PRE);
+}
+
+static void s_pool_push(struct cmn_wire_pool *p, struct s_pbuf *b)
+{
+    struct s_pbuf *head = atomic_load_explicit(&p->free, memory_order_relaxed);
+    do {
+        b->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&p->free, &head, b, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+/* The last reference gone: free every buffer (all are on the free list now). */
+static void s_pool_unref(struct cmn_wire_pool *p)
+{
+    if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    struct s_pbuf *b = atomic_load_explicit(&p->free, memory_order_acquire);
+    while (b) {
+        struct s_pbuf *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(p);
+}
+
+/* zmq_free_fn: ZeroMQ is done with a sent buffer (any thread). */
+static void s_pool_release(void *data, void *hint)
+{
+    (void)data;
+    struct s_pbuf *b = hint;
+    struct cmn_wire_pool *p = b->pool;
+    s_pool_push(p, b);
+    s_pool_unref(p);
+}
+
+struct cmn_wire_pool *cmn_wire_pool_new(size_t records, size_t max_bufs)
+{
+    if (records == 0 || max_bufs == 0 || records > (SIZE_MAX >> 8)) {
+        CMN_LOG(ERR, "batch pool needs records >= 1 and max_bufs >= 1");
+        return NULL;
+    }
+    struct cmn_wire_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        abort();
+    atomic_init(&p->free, NULL);
+    atomic_init(&p->refs, 1);
+    p->records = records;
+    p->bytes = S_POOL_HDR + S_BATCH_PRE + records * sizeof(struct cmn_record) + S_BATCH_TL;
+    p->bytes = (p->bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
+    p->max_bufs = max_bufs;
+    return p;
+}
+
+void cmn_wire_pool_destroy(struct cmn_wire_pool **pool)
+{
+    if (!pool || !*pool)
+        return;
+    s_pool_unref(*pool);
+    *pool = NULL;
+}
+
+struct cmn_record *cmn_wire_pool_get(struct cmn_wire_pool *p)
+{
+    /* Single consumer: no other thread pops, so head->next is stable (no ABA). */
+    struct s_pbuf *b = atomic_load_explicit(&p->free, memory_order_acquire);
+    while (b && !atomic_compare_exchange_weak_explicit(&p->free, &b, b->next, memory_order_acquire,
+                                                       memory_order_acquire))
+        ;
+    if (!b) {
+        if (p->nbufs == p->max_bufs)
+            return NULL;
+        b = aligned_alloc(64, p->bytes);
+        if (!b)
+            return NULL;
+        p->nbufs++;
+        b->pool = p;
+    }
+    return s_pbuf_recs(b);
+}
+
+void cmn_wire_pool_put(struct cmn_wire_pool *p, struct cmn_record *recs)
+{
+    if (recs)
+        s_pool_push(p, s_pbuf_of(recs));
+}
+
+static size_t s_put_varint(uint8_t *o, uint64_t v)
+{
+    size_t k = 0;
+    while (v >= 0x80) {
+        o[k++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    o[k++] = (uint8_t)v;
+    return k;
+}
+
+/* A proto3 varint field: omitted when zero, as protobuf-c packs it. */
+static size_t s_put_field(uint8_t *o, uint32_t field, uint64_t v)
+{
+    if (v == 0)
+        return 0;
+    size_t k = s_put_varint(o, (uint64_t)field << 3);
+    return k + s_put_varint(o + k, v);
+}
+
+int cmn_wire_pool_send(void *sock, struct cmn_wire_pool *p, uint32_t collector_id, uint64_t seq,
+                       struct cmn_record **recsp, size_t n, int flags)
+{
+    struct cmn_record *recs = *recsp;
+    *recsp = NULL;
+    assert(recs && n >= 1 && n <= p->records);
+    uint64_t lo = recs[0].ts_ns, hi = recs[0].ts_ns;
+    for (size_t i = 1; i < n; i++) {
+        lo = recs[i].ts_ns < lo ? recs[i].ts_ns : lo;
+        hi = recs[i].ts_ns > hi ? recs[i].ts_ns : hi;
+    }
+    size_t len = n * sizeof(struct cmn_record);
+    /* Fields in number order, as protobuf-c packs them: 1-5, records, 7-8. */
+    uint8_t pre[S_BATCH_PRE], *tail = (uint8_t *)recs + len;
+    size_t k = 0;
+    k += s_put_field(pre + k, S_B_COLLECTOR, collector_id);
+    k += s_put_field(pre + k, S_B_SEQ, seq);
+    k += s_put_field(pre + k, S_B_COUNT, (uint32_t)n);
+    k += s_put_field(pre + k, S_B_SIZE, sizeof(struct cmn_record));
+    k += s_put_field(pre + k, S_B_LAYOUT, CMN_LAYOUT_VERSION);
+    k += s_put_varint(pre + k, (uint64_t)S_B_RECORDS << 3 | S_WT_LEN);
+    k += s_put_varint(pre + k, len);
+    size_t t = s_put_field(tail, S_B_FIRST_TS, lo);
+    t += s_put_field(tail + t, S_B_LAST_TS, hi);
+    uint8_t env[16];
+    size_t e = s_put_field(env, S_ENV_VERSION, CMN_WIRE_VERSION);
+    e += s_put_varint(env + e, (uint64_t)S_ENV_BATCH << 3 | S_WT_LEN);
+    e += s_put_varint(env + e, k + len + t);
+    uint8_t *start = (uint8_t *)recs - k - e;
+    memcpy(start, env, e);
+    memcpy(start + e, pre, k);
+
+    struct s_pbuf *b = s_pbuf_of(recs);
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    zmq_msg_t msg;
+    zmq_msg_init_data(&msg, start, e + k + len + t, s_pool_release, b);
+    for (;;) {
+        if (zmq_msg_send(&msg, sock, flags) >= 0)
+            return 0;
+        int err = zmq_errno();
+        if (err == EINTR && !(flags & ZMQ_DONTWAIT))
+            continue;
+        zmq_msg_close(&msg); /* returns the buffer */
+        return -err;
+    }
+}
+
+void cmn_wire_keep_buffers(void)
+{
+    /* Fixed thresholds (no dynamic adjustment): messages up to 32 MiB come
+     * from the heap, and up to 256 MiB of free heap stays mapped for reuse. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,

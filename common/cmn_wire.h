@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "renkei.pb-c.h"
 #include "cmn_record.h"
 
@@ -38,6 +40,96 @@ Renkei__Envelope *cmn_wire_recv(void *sock, int flags, int *err /* OUT */);
 
 /* Free a received envelope; accepts NULL and NULLs the pointer. */
 void cmn_wire_free(Renkei__Envelope **env);
+
+/* A RecordBatch read in place: the fields of Renkei__RecordBatch, with the
+ * records borrowed from the message they came in (any alignment). */
+struct cmn_wire_batch {
+    uint32_t collector_id;  /* origin collector (SPL_MERGED_ID from the splitter) */
+    uint64_t seq;           /* per-pipe sequence number */
+    uint32_t record_count;  /* claimed records; checked by cmn_wire_view_records */
+    uint32_t record_size;   /* claimed bytes per record */
+    uint32_t layout;        /* record layout version */
+    const uint8_t *records; /* borrowed bytes field; NULL when empty */
+    size_t records_len;     /* its length in bytes */
+    uint64_t first_ts_ns;   /* smallest record timestamp */
+    uint64_t last_ts_ns;    /* largest record timestamp */
+};
+
+/* Read `len` bytes as an Envelope{version, batch} without copying anything:
+ * the protobuf wire format walked by hand (varints of up to 10 bytes, unknown
+ * fields of wire types 0, 1, 2 and 5 skipped, a repeated scalar or bytes field:
+ * the last one wins). Returns 1 with *out filled (pointers into buf); 0 when
+ * the bytes are another body or an encoding left to protobuf-c (other oneof
+ * members, a repeated batch, groups, over-long tags or lengths, wire-type
+ * mismatches): decode them with renkei__envelope__unpack, which decides; or
+ * -EPROTO when no decoder could accept them (truncated, length past the end,
+ * wrong wire version), with *why saying what (static string). */
+int cmn_wire_peek_batch(const uint8_t *buf, size_t len, struct cmn_wire_batch *out /* OUT */,
+                        const char **why /* OUT */);
+
+/* As cmn_wire_batch_records for a batch read in place: checks layout,
+ * record_size and count * size == length. Returns the count or -EPROTO. The
+ * pointer lives as long as the message; it may be unaligned. */
+long cmn_wire_view_records(const struct cmn_wire_batch *b,
+                           const struct cmn_record **recs /* OUT */);
+
+/* One received message. Batches are read in place (no protobuf-c, no copy of
+ * the records); everything else is decoded by protobuf-c into env. */
+struct cmn_wire_msg {
+    zmq_msg_t zmsg;              /* the received bytes; open until cmn_wire_msg_close */
+    Renkei__Envelope *env;       /* protobuf-c decode of a non-batch body, else NULL */
+    bool is_batch;               /* the body is a RecordBatch: read `batch`, not env */
+    struct cmn_wire_batch batch; /* when is_batch; records point into zmsg (or env) */
+    const char *why;             /* after -EPROTO: what was wrong (static string) */
+};
+
+/* Receive one message into *m. Returns 0 (close m with cmn_wire_msg_close
+ * when done), -EAGAIN / -EINTR / -ETERM as cmn_wire_recv, or -EPROTO for a
+ * message that is not a valid version-1 envelope (dropped, m->why says why,
+ * nothing to close; the caller counts it). */
+int cmn_wire_recv_msg(void *sock, int flags, struct cmn_wire_msg *m /* OUT */);
+
+/* Release a message received with cmn_wire_recv_msg. */
+void cmn_wire_msg_close(struct cmn_wire_msg *m);
+
+/* ---- zero-copy batch sending ------------------------------------------------
+ * A pool hands out record areas with room for the envelope around them; the
+ * owner fills one and cmn_wire_pool_send writes the RecordBatch header and
+ * trailer in place (bytes identical to cmn_wire_send_batch's) and gives the
+ * buffer to ZeroMQ without copying. ZeroMQ returns it to the pool when sent,
+ * from its I/O thread: get, put and send belong to one thread, the return is
+ * lock-free. Buffers are allocated on demand up to max_bufs, then kept. */
+struct cmn_wire_pool;
+
+/* A pool of buffers for batches of up to `records` records, at most
+ * `max_bufs` of them. NULL after logging why (zero sizes). */
+struct cmn_wire_pool *cmn_wire_pool_new(size_t records, size_t max_bufs);
+
+/* Drop the owner's hold (after putting back every buffer it holds). Buffers
+ * still inside ZeroMQ keep the pool alive until they are released; the last
+ * one frees it. Accepts NULL and NULLs the pointer. */
+void cmn_wire_pool_destroy(struct cmn_wire_pool **pool);
+
+/* Room for `records` records, 64-byte aligned, or NULL when max_bufs buffers
+ * are out (send with cmn_wire_send_batch meanwhile). Owned by the caller until
+ * cmn_wire_pool_send or cmn_wire_pool_put. */
+struct cmn_record *cmn_wire_pool_get(struct cmn_wire_pool *pool);
+
+/* Give back an area from cmn_wire_pool_get unsent. Accepts NULL. */
+void cmn_wire_pool_put(struct cmn_wire_pool *pool, struct cmn_record *recs);
+
+/* Send the first `n` (>= 1) records of *recs (from cmn_wire_pool_get) as a
+ * RecordBatch without copying them. Takes the area whatever the outcome and
+ * NULLs *recs. Returns 0 or -errno as cmn_wire_send. */
+int cmn_wire_pool_send(void *sock, struct cmn_wire_pool *pool, uint32_t collector_id, uint64_t seq,
+                       struct cmn_record **recs, size_t n, int flags);
+
+/* Keep freed message buffers mapped: ZeroMQ and protobuf-c allocate every
+ * batch message (256 KiB at 4096 records) and glibc would otherwise return
+ * the pages to the kernel on free and fault them in again on the next batch.
+ * Sets malloc's mmap and trim thresholds for the whole process; call once at
+ * start of a daemon that moves batches. */
+void cmn_wire_keep_buffers(void);
 
 /* Send a RecordBatch of `n` records (borrowed, copied once into the message). */
 int cmn_wire_send_batch(void *sock, uint32_t collector_id, uint64_t seq,

@@ -9,6 +9,20 @@
  * link newest to oldest by sequence number, so an entry is alive while its
  * sequence number is at or above the ring's tail: eviction is moving the
  * tail, no unlinking, and a chain walk stops at the first dead link.
+ *
+ * Lazy linking: a lookup can only match an entry remembered from another
+ * source. While every live entry came from the source now releasing (one
+ * collector, or one at a time), entries are appended to the ring without
+ * touching the bucket array, whose random access is the cost of the window
+ * (a cache miss per record). The first record from another source links the
+ * pending entries in sequence order, which builds exactly the chains eager
+ * insertion would have built (entries that died meanwhile are left out, and a
+ * chain walk never visits dead entries), so results do not change.
+ *
+ * The ring uses only its first S_ENT_MIN slots until that many entries are
+ * alive at once, then doubles in place (s_grow) up to SPL_DEDUP_ENTRIES: a
+ * window of a few hundred microseconds holds few records, and a ring swept
+ * over its full 8 MiB would miss the cache on every other record.
  */
 #define CMN_LOG_TAG "dedup"
 #include <assert.h>
@@ -26,6 +40,8 @@
 #define S_CHAIN_MAX 256           /* entries examined per lookup (bounds a flood of equal keys) */
 #define S_NONE      UINT64_MAX    /* no entry */
 #define S_SEED      0x5eedde0dull /* fixed: false matches need a 64-bit collision either way */
+#define S_ENT_MIN   4096          /* window ring slots in use at start (128 KiB, stays in cache) */
+#define S_BMASK     (SPL_DEDUP_ENTRIES - 1) /* bucket index mask */
 
 /* One collector's held records: a ring of cap (power of two) records. */
 struct s_src {
@@ -50,11 +66,14 @@ struct spl_dedup {
     size_t nsrc;                  /* sources registered */
     uint64_t ring_bytes;          /* bytes allocated to FIFOs */
     uint64_t released_to;         /* records with ts <= this have been released */
-    struct s_ent *ent;            /* [SPL_DEDUP_ENTRIES] */
+    struct s_ent *ent;            /* [SPL_DEDUP_ENTRIES], the first emask + 1 in use */
+    uint64_t emask;               /* ring slots in use - 1: grows to SPL_DEDUP_ENTRIES - 1 */
     uint64_t tail;                /* sequence number of the oldest live entry */
     uint64_t head;                /* sequence number of the next entry */
+    uint64_t linked;              /* entries from here to head are not in the buckets yet */
+    size_t lazy_src;              /* source index of every entry not linked yet */
     uint64_t *bucket;             /* [SPL_DEDUP_ENTRIES] chain heads */
-    uint8_t *first;               /* [SPL_DEDUP_ENTRIES] source index of the kept copy */
+    uint8_t *first;               /* [SPL_DEDUP_ENTRIES] source index of the kept copy (ring) */
     struct cmn_record out[S_OUT]; /* released, not yet handed to out */
     size_t nout;                  /* entries used in out */
     struct spl_dedup_stats st;    /* counters (held is derived) */
@@ -116,21 +135,78 @@ static inline bool s_within(uint64_t a, uint64_t b, uint64_t w)
 static void s_evict(struct spl_dedup *d, uint64_t ts)
 {
     while (d->tail < d->head) {
-        const struct s_ent *e = &d->ent[d->tail & (SPL_DEDUP_ENTRIES - 1)];
+        const struct s_ent *e = &d->ent[d->tail & d->emask];
         if (e->ts >= ts || ts - e->ts <= d->cfg.window_ns)
             break;
         d->tail++;
     }
 }
 
+/* Put the pending entries [linked, head) into their buckets, oldest first. */
+static void s_link(struct spl_dedup *d)
+{
+    for (uint64_t q = d->linked > d->tail ? d->linked : d->tail; q < d->head; q++) {
+        struct s_ent *e = &d->ent[q & d->emask];
+        uint64_t *b = &d->bucket[e->hash & S_BMASK];
+        e->next = *b;
+        *b = q;
+    }
+    d->linked = d->head;
+}
+
+/* Double the ring slots in use. Slot of q is q & emask, so the live entries
+ * whose sequence number has the new bit set move up by the old size, into the
+ * unused half; the others stay. Chains hold sequence numbers: untouched. */
+static void s_grow(struct spl_dedup *d)
+{
+    const uint64_t old = d->emask + 1;
+    for (uint64_t q = d->tail; q < d->head; q++) {
+        if (q & old) {
+            d->ent[(q & d->emask) + old] = d->ent[q & d->emask];
+            d->first[(q & d->emask) + old] = d->first[q & d->emask];
+        }
+    }
+    d->emask = 2 * old - 1;
+}
+
+/* Remember r from source s at the head of the ring. The ring starts small
+ * (few records fall within a window) and grows when full; only at
+ * SPL_DEDUP_ENTRIES is the oldest entry forgotten early. */
+static struct s_ent *s_append(struct spl_dedup *d, size_t s, const struct cmn_record *r, uint64_t h)
+{
+    if (d->head - d->tail == d->emask + 1) {
+        if (d->emask + 1 < SPL_DEDUP_ENTRIES) {
+            s_grow(d);
+        } else {
+            d->tail++;
+            d->st.evicted_early++;
+        }
+    }
+    struct s_ent *e = &d->ent[d->head & d->emask];
+    e->hash = h;
+    e->ts = r->ts_ns;
+    e->seen = 1ull << s;
+    d->first[d->head & d->emask] = (uint8_t)s;
+    d->head++;
+    return e;
+}
+
 /* True when r (from source index s < SPL_DEDUP_SOURCES) is another source's
  * copy of a remembered packet; otherwise remembers it. */
 static bool s_is_dup(struct spl_dedup *d, size_t s, const struct cmn_record *r)
 {
-    const uint64_t mask = SPL_DEDUP_ENTRIES - 1, bit = 1ull << s;
+    const uint64_t mask = d->emask, bit = 1ull << s;
     s_evict(d, r->ts_ns);
     uint64_t h = s_hash(r);
-    uint64_t *b = &d->bucket[h & mask];
+    if (d->linked <= d->tail && (d->linked == d->head || d->lazy_src == s)) {
+        /* Every live entry is pending and from s (or there is none): no match
+         * is possible. Remember r without touching the buckets. */
+        d->lazy_src = s;
+        s_append(d, s, r, h);
+        return false;
+    }
+    s_link(d);
+    uint64_t *b = &d->bucket[h & S_BMASK];
     uint64_t best = S_NONE;
     unsigned walked = 0;
     /* Oldest matching entry this source has not matched yet: with identical
@@ -149,17 +225,10 @@ static bool s_is_dup(struct spl_dedup *d, size_t s, const struct cmn_record *r)
         d->st.duplicates_removed++;
         return true;
     }
-    if (d->head - d->tail == SPL_DEDUP_ENTRIES) {
-        d->tail++;
-        d->st.evicted_early++;
-    }
-    struct s_ent *e = &d->ent[d->head & mask];
-    e->hash = h;
-    e->ts = r->ts_ns;
-    e->seen = bit;
+    struct s_ent *e = s_append(d, s, r, h);
     e->next = *b;
-    d->first[d->head & mask] = (uint8_t)s;
-    *b = d->head++;
+    *b = d->head - 1;
+    d->linked = d->head;
     return false;
 }
 
@@ -272,6 +341,7 @@ struct spl_dedup *spl_dedup_new(const struct spl_dedup_config *cfg)
         d->first = malloc(SPL_DEDUP_ENTRIES);
         if (!d->ent || !d->bucket || !d->first)
             abort();
+        d->emask = S_ENT_MIN - 1;
         for (size_t i = 0; i < SPL_DEDUP_ENTRIES; i++)
             d->bucket[i] = S_NONE;
     }

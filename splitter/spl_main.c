@@ -16,6 +16,7 @@
 #include "cmn_config.h"
 #include "cmn_log.h"
 #include "cmn_shard.h"
+#include "cmn_wire.h"
 #include "spl_node.h"
 
 static volatile sig_atomic_t s_stop;
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    cmn_wire_keep_buffers(); /* batch messages reuse heap pages instead of faulting them in */
     ctx = zmq_ctx_new();
     if (!ctx) {
         CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));

@@ -29,6 +29,9 @@
 #define SPL_COUNTER_NAME   48    /* bytes per generated counter name */
 #define SPL_LINGER_STOP_MS 2000  /* linger after an interrupted run */
 
+/* Zero-copy out-batch buffers: bytes at most (past it, out-batches are copied). */
+#define SPL_POOL_MEMCAP (256ull << 20)
+
 /* What the splitter knows about one collector (keyed by its id). */
 struct s_coll {
     uint32_t id;               /* collector id from Hello / batches / EOS */
@@ -82,6 +85,8 @@ struct spl_node {
     uint64_t batches_reordered;   /* seq not above the last one (duplicate or restart) */
     uint64_t send_errors;         /* failed sends of any kind */
     uint64_t records_send_failed; /* records in out-batches that could not be sent */
+
+    struct cmn_wire_pool *pool; /* out-batch buffers sent without a copy */
 };
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -102,6 +107,35 @@ static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cm
     p->seq++;
     p->batches_sent++;
     p->records_sent += n;
+}
+
+/* spl_emit_own_fn: an out-batch built in a pool buffer, sent without copying. */
+static void s_emit_own(void *arg, uint32_t t, uint32_t collector_id, struct cmn_record *recs,
+                       size_t n)
+{
+    struct spl_node *node = arg;
+    struct s_pipe *p = &node->pipes[t];
+    int rc = cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0);
+    if (rc < 0) {
+        node->send_errors++;
+        node->records_send_failed += n;
+        return;
+    }
+    p->seq++;
+    p->batches_sent++;
+    p->records_sent += n;
+}
+
+static struct cmn_record *s_take(void *arg)
+{
+    struct spl_node *node = arg;
+    return cmn_wire_pool_get(node->pool);
+}
+
+static void s_put(void *arg, struct cmn_record *recs)
+{
+    struct spl_node *node = arg;
+    cmn_wire_pool_put(node->pool, recs);
 }
 
 static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env)
@@ -445,12 +479,20 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
     CMN_LOG(INFO, "hello from collector %" PRIu32 " (%s, pid %" PRIu32 ")", c->id, c->name, h->pid);
 }
 
-static void s_on_batch(struct spl_node *node, const Renkei__RecordBatch *b)
+/* Count a malformed message; log the first and then every power of two. */
+static void s_malformed(struct spl_node *node, const char *why)
+{
+    uint64_t n = ++node->malformed_messages;
+    if ((n & (n - 1)) == 0)
+        CMN_LOG(WARN, "malformed message dropped (%" PRIu64 " so far): %s", n, why);
+}
+
+static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
 {
     const struct cmn_record *recs;
-    long n = cmn_wire_batch_records(b, &recs);
+    long n = cmn_wire_view_records(b, &recs);
     if (n < 0) {
-        node->malformed_messages++;
+        s_malformed(node, "record array does not match its count, size or layout");
         return;
     }
     struct s_coll *c = s_coll_get(node, b->collector_id);
@@ -533,14 +575,16 @@ static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
     s_release(node);
 }
 
-static void s_handle(struct spl_node *node, Renkei__Envelope *env)
+static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
 {
+    if (m->is_batch) {
+        s_on_batch(node, &m->batch);
+        return;
+    }
+    Renkei__Envelope *env = m->env;
     switch (env->body_case) {
         case RENKEI__ENVELOPE__BODY_HELLO:
             s_on_hello(node, env->hello);
-            break;
-        case RENKEI__ENVELOPE__BODY_BATCH:
-            s_on_batch(node, env->batch);
             break;
         case RENKEI__ENVELOPE__BODY_EOS:
             s_on_eos(node, env->eos);
@@ -624,12 +668,25 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     node->dedup = spl_dedup_new(&dc);
     if (!node->dedup)
         goto err_map;
+    /* Buffers out at once: each pipe's queue (hwm) and one being filled per
+     * tracker, within SPL_POOL_MEMCAP; past that, out-batches are copied. */
+    size_t bufbytes = (size_t)cfg->batch_records * sizeof(struct cmn_record) + 256;
+    size_t maxbufs = ((size_t)hwm + 2) * cfg->tracker_count;
+    if (maxbufs * bufbytes > SPL_POOL_MEMCAP)
+        maxbufs = SPL_POOL_MEMCAP / bufbytes > cfg->tracker_count ? SPL_POOL_MEMCAP / bufbytes
+                                                                  : cfg->tracker_count;
+    node->pool = cmn_wire_pool_new(cfg->batch_records, maxbufs);
+    if (!node->pool)
+        goto err_map;
     struct spl_shard_config sc = {
         .map = node->map,
         .collector_id = SPL_MERGED_ID,
         .batch_records = cfg->batch_records,
         .emit = s_emit,
         .emit_arg = node,
+        .take = s_take,
+        .emit_own = s_emit_own,
+        .put = s_put,
     };
     node->shard = spl_shard_new(&sc);
     if (!node->shard)
@@ -682,6 +739,7 @@ err_map:
     free(node->pipes);
     free(node->pending);
     spl_shard_destroy(&node->shard);
+    cmn_wire_pool_destroy(&node->pool);
     spl_dedup_destroy(&node->dedup);
     cmn_shard_map_destroy(&node->map);
 err_node:
@@ -705,6 +763,7 @@ void spl_node_destroy(struct spl_node **nodep)
     zmq_close(node->merger);
     zmq_close(node->pull);
     spl_shard_destroy(&node->shard);
+    cmn_wire_pool_destroy(&node->pool); /* buffers still in ZeroMQ free it when released */
     spl_dedup_destroy(&node->dedup);
     free(node->coll);
     free(node->pipes);
@@ -787,19 +846,19 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         return e == EINTR ? 0 : -e;
     }
     for (int k = 0; rc > 0 && k < SPL_MSG_BURST && !node->done; k++) {
-        int err;
-        Renkei__Envelope *env = cmn_wire_recv(node->pull, ZMQ_DONTWAIT, &err);
-        if (!env) {
+        struct cmn_wire_msg m;
+        int err = cmn_wire_recv_msg(node->pull, ZMQ_DONTWAIT, &m);
+        if (err < 0) {
             if (err == -EPROTO) {
-                node->malformed_messages++;
+                s_malformed(node, m.why);
                 continue;
             }
             if (err == -EAGAIN || err == -EINTR)
                 break;
             return err;
         }
-        s_handle(node, env);
-        cmn_wire_free(&env);
+        s_handle(node, &m);
+        cmn_wire_msg_close(&m);
         s_check_done(node);
     }
     if (node->done)

@@ -12,6 +12,7 @@
 #define CMN_LOG_TAG "shard"
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 struct s_out {
     struct cmn_record *recs; /* batch_records slots, aligned */
     uint32_t n;              /* slots used */
+    bool lent;               /* recs came from take (emit_own), not from the slab */
     uint64_t first_ns;       /* arrival (monotonic) of recs[0]; meaningful when n > 0 */
 };
 
@@ -40,6 +42,9 @@ struct spl_shard {
     uint32_t collector_id;           /* origin stamped on emitted batches */
     spl_emit_fn emit;                /* sink of finished out-batches */
     void *emit_arg;                  /* its argument */
+    spl_take_fn take;                /* optional zero-copy storage (see spl_shard.h) */
+    spl_emit_own_fn emit_own;        /* sink of out-batches in taken storage */
+    spl_put_fn put;                  /* gives taken storage back */
     uint64_t copies;                 /* record copies routed, for accounting */
     struct s_out *out;               /* [trackers] */
     struct cmn_record *slab;         /* one allocation backing every out[i].recs */
@@ -111,9 +116,21 @@ static int s_build_lookup(struct spl_shard *sh)
     return 0;
 }
 
+/* Storage for tracker t's next out-batch: lent by take when it can, else
+ * the tracker's own slot of the slab. */
+static void s_refill(struct spl_shard *sh, uint32_t t)
+{
+    struct s_out *o = &sh->out[t];
+    o->recs = sh->take ? sh->take(sh->emit_arg) : NULL;
+    o->lent = o->recs != NULL;
+    if (!o->lent)
+        o->recs = sh->slab + (size_t)t * sh->batch_records;
+}
+
 struct spl_shard *spl_shard_new(const struct spl_shard_config *cfg)
 {
     assert(cfg && cfg->map && cfg->emit);
+    assert(!cfg->take == !cfg->emit_own && !cfg->take == !cfg->put);
     struct spl_shard *sh = NULL;
     uint32_t trackers = cmn_shard_trackers(cfg->map);
     if (trackers == 0 || cfg->batch_records == 0) {
@@ -136,6 +153,9 @@ struct spl_shard *spl_shard_new(const struct spl_shard_config *cfg)
     sh->collector_id = cfg->collector_id;
     sh->emit = cfg->emit;
     sh->emit_arg = cfg->emit_arg;
+    sh->take = cfg->take;
+    sh->emit_own = cfg->emit_own;
+    sh->put = cfg->put;
     sh->out = calloc(trackers, sizeof(*sh->out));
     if (!sh->out)
         goto err_shard;
@@ -143,12 +163,15 @@ struct spl_shard *spl_shard_new(const struct spl_shard_config *cfg)
     if (!sh->slab)
         goto err_out;
     for (uint32_t t = 0; t < trackers; t++)
-        sh->out[t].recs = sh->slab + (size_t)t * cfg->batch_records;
+        s_refill(sh, t);
     if (s_build_lookup(sh) != 0)
         goto err_lookup;
     return sh;
 
 err_lookup:
+    for (uint32_t t = 0; t < trackers; t++)
+        if (sh->out[t].lent)
+            sh->put(sh->emit_arg, sh->out[t].recs);
     free(sh->hi);
     free(sh->owner);
     free(sh->v4);
@@ -167,6 +190,9 @@ void spl_shard_destroy(struct spl_shard **shp)
     if (!shp || !*shp)
         return;
     struct spl_shard *sh = *shp;
+    for (uint32_t t = 0; t < sh->trackers; t++)
+        if (sh->out[t].lent)
+            sh->put(sh->emit_arg, sh->out[t].recs);
     free(sh->hi);
     free(sh->owner);
     free(sh->v4);
@@ -181,8 +207,16 @@ static void s_emit(struct spl_shard *sh, uint32_t t)
     struct s_out *o = &sh->out[t];
     if (o->n == 0)
         return;
-    sh->emit(sh->emit_arg, t, sh->collector_id, o->recs, o->n);
+    if (o->lent) {
+        struct cmn_record *r = o->recs;
+        o->recs = NULL;
+        o->lent = false;
+        sh->emit_own(sh->emit_arg, t, sh->collector_id, r, o->n);
+    } else {
+        sh->emit(sh->emit_arg, t, sh->collector_id, o->recs, o->n);
+    }
     o->n = 0;
+    s_refill(sh, t);
 }
 
 /* Append one record (raw 64 bytes) to tracker t's out-batch; emit when full. */

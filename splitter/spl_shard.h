@@ -27,12 +27,25 @@
 typedef void (*spl_emit_fn)(void *arg, uint32_t tracker, uint32_t collector_id,
                             const struct cmn_record *recs, size_t n);
 
+/* Zero-copy out-batches (optional, all three or none): `take` lends storage
+ * for batch_records records (aligned) or NULL when none is free; a full or
+ * flushed out-batch in such storage goes to `emit_own`, which owns it from
+ * then on; `put` gives unused storage back at destroy. Without storage from
+ * take, a tracker's out-batch lives in the shard and goes out through emit. */
+typedef struct cmn_record *(*spl_take_fn)(void *arg);
+typedef void (*spl_emit_own_fn)(void *arg, uint32_t tracker, uint32_t collector_id,
+                                struct cmn_record *recs, size_t n);
+typedef void (*spl_put_fn)(void *arg, struct cmn_record *recs);
+
 struct spl_shard_config {
     const struct cmn_shard_map *map; /* borrowed; must outlive the shard */
     uint32_t collector_id;           /* origin stamped on every out-batch */
     uint32_t batch_records;          /* records per out-batch, >= 1 */
     spl_emit_fn emit;                /* where full or flushed out-batches go */
-    void *emit_arg;                  /* passed to emit */
+    void *emit_arg;                  /* passed to emit, take, emit_own and put */
+    spl_take_fn take;                /* optional: out-batch storage from outside */
+    spl_emit_own_fn emit_own;        /* with take: out-batches in that storage go here */
+    spl_put_fn put;                  /* with take: storage given back unused */
 };
 
 struct spl_shard;

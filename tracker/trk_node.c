@@ -381,10 +381,10 @@ static void s_on_shard_map(struct trk_node *n, const Renkei__ShardMap *m)
             m->tracker_count);
 }
 
-static void s_on_batch(struct trk_node *n, const Renkei__RecordBatch *b)
+static void s_on_batch(struct trk_node *n, const struct cmn_wire_batch *b)
 {
     const struct cmn_record *recs;
-    long cnt = cmn_wire_batch_records(b, &recs);
+    long cnt = cmn_wire_view_records(b, &recs);
     if (cnt < 0) {
         n->c.batches_malformed++;
         return;
@@ -545,14 +545,16 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     return false;
 }
 
-static bool s_handle(struct trk_node *n, Renkei__Envelope *env)
+static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
 {
+    if (m->is_batch) {
+        s_on_batch(n, &m->batch); /* read in place: records point into the message */
+        return false;
+    }
+    Renkei__Envelope *env = m->env;
     switch (env->body_case) {
         case RENKEI__ENVELOPE__BODY_SHARD_MAP:
             s_on_shard_map(n, env->shard_map);
-            return false;
-        case RENKEI__ENVELOPE__BODY_BATCH:
-            s_on_batch(n, env->batch);
             return false;
         case RENKEI__ENVELOPE__BODY_FLUSH:
             s_on_flush(n, env->flush);
@@ -586,6 +588,9 @@ int trk_node_run(struct trk_node *n)
         CMN_LOG(ERR, "cannot send Hello to %s", n->merger);
         return CMN_EXIT_ERROR;
     }
+    /* Received batches are fresh 256 KiB allocations (ZeroMQ's I/O thread):
+     * keep freed ones mapped so each batch does not fault its pages in again. */
+    cmn_wire_keep_buffers();
     uint64_t step = (uint64_t)(n->stats_interval * 1e9);
     n->stats_mono = cmn_mono_ns();
     n->stats_next = n->stats_mono + step;
@@ -600,11 +605,14 @@ int trk_node_run(struct trk_node *n)
             break;
         }
         for (int i = 0; pr > 0 && i < NODE_DRAIN_MAX && !done && !n->stop; i++) {
-            int err = 0;
-            Renkei__Envelope *env = cmn_wire_recv(n->pull, ZMQ_DONTWAIT, &err);
-            if (!env) {
+            struct cmn_wire_msg m;
+            int err = cmn_wire_recv_msg(n->pull, ZMQ_DONTWAIT, &m);
+            if (err < 0) {
                 if (err == -EPROTO) {
-                    n->c.envelopes_malformed++;
+                    uint64_t k = ++n->c.envelopes_malformed;
+                    if ((k & (k - 1)) == 0) /* the first, then every power of two */
+                        CMN_LOG(WARN, "malformed message dropped (%" PRIu64 " so far): %s", k,
+                                m.why);
                     continue;
                 }
                 if (err == -EAGAIN || err == -EINTR)
@@ -614,8 +622,8 @@ int trk_node_run(struct trk_node *n)
                 done = true;
                 break;
             }
-            done = s_handle(n, env);
-            cmn_wire_free(&env);
+            done = s_handle(n, &m);
+            cmn_wire_msg_close(&m);
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);
         uint64_t mono = cmn_mono_ns();

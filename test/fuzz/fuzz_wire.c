@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT
  * Fuzz target for the wire decoder: any bytes as a ZeroMQ message must decode
  * to a validated envelope or be rejected (-EPROTO), never read out of bounds.
+ * The in-place batch reader (cmn_wire_peek_batch) must agree with protobuf-c
+ * on the same bytes: abort() when it accepts what protobuf-c reads otherwise,
+ * or rejects what cmn_wire_recv would accept.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -14,8 +18,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void *s_ctx, *s_rx, *s_tx;
 
+static void s_check_peek(const uint8_t *data, size_t size)
+{
+    struct cmn_wire_batch b;
+    const char *why;
+    int rc = cmn_wire_peek_batch(data, size, &b, &why);
+    Renkei__Envelope *e = renkei__envelope__unpack(NULL, size, data);
+    bool ok =
+        e && e->version == CMN_WIRE_VERSION && e->body_case != RENKEI__ENVELOPE__BODY__NOT_SET;
+    if (rc == 1) {
+        const Renkei__RecordBatch *pb =
+            ok && e->body_case == RENKEI__ENVELOPE__BODY_BATCH ? e->batch : NULL;
+        if (!pb || pb->collector_id != b.collector_id || pb->seq != b.seq ||
+            pb->record_count != b.record_count || pb->record_size != b.record_size ||
+            pb->layout != b.layout || pb->first_ts_ns != b.first_ts_ns ||
+            pb->last_ts_ns != b.last_ts_ns || pb->records.len != b.records_len ||
+            (b.records_len && memcmp(pb->records.data, b.records, b.records_len) != 0))
+            abort();
+    } else if (rc == -EPROTO ? ok || !why : rc != 0) {
+        abort();
+    }
+    if (e)
+        renkei__envelope__free_unpacked(e, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    s_check_peek(data, size);
     if (!s_ctx) {
         s_ctx = zmq_ctx_new();
         s_rx = cmn_zmq_open(s_ctx, ZMQ_PULL, "inproc://fuzz-wire", true, 0, 10);
@@ -23,16 +52,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (zmq_send(s_tx, data, size, 0) < 0)
         return 0;
-    int err;
-    Renkei__Envelope *env = cmn_wire_recv(s_rx, 0, &err);
-    if (!env)
+    struct cmn_wire_msg msg;
+    if (cmn_wire_recv_msg(s_rx, 0, &msg) != 0)
         return 0;
+    Renkei__Envelope *env = msg.env;
     volatile uint64_t sink = 0;
-    if (env->body_case == RENKEI__ENVELOPE__BODY_BATCH) {
+    if (msg.is_batch) {
         const struct cmn_record *r;
-        long n = cmn_wire_batch_records(env->batch, &r);
-        for (long i = 0; i < n; i++)
-            sink += r[i].ip_len;
+        long n = cmn_wire_view_records(&msg.batch, &r);
+        for (long i = 0; i < n; i++) { /* possibly unaligned: read through memcpy */
+            struct cmn_record x;
+            memcpy(&x, (const uint8_t *)r + (size_t)i * sizeof(x), sizeof(x));
+            sink += x.ip_len;
+        }
     } else if (env->body_case == RENKEI__ENVELOPE__BODY_RESULT) {
         const struct cmn_session_rec *s;
         const struct cmn_endpoint_rec *e;
@@ -57,6 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += cmn_wire_stat(env->stats, "records", 0);
     }
     (void)sink;
-    cmn_wire_free(&env);
+    cmn_wire_msg_close(&msg);
     return 0;
 }

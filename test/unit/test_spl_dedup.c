@@ -200,5 +200,51 @@ TEST(late_forced_and_off)
     PASS;
 }
 
+/* One collector alone fills the window table (its entries are remembered
+ * without bucket links and the ring grows from its small start up to
+ * SPL_DEDUP_ENTRIES, then forgets early); a collector joining later still
+ * finds the copies that are remembered, and only those. */
+TEST(window_grows_then_late_collector)
+{
+    struct sink k;
+    struct spl_dedup *d = s_new(&k, 10000000, 256ull << 20); /* 10 s window */
+    FAIL_IF(!d);
+    const unsigned total = SPL_DEDUP_ENTRIES + 5000;
+    struct cmn_record *a = malloc(total * sizeof(*a));
+    FAIL_IF(!a);
+    for (unsigned i = 0; i < total; i++) {
+        a[i] = s_pkt(i, 1000 + i / 64, 64, 0); /* 64 packets per us: all within the window */
+        a[i].sig = 0x10000000u + i;
+    }
+    int sa = spl_dedup_source(d, 1);
+    for (unsigned i = 0; i < total; i += 1000)
+        spl_dedup_push(d, sa, a + i, total - i < 1000 ? total - i : 1000);
+    FAIL_IF(spl_dedup_release(d, UINT64_MAX) != total);
+    struct spl_dedup_stats st;
+    spl_dedup_stats(d, &st);
+    FAIL_IF(st.evicted_early != 5000 || st.duplicates_removed != 0 || st.released != total);
+
+    /* Collector 2 arrives late with copies of the first and the last 3000. */
+    int sb = spl_dedup_source(d, 2);
+    spl_dedup_push(d, sb, a, 3000);                /* forgotten early: kept */
+    spl_dedup_push(d, sb, a + total - 3000, 3000); /* remembered: dropped */
+    spl_dedup_release(d, UINT64_MAX);
+    spl_dedup_stats(d, &st);
+    FAIL_IF(st.duplicates_removed != 3000 || st.released != total + 3000 || st.late != 6000);
+    struct spl_dedup_pair pr;
+    FAIL_IF(spl_dedup_pairs(d, &pr, 1) != 1 || pr.a != 1 || pr.b != 2 || pr.count != 3000);
+
+    /* Collector 1 again (switching back and forth): its own packets never match. */
+    spl_dedup_push(d, sa, a + total - 10, 10);
+    spl_dedup_release(d, UINT64_MAX);
+    spl_dedup_stats(d, &st);
+    FAIL_IF(st.duplicates_removed != 3000);
+    free(a);
+    spl_dedup_destroy(&d);
+    FAIL_IF(d != NULL);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(copies_dropped_earliest_kept) TEST_ENTRY(same_collector_never_merged)
-              TEST_ENTRY(arrival_order_independent) TEST_ENTRY(late_forced_and_off))
+              TEST_ENTRY(arrival_order_independent) TEST_ENTRY(late_forced_and_off)
+                  TEST_ENTRY(window_grows_then_late_collector))
