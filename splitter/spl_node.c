@@ -346,17 +346,13 @@ static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool
     return true;
 }
 
-/* Flush every pending epoch the watermark has passed. */
-static void s_epoch_advance(struct spl_node *node)
+/* Flush every pending epoch below `closed` (UINT64_MAX: all): records
+ * already routed go out first, so on every pipe an epoch's records precede
+ * its EpochFlush. Records of those epochs that arrive later are late. */
+static void s_epoch_flush_below(struct spl_node *node, uint64_t closed)
 {
-    uint64_t w;
-    bool inf;
-    if (node->npending == 0 || !s_watermark(node, &w, &inf))
+    if (node->npending == 0 || node->pending[0] >= closed)
         return;
-    uint64_t closed = inf ? UINT64_MAX : w / node->epoch_ns; /* epochs < closed are complete */
-    if (node->pending[0] >= closed)
-        return;
-    /* Every record already forwarded must precede the flush on each pipe. */
     s_flush_all(node);
     size_t k = 0;
     uint64_t last = 0;
@@ -375,30 +371,65 @@ static void s_epoch_advance(struct spl_node *node)
     }
     memmove(node->pending, node->pending + k, (node->npending - k) * sizeof(node->pending[0]));
     node->npending -= k;
-    uint64_t next = inf ? last + 1 : closed;
+    uint64_t next = closed == UINT64_MAX ? last + 1 : closed;
     if (next > node->next_epoch)
         node->next_epoch = next;
 }
 
+/* Epochs below the returned one are complete by the watermark (UINT64_MAX
+ * when every stream ended, 0 when nothing is known yet). */
+static uint64_t s_epochs_closed(struct spl_node *node)
+{
+    uint64_t w;
+    bool inf;
+    if (!s_watermark(node, &w, &inf))
+        return 0;
+    return inf ? UINT64_MAX : w / node->epoch_ns;
+}
+
+/* Flush every pending epoch the watermark has passed. */
+static void s_epoch_advance(struct spl_node *node)
+{
+    if (node->npending > 0)
+        s_epoch_flush_below(node, s_epochs_closed(node));
+}
+
 /* spl_dedup_out_fn: records leaving the hold, in merged time order, duplicates
- * already dropped. Marks the epochs that have traffic and routes them. */
+ * already dropped. Marks the epochs that have traffic and routes them. A
+ * record of a later epoch than a pending one first closes the pending epochs
+ * the watermark has completed, so a tracker counts each record in the epoch of
+ * its timestamp whatever the batching and timing (a record released by the
+ * watermark proves every epoch before its own complete; one forced out of a
+ * full hold does not, hence the watermark bound). */
 static void s_on_release(void *arg, const struct cmn_record *recs, size_t n)
 {
     struct spl_node *node = arg;
     uint64_t prev_e = UINT64_MAX;
+    size_t from = 0; /* records [from, i) not yet routed */
     for (size_t i = 0; i < n; i++) {
         uint64_t e = recs[i].ts_ns / node->epoch_ns;
         if (e < node->next_epoch) {
             node->records_late++;
             continue;
         }
-        if (e != prev_e) {
-            s_epoch_mark(node, e);
-            prev_e = e;
+        if (e == prev_e)
+            continue;
+        prev_e = e;
+        if (node->npending > 0 && node->pending[0] < e) {
+            uint64_t closed = s_epochs_closed(node);
+            if (closed > e)
+                closed = e;
+            if (node->pending[0] < closed) {
+                spl_shard_burst(node->shard, recs + from, i - from, cmn_mono_ns());
+                node->records_forwarded += i - from;
+                from = i;
+                s_epoch_flush_below(node, closed);
+            }
         }
+        s_epoch_mark(node, e);
     }
-    spl_shard_burst(node->shard, recs, n, cmn_mono_ns());
-    node->records_forwarded += n;
+    spl_shard_burst(node->shard, recs + from, n - from, cmn_mono_ns());
+    node->records_forwarded += n - from;
 }
 
 /* Release what the watermark has made final, then close the epochs it passed.

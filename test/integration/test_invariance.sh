@@ -6,7 +6,9 @@
 # exports the same JSON except meta.duplicates_removed; and the redundant run
 # exports byte-identical JSON for 1, 2, 3 and 5 trackers, batch sizes 1, 7 and
 # 4096, epochs of 1 s, 60 s and 3600 s, either collector starting late, and
-# the captures in either order. Counts are exact against the generator's
+# the captures in either order; each packet is counted in the epoch of its
+# own timestamp (epochs table), whatever the batching and timing. Counts are
+# exact against the generator's
 # truth (score.py --exact-counts; later IP fragments are joined to their
 # datagram's ports by the tracker). Real
 # captures from RENKEI_PCAPS export identically with 1 and 5 trackers, and
@@ -110,6 +112,31 @@ analyze nodedup --trackers 2 --dedup-window-us 0 "${G[@]}"
 [ "$(meta nodedup packets)" = $(($(meta a1 packets) * 2)) ] || fail "dedup off: not doubled"
 echo "ok   --dedup-window-us 0 counts both copies"
 
+# epochs_exact NAME SECONDS : the epochs table of run NAME counts each packet
+# in the epoch of its own timestamp (floor(ts / SECONDS)), as in g1.pcap,
+# whatever the batching, the trackers or the arrival timing.
+epochs_exact() {
+    python3 - "$TMP/g1.pcap" "$TMP/$1.sqlite" "$2" <<'EOF' || fail "$1: packets counted in the wrong epoch"
+import collections, sqlite3, struct, sys
+cap, db, sec = sys.argv[1], sys.argv[2], int(sys.argv[3])
+want = collections.Counter()
+with open(cap, "rb") as f:
+    magic = struct.unpack("<I", f.read(24)[:4])[0]
+    mult = 1 if magic == 0xA1B23C4D else 1000
+    while len(h := f.read(16)) == 16:
+        s, frac, incl, _ = struct.unpack("<IIII", h)
+        f.seek(incl, 1)
+        want[(s * 10**9 + frac * mult) // (sec * 10**9)] += 1
+got = dict(sqlite3.connect(db).execute("SELECT epoch, SUM(packets) FROM epochs GROUP BY epoch"))
+if got != dict(want):
+    for e in sorted(set(got) | set(want)):
+        if got.get(e) != want.get(e):
+            print("epoch", e, "stored", got.get(e), "expected", want.get(e))
+    sys.exit(1)
+EOF
+    echo "ok   $1: every packet in the epoch of its timestamp"
+}
+
 echo "== trackers, batch sizes, epochs, arrival order, capture order"
 for t in 1 3 5; do
     analyze "t$t" --trackers "$t" "${G[@]}"
@@ -129,6 +156,11 @@ analyze late0 --trackers 5 --start-delay-ms 1500,0 --epoch-seconds 1 "${G[@]}"
 same b late0
 analyze swap --trackers 2 "$TMP/g2.pcap" "$TMP/g1.pcap"
 same b swap
+for r in e1 late0; do
+    epochs_exact "$r" 1
+done
+analyze e1n7 --trackers 2 --epoch-seconds 1 --batch-records 7 "$TMP/g1.pcap"
+epochs_exact e1n7 1
 
 echo "== real captures: 1 vs 5 trackers, alone vs twice"
 for f in mercury_emix_enterprise_mix.pcap ndpi_snmp_vlan.pcap arkime_v6_ssh_dns_icmpv6.pcap; do
