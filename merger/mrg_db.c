@@ -179,7 +179,7 @@ static const char s_schema[] =
 
 #define DIRTY_CLEAR                                                                                \
     "DELETE FROM temp.dirty_ips; DELETE FROM temp.dirty_pairs; DELETE FROM temp.dirty_svc;"        \
-    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf; DELETE FROM temp.epoch_attr;"
+    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf;"
 
 static const char s_refresh_full[] =
     "DELETE FROM edges;" EDGES_FROM("sessions_all") "DELETE FROM services;" SERVICES_FROM(
@@ -237,12 +237,14 @@ static const char s_refresh_full[] =
     " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END"
 
 /* The epoch's session deltas attributed to edges with the endpoints as they
- * are after this epoch's replacements. `full` marks a delta the additive path
+ * are after this epoch's replacements; read by the incremental refresh and
+ * by mrg_rollup's usage rows (computed once per epoch, before both). `full` marks a delta the additive path
  * cannot take: a session seen before between two servers (its initiator bits
  * may have just become known, which can move its server side), or a TCP
  * delta whose client sent a negative count of "real" packets (could hide an
  * edge). */
 #define EPOCH_ATTR                                                                                 \
+    "DELETE FROM temp.epoch_attr;"                                                                 \
     "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, full)"            \
     " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
@@ -281,14 +283,16 @@ static const char s_refresh_full[] =
     " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.a_ip"           \
     "  AND e.proto = s.proto AND e.port = s.a_port AND e.role = 'server');"
 
+static const char s_epoch_attr[] = EPOCH_ATTR;
+
 static const char s_refresh_incr[] =
-    /* 1. the epoch's deltas attributed; the pairs to recompute in full
+    /* 1. (temp.epoch_attr: the epoch's deltas attributed, EPOCH_ATTR, run
+     *    before) the pairs to recompute in full
      *    (temp.dirty_pairs): all pairs of addresses whose server-ness
      *    changed, pairs of confidence-decided sessions of a server whose
      *    confidence changed, pairs of deltas marked full, and pairs with a
      *    TCP delta for an edge not (yet) shown (it may need the client's
      *    earlier packets to pass the handshake rule) */
-    EPOCH_ATTR
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
     " CROSS JOIN sessions s ON s.a_ip = d.ip;"
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
@@ -942,7 +946,8 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         }
     }
     t[2] = cmn_mono_ns();
-    if (s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
+    if (s_refresh(db, s_epoch_attr) != 0 ||
+        s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
         return s_rollback(db);
     t[3] = cmn_mono_ns();
 

@@ -113,27 +113,22 @@ static const char s_schema[] =
                                                                             not needed any more */ \
                             "DELETE FROM endpoints WHERE role <> 'server' AND last_ns < %lld;"
 
-/* The epoch's usage rows (res %lld s, bucket %lld ns), from its deltas. */
+/* The epoch's usage rows (res %lld s, bucket %lld ns), from its deltas as
+ * mrg_db attributed them to edges (temp.epoch_attr, one row per delta with a
+ * server side). */
 #define SQL_USAGE                                                                                  \
     "INSERT INTO usage_edges(res, start_ns, server_ip, proto, server_port, client_ip,"             \
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions)"                                   \
-    " SELECT %lld, %lld, CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                        \
-    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END, CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"  \
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"                                      \
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"                                    \
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"                                      \
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END), COUNT(*)"                           \
-    " FROM " ATTR(                                                                                 \
-        "temp.epoch_sessions",                                                                     \
-        "1") " WHERE srv IS NOT NULL GROUP BY 3, 4, 5, 6"                                          \
-             " ON CONFLICT(res, start_ns, server_ip, proto, server_port, client_ip) DO UPDATE SET" \
-             " packets_c2s = packets_c2s + excluded.packets_c2s,"                                  \
-             " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"                                        \
-             " packets_s2c = packets_s2c + excluded.packets_s2c,"                                  \
-             " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + "                 \
-             "excluded.sessions;"                                                                  \
-             "DELETE FROM temp.rollup_buckets;"                                                    \
-             "INSERT INTO temp.rollup_buckets VALUES(%lld);"
+    " SELECT %lld, %lld, server_ip, proto, server_port, client_ip, SUM(packets_c2s),"              \
+    "  SUM(bytes_c2s), SUM(packets_s2c), SUM(bytes_s2c), COUNT(*)"                                 \
+    " FROM temp.epoch_attr GROUP BY 3, 4, 5, 6"                                                    \
+    " ON CONFLICT(res, start_ns, server_ip, proto, server_port, client_ip) DO UPDATE SET"          \
+    " packets_c2s = packets_c2s + excluded.packets_c2s,"                                           \
+    " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"                                                 \
+    " packets_s2c = packets_s2c + excluded.packets_s2c,"                                           \
+    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions;"        \
+    "DELETE FROM temp.rollup_buckets;"                                                             \
+    "INSERT INTO temp.rollup_buckets VALUES(%lld);"
 
 /* Services of the buckets in temp.rollup_buckets at res %lld, from the
  * edge rows of the same resolution (clients = distinct client IPs). */
