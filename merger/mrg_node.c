@@ -724,6 +724,8 @@ int mrg_node_run(struct mrg_node *n)
     int exit_code = CMN_EXIT_OK;
     uint64_t ival = (uint64_t)n->cfg.stats_interval * 1000000000ull;
     uint64_t next_stats = cmn_mono_ns() + ival;
+    /* results arrive as large messages: keep freed buffers mapped */
+    cmn_wire_keep_buffers();
     while (!n->stop) {
         zmq_pollitem_t it = {.socket = n->sock, .events = ZMQ_POLLIN};
         int pr = zmq_poll(&it, 1, 200);
