@@ -86,7 +86,8 @@ static const char s_schema[] =
     "CREATE TEMP TABLE IF NOT EXISTS epoch_attr(a_ip TEXT, b_ip TEXT, client_ip TEXT,"
     " server_ip TEXT, proto INTEGER, server_port INTEGER, packets_c2s INTEGER,"
     " bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER, is_new INTEGER,"
-    " first_ns INTEGER, last_ns INTEGER, full INTEGER);";
+    " first_ns INTEGER, last_ns INTEGER, real INTEGER, full INTEGER);"
+    "CREATE INDEX IF NOT EXISTS temp.epoch_attr_pair ON epoch_attr(a_ip, b_ip);";
 
 /* Derived tables. A session's server side is the endpoint judged server;
  * both servers (ntp 123<->123, dns 53<->53 between servers): the initiator is
@@ -246,7 +247,7 @@ static const char s_refresh_full[] =
 #define EPOCH_ATTR                                                                                 \
     "DELETE FROM temp.epoch_attr;"                                                                 \
     "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, full)"            \
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, real, full)"      \
     " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
     "   eb.confidence AS cb,"                                                                      \
     "   (SELECT n.epochs = 1 FROM sessions n WHERE n.a_ip = s.a_ip AND n.a_port = s.a_port"        \
@@ -254,7 +255,9 @@ static const char s_refresh_full[] =
     "   FROM temp.epoch_sessions s"                                                                \
     "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
     "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port),"  \
-    " d AS (SELECT *, " SRV_SIDE " AS srv FROM j)"                                                 \
+    " d AS (SELECT *, " SRV_SIDE " AS srv FROM j),"                                                \
+    " r AS (SELECT *, CASE srv WHEN 'A' THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"              \
+    "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END AS real FROM d)"                           \
     " SELECT a_ip, b_ip, CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                               \
     "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                          \
     "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                             \
@@ -262,10 +265,9 @@ static const char s_refresh_full[] =
     "  CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END,"                                         \
     "  CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END,"                                           \
     "  CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END, COALESCE(is_new, 0), first_ns, last_ns," \
-    "  COALESCE((ra = 'server' AND rb = 'server' AND NOT is_new) OR (proto = 6 AND"                \
-    "   CASE srv WHEN 'A' THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                            \
-    "   ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END < 0), 0)"                                 \
-    " FROM d WHERE srv IS NOT NULL;"
+    "  real, COALESCE((ra = 'server' AND rb = 'server' AND NOT is_new) OR"                         \
+    "   (proto = 6 AND real < 0), 0)"                                                              \
+    " FROM r WHERE srv IS NOT NULL;"
 
 /* Pairs whose sessions may decide their server side by confidence (both
  * ends servers, initiator unknown) and one of whose ends is a server
@@ -285,14 +287,24 @@ static const char s_refresh_full[] =
 
 static const char s_epoch_attr[] = EPOCH_ATTR;
 
+/* The pair of epoch_attr row x has no session but the epoch's new ones (all
+ * with a server side: a session without one is not in epoch_attr) and no
+ * retired row: its edges are exactly the epoch's groups. */
+#define PAIR_IS_NEW                                                                                \
+    "NOT EXISTS (SELECT 1 FROM sessions_retired o WHERE o.a_ip = x.a_ip AND o.b_ip = x.b_ip)"      \
+    " AND (SELECT COUNT(*) FROM sessions n WHERE n.a_ip = x.a_ip AND n.b_ip = x.b_ip) ="           \
+    " (SELECT COUNT(*) FROM temp.epoch_attr y WHERE y.a_ip = x.a_ip AND y.b_ip = x.b_ip"           \
+    "  AND y.is_new)"
+
 static const char s_refresh_incr[] =
     /* 1. (temp.epoch_attr: the epoch's deltas attributed, EPOCH_ATTR, run
      *    before) the pairs to recompute in full
      *    (temp.dirty_pairs): all pairs of addresses whose server-ness
      *    changed, pairs of confidence-decided sessions of a server whose
      *    confidence changed, pairs of deltas marked full, and pairs with a
-     *    TCP delta for an edge not (yet) shown (it may need the client's
-     *    earlier packets to pass the handshake rule) */
+     *    TCP delta for an edge not (yet) shown in a pair with earlier
+     *    sessions (it may need their client packets to pass the handshake
+     *    rule) */
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
     " CROSS JOIN sessions s ON s.a_ip = d.ip;"
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
@@ -304,15 +316,16 @@ static const char s_refresh_incr[] =
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT a_ip, b_ip FROM temp.epoch_attr x"
     " WHERE full OR (proto = 6 AND NOT EXISTS (SELECT 1 FROM edges e"
     "  WHERE e.client_ip = x.client_ip AND e.server_ip = x.server_ip AND e.proto = 6"
-    "  AND e.server_port = x.server_port));"
+    "  AND e.server_port = x.server_port) AND NOT (" PAIR_IS_NEW "));"
     /* 2. their edges, recomputed from all their sessions */
     DIRTY_SVC_OF_PAIRS "DELETE FROM edges WHERE (client_ip, server_ip) IN"
     " (SELECT a, b FROM temp.dirty_pairs);"
     "DELETE FROM edges WHERE (client_ip, server_ip) IN"
     " (SELECT b, a FROM temp.dirty_pairs);" EDGES_FROM(PAIR_SESSIONS) DIRTY_SVC_OF_PAIRS
     /* 3. every other delta added to its edge: the server side of all its
-     *    pair's sessions is unchanged, the edge exists or is new and not TCP;
-     *    a session is counted when its row is new (retired rows keep theirs) */
+     *    pair's sessions is unchanged, the edge exists, or is new and not TCP,
+     *    or is new in a new pair; a session is counted when its row is new
+     *    (retired rows keep theirs) */
     "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
     " SELECT client_ip, server_ip, proto, server_port, renkei_ipkey(client_ip),"
@@ -320,6 +333,11 @@ static const char s_refresh_incr[] =
     "  SUM(bytes_s2c), SUM(is_new), MIN(first_ns), MAX(last_ns)"
     " FROM temp.epoch_attr x WHERE NOT EXISTS (SELECT 1 FROM temp.dirty_pairs p"
     "  WHERE p.a = x.a_ip AND p.b = x.b_ip) GROUP BY 1, 2, 3, 4"
+    /* a TCP edge not shown yet is here only when its pair is new: the
+     * handshake rule over the epoch's sessions alone decides */
+    " HAVING proto <> 6 OR SUM(real) > 0 OR EXISTS (SELECT 1 FROM edges e"
+    "  WHERE e.client_ip = x.client_ip AND e.server_ip = x.server_ip AND e.proto = x.proto"
+    "  AND e.server_port = x.server_port)"
     " ON CONFLICT(client_ip, server_ip, proto, server_port) DO UPDATE SET"
     " packets_c2s = packets_c2s + excluded.packets_c2s,"
     " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"
