@@ -1,45 +1,79 @@
 /* SPDX-License-Identifier: MIT
- * col_batch: the hand-off between the RX thread and the sender thread. A
- * fixed set of record batches (allocated once) circulates through two
- * single-producer/single-consumer rings: RX takes a free batch, fills it with
- * up to batch_records records and submits it; the sender takes it, sends it,
- * and releases it. No allocation after col_queue_new. When no free batch is
- * left the RX thread either waits (lossless) or counts drop_queue_full.
+ * col_batch: the hand-off between the RX thread and the sender thread, and
+ * the batch buffers ZeroMQ sends without copying. A fixed set of record
+ * batches (allocated once) circulates: RX takes a free batch, fills it with
+ * up to batch_records records and submits it to a single-producer/single-
+ * consumer ring; the sender takes it, frames it in place as one Envelope
+ * (col_batch_frame: header in the headroom before rec[], trailer after the
+ * last record) and hands the buffer to ZeroMQ, whose free callback (from its
+ * I/O thread) releases the batch once the bytes are in the kernel. So the
+ * free list has several producers (sender, ZeroMQ) and one consumer (RX); it
+ * is a LIFO so the batch reused next is the one most recently in cache. No
+ * allocation after col_queue_new. When no free batch is left the RX thread
+ * either waits (lossless) or counts drop_queue_full.
  */
 #ifndef COL_BATCH_H
 #define COL_BATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cmn_record.h"
 
-struct col_batch {
-    uint32_t n;              /* records used */
-    uint32_t cap;            /* records available (batch_records) */
-    uint64_t opened_ns;      /* monotonic time of the first record (flush timer) */
-    struct cmn_record rec[]; /* the records */
-};
+#define COL_BATCH_HEADROOM 64 /* bytes before rec[]: Envelope + RecordBatch header (<= 40) */
+#define COL_BATCH_TAILROOM 64 /* bytes after the last record: first/last_ts_ns (<= 22) */
 
 struct col_queue;
 
-/* `nbatches` batches of `batch_records` records; `name` must be unique in the
- * process (rte_ring names). Needs EAL initialised. NULL after logging. */
-struct col_queue *col_queue_new(const char *name, uint32_t nbatches, uint32_t batch_records);
+struct col_batch {
+    uint32_t n;                                    /* records used */
+    uint32_t cap;                                  /* records available (batch_records) */
+    uint64_t opened_ns;                            /* monotonic time of the first record (flush) */
+    uint64_t first_ts;                             /* smallest rec[].ts_ns (valid when n > 0) */
+    uint64_t last_ts;                              /* largest rec[].ts_ns (valid when n > 0) */
+    struct col_queue *q;                           /* owner: where col_batch_free returns it */
+    _Alignas(64) uint8_t head[COL_BATCH_HEADROOM]; /* message header space, ends at rec[] */
+    struct cmn_record rec[]; /* the records (64-byte aligned), then tailroom */
+};
+_Static_assert(offsetof(struct col_batch, rec) ==
+                   offsetof(struct col_batch, head) + COL_BATCH_HEADROOM,
+               "the header room must end where the records start");
+_Static_assert(offsetof(struct col_batch, rec) % 64 == 0, "records are cache-line aligned");
 
-/* Free everything; accepts NULL and NULLs the pointer. */
+/* `nbatches` batches of `batch_records` records. Needs nothing but memory
+ * (no EAL). NULL after logging. */
+struct col_queue *col_queue_new(uint32_t nbatches, uint32_t batch_records);
+
+/* Free everything; accepts NULL and NULLs the pointer. Every batch must be
+ * back (in the free list or the ring), ZeroMQ's included. */
 void col_queue_destroy(struct col_queue **q);
 
 /* RX side: an empty batch, or NULL when all are in flight. */
 struct col_batch *col_queue_get(struct col_queue *q);
 
-/* RX side: hand a filled batch to the sender (always fits: rings hold all batches). */
+/* RX side: hand a filled batch to the sender (always fits: the ring holds all batches). */
 void col_queue_submit(struct col_queue *q, struct col_batch *b);
 
 /* Sender side: the next filled batch, or NULL if none is waiting. */
 struct col_batch *col_queue_take(struct col_queue *q);
 
-/* Sender side: return a sent batch to the free ring. */
+/* Any thread: return a batch to the free list (thread-safe). */
 void col_queue_release(struct col_queue *q, struct col_batch *b);
+
+/* Batches currently in the free list (a snapshot, for tests and stats). */
+uint32_t col_queue_free_count(struct col_queue *q);
+
+/* Frame b in place as the Envelope{version CMN_WIRE_VERSION, batch:
+ * RecordBatch{collector_id, seq, b->n records, first/last_ts_ns}} that
+ * cmn_wire_send would pack, byte for byte (protobuf-c writes the header and
+ * trailer; the records are not copied). *start points into b->head; the
+ * message is `return value` bytes long and valid until b is reused. */
+size_t col_batch_frame(struct col_batch *b, uint32_t collector_id, uint64_t seq,
+                       uint8_t **start /* OUT */);
+
+/* ZeroMQ free callback (zmq_free_fn) for a framed batch: `hint` is the batch,
+ * released to its queue. */
+void col_batch_free(void *data, void *hint);
 
 #endif /* COL_BATCH_H */

@@ -9,6 +9,7 @@
 #ifndef COL_PORT_H
 #define COL_PORT_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,11 @@ uint16_t col_port_id(const struct col_port *p);
  * so ns-resolution files lose their last digits). False: use wall clock. */
 bool col_port_ts_field(const struct col_port *p, int *offset /* OUT */, uint64_t *flag /* OUT */,
                        uint32_t *mult /* OUT */);
+
+/* CPUs for the threads other than RX (sender, ZeroMQ I/O): true with the
+ * process's allowed CPUs minus the RX lcore's when raw EAL arguments pinned
+ * the lcore to a strict subset of them; false otherwise (leave them be). */
+bool col_port_helper_cpus(const struct col_port *p, cpu_set_t *cpus /* OUT */);
 
 /* Port drop counters since start (rte_eth_stats): imissed, rx_nombuf, ierrors. */
 void col_port_drops(uint16_t port_id, uint64_t *missed /* OUT */, uint64_t *nombuf /* OUT */,

@@ -3,11 +3,13 @@
  * (a capture file is scanned with cmn_capfile first: link types, packet
  * count, damage; mixed link types are converted, see col_convert.h), starts
  * the port and the sender thread, then runs the RX loop on the calling
- * thread: bursts of 32 from the port, parse, append to the current batch,
- * submit full or aged batches. Ends when a capture file has been fully
- * received, on *stop, after max_packets or duration (benchmarks: a looping
- * vdev never ends; the run then logs its packet rate and drops), or (files
- * only) after an idle timeout with a warning.
+ * thread: bursts of 64 from the port, parse, append to the current batch,
+ * submit full or aged batches; after 1000 empty polls in a row it sleeps
+ * 20 microseconds per poll until traffic returns (an idle port costs no
+ * core). Ends when a capture file has been fully received, on *stop, after
+ * max_packets or duration (benchmarks: a looping vdev never ends; the run
+ * then logs its packet rate, drops and CPU time), or (files only) after an
+ * idle timeout with a warning.
  */
 #ifndef COL_RUN_H
 #define COL_RUN_H

@@ -78,7 +78,8 @@ enum cmn_parse_result {
 
 /* Per-run options (shared, read-only). */
 struct cmn_parse_opts {
-    bool keep_outer; /* record the outermost IP header of tunnels instead of the innermost */
+    bool keep_outer;   /* record the outermost IP header of tunnels instead of the innermost */
+    bool no_fast_path; /* tests: always take the layered parser (results are identical) */
 };
 
 /* Parse `frame` (caplen captured bytes of link type `linktype`, captured at

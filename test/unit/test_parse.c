@@ -650,9 +650,145 @@ TEST(corpus_specifics)
     PASS;
 }
 
+/* The fast path for common frames must write exactly what the layered
+ * parser writes. Compares both on one frame; counts the frames compared. */
+static uint64_t s_diff_frames;
+
+static int s_same_both_ways(const uint8_t *b, uint32_t n, uint32_t lt, uint64_t ts)
+{
+    struct cmn_parse_opts fast = {.keep_outer = false};
+    struct cmn_parse_opts slow = {.keep_outer = false, .no_fast_path = true};
+    struct cmn_record a, z;
+    memset(&a, 0xa5, sizeof(a));
+    memset(&z, 0x5a, sizeof(z));
+    enum cmn_parse_result ra = cmn_parse_packet(b, n, lt, ts, &fast, &a);
+    enum cmn_parse_result rz = cmn_parse_packet(b, n, lt, ts, &slow, &z);
+    s_diff_frames++;
+    if (ra != rz) {
+        fprintf(stderr, "  fast %s, layered %s (caplen %u)\n", cmn_parse_result_name(ra),
+                cmn_parse_result_name(rz), n);
+        return 1;
+    }
+    if (ra == CMN_PARSE_OK && memcmp(&a, &z, sizeof(a)) != 0) {
+        fprintf(stderr, "  records differ (caplen %u, proto %u)\n", n, z.proto);
+        return 1;
+    }
+    return 0;
+}
+
+static uint64_t s_xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Every Ethernet frame of the real captures, each prefix of its first 96
+ * bytes, and mutations of the header bytes the fast path decides on (type,
+ * VLAN, version/IHL, lengths, fragment bits, protocol, ports, data offset):
+ * fast and layered parser agree on the result and every record byte. */
+TEST(fast_path_identical)
+{
+    FILE *m = fopen(RENKEI_PCAP_DIR "/MANIFEST.tsv", "r");
+    FAIL_IF_NOT(m);
+    char line[4096];
+    uint64_t rng = 0x9e3779b97f4a7c15ull, frames = 0;
+    static const uint8_t hot[] = {0x08, 0x00, 0x81, 0x86, 0xdd, 0x45, 0x46, 0x4f,
+                                  0x60, 0x06, 0x11, 0x12, 0xb5, 0x17, 0xc1, 0x20,
+                                  0x3f, 0x50, 0xf0, 0x00, 0xff, 0x01, 0x28, 0x14};
+    FAIL_IF_NOT(fgets(line, sizeof(line), m));
+    while (fgets(line, sizeof(line), m)) {
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = '\0';
+        char path[4200], err[256];
+        snprintf(path, sizeof(path), "%s/%s", RENKEI_PCAP_DIR, line);
+        struct cmn_capfile *cf = cmn_capfile_open(path, err, sizeof(err));
+        if (!cf)
+            continue;
+        struct cmn_cap_pkt p;
+        while (cmn_capfile_next(cf, &p) == 1) {
+            FAIL_IF(s_same_both_ways(p.data, p.caplen, p.linktype, p.ts_ns));
+            if (p.linktype != CMN_LINK_EN10MB)
+                continue;
+            frames++;
+            uint8_t b[256];
+            uint32_t n = p.caplen < sizeof(b) ? p.caplen : (uint32_t)sizeof(b);
+            if (frames % 7 == 0)
+                for (uint32_t k = 0; k <= n && k <= 96; k++)
+                    FAIL_IF(s_same_both_ways(p.data, k, CMN_LINK_EN10MB, 1));
+            for (int t = 0; t < 6; t++) {
+                memcpy(b, p.data, n);
+                uint64_t r = s_xorshift(&rng);
+                uint32_t at = 12 + (uint32_t)(r % 60);
+                if (at < n)
+                    b[at] = (r >> 8) & 1 ? hot[(r >> 16) % sizeof(hot)] : (uint8_t)(r >> 24);
+                uint32_t cut = (r >> 40) % 3 == 0 ? (uint32_t)((r >> 44) % (n + 1)) : n;
+                FAIL_IF(s_same_both_ways(b, cut, CMN_LINK_EN10MB, r));
+            }
+        }
+        cmn_capfile_close(&cf);
+    }
+    fclose(m);
+    printf("  %llu Ethernet frames, %llu comparisons\n", (unsigned long long)frames,
+           (unsigned long long)s_diff_frames);
+    FAIL_IF(frames < 20000);
+    PASS;
+}
+
+/* Crafted frames on both paths: the branches real captures rarely take. */
+TEST(fast_path_crafted)
+{
+    struct fb f;
+    uint8_t pay[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    for (uint16_t plen = 0; plen <= 16; plen++) {
+        for (int v = 0; v < 4; v++) { /* IPv4, VLAN + IPv4, IPv6, VLAN + IPv6 */
+            for (int proto = 0; proto < 2; proto++) {
+                f.n = 0;
+                uint16_t et = v < 2 ? 0x0800 : 0x86dd;
+                if (v & 1) {
+                    s_eth(&f, 0x8100);
+                    s_vlan(&f, et, 0x1234);
+                } else {
+                    s_eth(&f, et);
+                }
+                uint16_t l4 = proto ? 8 : 20;
+                if (v < 2)
+                    s_ip4(&f, proto ? 17 : 6, (uint16_t)(l4 + plen), 0, 0);
+                else
+                    s_ip6(&f, proto ? 17 : 6, (uint16_t)(l4 + plen), 2);
+                if (proto) {
+                    s_u16(&f, 5353);
+                    s_u16(&f, 53);
+                    s_u16(&f, (uint16_t)(8 + plen));
+                    s_u16(&f, 0);
+                } else {
+                    s_u16(&f, 40000);
+                    s_u16(&f, 443);
+                    s_u32(&f, 0x01020304);
+                    s_u32(&f, 0x05060708);
+                    s_u8(&f, 0x50);
+                    s_u8(&f, 0x18);
+                    s_u16(&f, 512);
+                    s_u32(&f, 0);
+                }
+                s_bytes(&f, pay, plen);
+                for (int pad = 0; pad < 3; pad++) {
+                    FAIL_IF(s_same_both_ways(f.b, f.n, CMN_LINK_EN10MB, 7));
+                    s_u8(&f, 0xee); /* L2 padding past the IP total length */
+                }
+            }
+        }
+    }
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(ethernet_tcp) TEST_ENTRY(vlan_qinq) TEST_ENTRY(mpls_and_pseudowire)
               TEST_ENTRY(pppoe) TEST_ENTRY(link_types) TEST_ENTRY(non_ip_and_llc)
                   TEST_ENTRY(ipv4_malformed) TEST_ENTRY(truncated_l4) TEST_ENTRY(fragments)
                       TEST_ENTRY(ipv6_ext_headers) TEST_ENTRY(icmp) TEST_ENTRY(tunnels_gre)
                           TEST_ENTRY(tunnels_udp_ipip) TEST_ENTRY(result_names)
-                              TEST_ENTRY(real_captures) TEST_ENTRY(corpus_specifics))
+                              TEST_ENTRY(real_captures) TEST_ENTRY(corpus_specifics)
+                                  TEST_ENTRY(fast_path_identical) TEST_ENTRY(fast_path_crafted))
