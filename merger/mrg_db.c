@@ -239,11 +239,10 @@ static const char s_refresh_full[] =
 
 /* The epoch's session deltas attributed to edges with the endpoints as they
  * are after this epoch's replacements; read by the incremental refresh and
- * by mrg_rollup's usage rows (computed once per epoch, before both). `full` marks a delta the additive path
- * cannot take: a session seen before between two servers (its initiator bits
- * may have just become known, which can move its server side), or a TCP
- * delta whose client sent a negative count of "real" packets (could hide an
- * edge). */
+ * by mrg_rollup's usage rows (computed once per epoch, before both). `full` marks a delta the
+ * additive path cannot take: a session seen before between two servers (its initiator bits may have
+ * just become known, which can move its server side), or a TCP delta whose client sent a negative
+ * count of "real" packets (could hide an edge). */
 #define EPOCH_ATTR                                                                                 \
     "DELETE FROM temp.epoch_attr;"                                                                 \
     "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
@@ -277,7 +276,7 @@ static const char s_refresh_full[] =
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
     " CROSS JOIN sessions s INDEXED BY sessions_a_noinit ON s.a_ip = d.ip AND s.a_port = d.port"   \
     "  AND s.flags & 3 = 0"                                                                        \
-    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"             \
+    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"           \
     "  AND e.proto = s.proto AND e.port = s.b_port AND e.role = 'server');"                        \
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
     " CROSS JOIN sessions s INDEXED BY sessions_b_noinit ON s.b_ip = d.ip AND s.b_port = d.port"   \
@@ -359,35 +358,49 @@ static const char s_refresh_incr[] =
     " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
     " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = t.ip),"
     "  renkei_network(ip), 'unknown', 0, 0, SUM(po), SUM(bo), SUM(pi), SUM(bi), MIN(f), MAX(l)"
-    " FROM " HOST_SIDES("temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
-    " ON CONFLICT(ip) DO UPDATE SET"
-    " packets_out = packets_out + excluded.packets_out,"
-    " bytes_out = bytes_out + excluded.bytes_out,"
-    " packets_in = packets_in + excluded.packets_in,"
-    " bytes_in = bytes_in + excluded.bytes_in,"
-    " first_ns = MIN(first_ns, excluded.first_ns),"
-    " last_ns = MAX(last_ns, excluded.last_ns);"
-    "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
-    " SELECT a FROM temp.dirty_pairs UNION SELECT b FROM temp.dirty_pairs"
-    " UNION SELECT ip FROM temp.dirty_svc UNION SELECT a_ip FROM temp.epoch_sessions"
-    " UNION SELECT b_ip FROM temp.epoch_sessions;"
-    "UPDATE hosts SET services_provided ="
-    " (SELECT COUNT(*) FROM services s WHERE s.ip = hosts.ip),"
-    " services_used = (SELECT COUNT(*) FROM edges e WHERE e.client_ip = hosts.ip)"
-    " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
-    "UPDATE hosts SET kind = " HOST_KIND("services_provided", "services_used")
-    " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
-    /* 6. meta totals: the epoch's added */
-    "INSERT OR REPLACE INTO meta(key, value)"
-    " SELECT 'packets', COALESCE((SELECT value FROM meta WHERE key = 'packets'), 0)"
-    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) FROM temp.epoch_sessions), 0)"
-    " UNION ALL SELECT 'bytes', COALESCE((SELECT value FROM meta WHERE key = 'bytes'), 0)"
-    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) FROM temp.epoch_sessions), 0)"
-    " UNION ALL SELECT 'first_seen_ns', (SELECT MIN(v) FROM (SELECT value AS v FROM meta"
-    "  WHERE key = 'first_seen_ns' UNION ALL SELECT first_ns FROM temp.epoch_sessions))"
-    " UNION ALL SELECT 'last_seen_ns', (SELECT MAX(v) FROM (SELECT value AS v FROM meta"
-    "  WHERE key = 'last_seen_ns' UNION ALL SELECT last_ns FROM temp.epoch_sessions));"
-    DIRTY_CLEAR;
+    " FROM " HOST_SIDES(
+        "temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
+                               " ON CONFLICT(ip) DO UPDATE SET"
+                               " packets_out = packets_out + excluded.packets_out,"
+                               " bytes_out = bytes_out + excluded.bytes_out,"
+                               " packets_in = packets_in + excluded.packets_in,"
+                               " bytes_in = bytes_in + excluded.bytes_in,"
+                               " first_ns = MIN(first_ns, excluded.first_ns),"
+                               " last_ns = MAX(last_ns, excluded.last_ns);"
+                               "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
+                               " SELECT a FROM temp.dirty_pairs UNION SELECT b FROM "
+                               "temp.dirty_pairs"
+                               " UNION SELECT ip FROM temp.dirty_svc UNION SELECT a_ip FROM "
+                               "temp.epoch_sessions"
+                               " UNION SELECT b_ip FROM temp.epoch_sessions;"
+                               "UPDATE hosts SET services_provided ="
+                               " (SELECT COUNT(*) FROM services s WHERE s.ip = hosts.ip),"
+                               " services_used = (SELECT COUNT(*) FROM edges e WHERE e.client_ip = "
+                               "hosts.ip)"
+                               " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
+                               "UPDATE hosts SET kind = " HOST_KIND(
+                                   "services_provided",
+                                   "services_used") " WHERE ip IN (SELECT ip FROM "
+                                                    "temp.dirty_hosts);"
+                                                    /* 6. meta totals: the epoch's added */
+                                                    "INSERT OR REPLACE INTO meta(key, value)"
+                                                    " SELECT 'packets', COALESCE((SELECT value "
+                                                    "FROM meta WHERE key = 'packets'), 0)"
+                                                    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) "
+                                                    "FROM temp.epoch_sessions), 0)"
+                                                    " UNION ALL SELECT 'bytes', COALESCE((SELECT "
+                                                    "value FROM meta WHERE key = 'bytes'), 0)"
+                                                    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) "
+                                                    "FROM temp.epoch_sessions), 0)"
+                                                    " UNION ALL SELECT 'first_seen_ns', (SELECT "
+                                                    "MIN(v) FROM (SELECT value AS v FROM meta"
+                                                    "  WHERE key = 'first_seen_ns' UNION ALL "
+                                                    "SELECT first_ns FROM temp.epoch_sessions))"
+                                                    " UNION ALL SELECT 'last_seen_ns', (SELECT "
+                                                    "MAX(v) FROM (SELECT value AS v FROM meta"
+                                                    "  WHERE key = 'last_seen_ns' UNION ALL SELECT "
+                                                    "last_ns FROM "
+                                                    "temp.epoch_sessions));" DIRTY_CLEAR;
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
@@ -729,8 +742,7 @@ static int s_put_session(struct mrg_db *db, struct s_seen *seen, const uint8_t *
     const uint8_t *first = s_seen_add(seen, raw);
     if (first) {
         st->duplicates++;
-        if (memcmp(first + SESS_KEY_LEN, raw + SESS_KEY_LEN,
-                   sizeof(*r) - SESS_KEY_LEN) != 0)
+        if (memcmp(first + SESS_KEY_LEN, raw + SESS_KEY_LEN, sizeof(*r) - SESS_KEY_LEN) != 0)
             st->mismatched++;
         return 0;
     }
@@ -920,8 +932,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     t[0] = cmn_mono_ns();
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (mrg_rollup_epoch_begin(db->db) != 0 ||
-        s_refresh(db, DIRTY_CLEAR) != 0)
+    if (mrg_rollup_epoch_begin(db->db) != 0 || s_refresh(db, DIRTY_CLEAR) != 0)
         return s_rollback(db);
     size_t n_sess = 0;
     for (size_t p = 0; p < n_parts; p++)
@@ -994,12 +1005,13 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);
     t[5] = cmn_mono_ns();
-    CMN_LOG(INFO, "epoch %" PRIu64 ": %" PRIu64 " sessions %.1f ms, %" PRIu64
-              " endpoints + %" PRIu64 " events %.1f ms, refresh %.1f ms, roll-up %.1f ms,"
-              " commit %.1f ms",
-              epoch, st.sessions, (double)(t[1] - t[0]) / 1e6, st.endpoints, st.events,
-              (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6,
-              (double)(t[4] - t[3]) / 1e6, (double)(t[5] - t[4]) / 1e6);
+    CMN_LOG(INFO,
+            "epoch %" PRIu64 ": %" PRIu64 " sessions %.1f ms, %" PRIu64 " endpoints + %" PRIu64
+            " events %.1f ms, refresh %.1f ms, roll-up %.1f ms,"
+            " commit %.1f ms",
+            epoch, st.sessions, (double)(t[1] - t[0]) / 1e6, st.endpoints, st.events,
+            (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
+            (double)(t[5] - t[4]) / 1e6);
     if (out)
         *out = st;
     return 0;

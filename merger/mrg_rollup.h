@@ -2,12 +2,13 @@
  * mrg_rollup: storage that converges (docs/SCHEMA.md, "Retention and
  * roll-ups"). Called by mrg_db inside each epoch's transaction, after the
  * derived tables were refreshed: writes the epoch's per-edge and per-service
- * usage rows (from temp.epoch_attr, the epoch's deltas attributed to edges,
- * which mrg_db fills before its refresh), rolls old rows up (per epoch -> per hour -> per day), retires
- * sessions idle longer than the recent window into per-edge rows of
- * sessions_retired (so derived tables and totals stay the same while the
- * session table stops growing with every ephemeral port), and prunes old
- * client endpoints and epoch rows. Single-threaded, on mrg_db's connection.
+ * usage rows (from temp.epoch_attr, the epoch's deltas attributed to
+ * edges, which mrg_db fills before its refresh), rolls old rows up (per
+ * epoch -> per hour -> per day), retires sessions idle longer than the
+ * recent window into per-edge rows of sessions_retired (so derived tables
+ * and totals stay the same while the session table stops growing with every
+ * ephemeral port), and prunes old client endpoints and epoch rows.
+ * Single-threaded, on mrg_db's connection.
  */
 #ifndef MRG_ROLLUP_H
 #define MRG_ROLLUP_H

@@ -469,5 +469,5 @@ TEST(deltas_that_move_edges)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(deltas_that_move_edges) TEST_ENTRY(retained_short) TEST_ENTRY(retained_never)
-              TEST_ENTRY(many_seeds))
+TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(deltas_that_move_edges)
+              TEST_ENTRY(retained_short) TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))
