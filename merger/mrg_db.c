@@ -789,6 +789,17 @@ static const char *s_role_name(uint8_t role)
     }
 }
 
+/* Insert (ip, proto, port) of endpoint e into the dirty table of statement id. */
+static int s_mark_endpoint_key(struct mrg_db *db, enum st_id id, const char *ip,
+                               const struct cmn_endpoint_rec *e)
+{
+    sqlite3_stmt *s = db->st[id];
+    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, e->proto);
+    sqlite3_bind_int(s, 3, e->port);
+    return s_step_done(db, id);
+}
+
 /* Mark what replacing endpoint `ip` (text), with server-ness `srv` and
  * confidence `conf`, dirties for the incremental refresh: its service when it
  * was or becomes a server; every pair of its address when its server-ness
@@ -808,26 +819,15 @@ static int s_mark_endpoint(struct mrg_db *db, const char *ip, const struct cmn_e
     sqlite3_clear_bindings(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return s_fail(db, s_sql[ST_ENDPOINT_OLD]);
-    if (old_srv || srv) {
-        s = db->st[ST_DIRTY_SVC];
-        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, e->proto);
-        sqlite3_bind_int(s, 3, e->port);
-        if (s_step_done(db, ST_DIRTY_SVC) != 0)
-            return -EIO;
-    }
+    if ((old_srv || srv) && s_mark_endpoint_key(db, ST_DIRTY_SVC, ip, e) != 0)
+        return -EIO;
     if (old_srv != srv) {
         s = db->st[ST_DIRTY_IP];
         sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
         if (s_step_done(db, ST_DIRTY_IP) != 0)
             return -EIO;
-    } else if (srv && old_conf != conf) {
-        s = db->st[ST_DIRTY_CONF];
-        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, e->proto);
-        sqlite3_bind_int(s, 3, e->port);
-        if (s_step_done(db, ST_DIRTY_CONF) != 0)
-            return -EIO;
+    } else if (srv && old_conf != conf && s_mark_endpoint_key(db, ST_DIRTY_CONF, ip, e) != 0) {
+        return -EIO;
     }
     return 0;
 }

@@ -91,15 +91,11 @@ struct spl_node {
 
 /* ---- sending ---------------------------------------------------------------- */
 
-/* spl_emit_fn: one out-batch onto a tracker pipe. */
-static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cmn_record *recs,
-                   size_t n)
+/* Count a batch of n records sent to pipe p (rc >= 0), or lost (rc < 0): no
+ * seq is consumed then, so the tracker sees no gap; the loss is ours to report. */
+static void s_account(struct spl_node *node, struct s_pipe *p, int rc, size_t n)
 {
-    struct spl_node *node = arg;
-    struct s_pipe *p = &node->pipes[t];
-    int rc = cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0);
     if (rc < 0) {
-        /* No seq consumed, so the tracker sees no gap; the loss is ours to report. */
         node->send_errors++;
         node->records_send_failed += n;
         return;
@@ -109,21 +105,23 @@ static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cm
     p->records_sent += n;
 }
 
+/* spl_emit_fn: one out-batch onto a tracker pipe. */
+static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cmn_record *recs,
+                   size_t n)
+{
+    struct spl_node *node = arg;
+    struct s_pipe *p = &node->pipes[t];
+    s_account(node, p, cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0), n);
+}
+
 /* spl_emit_own_fn: an out-batch built in a pool buffer, sent without copying. */
 static void s_emit_own(void *arg, uint32_t t, uint32_t collector_id, struct cmn_record *recs,
                        size_t n)
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
-    int rc = cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0);
-    if (rc < 0) {
-        node->send_errors++;
-        node->records_send_failed += n;
-        return;
-    }
-    p->seq++;
-    p->batches_sent++;
-    p->records_sent += n;
+    s_account(node, p,
+              cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0), n);
 }
 
 static struct cmn_record *s_take(void *arg)
