@@ -14,8 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include <protobuf-c/protobuf-c.h>
-
 #include "cmn_log.h"
 #include "cmn_wire.h"
 #include "col_batch.h"
@@ -158,76 +156,8 @@ void col_batch_free(void *data, void *hint)
     col_queue_release(b->q, b);
 }
 
-/* protobuf-c output sink that splits the packed Envelope around the records:
- * chunks before the records' data go to `head`, the data itself (appended by
- * protobuf-c as one chunk, its own pointer) is skipped, later chunks go to the
- * tailroom. */
-struct frame_sink {
-    ProtobufCBuffer base;             /* protobuf-c's interface (first member) */
-    const uint8_t *records;           /* the bytes field's data: not copied */
-    bool past;                        /* records chunk seen */
-    bool overflow;                    /* a header or trailer did not fit (never) */
-    size_t nhead;                     /* bytes in head */
-    size_t ntail;                     /* bytes written after the records */
-    uint8_t *tail;                    /* first byte after the records */
-    uint8_t head[COL_BATCH_HEADROOM]; /* header, copied before rec[] at the end */
-};
-
-static void s_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
-{
-    struct frame_sink *s = (struct frame_sink *)buf;
-    if (!s->past && data == s->records && len > 0) {
-        s->past = true;
-        return;
-    }
-    if (!s->past) {
-        if (s->nhead + len > sizeof(s->head)) {
-            s->overflow = true;
-            return;
-        }
-        memcpy(s->head + s->nhead, data, len);
-        s->nhead += len;
-    } else {
-        if (s->ntail + len > COL_BATCH_TAILROOM) {
-            s->overflow = true;
-            return;
-        }
-        memcpy(s->tail + s->ntail, data, len);
-        s->ntail += len;
-    }
-}
-
 size_t col_batch_frame(struct col_batch *b, uint32_t collector_id, uint64_t seq, uint8_t **start)
 {
-    Renkei__RecordBatch rb = RENKEI__RECORD_BATCH__INIT;
-    rb.collector_id = collector_id;
-    rb.seq = seq;
-    rb.record_count = b->n;
-    rb.record_size = sizeof(struct cmn_record);
-    rb.layout = CMN_LAYOUT_VERSION;
-    rb.records.len = (size_t)b->n * sizeof(struct cmn_record);
-    rb.records.data = (uint8_t *)b->rec;
-    rb.first_ts_ns = b->n ? b->first_ts : 0;
-    rb.last_ts_ns = b->n ? b->last_ts : 0;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.version = CMN_WIRE_VERSION;
-    env.body_case = RENKEI__ENVELOPE__BODY_BATCH;
-    env.batch = &rb;
-
-    struct frame_sink s;
-    memset(&s, 0, sizeof(s));
-    s.base.append = s_append;
-    s.records = rb.records.data;
-    s.tail = (uint8_t *)b->rec + rb.records.len;
-    protobuf_c_message_pack_to_buffer(&env.base, &s.base);
-    /* Sizes are bounded by the schema (<= 40 + 22 bytes); a schema change
-     * that breaks the bound must show in the unit test, not on the wire. */
-    if (CMN_NEVER(s.overflow)) {
-        *start = NULL;
-        return 0;
-    }
-    uint8_t *p = (uint8_t *)b->rec - s.nhead;
-    memcpy(p, s.head, s.nhead);
-    *start = p;
-    return s.nhead + (s.past ? rb.records.len : 0) + s.ntail;
+    return cmn_wire_frame_batch((uint8_t *)b->rec, b->n, collector_id, seq, b->n ? b->first_ts : 0,
+                                b->n ? b->last_ts : 0, start);
 }

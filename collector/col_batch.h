@@ -20,9 +20,11 @@
 #include <stdint.h>
 
 #include "cmn_record.h"
+#include "cmn_wire.h"
 
-#define COL_BATCH_HEADROOM 64 /* bytes before rec[]: Envelope + RecordBatch header (<= 40) */
-#define COL_BATCH_TAILROOM 64 /* bytes after the last record: first/last_ts_ns (<= 22) */
+#define COL_BATCH_HEADROOM CMN_WIRE_BATCH_HEADROOM /* before rec[]: Envelope + RecordBatch header  \
+                                                    */
+#define COL_BATCH_TAILROOM CMN_WIRE_BATCH_TAILROOM /* after the last record: first/last_ts_ns */
 
 struct col_queue;
 
@@ -66,8 +68,8 @@ uint32_t col_queue_free_count(struct col_queue *q);
 
 /* Frame b in place as the Envelope{version CMN_WIRE_VERSION, batch:
  * RecordBatch{collector_id, seq, b->n records, first/last_ts_ns}} that
- * cmn_wire_send would pack, byte for byte (protobuf-c writes the header and
- * trailer; the records are not copied). *start points into b->head; the
+ * cmn_wire_send would pack, byte for byte (cmn_wire_frame_batch writes the
+ * header and trailer; the records are not copied). *start points into b->head; the
  * message is `return value` bytes long and valid until b is reused. */
 size_t col_batch_frame(struct col_batch *b, uint32_t collector_id, uint64_t seq,
                        uint8_t **start /* OUT */);

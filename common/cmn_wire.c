@@ -460,8 +460,8 @@ void cmn_wire_msg_close(struct cmn_wire_msg *m)
 /* ---- zero-copy batch sending ------------------------------------------------ */
 
 #define S_POOL_HDR  64 /* struct s_pbuf, padded: keeps the records 64-byte aligned */
-#define S_BATCH_PRE 64 /* envelope bytes before the records: at most 41 are used */
-#define S_BATCH_TL  32 /* after: first_ts_ns, last_ts_ns, at most 22 bytes */
+#define S_BATCH_PRE CMN_WIRE_BATCH_HEADROOM
+#define S_BATCH_TL  CMN_WIRE_BATCH_TAILROOM
 
 /* Head of every pool buffer; the records follow S_POOL_HDR + S_BATCH_PRE bytes in. */
 struct s_pbuf {
@@ -593,6 +593,35 @@ static size_t s_put_field(uint8_t *o, uint32_t field, uint64_t v)
     return k + s_put_varint(o + k, v);
 }
 
+size_t cmn_wire_frame_batch(uint8_t *recs, size_t n, uint32_t collector_id, uint64_t seq,
+                            uint64_t first_ts, uint64_t last_ts, uint8_t **start)
+{
+    size_t len = n * sizeof(struct cmn_record);
+    /* Fields in number order, as protobuf-c packs them: 1-5, records, 7-8;
+     * proto3 leaves out zeros and an empty bytes field. */
+    uint8_t pre[CMN_WIRE_BATCH_HEADROOM], *tail = recs + len;
+    size_t k = 0;
+    k += s_put_field(pre + k, S_B_COLLECTOR, collector_id);
+    k += s_put_field(pre + k, S_B_SEQ, seq);
+    k += s_put_field(pre + k, S_B_COUNT, (uint32_t)n);
+    k += s_put_field(pre + k, S_B_SIZE, sizeof(struct cmn_record));
+    k += s_put_field(pre + k, S_B_LAYOUT, CMN_LAYOUT_VERSION);
+    if (len > 0) {
+        k += s_put_varint(pre + k, (uint64_t)S_B_RECORDS << 3 | S_WT_LEN);
+        k += s_put_varint(pre + k, len);
+    }
+    size_t t = s_put_field(tail, S_B_FIRST_TS, first_ts);
+    t += s_put_field(tail + t, S_B_LAST_TS, last_ts);
+    uint8_t env[16];
+    size_t e = s_put_field(env, S_ENV_VERSION, CMN_WIRE_VERSION);
+    e += s_put_varint(env + e, (uint64_t)S_ENV_BATCH << 3 | S_WT_LEN);
+    e += s_put_varint(env + e, k + len + t);
+    *start = recs - k - e;
+    memcpy(*start, env, e);
+    memcpy(*start + e, pre, k);
+    return e + k + len + t;
+}
+
 int cmn_wire_pool_send(void *sock, struct cmn_wire_pool *p, uint32_t collector_id, uint64_t seq,
                        struct cmn_record **recsp, size_t n, int flags)
 {
@@ -604,31 +633,13 @@ int cmn_wire_pool_send(void *sock, struct cmn_wire_pool *p, uint32_t collector_i
         lo = recs[i].ts_ns < lo ? recs[i].ts_ns : lo;
         hi = recs[i].ts_ns > hi ? recs[i].ts_ns : hi;
     }
-    size_t len = n * sizeof(struct cmn_record);
-    /* Fields in number order, as protobuf-c packs them: 1-5, records, 7-8. */
-    uint8_t pre[S_BATCH_PRE], *tail = (uint8_t *)recs + len;
-    size_t k = 0;
-    k += s_put_field(pre + k, S_B_COLLECTOR, collector_id);
-    k += s_put_field(pre + k, S_B_SEQ, seq);
-    k += s_put_field(pre + k, S_B_COUNT, (uint32_t)n);
-    k += s_put_field(pre + k, S_B_SIZE, sizeof(struct cmn_record));
-    k += s_put_field(pre + k, S_B_LAYOUT, CMN_LAYOUT_VERSION);
-    k += s_put_varint(pre + k, (uint64_t)S_B_RECORDS << 3 | S_WT_LEN);
-    k += s_put_varint(pre + k, len);
-    size_t t = s_put_field(tail, S_B_FIRST_TS, lo);
-    t += s_put_field(tail + t, S_B_LAST_TS, hi);
-    uint8_t env[16];
-    size_t e = s_put_field(env, S_ENV_VERSION, CMN_WIRE_VERSION);
-    e += s_put_varint(env + e, (uint64_t)S_ENV_BATCH << 3 | S_WT_LEN);
-    e += s_put_varint(env + e, k + len + t);
-    uint8_t *start = (uint8_t *)recs - k - e;
-    memcpy(start, env, e);
-    memcpy(start + e, pre, k);
+    uint8_t *start;
+    size_t total = cmn_wire_frame_batch((uint8_t *)recs, n, collector_id, seq, lo, hi, &start);
 
     struct s_pbuf *b = s_pbuf_of(recs);
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
     zmq_msg_t msg;
-    zmq_msg_init_data(&msg, start, e + k + len + t, s_pool_release, b);
+    zmq_msg_init_data(&msg, start, total, s_pool_release, b);
     for (;;) {
         if (zmq_msg_send(&msg, sock, flags) >= 0)
             return 0;

@@ -92,7 +92,21 @@ int cmn_wire_recv_msg(void *sock, int flags, struct cmn_wire_msg *m /* OUT */);
 /* Release a message received with cmn_wire_recv_msg. */
 void cmn_wire_msg_close(struct cmn_wire_msg *m);
 
-/* ---- zero-copy batch sending ------------------------------------------------
+/* ---- zero-copy batch sending ------------------------------------------------ */
+
+#define CMN_WIRE_BATCH_HEADROOM 64 /* bytes before the records: envelope header, <= 41 used */
+#define CMN_WIRE_BATCH_TAILROOM 32 /* bytes after them: first/last_ts_ns, <= 22 used */
+
+/* Frame the n records at `recs` in place as the Envelope{version, batch:
+ * RecordBatch{collector_id, seq, n records, first_ts, last_ts}} that
+ * cmn_wire_send packs, byte for byte: the header goes into the
+ * CMN_WIRE_BATCH_HEADROOM bytes before recs, the timestamps into the
+ * CMN_WIRE_BATCH_TAILROOM bytes after the last record; the records are not
+ * copied. *start: the message's first byte; returns its length. */
+size_t cmn_wire_frame_batch(uint8_t *recs, size_t n, uint32_t collector_id, uint64_t seq,
+                            uint64_t first_ts, uint64_t last_ts, uint8_t **start /* OUT */);
+
+/*
  * A pool hands out record areas with room for the envelope around them; the
  * owner fills one and cmn_wire_pool_send writes the RecordBatch header and
  * trailer in place (bytes identical to cmn_wire_send_batch's) and gives the
