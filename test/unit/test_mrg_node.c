@@ -18,22 +18,12 @@
 #include "cmn_cli.h"
 #include "cmn_ip.h"
 #include "cmn_wire.h"
+#include "db_testutil.h"
 #include "harness.h"
 #include "mrg_db.h"
 #include "mrg_node.h"
 
 #define NS 1000000000ull
-
-/* Remove a database and its WAL side files. */
-static void s_rm(const char *db)
-{
-    char x[320];
-    unlink(db);
-    snprintf(x, sizeof(x), "%s-wal", db);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", db);
-    unlink(x);
-}
 
 struct runner {
     struct mrg_node *node; /* node under test */
@@ -61,17 +51,6 @@ static int s_join(struct runner *r)
         return -1;
     }
     return 0;
-}
-
-static void s_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "/tmp/renkei_test_mrg_node_%s_%d.db", tag, (int)getpid());
-    char x[300];
-    unlink(buf);
-    snprintf(x, sizeof(x), "%s-wal", buf);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", buf);
-    unlink(x);
 }
 
 static struct cmn_session_rec s_sess(const char *a, uint16_t ap, const char *b, uint16_t bp,
@@ -132,21 +111,13 @@ static int s_send_eos(void *sock, Renkei__NodeKind kind, uint32_t id)
     return cmn_wire_send(sock, &env, 0);
 }
 
+/* One value from the database at `path`, opened read-only (tu_q's codes). */
 static int64_t s_q(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     int64_t v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        } else {
-            fprintf(stderr, "  sql error: %s: %s\n", sql, sqlite3_errmsg(db));
-            v = -2;
-        }
-        sqlite3_finalize(st);
-    }
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        v = tu_q(db, sql);
     sqlite3_close(db);
     return v;
 }
@@ -175,7 +146,7 @@ static void s_close_senders(struct senders *s)
 TEST(clean_run)
 {
     char p[256];
-    s_path(p, sizeof(p), "clean");
+    tu_db_path(p, sizeof(p), "mrg_node", "clean");
     void *ctx = zmq_ctx_new();
     struct mrg_node_config cfg = {
         .listen = "inproc://mrg-clean", .db_path = p, .exit_on_eos = true, .zmq_ctx = ctx};
@@ -254,14 +225,14 @@ TEST(clean_run)
                        " AND counter = 'messages_undecodable'") == 1);
     FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
                        " AND counter = 'tracker.1.records_lost'") == 0);
-    s_rm(p);
+    tu_db_rm(p);
     PASS;
 }
 
 TEST(lost_records)
 {
     char p[256];
-    s_path(p, sizeof(p), "lost");
+    tu_db_path(p, sizeof(p), "mrg_node", "lost");
     void *ctx = zmq_ctx_new();
     struct mrg_node_config cfg = {.listen = "inproc://mrg-lost",
                                   .db_path = p,
@@ -316,14 +287,14 @@ TEST(lost_records)
                        " AND counter = 'collector.3.records_lost'") == 0);
     /* the incomplete epoch was still committed */
     FAIL_IF_NOT(s_q(p, "SELECT pkts_ab FROM sessions") == 2);
-    s_rm(p);
+    tu_db_rm(p);
     PASS;
 }
 
 TEST(stop_and_bad_config)
 {
     char p[256];
-    s_path(p, sizeof(p), "stop");
+    tu_db_path(p, sizeof(p), "mrg_node", "stop");
     void *ctx = zmq_ctx_new();
     struct mrg_node_config cfg = {.listen = "inproc://mrg-stop", .db_path = p, .zmq_ctx = ctx};
     struct runner r = {.node = mrg_node_new(&cfg)};
@@ -342,7 +313,7 @@ TEST(stop_and_bad_config)
     mrg_node_destroy(&r.node);
     mrg_node_destroy(&r.node); /* NULL is fine */
     zmq_ctx_term(ctx);
-    s_rm(p);
+    tu_db_rm(p);
     PASS;
 }
 

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "cmn_ip.h"
+#include "db_testutil.h"
 #include "harness.h"
 #include "mrg_db.h"
 
@@ -33,29 +34,12 @@ static uint32_t s_rand(uint32_t n)
     return (uint32_t)(s_rng % n);
 }
 
-static void s_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "/tmp/renkei_test_mrg_refresh_%s_%d.db", tag, (int)getpid());
-    char x[300];
-    unlink(buf);
-    snprintf(x, sizeof(x), "%s-wal", buf);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", buf);
-    unlink(x);
-}
-
 static const char *const s_ips[] = {"10.0.0.1",    "10.0.0.2",   "10.0.0.3",   "10.0.0.4",
                                     "172.16.0.1",  "172.16.0.2", "172.16.0.3", "192.168.1.9",
                                     "2001:db8::1", "2001:db8::2"};
 #define N_IPS (sizeof(s_ips) / sizeof(s_ips[0]))
 static const uint16_t s_ports[] = {53, 80, 123, 443, 5432, 40000, 40001, 40002, 40003, 50000};
 #define N_PORTS (sizeof(s_ports) / sizeof(s_ports[0]))
-
-static void s_ip(uint8_t out[16], const char *s)
-{
-    if (cmn_ip_parse(s, out) != 0)
-        abort();
-}
 
 /* A random session delta inside epoch e. */
 static struct cmn_session_rec s_rand_sess(uint64_t e)
@@ -66,8 +50,8 @@ static struct cmn_session_rec s_rand_sess(uint64_t e)
     if (j >= i)
         j++;
     uint8_t x[16], y[16];
-    s_ip(x, s_ips[i]);
-    s_ip(y, s_ips[j]);
+    tu_ip(x, s_ips[i]);
+    tu_ip(y, s_ips[j]);
     bool swap = memcmp(x, y, 16) > 0;
     memcpy(r.a_ip, swap ? y : x, 16);
     memcpy(r.b_ip, swap ? x : y, 16);
@@ -102,7 +86,7 @@ static struct cmn_endpoint_rec s_rand_ep(uint64_t e)
 {
     struct cmn_endpoint_rec p;
     memset(&p, 0, sizeof(p));
-    s_ip(p.ip, s_ips[s_rand(N_IPS)]);
+    tu_ip(p.ip, s_ips[s_rand(N_IPS)]);
     uint32_t k = s_rand(10);
     p.proto = k < 6 ? 6 : k < 9 ? 17 : 1;
     p.port = p.proto == 1 ? 0 : s_ports[s_rand(N_PORTS)];
@@ -183,23 +167,11 @@ static int s_same(struct mrg_db *a, struct mrg_db *b, uint64_t epoch, const char
     return 0;
 }
 
-static long long s_q(struct mrg_db *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(mrg_db_handle(db), sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int s_run(uint64_t seed, int epochs, uint32_t retain_minutes)
 {
     char pi[256], pf[256], hf[256];
-    s_path(pi, sizeof(pi), "incr");
-    s_path(pf, sizeof(pf), "full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "full");
     snprintf(hf, sizeof(hf), "/tmp/renkei_test_mrg_refresh_%d.hosts", (int)getpid());
     FILE *f = fopen(hf, "w");
     FAIL_IF_NOT(f);
@@ -256,18 +228,19 @@ static int s_run(uint64_t seed, int epochs, uint32_t retain_minutes)
     }
     FAIL_IF(diff);
     /* the scenario covered what it should */
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges") > 5);
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown'") >= 0);
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM services WHERE clients = 0") > 0);
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM hosts WHERE name IS NOT NULL") == 3);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges") > 5);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown'") >= 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM services WHERE clients = 0") > 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM hosts WHERE name IS NOT NULL") == 3);
     if (retain_minutes)
-        FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM sessions_retired") > 0);
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges e JOIN services a ON a.ip = e.client_ip"
-                         " AND a.proto = e.proto") > 0); /* both-servers pairs */
+        FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM sessions_retired") > 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc),
+                     "SELECT COUNT(*) FROM edges e JOIN services a ON a.ip = e.client_ip"
+                     " AND a.proto = e.proto") > 0); /* both-servers pairs */
     mrg_db_close(&inc);
     mrg_db_close(&full);
-    s_path(pi, sizeof(pi), "incr");
-    s_path(pf, sizeof(pf), "full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "full");
     unlink(hf);
     PASS;
 }
@@ -296,15 +269,15 @@ TEST(many_seeds)
 TEST(endpoint_only_epochs)
 {
     char pi[256], pf[256];
-    s_path(pi, sizeof(pi), "ep_incr");
-    s_path(pf, sizeof(pf), "ep_full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "ep_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "ep_full");
     struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
     FAIL_IF_NOT(inc && full);
     mrg_db_set_full_refresh(full, true);
     struct cmn_session_rec ss[2];
     memset(ss, 0, sizeof(ss));
-    s_ip(ss[0].a_ip, "10.0.0.1");
-    s_ip(ss[0].b_ip, "10.0.0.2");
+    tu_ip(ss[0].a_ip, "10.0.0.1");
+    tu_ip(ss[0].b_ip, "10.0.0.2");
     ss[0].a_port = ss[0].b_port = 123;
     ss[0].proto = 17;
     ss[0].pkts[0] = ss[0].pkts[1] = 2;
@@ -322,7 +295,7 @@ TEST(endpoint_only_epochs)
     const uint16_t eport[] = {123, 123, 80, 40000};
     const uint8_t eproto[] = {17, 17, 6, 6};
     for (int i = 0; i < 4; i++) {
-        s_ip(ee[i].ip, eip[i]);
+        tu_ip(ee[i].ip, eip[i]);
         ee[i].port = eport[i];
         ee[i].proto = eproto[i];
         ee[i].role = i < 3 ? CMN_ROLE_SERVER : CMN_ROLE_CLIENT;
@@ -335,7 +308,8 @@ TEST(endpoint_only_epochs)
     FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF(s_same(inc, full, e, "initial"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
+    FAIL_IF_NOT(
+        tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
     /* 1: only the confidence of 10.0.0.2:123 rises above 10.0.0.1's */
     ee[1].confidence = 0.95f;
     p = (struct mrg_part){.endpoints = &ee[1], .n_endpoints = 1};
@@ -343,8 +317,8 @@ TEST(endpoint_only_epochs)
     FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF(s_same(inc, full, e, "confidence"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'"
-                         " AND proto = 17") == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'"
+                                         " AND proto = 17") == 1);
     /* 1b: and the A side's (10.0.0.1:123) rises above it again */
     ee[0].confidence = 0.99f;
     p = (struct mrg_part){.endpoints = &ee[0], .n_endpoints = 1};
@@ -352,8 +326,8 @@ TEST(endpoint_only_epochs)
     FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF(s_same(inc, full, e, "confidence A"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
-                         " AND proto = 17") == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
+                                         " AND proto = 17") == 1);
     /* 2: 10.0.0.2:80 is no server any more, 10.0.0.1:40000 becomes one */
     ee[2].role = CMN_ROLE_CLIENT;
     ee[3].role = CMN_ROLE_SERVER;
@@ -362,13 +336,14 @@ TEST(endpoint_only_epochs)
     FAIL_IF_NOT(mrg_db_commit_epoch(inc, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF_NOT(mrg_db_commit_epoch(full, e, EPOCH, false, &p, 1, NULL) == 0);
     FAIL_IF(s_same(inc, full, e, "role flip"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
-                         " AND server_port = 40000") == 1);
-    FAIL_IF_NOT(s_q(inc, "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.2'") == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'"
+                                         " AND server_port = 40000") == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT kind = 'both' FROM hosts WHERE ip = '10.0.0.2'") ==
+                1);
     mrg_db_close(&inc);
     mrg_db_close(&full);
-    s_path(pi, sizeof(pi), "ep_incr");
-    s_path(pf, sizeof(pf), "ep_full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "ep_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "ep_full");
     PASS;
 }
 
@@ -390,8 +365,8 @@ static int s_both(struct mrg_db *inc, struct mrg_db *full, uint64_t e, const str
 TEST(deltas_that_move_edges)
 {
     char pi[256], pf[256];
-    s_path(pi, sizeof(pi), "mv_incr");
-    s_path(pf, sizeof(pf), "mv_full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "mv_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "mv_full");
     struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
     FAIL_IF_NOT(inc && full);
     mrg_db_set_full_refresh(full, true);
@@ -401,7 +376,7 @@ TEST(deltas_that_move_edges)
     const uint16_t eport[] = {123, 123, 80};
     const uint8_t eproto[] = {17, 17, 6};
     for (int i = 0; i < 3; i++) {
-        s_ip(ee[i].ip, eip[i]);
+        tu_ip(ee[i].ip, eip[i]);
         ee[i].port = eport[i];
         ee[i].proto = eproto[i];
         ee[i].role = CMN_ROLE_SERVER;
@@ -411,16 +386,16 @@ TEST(deltas_that_move_edges)
     }
     struct cmn_session_rec s[2];
     memset(s, 0, sizeof(s));
-    s_ip(s[0].a_ip, "10.0.0.1"); /* ntp between two servers, initiator unknown */
-    s_ip(s[0].b_ip, "10.0.0.2");
+    tu_ip(s[0].a_ip, "10.0.0.1"); /* ntp between two servers, initiator unknown */
+    tu_ip(s[0].b_ip, "10.0.0.2");
     s[0].a_port = s[0].b_port = 123;
     s[0].proto = 17;
     s[0].pkts[0] = s[0].pkts[1] = 1;
     s[0].bytes[0] = s[0].bytes[1] = 76;
     s[0].first_ns = 1000 * EPOCH;
     s[0].last_ns = 1000 * EPOCH + NS;
-    s_ip(s[1].a_ip, "10.0.0.3"); /* a web client 10.0.0.9 of 10.0.0.3:80, SYN only */
-    s_ip(s[1].b_ip, "10.0.0.9");
+    tu_ip(s[1].a_ip, "10.0.0.3"); /* a web client 10.0.0.9 of 10.0.0.3:80, SYN only */
+    tu_ip(s[1].b_ip, "10.0.0.9");
     s[1].a_port = 80;
     s[1].b_port = 50000;
     s[1].proto = 6;
@@ -432,8 +407,10 @@ TEST(deltas_that_move_edges)
     struct mrg_part p = {.sessions = s, .n_sessions = 2, .endpoints = ee, .n_endpoints = 3};
     uint64_t e = 1000;
     FAIL_IF(s_both(inc, full, e, &p, "initial"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
+    FAIL_IF_NOT(
+        tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.1'") == 1);
+    FAIL_IF_NOT(
+        tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
     /* 1: 10.0.0.1 turns out to have opened the ntp session; the web client
      *    completes its handshake and sends data */
     s[0].flags = CMN_SESS_A_INIT;
@@ -446,8 +423,10 @@ TEST(deltas_that_move_edges)
     s[1].bytes[1] = 1500;
     p = (struct mrg_part){.sessions = s, .n_sessions = 2};
     FAIL_IF(s_both(inc, full, ++e, &p, "late initiator, completed handshake"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'") == 1);
-    FAIL_IF_NOT(s_q(inc, "SELECT packets_c2s FROM edges WHERE server_ip = '10.0.0.3'") == 4);
+    FAIL_IF_NOT(
+        tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.2'") == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(inc),
+                     "SELECT packets_c2s FROM edges WHERE server_ip = '10.0.0.3'") == 4);
     /* 2: the client sends SYN+RST packets only: its "real" count (3 so far)
      *    goes to 0 */
     memset(s[1].pkts, 0, sizeof(s[1].pkts));
@@ -461,11 +440,12 @@ TEST(deltas_that_move_edges)
     s[1].bytes[1] = 180;
     p = (struct mrg_part){.sessions = &s[1], .n_sessions = 1};
     FAIL_IF(s_both(inc, full, ++e, &p, "negative real packets"));
-    FAIL_IF_NOT(s_q(inc, "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
+    FAIL_IF_NOT(
+        tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges WHERE server_ip = '10.0.0.3'") == 0);
     mrg_db_close(&inc);
     mrg_db_close(&full);
-    s_path(pi, sizeof(pi), "mv_incr");
-    s_path(pf, sizeof(pf), "mv_full");
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "mv_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "mv_full");
     PASS;
 }
 

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "cmn_ip.h"
+#include "db_testutil.h"
 #include "harness.h"
 #include "mrg_db.h"
 #include "mrg_rollup.h"
@@ -22,41 +23,14 @@
 #define NS  1000000000ull
 #define MIN (60 * NS)
 
-static void s_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "/tmp/renkei_test_mrg_rollup_%s_%d.db", tag, (int)getpid());
-    char x[320];
-    unlink(buf);
-    snprintf(x, sizeof(x), "%s-wal", buf);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", buf);
-    unlink(x);
-}
-
-static void s_rm(const char *db)
-{
-    char x[320];
-    unlink(db);
-    snprintf(x, sizeof(x), "%s-wal", db);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", db);
-    unlink(x);
-}
-
-static void s_ip(uint8_t out[16], const char *s)
-{
-    if (cmn_ip_parse(s, out) != 0)
-        abort();
-}
-
 /* Session client:cport -> server:sport seen in epoch `ep` (client is A). */
 static struct cmn_session_rec s_sess(const char *c, uint16_t cport, const char *srv, uint16_t sport,
                                      uint64_t ep, uint64_t pkts)
 {
     struct cmn_session_rec r;
     memset(&r, 0, sizeof(r));
-    s_ip(r.a_ip, c);
-    s_ip(r.b_ip, srv);
+    tu_ip(r.a_ip, c);
+    tu_ip(r.b_ip, srv);
     r.a_port = cport;
     r.b_port = sport;
     r.proto = 6;
@@ -76,7 +50,7 @@ static struct cmn_endpoint_rec s_ep(const char *ip, uint16_t port, uint8_t role,
 {
     struct cmn_endpoint_rec e;
     memset(&e, 0, sizeof(e));
-    s_ip(e.ip, ip);
+    tu_ip(e.ip, ip);
     e.proto = 6;
     e.port = port;
     e.role = role;
@@ -84,19 +58,6 @@ static struct cmn_endpoint_rec s_ep(const char *ip, uint16_t port, uint8_t role,
     e.first_ns = NS;
     e.last_ns = ep * MIN + 2 * NS;
     return e;
-}
-
-static int64_t s_q(struct mrg_db *db, const char *sql)
-{
-    sqlite3 *h = mrg_db_handle(db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "  sql error: %s: %s\n", sql, sqlite3_errmsg(h));
-        return -2;
-    }
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* Commit epoch `ep`: client 10.0.0.<c> opens one new session (port 40000+ep)
@@ -124,8 +85,8 @@ static int s_epoch(struct mrg_db *db, uint64_t ep, int nclients)
 TEST(retire_keeps_totals)
 {
     char p1[256], p2[256];
-    s_path(p1, sizeof(p1), "short");
-    s_path(p2, sizeof(p2), "all");
+    tu_db_path(p1, sizeof(p1), "mrg_rollup", "short");
+    tu_db_path(p2, sizeof(p2), "mrg_rollup", "all");
     struct mrg_db *a = mrg_db_open(p1), *b = mrg_db_open(p2);
     FAIL_IF_NOT(a && b);
     const struct mrg_retain shortr = {5, 2, 2}, all = {0, 0, 0};
@@ -136,11 +97,11 @@ TEST(retire_keeps_totals)
         FAIL_IF_NOT(s_epoch(b, ep, 3) == 0);
     }
     /* live sessions: only the recent window; the rest is retired per edge */
-    FAIL_IF_NOT(s_q(b, "SELECT COUNT(*) FROM sessions") == 600);
-    FAIL_IF_NOT(s_q(a, "SELECT COUNT(*) FROM sessions") <= 3 * 6);
-    FAIL_IF_NOT(s_q(a, "SELECT COUNT(*) FROM sessions_retired") == 3);
-    FAIL_IF_NOT(s_q(a, "SELECT SUM(retired) FROM sessions_retired") +
-                    s_q(a, "SELECT COUNT(*) FROM sessions") ==
+    FAIL_IF_NOT(tu_q(mrg_db_handle(b), "SELECT COUNT(*) FROM sessions") == 600);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM sessions") <= 3 * 6);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM sessions_retired") == 3);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT SUM(retired) FROM sessions_retired") +
+                    tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM sessions") ==
                 600);
     /* same derived tables and totals */
     const char *same[] = {
@@ -155,26 +116,28 @@ TEST(retire_keeps_totals)
         "SELECT value FROM meta WHERE key = 'first_seen_ns'",
     };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
-        int64_t va = s_q(a, same[i]), vb = s_q(b, same[i]);
+        int64_t va = tu_q(mrg_db_handle(a), same[i]), vb = tu_q(mrg_db_handle(b), same[i]);
         if (va != vb)
             fprintf(stderr, "  %s: %lld vs %lld\n", same[i], (long long)va, (long long)vb);
         FAIL_IF_NOT(va == vb && va > 0);
     }
-    FAIL_IF_NOT(s_q(a, "SELECT sessions FROM edges WHERE client_ip = '10.0.0.1'") == 200);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT sessions FROM edges WHERE client_ip = '10.0.0.1'") ==
+                200);
     /* client endpoints of retired sessions are gone, the server stays */
-    FAIL_IF_NOT(s_q(a, "SELECT COUNT(*) FROM endpoints WHERE role = 'server'") == 1);
-    FAIL_IF_NOT(s_q(a, "SELECT COUNT(*) FROM endpoints") < 3 * 10);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM endpoints WHERE role = 'server'") ==
+                1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM endpoints") < 3 * 10);
     mrg_db_close(&a);
     mrg_db_close(&b);
-    s_rm(p1);
-    s_rm(p2);
+    tu_db_rm(p1);
+    tu_db_rm(p2);
     PASS;
 }
 
 TEST(usage_rolls_up)
 {
     char p[256];
-    s_path(p, sizeof(p), "usage");
+    tu_db_path(p, sizeof(p), "mrg_rollup", "usage");
     struct mrg_db *db = mrg_db_open(p);
     FAIL_IF_NOT(db);
     const struct mrg_retain r = {10, 3, 2};
@@ -188,34 +151,38 @@ TEST(usage_rolls_up)
     }
     const uint64_t last = day0 + 3 * 1440 - 5;
     /* per-epoch rows only in the last 10 minutes, hourly in the last 3 h */
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 60") == 2);
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 3600") <= 3);
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 86400") == 2);
-    FAIL_IF_NOT(s_q(db, "SELECT MIN(start_ns) % 86400000000000 FROM usage_edges"
-                        " WHERE res = 86400") == 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db),
+                     "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 60") == 2);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db),
+                     "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 3600") <= 3);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db),
+                     "SELECT COUNT(DISTINCT start_ns) FROM usage_edges WHERE res = 86400") == 2);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT MIN(start_ns) % 86400000000000 FROM usage_edges"
+                                        " WHERE res = 86400") == 0);
     /* a full day row: 288 epochs x 2 clients x 10 packets */
     char q[256];
     snprintf(q, sizeof(q),
              "SELECT SUM(packets_c2s + packets_s2c) FROM usage_edges WHERE res = 86400"
              " AND start_ns = %llu",
              (unsigned long long)((day0 + 1440) * MIN));
-    FAIL_IF_NOT(s_q(db, q) == 288 * 2 * 10);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), q) == 288 * 2 * 10);
     snprintf(q, sizeof(q),
              "SELECT clients * 1000000 + packets FROM usage_services WHERE res = 86400"
              " AND start_ns = %llu AND ip = '172.16.0.10' AND port = 443",
              (unsigned long long)((day0 + 1440) * MIN));
-    FAIL_IF_NOT(s_q(db, q) == 2 * 1000000 + 288 * 2 * 10);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), q) == 2 * 1000000 + 288 * 2 * 10);
     /* nothing is lost between levels: rows of all levels add up to the day
      * rows kept plus what is still hourly or per epoch */
-    int64_t kept = s_q(db, "SELECT SUM(packets_c2s + packets_s2c) FROM usage_edges");
+    int64_t kept =
+        tu_q(mrg_db_handle(db), "SELECT SUM(packets_c2s + packets_s2c) FROM usage_edges");
     FAIL_IF_NOT(kept > 0 && (uint64_t)kept <= pkts);
     FAIL_IF_NOT((uint64_t)kept == pkts - 288 * 2 * 10); /* day 0 expired (2 days kept) */
     /* epochs rows follow retain_hours */
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(*) FROM epochs") <= 3 * 12 + 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT COUNT(*) FROM epochs") <= 3 * 12 + 1);
     snprintf(q, sizeof(q), "SELECT MAX(epoch) = %llu FROM epochs", (unsigned long long)last);
-    FAIL_IF_NOT(s_q(db, q) == 1);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), q) == 1);
     mrg_db_close(&db);
-    s_rm(p);
+    tu_db_rm(p);
     PASS;
 }
 
@@ -224,24 +191,24 @@ TEST(usage_rolls_up)
 TEST(sparse_epochs_retire_nothing)
 {
     char p[256];
-    s_path(p, sizeof(p), "sparse");
+    tu_db_path(p, sizeof(p), "mrg_rollup", "sparse");
     struct mrg_db *db = mrg_db_open(p);
     FAIL_IF_NOT(db);
     const struct mrg_retain r = {5, 1, 1};
     mrg_db_set_retention(db, &r);
     for (uint64_t i = 0; i < 5; i++)
         FAIL_IF_NOT(s_epoch(db, 1000 + i * 525600, 2) == 0); /* a year apart */
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(*) FROM sessions") == 10);
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(*) FROM sessions_retired") == 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT COUNT(*) FROM sessions") == 10);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT COUNT(*) FROM sessions_retired") == 0);
     for (uint64_t i = 0; i < 6; i++) /* now 6 more epochs: the first ones go */
         FAIL_IF_NOT(s_epoch(db, 1000 + 5 * 525600 + i, 2) == 0);
-    FAIL_IF_NOT(s_q(db, "SELECT COUNT(*) FROM sessions_retired") > 0);
-    FAIL_IF_NOT(s_q(db, "SELECT SUM(retired) FROM sessions_retired") +
-                    s_q(db, "SELECT COUNT(*) FROM sessions") ==
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT COUNT(*) FROM sessions_retired") > 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT SUM(retired) FROM sessions_retired") +
+                    tu_q(mrg_db_handle(db), "SELECT COUNT(*) FROM sessions") ==
                 22);
-    FAIL_IF_NOT(s_q(db, "SELECT value FROM meta WHERE key = 'packets'") == 22 * 10);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(db), "SELECT value FROM meta WHERE key = 'packets'") == 22 * 10);
     mrg_db_close(&db);
-    s_rm(p);
+    tu_db_rm(p);
     PASS;
 }
 

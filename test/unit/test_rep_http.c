@@ -12,22 +12,12 @@
 #include <unistd.h>
 
 #include "cmn_ip.h"
+#include "db_testutil.h"
 #include "harness.h"
 #include "mrg_db.h"
 #include "rep_http.h"
 
 #define NS 1000000000ull
-
-/* Remove a database and its WAL side files. */
-static void s_rm(const char *db)
-{
-    char x[320];
-    unlink(db);
-    snprintf(x, sizeof(x), "%s-wal", db);
-    unlink(x);
-    snprintf(x, sizeof(x), "%s-shm", db);
-    unlink(x);
-}
 
 static int s_build(const char *path)
 {
@@ -125,7 +115,7 @@ TEST(routes)
 {
     char db[256];
     snprintf(db, sizeof(db), "/tmp/renkei_test_rep_http_%d.db", (int)getpid());
-    s_rm(db);
+    tu_db_rm(db);
     FAIL_IF_NOT(s_build(db) == 0);
     struct rep_config cfg = {.db_path = db, .listen = "127.0.0.1:0"};
     struct rep_server *srv = rep_server_start(&cfg);
@@ -200,7 +190,7 @@ TEST(routes)
     rep_server_stop(&srv);
     FAIL_IF_NOT(srv == NULL);
     rep_server_stop(&srv);
-    s_rm(db);
+    tu_db_rm(db);
     PASS;
 }
 
@@ -210,7 +200,7 @@ TEST(start_errors)
     FAIL_IF(rep_server_start(&cfg) != NULL);
     char db[256];
     snprintf(db, sizeof(db), "/tmp/renkei_test_rep_http_e_%d.db", (int)getpid());
-    s_rm(db);
+    tu_db_rm(db);
     FAIL_IF_NOT(s_build(db) == 0);
     cfg.db_path = db;
     cfg.listen = "no-port-here";
@@ -226,7 +216,7 @@ TEST(start_errors)
     cfg.listen = l;
     FAIL_IF(rep_server_start(&cfg) != NULL);
     rep_server_stop(&a);
-    s_rm(db);
+    tu_db_rm(db);
     PASS;
 }
 
