@@ -22,9 +22,10 @@
 #include "cmn_record.h"
 #include "cmn_wire.h"
 
-#define COL_BATCH_HEADROOM CMN_WIRE_BATCH_HEADROOM /* before rec[]: Envelope + RecordBatch header  \
-                                                    */
-#define COL_BATCH_TAILROOM CMN_WIRE_BATCH_TAILROOM /* after the last record: first/last_ts_ns */
+/* Room before rec[] for the Envelope + RecordBatch header, and after the last
+ * record for first/last_ts_ns (cmn_wire_frame_batch writes both). */
+#define COL_BATCH_HEADROOM CMN_WIRE_BATCH_HEADROOM
+#define COL_BATCH_TAILROOM CMN_WIRE_BATCH_TAILROOM
 
 struct col_queue;
 
