@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT
+ * rep_graph: loads hosts, services and edges of a renkei database into
+ * arrays indexed by position, sorted so that every "services of a host",
+ * "clients of a service" and "dependencies of a host" is a contiguous range.
+ * Lookups by address are binary searches over the sorted hosts.
+ */
+#define CMN_LOG_TAG "rep_graph"
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmn_log.h"
+#include "cmn_sites.h"
+#include "rep_graph.h"
+#include "rep_json.h"
+#include "rep_ports.h"
+
+static const char *s_own(struct rep_graph *g, const char *s)
+{
+    if (!s || !*s)
+        return NULL;
+    if (g->nowned == g->capowned) {
+        size_t cap = g->capowned ? g->capowned * 2 : 256;
+        char **n = realloc(g->owned, cap * sizeof(*n));
+        if (!n)
+            abort();
+        g->owned = n;
+        g->capowned = cap;
+    }
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    g->owned[g->nowned++] = d;
+    return d;
+}
+
+static bool s_table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static enum rep_host_kind s_kind(const char *k)
+{
+    if (!k)
+        return REP_KIND_UNKNOWN;
+    if (strcmp(k, "server") == 0)
+        return REP_KIND_SERVER;
+    if (strcmp(k, "client") == 0)
+        return REP_KIND_CLIENT;
+    if (strcmp(k, "both") == 0)
+        return REP_KIND_BOTH;
+    return REP_KIND_UNKNOWN;
+}
+
+const char *rep_host_kind_name(enum rep_host_kind k)
+{
+    switch (k) {
+        case REP_KIND_SERVER:
+            return "server";
+        case REP_KIND_CLIENT:
+            return "client";
+        case REP_KIND_BOTH:
+            return "both";
+        default:
+            return "unknown";
+    }
+}
+
+static int s_host_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct rep_ghost *)a)->key, ((const struct rep_ghost *)b)->key, 16);
+}
+
+static int s_svc_cmp(const void *a, const void *b)
+{
+    const struct rep_gsvc *x = a, *y = b;
+    if (x->host != y->host)
+        return x->host < y->host ? -1 : 1;
+    if (x->proto != y->proto)
+        return x->proto < y->proto ? -1 : 1;
+    return (int)x->port - (int)y->port;
+}
+
+static int s_edge_cmp(const void *a, const void *b)
+{
+    const struct rep_gedge *x = a, *y = b;
+    if (x->svc != y->svc)
+        return x->svc < y->svc ? -1 : 1;
+    return x->client < y->client ? -1 : x->client > y->client;
+}
+
+static const struct rep_graph *s_sort_g; /* qsort has no context argument */
+
+static int s_use_cmp(const void *a, const void *b)
+{
+    const struct rep_gedge *x = &s_sort_g->edges[*(const uint32_t *)a];
+    const struct rep_gedge *y = &s_sort_g->edges[*(const uint32_t *)b];
+    if (x->client != y->client)
+        return x->client < y->client ? -1 : 1;
+    return x->svc < y->svc ? -1 : x->svc > y->svc;
+}
+
+long rep_graph_host_find(const struct rep_graph *g, const uint8_t ip[16])
+{
+    size_t lo = 0, hi = g->nhosts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(g->hosts[mid].key, ip, 16);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+long rep_graph_svc_find(const struct rep_graph *g, uint32_t host, uint8_t proto, uint16_t port)
+{
+    if (host >= g->nhosts)
+        return -1;
+    for (uint32_t i = g->hosts[host].svc_lo; i < g->hosts[host].svc_hi; i++)
+        if (g->svcs[i].proto == proto && g->svcs[i].port == port)
+            return (long)i;
+    return -1;
+}
+
+static long s_host_of_text(const struct rep_graph *g, const char *ip)
+{
+    uint8_t k[16];
+    if (!ip || cmn_ip_parse(ip, k) != 0)
+        return -1;
+    return rep_graph_host_find(g, k);
+}
+
+const char *rep_graph_site_name(const struct rep_graph *g, int site)
+{
+    return site >= 0 ? cmn_sites_name(g->sites, (size_t)site) : NULL;
+}
+
+/* Sites from the database's `sites` table (written by the merger from its
+ * sites_file), or an empty set. */
+static struct cmn_sites *s_db_sites(sqlite3 *db)
+{
+    struct cmn_sites *s = cmn_sites_new();
+    sqlite3_stmt *st = NULL;
+    if (!s_table_exists(db, "sites"))
+        return s;
+    if (sqlite3_prepare_v2(db, "SELECT name, kind, cidr FROM sites ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK)
+        return s;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char err[200];
+        const char *n = (const char *)sqlite3_column_text(st, 0);
+        const char *k = (const char *)sqlite3_column_text(st, 1);
+        const char *c = (const char *)sqlite3_column_text(st, 2);
+        if (n && k && c && cmn_sites_add(s, n, k, c, err, sizeof(err)) != 0)
+            CMN_LOG(WARN, "sites table: %s", err);
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* Copy of `src` (sites are small). */
+static struct cmn_sites *s_copy_sites(const struct cmn_sites *src)
+{
+    struct cmn_sites *s = cmn_sites_new();
+    for (size_t i = 0; i < cmn_sites_count(src); i++)
+        for (size_t j = 0; j < cmn_sites_cidr_count(src, i); j++)
+            cmn_sites_add(s, cmn_sites_name(src, i), cmn_sites_kind(src, i),
+                          cmn_sites_cidr(src, i, j), NULL, 0);
+    return s;
+}
+
+static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
+{
+    bool dns = s_table_exists(db, "dns_names");
+    const char *sql = dns ? "SELECT h.ip, h.name, h.kind, h.packets_out, h.bytes_out,"
+                            " h.packets_in, h.bytes_in, h.first_ns, h.last_ns,"
+                            " (SELECT d.name FROM dns_names d WHERE d.ip = h.ip"
+                            "  ORDER BY d.last_ns DESC, d.name LIMIT 1) FROM hosts h"
+                          : "SELECT h.ip, h.name, h.kind, h.packets_out, h.bytes_out,"
+                            " h.packets_in, h.bytes_in, h.first_ns, h.last_ns, NULL FROM hosts h";
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *ip = (const char *)sqlite3_column_text(st, 0);
+        uint8_t key[16];
+        if (!ip || cmn_ip_parse(ip, key) != 0)
+            continue;
+        if (g->nhosts == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct rep_ghost *n = realloc(g->hosts, cap * sizeof(*n));
+            if (!n)
+                abort();
+            g->hosts = n;
+        }
+        struct rep_ghost *h = &g->hosts[g->nhosts++];
+        memset(h, 0, sizeof(*h));
+        memcpy(h->key, key, 16);
+        cmn_ip_format(key, h->ip, sizeof(h->ip));
+        const char *hn = (const char *)sqlite3_column_text(st, 1);
+        const char *dn = (const char *)sqlite3_column_text(st, 9);
+        if (hn && *hn) {
+            h->name = s_own(g, hn);
+            h->name_source = "hosts_file";
+        } else if (dn && *dn) {
+            h->name = s_own(g, dn);
+            h->name_source = "dns";
+        }
+        cmn_ip_network(key, h->network, sizeof(h->network));
+        h->kind = s_kind((const char *)sqlite3_column_text(st, 2));
+        h->packets_out = sqlite3_column_int64(st, 3);
+        h->bytes_out = sqlite3_column_int64(st, 4);
+        h->packets_in = sqlite3_column_int64(st, 5);
+        h->bytes_in = sqlite3_column_int64(st, 6);
+        h->first_ns = sqlite3_column_int64(st, 7);
+        h->last_ns = sqlite3_column_int64(st, 8);
+        h->site = cmn_sites_lookup(g->sites, key);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
+    return 0;
+}
+
+static int s_load_services(struct rep_graph *g, sqlite3 *db)
+{
+    bool named = s_table_exists(db, "service_names");
+    const char *sql = named ? "SELECT s.ip, s.proto, s.port, s.clients, s.packets, s.bytes,"
+                              " s.confidence, s.first_ns, s.last_ns, n.name FROM services s"
+                              " LEFT JOIN service_names n ON n.proto = s.proto AND n.port = s.port"
+                            : "SELECT ip, proto, port, clients, packets, bytes, confidence,"
+                              " first_ns, last_ns, NULL FROM services";
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "services: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long h = s_host_of_text(g, (const char *)sqlite3_column_text(st, 0));
+        int64_t proto = sqlite3_column_int64(st, 1), port = sqlite3_column_int64(st, 2);
+        if (h < 0 || proto < 0 || proto > 255 || port <= 0 || port > 65535)
+            continue; /* a service row always has its host; tolerate a torn read */
+        if (g->nsvcs == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct rep_gsvc *n = realloc(g->svcs, cap * sizeof(*n));
+            if (!n)
+                abort();
+            g->svcs = n;
+        }
+        struct rep_gsvc *s = &g->svcs[g->nsvcs++];
+        memset(s, 0, sizeof(*s));
+        s->host = (uint32_t)h;
+        s->proto = (uint8_t)proto;
+        s->port = (uint16_t)port;
+        s->clients = (uint32_t)sqlite3_column_int64(st, 3);
+        s->packets = sqlite3_column_int64(st, 4);
+        s->bytes = sqlite3_column_int64(st, 5);
+        s->confidence = sqlite3_column_double(st, 6);
+        s->first_ns = sqlite3_column_int64(st, 7);
+        s->last_ns = sqlite3_column_int64(st, 8);
+        const char *nm = (const char *)sqlite3_column_text(st, 9);
+        char buf[64];
+        s->name = s_own(g, nm && *nm ? nm : rep_port_name(s->proto, s->port, buf, sizeof(buf)));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        CMN_LOG(ERR, "services: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
+    uint32_t i = 0;
+    for (size_t h = 0; h < g->nhosts; h++) {
+        g->hosts[h].svc_lo = i;
+        while (i < g->nsvcs && g->svcs[i].host == h)
+            i++;
+        g->hosts[h].svc_hi = i;
+    }
+    return 0;
+}
+
+/* The finest usage resolution whose history reaches back to `since`, or
+ * the coarsest there is (then the period is only partly known: refused). */
+static int s_period_res(struct rep_graph *g, sqlite3 *db, int64_t since, int64_t *res)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -ENOENT;
+    int64_t oldest = INT64_MAX;
+    if (!s_table_exists(db, "usage_edges")) {
+        CMN_LOG(ERR, "this database keeps no usage history (usage_edges): no --since/--until");
+        return -ENOENT;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT res, min(start_ns) FROM usage_edges GROUP BY res"
+                           " ORDER BY res", -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t r = sqlite3_column_int64(st, 0), lo = sqlite3_column_int64(st, 1);
+        if (lo < oldest)
+            oldest = lo;
+        if (rc != 0 && lo <= since - since % (r * 1000000000LL)) {
+            *res = r;
+            rc = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    (void)g;
+    if (rc != 0) {
+        char t[40] = "nothing";
+        if (oldest != INT64_MAX)
+            rep_time_text(oldest, t, sizeof(t));
+        CMN_LOG(ERR, "the period starts before the oldest usage history kept (%s);"
+                     " choose a later --since",
+                t);
+    }
+    return rc;
+}
+
+static int s_load_edges(struct rep_graph *g, sqlite3 *db, int64_t res)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql =
+        res ? "SELECT client_ip, server_ip, proto, server_port, sum(packets_c2s), sum(bytes_c2s),"
+              " sum(packets_s2c), sum(bytes_s2c), sum(sessions), min(start_ns),"
+              " max(start_ns) + ?1 * 1000000000 FROM usage_edges WHERE res = ?1"
+              " AND start_ns >= ?2 AND start_ns < ?3"
+              " GROUP BY server_ip, proto, server_port, client_ip"
+            : "SELECT client_ip, server_ip, proto, server_port, packets_c2s, bytes_c2s,"
+              " packets_s2c, bytes_s2c, sessions, first_ns, last_ns FROM edges";
+    size_t cap = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "edges: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    if (res) {
+        int64_t step = res * 1000000000LL;
+        sqlite3_bind_int64(st, 1, res);
+        sqlite3_bind_int64(st, 2, g->since_ns - g->since_ns % step);
+        sqlite3_bind_int64(st, 3, g->until_ns);
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long c = s_host_of_text(g, (const char *)sqlite3_column_text(st, 0));
+        long s = s_host_of_text(g, (const char *)sqlite3_column_text(st, 1));
+        int64_t proto = sqlite3_column_int64(st, 2), port = sqlite3_column_int64(st, 3);
+        long v = (c < 0 || s < 0 || proto < 0 || proto > 255 || port <= 0 || port > 65535)
+                     ? -1
+                     : rep_graph_svc_find(g, (uint32_t)s, (uint8_t)proto, (uint16_t)port);
+        if (v < 0)
+            continue; /* the service was not a service for the whole run: not an edge */
+        if (g->nedges == cap) {
+            cap = cap ? cap * 2 : 4096;
+            struct rep_gedge *n = realloc(g->edges, cap * sizeof(*n));
+            if (!n)
+                abort();
+            g->edges = n;
+        }
+        struct rep_gedge *e = &g->edges[g->nedges++];
+        e->client = (uint32_t)c;
+        e->svc = (uint32_t)v;
+        e->packets_c2s = sqlite3_column_int64(st, 4);
+        e->bytes_c2s = sqlite3_column_int64(st, 5);
+        e->packets_s2c = sqlite3_column_int64(st, 6);
+        e->bytes_s2c = sqlite3_column_int64(st, 7);
+        e->sessions = sqlite3_column_int64(st, 8);
+        e->first_ns = sqlite3_column_int64(st, 9);
+        e->last_ns = sqlite3_column_int64(st, 10);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        CMN_LOG(ERR, "edges: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Services of a period: only those with an edge in it, their volumes the
+ * period's. Rebuilds svcs and the edges' indices. */
+static void s_period_services(struct rep_graph *g)
+{
+    uint32_t *map = malloc((g->nsvcs + 1) * sizeof(*map));
+    if (!map)
+        abort();
+    for (size_t i = 0; i < g->nsvcs; i++) {
+        g->svcs[i].clients = 0;
+        g->svcs[i].packets = g->svcs[i].bytes = 0;
+        g->svcs[i].first_ns = INT64_MAX;
+        g->svcs[i].last_ns = 0;
+    }
+    for (size_t i = 0; i < g->nedges; i++) {
+        struct rep_gedge *e = &g->edges[i];
+        struct rep_gsvc *s = &g->svcs[e->svc];
+        s->clients++;
+        s->packets += e->packets_c2s + e->packets_s2c;
+        s->bytes += e->bytes_c2s + e->bytes_s2c;
+        if (e->first_ns < s->first_ns)
+            s->first_ns = e->first_ns;
+        if (e->last_ns > s->last_ns)
+            s->last_ns = e->last_ns;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < g->nsvcs; i++) {
+        if (g->svcs[i].clients == 0) {
+            map[i] = UINT32_MAX;
+            continue;
+        }
+        map[i] = (uint32_t)n;
+        g->svcs[n++] = g->svcs[i];
+    }
+    g->nsvcs = n;
+    for (size_t i = 0; i < g->nedges; i++)
+        g->edges[i].svc = map[g->edges[i].svc];
+    free(map);
+    uint32_t i = 0;
+    for (size_t h = 0; h < g->nhosts; h++) {
+        g->hosts[h].svc_lo = i;
+        while (i < g->nsvcs && g->svcs[i].host == h)
+            i++;
+        g->hosts[h].svc_hi = i;
+    }
+}
+
+static void s_index_edges(struct rep_graph *g)
+{
+    qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
+    uint32_t i = 0;
+    for (size_t s = 0; s < g->nsvcs; s++) {
+        g->svcs[s].edge_lo = i;
+        while (i < g->nedges && g->edges[i].svc == s)
+            i++;
+        g->svcs[s].edge_hi = i;
+    }
+    g->uses = malloc((g->nedges + 1) * sizeof(*g->uses));
+    if (!g->uses)
+        abort();
+    for (size_t k = 0; k < g->nedges; k++)
+        g->uses[k] = (uint32_t)k;
+    s_sort_g = g;
+    qsort(g->uses, g->nedges, sizeof(*g->uses), s_use_cmp);
+    s_sort_g = NULL;
+    i = 0;
+    for (size_t h = 0; h < g->nhosts; h++) {
+        g->hosts[h].use_lo = i;
+        while (i < g->nedges && g->edges[g->uses[i]].client == h)
+            i++;
+        g->hosts[h].use_hi = i;
+    }
+}
+
+struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
+{
+    struct rep_graph *g = calloc(1, sizeof(*g));
+    int64_t res = 0;
+    if (!g)
+        abort();
+    g->since_ns = opts ? opts->since_ns : 0;
+    g->until_ns = opts && opts->until_ns > 0 ? opts->until_ns : INT64_MAX;
+    if (g->until_ns <= g->since_ns) {
+        CMN_LOG(ERR, "empty period: --until must be later than --since");
+        goto err;
+    }
+    g->sites = opts && opts->sites ? s_copy_sites(opts->sites) : s_db_sites(db);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "cannot read: %s", sqlite3_errmsg(db));
+        goto err;
+    }
+    bool period = g->since_ns > 0 || g->until_ns != INT64_MAX;
+    int rc = s_load_hosts(g, db);
+    if (rc == 0)
+        rc = s_load_services(g, db);
+    if (rc == 0 && period)
+        rc = s_period_res(g, db, g->since_ns, &res);
+    if (rc == 0)
+        rc = s_load_edges(g, db, res);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != 0)
+        goto err;
+    g->period_res_s = res;
+    if (period)
+        s_period_services(g);
+    s_index_edges(g);
+    return g;
+err:
+    rep_graph_destroy(&g);
+    return NULL;
+}
+
+void rep_graph_destroy(struct rep_graph **gp)
+{
+    if (!gp || !*gp)
+        return;
+    struct rep_graph *g = *gp;
+    for (size_t i = 0; i < g->nowned; i++)
+        free(g->owned[i]);
+    free(g->owned);
+    free(g->hosts);
+    free(g->svcs);
+    free(g->edges);
+    free(g->uses);
+    cmn_sites_destroy(&g->sites);
+    free(g);
+    *gp = NULL;
+}
+
+size_t rep_graph_around(const struct rep_graph *g, uint32_t start, int hops, uint8_t *mark)
+{
+    uint32_t *q = malloc((g->nhosts + 1) * sizeof(*q));
+    int32_t *depth = malloc((g->nhosts + 1) * sizeof(*depth));
+    size_t head = 0, tail = 0, n = 0;
+    if (!q || !depth)
+        abort();
+    if (start >= g->nhosts)
+        goto out;
+    for (size_t i = 0; i < g->nhosts; i++)
+        depth[i] = -1;
+    depth[start] = 0;
+    q[tail++] = start;
+    while (head < tail) {
+        uint32_t h = q[head++];
+        if (!mark[h]) {
+            mark[h] = 1;
+            n++;
+        }
+        if (hops >= 0 && depth[h] >= hops)
+            continue;
+        const struct rep_ghost *hh = &g->hosts[h];
+        /* its servers */
+        for (uint32_t u = hh->use_lo; u < hh->use_hi; u++) {
+            uint32_t s = g->svcs[g->edges[g->uses[u]].svc].host;
+            if (depth[s] < 0) {
+                depth[s] = depth[h] + 1;
+                q[tail++] = s;
+            }
+        }
+        /* its clients */
+        for (uint32_t v = hh->svc_lo; v < hh->svc_hi; v++)
+            for (uint32_t e = g->svcs[v].edge_lo; e < g->svcs[v].edge_hi; e++) {
+                uint32_t c = g->edges[e].client;
+                if (depth[c] < 0) {
+                    depth[c] = depth[h] + 1;
+                    q[tail++] = c;
+                }
+            }
+    }
+out:
+    free(q);
+    free(depth);
+    return n;
+}
