@@ -568,3 +568,50 @@ out:
     free(depth);
     return n;
 }
+
+int rep_time_parse(const char *s, int64_t ref_ns, int64_t *ns)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 40)
+        return -EINVAL;
+    char unit = s[n - 1];
+    if (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno || end != s + n - 1 || end == s || v < 0 || v > 100000000LL)
+            return -EINVAL;
+        int64_t mul = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+        *ns = ref_ns - (int64_t)v * mul * 1000000000LL;
+        if (*ns < 0)
+            *ns = 0;
+        return 0;
+    }
+    int y, mo, d, h = 0, mi = 0, se = 0, used = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+        return -EINVAL;
+    const char *p = s + used;
+    if (*p == 'T' || *p == ' ') {
+        int k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2 || k != 5)
+            return -EINVAL;
+        p += 1 + k;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &se, &k) != 1 || k != 2)
+                return -EINVAL;
+            p += 1 + k;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || y < 1970)
+        return -EINVAL;
+    /* days from civil (proleptic Gregorian), no timezone involved */
+    int yy = y - (mo <= 2);
+    int era = yy / 400, yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    *ns = ((days * 86400) + h * 3600 + mi * 60 + se) * 1000000000LL;
+    return 0;
+}

@@ -105,6 +105,12 @@ const char *rep_graph_site_name(const struct rep_graph *g, int site);
  * the caller zeroes it). hops < 0: no limit. Returns the number marked. */
 size_t rep_graph_around(const struct rep_graph *g, uint32_t start, int hops, uint8_t *mark);
 
+/* Parse a time for --since/--until: RFC 3339 UTC ("2026-01-01T08:00:00Z",
+ * also without the Z or the seconds, or a date "2026-01-01"), or a duration
+ * "90m", "24h", "7d", "3600s" meaning that long before `ref_ns` (the last
+ * packet of the database). Returns 0 with *ns, or -EINVAL. */
+int rep_time_parse(const char *s, int64_t ref_ns, int64_t *ns /* OUT */);
+
 /* Kind as exported ("server", "client", "both", "unknown"). */
 const char *rep_host_kind_name(enum rep_host_kind k);
 
