@@ -9,29 +9,34 @@
 #include <string.h>
 
 #include "cli_analyze.h"
+#include "cli_impact.h"
 #include "cli_report.h"
 #include "cmn_cli.h"
 #include "cmn_log.h"
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: renkei COMMAND [OPTIONS] [ARGS]\n"
-               "Map which servers provide which services to whom, from mirrored traffic.\n"
-               "\n"
-               "commands:\n"
-               "  analyze [--trackers N] --db OUT.sqlite [--export OUT.json] CAPTURE...\n"
-               "            run collectors (one per capture), splitter, trackers and merger\n"
-               "            on this host and write the database\n"
-               "  export --db DB --format json [--out FILE]\n"
-               "            write a database as JSON (../shared/EXPORT_SCHEMA.md)\n"
-               "  serve --db DB [--listen 127.0.0.1:8080]\n"
-               "            serve the web report of a database\n"
-               "\n"
-               "  renkei COMMAND --help   options of a command\n"
-               "  renkei --version        show the version\n"
-               "\n"
-               "The daemons (renkei-collector, -splitter, -tracker, -merger, -reporter) also run\n"
-               "alone from a config file; see deploy/cluster.conf.\n");
+    fprintf(
+        f, "usage: renkei COMMAND [OPTIONS] [ARGS]\n"
+           "Map which servers provide which services to whom, from mirrored traffic.\n"
+           "\n"
+           "commands:\n"
+           "  analyze [--trackers N] --db OUT.sqlite [--export OUT.json] CAPTURE...\n"
+           "            run collectors (one per capture), splitter, trackers and merger\n"
+           "            on this host and write the database\n"
+           "  export --db DB --format json [--out FILE]\n"
+           "            write a database as JSON (../shared/EXPORT_SCHEMA.md)\n"
+           "  impact --db DB --fail TARGET [--fail TARGET]... [--hops N] [--format text|json|csv]\n"
+           "            what breaks if TARGET fails (IP, CIDR, IP:proto/port, @site, host\n"
+           "            name): lost, impaired and degraded services and hosts, with chains\n"
+           "  serve --db DB [--listen 127.0.0.1:8080]\n"
+           "            serve the web report of a database\n"
+           "\n"
+           "  renkei COMMAND --help   options of a command\n"
+           "  renkei --version        show the version\n"
+           "\n"
+           "The daemons (renkei-collector, -splitter, -tracker, -merger, -reporter) also run\n"
+           "alone from a config file; see deploy/cluster.conf.\n");
 }
 
 int main(int argc, char **argv)
@@ -55,9 +60,12 @@ int main(int argc, char **argv)
         return cli_analyze_main(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cli_export_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "impact") == 0)
+        return cli_impact_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return cli_serve_main(argc - 1, argv + 1);
-    fprintf(stderr, "renkei: unknown command '%s' (analyze, export, serve; see renkei --help)\n",
+    fprintf(stderr,
+            "renkei: unknown command '%s' (analyze, export, impact, serve; see renkei --help)\n",
             cmd);
     return CMN_EXIT_USAGE;
 }

@@ -40,8 +40,8 @@ static bool s_table_exists(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
     bool ok = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                           &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         ok = sqlite3_step(st) == SQLITE_ROW;
     }
@@ -312,8 +312,10 @@ static int s_period_res(struct rep_graph *g, sqlite3 *db, int64_t since, int64_t
         CMN_LOG(ERR, "this database keeps no usage history (usage_edges): no --since/--until");
         return -ENOENT;
     }
-    if (sqlite3_prepare_v2(db, "SELECT res, min(start_ns) FROM usage_edges GROUP BY res"
-                           " ORDER BY res", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "SELECT res, min(start_ns) FROM usage_edges GROUP BY res"
+                           " ORDER BY res",
+                           -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t r = sqlite3_column_int64(st, 0), lo = sqlite3_column_int64(st, 1);
@@ -330,8 +332,9 @@ static int s_period_res(struct rep_graph *g, sqlite3 *db, int64_t since, int64_t
         char t[40] = "nothing";
         if (oldest != INT64_MAX)
             rep_time_text(oldest, t, sizeof(t));
-        CMN_LOG(ERR, "the period starts before the oldest usage history kept (%s);"
-                     " choose a later --since",
+        CMN_LOG(ERR,
+                "the period starts before the oldest usage history kept (%s);"
+                " choose a later --since",
                 t);
     }
     return rc;

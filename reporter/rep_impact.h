@@ -35,13 +35,13 @@ enum rep_istate {
 };
 
 struct rep_impact_opts {
-    const char *const *fail;  /* targets (IP, CIDR, IP:proto/port, @site, host name) */
+    const char *const *fail; /* targets (IP, CIDR, IP:proto/port, @site, host name) */
     size_t nfail;
-    int hops;                 /* hops of propagation past the failed targets; < 0: no limit */
-    const char *const *alt;   /* redundancy groups: "SEL,SEL,..." with SEL = IP:proto/port,
-                                 CIDR:proto/port or @site:proto/port */
+    int hops;               /* hops of propagation past the failed targets; < 0: no limit */
+    const char *const *alt; /* redundancy groups: "SEL,SEL,..." with SEL = IP:proto/port,
+                               CIDR:proto/port or @site:proto/port */
     size_t nalt;
-    const char *const *soft;  /* soft dependencies: "proto/port" or "IP:proto/port" */
+    const char *const *soft; /* soft dependencies: "proto/port" or "IP:proto/port" */
     size_t nsoft;
 };
 
@@ -60,23 +60,23 @@ struct rep_impact_target {
 };
 
 struct rep_impact {
-    const struct rep_graph *g;     /* borrowed: must outlive the result */
-    uint8_t *host_state;           /* per host: enum rep_istate */
-    uint8_t *svc_state;            /* per service */
-    int32_t *host_hop, *svc_hop;   /* hop at which it went down (0: target), -1 whole */
-    int32_t *host_cause;           /* impaired/degraded host: edge that first hit it, else -1 */
-    int32_t *host_alt;             /* degraded host: an alternative service, else -1 */
-    struct rep_impact_dep *deps;   /* affected dependencies, sorted by (client, svc) */
+    const struct rep_graph *g;   /* borrowed: must outlive the result */
+    uint8_t *host_state;         /* per host: enum rep_istate */
+    uint8_t *svc_state;          /* per service */
+    int32_t *host_hop, *svc_hop; /* hop at which it went down (0: target), -1 whole */
+    int32_t *host_cause;         /* impaired/degraded host: edge that first hit it, else -1 */
+    int32_t *host_alt;           /* degraded host: an alternative service, else -1 */
+    struct rep_impact_dep *deps; /* affected dependencies, sorted by (client, svc) */
     size_t ndeps;
     struct rep_impact_target *targets;
     size_t ntargets;
-    int hops;                      /* as asked (-1: until nothing changes) */
-    int hops_reached;              /* deepest hop with a change */
+    int hops;         /* as asked (-1: until nothing changes) */
+    int hops_reached; /* deepest hop with a change */
     struct {
         size_t hosts_failed, services_lost, services_impaired;
         size_t servers_impaired, servers_degraded; /* hosts providing services */
         size_t clients_impaired, clients_degraded; /* hosts providing none (PCs) */
-        size_t networks, sites;    /* distinct networks / sites of failed or affected hosts */
+        size_t networks, sites; /* distinct networks / sites of failed or affected hosts */
         int64_t packets, bytes, sessions; /* over edges into lost or impaired services */
         size_t services_whole, hosts_whole;
     } sum;
