@@ -1,16 +1,28 @@
 /* SPDX-License-Identifier: MIT
- * rep_http: the web reporter (libmicrohttpd) over a renkei database: host
- * list, per-host page (services provided / used, as table 1 of the paper)
- * and the same as JSON. Read-only; the merger may keep writing (WAL).
+ * rep_http: the web reporter (libmicrohttpd) over a renkei database: the
+ * server, its threads and the dispatch of each GET to the HTML pages
+ * (rep_pages.h) or the JSON API under /api/ (rep_api.h, docs/API.md).
+ * Read-only; the merger may keep writing (WAL).
  */
 #ifndef REP_HTTP_H
 #define REP_HTTP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct rep_config {
-    const char *db_path; /* database written by renkei-merger */
-    const char *listen;  /* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all addresses) */
+    const char *db_path;    /* database written by renkei-merger */
+    const char *listen;     /* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all addresses) */
+    const char *sites_path; /* sites file (cmn_sites.h), read once at start; NULL: the
+                               database's sites table, read per request (may be absent) */
+};
+
+/* A response under construction, filled by the route handlers (rep_pages,
+ * rep_api); the server owns the stream and sends what was written. */
+struct rep_resp {
+    FILE *f;          /* body (a memstream) */
+    int status;       /* HTTP status, 200 unless set */
+    const char *type; /* Content-Type (static string) */
 };
 
 struct rep_server;

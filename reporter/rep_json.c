@@ -11,6 +11,36 @@
 #include "rep_json.h"
 #include "rep_ports.h"
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0 when it is not one. */
+static size_t s_utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 void rep_json_str(FILE *f, const char *s)
 {
     if (!s) {
@@ -36,10 +66,21 @@ void rep_json_str(FILE *f, const char *s)
                 fputs("\\t", f);
                 break;
             default:
-                if (*p < 0x20 || *p == 0x7f)
+                if (*p < 0x20 || *p == 0x7f) {
                     fprintf(f, "\\u%04x", *p);
-                else
+                } else if (*p >= 0x80) {
+                    /* names and request text are outside bytes: a byte that does not
+                     * start valid UTF-8 becomes U+FFFD, so the JSON stays valid */
+                    size_t n = s_utf8_len(p);
+                    if (n == 0) {
+                        fputs("\\ufffd", f);
+                    } else {
+                        fwrite(p, 1, n, f);
+                        p += n - 1;
+                    }
+                } else {
                     fputc(*p, f);
+                }
         }
     }
     fputc('"', f);

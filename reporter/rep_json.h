@@ -13,7 +13,9 @@
 #include <sqlite3.h>
 
 /* Write `s` as a JSON string (quotes included); NULL writes null. Control
- * characters become \u00XX; bytes >= 0x80 pass through (UTF-8 assumed). */
+ * characters become \u00XX; valid UTF-8 passes through, every byte that does
+ * not start a valid UTF-8 sequence becomes \ufffd (so the output is valid
+ * JSON whatever the bytes). */
 void rep_json_str(FILE *f, const char *s);
 
 /* Format ns since the Unix epoch as "YYYY-MM-DDTHH:MM:SSZ" (whole seconds,

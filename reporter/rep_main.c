@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * renkei-reporter: serves the web report of a renkei database (rep_http)
- * until SIGINT or SIGTERM. Options: db (required), listen, log_level.
+ * until SIGINT or SIGTERM. Options: db (required), listen, sites_file,
+ * log_level.
  */
 #define CMN_LOG_TAG "reporter"
 #include <stdio.h>
@@ -12,6 +13,8 @@
 static const struct cmn_cli_opt s_opts[] = {
     {"db", "FILE", "database written by renkei-merger (required)"},
     {"listen", "ADDR", "HTTP address: HOST:PORT, [IPv6]:PORT or :PORT (default 127.0.0.1:8080)"},
+    {"sites_file", "FILE",
+     "sites (NAME KIND CIDR... per line) for the API; default: the database's sites table"},
     {NULL, NULL, NULL},
 };
 
@@ -36,6 +39,7 @@ int main(int argc, char **argv)
     struct rep_config rc_cfg = {
         .db_path = cmn_cli_require(&s_spec, cfg, section, "db"),
         .listen = cmn_config_get(cfg, section, "listen"),
+        .sites_path = cmn_config_get(cfg, section, "sites_file"),
     };
     if (!rc_cfg.db_path)
         goto out;
