@@ -76,7 +76,8 @@ struct route {
     bool prefix;               /* the path continues (an address) */
     const char *const *params; /* accepted parameters, NULL-terminated */
     const char *const *multi;  /* of those, the repeatable ones (NULL: none) */
-    bool db;                   /* opens the database itself (false: the handler does) */
+    bool db;                   /* open the database (false: the handler does) */
+    bool txn;                  /* read in one transaction (false: the handler does) */
     int (*fn)(struct api *a, sqlite3 *db, const char *rest);
 };
 
@@ -1038,13 +1039,16 @@ static int s_p_time(struct api *a, const char *key, int64_t ref, int64_t *out)
     return 0;
 }
 
-/* Which parameter an impact error is about: the first value it quotes. */
+/* Which parameter an impact error is about: the first value it quotes
+ * (a site "@x" is quoted as "x"); "fail" when none is quoted. */
 static void s_impact_param(struct api *a, const char *const *keys, const char **const *vals,
                            const size_t *nvals, size_t nkeys)
 {
     for (size_t k = 0; k < nkeys; k++)
         for (size_t i = 0; i < nvals[k]; i++)
-            if (*vals[k][i] && strstr(a->msg, vals[k][i])) {
+            if (*vals[k][i] &&
+                (strstr(a->msg, vals[k][i]) ||
+                 (vals[k][i][0] == '@' && vals[k][i][1] && strstr(a->msg, vals[k][i] + 1)))) {
                 a->param = keys[k];
                 a->value = vals[k][i];
                 return;
@@ -1054,7 +1058,7 @@ static void s_impact_param(struct api *a, const char *const *keys, const char **
 
 static int s_impact(struct api *a, sqlite3 *db, const char *rest)
 {
-    (void)rest;
+    (void)rest; /* rep_graph_load reads in its own transaction */
     size_t n[3];
     const char **v[3] = {s_multi(a, "fail", &n[0]), s_multi(a, "alt", &n[1]),
                          s_multi(a, "soft", &n[2])};
@@ -1084,7 +1088,8 @@ static int s_impact(struct api *a, sqlite3 *db, const char *rest)
     if (!g) {
         if (go.since_ns || go.until_ns)
             s_bad(a, go.since_ns ? "since" : "until", s_arg(a, go.since_ns ? "since" : "until"),
-                  "the database keeps no usage history for this period");
+                  "the period starts before the oldest usage history the database keeps"
+                  " (or it keeps none)");
         else
             rc = -EIO;
         goto out;
@@ -1134,14 +1139,14 @@ static int s_host_route(struct api *a, sqlite3 *db, const char *rest)
 
 // clang-format off
 static const struct route s_routes[] = {
-    {"/api/hosts", false, s_p_hosts, NULL, true, s_hosts},
-    {"/api/services", false, s_p_services, NULL, true, s_services},
-    {"/api/edges", false, s_p_edges, NULL, true, s_edges},
-    {"/api/events", false, s_p_events, NULL, true, s_events},
-    {"/api/sites", false, s_p_sites, NULL, true, s_sites},
-    {"/api/host/", true, s_p_none, NULL, true, s_host_route},
-    {"/api/impact", false, s_p_impact, s_m_impact, true, s_impact},
-    {"/api/export", false, s_p_none, NULL, false, s_export},
+    {"/api/hosts", false, s_p_hosts, NULL, true, true, s_hosts},
+    {"/api/services", false, s_p_services, NULL, true, true, s_services},
+    {"/api/edges", false, s_p_edges, NULL, true, true, s_edges},
+    {"/api/events", false, s_p_events, NULL, true, true, s_events},
+    {"/api/sites", false, s_p_sites, NULL, true, true, s_sites},
+    {"/api/host/", true, s_p_none, NULL, true, true, s_host_route},
+    {"/api/impact", false, s_p_impact, s_m_impact, true, false, s_impact},
+    {"/api/export", false, s_p_none, NULL, false, false, s_export},
 };
 // clang-format on
 
@@ -1170,11 +1175,12 @@ static int s_run(struct api *a, const struct route *rt, const char *rest)
     if (!db)
         return -EIO;
     int rc = s_prepare_db(a, db);
-    if (rc == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (rc == 0 && rt->txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = -EIO;
     if (rc == 0) { /* one snapshot per request */
         rc = rt->fn(a, db, rest);
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rt->txn)
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
     rep_db_close(&db);
     cmn_sites_destroy(&a->own_sites);
