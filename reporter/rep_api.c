@@ -511,8 +511,12 @@ dberr:
 
 /* ---- /api/hosts ---- */
 
+/* sort=kind: server, both, client, unknown. The default order puts every
+ * host that provides a service (server or both) first, then by address. */
 #define KIND_RANK                                                                                  \
     "CASE kind WHEN 'server' THEN 0 WHEN 'both' THEN 1 WHEN 'client' THEN 2 ELSE 3 END"
+#define SERVES_RANK                                                                                \
+    "CASE WHEN kind IN ('server', 'both') THEN 0 WHEN kind = 'client' THEN 1 ELSE 2 END"
 
 // clang-format off
 static const struct sortcol s_host_sorts[] = {
@@ -543,7 +547,7 @@ static int s_hosts(struct api *a, sqlite3 *db, const char *rest)
         .select = "SELECT " REP_HOST_COLS ", rep_site(ip)",
         .from = " FROM hosts",
         .sorts = s_host_sorts,
-        .def_order = KIND_RANK,
+        .def_order = SERVES_RANK,
         .tiebreak = "ip_key, ip",
         .row = s_row_host,
     };

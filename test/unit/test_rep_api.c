@@ -326,15 +326,15 @@ TEST(hosts)
     FAIL_IF_NOT(s_num(&r, "$.total") == 7);
     FAIL_IF_NOT(s_num(&r, "$.offset") == 0);
     FAIL_IF_NOT(s_num(&r, "$.limit") == 100);
-    /* servers first, then both, then clients, each by address */
+    /* hosts providing a service (server, both) first, then clients, each by address */
     FAIL_IF_NOT(s_is(&r, "$.items[0].ip", "172.16.0.10"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].kind", "server"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].name", "db1"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].site", "dc-east"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].network", "172.16.0.0/24"));
-    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.1.5"));
-    FAIL_IF_NOT(s_is(&r, "$.items[2].ip", "172.16.0.11"));
-    FAIL_IF_NOT(s_is(&r, "$.items[2].kind", "both"));
+    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.0.11"));
+    FAIL_IF_NOT(s_is(&r, "$.items[1].kind", "both"));
+    FAIL_IF_NOT(s_is(&r, "$.items[2].ip", "172.16.1.5"));
     FAIL_IF_NOT(s_is(&r, "$.items[3].ip", "10.3.0.20"));
     FAIL_IF_NOT(s_is(&r, "$.items[3].site", ""));
     FAIL_IF_NOT(s_is(&r, "$.items[4].ip", "10.3.0.21"));
@@ -399,6 +399,9 @@ TEST(hosts)
     s_free(&r);
     r = s_get("/api/hosts?sort=services_used&order=asc&limit=1");
     FAIL_IF_NOT(s_num(&r, "$.items[0].services_used") == 0);
+    s_free(&r);
+    r = s_get("/api/hosts?sort=kind");
+    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.1.5") && s_is(&r, "$.items[2].kind", "both"));
     s_free(&r);
     r = s_get("/api/hosts?sort=site");
     FAIL_IF_NOT(r.status == 200 && s_is(&r, "$.items[6].site", "office-1"));
