@@ -105,6 +105,8 @@ static int s_check_params(struct api *a, const struct route *rt)
         return s_bad(a, NULL, NULL, "too many query parameters (at most %d)", REP_API_ARGS_MAX);
     for (size_t i = 0; i < a->rq->nargs; i++) {
         const struct rep_qarg *q = &a->rq->args[i];
+        if (q->nul)
+            return s_bad(a, q->key, q->val, "NUL byte (%%00) in the parameter");
         if (!s_in_list(rt->params, q->key))
             return s_bad(a, q->key, q->val, "unknown parameter");
         if (s_in_list(rt->multi, q->key))

@@ -32,6 +32,7 @@ struct cmn_sites;
 struct rep_qarg {
     const char *key; /* never NULL */
     const char *val; /* NULL for a bare "?key" */
+    bool nul;        /* key or value held a %00 (C strings end there): refused */
 };
 
 /* What every API request shares (borrowed for the server's lifetime). */

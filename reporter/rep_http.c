@@ -46,7 +46,8 @@ struct qargs {
     bool overflow; /* more than REP_API_ARGS_MAX */
 };
 
-static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                             const char *value, size_t value_size)
 {
     (void)kind;
     struct qargs *q = cls;
@@ -58,6 +59,7 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
     }
     q->v[q->n].key = key;
     q->v[q->n].val = value;
+    q->v[q->n].nul = strlen(key) != key_size || (value && strlen(value) != value_size);
     q->n++;
     return MHD_YES;
 }
@@ -68,7 +70,7 @@ static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const ch
 {
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) {
         struct qargs q = {.n = 0};
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
         struct rep_api_req rq = {
             .path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
         return rep_api_handle(&srv->api, &rq, p) == 0 ? 0 : -EIO;

@@ -129,7 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (eq)
             *eq = '\0';
         args[rq.nargs].key = kv;
-        args[rq.nargs++].val = eq ? eq + 1 : NULL;
+        args[rq.nargs].val = eq ? eq + 1 : NULL;
+        args[rq.nargs++].nul = kv[0] == '!'; /* as if the server had cut a %00 */
     }
     struct rep_api_ctx ctx = {.db_path = s_db, .sites = NULL};
     char *buf = NULL;

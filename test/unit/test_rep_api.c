@@ -688,6 +688,12 @@ TEST(bad_requests)
     FAIL_IF_NOT(s_bad(&r, "kind"));
     FAIL_IF_NOT(s_is(&r, "$.value", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\n\""));
     s_free(&r);
+    r = s_get("/api/hosts?q=a%%00b");
+    FAIL_IF_NOT(s_bad(&r, "q") && s_is(&r, "$.value", "a"));
+    s_free(&r);
+    r = s_get("/api/hosts?li%%00mit=1");
+    FAIL_IF_NOT(s_bad(&r, "li"));
+    s_free(&r);
     r = s_get("/api/host/%%FF%%01");
     FAIL_IF_NOT(r.status == 404 && s_json_ok(r.body));
     s_free(&r);
