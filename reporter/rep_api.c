@@ -1138,11 +1138,6 @@ static const char *const s_p_impact[] = {"fail", "alt", "soft", "hops", "since",
 static const char *const s_m_impact[] = {"fail", "alt", "soft", NULL};
 static const char *const s_p_none[] = {NULL};
 
-static int s_host_route(struct api *a, sqlite3 *db, const char *rest)
-{
-    return s_host(a, db, rest);
-}
-
 // clang-format off
 static const struct route s_routes[] = {
     {"/api/hosts", false, s_p_hosts, NULL, true, true, s_hosts},
@@ -1150,7 +1145,7 @@ static const struct route s_routes[] = {
     {"/api/edges", false, s_p_edges, NULL, true, true, s_edges},
     {"/api/events", false, s_p_events, NULL, true, true, s_events},
     {"/api/sites", false, s_p_sites, NULL, true, true, s_sites},
-    {"/api/host/", true, s_p_none, NULL, true, true, s_host_route},
+    {"/api/host/", true, s_p_none, NULL, true, true, s_host},
     {"/api/impact", false, s_p_impact, s_m_impact, true, false, s_impact},
     {"/api/export", false, s_p_none, NULL, false, false, s_export},
 };
