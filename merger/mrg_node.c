@@ -218,7 +218,20 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
     }
     struct mrg_epoch_stats st;
     uint64_t ens = s->epoch_ns ? s->epoch_ns : 60ull * 1000000000ull;
-    int rc = mrg_db_commit_epoch(n->db, s->epoch, ens, s->final, parts, p, &st);
+    uint64_t epoch = s->epoch;
+    if (s->final && !s->epoch_ns) {
+        /* no epoch was ever flushed (the run fits in one epoch): the trackers
+         * sent epoch 0; date the results by their packets, so the usage
+         * history and the epochs row carry the real period, not 1970 */
+        uint64_t last = 0;
+        for (size_t i = 0; i < p; i++)
+            for (size_t k = 0; k < parts[i].n_sessions; k++)
+                if (parts[i].sessions[k].last_ns > last)
+                    last = parts[i].sessions[k].last_ns;
+        if (last / ens > epoch)
+            epoch = last / ens;
+    }
+    int rc = mrg_db_commit_epoch(n->db, epoch, ens, s->final, parts, p, &st);
     free(parts);
     /* unlink */
     for (struct slot **pp = &n->slots; *pp; pp = &(*pp)->next) {
@@ -231,7 +244,6 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
         n->last_committed = s->epoch;
         n->have_committed = true;
     }
-    uint64_t epoch = s->epoch;
     bool final = s->final;
     s_slot_free(s);
     if (rc != 0) {

@@ -239,7 +239,8 @@ static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
         CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
+    if (g->nhosts)
+        qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
     return 0;
 }
 
@@ -290,7 +291,8 @@ static int s_load_services(struct rep_graph *g, sqlite3 *db)
         CMN_LOG(ERR, "services: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
+    if (g->nsvcs)
+        qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
     uint32_t i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
         g->hosts[h].svc_lo = i;
@@ -446,7 +448,8 @@ static void s_period_services(struct rep_graph *g)
 
 static void s_index_edges(struct rep_graph *g)
 {
-    qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
+    if (g->nedges)
+        qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
     uint32_t i = 0;
     for (size_t s = 0; s < g->nsvcs; s++) {
         g->svcs[s].edge_lo = i;
@@ -460,7 +463,8 @@ static void s_index_edges(struct rep_graph *g)
     for (size_t k = 0; k < g->nedges; k++)
         g->uses[k] = (uint32_t)k;
     s_sort_g = g;
-    qsort(g->uses, g->nedges, sizeof(*g->uses), s_use_cmp);
+    if (g->nedges)
+        qsort(g->uses, g->nedges, sizeof(*g->uses), s_use_cmp);
     s_sort_g = NULL;
     i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
