@@ -280,7 +280,8 @@ struct rep_names *rep_names_load(sqlite3 *db)
             }
             n->s[n->ns++] = (struct svc_ent){(uint32_t)proto << 16 | (uint32_t)port, s_dup(nm)};
         }
-        qsort(n->s, n->ns, sizeof(*n->s), s_svc_cmp);
+        if (n->ns)
+            qsort(n->s, n->ns, sizeof(*n->s), s_svc_cmp);
     }
     sqlite3_finalize(st);
     return n;
