@@ -20,7 +20,7 @@
 #include "col_stats.h"
 
 #define COL_DNS_RING     4096 /* entries (~1.1 MiB): some seconds of a busy resolver's answers */
-#define COL_DNS_PER_MSG  32   /* names kept from one DNS message */
+#define COL_DNS_PER_MSG  64   /* names kept from one DNS message */
 #define COL_DNS_SEND_MAX 512  /* names per DnsNames message */
 
 /* One name with its capture time. */
