@@ -7,6 +7,10 @@
  * still gives rep_port_name and no host names; the JSON export carries
  * name and name_source. Doubles as the rep_names usage example.
  */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +153,33 @@ TEST(older_database)
     PASS;
 }
 
+TEST(reverse_dns)
+{
+    /* 127.0.0.1 is in /etc/hosts on most systems: compare with getnameinfo */
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char want[NI_MAXHOST];
+    bool has = getnameinfo((struct sockaddr *)&a, sizeof(a), want, sizeof(want), NULL, 0,
+                           NI_NAMEREQD) == 0;
+    sqlite3 *h = NULL;
+    FAIL_IF_NOT(sqlite3_open(":memory:", &h) == SQLITE_OK);
+    struct rep_names *n = rep_names_load(h);
+    const char *src = NULL;
+    FAIL_IF_NOT(rep_names_host(n, "127.0.0.1", &src) == NULL); /* off by default */
+    rep_names_resolve(n, true);
+    const char *got = rep_names_host(n, "127.0.0.1", &src);
+    if (has)
+        FAIL_IF_NOT(got && strcmp(got, want) == 0 && strcmp(src, "rdns") == 0);
+    else
+        FAIL_IF_NOT(got == NULL && src == NULL);
+    /* the second time from the cache, same answer */
+    const char *again = rep_names_host(n, "127.0.0.1", NULL);
+    FAIL_IF_NOT((!got && !again) || (got && again && strcmp(got, again) == 0));
+    FAIL_IF_NOT(rep_names_host(n, "not-an-ip", &src) == NULL);
+    rep_names_destroy(&n);
+    sqlite3_close(h);
+    PASS;
+}
+
 TEST(export_fields)
 {
     /* hosts exist only after an epoch; a session makes 10.0.0.1 and 10.0.0.2 */
@@ -203,4 +234,5 @@ TEST(export_fields)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(dns_upsert_and_names) TEST_ENTRY(older_database) TEST_ENTRY(export_fields))
+TEST_MAIN(TEST_ENTRY(dns_upsert_and_names) TEST_ENTRY(older_database) TEST_ENTRY(reverse_dns)
+              TEST_ENTRY(export_fields))
