@@ -28,12 +28,13 @@
 #include "rep_export.h"
 #include "rep_http.h"
 #include "rep_json.h"
-#include "rep_ports.h"
+#include "rep_names.h"
 
 #define REP_THREADS 4 /* request threads; each request opens its own connection */
 
 struct rep_server {
     char *db_path;          /* owned copy */
+    bool resolve;           /* reverse DNS for hosts without a name (rep_names) */
     struct MHD_Daemon *mhd; /* running daemon */
     uint16_t port;          /* bound port */
 };
@@ -138,12 +139,12 @@ static void s_td_host(FILE *f, const char *ip)
     fputs("</a></td>", f);
 }
 
-/* "tcp/5432 (postgresql)" */
-static void s_td_service(FILE *f, int proto, int port)
+/* "tcp/5432 (postgresql)", the name from the services file first */
+static void s_td_service(FILE *f, const struct rep_names *names, int proto, int port)
 {
     char pb[8], nb[64];
     const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
-    const char *name = rep_port_name((uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
+    const char *name = rep_names_service(names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
     fprintf(f, "<td data-v=\"%d\">%s/%d", port, pn, port);
     if (name) {
         fputs(" (", f);
@@ -211,7 +212,14 @@ static int s_summary(FILE *f, sqlite3 *db)
     return 0;
 }
 
-static int s_page_index(struct page *p, sqlite3 *db)
+/* Host name to show: hosts file, then DNS (rep_names), then the row's own. */
+static const char *s_host_name(const struct rep_names *names, const char *ip, const char *row)
+{
+    const char *n = rep_names_host(names, ip, NULL);
+    return n ? n : row;
+}
+
+static int s_page_index(struct page *p, sqlite3 *db, const struct rep_names *names)
 {
     FILE *f = p->f;
     sqlite3_stmt *st = NULL;
@@ -231,7 +239,7 @@ static int s_page_index(struct page *p, sqlite3 *db)
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
         s_td_host(f, s_col(st, 0));
-        s_td_text(f, s_col(st, 1));
+        s_td_text(f, s_host_name(names, s_col(st, 0), s_col(st, 1)));
         s_td_text(f, s_col(st, 2));
         s_td_text(f, s_col(st, 3));
         s_td_num(f, sqlite3_column_int64(st, 4));
@@ -271,7 +279,7 @@ static void s_not_found(struct page *p, const char *what, const char *ip)
     fputs(". <a href=\"/\">All hosts</a></p>\n</body></html>\n", p->f);
 }
 
-static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
+static int s_page_host(struct page *p, sqlite3 *db, const char *raw, const struct rep_names *names)
 {
     FILE *f = p->f;
     char ip[CMN_IP_STRLEN];
@@ -292,7 +300,7 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
         return 0;
     }
     char title[CMN_IP_STRLEN + 300], t1[40], t2[40], v1[32], v2[32];
-    const char *name = s_col(st, 0);
+    const char *name = s_host_name(names, ip, s_col(st, 0));
     snprintf(title, sizeof(title), "%s%s%s%s", ip, name ? " (" : "", name ? name : "",
              name ? ")" : "");
     s_head(f, title);
@@ -329,7 +337,7 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_num(f, sqlite3_column_int64(st, 2));
         s_td_bytes(f, sqlite3_column_int64(st, 3));
         s_td_num(f, sqlite3_column_int64(st, 4));
@@ -364,9 +372,9 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_host(f, s_col(st, 2));
-        s_td_text(f, s_col(st, 3));
+        s_td_text(f, s_host_name(names, s_col(st, 2), s_col(st, 3)));
         s_td_bytes(f, sqlite3_column_int64(st, 4));
         s_td_num(f, sqlite3_column_int64(st, 5));
         s_td_num(f, sqlite3_column_int64(st, 6));
@@ -391,9 +399,9 @@ static int s_page_host(struct page *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_host(f, s_col(st, 2));
-        s_td_text(f, s_col(st, 3));
+        s_td_text(f, s_host_name(names, s_col(st, 2), s_col(st, 3)));
         s_td_bytes(f, sqlite3_column_int64(st, 4));
         s_td_num(f, sqlite3_column_int64(st, 5));
         fputs("</tr>\n", f);
@@ -515,7 +523,7 @@ static int s_route(struct rep_server *srv, const char *url, struct page *p)
 {
     if (strcmp(url, "/api/export") == 0) {
         p->type = "application/json";
-        return rep_export_json(srv->db_path, p->f) == 0 ? 0 : -EIO;
+        return rep_export_json_opts(srv->db_path, p->f, srv->resolve) == 0 ? 0 : -EIO;
     }
     bool known = strcmp(url, "/") == 0 || strcmp(url, "/api/hosts") == 0 ||
                  strncmp(url, "/host/", 6) == 0 || strncmp(url, "/api/host/", 10) == 0;
@@ -528,14 +536,20 @@ static int s_route(struct rep_server *srv, const char *url, struct page *p)
         return -EIO;
     int rc;
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one snapshot per page */
+    struct rep_names *names = NULL;
+    if (strcmp(url, "/") == 0 || strncmp(url, "/host/", 6) == 0) {
+        names = rep_names_load(db);
+        rep_names_resolve(names, srv->resolve);
+    }
     if (strcmp(url, "/") == 0)
-        rc = s_page_index(p, db);
+        rc = s_page_index(p, db, names);
     else if (strcmp(url, "/api/hosts") == 0)
         rc = s_api_hosts(p, db);
     else if (strncmp(url, "/host/", 6) == 0)
-        rc = s_page_host(p, db, url + 6);
+        rc = s_page_host(p, db, url + 6, names);
     else
         rc = s_api_host(p, db, url + 10);
+    rep_names_destroy(&names);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     rep_db_close(&db);
     return rc;
@@ -648,6 +662,7 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
     if (!srv)
         abort();
     srv->db_path = strdup(cfg->db_path);
+    srv->resolve = cfg->resolve;
     if (!srv->db_path)
         abort();
     sqlite3 *db = rep_db_open(cfg->db_path); /* fail now rather than on every page */

@@ -6,11 +6,13 @@
 #ifndef REP_HTTP_H
 #define REP_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rep_config {
     const char *db_path; /* database written by renkei-merger */
     const char *listen;  /* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all addresses) */
+    bool resolve;        /* reverse DNS for hosts without a name (rep_names.h); default off */
 };
 
 struct rep_server;
