@@ -39,6 +39,7 @@ struct rep_qarg {
 struct rep_api_ctx {
     const char *db_path;           /* database to read */
     const struct cmn_sites *sites; /* sites file's sites, or NULL: the database's table */
+    bool resolve;                  /* reverse DNS for hosts without a name (rep_names.h) */
 };
 
 /* A request: the path as decoded ("/api/hosts"), its parameters in order. */

@@ -27,12 +27,14 @@
 #include "rep_api.h"
 #include "rep_db.h"
 #include "rep_http.h"
+#include "rep_names.h"
 #include "rep_pages.h"
 
 #define REP_THREADS 4 /* request threads; each request opens its own connection */
 
 struct rep_server {
     char *db_path;           /* owned copy */
+    bool resolve;            /* reverse DNS for hosts without a name (rep_names) */
     struct cmn_sites *sites; /* from cfg->sites_path, or NULL: the database's table */
     struct rep_api_ctx api;  /* borrows db_path and sites */
     struct MHD_Daemon *mhd;  /* running daemon */
@@ -85,10 +87,13 @@ static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const ch
         return -EIO;
     int rc;
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one snapshot per page */
+    struct rep_names *names = rep_names_load(db);
+    rep_names_resolve(names, srv->resolve);
     if (strcmp(url, "/") == 0)
-        rc = rep_pages_index(p, db);
+        rc = rep_pages_index(p, db, names);
     else
-        rc = rep_pages_host(p, db, url + 6);
+        rc = rep_pages_host(p, db, url + 6, names);
+    rep_names_destroy(&names);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     rep_db_close(&db);
     return rc;
@@ -207,8 +212,10 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
         abort();
     if (cfg->sites_path && !(srv->sites = cmn_sites_load(cfg->sites_path)))
         goto err; /* reason logged */
+    srv->resolve = cfg->resolve;
     srv->api.db_path = srv->db_path;
     srv->api.sites = srv->sites;
+    srv->api.resolve = cfg->resolve;
     sqlite3 *db = rep_db_open(cfg->db_path); /* fail now rather than on every page */
     if (!db)
         goto err;

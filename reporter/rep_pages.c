@@ -16,8 +16,8 @@
 #include "cmn_ip.h"
 #include "rep_db.h"
 #include "rep_json.h"
+#include "rep_names.h"
 #include "rep_pages.h"
-#include "rep_ports.h"
 
 static const char s_css[] =
     "body{font-family:sans-serif;margin:1.5em;color:#222}"
@@ -110,12 +110,12 @@ static void s_td_host(FILE *f, const char *ip)
     fputs("</a></td>", f);
 }
 
-/* "tcp/5432 (postgresql)" */
-static void s_td_service(FILE *f, int proto, int port)
+/* "tcp/5432 (postgresql)", the name from the services file first */
+static void s_td_service(FILE *f, const struct rep_names *names, int proto, int port)
 {
     char pb[8], nb[64];
     const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
-    const char *name = rep_port_name((uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
+    const char *name = rep_names_service(names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
     fprintf(f, "<td data-v=\"%d\">%s/%d", port, pn, port);
     if (name) {
         fputs(" (", f);
@@ -183,7 +183,14 @@ static int s_summary(FILE *f, sqlite3 *db)
     return 0;
 }
 
-int rep_pages_index(struct rep_resp *p, sqlite3 *db)
+/* Host name to show: hosts file, then DNS (rep_names), then the row's own. */
+static const char *s_host_name(const struct rep_names *names, const char *ip, const char *row)
+{
+    const char *n = rep_names_host(names, ip, NULL);
+    return n ? n : row;
+}
+
+int rep_pages_index(struct rep_resp *p, sqlite3 *db, const struct rep_names *names)
 {
     FILE *f = p->f;
     sqlite3_stmt *st = NULL;
@@ -203,7 +210,7 @@ int rep_pages_index(struct rep_resp *p, sqlite3 *db)
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
         s_td_host(f, s_col(st, 0));
-        s_td_text(f, s_col(st, 1));
+        s_td_text(f, s_host_name(names, s_col(st, 0), s_col(st, 1)));
         s_td_text(f, s_col(st, 2));
         s_td_text(f, s_col(st, 3));
         s_td_num(f, sqlite3_column_int64(st, 4));
@@ -243,7 +250,7 @@ void rep_pages_not_found(struct rep_resp *p, const char *what, const char *ip)
     fputs(". <a href=\"/\">All hosts</a></p>\n</body></html>\n", p->f);
 }
 
-int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw)
+int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw, const struct rep_names *names)
 {
     FILE *f = p->f;
     char ip[CMN_IP_STRLEN];
@@ -264,7 +271,7 @@ int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw)
         return 0;
     }
     char title[CMN_IP_STRLEN + 300], t1[40], t2[40], v1[32], v2[32];
-    const char *name = s_col(st, 0);
+    const char *name = s_host_name(names, ip, s_col(st, 0));
     snprintf(title, sizeof(title), "%s%s%s%s", ip, name ? " (" : "", name ? name : "",
              name ? ")" : "");
     s_head(f, title);
@@ -301,7 +308,7 @@ int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_num(f, sqlite3_column_int64(st, 2));
         s_td_bytes(f, sqlite3_column_int64(st, 3));
         s_td_num(f, sqlite3_column_int64(st, 4));
@@ -336,9 +343,9 @@ int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_host(f, s_col(st, 2));
-        s_td_text(f, s_col(st, 3));
+        s_td_text(f, s_host_name(names, s_col(st, 2), s_col(st, 3)));
         s_td_bytes(f, sqlite3_column_int64(st, 4));
         s_td_num(f, sqlite3_column_int64(st, 5));
         s_td_num(f, sqlite3_column_int64(st, 6));
@@ -363,9 +370,9 @@ int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw)
           f);
     while (sqlite3_step(st) == SQLITE_ROW) {
         fputs("<tr>", f);
-        s_td_service(f, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        s_td_service(f, names, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         s_td_host(f, s_col(st, 2));
-        s_td_text(f, s_col(st, 3));
+        s_td_text(f, s_host_name(names, s_col(st, 2), s_col(st, 3)));
         s_td_bytes(f, sqlite3_column_int64(st, 4));
         s_td_num(f, sqlite3_column_int64(st, 5));
         fputs("</tr>\n", f);

@@ -12,13 +12,16 @@
 
 #include "rep_http.h"
 
-/* "/": the run's summary and every host. 0, or -EIO (database error: the
- * caller answers 500). */
-int rep_pages_index(struct rep_resp *p, sqlite3 *db);
+struct rep_names;
+
+/* "/": the run's summary and every host. `names` (rep_names.h, may be NULL)
+ * gives host and service names. 0, or -EIO (database error: the caller
+ * answers 500). */
+int rep_pages_index(struct rep_resp *p, sqlite3 *db, const struct rep_names *names);
 
 /* "/host/<raw>": one host's services provided (with role evidence), used and
  * their clients. A bad address or an unknown host is a 404 page. 0 or -EIO. */
-int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw);
+int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw, const struct rep_names *names);
 
 /* A 404 page saying `what`, with `detail` (may be NULL) escaped in code. */
 void rep_pages_not_found(struct rep_resp *p, const char *what, const char *detail);

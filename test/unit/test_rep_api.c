@@ -831,5 +831,45 @@ TEST(impact)
     PASS;
 }
 
+TEST(names)
+{
+    /* names as the export gives them: hosts file, then passive DNS; services
+     * file, then port names; filters and sort keys use the same names */
+    FAIL_IF_NOT(s_setup(true) == 0);
+    sqlite3 *h = NULL;
+    FAIL_IF_NOT(sqlite3_open(s_db, &h) == SQLITE_OK);
+    FAIL_IF_NOT(sqlite3_exec(h,
+                             "INSERT INTO service_names VALUES(6, 443, 'shop-frontend');"
+                             "INSERT INTO dns_names VALUES('10.3.0.21', 'laptop7.corp', 'A', 1,"
+                             " 2, 1);"
+                             "INSERT INTO dns_names VALUES('172.16.0.10', 'pg.corp', 'A', 1, 2,"
+                             " 1);",
+                             NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    struct resp r = s_get("/api/services?name=shop");
+    FAIL_IF_NOT(r.status == 200 && s_num(&r, "$.total") == 1);
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "shop-frontend"));
+    s_free(&r);
+    r = s_get("/api/services?name=https");
+    FAIL_IF_NOT(s_num(&r, "$.total") == 0);
+    s_free(&r);
+    r = s_get("/api/hosts?q=laptop");
+    FAIL_IF_NOT(s_num(&r, "$.total") == 1 && s_is(&r, "$.items[0].ip", "10.3.0.21"));
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "laptop7.corp"));
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name_source", "dns"));
+    s_free(&r);
+    r = s_get("/api/host/172.16.0.10"); /* the hosts file wins over DNS */
+    FAIL_IF_NOT(s_is(&r, "$.host.name", "db1") && s_is(&r, "$.host.name_source", "hosts_file"));
+    s_free(&r);
+    r = s_get("/api/host/172.16.0.11");
+    FAIL_IF_NOT(s_is(&r, "$.provides[0].name", "shop-frontend"));
+    s_free(&r);
+    r = s_get("/api/hosts?sort=name&order=desc&limit=1");
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "web1"));
+    s_free(&r);
+    s_teardown();
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(hosts) TEST_ENTRY(paging) TEST_ENTRY(services_edges_events_sites)
-              TEST_ENTRY(bad_requests) TEST_ENTRY(db_sites) TEST_ENTRY(impact))
+              TEST_ENTRY(bad_requests) TEST_ENTRY(db_sites) TEST_ENTRY(names) TEST_ENTRY(impact))
