@@ -21,6 +21,7 @@
 #define MRG_SCHEMA_VERSION 1
 
 struct mrg_db;
+struct cmn_sites;
 
 /* One tracker's share of an epoch (all its chunks concatenated or one chunk;
  * arrays borrowed for the duration of the call, need not be aligned). */
@@ -89,6 +90,11 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
  * into host_names (first name per address wins) and apply to hosts.name.
  * Returns the number of names or -errno after logging. */
 long mrg_db_load_hosts_file(struct mrg_db *db, const char *path);
+
+/* Replace the contents of table `sites` with `sites` (cmn_sites.h: the
+ * merger's sites_file), one row per (site, prefix) in the file's order, in
+ * one transaction. Returns 0 or -EIO after logging. */
+int mrg_db_set_sites(struct mrg_db *db, const struct cmn_sites *sites);
 
 /* Retention of live sessions and usage rows (default MRG_RETAIN_*_DEFAULT),
  * applied from the next epoch commit on (mrg_rollup.h). */

@@ -700,6 +700,8 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     }
     if (cfg->hosts_file && mrg_db_load_hosts_file(n->db, cfg->hosts_file) < 0)
         goto err;
+    if (cfg->sites && mrg_db_set_sites(n->db, cfg->sites) != 0)
+        goto err;
     n->ctx = cfg->zmq_ctx;
     if (!n->ctx) {
         n->ctx = zmq_ctx_new();

@@ -4,6 +4,7 @@
  * packet counts keep every digit.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,7 +94,8 @@ static void s_proto(FILE *f, sqlite3_stmt *st, int i)
     rep_json_str(f, cmn_proto_name((uint8_t)sqlite3_column_int(st, i), buf, sizeof(buf)));
 }
 
-void rep_json_host(FILE *f, sqlite3_stmt *st)
+/* A host row; with `with_site`, the "site" field after "kind" (the export). */
+static void s_host(FILE *f, sqlite3_stmt *st, bool with_site, const char *site)
 {
     fputs("{\"ip\": ", f);
     rep_json_col_str(f, st, 0, 0);
@@ -103,6 +105,10 @@ void rep_json_host(FILE *f, sqlite3_stmt *st)
     rep_json_col_str(f, st, 2, 1);
     fputs(", \"kind\": ", f);
     rep_json_col_str(f, st, 3, 0);
+    if (with_site) {
+        fputs(", \"site\": ", f);
+        rep_json_str(f, site);
+    }
     static const char *const k[] = {"packets_out", "bytes_out",         "packets_in",
                                     "bytes_in",    "services_provided", "services_used"};
     for (int i = 0; i < 6; i++) {
@@ -114,6 +120,16 @@ void rep_json_host(FILE *f, sqlite3_stmt *st)
     fputs(", \"last_seen\": ", f);
     rep_json_col_time(f, st, 11);
     fputs("}", f);
+}
+
+void rep_json_host(FILE *f, sqlite3_stmt *st)
+{
+    s_host(f, st, false, NULL);
+}
+
+void rep_json_host_site(FILE *f, sqlite3_stmt *st, const char *site)
+{
+    s_host(f, st, true, site);
 }
 
 void rep_json_service(FILE *f, sqlite3_stmt *st)

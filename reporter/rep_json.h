@@ -50,6 +50,8 @@ void rep_json_col_real(FILE *f, sqlite3_stmt *st, int i);
     " port_count, ROUND(packets * 1e9 / MAX(last_ns - first_ns, 1000000), 1)"
 
 void rep_json_host(FILE *f, sqlite3_stmt *st);
+/* A host row with its "site" (NULL: null) after "kind", as the export has it. */
+void rep_json_host_site(FILE *f, sqlite3_stmt *st, const char *site);
 void rep_json_service(FILE *f, sqlite3_stmt *st);
 void rep_json_edge(FILE *f, sqlite3_stmt *st);
 void rep_json_event(FILE *f, sqlite3_stmt *st);
