@@ -26,11 +26,11 @@ struct site {
 };
 
 struct prefix {
-    uint8_t lo[16], hi[16];   /* first and last address (v4-mapped for IPv4) */
-    int bits;                 /* prefix length within 128 bits (IPv4 /n: 96 + n) */
-    size_t site;              /* index into sites */
+    uint8_t lo[16], hi[16];       /* first and last address (v4-mapped for IPv4) */
+    int bits;                     /* prefix length within 128 bits (IPv4 /n: 96 + n) */
+    size_t site;                  /* index into sites */
     char text[CMN_IP_STRLEN + 5]; /* as written, normalised: "172.16.0.0/16" */
-    size_t order;             /* insertion order, for listing */
+    size_t order;                 /* insertion order, for listing */
 };
 
 struct cmn_sites {
@@ -98,8 +98,7 @@ int cmn_sites_add(struct cmn_sites *s, const char *name, const char *kind, const
         return s_fail(err, errlen, -EINVAL,
                       "bad site kind '%.80s' (letters, digits, '.', '_', '-'; at most 63)", kind);
     if (cmn_prefix_parse(cidr, p.lo, p.hi) != 0)
-        return s_fail(err, errlen, -EINVAL, "bad CIDR '%.80s' (expected a.b.c.d/n or x::/n)",
-                      cidr);
+        return s_fail(err, errlen, -EINVAL, "bad CIDR '%.80s' (expected a.b.c.d/n or x::/n)", cidr);
     /* prefix length from the range: count leading equal bits of lo and hi */
     p.bits = 0;
     for (int i = 0; i < 16 && p.lo[i] == p.hi[i]; i++)
@@ -121,8 +120,8 @@ int cmn_sites_add(struct cmn_sites *s, const char *name, const char *kind, const
     int si = cmn_sites_find(s, name);
     if (si >= 0 && strcmp(s->sites[si].kind, kind) != 0) {
         if (err && errlen)
-            snprintf(err, errlen, "site '%s' is of kind '%s', not '%.60s'", name,
-                     s->sites[si].kind, kind);
+            snprintf(err, errlen, "site '%s' is of kind '%s', not '%.60s'", name, s->sites[si].kind,
+                     kind);
         return -EINVAL;
     }
     for (size_t i = 0; i < s->npfx; i++) {
@@ -136,7 +135,8 @@ int cmn_sites_add(struct cmn_sites *s, const char *name, const char *kind, const
         }
     }
     if ((si < 0 && s->nsites >= CMN_SITES_MAX) || s->npfx >= CMN_SITES_MAX)
-        return s_fail(err, errlen, -ENOSPC, "too many sites or prefixes (at most %d)", CMN_SITES_MAX);
+        return s_fail(err, errlen, -ENOSPC, "too many sites or prefixes (at most %d)",
+                      CMN_SITES_MAX);
     if (si < 0) {
         if (s->nsites == s->capsites) {
             size_t cap = s->capsites ? s->capsites * 2 : 16;
@@ -210,10 +210,13 @@ int cmn_sites_parse(struct cmn_sites *s, const char *text, size_t len, const cha
         abort();
     memcpy(buf, text, len);
     buf[len] = '\0';
-    /* copy what `s` holds so a failing text leaves it untouched */
-    for (size_t i = 0; i < s->npfx; i++)
-        cmn_sites_add(tmp, s->sites[s->pfx[i].site].name, s->sites[s->pfx[i].site].kind,
-                      s->pfx[i].text, NULL, 0);
+    /* copy what `s` holds so a failing text leaves it untouched; site by
+     * site and in each site's order (copying in prefix order, longest
+     * first, renumbered the sites and reordered their prefixes) */
+    for (size_t i = 0; i < s->nsites; i++)
+        for (size_t j = 0; j < s->sites[i].ncidr; j++)
+            cmn_sites_add(tmp, s->sites[i].name, s->sites[i].kind, cmn_sites_cidr(s, i, j), NULL,
+                          0);
     char *line = buf;
     for (unsigned no = 1; line; no++) {
         char *nl = memchr(line, '\n', (size_t)(buf + len - line));
@@ -228,12 +231,12 @@ int cmn_sites_parse(struct cmn_sites *s, const char *text, size_t len, const cha
             if (n == 0) {
                 /* blank or comment */
             } else if (n > WORDS_MAX) {
-                CMN_LOG(ERR, "%s:%u: more than %d prefixes on one line", origin, no,
-                        WORDS_MAX - 2);
+                CMN_LOG(ERR, "%s:%u: more than %d prefixes on one line", origin, no, WORDS_MAX - 2);
                 bad++;
             } else if (n < 3) {
-                CMN_LOG(ERR, "%s:%u: expected 'NAME KIND CIDR...' (e.g. 'dc-east datacenter"
-                             " 172.16.0.0/16'), got %zu word%s",
+                CMN_LOG(ERR,
+                        "%s:%u: expected 'NAME KIND CIDR...' (e.g. 'dc-east datacenter"
+                        " 172.16.0.0/16'), got %zu word%s",
                         origin, no, n, n == 1 ? "" : "s");
                 bad++;
             } else {
