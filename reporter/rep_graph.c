@@ -228,7 +228,8 @@ static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
         CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
+    if (g->nhosts > 1)
+        qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
     return 0;
 }
 
@@ -279,7 +280,8 @@ static int s_load_services(struct rep_graph *g, sqlite3 *db)
         CMN_LOG(ERR, "services: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
+    if (g->nsvcs > 1)
+        qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
     uint32_t i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
         g->hosts[h].svc_lo = i;
@@ -445,7 +447,8 @@ static void s_period_services(struct rep_graph *g)
 
 static void s_index_edges(struct rep_graph *g)
 {
-    qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
+    if (g->nedges > 1)
+        qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
     uint32_t i = 0;
     for (size_t s = 0; s < g->nsvcs; s++) {
         g->svcs[s].edge_lo = i;
