@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMN_SITE_NAME_MAX 64 /* name and kind lengths, NUL included */
-#define CMN_SITES_MAX     4096
+#define CMN_SITE_NAME_MAX  64 /* name and kind lengths, NUL included */
+#define CMN_SITES_MAX      4096
 #define CMN_SITES_FILE_MAX (16u << 20) /* bytes: a sites file is small text */
 
 struct cmn_sites;

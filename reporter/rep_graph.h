@@ -29,51 +29,51 @@ struct cmn_sites;
 enum rep_host_kind { REP_KIND_UNKNOWN, REP_KIND_CLIENT, REP_KIND_SERVER, REP_KIND_BOTH };
 
 struct rep_ghost {
-    char ip[CMN_IP_STRLEN];       /* export text form */
-    uint8_t key[16];              /* address, IPv4 v4-mapped: sort and CIDR tests */
-    const char *name;             /* hosts-file or DNS name, or NULL (owned by the graph) */
-    const char *name_source;      /* "hosts_file", "dns" or NULL */
+    char ip[CMN_IP_STRLEN];          /* export text form */
+    uint8_t key[16];                 /* address, IPv4 v4-mapped: sort and CIDR tests */
+    const char *name;                /* hosts-file or DNS name, or NULL (owned by the graph) */
+    const char *name_source;         /* "hosts_file", "dns" or NULL */
     char network[CMN_IP_STRLEN + 4]; /* "a.b.c.0/24" or "x:x:x:x::/64" */
-    int site;                     /* index in the graph's sites, -1 when none */
-    enum rep_host_kind kind;      /* from the hosts table */
+    int site;                        /* index in the graph's sites, -1 when none */
+    enum rep_host_kind kind;         /* from the hosts table */
     int64_t packets_out, bytes_out, packets_in, bytes_in; /* whole run */
-    int64_t first_ns, last_ns;    /* whole run */
-    uint32_t svc_lo, svc_hi;      /* its services: svcs[svc_lo .. svc_hi) */
-    uint32_t use_lo, use_hi;      /* edges it is the client of: uses[use_lo .. use_hi) */
+    int64_t first_ns, last_ns;                            /* whole run */
+    uint32_t svc_lo, svc_hi;                              /* its services: svcs[svc_lo .. svc_hi) */
+    uint32_t use_lo, use_hi; /* edges it is the client of: uses[use_lo .. use_hi) */
 };
 
 struct rep_gsvc {
-    uint32_t host;           /* server: index into hosts */
-    uint8_t proto;           /* IP protocol number */
-    uint16_t port;           /* server port */
-    const char *name;        /* services-file or port name, or NULL (owned by the graph) */
-    uint32_t clients;        /* distinct client IPs (in the period) */
-    int64_t packets, bytes;  /* both directions over its edges (in the period) */
-    double confidence;       /* that it is a server port */
+    uint32_t host;          /* server: index into hosts */
+    uint8_t proto;          /* IP protocol number */
+    uint16_t port;          /* server port */
+    const char *name;       /* services-file or port name, or NULL (owned by the graph) */
+    uint32_t clients;       /* distinct client IPs (in the period) */
+    int64_t packets, bytes; /* both directions over its edges (in the period) */
+    double confidence;      /* that it is a server port */
     int64_t first_ns, last_ns;
     uint32_t edge_lo, edge_hi; /* its edges: edges[edge_lo .. edge_hi) */
 };
 
 struct rep_gedge {
-    uint32_t client;         /* index into hosts */
-    uint32_t svc;            /* index into svcs */
+    uint32_t client; /* index into hosts */
+    uint32_t svc;    /* index into svcs */
     int64_t packets_c2s, bytes_c2s, packets_s2c, bytes_s2c;
-    int64_t sessions;        /* distinct client ports (whole run) or session deltas (period) */
+    int64_t sessions; /* distinct client ports (whole run) or session deltas (period) */
     int64_t first_ns, last_ns;
 };
 
 struct rep_graph {
     struct rep_ghost *hosts; /* sorted by address */
     size_t nhosts;
-    struct rep_gsvc *svcs;   /* sorted by (host, proto, port) */
+    struct rep_gsvc *svcs; /* sorted by (host, proto, port) */
     size_t nsvcs;
     struct rep_gedge *edges; /* sorted by (svc, client) */
     size_t nedges;
-    uint32_t *uses;          /* edge indices sorted by (client, svc): each host's dependencies */
-    struct cmn_sites *sites; /* the sites hosts were placed in (owned; never NULL) */
+    uint32_t *uses;             /* edge indices sorted by (client, svc): each host's dependencies */
+    struct cmn_sites *sites;    /* the sites hosts were placed in (owned; never NULL) */
     int64_t since_ns, until_ns; /* the period judged; 0, INT64_MAX for the whole run */
-    int64_t period_res_s;    /* resolution of the usage rows used (0: whole-run tables) */
-    char **owned;            /* names' storage, freed with the graph */
+    int64_t period_res_s;       /* resolution of the usage rows used (0: whole-run tables) */
+    char **owned;               /* names' storage, freed with the graph */
     size_t nowned, capowned;
 };
 
