@@ -226,6 +226,14 @@ TEST(graph)
     FAIL_IF_NOT(strcmp(rep_graph_site_name(g, g->hosts[pc].site), "all10") == 0);
     FAIL_IF_NOT(g->hosts[db1].site == -1);
     rep_graph_destroy(&g);
+    /* a period with only an end ("from the beginning") is judged from the
+     * usage history; an empty period is refused */
+    const struct rep_graph_opts until = {.until_ns = (int64_t)(1767229200ull * NS) * 2};
+    g = rep_graph_load(h, &until);
+    FAIL_IF_NOT(g && g->period_res_s > 0 && g->nedges == 4 && g->nhosts == 7);
+    rep_graph_destroy(&g);
+    const struct rep_graph_opts empty = {.since_ns = 10, .until_ns = 5};
+    FAIL_IF_NOT(rep_graph_load(h, &empty) == NULL);
     rep_db_close(&h);
     PASS;
 }
