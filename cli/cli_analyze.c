@@ -27,6 +27,7 @@
 #include "cmn_config.h"
 #include "cmn_log.h"
 #include "cmn_names.h"
+#include "cmn_sites.h"
 
 #define CLI_MAX_TRACKERS 64 /* trackers analyze will start on one host */
 #define CLI_MAX_ARGS     32 /* arguments per child command line */
@@ -35,6 +36,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"db", "OUT.sqlite", "database to write (required; must not exist unless --force)"},
     {"trackers", "N", "tracker processes to run (default 2)"},
     {"export", "OUT.json", "also write the JSON export here"},
+    {"sites", "FILE", "sites file (lines 'NAME KIND CIDR...'): hosts are placed in sites"},
     {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
     {"batch_records", "N", "records per batch, collectors and splitter (default 4096)"},
     {"keep_outer", NULL, "record the outer IP header of tunnels instead of the innermost"},
@@ -189,9 +191,17 @@ int cli_analyze_main(int argc, char **argv)
     const char *level = cmn_config_get(cfg, sect, "log_level");
     const char *hosts_file = cmn_config_get(cfg, sect, "hosts_file");
     const char *services_file = cmn_config_get(cfg, sect, "services_file");
+    const char *sites = cmn_config_get(cfg, sect, "sites");
     uint64_t dummy;
     if (!db)
         goto out;
+    if (sites) {
+        /* checked here, before any process starts (the merger loads it again) */
+        struct cmn_sites *chk = cmn_sites_load(sites);
+        if (!chk)
+            goto out;
+        cmn_sites_destroy(&chk);
+    }
     if (cmn_config_u64(cfg, sect, "trackers", 2, 1, CLI_MAX_TRACKERS, &trackers) ||
         cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &dummy) ||
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &dummy) ||
@@ -302,6 +312,8 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--hosts-file=%s", hosts_file);
     if (services_file)
         s_arg(c, "--services-file=%s", services_file);
+    if (sites)
+        s_arg(c, "--sites-file=%s", sites);
     c->ok_mask = CLI_EXIT_BIT(CMN_EXIT_LOST);
     for (uint64_t t = 0; t < trackers; t++) {
         c = &cmds[k++];

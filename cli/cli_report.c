@@ -17,22 +17,33 @@
 #include "cmn_cli.h"
 #include "cmn_config.h"
 #include "cmn_log.h"
+#include "cmn_sites.h"
 #ifdef RENKEI_HAVE_REPORTER
 #include "rep_export.h"
+#include "rep_formats.h"
 #include "rep_http.h"
+#include "rep_select.h"
 #endif
 
 static const struct cmn_cli_opt s_export_opts[] = {
     {"db", "DB", "database written by renkei analyze / renkei-merger (required)"},
-    {"format", "FORMAT", "output format: json (the only one for now; default json)"},
-    {"out", "FILE", "write here instead of stdout"},
+    {"format", "FORMAT", "json (default), csv, graphml or dot"},
+    {"out", "FILE|DIR", "write here instead of stdout (csv: a directory, required)"},
+    {"site", "NAME", "only hosts of this site"},
+    {"cidr", "CIDR", "only hosts inside this prefix, e.g. 10.3.0.0/16"},
+    {"around", "IP", "only hosts within --hops edges of this host"},
+    {"hops", "N", "for --around: edges away, either direction (1 or more; default 1)"},
+    {"sites", "FILE", "place hosts in the sites of this file (default: the database's)"},
     {NULL, NULL, NULL},
 };
 
 static const struct cmn_cli_spec s_export_spec = {
     .prog = "renkei export",
     .kind = "export",
-    .summary = "Write a renkei database as JSON (../shared/EXPORT_SCHEMA.md).",
+    .summary = "Write a renkei database as JSON (../shared/EXPORT_SCHEMA.md), CSV (hosts.csv,\n"
+               "services.csv, edges.csv), GraphML (Gephi, yEd) or DOT (Graphviz). Filters\n"
+               "pick hosts and combine; the export holds them, their services and every\n"
+               "edge touching them (docs/EXPORT.md).",
     .opts = s_export_opts,
     .positional = false,
 };
@@ -65,11 +76,26 @@ static int s_check_db(const char *prog, const char *db)
     return 0;
 }
 
-int cli_report_export(const char *db, const char *path)
-{
 #ifdef RENKEI_HAVE_REPORTER
+/* What one export writes. */
+struct s_export {
+    const char *db;              /* database path */
+    enum rep_format fmt;         /* not CSV (that writes a directory) */
+    struct rep_export_opts opts; /* sites and filter */
+};
+
+static int s_export_to(const struct s_export *x, FILE *f)
+{
+    if (x->fmt == REP_FORMAT_JSON)
+        return rep_export_json_opts(x->db, &x->opts, f);
+    return rep_export_graph(x->db, x->fmt, &x->opts, f, NULL);
+}
+
+/* Write export `x` to `path` ("-": stdout) through a temporary file. */
+static int s_export_file(const struct s_export *x, const char *path)
+{
     if (strcmp(path, "-") == 0) {
-        int rc = rep_export_json(db, stdout);
+        int rc = s_export_to(x, stdout);
         return rc != 0 ? rc : (fflush(stdout) == 0 ? 0 : -EIO);
     }
     char tmp[4096];
@@ -81,7 +107,7 @@ int cli_report_export(const char *db, const char *path)
         CMN_LOG(ERR, "cannot write %s: %s", tmp, strerror(e));
         return -e;
     }
-    int rc = rep_export_json(db, f);
+    int rc = s_export_to(x, f);
     if (fclose(f) != 0 && rc == 0) {
         rc = -errno;
         CMN_LOG(ERR, "cannot write %s: %s", tmp, strerror(-rc));
@@ -93,6 +119,14 @@ int cli_report_export(const char *db, const char *path)
     if (rc != 0)
         unlink(tmp);
     return rc;
+}
+#endif
+
+int cli_report_export(const char *db, const char *path)
+{
+#ifdef RENKEI_HAVE_REPORTER
+    const struct s_export x = {.db = db, .fmt = REP_FORMAT_JSON};
+    return s_export_file(&x, path);
 #else
     (void)db;
     (void)path;
@@ -104,6 +138,7 @@ int cli_report_export(const char *db, const char *path)
 int cli_export_main(int argc, char **argv)
 {
     struct cmn_config *cfg = NULL;
+    struct cmn_sites *sites = NULL;
     const char *sect;
     int pos;
     if (cmn_cli_parse(&s_export_spec, argc, argv, &cfg, &sect, &pos) != 0)
@@ -112,16 +147,51 @@ int cli_export_main(int argc, char **argv)
     const char *db = cmn_cli_require(&s_export_spec, cfg, sect, "db");
     const char *format = cmn_config_get(cfg, sect, "format");
     const char *out = cmn_config_get(cfg, sect, "out");
+    const char *sites_file = cmn_config_get(cfg, sect, "sites");
+    const char *around = cmn_config_get(cfg, sect, "around");
+    uint64_t hops = 1;
     if (!db)
         goto done;
-    if (format && strcmp(format, "json") != 0) {
-        fprintf(stderr, "renkei export: unknown --format '%s' (supported: json)\n", format);
+    if (cmn_config_u64(cfg, sect, "hops", 1, 1, 1000000, &hops) != 0)
+        goto done;
+    if (cmn_config_get(cfg, sect, "hops") && !around) {
+        fprintf(stderr, "renkei export: --hops needs --around IP\n");
         goto done;
     }
+#ifdef RENKEI_HAVE_REPORTER
+    struct s_export x = {.db = db, .fmt = REP_FORMAT_JSON};
+    if (format && rep_format_parse(format, &x.fmt) != 0) {
+        fprintf(stderr, "renkei export: unknown --format '%s' (json, csv, graphml, dot)\n", format);
+        goto done;
+    }
+    if (x.fmt == REP_FORMAT_CSV && (!out || strcmp(out, "-") == 0)) {
+        fprintf(stderr, "renkei export: --format csv writes three files: give --out DIR\n");
+        goto done;
+    }
+    if (sites_file && !(sites = cmn_sites_load(sites_file)))
+        goto done; /* cmn_sites_load said what is wrong, with file:line */
     if (s_check_db("renkei export", db) != 0)
         goto done;
-    rc = cli_report_export(db, out ? out : "-") == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+    const struct rep_filter flt = {
+        .site = cmn_config_get(cfg, sect, "site"),
+        .cidr = cmn_config_get(cfg, sect, "cidr"),
+        .around = around,
+        .hops = (int)hops,
+    };
+    x.opts.sites = sites;
+    x.opts.filter = &flt;
+    int r = x.fmt == REP_FORMAT_CSV ? rep_export_graph(db, x.fmt, &x.opts, NULL, out)
+                                    : s_export_file(&x, out ? out : "-");
+    rc = r == 0 ? CMN_EXIT_OK : (r == -EINVAL ? CMN_EXIT_USAGE : CMN_EXIT_ERROR);
+#else
+    (void)format;
+    (void)out;
+    (void)sites_file;
+    CMN_LOG(ERR, "this renkei was built without the reporter: no export");
+    rc = CMN_EXIT_ERROR;
+#endif
 done:
+    cmn_sites_destroy(&sites);
     cmn_config_destroy(&cfg);
     return rc;
 }

@@ -210,10 +210,13 @@ int cmn_sites_parse(struct cmn_sites *s, const char *text, size_t len, const cha
         abort();
     memcpy(buf, text, len);
     buf[len] = '\0';
-    /* copy what `s` holds so a failing text leaves it untouched */
-    for (size_t i = 0; i < s->npfx; i++)
-        cmn_sites_add(tmp, s->sites[s->pfx[i].site].name, s->sites[s->pfx[i].site].kind,
-                      s->pfx[i].text, NULL, 0);
+    /* copy what `s` holds so a failing text leaves it untouched; site by
+     * site and in each site's order (copying in prefix order, longest
+     * first, renumbered the sites and reordered their prefixes) */
+    for (size_t i = 0; i < s->nsites; i++)
+        for (size_t j = 0; j < s->sites[i].ncidr; j++)
+            cmn_sites_add(tmp, s->sites[i].name, s->sites[i].kind, cmn_sites_cidr(s, i, j), NULL,
+                          0);
     char *line = buf;
     for (unsigned no = 1; line; no++) {
         char *nl = memchr(line, '\n', (size_t)(buf + len - line));

@@ -21,6 +21,7 @@
 #include "cmn_ip.h"
 #include "cmn_dns.h"
 #include "cmn_log.h"
+#include "cmn_sites.h"
 #include "mrg_db.h"
 #include "mrg_rollup.h"
 
@@ -67,6 +68,9 @@ static const char s_schema[] =
     " name TEXT, PRIMARY KEY(proto, port)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS dns_names(ip TEXT NOT NULL, name TEXT NOT NULL, rtype TEXT,"
     " first_ns INTEGER, last_ns INTEGER, seen INTEGER, PRIMARY KEY(ip, name)) WITHOUT ROWID;"
+    /* sites_file (cmn_sites.h), replaced at start; rowid keeps the file's order */
+    "CREATE TABLE IF NOT EXISTS sites(name TEXT NOT NULL, kind TEXT NOT NULL, cidr TEXT NOT NULL,"
+    " PRIMARY KEY(name, cidr));"
     "CREATE TABLE IF NOT EXISTS edges(client_ip TEXT NOT NULL, server_ip TEXT NOT NULL,"
     " proto INTEGER NOT NULL, server_port INTEGER NOT NULL, client_key BLOB, server_key BLOB,"
     " packets_c2s INTEGER, bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER,"
@@ -1197,6 +1201,38 @@ int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t 
             st->stored++;
         else
             st->capped++;
+    }
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return 0;
+}
+
+int mrg_db_set_sites(struct mrg_db *db, const struct cmn_sites *sites)
+{
+    assert(db && sites);
+    sqlite3_stmt *ins = NULL;
+    if (sqlite3_prepare_v2(db->db, "INSERT INTO sites(name, kind, cidr) VALUES (?1, ?2, ?3)", -1,
+                           &ins, NULL) != SQLITE_OK)
+        return s_fail(db, "INSERT INTO sites");
+    if (s_step_done(db, ST_BEGIN) != 0) {
+        sqlite3_finalize(ins);
+        return -EIO;
+    }
+    int rc = sqlite3_exec(db->db, "DELETE FROM sites", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+    for (size_t i = 0; rc == 0 && i < cmn_sites_count(sites); i++) {
+        for (size_t j = 0; rc == 0 && j < cmn_sites_cidr_count(sites, i); j++) {
+            sqlite3_bind_text(ins, 1, cmn_sites_name(sites, i), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 2, cmn_sites_kind(sites, i), -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 3, cmn_sites_cidr(sites, i, j), -1, SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = -EIO;
+            sqlite3_reset(ins);
+        }
+    }
+    sqlite3_finalize(ins);
+    if (rc != 0) {
+        CMN_LOG(ERR, "%s: sites: %s", db->path, sqlite3_errmsg(db->db));
+        return s_rollback(db);
     }
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);

@@ -22,6 +22,7 @@
 #define MRG_SCHEMA_VERSION 1
 
 struct mrg_db;
+struct cmn_sites;
 
 /* One tracker's share of an epoch (all its chunks concatenated or one chunk;
  * arrays borrowed for the duration of the call, need not be aligned). */
@@ -109,6 +110,10 @@ struct mrg_dns_stats {
  * transaction. Adds to *st (may be NULL). 0 or -EIO. */
 int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t max_per_ip,
                          struct mrg_dns_stats *st /* OUT: added to */);
+/* Replace the contents of table `sites` with `sites` (cmn_sites.h: the
+ * merger's sites_file), one row per (site, prefix) in the file's order, in
+ * one transaction. Returns 0 or -EIO after logging. */
+int mrg_db_set_sites(struct mrg_db *db, const struct cmn_sites *sites);
 
 /* Retention of live sessions and usage rows (default MRG_RETAIN_*_DEFAULT),
  * applied from the next epoch commit on (mrg_rollup.h). */

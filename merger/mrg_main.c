@@ -12,6 +12,7 @@
 #include "cmn_cli.h"
 #include "cmn_log.h"
 #include "cmn_names.h"
+#include "cmn_sites.h"
 #include "mrg_node.h"
 #include "mrg_rollup.h"
 
@@ -29,6 +30,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"trackers", "N", "trackers to wait for per epoch (default: from the splitter's Hello)"},
     {"hosts_file", "FILE", "/etc/hosts-format host names"},
     {"services_file", "FILE", "service names: 'tcp/50020 order-api' or 'order-api 50020/tcp'"},
+    {"sites_file", "FILE", "sites: lines 'NAME KIND CIDR...' (replaces the sites table)"},
     {"exit_on_eos", NULL, "exit after the run ends (3 if records were lost)"},
     {"stats_interval", "SECONDS", "seconds between stats lines (default 5, 0 off)"},
     {"retain_minutes", "N",
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
     int rc = CMN_EXIT_USAGE;
     /* cmn_cli_parse applied log_level (a built-in key) */
     struct mrg_node_config nc = {0};
+    struct cmn_sites *sites = NULL;
     uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0;
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
@@ -72,6 +75,11 @@ int main(int argc, char **argv)
             0 ||
         cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) != 0)
         goto out;
+    /* a bad sites file is a bad input file: exit 2, after file:line messages */
+    const char *sites_file = cmn_config_get(cfg, section, "sites_file");
+    if (sites_file && !(sites = cmn_sites_load(sites_file)))
+        goto out;
+    nc.sites = sites;
     nc.retain_minutes = (uint32_t)rmin;
     nc.retain_hours = (uint32_t)rhour;
     nc.retain_days = (uint32_t)rday;
@@ -107,6 +115,7 @@ int main(int argc, char **argv)
     }
     mrg_node_destroy(&s_node);
 out:
+    cmn_sites_destroy(&sites);
     cmn_config_destroy(&cfg);
     return rc;
 }

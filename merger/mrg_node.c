@@ -737,6 +737,8 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
             goto err;
         CMN_LOG(INFO, "services_file %s: %ld names", cfg->services_file, ns);
     }
+    if (cfg->sites && mrg_db_set_sites(n->db, cfg->sites) != 0)
+        goto err;
     n->ctx = cfg->zmq_ctx;
     if (!n->ctx) {
         n->ctx = zmq_ctx_new();

@@ -16,7 +16,6 @@
 #define CMN_LOG_TAG "rep_api"
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -591,10 +590,10 @@ static int s_hosts(struct api *a, sqlite3 *db, const char *rest)
         .row = s_row_host,
     };
     struct qb q = {.len = 0};
-    const char *kind, *site, *text;
+    const char *kind = NULL, *site = NULL, *text = NULL;
     char net[CMN_IP_STRLEN + 8];
     uint8_t lo[16], hi[16], proto;
-    int64_t port;
+    int64_t port = 0;
     int rc;
     if ((rc = s_p_enum(a, "kind", s_kinds, &kind)) < 0)
         return rc;
@@ -673,9 +672,9 @@ static int s_services(struct api *a, sqlite3 *db, const char *rest)
     };
     struct qb q = {.len = 0};
     char ip[CMN_IP_STRLEN];
-    const char *site, *name;
+    const char *site = NULL, *name = NULL;
     uint8_t lo[16], hi[16], proto;
-    int64_t port;
+    int64_t port = 0;
     int rc;
     if ((rc = s_p_ip(a, "ip", ip, sizeof(ip))) < 0)
         return rc;
@@ -751,9 +750,9 @@ static int s_edges(struct api *a, sqlite3 *db, const char *rest)
     };
     struct qb q = {.len = 0};
     char client[CMN_IP_STRLEN], server[CMN_IP_STRLEN];
-    const char *site;
+    const char *site = NULL;
     uint8_t lo[16], hi[16], proto;
-    int64_t port;
+    int64_t port = 0;
     int rc;
     if ((rc = s_p_ip(a, "client", client, sizeof(client))) < 0)
         return rc;
@@ -828,7 +827,7 @@ static int s_events(struct api *a, sqlite3 *db, const char *rest)
     };
     struct qb q = {.len = 0};
     char target[CMN_IP_STRLEN], ip[CMN_IP_STRLEN];
-    const char *kind;
+    const char *kind = NULL;
     int rc;
     if ((rc = s_p_text(a, "kind", &kind)) < 0)
         return rc;
@@ -1047,14 +1046,11 @@ static int s_export(struct api *a, sqlite3 *db, const char *rest)
 {
     (void)db;
     (void)rest;
-    return rep_export_json_opts(a->ctx->db_path, a->f, a->ctx->resolve) == 0 ? 0 : -EIO;
+    struct rep_export_opts o = {.sites = a->ctx->sites, .resolve = a->ctx->resolve};
+    return rep_export_json_opts(a->ctx->db_path, &o, a->f) == 0 ? 0 : -EIO;
 }
 
 /* ---- /api/impact ---- */
-
-/* rep_graph_load sorts with a file-static comparator context, so two
- * loads must not run at once; loads are rare (one per impact request). */
-static pthread_mutex_t s_graph_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The values of repeatable parameter `key`, borrowed from the request. */
 static const char **s_multi(const struct api *a, const char *key, size_t *n)
@@ -1125,9 +1121,7 @@ static int s_impact(struct api *a, sqlite3 *db, const char *rest)
         s_bad(a, "until", s_arg(a, "until"), "must be later than since");
         goto out;
     }
-    pthread_mutex_lock(&s_graph_lock);
-    g = rep_graph_load(db, &go);
-    pthread_mutex_unlock(&s_graph_lock);
+    g = rep_graph_load(db, &go); /* re-entrant: one map per request */
     if (!g) {
         if (go.since_ns || go.until_ns)
             s_bad(a, go.since_ns ? "since" : "until", s_arg(a, go.since_ns ? "since" : "until"),

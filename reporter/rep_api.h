@@ -12,9 +12,8 @@
  * unknown route is a JSON 404. Every text from the request that is echoed
  * goes through rep_json_str (invalid UTF-8 becomes U+FFFD), so the body is
  * always valid JSON. Called from the server's request threads concurrently;
- * the shared state is the borrowed, read-only context and a lock that lets
- * one impact request at a time load its map (rep_graph_load is not
- * reentrant).
+ * the only shared state is the borrowed, read-only context (each impact
+ * request loads its own map; rep_graph_load is re-entrant).
  */
 #ifndef REP_API_H
 #define REP_API_H

@@ -99,17 +99,6 @@ static int s_edge_cmp(const void *a, const void *b)
     return x->client < y->client ? -1 : x->client > y->client;
 }
 
-static const struct rep_graph *s_sort_g; /* qsort has no context argument */
-
-static int s_use_cmp(const void *a, const void *b)
-{
-    const struct rep_gedge *x = &s_sort_g->edges[*(const uint32_t *)a];
-    const struct rep_gedge *y = &s_sort_g->edges[*(const uint32_t *)b];
-    if (x->client != y->client)
-        return x->client < y->client ? -1 : 1;
-    return x->svc < y->svc ? -1 : x->svc > y->svc;
-}
-
 long rep_graph_host_find(const struct rep_graph *g, const uint8_t ip[16])
 {
     size_t lo = 0, hi = g->nhosts;
@@ -228,7 +217,7 @@ static int s_load_hosts(struct rep_graph *g, sqlite3 *db, const struct rep_names
         CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    if (g->nhosts)
+    if (g->nhosts > 1)
         qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
     return 0;
 }
@@ -275,7 +264,7 @@ static int s_load_services(struct rep_graph *g, sqlite3 *db, const struct rep_na
         CMN_LOG(ERR, "services: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    if (g->nsvcs)
+    if (g->nsvcs > 1)
         qsort(g->svcs, g->nsvcs, sizeof(*g->svcs), s_svc_cmp);
     uint32_t i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
@@ -303,16 +292,26 @@ static int s_period_res(struct rep_graph *g, sqlite3 *db, int64_t since, int64_t
                            " ORDER BY res",
                            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t r = sqlite3_column_int64(st, 0), lo = sqlite3_column_int64(st, 1);
-        if (lo < oldest)
-            oldest = lo;
-        if (rc != 0 && lo <= since - since % (r * 1000000000LL)) {
-            *res = r;
+    int64_t rs[8], los[8]; /* resolutions (few: epoch, hour, day) and their oldest rows */
+    size_t n = 0;
+    while (n < 8 && sqlite3_step(st) == SQLITE_ROW) {
+        rs[n] = sqlite3_column_int64(st, 0);
+        los[n] = sqlite3_column_int64(st, 1);
+        if (rs[n] > 0 && los[n] < oldest)
+            oldest = los[n];
+        n += rs[n] > 0;
+    }
+    sqlite3_finalize(st);
+    /* since 0 is "from the beginning": the oldest history of any resolution
+     * (it compared 0 with the oldest row and refused every --until alone) */
+    if (since <= 0)
+        since = oldest;
+    for (size_t i = 0; i < n && rc != 0; i++) {
+        if (los[i] <= since - since % (rs[i] * 1000000000LL)) {
+            *res = rs[i];
             rc = 0;
         }
     }
-    sqlite3_finalize(st);
     (void)g;
     if (rc != 0) {
         char t[40] = "nothing";
@@ -432,7 +431,7 @@ static void s_period_services(struct rep_graph *g)
 
 static void s_index_edges(struct rep_graph *g)
 {
-    if (g->nedges)
+    if (g->nedges > 1)
         qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
     uint32_t i = 0;
     for (size_t s = 0; s < g->nsvcs; s++) {
@@ -441,15 +440,20 @@ static void s_index_edges(struct rep_graph *g)
             i++;
         g->svcs[s].edge_hi = i;
     }
+    /* uses by (client, svc): a counting sort on the client over the edges,
+     * which are in svc order already. (It was a qsort through a file-static
+     * graph pointer, a race between two threads loading graphs.) */
     g->uses = malloc((g->nedges + 1) * sizeof(*g->uses));
-    if (!g->uses)
+    uint32_t *at = calloc(g->nhosts + 1, sizeof(*at));
+    if (!g->uses || !at)
         abort();
     for (size_t k = 0; k < g->nedges; k++)
-        g->uses[k] = (uint32_t)k;
-    s_sort_g = g;
-    if (g->nedges)
-        qsort(g->uses, g->nedges, sizeof(*g->uses), s_use_cmp);
-    s_sort_g = NULL;
+        at[g->edges[k].client + 1]++;
+    for (size_t h = 0; h < g->nhosts; h++)
+        at[h + 1] += at[h];
+    for (size_t k = 0; k < g->nedges; k++)
+        g->uses[at[g->edges[k].client]++] = (uint32_t)k;
+    free(at);
     i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
         g->hosts[h].use_lo = i;
@@ -471,11 +475,12 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         CMN_LOG(ERR, "empty period: --until must be later than --since");
         goto err;
     }
-    g->sites = opts && opts->sites ? s_copy_sites(opts->sites) : s_db_sites(db);
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot read: %s", sqlite3_errmsg(db));
         goto err;
     }
+    /* inside the transaction: the sites table is part of the snapshot */
+    g->sites = opts && opts->sites ? s_copy_sites(opts->sites) : s_db_sites(db);
     bool period = g->since_ns > 0 || g->until_ns != INT64_MAX;
     struct rep_names *names = rep_names_load(db);
     int rc = s_load_hosts(g, db, names);

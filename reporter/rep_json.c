@@ -4,6 +4,7 @@
  * packet counts keep every digit.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -135,12 +136,9 @@ static void s_proto(FILE *f, sqlite3_stmt *st, int i)
     rep_json_str(f, cmn_proto_name((uint8_t)sqlite3_column_int(st, i), buf, sizeof(buf)));
 }
 
-void rep_json_host(FILE *f, sqlite3_stmt *st)
-{
-    rep_json_host_named(f, st, NULL);
-}
-
-void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+/* A host row; with `with_site`, the "site" field after "kind" (the export). */
+static void s_host(FILE *f, sqlite3_stmt *st, const struct rep_names *names, bool with_site,
+                   const char *site)
 {
     const char *ip = (const char *)sqlite3_column_text(st, 0);
     const char *src = NULL;
@@ -160,6 +158,10 @@ void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *name
     rep_json_col_str(f, st, 2, 1);
     fputs(", \"kind\": ", f);
     rep_json_col_str(f, st, 3, 0);
+    if (with_site) {
+        fputs(", \"site\": ", f);
+        rep_json_str(f, site);
+    }
     static const char *const k[] = {"packets_out", "bytes_out",         "packets_in",
                                     "bytes_in",    "services_provided", "services_used"};
     for (int i = 0; i < 6; i++) {
@@ -171,6 +173,27 @@ void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *name
     fputs(", \"last_seen\": ", f);
     rep_json_col_time(f, st, 11);
     fputs("}", f);
+}
+
+void rep_json_host(FILE *f, sqlite3_stmt *st)
+{
+    s_host(f, st, NULL, false, NULL);
+}
+
+void rep_json_host_site(FILE *f, sqlite3_stmt *st, const char *site)
+{
+    s_host(f, st, NULL, true, site);
+}
+
+void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    s_host(f, st, names, false, NULL);
+}
+
+void rep_json_host_named_site(FILE *f, sqlite3_stmt *st, const struct rep_names *names,
+                              const char *site)
+{
+    s_host(f, st, names, true, site);
 }
 
 void rep_json_service(FILE *f, sqlite3_stmt *st)

@@ -54,6 +54,8 @@ void rep_json_col_real(FILE *f, sqlite3_stmt *st, int i);
 struct rep_names;
 
 void rep_json_host(FILE *f, sqlite3_stmt *st);
+/* A host row with its "site" (NULL: null) after "kind", as the export has it. */
+void rep_json_host_site(FILE *f, sqlite3_stmt *st, const char *site);
 void rep_json_service(FILE *f, sqlite3_stmt *st);
 
 /* As rep_json_host / rep_json_service with names from `names` (rep_names.h;
@@ -62,6 +64,9 @@ void rep_json_service(FILE *f, sqlite3_stmt *st);
  * "name" from the services file first. */
 void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
 void rep_json_service_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
+/* Both: names and the host's "site" (the export's host rows). */
+void rep_json_host_named_site(FILE *f, sqlite3_stmt *st, const struct rep_names *names,
+                              const char *site);
 void rep_json_edge(FILE *f, sqlite3_stmt *st);
 void rep_json_event(FILE *f, sqlite3_stmt *st);
 
