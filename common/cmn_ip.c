@@ -150,3 +150,9 @@ bool cmn_ip_is_group(const uint8_t ip[16], const uint8_t peer[16])
     /* directed broadcast of the sender's own /24 */
     return ip[15] == 255 && cmn_ip_is_v4(peer) && memcmp(ip + 12, peer + 12, 3) == 0;
 }
+
+bool cmn_ip_is_group_pair(const uint8_t a[16], const uint8_t b[16])
+{
+    return cmn_ip_is_group(a, b) || cmn_ip_is_group(b, a) || cmn_ip_is_unspecified(a) ||
+           cmn_ip_is_unspecified(b);
+}

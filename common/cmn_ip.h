@@ -56,6 +56,11 @@ bool cmn_ip_is_multicast(const uint8_t ip[16]);
 bool cmn_ip_is_unspecified(const uint8_t ip[16]);
 bool cmn_ip_is_group(const uint8_t ip[16], const uint8_t peer[16]);
 
+/* True when a conversation between a and b names no service and no client:
+ * either side is a group seen from the other, or unspecified. The tracker
+ * (evidence) and the merger (edges, groups table) both use this one rule. */
+bool cmn_ip_is_group_pair(const uint8_t a[16], const uint8_t b[16]);
+
 /* Name of an IP protocol for the export: "tcp", "udp", "icmp", "icmpv6", or the number. */
 const char *cmn_proto_name(uint8_t proto, char *buf /* OUT */, size_t len);
 

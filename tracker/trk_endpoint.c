@@ -236,8 +236,7 @@ static int s_fold_side(struct trk_endpoints *t, const struct trk_sess_view *v, i
 
 bool trk_endpoints_group_session(const struct cmn_session_rec *r)
 {
-    return cmn_ip_is_group(r->a_ip, r->b_ip) || cmn_ip_is_group(r->b_ip, r->a_ip) ||
-           cmn_ip_is_unspecified(r->a_ip) || cmn_ip_is_unspecified(r->b_ip);
+    return cmn_ip_is_group_pair(r->a_ip, r->b_ip);
 }
 
 int trk_endpoints_fold(struct trk_endpoints *t, const struct trk_sess_view *v, bool own_a,
