@@ -68,68 +68,43 @@ static const char s_schema[] =
     " THEN " X "_port WHEN " OTHER " THEN (CASE WHEN " X "_port = 0 THEN 0 ELSE -1 END)"           \
     " ELSE 0 END END"
 
-/* Rows of SRC (alias s) filtered by WHERE, with their server side `srv`. */
+// clang-format off
+/* Rows of SRC (alias s) filtered by WHERE, with their server side `srv` and
+ * their group side `grp`. */
 #define ATTR(SRC, WHERE)                                                                           \
-    "(SELECT s.*, " MRG_SRV_SIDE("s.") " AS srv, " MRG_GROUP_SIDE(                                 \
-        "s.") " AS grp FROM (SELECT s.*, ea.role AS ra, ea.confidence AS ca,"                      \
-              " eb.role AS rb, eb.confidence AS cb FROM " SRC " s"                                 \
-              " LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = "    \
-              "s.a_port"                                                                           \
-              " LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = "    \
-              "s.b_port"                                                                           \
-              " WHERE " WHERE ") s)"
+    "(SELECT s.*, " MRG_SRV_SIDE("s.") " AS srv, " MRG_GROUP_SIDE("s.") " AS grp"                  \
+    " FROM (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb, eb.confidence AS cb"    \
+    " FROM " SRC " s"                                                                              \
+    " LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"      \
+    " LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"      \
+    " WHERE " WHERE ") s)"
 
-/* Retire sessions idle since before %lld ns. */
+/* Retire sessions idle since before %lld ns; then the client endpoints of
+ * retired sessions are not needed any more. */
 #define SQL_RETIRE                                                                                 \
     "INSERT INTO sessions_retired(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab,"           \
     " pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"    \
     " rst_ab, rst_ba, flags, epochs, first_ns, last_ns, retired)"                                  \
-    " SELECT a_ip, " RETIRED_PORT("a", "'A'", "'B'") ", b_ip, " RETIRED_PORT(                      \
-        "b", "'B'",                                                                                \
-        "'A'") ", proto, SUM(pkts_ab),"                                                            \
-               "  SUM(bytes_ab), SUM(pkts_ba), SUM(bytes_ba), SUM(syn_ab), SUM(syn_ba), "          \
-               "SUM(synack_ab),"                                                                   \
-               "  SUM(synack_ba), SUM(ack_ab), SUM(ack_ba), SUM(fin_ab), SUM(fin_ba), "            \
-               "SUM(rst_ab),"                                                                      \
-               "  SUM(rst_ba), MAX(flags), SUM(epochs), MIN(first_ns), MAX(last_ns), COUNT(*)"     \
-               " FROM " ATTR(                                                                      \
-                   "sessions",                                                                     \
-                   "s.last_ns < %lld") " GROUP BY 1, 2, 3, 4, 5"                                   \
-                                       " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO "       \
-                                       "UPDATE SET"                                                \
-                                       " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = "        \
-                                       "bytes_ab + "                                               \
-                                       "excluded.bytes_ab,"                                        \
-                                       " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = "        \
-                                       "bytes_ba + "                                               \
-                                       "excluded.bytes_ba,"                                        \
-                                       " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + "    \
-                                       "excluded.syn_ba,"                                          \
-                                       " synack_ab = synack_ab + excluded.synack_ab, synack_ba = " \
-                                       "synack_ba "                                                \
-                                       "+ "                                                        \
-                                       "excluded.synack_ba,"                                       \
-                                       " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + "    \
-                                       "excluded.ack_ba,"                                          \
-                                       " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + "    \
-                                       "excluded.fin_ba,"                                          \
-                                       " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + "    \
-                                       "excluded.rst_ba,"                                          \
-                                       " flags = MAX(flags, excluded.flags), epochs = epochs + "   \
-                                       "excluded.epochs,"                                          \
-                                       " first_ns = MIN(first_ns, excluded.first_ns), last_ns = "  \
-                                       "MAX(last_ns, "                                             \
-                                       "excluded.last_ns),"                                        \
-                                       " retired = retired + excluded.retired;"                    \
-                                       "DELETE FROM sessions WHERE last_ns < %lld;" /* client      \
-                                                                                       endpoints   \
-                                                                                       of retired                                                                                           \
-                                                                                       sessions    \
-                                                                                       are not                                                                                               \
-                                                                                       needed any  \
-                                                                                       more */     \
-                                       "DELETE FROM endpoints WHERE role <> 'server' AND last_ns " \
-                                       "< %lld;"
+    " SELECT a_ip, " RETIRED_PORT("a", "'A'", "'B'") ", b_ip, "                                    \
+    RETIRED_PORT("b", "'B'", "'A'") ", proto, SUM(pkts_ab),"                                       \
+    "  SUM(bytes_ab), SUM(pkts_ba), SUM(bytes_ba), SUM(syn_ab), SUM(syn_ba), SUM(synack_ab),"      \
+    "  SUM(synack_ba), SUM(ack_ab), SUM(ack_ba), SUM(fin_ab), SUM(fin_ba), SUM(rst_ab),"           \
+    "  SUM(rst_ba), MAX(flags), SUM(epochs), MIN(first_ns), MAX(last_ns), COUNT(*)"                \
+    " FROM " ATTR("sessions", "s.last_ns < %lld") " GROUP BY 1, 2, 3, 4, 5"                        \
+    " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"                                \
+    " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + excluded.bytes_ab,"              \
+    " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + excluded.bytes_ba,"              \
+    " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + excluded.syn_ba,"                       \
+    " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba + excluded.synack_ba,"     \
+    " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + excluded.ack_ba,"                       \
+    " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + excluded.fin_ba,"                       \
+    " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + excluded.rst_ba,"                       \
+    " flags = MAX(flags, excluded.flags), epochs = epochs + excluded.epochs,"                      \
+    " first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns),"      \
+    " retired = retired + excluded.retired;"                                                       \
+    "DELETE FROM sessions WHERE last_ns < %lld;"                                                   \
+    "DELETE FROM endpoints WHERE role <> 'server' AND last_ns < %lld;"
+// clang-format on
 
 /* The epoch's usage rows (res %lld s, bucket %lld ns), from its deltas as
  * mrg_db attributed them to edges (temp.epoch_attr, one row per delta with a
