@@ -180,7 +180,8 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *cmds = NULL;
     size_t ncmd = 0;
     struct cli_proc_set *procs = NULL;
-    uint64_t trackers, total_packets = 0;
+    uint64_t trackers, total_packets = 0, skipped_packets = 0;
+    char skipped_what[256] = ""; /* names of the link types skipped */
     bool keep_outer, force;
     const char *db = cmn_cli_require(&s_spec, cfg, sect, "db");
     const char *export = cmn_config_get(cfg, sect, "export");
@@ -234,10 +235,21 @@ int cli_analyze_main(int argc, char **argv)
         if (info.trailing_error[0])
             CMN_LOG(WARN, "%s: damaged after %" PRIu64 " packets (%s); analyzing those", cap,
                     info.packets, info.trailing_error);
-        for (uint32_t k = 0; k < info.n_linktypes; k++)
-            if (!cmn_capfile_linktype_supported(info.linktypes[k]))
-                CMN_LOG(WARN, "%s: link type %" PRIu32 " is not parsed; its packets are skipped",
-                        cap, info.linktypes[k]);
+        for (uint32_t k = 0; k < info.n_linktypes; k++) {
+            if (cmn_capfile_linktype_supported(info.linktypes[k]))
+                continue;
+            char nb[24];
+            const char *name = cmn_capfile_linktype_name(info.linktypes[k], nb, sizeof(nb));
+            CMN_LOG(WARN,
+                    "%s: link type %" PRIu32 " (%s) is not parsed: %" PRIu64
+                    " packets skipped (the run goes on)",
+                    cap, info.linktypes[k], name, info.linktype_packets[k]);
+            skipped_packets += info.linktype_packets[k];
+            if (!strstr(skipped_what, name)) /* truncated when very many */
+                snprintf(skipped_what + strlen(skipped_what),
+                         sizeof(skipped_what) - strlen(skipped_what), "%s%s",
+                         skipped_what[0] ? ", " : "", name);
+        }
         total_packets += info.packets;
     }
 
@@ -424,6 +436,9 @@ int cli_analyze_main(int argc, char **argv)
     printf("renkei analyze: %s\n", lost ? "finished, but records were lost" : "done");
     printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
     s_print_n("records", s.records);
+    if (skipped_packets > 0)
+        printf("  %-14s %" PRIu64 " packets of link types not parsed (%s)\n", "skipped",
+               skipped_packets, skipped_what);
     if (ncap > 1)
         s_print_n("duplicates", s.duplicates);
     s_print_n("hosts", s.hosts);

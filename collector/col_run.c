@@ -321,19 +321,19 @@ static int s_prepare_file(const struct col_run_config *c, char *tmp, size_t tmpl
     if (info.trailing_error[0])
         CMN_LOG(WARN, "%s; the %" PRIu64 " packets before it are used", info.trailing_error,
                 info.packets);
-    uint32_t supported = 0;
+    /* A link type the parser does not read never stops the run: its frames
+     * are read, counted (malformed_unsupported_linktype) and skipped, even
+     * when the whole file is of that type. */
     for (uint32_t i = 0; i < info.n_linktypes; i++) {
         if (cmn_capfile_linktype_supported(info.linktypes[i]))
-            supported++;
-        else
-            CMN_LOG(WARN,
-                    "%s: link type %" PRIu32 " is not supported; its packets count as "
-                    "malformed_unsupported_linktype",
-                    c->pcap, info.linktypes[i]);
-    }
-    if (info.n_linktypes > 0 && supported == 0) {
-        CMN_LOG(ERR, "%s: no supported link type in the file", c->pcap);
-        return CMN_EXIT_USAGE;
+            continue;
+        char nb[24];
+        CMN_LOG(WARN,
+                "%s: link type %" PRIu32 " (%s) is not parsed; its %" PRIu64
+                " packets are skipped and count as malformed_unsupported_linktype",
+                c->pcap, info.linktypes[i],
+                cmn_capfile_linktype_name(info.linktypes[i], nb, sizeof(nb)),
+                info.linktype_packets[i]);
     }
     *expected = info.packets;
     *linktype = info.n_linktypes ? info.linktypes[0] : CMN_LINK_EN10MB;

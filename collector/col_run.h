@@ -45,7 +45,8 @@ struct col_run_config {
 };
 
 /* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,
- * 2 unreadable input or unsupported link type. `stop` counts SIGINT/SIGTERM
+ * 2 unreadable input (a link type the parser does not read is not an
+ * error: its frames are counted and skipped). `stop` counts SIGINT/SIGTERM
  * (1: finish cleanly, 2: abandon blocked sends). */
 int col_run(const struct col_run_config *cfg, volatile sig_atomic_t *stop);
 

@@ -547,6 +547,8 @@ int cmn_capfile_scan(const char *path, struct cmn_capfile_info *info, char *err,
             if (i > 0)
                 info->mixed_linktypes = true;
         }
+        if (i < info->n_linktypes) /* beyond 8 distinct types: not counted per type */
+            info->linktype_packets[i]++;
     }
     if (cf->format == CMN_CAP_PCAPNG)
         info->nanosecond = cf->fine_ts;
@@ -574,8 +576,56 @@ bool cmn_capfile_linktype_supported(uint32_t linktype)
         case CMN_LINK_IPV6:
         case CMN_LINK_SLL2:
         case CMN_LINK_RENKEI:
+        case CMN_LINK_PPP:
+        case CMN_LINK_PPP_HDLC:
+        case CMN_LINK_PPP_ETHER:
+        case CMN_LINK_C_HDLC:
+        case CMN_LINK_IEEE802_11:
+        case CMN_LINK_RADIOTAP:
             return true;
         default:
             return false;
     }
+}
+
+const char *cmn_capfile_linktype_name(uint32_t linktype, char *buf, size_t len)
+{
+    /* libpcap's LINKTYPE_ names, without the prefix */
+    static const struct {
+        uint32_t lt;
+        const char *name;
+    } names[] = {
+        {CMN_LINK_NULL, "NULL"},
+        {CMN_LINK_EN10MB, "EN10MB"},
+        {CMN_LINK_PPP, "PPP"},
+        {CMN_LINK_RAW_OLD, "RAW"},
+        {CMN_LINK_RAW_OBSD, "RAW"},
+        {CMN_LINK_PPP_HDLC, "PPP_HDLC"},
+        {CMN_LINK_PPP_ETHER, "PPP_ETHER"},
+        {CMN_LINK_RAW, "RAW"},
+        {CMN_LINK_C_HDLC, "C_HDLC"},
+        {CMN_LINK_IEEE802_11, "IEEE802_11"},
+        {CMN_LINK_LOOP, "LOOP"},
+        {CMN_LINK_SLL, "LINUX_SLL"},
+        {CMN_LINK_RADIOTAP, "IEEE802_11_RADIOTAP"},
+        {CMN_LINK_RENKEI, "USER0"},
+        {CMN_LINK_IPV4, "IPV4"},
+        {CMN_LINK_IPV6, "IPV6"},
+        {CMN_LINK_SLL2, "LINUX_SLL2"},
+        {6, "IEEE802_5"},
+        {10, "FDDI"},
+        {119, "PRISM_HEADER"},
+        {163, "IEEE802_11_AVS"},
+        {192, "PPI"},
+        {195, "IEEE802_15_4"},
+        {201, "BLUETOOTH_HCI_H4_WITH_PHDR"},
+        {220, "USB_LINUX_MMAPPED"},
+        {227, "CAN_SOCKETCAN"},
+        {249, "NETLINK"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].lt == linktype)
+            return names[i].name;
+    snprintf(buf, len, "LINKTYPE_%" PRIu32, linktype);
+    return buf;
 }

@@ -14,17 +14,23 @@
 #include <stdint.h>
 
 /* Link types renkei parses (LINKTYPE_* values as stored in files). */
-#define CMN_LINK_NULL     0   /* BSD loopback: 4-byte address family, capturer's byte order */
-#define CMN_LINK_EN10MB   1   /* Ethernet */
-#define CMN_LINK_RAW_OLD  12  /* raw IP (DLT_RAW on most systems) */
-#define CMN_LINK_RAW_OBSD 14  /* raw IP (OpenBSD DLT_RAW) */
-#define CMN_LINK_RAW      101 /* raw IPv4 or IPv6 */
-#define CMN_LINK_LOOP     108 /* OpenBSD loopback: 4-byte AF in network order */
-#define CMN_LINK_SLL      113 /* Linux cooked v1 */
-#define CMN_LINK_IPV4     228 /* raw IPv4 */
-#define CMN_LINK_IPV6     229 /* raw IPv6 */
-#define CMN_LINK_SLL2     276 /* Linux cooked v2 */
-#define CMN_LINK_RENKEI   147 /* LINKTYPE_USER0: renkei's own framing, see cmn_parse.h */
+#define CMN_LINK_NULL       0   /* BSD loopback: 4-byte address family, capturer's byte order */
+#define CMN_LINK_EN10MB     1   /* Ethernet */
+#define CMN_LINK_RAW_OLD    12  /* raw IP (DLT_RAW on most systems) */
+#define CMN_LINK_RAW_OBSD   14  /* raw IP (OpenBSD DLT_RAW) */
+#define CMN_LINK_RAW        101 /* raw IPv4 or IPv6 */
+#define CMN_LINK_LOOP       108 /* OpenBSD loopback: 4-byte AF in network order */
+#define CMN_LINK_SLL        113 /* Linux cooked v1 */
+#define CMN_LINK_IPV4       228 /* raw IPv4 */
+#define CMN_LINK_IPV6       229 /* raw IPv6 */
+#define CMN_LINK_SLL2       276 /* Linux cooked v2 */
+#define CMN_LINK_RENKEI     147 /* LINKTYPE_USER0: renkei's own framing, see cmn_parse.h */
+#define CMN_LINK_PPP        9   /* PPP (RFC 1661), optionally with ff 03 HDLC address/control */
+#define CMN_LINK_PPP_HDLC   50  /* PPP in HDLC-like framing (RFC 1662), or Cisco HDLC framing */
+#define CMN_LINK_PPP_ETHER  51  /* PPPoE header (RFC 2516), then PPP */
+#define CMN_LINK_C_HDLC     104 /* Cisco HDLC: address, control, ethertype */
+#define CMN_LINK_IEEE802_11 105 /* IEEE 802.11 MAC frames */
+#define CMN_LINK_RADIOTAP   127 /* radiotap header, then an IEEE 802.11 frame */
 
 enum cmn_cap_format {
     CMN_CAP_PCAP = 1,   /* classic libpcap format */
@@ -43,14 +49,15 @@ struct cmn_cap_pkt {
 
 /* What a full scan found. */
 struct cmn_capfile_info {
-    enum cmn_cap_format format; /* pcap or pcapng */
-    uint64_t packets;           /* readable packets */
-    uint64_t bytes;             /* sum of origlen */
-    uint32_t linktypes[8];      /* distinct link types, in order of first use */
-    uint32_t n_linktypes;       /* entries used in linktypes */
-    bool mixed_linktypes;       /* more than one link type among packets */
-    bool nanosecond;            /* timestamps have ns resolution */
-    uint64_t first_ts_ns;       /* first / last packet timestamps */
+    enum cmn_cap_format format;   /* pcap or pcapng */
+    uint64_t packets;             /* readable packets */
+    uint64_t bytes;               /* sum of origlen */
+    uint32_t linktypes[8];        /* distinct link types, in order of first use */
+    uint32_t n_linktypes;         /* entries used in linktypes */
+    uint64_t linktype_packets[8]; /* packets of each entry of linktypes */
+    bool mixed_linktypes;         /* more than one link type among packets */
+    bool nanosecond;              /* timestamps have ns resolution */
+    uint64_t first_ts_ns;         /* first / last packet timestamps */
     uint64_t last_ts_ns;
     char trailing_error[256]; /* non-empty: file damaged after `packets` packets */
 };
@@ -83,5 +90,9 @@ int cmn_capfile_scan(const char *path, struct cmn_capfile_info *info /* OUT */, 
 
 /* True when cmn_parse understands `linktype`. */
 bool cmn_capfile_linktype_supported(uint32_t linktype);
+
+/* Short name of a link type for messages ("EN10MB", "IEEE802_11_RADIO", ...),
+ * or "LINKTYPE_<n>" written into buf (>= 24 bytes) for others. Borrowed. */
+const char *cmn_capfile_linktype_name(uint32_t linktype, char *buf /* OUT */, size_t len);
 
 #endif /* CMN_CAPFILE_H */

@@ -123,3 +123,36 @@ int cmn_proto_parse(const char *s, uint8_t *out)
     *out = (uint8_t)v;
     return 0;
 }
+
+bool cmn_ip_is_multicast(const uint8_t ip[16])
+{
+    if (cmn_ip_is_v4(ip))
+        return (ip[12] & 0xf0) == 0xe0;
+    return ip[0] == 0xff;
+}
+
+bool cmn_ip_is_unspecified(const uint8_t ip[16])
+{
+    static const uint8_t zero[16];
+    if (cmn_ip_is_v4(ip))
+        return memcmp(ip + 12, zero, 4) == 0;
+    return memcmp(ip, zero, 16) == 0;
+}
+
+bool cmn_ip_is_group(const uint8_t ip[16], const uint8_t peer[16])
+{
+    if (cmn_ip_is_multicast(ip))
+        return true;
+    if (!cmn_ip_is_v4(ip))
+        return false;
+    if (ip[12] == 255 && ip[13] == 255 && ip[14] == 255 && ip[15] == 255)
+        return true;
+    /* directed broadcast of the sender's own /24 */
+    return ip[15] == 255 && cmn_ip_is_v4(peer) && memcmp(ip + 12, peer + 12, 3) == 0;
+}
+
+bool cmn_ip_is_group_pair(const uint8_t a[16], const uint8_t b[16])
+{
+    return cmn_ip_is_group(a, b) || cmn_ip_is_group(b, a) || cmn_ip_is_unspecified(a) ||
+           cmn_ip_is_unspecified(b);
+}

@@ -42,6 +42,25 @@ int cmn_prefix_parse(const char *s, uint8_t lo[16] /* OUT */, uint8_t hi[16] /* 
 /* Text of the host's network for the export: a.b.c.0/24 for IPv4, x:x:x:x::/64 for IPv6. */
 const char *cmn_ip_network(const uint8_t ip[16], char *buf /* OUT */, size_t len);
 
+/* Group and unspecified addresses (docs/ARCHITECTURE.md, "Roles"): traffic to
+ * them is never evidence of a service or a client.
+ * cmn_ip_is_multicast: 224.0.0.0/4 or ff00::/8.
+ * cmn_ip_is_unspecified: 0.0.0.0 or :: (a source without an address yet,
+ * such as a DHCP client).
+ * cmn_ip_is_group: `ip` as the destination seen from `peer`: multicast, the
+ * limited broadcast 255.255.255.255, or the directed broadcast a.b.c.255 of
+ * the /24 that `peer` is in (the sender proves the network holds hosts; a
+ * .255 reached from outside its /24 is taken as an ordinary address). Pure:
+ * the same two addresses give the same answer in every process. */
+bool cmn_ip_is_multicast(const uint8_t ip[16]);
+bool cmn_ip_is_unspecified(const uint8_t ip[16]);
+bool cmn_ip_is_group(const uint8_t ip[16], const uint8_t peer[16]);
+
+/* True when a conversation between a and b names no service and no client:
+ * either side is a group seen from the other, or unspecified. The tracker
+ * (evidence) and the merger (edges, groups table) both use this one rule. */
+bool cmn_ip_is_group_pair(const uint8_t a[16], const uint8_t b[16]);
+
 /* Name of an IP protocol for the export: "tcp", "udp", "icmp", "icmpv6", or the number. */
 const char *cmn_proto_name(uint8_t proto, char *buf /* OUT */, size_t len);
 

@@ -556,6 +556,108 @@ static enum cmn_parse_result s_ethertype(struct parse_st *st, uint16_t type, con
     }
 }
 
+/* A PPP frame without HDLC framing: the protocol field (2 bytes, or 1 when
+ * compressed: RFC 1661 section 6.5, an odd first byte), then the payload. */
+static enum cmn_parse_result s_ppp(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (len < 1)
+        return CMN_PARSE_TRUNCATED_L2;
+    uint16_t proto;
+    if (p[0] & 0x01) {
+        proto = p[0];
+        p += 1;
+        len -= 1;
+    } else {
+        if (len < 2)
+            return CMN_PARSE_TRUNCATED_L2;
+        proto = s_be16(p);
+        p += 2;
+        len -= 2;
+    }
+    switch (proto) {
+        case 0x0021:
+            return s_ipv4(st, p, len);
+        case 0x0057:
+            return s_ipv6(st, p, len);
+        case 0x0281: /* MPLS unicast */
+        case 0x0283: /* MPLS multicast */
+            return s_ethertype(st, proto == 0x0281 ? 0x8847 : 0x8848, p, len);
+        default:
+            return CMN_PARSE_NON_IP; /* LCP, IPCP, CHAP, compressed data, ... */
+    }
+}
+
+/* PPP with the HDLC-like ff 03 address and control (RFC 1662) when present;
+ * `cisco` also takes Cisco HDLC framing (address 0x0f / 0x8f, control 0,
+ * ethertype), which LINKTYPE_PPP_HDLC may carry. */
+static enum cmn_parse_result s_ppp_hdlc(struct parse_st *st, const uint8_t *p, uint32_t len,
+                                        bool cisco)
+{
+    if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
+        return s_ppp(st, p + 2, len - 2);
+    if (cisco && len >= 1 && (p[0] == 0x0f || p[0] == 0x8f)) {
+        if (len < 4)
+            return CMN_PARSE_TRUNCATED_L2;
+        return s_ethertype(st, s_be16(p + 2), p + 4, len - 4);
+    }
+    return s_ppp(st, p, len);
+}
+
+/* An IEEE 802.11 MAC frame. Only data frames carry IP, after an LLC/SNAP
+ * header; management and control frames, null data (no body) and protected
+ * (encrypted) bodies are non_ip. The FCS, when captured, trails the frame
+ * and is cut by the IP length like Ethernet padding. */
+static enum cmn_parse_result s_wlan(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (len < 2)
+        return CMN_PARSE_TRUNCATED_L2;
+    uint8_t fc0 = p[0], fc1 = p[1];
+    uint8_t type = (fc0 >> 2) & 3, subtype = fc0 >> 4;
+    if ((fc0 & 3) != 0 || type != 2)
+        return CMN_PARSE_NON_IP; /* version != 0, management, control, extension */
+    if (subtype & 0x4)
+        return CMN_PARSE_NON_IP; /* null data, QoS null, CF-ack/poll without body */
+    uint32_t hlen = 24;
+    if ((fc1 & 0x03) == 0x03)
+        hlen += 6; /* ToDS and FromDS: the fourth address (mesh, WDS) */
+    bool qos = subtype & 0x8, amsdu = false;
+    if (qos) {
+        if (len < hlen + 2)
+            return CMN_PARSE_TRUNCATED_L2;
+        amsdu = p[hlen] & 0x80;
+        hlen += 2;
+        if (fc1 & 0x80)
+            hlen += 4; /* +HTC: the order bit of a QoS data frame */
+    }
+    if (len < hlen)
+        return CMN_PARSE_TRUNCATED_L2;
+    if (fc1 & 0x40)
+        return CMN_PARSE_NON_IP; /* protected: WEP/TKIP/CCMP body */
+    p += hlen;
+    len -= hlen;
+    if (amsdu) { /* first A-MSDU subframe: DA, SA, length, then LLC */
+        if (len < 14)
+            return CMN_PARSE_TRUNCATED_L2;
+        p += 14;
+        len -= 14;
+    }
+    return s_llc(st, p, len);
+}
+
+/* Radiotap (radiotap.org): version 0, pad, little-endian total length, then
+ * present flags and fields we do not need. */
+static enum cmn_parse_result s_radiotap(struct parse_st *st, const uint8_t *p, uint32_t len)
+{
+    if (len < 8)
+        return CMN_PARSE_TRUNCATED_L2;
+    uint32_t rlen = (uint32_t)p[2] | (uint32_t)p[3] << 8;
+    if (p[0] != 0 || rlen < 8)
+        return CMN_PARSE_NON_IP; /* not a radiotap header we know */
+    if (len < rlen)
+        return CMN_PARSE_TRUNCATED_L2;
+    return s_wlan(st, p + rlen, len - rlen);
+}
+
 static bool s_af_ip(uint32_t af, uint32_t *fam)
 {
     if (af == 2) {
@@ -624,6 +726,26 @@ static enum cmn_parse_result s_link(struct parse_st *st, const uint8_t *p, uint3
                 return CMN_PARSE_NON_IP;
             return fam == 4 ? s_ipv4(st, p + 4, len - 4) : s_ipv6(st, p + 4, len - 4);
         }
+        case CMN_LINK_PPP:
+            return s_ppp_hdlc(st, p, len, false);
+        case CMN_LINK_PPP_HDLC:
+            return s_ppp_hdlc(st, p, len, true);
+        case CMN_LINK_C_HDLC:
+            if (len < 4)
+                return CMN_PARSE_TRUNCATED_L2;
+            return s_ethertype(st, s_be16(p + 2), p + 4, len - 4);
+        case CMN_LINK_PPP_ETHER:
+            /* PPPoE header: ver/type 0x11, code 0 for session data (others
+             * are discovery: PADI, PADO, ...), session id, length */
+            if (len < 6)
+                return CMN_PARSE_TRUNCATED_L2;
+            if (p[1] != 0)
+                return CMN_PARSE_NON_IP;
+            return s_ethertype(st, 0x8864, p, len);
+        case CMN_LINK_IEEE802_11:
+            return s_wlan(st, p, len);
+        case CMN_LINK_RADIOTAP:
+            return s_radiotap(st, p, len);
         case CMN_LINK_RENKEI: {
             if (inner || len < CMN_PARSE_RENKEI_HLEN || p[0] != 'R' || p[1] != 'K' || p[2] != 1 ||
                 p[3] < CMN_PARSE_RENKEI_HLEN || p[3] > len)

@@ -7,8 +7,14 @@
  *
  * What it understands:
  *  - link types: CMN_LINK_* of cmn_capfile.h (Ethernet, Linux SLL/SLL2, raw IP
- *    variants, BSD NULL/LOOP with the address family in either byte order)
- *    and CMN_LINK_RENKEI (below);
+ *    variants, BSD NULL/LOOP with the address family in either byte order,
+ *    PPP with or without ff 03 framing and protocol-field compression,
+ *    PPP_HDLC (also Cisco framing), Cisco HDLC, PPPoE (LINKTYPE_PPP_ETHER:
+ *    session data; discovery is non_ip), IEEE 802.11 bare or after radiotap:
+ *    data frames with LLC/SNAP, QoS, four addresses, +HTC and the first A-MSDU
+ *    subframe; management, control, null and protected frames are non_ip)
+ *    and CMN_LINK_RENKEI (below); any other link type is
+ *    CMN_PARSE_UNSUPPORTED_LINKTYPE, a counted skip;
  *  - L2: Ethernet II and 802.3 LLC/SNAP, 802.1Q/802.1ad/QinQ (0x8100, 0x88a8,
  *    0x9100; the innermost VLAN id is recorded), MPLS stacks (0x8847/0x8848;
  *    IPv4/IPv6 by first nibble after the bottom label, 0 = pseudowire control

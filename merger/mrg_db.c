@@ -24,6 +24,7 @@
 #include "cmn_sites.h"
 #include "mrg_db.h"
 #include "mrg_rollup.h"
+#include "mrg_rule.h"
 
 /* Schema v1. IPs are export text; *_key columns hold the 16-byte address for
  * numeric ordering. Times are INTEGER ns since the Unix epoch. */
@@ -85,6 +86,9 @@ static const char s_schema[] =
     " network TEXT, kind TEXT, services_provided INTEGER, services_used INTEGER,"
     " packets_out INTEGER, bytes_out INTEGER, packets_in INTEGER, bytes_in INTEGER,"
     " first_ns INTEGER, last_ns INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS groups(group_ip TEXT NOT NULL, proto INTEGER NOT NULL,"
+    " port INTEGER NOT NULL, senders INTEGER, packets INTEGER, bytes INTEGER, first_ns INTEGER,"
+    " last_ns INTEGER, PRIMARY KEY(group_ip, proto, port)) WITHOUT ROWID;"
     /* what the incremental refresh recomputes (s_refresh_incr) */
     "CREATE TEMP TABLE IF NOT EXISTS dirty_ips(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS dirty_pairs(a TEXT, b TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;"
@@ -92,6 +96,8 @@ static const char s_schema[] =
     " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS dirty_hosts(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS dirty_conf(ip TEXT, proto INTEGER, port INTEGER,"
+    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS dirty_groups(ip TEXT, proto INTEGER, port INTEGER,"
     " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS epoch_attr(a_ip TEXT, b_ip TEXT, client_ip TEXT,"
     " server_ip TEXT, proto INTEGER, server_port INTEGER, packets_c2s INTEGER,"
@@ -141,28 +147,25 @@ static const char s_schema[] =
     "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
     "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"    \
     "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"                        \
-    " d AS (SELECT *, CASE"                                                                        \
-    "   WHEN ra = 'server' AND rb = 'server' THEN CASE"                                            \
-    "     WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"                                         \
-    "     WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                             \
-    "     WHEN a_port <= b_port THEN 'A' ELSE 'B' END"                                             \
-    "   WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END AS srv FROM j)"                \
-    " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                                           \
-    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                          \
-    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                             \
-    "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"                                   \
-    "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"                                   \
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"                                      \
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"                                    \
-    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"                                      \
-    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"                                    \
-    "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE a_port END"    \
-    "   END) + SUM(retired),"                                                                      \
-    "  MIN(first_ns), MAX(last_ns)"                                                                \
-    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"                                            \
-    " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"                                                  \
-    "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                                               \
-    "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
+    " d AS (SELECT *, " MRG_SRV_SIDE(                                                              \
+        "") " AS srv FROM j)"                                                                      \
+            " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                                   \
+            "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                  \
+            "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                     \
+            "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"                           \
+            "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"                           \
+            "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"                              \
+            "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"                            \
+            "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"                              \
+            "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"                            \
+            "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE "      \
+            "a_port END"                                                                           \
+            "   END) + SUM(retired),"                                                              \
+            "  MIN(first_ns), MAX(last_ns)"                                                        \
+            " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"                                    \
+            " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"                                          \
+            "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                                       \
+            "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
 
 /* INSERT of the services of endpoint rows FROM (alias e) with edge
  * aggregates from edge rows EDGE_WHERE. */
@@ -190,7 +193,21 @@ static const char s_schema[] =
 
 #define DIRTY_CLEAR                                                                                \
     "DELETE FROM temp.dirty_ips; DELETE FROM temp.dirty_pairs; DELETE FROM temp.dirty_svc;"        \
-    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf;"
+    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf; DELETE FROM temp.dirty_groups;"
+
+/* INSERT of the groups of session rows SRC (columns of sessions_all, alias
+ * s) whose group is in WHERE (columns group_ip, proto, port): per group
+ * address, protocol and group-side port, the distinct senders (addresses on
+ * the other side) and the traffic both ways. */
+#define GROUPS_FROM(SRC, WHERE)                                                                    \
+    "INSERT INTO groups(group_ip, proto, port, senders, packets, bytes, first_ns, last_ns)"        \
+    " SELECT group_ip, proto, port, COUNT(DISTINCT sender), SUM(p), SUM(b), MIN(f), MAX(l)"        \
+    " FROM (SELECT CASE g WHEN 'A' THEN a_ip ELSE b_ip END AS group_ip, proto,"                    \
+    "   CASE g WHEN 'A' THEN a_port ELSE b_port END AS port,"                                      \
+    "   CASE g WHEN 'A' THEN b_ip ELSE a_ip END AS sender, pkts_ab + pkts_ba AS p,"                \
+    "   bytes_ab + bytes_ba AS b, first_ns AS f, last_ns AS l"                                     \
+    "  FROM (SELECT s.*, " MRG_GROUP_SIDE("s.") " AS g FROM " SRC " s) WHERE g IS NOT NULL)"       \
+                                                " WHERE " WHERE " GROUP BY 1, 2, 3;"
 
 static const char s_refresh_full[] =
     "DELETE FROM edges;" EDGES_FROM("sessions_all") "DELETE FROM services;" SERVICES_FROM(
@@ -218,7 +235,9 @@ static const char s_refresh_full[] =
                                                  " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) "
                                                  "FROM sessions_all"
                                                  " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) "
-                                                 "FROM sessions_all;" DIRTY_CLEAR;
+                                                 "FROM sessions_all;"
+                                                 "DELETE FROM groups;" GROUPS_FROM("sessions_all",
+                                                                                   "1") DIRTY_CLEAR;
 
 /* Dirty services: the server side of the dirty pairs' edges (run before the
  * edges are deleted and after they are recomputed). */
@@ -237,15 +256,9 @@ static const char s_refresh_full[] =
     " UNION ALL SELECT r.* FROM temp.dirty_pairs p"                                                \
     " CROSS JOIN sessions_retired r ON r.b_ip = p.b AND r.a_ip = p.a)"
 
-/* Server side ('A', 'B' or NULL) of rows with columns a_port, b_port, proto,
- * flags and endpoint roles / confidences ra, ca, rb, cb (EDGES_FROM's rule). */
-#define SRV_SIDE                                                                                   \
-    "CASE WHEN a_port = 0 OR b_port = 0 OR proto IN (1, 58) THEN NULL"                             \
-    " WHEN ra = 'server' AND rb = 'server' THEN CASE"                                              \
-    "  WHEN flags & 1 THEN 'B' WHEN flags & 2 THEN 'A'"                                            \
-    "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
-    "  WHEN a_port <= b_port THEN 'A' ELSE 'B' END"                                                \
-    " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END"
+/* Server side ('A', 'B' or NULL) of rows with columns a_ip, b_ip, a_port,
+ * b_port, proto, flags and endpoint roles / confidences ra, ca, rb, cb. */
+#define SRV_SIDE MRG_SRV_SIDE("")
 
 /* The epoch's session deltas attributed to edges with the endpoints as they
  * are after this epoch's replacements; read by the incremental refresh and
@@ -304,6 +317,29 @@ static const char s_epoch_attr[] = EPOCH_ATTR;
     " AND (SELECT COUNT(*) FROM sessions n WHERE n.a_ip = x.a_ip AND n.b_ip = x.b_ip) ="           \
     " (SELECT COUNT(*) FROM temp.epoch_attr y WHERE y.a_ip = x.a_ip AND y.b_ip = x.b_ip"           \
     "  AND y.is_new)"
+
+/* 7. groups: those of the epoch's deltas, recomputed from all sessions of
+ * their addresses (a group row depends only on its sessions: whether a side
+ * is a group is a function of the two addresses, and retirement keeps the
+ * group port). */
+#define GROUPS_INCR                                                                                \
+    "INSERT OR IGNORE INTO temp.dirty_groups(ip, proto, port)"                                     \
+    " SELECT CASE g WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                      \
+    "  CASE g WHEN 'A' THEN a_port ELSE b_port END"                                                \
+    " FROM (SELECT s.*, " MRG_GROUP_SIDE(                                                          \
+        "s.") " AS g FROM temp.epoch_sessions s)"                                                  \
+              " WHERE g IS NOT NULL;"                                                              \
+              "DELETE FROM groups WHERE (group_ip, proto, port) IN"                                \
+              " (SELECT ip, proto, port FROM temp.dirty_groups);" GROUPS_FROM(                     \
+                  "(SELECT s.*, 0 AS retired FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"   \
+                  "  CROSS JOIN sessions s ON s.a_ip = k.ip"                                       \
+                  " UNION SELECT s.*, 0 FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"        \
+                  "  CROSS JOIN sessions s ON s.b_ip = k.ip"                                       \
+                  " UNION SELECT r.* FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"           \
+                  "  CROSS JOIN sessions_retired r ON r.a_ip = k.ip"                               \
+                  " UNION SELECT r.* FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"           \
+                  "  CROSS JOIN sessions_retired r ON r.b_ip = k.ip)",                             \
+                  "(group_ip, proto, port) IN (SELECT ip, proto, port FROM temp.dirty_groups)")
 
 static const char s_refresh_incr[] =
     /* 1. (temp.epoch_attr: the epoch's deltas attributed, EPOCH_ATTR, run
@@ -410,7 +446,8 @@ static const char s_refresh_incr[] =
                                                     "MAX(v) FROM (SELECT value AS v FROM meta"
                                                     "  WHERE key = 'last_seen_ns' UNION ALL SELECT "
                                                     "last_ns FROM "
-                                                    "temp.epoch_sessions));" DIRTY_CLEAR;
+                                                    "temp.epoch_sessions));" GROUPS_INCR
+                                                        DIRTY_CLEAR;
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
@@ -550,6 +587,31 @@ static void s_fn_network(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, cmn_ip_network(ip, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
 }
 
+/* renkei_group(ip, peer) -> 1 when `ip` is a broadcast / multicast group
+ * seen from `peer` (cmn_ip_is_group), else 0 (also for unparsable text). */
+static void s_fn_group(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *a = (const char *)sqlite3_value_text(argv[0]);
+    const char *b = (const char *)sqlite3_value_text(argv[1]);
+    uint8_t x[16], y[16];
+    bool g = a && b && cmn_ip_parse(a, x) == 0 && cmn_ip_parse(b, y) == 0 && cmn_ip_is_group(x, y);
+    sqlite3_result_int(ctx, g ? 1 : 0);
+}
+
+/* renkei_group_pair(a, b) -> 1 when the session names no service and no
+ * client (cmn_ip_is_group_pair), else 0. */
+static void s_fn_group_pair(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *a = (const char *)sqlite3_value_text(argv[0]);
+    const char *b = (const char *)sqlite3_value_text(argv[1]);
+    uint8_t x[16], y[16];
+    bool g =
+        a && b && cmn_ip_parse(a, x) == 0 && cmn_ip_parse(b, y) == 0 && cmn_ip_is_group_pair(x, y);
+    sqlite3_result_int(ctx, g ? 1 : 0);
+}
+
 static void s_now_text(char *buf, size_t len)
 {
     time_t t = time(NULL);
@@ -648,7 +710,11 @@ struct mrg_db *mrg_db_open(const char *path)
     if (sqlite3_create_function(db->db, "renkei_ipkey", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 s_fn_ipkey, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function(db->db, "renkei_network", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, s_fn_network, NULL, NULL) != SQLITE_OK) {
+                                NULL, s_fn_network, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db->db, "renkei_group", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                s_fn_group, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db->db, "renkei_group_pair", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, s_fn_group_pair, NULL, NULL) != SQLITE_OK) {
         s_fail(db, "create functions");
         goto err;
     }

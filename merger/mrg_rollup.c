@@ -9,8 +9,10 @@
  * the time of retirement, so edges, services, hosts and totals stay the same
  * (which lets mrg_db's incremental refresh ignore retirement: a retired row
  * keeps its server port, whose endpoint still decides; the client side's -1
- * port has no endpoint, like a deleted non-server one); keep SRV_CASE in
- * step with it. Usage history (usage_edges, usage_services)
+ * port has no endpoint, like a deleted non-server one); the rule is
+ * MRG_SRV_SIDE of mrg_rule.h, shared with mrg_db. A session with a broadcast
+ * or multicast side has no server side; it keeps its group port, so the
+ * groups table does not change either. Usage history (usage_edges, usage_services)
  * is written per epoch and rolled up per hour and per day.
  */
 #define CMN_LOG_TAG "mrg_rollup"
@@ -20,6 +22,7 @@
 
 #include "cmn_log.h"
 #include "mrg_rollup.h"
+#include "mrg_rule.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -55,63 +58,53 @@ static const char s_schema[] =
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, first_ns INTEGER, last_ns INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS rollup_buckets(start_ns INTEGER PRIMARY KEY);";
 
-/* Server side of a session row with endpoint roles ra/rb and confidences
- * ca/cb joined: 'A', 'B' or NULL (no edge). Same rule as s_refresh. */
-#define SRV_CASE                                                                                   \
-    "CASE WHEN s.a_port = 0 OR s.b_port = 0 OR s.proto IN (1, 58) THEN NULL"                       \
-    " WHEN ra = 'server' AND rb = 'server' THEN CASE"                                              \
-    "  WHEN s.flags & 1 THEN 'B' WHEN s.flags & 2 THEN 'A'"                                        \
-    "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
-    "  WHEN s.a_port <= s.b_port THEN 'A' ELSE 'B' END"                                            \
-    " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END"
+/* The port a retired row keeps on side X (column X_port): the server side's
+ * (srv = ME), -1 on the client side (srv = OTHER); without a server side, a
+ * session with a broadcast / multicast side keeps that side's port and -1 on
+ * a non-zero port of the sender (so the groups table reads the same after
+ * retirement); anything else 0. */
+#define RETIRED_PORT(X, ME, OTHER)                                                                 \
+    "CASE srv WHEN " ME " THEN " X "_port WHEN " OTHER " THEN -1 ELSE CASE grp WHEN " ME           \
+    " THEN " X "_port WHEN " OTHER " THEN (CASE WHEN " X "_port = 0 THEN 0 ELSE -1 END)"           \
+    " ELSE 0 END END"
 
-/* Rows of SRC (alias s) filtered by WHERE, with their server side `srv`. */
+// clang-format off
+/* Rows of SRC (alias s) filtered by WHERE, with their server side `srv` and
+ * their group side `grp`. */
 #define ATTR(SRC, WHERE)                                                                           \
-    "(SELECT s.*, " SRV_CASE " AS srv FROM (SELECT s.*, ea.role AS ra, ea.confidence AS ca,"       \
-    " eb.role AS rb, eb.confidence AS cb FROM " SRC " s"                                           \
+    "(SELECT s.*, " MRG_SRV_SIDE("s.") " AS srv, " MRG_GROUP_SIDE("s.") " AS grp"                  \
+    " FROM (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb, eb.confidence AS cb"    \
+    " FROM " SRC " s"                                                                              \
     " LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"      \
     " LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"      \
     " WHERE " WHERE ") s)"
 
-/* Retire sessions idle since before %lld ns. */
+/* Retire sessions idle since before %lld ns; then the client endpoints of
+ * retired sessions are not needed any more. */
 #define SQL_RETIRE                                                                                 \
     "INSERT INTO sessions_retired(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab,"           \
     " pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"    \
     " rst_ab, rst_ba, flags, epochs, first_ns, last_ns, retired)"                                  \
-    " SELECT a_ip, CASE srv WHEN 'A' THEN a_port WHEN 'B' THEN -1 ELSE 0 END, b_ip,"               \
-    "  CASE srv WHEN 'B' THEN b_port WHEN 'A' THEN -1 ELSE 0 END, proto, SUM(pkts_ab),"            \
+    " SELECT a_ip, " RETIRED_PORT("a", "'A'", "'B'") ", b_ip, "                                    \
+    RETIRED_PORT("b", "'B'", "'A'") ", proto, SUM(pkts_ab),"                                       \
     "  SUM(bytes_ab), SUM(pkts_ba), SUM(bytes_ba), SUM(syn_ab), SUM(syn_ba), SUM(synack_ab),"      \
     "  SUM(synack_ba), SUM(ack_ab), SUM(ack_ba), SUM(fin_ab), SUM(fin_ba), SUM(rst_ab),"           \
     "  SUM(rst_ba), MAX(flags), SUM(epochs), MIN(first_ns), MAX(last_ns), COUNT(*)"                \
-    " FROM " ATTR(                                                                                 \
-        "sessions",                                                                                \
-        "s.last_ns < %lld") " GROUP BY 1, 2, 3, 4, 5"                                              \
-                            " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"        \
-                            " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + "        \
-                            "excluded.bytes_ab,"                                                   \
-                            " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + "        \
-                            "excluded.bytes_ba,"                                                   \
-                            " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + "               \
-                            "excluded.syn_ba,"                                                     \
-                            " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba "  \
-                            "+ "                                                                   \
-                            "excluded.synack_ba,"                                                  \
-                            " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + "               \
-                            "excluded.ack_ba,"                                                     \
-                            " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + "               \
-                            "excluded.fin_ba,"                                                     \
-                            " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + "               \
-                            "excluded.rst_ba,"                                                     \
-                            " flags = MAX(flags, excluded.flags), epochs = epochs + "              \
-                            "excluded.epochs,"                                                     \
-                            " first_ns = MIN(first_ns, excluded.first_ns), last_ns = "             \
-                            "MAX(last_ns, "                                                        \
-                            "excluded.last_ns),"                                                   \
-                            " retired = retired + excluded.retired;"                               \
-                            "DELETE FROM sessions WHERE last_ns < %lld;" /* client endpoints of    \
-                                                                            retired sessions are   \
-                                                                            not needed any more */ \
-                            "DELETE FROM endpoints WHERE role <> 'server' AND last_ns < %lld;"
+    " FROM " ATTR("sessions", "s.last_ns < %lld") " GROUP BY 1, 2, 3, 4, 5"                        \
+    " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"                                \
+    " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + excluded.bytes_ab,"              \
+    " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + excluded.bytes_ba,"              \
+    " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + excluded.syn_ba,"                       \
+    " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba + excluded.synack_ba,"     \
+    " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + excluded.ack_ba,"                       \
+    " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + excluded.fin_ba,"                       \
+    " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + excluded.rst_ba,"                       \
+    " flags = MAX(flags, excluded.flags), epochs = epochs + excluded.epochs,"                      \
+    " first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns),"      \
+    " retired = retired + excluded.retired;"                                                       \
+    "DELETE FROM sessions WHERE last_ns < %lld;"                                                   \
+    "DELETE FROM endpoints WHERE role <> 'server' AND last_ns < %lld;"
+// clang-format on
 
 /* The epoch's usage rows (res %lld s, bucket %lld ns), from its deltas as
  * mrg_db attributed them to edges (temp.epoch_attr, one row per delta with a

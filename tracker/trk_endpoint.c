@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmn_ip.h"
 #include "cmn_log.h"
 #include "trk_endpoint.h"
 #include "trk_hset.h"
@@ -233,10 +234,24 @@ static int s_fold_side(struct trk_endpoints *t, const struct trk_sess_view *v, i
     return rc;
 }
 
+bool trk_endpoints_group_session(const struct cmn_session_rec *r)
+{
+    return cmn_ip_is_group_pair(r->a_ip, r->b_ip);
+}
+
 int trk_endpoints_fold(struct trk_endpoints *t, const struct trk_sess_view *v, bool own_a,
                        bool own_b)
 {
     if (!trk_endpoints_applies(v->rec.proto, v->rec.flags))
+        return 0;
+    /* Traffic to a broadcast or multicast group, or from an address not yet
+     * configured, is evidence of no role on either side: the group is
+     * nobody's server, 0.0.0.0 nobody's client, and the sender's one-way
+     * announcements (mDNS, SSDP, NetBIOS datagrams, DHCP discovers) would
+     * otherwise read as a client or a one-way UDP server. Decided per session
+     * from its two addresses only, so every tracker owning a side agrees.
+     * The merger lists this traffic in its groups table. */
+    if (trk_endpoints_group_session(&v->rec))
         return 0;
     int rc = 0;
     bool same = memcmp(v->rec.a_ip, v->rec.b_ip, 16) == 0 && v->rec.a_port == v->rec.b_port;

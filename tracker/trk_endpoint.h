@@ -43,8 +43,15 @@ void trk_endpoints_destroy(struct trk_endpoints **t);
  * service endpoints (TCP/UDP/SCTP, not a port-less fragment row). */
 bool trk_endpoints_applies(uint8_t proto, uint8_t flags);
 
+/* True when session `r` has a group side (cmn_ip_is_group: multicast, limited
+ * broadcast, the directed broadcast of the other side's /24) or an
+ * unspecified side (0.0.0.0, ::). Such sessions are not folded: they make no
+ * endpoint evidence on either side. */
+bool trk_endpoints_group_session(const struct cmn_session_rec *r);
+
 /* Fold one touched session (deltas since the last flush) into the sides this
- * tracker owns: A when own_a, B when own_b; sides with port 0 are skipped.
+ * tracker owns: A when own_a, B when own_b; sides with port 0 are skipped,
+ * and so are group sessions (trk_endpoints_group_session).
  * Returns 0, or -ENOSPC if some evidence was dropped for the memcap. */
 int trk_endpoints_fold(struct trk_endpoints *t, const struct trk_sess_view *v, bool own_a,
                        bool own_b);

@@ -24,7 +24,9 @@
 #define DECIDE_MIN   0.1
 #define W_ANSWERED   1.0 /* least score of an endpoint that answered SYN with SYN+ACK */
 
-#define PORT_FTP_DATA 20
+#define PORT_FTP_DATA    20
+#define PORT_DHCP_SERVER 67
+#define PORT_DHCP_CLIENT 68
 
 static uint64_t s_sub(uint64_t a, uint64_t b)
 {
@@ -97,11 +99,30 @@ static bool s_answered(const struct cmn_endpoint_rec *ev)
     return ev->proto == 6 && ev->synack_sent > ev->synack_recv && ev->syn_recv > 0;
 }
 
+/* DHCP (RFC 2131) fixes both ports: udp/67 answers, udp/68 asks. The server
+ * often only sends (its offers and acks go to 255.255.255.255:68 or to the
+ * offered address, the requests come from 0.0.0.0 to a broadcast), which the
+ * score would read as a client and the offered address as a one-way UDP
+ * server. Returns true with *role set when the rule applies. */
+static bool s_dhcp(const struct cmn_endpoint_rec *ev, enum cmn_role *role, double *s)
+{
+    if (ev->proto != 17 || (ev->port != PORT_DHCP_SERVER && ev->port != PORT_DHCP_CLIENT))
+        return false;
+    *s = W_ANSWERED + W_WELLKNOWN;
+    if (ev->port == PORT_DHCP_SERVER)
+        *role = ev->pkts_out > 0 ? CMN_ROLE_SERVER : CMN_ROLE_UNKNOWN;
+    else
+        *role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
+    return true;
+}
+
 enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confidence)
 {
     enum cmn_role role = CMN_ROLE_UNKNOWN;
     double s = 0;
-    if (s_answered(ev)) {
+    if (s_dhcp(ev, &role, &s)) {
+        /* decided by the protocol */
+    } else if (s_answered(ev)) {
         s = trk_role_score(ev);
         if (s < W_ANSWERED)
             s = W_ANSWERED;

@@ -49,6 +49,15 @@
  * "server" on an ephemeral port with a single session is one-off noise
  * (e.g. the client end of an active FTP data connection): unknown.
  * Confidence = 1 - exp(-|s|/2), in [0,1), 0 for unknown.
+ *
+ * DHCP (checked before R0): UDP port 67 that sent something is a server, UDP
+ * port 68 that sent something a client, else unknown; score 3.5 (confidence
+ * 0.83). The protocol fixes the ports, and the server's answers mostly go to
+ * a broadcast or to an address that has not asked from it yet.
+ *
+ * Not decided here: traffic to broadcast / multicast groups and from 0.0.0.0
+ * or :: is not folded into any endpoint (trk_endpoint.h), so it never makes
+ * a server or a client; the merger's groups table summarises it.
  */
 #ifndef TRK_ROLE_H
 #define TRK_ROLE_H

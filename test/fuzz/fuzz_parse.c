@@ -13,9 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t links[] = {CMN_LINK_EN10MB, CMN_LINK_SLL,  CMN_LINK_SLL2,
-                                     CMN_LINK_RAW,    CMN_LINK_NULL, CMN_LINK_LOOP,
-                                     CMN_LINK_IPV4,   CMN_LINK_IPV6, CMN_LINK_RENKEI};
+    /* append only: the corpus names link types by index (first byte) */
+    static const uint32_t links[] = {
+        CMN_LINK_EN10MB, CMN_LINK_SLL,        CMN_LINK_SLL2,     CMN_LINK_RAW,
+        CMN_LINK_NULL,   CMN_LINK_LOOP,       CMN_LINK_IPV4,     CMN_LINK_IPV6,
+        CMN_LINK_RENKEI, CMN_LINK_PPP,        CMN_LINK_PPP_HDLC, CMN_LINK_PPP_ETHER,
+        CMN_LINK_C_HDLC, CMN_LINK_IEEE802_11, CMN_LINK_RADIOTAP, 192 /* PPI: unsupported */};
     if (size < 1)
         return 0;
     uint32_t lt = links[data[0] % (sizeof(links) / sizeof(links[0]))];

@@ -4,12 +4,14 @@
 # type and encapsulation, checked against tshark: the number of records equals
 # the number of frames with an IP layer, and per conversation (TCP/UDP, lower
 # address first) packets and IP bytes match tshark_conv.py's innermost-IP view.
-# Env (set by CTest): RENKEI_BIN, RENKEI_PCAPS, RENKEI_SRC. Exit 0 on pass.
+# Env (set by CTest): RENKEI_BIN, RENKEI_PCAPS, RENKEI_SRC. Exit 0 on pass,
+# 1 on failure, 77 (skipped, never PASS) when tshark or a capture is missing.
 set -u
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}/renkei-collector
 PCAPS=${RENKEI_PCAPS:?RENKEI_PCAPS not set}
 SRC=${RENKEI_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 0; }
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
+[ -x "$BIN" ] || { echo "FAIL: $BIN not built"; exit 1; }
 TMP=$(mktemp -d /tmp/renkei-test-collector.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -38,6 +40,16 @@ FILES=(
   zeek_tcp_truncated_header_snap68.pcap   # snaplen 68
   pcapplusplus_nanosecs_big_endian.pcap   # big-endian ns pcap
 )
+
+missing=()
+for f in "${FILES[@]}" libpcap_pcap_invalid_version.pcap libpcap_shb_option_too_long.pcapng \
+    suricata_tls_der_bogus_record_header.pcap zeek_ip_bogus_header_len.pcap; do
+  [ -r "$PCAPS/$f" ] || missing+=("$f")
+done
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "SKIP: ${#missing[@]} captures missing in $PCAPS: ${missing[*]}"
+  exit 77
+fi
 
 fail=0
 for f in "${FILES[@]}"; do

@@ -172,6 +172,8 @@ TEST(mixed_pcapng)
     FAIL_IF_NOT(info.format == CMN_CAP_PCAPNG && info.mixed_linktypes);
     /* 11 IDBs of 3 link types; packets use two: Ethernet (62) and NULL (2) */
     FAIL_IF_NOT(info.packets == 64 && info.n_linktypes == 2);
+    for (uint32_t i = 0; i < 2; i++) /* packets per link type */
+        FAIL_IF_NOT(info.linktype_packets[i] == (info.linktypes[i] == CMN_LINK_EN10MB ? 62u : 2u));
     FAIL_IF(cmn_capfile_scan(RENKEI_PCAP_DIR "/pcapplusplus_pcapng_eth_and_sll.pcapng", &info, err,
                              sizeof(err)) != 0);
     FAIL_IF_NOT(info.mixed_linktypes && info.n_linktypes == 2 && info.packets == 159);
@@ -367,7 +369,17 @@ TEST(linktypes_supported)
     FAIL_IF_NOT(cmn_capfile_linktype_supported(CMN_LINK_EN10MB));
     FAIL_IF_NOT(cmn_capfile_linktype_supported(CMN_LINK_SLL2));
     FAIL_IF_NOT(cmn_capfile_linktype_supported(CMN_LINK_RENKEI));
-    FAIL_IF(cmn_capfile_linktype_supported(105)); /* 802.11 */
+    const uint32_t added[] = {CMN_LINK_PPP,    CMN_LINK_PPP_HDLC,   CMN_LINK_PPP_ETHER,
+                              CMN_LINK_C_HDLC, CMN_LINK_IEEE802_11, CMN_LINK_RADIOTAP};
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++)
+        FAIL_IF_NOT(cmn_capfile_linktype_supported(added[i]));
+    FAIL_IF(cmn_capfile_linktype_supported(192)); /* PPI */
+    FAIL_IF(cmn_capfile_linktype_supported(6));   /* token ring */
+    char buf[24];
+    FAIL_IF(strcmp(cmn_capfile_linktype_name(CMN_LINK_RADIOTAP, buf, sizeof(buf)),
+                   "IEEE802_11_RADIOTAP") != 0);
+    FAIL_IF(strcmp(cmn_capfile_linktype_name(192, buf, sizeof(buf)), "PPI") != 0);
+    FAIL_IF(strcmp(cmn_capfile_linktype_name(4000, buf, sizeof(buf)), "LINKTYPE_4000") != 0);
     PASS;
 }
 

@@ -67,5 +67,48 @@ TEST(ip_network_and_proto)
     PASS;
 }
 
+/* group(dst, src) by text */
+static int s_group(const char *dst, const char *src)
+{
+    uint8_t d[16], s[16];
+    if (cmn_ip_parse(dst, d) != 0 || cmn_ip_parse(src, s) != 0)
+        return -1;
+    return cmn_ip_is_group(d, s) ? 1 : 0;
+}
+
+static int s_unspec(const char *a)
+{
+    uint8_t ip[16];
+    if (cmn_ip_parse(a, ip) != 0)
+        return -1;
+    return cmn_ip_is_unspecified(ip) ? 1 : 0;
+}
+
+TEST(ip_groups)
+{
+    FAIL_IF(s_group("224.0.0.251", "10.0.0.5") != 1);     /* mDNS */
+    FAIL_IF(s_group("239.255.255.250", "10.0.0.5") != 1); /* SSDP */
+    FAIL_IF(s_group("255.255.255.255", "0.0.0.0") != 1);  /* limited broadcast */
+    FAIL_IF(s_group("10.0.0.255", "10.0.0.5") != 1);      /* directed, own /24 */
+    FAIL_IF(s_group("10.0.0.255", "10.0.1.5") != 0);      /* .255 from another /24 */
+    FAIL_IF(s_group("10.0.0.255", "2001:db8::1") != 0);
+    FAIL_IF(s_group("10.0.0.254", "10.0.0.5") != 0);
+    FAIL_IF(s_group("223.255.255.1", "10.0.0.5") != 0);
+    FAIL_IF(s_group("240.0.0.1", "10.0.0.5") != 0);
+    FAIL_IF(s_group("ff02::fb", "fe80::1") != 1);
+    FAIL_IF(s_group("fe80::ff", "fe80::1") != 0);
+    FAIL_IF(s_group("::ffff:10.0.0.1", "10.0.0.5") != 0);
+    uint8_t ip[16];
+    cmn_ip_parse("ff05::1:3", ip);
+    FAIL_IF_NOT(cmn_ip_is_multicast(ip));
+    cmn_ip_parse("255.255.255.255", ip);
+    FAIL_IF(cmn_ip_is_multicast(ip));
+    FAIL_IF(s_unspec("0.0.0.0") != 1);
+    FAIL_IF(s_unspec("::") != 1);
+    FAIL_IF(s_unspec("0.0.0.1") != 0);
+    FAIL_IF(s_unspec("::1") != 0);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(ip_v4_roundtrip) TEST_ENTRY(ip_v6_rfc5952) TEST_ENTRY(ip_prefix)
-              TEST_ENTRY(ip_network_and_proto))
+              TEST_ENTRY(ip_network_and_proto) TEST_ENTRY(ip_groups))

@@ -34,9 +34,12 @@ static uint32_t s_rand(uint32_t n)
     return (uint32_t)(s_rng % n);
 }
 
-static const char *const s_ips[] = {"10.0.0.1",    "10.0.0.2",   "10.0.0.3",   "10.0.0.4",
-                                    "172.16.0.1",  "172.16.0.2", "172.16.0.3", "192.168.1.9",
-                                    "2001:db8::1", "2001:db8::2"};
+/* The last five are groups or unspecified (no edge may touch them), and
+ * 10.0.0.255 is the directed broadcast of 10.0.0.0/24 only. */
+static const char *const s_ips[] = {"10.0.0.1",    "10.0.0.2",        "10.0.0.3",   "10.0.0.4",
+                                    "172.16.0.1",  "172.16.0.2",      "172.16.0.3", "192.168.1.9",
+                                    "2001:db8::1", "2001:db8::2",     "10.0.0.255", "224.0.0.251",
+                                    "0.0.0.0",     "255.255.255.255", "ff02::fb"};
 #define N_IPS (sizeof(s_ips) / sizeof(s_ips[0]))
 static const uint16_t s_ports[] = {53, 80, 123, 443, 5432, 40000, 40001, 40002, 40003, 50000};
 #define N_PORTS (sizeof(s_ports) / sizeof(s_ports[0]))
@@ -147,12 +150,14 @@ static const char *const s_derived[] = {
     "SELECT * FROM hosts ORDER BY ip",
     "SELECT key, value FROM meta WHERE key IN ('packets', 'bytes', 'first_seen_ns',"
     " 'last_seen_ns') ORDER BY key",
+    "SELECT * FROM groups ORDER BY group_ip, proto, port",
 };
+#define N_DERIVED (sizeof(s_derived) / sizeof(s_derived[0]))
 
 /* Derived tables of a and b equal; prints the first differing table. */
 static int s_same(struct mrg_db *a, struct mrg_db *b, uint64_t epoch, const char *what)
 {
-    for (size_t t = 0; t < sizeof(s_derived) / sizeof(s_derived[0]); t++) {
+    for (size_t t = 0; t < N_DERIVED; t++) {
         char *x = s_dump(mrg_db_handle(a), s_derived[t]);
         char *y = s_dump(mrg_db_handle(b), s_derived[t]);
         int diff = strcmp(x, y) != 0;
@@ -215,12 +220,12 @@ static int s_run(uint64_t seed, int epochs, uint32_t retain_minutes)
     /* the chained increments also equal a rebuild of the same database */
     FAIL_IF_NOT(mrg_db_refresh_full(full) == 0);
     FAIL_IF(s_same(inc, full, e, "rebuilt"));
-    char *x[4], *y[4];
-    for (int t = 0; t < 4; t++)
+    char *x[N_DERIVED], *y[N_DERIVED];
+    for (size_t t = 0; t < N_DERIVED; t++)
         x[t] = s_dump(mrg_db_handle(inc), s_derived[t]);
     FAIL_IF_NOT(mrg_db_refresh_full(inc) == 0);
     int diff = 0;
-    for (int t = 0; t < 4; t++) {
+    for (size_t t = 0; t < N_DERIVED; t++) {
         y[t] = s_dump(mrg_db_handle(inc), s_derived[t]);
         diff |= strcmp(x[t], y[t]) != 0;
         free(x[t]);
@@ -229,7 +234,19 @@ static int s_run(uint64_t seed, int epochs, uint32_t retain_minutes)
     FAIL_IF(diff);
     /* the scenario covered what it should */
     FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM edges") > 5);
-    FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown'") >= 0);
+    sqlite3 *h = mrg_db_handle(inc);
+    /* hosts that neither provide nor use a service, and only those, are unknown */
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM hosts WHERE (kind = 'unknown') <>"
+                        " (services_provided = 0 AND services_used = 0)") == 0);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM hosts WHERE kind = 'both'") > 0);
+    /* no edge to or from a group or an unspecified address; their traffic is in groups */
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE renkei_group_pair(client_ip, server_ip)"
+                        " OR client_ip IN ('0.0.0.0', '::', '224.0.0.251',"
+                        " '255.255.255.255', 'ff02::fb')") == 0);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups WHERE port <> 0") > 0);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups WHERE group_ip = '10.0.0.255'") > 0);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups WHERE group_ip IN ('0.0.0.0',"
+                        " '10.0.0.1', '172.16.0.1')") == 0);
     FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM services WHERE clients = 0") > 0);
     FAIL_IF_NOT(tu_q(mrg_db_handle(inc), "SELECT COUNT(*) FROM hosts WHERE name IS NOT NULL") == 3);
     if (retain_minutes)
@@ -449,5 +466,123 @@ TEST(deltas_that_move_edges)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(deltas_that_move_edges)
-              TEST_ENTRY(retained_short) TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))
+/* One UDP (or port-less) session delta a:ap -> b:bp with `n` packets. */
+static struct cmn_session_rec s_sess(const char *a, uint16_t ap, const char *b, uint16_t bp,
+                                     uint8_t proto, uint64_t n, uint64_t e)
+{
+    struct cmn_session_rec r;
+    memset(&r, 0, sizeof(r));
+    uint8_t x[16], y[16];
+    tu_ip(x, a);
+    tu_ip(y, b);
+    int d = memcmp(x, y, 16) > 0; /* a sent: direction A->B unless a is the B side */
+    memcpy(r.a_ip, d ? y : x, 16);
+    memcpy(r.b_ip, d ? x : y, 16);
+    r.a_port = d ? bp : ap;
+    r.b_port = d ? ap : bp;
+    r.proto = proto;
+    r.flags = d ? CMN_SESS_B_INIT : CMN_SESS_A_INIT;
+    r.pkts[d] = n;
+    r.bytes[d] = n * 300;
+    r.first_ns = e * EPOCH + NS;
+    r.last_ns = e * EPOCH + 2 * NS;
+    return r;
+}
+
+/* Directed: DHCP, mDNS, NetBIOS datagrams, IGMP and IPv6 multicast make
+ * group rows and no edge but the DHCP one; retirement changes neither. */
+TEST(groups_and_retirement)
+{
+    char pi[256], pf[256];
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "gr_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "gr_full");
+    struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
+    FAIL_IF_NOT(inc && full);
+    mrg_db_set_full_refresh(full, true);
+    struct mrg_retain keep = {1, 1, 1};
+    mrg_db_set_retention(inc, &keep);
+    uint64_t e = 1000;
+    struct cmn_session_rec ss[] = {
+        s_sess("0.0.0.0", 68, "255.255.255.255", 67, 17, 2, e),
+        s_sess("10.0.0.1", 67, "255.255.255.255", 68, 17, 2, e),
+        s_sess("10.0.0.1", 67, "10.0.0.50", 68, 17, 1, e),
+        s_sess("10.0.0.5", 5353, "224.0.0.251", 5353, 17, 3, e),
+        s_sess("10.0.0.6", 5353, "224.0.0.251", 5353, 17, 1, e),
+        s_sess("10.0.0.5", 138, "10.0.0.255", 138, 17, 2, e),
+        s_sess("10.0.0.5", 0, "224.0.0.22", 0, 2, 1, e),
+        s_sess("fe80::1", 5353, "ff02::fb", 5353, 17, 4, e),
+    };
+    ss[2].pkts[0] = ss[2].pkts[1] = 1; /* the ack and the renewal */
+    ss[2].bytes[0] = ss[2].bytes[1] = 300;
+    /* the tracker's roles: the DHCP server and its (renewing) client */
+    struct cmn_endpoint_rec ee[2];
+    memset(ee, 0, sizeof(ee));
+    tu_ip(ee[0].ip, "10.0.0.1");
+    ee[0].port = 67;
+    ee[0].role = CMN_ROLE_SERVER;
+    ee[0].confidence = 0.8f;
+    tu_ip(ee[1].ip, "10.0.0.50");
+    ee[1].port = 68;
+    ee[1].role = CMN_ROLE_CLIENT;
+    ee[1].confidence = 0.8f;
+    for (int i = 0; i < 2; i++) {
+        ee[i].proto = 17;
+        ee[i].first_ns = e * EPOCH;
+        ee[i].last_ns = e * EPOCH + 2 * NS;
+    }
+    struct mrg_part p = {.sessions = ss,
+                         .n_sessions = sizeof(ss) / sizeof(ss[0]),
+                         .endpoints = ee,
+                         .n_endpoints = 2};
+    FAIL_IF(s_both(inc, full, e, &p, "groups"));
+    sqlite3 *h = mrg_db_handle(inc);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.50' AND"
+                        " server_ip = '10.0.0.1' AND server_port = 67 AND packets_c2s = 1 AND"
+                        " packets_s2c = 1") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM services") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups") == 6);
+    FAIL_IF_NOT(tu_q(h, "SELECT senders * 100 + packets FROM groups WHERE"
+                        " group_ip = '224.0.0.251' AND proto = 17 AND port = 5353") == 204);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets FROM groups WHERE group_ip = '255.255.255.255'"
+                        " AND port = 67") == 2);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets FROM groups WHERE group_ip = '255.255.255.255'"
+                        " AND port = 68") == 2);
+    FAIL_IF_NOT(tu_q(h, "SELECT bytes FROM groups WHERE group_ip = '10.0.0.255'"
+                        " AND port = 138") == 600);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups WHERE group_ip = '224.0.0.22' AND proto = 2"
+                        " AND port = 0") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM groups WHERE group_ip = 'ff02::fb'") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM hosts WHERE ip = '10.0.0.1' AND kind = 'server'"
+                        " AND services_used = 0") == 1);
+    char *before = s_dump(h, "SELECT * FROM groups ORDER BY group_ip, proto, port");
+    char *edges = s_dump(h, "SELECT * FROM edges");
+    /* quiet epochs with other traffic, until everything above is retired */
+    for (int n = 0; n < 4; n++) {
+        e++;
+        struct cmn_session_rec q = s_sess("10.0.0.7", 40000, "10.0.0.8", 9, 17, 1, e);
+        p = (struct mrg_part){.sessions = &q, .n_sessions = 1};
+        FAIL_IF(s_both(inc, full, e, &p, "quiet"));
+    }
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM sessions WHERE first_ns < 1001 * 60000000000") == 0);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM sessions_retired") >= 6);
+    char *after = s_dump(h, "SELECT * FROM groups ORDER BY group_ip, proto, port");
+    char *edges2 = s_dump(h, "SELECT * FROM edges WHERE server_port = 67");
+    int diff = strcmp(before, after) != 0 || strcmp(edges, edges2) != 0;
+    if (diff)
+        fprintf(stderr, "  before retirement:\n%s%s  after:\n%s%s", before, edges, after, edges2);
+    free(before);
+    free(after);
+    free(edges);
+    free(edges2);
+    FAIL_IF(diff);
+    mrg_db_close(&inc);
+    mrg_db_close(&full);
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "gr_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "gr_full");
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(groups_and_retirement)
+              TEST_ENTRY(deltas_that_move_edges) TEST_ENTRY(retained_short)
+                  TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))

@@ -21,6 +21,8 @@ struct fb {
 
 static void s_bytes(struct fb *f, const void *p, uint32_t n)
 {
+    if (n == 0)
+        return;
     memcpy(f->b + f->n, p, n);
     f->n += n;
 }
@@ -110,6 +112,8 @@ static bool s_is_v4(const uint8_t ip[16], uint8_t last)
     cmn_ip_from_v4(want, v4);
     return memcmp(ip, want, 16) == 0;
 }
+
+static int s_same_both_ways(const uint8_t *b, uint32_t n, uint32_t lt, uint64_t ts);
 
 static enum cmn_parse_result s_parse(const struct fb *f, uint32_t lt, struct cmn_record *r)
 {
@@ -270,7 +274,8 @@ TEST(link_types)
     struct fb h = {0};
     s_u32(&h, 7); /* AF 7: not IP */
     FAIL_IF_NOT(s_parse(&h, CMN_LINK_NULL, &r) == CMN_PARSE_NON_IP);
-    FAIL_IF_NOT(s_parse(&ip, 105, &r) == CMN_PARSE_UNSUPPORTED_LINKTYPE);
+    FAIL_IF_NOT(s_parse(&ip, 192, &r) == CMN_PARSE_UNSUPPORTED_LINKTYPE); /* PPI */
+    FAIL_IF_NOT(s_parse(&ip, 6, &r) == CMN_PARSE_UNSUPPORTED_LINKTYPE);   /* token ring */
     /* renkei framing around SLL2 */
     struct fb k = {0};
     uint8_t hdr[CMN_PARSE_RENKEI_HLEN];
@@ -280,6 +285,164 @@ TEST(link_types)
     FAIL_IF_NOT(s_parse(&k, CMN_LINK_RENKEI, &r) == CMN_PARSE_OK && r.sport == 7);
     k.b[0] = 'X';
     FAIL_IF_NOT(s_parse(&k, CMN_LINK_RENKEI, &r) == CMN_PARSE_BAD_RENKEI_HEADER);
+    PASS;
+}
+
+/* `pre` + the IP packet `ip` + `post` as a frame. */
+static struct fb s_wrap(const void *pre, uint32_t npre, const struct fb *ip, const void *post,
+                        uint32_t npost)
+{
+    struct fb f = {0};
+    s_bytes(&f, pre, npre);
+    s_bytes(&f, ip->b, ip->n);
+    s_bytes(&f, post, npost);
+    return f;
+}
+
+/* Parse f as link type lt: OK and the very record the Ethernet frame `ref`
+ * gives (fast path included), or `want` when that is not OK. */
+static int s_as_ref(const struct fb *f, uint32_t lt, const struct cmn_record *ref,
+                    enum cmn_parse_result want)
+{
+    struct cmn_record r;
+    enum cmn_parse_result got = s_parse(f, lt, &r);
+    if (got != want) {
+        fprintf(stderr, "  link type %u: %s, want %s\n", lt, cmn_parse_result_name(got),
+                cmn_parse_result_name(want));
+        return 1;
+    }
+    if (want == CMN_PARSE_OK && memcmp(&r, ref, sizeof(r)) != 0) {
+        fprintf(stderr, "  link type %u: record differs from the Ethernet one\n", lt);
+        return 1;
+    }
+    return s_same_both_ways(f->b, f->n, lt, 42);
+}
+
+/* PPP, PPP_HDLC, Cisco HDLC, PPPoE, 802.11 bare and with radiotap: an IP
+ * packet inside any of them makes the record the same packet makes inside
+ * Ethernet (which takes the fast path); what carries no IP is non_ip. */
+TEST(link_types_serial_and_wlan)
+{
+    struct fb ip = {0}, ip6 = {0};
+    s_ip4(&ip, 6, 20, 0, 6);
+    s_tcp(&ip, 40000, 443, 0x18);
+    s_ip6(&ip6, 17, 8, 0xfb);
+    s_udp(&ip6, 5353, 5353, 0);
+    struct cmn_record ref4, ref6;
+    struct fb e = {0};
+    s_eth(&e, 0x0800);
+    s_bytes(&e, ip.b, ip.n);
+    FAIL_IF_NOT(s_parse(&e, CMN_LINK_EN10MB, &ref4) == CMN_PARSE_OK);
+    e.n = 0;
+    s_eth(&e, 0x86dd);
+    s_bytes(&e, ip6.b, ip6.n);
+    FAIL_IF_NOT(s_parse(&e, CMN_LINK_EN10MB, &ref6) == CMN_PARSE_OK);
+    const uint8_t fcs[4] = {0xde, 0xad, 0xbe, 0xef};
+    struct fb f;
+    /* PPP: HDLC address/control or not, full or compressed protocol */
+    f = s_wrap("\xff\x03\x00\x21", 4, &ip, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, &ref4, CMN_PARSE_OK));
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_HDLC, &ref4, CMN_PARSE_OK));
+    f = s_wrap("\x00\x21", 2, &ip, fcs, 2); /* + a 16-bit FCS */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, &ref4, CMN_PARSE_OK));
+    f = s_wrap("\x21", 1, &ip, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, &ref4, CMN_PARSE_OK));
+    f = s_wrap("\xff\x03\x00\x57", 4, &ip6, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, &ref6, CMN_PARSE_OK));
+    f = s_wrap("\x57", 1, &ip6, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, &ref6, CMN_PARSE_OK));
+    f = s_wrap("\xff\x03\xc0\x21\x01\x01\x00\x04", 8, &(struct fb){0}, NULL, 0); /* LCP */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, NULL, CMN_PARSE_NON_IP));
+    f = s_wrap("\xff\x03\x00", 3, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, NULL, CMN_PARSE_TRUNCATED_L2));
+    f = s_wrap("", 0, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP, NULL, CMN_PARSE_TRUNCATED_L2));
+    /* Cisco HDLC, and Cisco framing inside PPP_HDLC; SLARP carries no IP */
+    f = s_wrap("\x0f\x00\x08\x00", 4, &ip, fcs, 4);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_C_HDLC, &ref4, CMN_PARSE_OK));
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_HDLC, &ref4, CMN_PARSE_OK));
+    f = s_wrap("\x8f\x00\x86\xdd", 4, &ip6, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_C_HDLC, &ref6, CMN_PARSE_OK));
+    f = s_wrap("\x8f\x00\x80\x35\x00\x00\x00\x00", 8, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_C_HDLC, NULL, CMN_PARSE_NON_IP));
+    f = s_wrap("\x0f\x00\x08", 3, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_C_HDLC, NULL, CMN_PARSE_TRUNCATED_L2));
+    /* PPPoE (LINKTYPE_PPP_ETHER): session data, discovery (PADI) */
+    f = s_wrap("\x11\x00\x00\x01\x00\x2a\x00\x21", 8, &ip, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_ETHER, &ref4, CMN_PARSE_OK));
+    f = s_wrap("\x11\x00\x00\x01\x00\x32\x00\x57", 8, &ip6, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_ETHER, &ref6, CMN_PARSE_OK));
+    f = s_wrap("\x11\x09\x00\x00\x00\x00", 6, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_ETHER, NULL, CMN_PARSE_NON_IP));
+    f = s_wrap("\x11\x00\x00", 3, &(struct fb){0}, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_PPP_ETHER, NULL, CMN_PARSE_TRUNCATED_L2));
+    /* 802.11: MAC header (frame control, duration, 3 addresses, sequence) + LLC/SNAP */
+    struct fb w = {0};
+    s_bytes(&w, "\x08\x01\x00\x00", 4); /* data, ToDS */
+    for (uint8_t i = 0; i < 18; i++)
+        s_u8(&w, (uint8_t)(i + 1));
+    s_u16(&w, 0x1000);
+    uint32_t mac = w.n; /* 24 */
+    s_bytes(&w, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+    f = s_wrap(w.b, w.n, &ip, fcs, 4);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, &ref4, CMN_PARSE_OK));
+    struct fb rt = {0}; /* radiotap: version 0, length 12, TSFT-less flags field (FCS) */
+    s_bytes(&rt, "\x00\x00\x0c\x00\x02\x00\x00\x00\x10\x00\x00\x00", 12);
+    struct fb g = s_wrap(rt.b, rt.n, &f, NULL, 0);
+    FAIL_IF(s_as_ref(&g, CMN_LINK_RADIOTAP, &ref4, CMN_PARSE_OK));
+    g.b[0] = 1; /* radiotap version 1 does not exist */
+    FAIL_IF(s_as_ref(&g, CMN_LINK_RADIOTAP, NULL, CMN_PARSE_NON_IP));
+    g.b[0] = 0;
+    g.n = 11;
+    FAIL_IF(s_as_ref(&g, CMN_LINK_RADIOTAP, NULL, CMN_PARSE_TRUNCATED_L2));
+    /* QoS data with four addresses and +HTC, IPv6 */
+    struct fb q = {0};
+    s_bytes(&q, "\x88\x83\x00\x00", 4); /* QoS data, ToDS+FromDS, order */
+    for (uint8_t i = 0; i < 18; i++)
+        s_u8(&q, i);
+    s_u16(&q, 0);
+    s_bytes(&q, "\x02\x00\x00\x00\x00\x00", 6); /* addr4 */
+    s_bytes(&q, "\x05\x00", 2);                 /* QoS control: TID 5 */
+    s_bytes(&q, "\x00\x00\x00\x00", 4);         /* HT control */
+    s_bytes(&q, "\xaa\xaa\x03\x00\x00\x00\x86\xdd", 8);
+    f = s_wrap(q.b, q.n, &ip6, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, &ref6, CMN_PARSE_OK));
+    g = s_wrap(rt.b, rt.n, &f, NULL, 0);
+    FAIL_IF(s_as_ref(&g, CMN_LINK_RADIOTAP, &ref6, CMN_PARSE_OK));
+    /* A-MSDU: the first subframe (DA, SA, length) then LLC */
+    struct fb a = {0};
+    s_bytes(&a, "\x88\x02\x00\x00", 4);
+    for (uint8_t i = 0; i < 20; i++)
+        s_u8(&a, 0);
+    s_bytes(&a, "\x80\x00", 2); /* A-MSDU present */
+    for (uint8_t i = 0; i < 12; i++)
+        s_u8(&a, i);
+    s_u16(&a, (uint16_t)(8 + ip.n));
+    s_bytes(&a, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+    f = s_wrap(a.b, a.n, &ip, NULL, 0);
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, &ref4, CMN_PARSE_OK));
+    /* no IP: protected body, null data, beacon, ACK, non-SNAP LLC; cut headers */
+    f = s_wrap(w.b, w.n, &ip, NULL, 0);
+    f.b[1] |= 0x40;
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_NON_IP));
+    f.b[1] &= (uint8_t)~0x40;
+    f.b[0] = 0x48; /* null data */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_NON_IP));
+    f.b[0] = 0x80; /* beacon */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_NON_IP));
+    f.b[0] = 0xd4; /* ACK */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_NON_IP));
+    f.b[0] = 0x08;
+    f.b[mac] = 0x42; /* STP's LLC */
+    FAIL_IF(s_as_ref(&f, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_NON_IP));
+    f.b[mac] = 0xaa;
+    for (uint32_t cut = 0; cut < mac + 8; cut++) {
+        struct fb c = f;
+        c.n = cut;
+        FAIL_IF(s_as_ref(&c, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_TRUNCATED_L2));
+    }
+    q.n = 25; /* QoS data cut inside the QoS control */
+    FAIL_IF(s_as_ref(&q, CMN_LINK_IEEE802_11, NULL, CMN_PARSE_TRUNCATED_L2));
     PASS;
 }
 
@@ -786,9 +949,10 @@ TEST(fast_path_crafted)
 }
 
 TEST_MAIN(TEST_ENTRY(ethernet_tcp) TEST_ENTRY(vlan_qinq) TEST_ENTRY(mpls_and_pseudowire)
-              TEST_ENTRY(pppoe) TEST_ENTRY(link_types) TEST_ENTRY(non_ip_and_llc)
-                  TEST_ENTRY(ipv4_malformed) TEST_ENTRY(truncated_l4) TEST_ENTRY(fragments)
-                      TEST_ENTRY(ipv6_ext_headers) TEST_ENTRY(icmp) TEST_ENTRY(tunnels_gre)
-                          TEST_ENTRY(tunnels_udp_ipip) TEST_ENTRY(result_names)
-                              TEST_ENTRY(real_captures) TEST_ENTRY(corpus_specifics)
-                                  TEST_ENTRY(fast_path_identical) TEST_ENTRY(fast_path_crafted))
+              TEST_ENTRY(pppoe) TEST_ENTRY(link_types) TEST_ENTRY(link_types_serial_and_wlan)
+                  TEST_ENTRY(non_ip_and_llc) TEST_ENTRY(ipv4_malformed) TEST_ENTRY(truncated_l4)
+                      TEST_ENTRY(fragments) TEST_ENTRY(ipv6_ext_headers) TEST_ENTRY(icmp)
+                          TEST_ENTRY(tunnels_gre) TEST_ENTRY(tunnels_udp_ipip)
+                              TEST_ENTRY(result_names) TEST_ENTRY(real_captures)
+                                  TEST_ENTRY(corpus_specifics) TEST_ENTRY(fast_path_identical)
+                                      TEST_ENTRY(fast_path_crafted))

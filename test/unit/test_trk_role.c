@@ -6,6 +6,7 @@
  */
 #include <math.h>
 
+#include "cmn_ip.h"
 #include "harness.h"
 #include "trk_endpoint.h"
 #include "trk_role.h"
@@ -218,6 +219,85 @@ TEST(scenario_roles)
     PASS;
 }
 
+/* One UDP packet between arbitrary IPv4 addresses. */
+static void w_udp4(struct world *w, const uint8_t s4[4], uint16_t sp, const uint8_t d4[4],
+                   uint16_t dp)
+{
+    struct cmn_record r = tu_rec(w->ts, 0, sp, 0, dp, UDP, 0, 300);
+    w->ts += 1000000;
+    cmn_ip_from_v4(r.src, s4);
+    cmn_ip_from_v4(r.dst, d4);
+    struct trk_key k;
+    int dir = trk_key_from_record(&k, &r);
+    trk_table_update_with_hash(w->t, &k, trk_table_hash(w->t, &k), dir, &r);
+}
+
+static enum cmn_role w_role4(struct world *w, const uint8_t a4[4], uint16_t port)
+{
+    uint8_t ip[16];
+    cmn_ip_from_v4(ip, a4);
+    struct cmn_endpoint_rec ev;
+    if (!trk_endpoints_get(w->e, ip, UDP, port, &ev))
+        return (enum cmn_role)99; /* no evidence at all */
+    return (enum cmn_role)ev.role;
+}
+
+/* Broadcast / multicast and DHCP: groups make no evidence, udp/67 serves. */
+TEST(groups_and_dhcp)
+{
+    static const uint8_t any[4] = {0, 0, 0, 0}, bcast[4] = {255, 255, 255, 255},
+                         srv[4] = {10, 0, 0, 1}, cli[4] = {10, 0, 0, 50}, h5[4] = {10, 0, 0, 5},
+                         h6[4] = {10, 0, 0, 6}, dir[4] = {10, 0, 0, 255},
+                         mdns[4] = {224, 0, 0, 251}, ssdp[4] = {239, 255, 255, 250},
+                         far[4] = {192, 168, 9, 9};
+    struct world w;
+    w_init(&w, 0, 1);
+    /* DHCP: discover/request from 0.0.0.0, offer/ack broadcast, then a renewal */
+    for (int i = 0; i < 2; i++) {
+        w_udp4(&w, any, 68, bcast, 67);
+        w_udp4(&w, srv, 67, bcast, 68);
+    }
+    w_udp4(&w, srv, 67, cli, 68); /* a unicast ack to the offered address */
+    w_udp4(&w, cli, 68, srv, 67); /* renewal */
+    w_udp4(&w, srv, 67, cli, 68);
+    /* announcements: NetBIOS datagrams to the /24 broadcast, mDNS, SSDP */
+    for (int i = 0; i < 4; i++) {
+        w_udp4(&w, h5, 138, dir, 138);
+        w_udp4(&w, h6, 138, dir, 138);
+        w_udp4(&w, h5, 5353, mdns, 5353);
+        w_udp4(&w, h6, 5353, mdns, 5353);
+        w_udp4(&w, h6, (uint16_t)(50000 + i), ssdp, 1900);
+    }
+    /* a .255 reached from another network is an ordinary address */
+    w_udp4(&w, far, 40000, dir, 9999);
+    w_udp4(&w, dir, 9999, far, 40000);
+    w_flush(&w);
+    FAIL_IF_NOT(w_role4(&w, srv, 67) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role4(&w, cli, 68) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role4(&w, any, 68) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, bcast, 67) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, bcast, 68) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, dir, 138) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, h5, 138) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, mdns, 5353) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, h5, 5353) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, ssdp, 1900) == (enum cmn_role)99);
+    FAIL_IF_NOT(w_role4(&w, dir, 9999) == CMN_ROLE_SERVER);
+    /* the pure rule, on evidence alone: a DHCP server that only broadcast */
+    struct cmn_endpoint_rec ev = {.proto = UDP, .port = 67, .pkts_out = 4, .peers = 1};
+    float c = 0;
+    FAIL_IF_NOT(trk_role_decide(&ev, &c) == CMN_ROLE_SERVER && c > 0.8f);
+    ev.pkts_out = 0;
+    ev.pkts_in = 3;
+    FAIL_IF_NOT(trk_role_decide(&ev, &c) == CMN_ROLE_UNKNOWN && c == 0.0f);
+    ev.port = 68; /* a client port that only received (an offer) serves nobody */
+    FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_UNKNOWN);
+    ev.pkts_out = 1;
+    FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_CLIENT);
+    w_fini(&w);
+    PASS;
+}
+
 TEST(evidence_fields)
 {
     struct world w;
@@ -331,5 +411,5 @@ TEST(invariant_to_flushes_and_trackers)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
-              TEST_ENTRY(invariant_to_flushes_and_trackers))
+TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(evidence_fields)
+              TEST_ENTRY(pure_function) TEST_ENTRY(invariant_to_flushes_and_trackers))
