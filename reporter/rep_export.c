@@ -24,7 +24,22 @@
 
 static const char s_q_hosts[] = "SELECT " REP_HOST_COLS " FROM hosts ORDER BY ip_key, ip";
 static const char s_q_services[] =
-    "SELECT " REP_SERVICE_COLS " FROM services ORDER BY ip_key, ip, proto, port";
+    "SELECT " REP_SERVICE_COLS " FROM services WHERE clients > 0 ORDER BY ip_key, ip, proto, port";
+/* Accepted connections (answered a SYN with a SYN+ACK, or judged a server
+ * and answered sessions others began), yet served no client: only scanners
+ * or spoofed sources reached it. A port that only began sessions (an NTP
+ * client on 123) is not listening. */
+static const char s_q_listening[] =
+    "SELECT e.ip, e.proto, e.port, e.peers, e.first_ns, e.last_ns FROM endpoints e"
+    " WHERE e.port > 0 AND ((e.role = 'server' AND e.resp_sessions > 0) OR (e.proto = 6 AND "
+    "e.synack_sent > 0"
+    "  AND e.syn_recv > 0 AND e.synack_sent > e.synack_recv))"
+    " AND NOT EXISTS (SELECT 1 FROM services s WHERE s.ip = e.ip AND s.proto = e.proto"
+    "  AND s.port = e.port AND s.clients > 0)"
+    " ORDER BY (SELECT h.ip_key FROM hosts h WHERE h.ip = e.ip), e.ip, e.proto, e.port";
+static const char s_q_groups[] =
+    "SELECT group_ip, proto, port, senders, packets, bytes, first_ns, last_ns FROM groups"
+    " ORDER BY group_ip, proto, port";
 static const char s_q_edges[] = "SELECT " REP_EDGE_COLS " FROM edges"
                                 " ORDER BY server_key, server_ip, proto, server_port,"
                                 " client_key, client_ip";
@@ -133,6 +148,75 @@ static bool s_row_event(FILE *f, sqlite3_stmt *st, const struct s_ctx *c)
     return true;
 }
 
+static bool s_row_listening(FILE *f, sqlite3_stmt *st, const struct s_ctx *c)
+{
+    if (c->sel && !s_picked(c, st, 0))
+        return false;
+    if (!f)
+        return true;
+    char pb[16];
+    fputs("{\"ip\": ", f);
+    rep_json_col_str(f, st, 0, 0);
+    fputs(", \"proto\": ", f);
+    rep_json_str(f, cmn_proto_name((uint8_t)sqlite3_column_int(st, 1), pb, sizeof(pb)));
+    fputs(", \"port\": ", f);
+    rep_json_col_int(f, st, 2);
+    fputs(", \"reached_by\": ", f);
+    rep_json_col_int(f, st, 3);
+    fputs(", \"first_seen\": ", f);
+    rep_json_col_time(f, st, 4);
+    fputs(", \"last_seen\": ", f);
+    rep_json_col_time(f, st, 5);
+    fputs("}", f);
+    return true;
+}
+
+/* A group concerns a selection only through its senders, which the table
+ * does not list: a filtered export leaves groups out. */
+static bool s_row_group(FILE *f, sqlite3_stmt *st, const struct s_ctx *c)
+{
+    if (c->sel)
+        return false;
+    if (!f)
+        return true;
+    char pb[16], nb[64];
+    uint8_t proto = (uint8_t)sqlite3_column_int(st, 1);
+    uint16_t port = (uint16_t)sqlite3_column_int(st, 2);
+    fputs("{\"group_ip\": ", f);
+    rep_json_col_str(f, st, 0, 0);
+    fputs(", \"proto\": ", f);
+    rep_json_str(f, cmn_proto_name(proto, pb, sizeof(pb)));
+    fputs(", \"port\": ", f);
+    rep_json_col_int(f, st, 2);
+    fputs(", \"name\": ", f);
+    rep_json_str(f, port ? rep_names_service(c->names, proto, port, nb, sizeof(nb)) : NULL);
+    static const char *const k[] = {"senders", "packets", "bytes"};
+    for (int i = 0; i < 3; i++) {
+        fprintf(f, ", \"%s\": ", k[i]);
+        rep_json_col_int(f, st, 3 + i);
+    }
+    fputs(", \"first_seen\": ", f);
+    rep_json_col_time(f, st, 6);
+    fputs(", \"last_seen\": ", f);
+    rep_json_col_time(f, st, 7);
+    fputs("}", f);
+    return true;
+}
+
+static bool s_has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok =
+        sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                           &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
 /* Write `"name": [rows...]` from query `sql`. Returns 0 or -EIO. */
 static int s_array(FILE *f, sqlite3 *db, const char *name, const char *sql, row_fn fn,
                    const struct s_ctx *c)
@@ -223,6 +307,14 @@ int rep_export_json_opts(const char *db_path, const struct rep_export_opts *o, F
         goto out;
     fputs(",\n", out);
     if (s_array(out, db, "edges", s_q_edges, s_row_edge, &c) != 0)
+        goto out;
+    fputs(",\n", out);
+    if (s_array(out, db, "listening", s_q_listening, s_row_listening, &c) != 0)
+        goto out;
+    fputs(",\n", out);
+    if (!s_has_table(db, "groups"))
+        fputs("\"groups\": []", out); /* a database of an earlier version */
+    else if (s_array(out, db, "groups", s_q_groups, s_row_group, &c) != 0)
         goto out;
     fputs(",\n", out);
     s_sites(out, g->sites);

@@ -238,6 +238,8 @@ static int s_load_services(struct rep_graph *g, sqlite3 *db, const struct rep_na
         int64_t proto = sqlite3_column_int64(st, 1), port = sqlite3_column_int64(st, 2);
         if (h < 0 || proto < 0 || proto > 255 || port <= 0 || port > 65535)
             continue; /* a service row always has its host; tolerate a torn read */
+        if (sqlite3_column_int64(st, 3) <= 0)
+            continue; /* served nobody: "listening", not a service (EXPORT_SCHEMA.md) */
         if (g->nsvcs == cap) {
             cap = cap ? cap * 2 : 1024;
             struct rep_gsvc *n = realloc(g->svcs, cap * sizeof(*n));
