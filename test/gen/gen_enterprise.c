@@ -1445,7 +1445,10 @@ static int s_write_truth(struct gen *g, const char *path)
 
     /* services: (server ip, proto, port) of every counted edge, plus the
      * well-known client port of server-to-server edges; key << 1 | 1 for an
-     * edge (one per client), | 0 for such a client port */
+     * edge (one per client), | 0 for such a client port. A service has at
+     * least one client (EXPORT_SCHEMA.md): a well-known port that only began
+     * sessions (ntp 123 -> 123 of a server's own time sync) is not one, so
+     * keys without an edge are left out below. */
     keys = malloc((2 * g->nedges + 1) * sizeof(*keys));
     if (!keys)
         abort();
@@ -1469,6 +1472,8 @@ static int s_write_truth(struct gen *g, const char *path)
         uint32_t clients = 0;
         for (j = i; j < nk && keys[j] >> 1 == key; j++)
             clients += (uint32_t)(keys[j] & 1);
+        if (clients == 0)
+            continue;
         fprintf(f, "%s\n {\"ip\": \"%s\", \"proto\": \"%s\", \"port\": %u, \"clients\": %u}",
                 firstrow ? "" : ",", s_ip(h, a, sizeof(a)), (key >> 16 & 0xff) == 6 ? "tcp" : "udp",
                 (unsigned)(key & 0xffff), clients);

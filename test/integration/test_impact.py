@@ -131,11 +131,15 @@ def main():
     pcap, truth, db = (os.path.join(tmp, n) for n in ("g.pcap", "g.json", "g.sqlite"))
     run(GEN, "--seed", "21", "--packets", "60000", "--pcs", "150", "--servers", "30",
         "--out", pcap, "--truth", truth)
-    run(RENKEI, "analyze", "--trackers", "2", "--db", db, pcap)
     T = Truth(truth)
+    dbs = sorted({s for s in T.svcs if s[1] == "tcp" and s[2] in DB_PORTS})
+    hosts_file = os.path.join(tmp, "hosts")
+    with open(hosts_file, "w") as f:
+        for i, s in enumerate(dbs):
+            f.write(f"{s[0]} db{i + 1}.example.net db{i + 1}\n")
+    run(RENKEI, "analyze", "--trackers", "2", "--db", db, "--hosts-file", hosts_file, pcap)
 
     # 1. every database server: its apps, their web tier, the PCs behind them
-    dbs = sorted({s for s in T.svcs if s[1] == "tcp" and s[2] in DB_PORTS})
     if len(dbs) < 2:
         fail(f"generator made {len(dbs)} database services, expected several")
     for s in dbs:
@@ -200,6 +204,15 @@ def main():
     compare("fail @dc-east", res, want_h, want_s)
     if res["summary"]["sites"] != 2 or res["targets"][0]["kind"] != "site":
         fail(f"site failure summary: {res['summary']}, {res['targets']}")
+
+    # host names (hosts file): by whole name and by first label, as by address
+    for i, s in enumerate(dbs[:2]):
+        by_ip = states_of(renkei_impact(db, [s[0]]))
+        for name in (f"db{i + 1}.example.net", f"DB{i + 1}"):
+            res = renkei_impact(db, [name])
+            if res["targets"][0]["kind"] != "name" or states_of(res) != by_ip:
+                fail(f"--fail {name}: not the same as --fail {s[0]}")
+    print("ok host names")
 
     # 4. one hop: only the direct clients of what failed
     res = renkei_impact(db, [dbs[0][0]], "--hops", "1")
