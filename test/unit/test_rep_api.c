@@ -739,7 +739,7 @@ TEST(db_sites)
     sqlite3 *h = NULL;
     FAIL_IF_NOT(sqlite3_open(s_db, &h) == SQLITE_OK);
     FAIL_IF_NOT(sqlite3_exec(h,
-                             "CREATE TABLE sites(name TEXT, kind TEXT, cidr TEXT);"
+                             "DELETE FROM sites;"
                              "INSERT INTO sites VALUES('dc-west', 'datacenter', '172.16.1.0/24');",
                              NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);

@@ -120,7 +120,7 @@ static int s_build(const char *path)
 static const char s_check_py[] =
     "import json,sys\n"
     "d=json.load(open(sys.argv[1]))\n"
-    "assert set(d)=={'meta','hosts','services','edges','events'},d.keys()\n"
+    "assert set(d)=={'meta','hosts','services','edges','listening','groups','events'},d.keys()\n"
     "m=d['meta']\n"
     "assert m['first_seen']=='2026-01-01T00:00:00Z',m\n"
     "assert m['last_seen']=='2026-01-01T01:00:00Z',m\n"
@@ -145,7 +145,9 @@ static const char s_check_py[] =
     "assert pg['name']=='postgresql' and pg['clients']==2 and pg['packets']==40,pg\n"
     "assert pg['bytes']==10*100+20*1000+5*100+5*1000 and abs(pg['confidence']-0.98)<1e-6,pg\n"
     "assert pg['first_seen']=='2026-01-01T00:00:00Z'\n"
-    "assert s[('10.0.0.7','udp',123)]['name']=='ntp'\n"
+    "assert s[('10.0.0.8','udp',123)]['name']=='ntp'\n"
+    /* the initiator's 123 served nobody: not a service (a service has a client) */
+    "assert ('10.0.0.7','udp',123) not in s and all(x['clients']>0 for x in d['services'])\n"
     "assert s[('2001:db8::1','tcp',443)]['name']=='https'\n"
     "assert all(x['proto']!='icmp' for x in d['services'])\n"
     "e={(x['client_ip'],x['server_ip'],x['proto'],x['server_port']):x for x in d['edges']}\n"
