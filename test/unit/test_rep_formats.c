@@ -480,7 +480,8 @@ TEST(dot)
 static const char s_json_py[] =
     "import json,sys\n"
     "d=json.load(open(sys.argv[1]))\n"
-    "assert list(d)==['meta','hosts','services','edges','listening','groups','sites','events'],list(d)\n"
+    "assert list(d)==['meta','hosts','services','edges','listening','groups','sites',"
+    "'events'],list(d)\n"
     "assert d['sites']==[{'name':'dc','kind':'datacenter','cidrs':['172.16.0.0/16',"
     "'2001:db8::1/128']},{'name':'office','kind':'office','cidrs':['10.3.0.0/16']}],d['sites']\n"
     "h={x['ip']:x for x in d['hosts']}\n"
