@@ -671,6 +671,7 @@ static int s_services(struct api *a, sqlite3 *db, const char *rest)
         .row = s_row_service,
     };
     struct qb q = {.len = 0};
+    s_qb_where(&q, "clients > 0"); /* a service has a client (EXPORT_SCHEMA.md) */
     char ip[CMN_IP_STRLEN];
     const char *site = NULL, *name = NULL;
     uint8_t lo[16], hi[16], proto;
@@ -1020,7 +1021,7 @@ static int s_host(struct api *a, sqlite3 *db, const char *raw)
                          " s.confidence, s.first_ns, s.last_ns, " REP_EVIDENCE_COLS
                          " FROM services s LEFT JOIN endpoints e ON e.ip = s.ip"
                          " AND e.proto = s.proto AND e.port = s.port WHERE s.ip = ?1"
-                         " ORDER BY s.proto, s.port",
+                         " AND s.clients > 0 ORDER BY s.proto, s.port",
                          ip, s_json_service_evidence, a->names);
     fputs(",\n\"uses\": ", a->f);
     if (rc == 0)
