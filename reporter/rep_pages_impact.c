@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT
+ * rep_pages_impact: the pages that walk the in-memory map (rep_graph.h):
+ * the impact view (a GET form: targets, hops, soft dependencies; lost /
+ * impaired / degraded / whole with the chains; CSV download), the
+ * "what depends on it" table of the service page, and the dependency graph
+ * of a neighbourhood (a table always; a WebGL drawing by sigma.js when the
+ * vendored scripts are installed, rep_static.h). The map is loaded per
+ * request in its own read transaction; one load at a time (s_load_lock), so
+ * a burst of requests cannot hold several 20,000-host maps at once.
+ */
+#define CMN_LOG_TAG "rep_pages"
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <microhttpd.h>
+
+#include "cmn_ip.h"
+#include "cmn_log.h"
+#include "cmn_sites.h"
+#include "rep_graph.h"
+#include "rep_impact.h"
+#include "rep_json.h"
+#include "rep_pages.h"
+#include "rep_ports.h"
+
+#define TARGETS_MAX 64   /* fail targets per request */
+#define GRAPH_NODES 2000 /* past this many hosts, the drawing groups them by network */
+#define GRAPH_EDGES 20000
+
+static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct rep_graph *s_load(struct rep_page *p)
+{
+    struct rep_graph_opts go = {.sites = p->sites};
+    pthread_mutex_lock(&s_load_lock);
+    struct rep_graph *g = rep_graph_load(p->db, &go);
+    pthread_mutex_unlock(&s_load_lock);
+    return g;
+}
+
+/* Split every value of parameter `key` on commas, spaces and newlines into
+ * v (pointers into buf). Returns the count. */
+static size_t s_split(const struct rep_page *p, const char *key, char *buf, size_t len,
+                      const char **v, size_t max)
+{
+    size_t n = 0, used = 0;
+    for (size_t i = 0; i < p->nargs; i++) {
+        if (strcmp(p->args[i].key, key) != 0 || !p->args[i].val)
+            continue;
+        size_t l = strlen(p->args[i].val);
+        if (used + l + 1 > len)
+            break;
+        char *s = buf + used;
+        memcpy(s, p->args[i].val, l + 1);
+        used += l + 1;
+        for (char *tok = s; *tok && n < max;) {
+            size_t sp = strspn(tok, ", \t\r\n");
+            tok += sp;
+            if (!*tok)
+                break;
+            size_t w = strcspn(tok, ", \t\r\n");
+            v[n++] = tok;
+            if (!tok[w])
+                break;
+            tok[w] = '\0';
+            tok += w + 1;
+        }
+    }
+    return n;
+}
+
+static void s_svc_cell(FILE *f, const struct rep_graph *g, uint32_t v)
+{
+    const struct rep_gsvc *s = &g->svcs[v];
+    rep_html_td_service(f, g->hosts[s->host].ip, s->proto, s->port);
+}
+
+static void s_chain(FILE *f, const struct rep_impact *r, long host, long svc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        abort();
+    rep_impact_chain_text(r, host, svc, m);
+    fclose(m);
+    fputs("<td class=chain>", f);
+    rep_html_esc(f, buf);
+    fputs("</td>", f);
+    free(buf);
+}
+
+static void s_state_td(FILE *f, int state)
+{
+    const char *n = rep_istate_name((enum rep_istate)state);
+    fprintf(f, "<td class=%s>%s</td>", n, n);
+}
+
+/* Affected hosts, sorted by hop then state, paged with `off_key`. */
+struct hrow {
+    uint32_t h;
+    int32_t hop;
+    uint8_t state;
+};
+
+static int s_hrow_cmp(const void *a, const void *b)
+{
+    const struct hrow *x = a, *y = b;
+    if (x->hop != y->hop)
+        return x->hop < y->hop ? -1 : 1;
+    if (x->state != y->state)
+        return x->state > y->state ? -1 : 1;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+static void s_hosts_table(struct rep_page *p, const struct rep_impact *r, const char *base,
+                          const char *off_key, bool chains)
+{
+    FILE *f = p->f;
+    const struct rep_graph *g = r->g;
+    struct hrow *rows = malloc((g->nhosts + 1) * sizeof(*rows));
+    if (!rows)
+        abort();
+    size_t n = 0;
+    for (size_t h = 0; h < g->nhosts; h++)
+        if (r->host_state[h] != REP_IS_WHOLE)
+            rows[n++] = (struct hrow){(uint32_t)h, r->host_hop[h], r->host_state[h]};
+    qsort(rows, n, sizeof(*rows), s_hrow_cmp);
+    int64_t off = rep_page_int(p, off_key, 0, INT64_MAX / 2, 0);
+    rep_html_pager(p, base, off_key, (int64_t)n, off, REP_PAGE_LIMIT);
+    fputs("<table id=affected><thead><tr><th>host</th><th>kind</th><th>site</th><th>state</th>"
+          "<th>hop</th><th>alternative</th>",
+          f);
+    if (chains)
+        fputs("<th>why</th>", f);
+    fputs("</tr></thead><tbody>\n", f);
+    for (size_t i = (size_t)off; i < n && i < (size_t)off + REP_PAGE_LIMIT; i++) {
+        const struct rep_ghost *hh = &g->hosts[rows[i].h];
+        fputs("<tr>", f);
+        rep_html_td_host(f, hh->ip, hh->name);
+        rep_html_td_text(f, rep_host_kind_name(hh->kind));
+        rep_html_td_text(f, rep_graph_site_name(g, hh->site));
+        s_state_td(f, rows[i].state);
+        rep_html_td_num(f, rows[i].hop);
+        if (r->host_alt[rows[i].h] >= 0)
+            s_svc_cell(f, g, (uint32_t)r->host_alt[rows[i].h]);
+        else
+            fputs("<td></td>", f);
+        if (chains)
+            s_chain(f, r, (long)rows[i].h, -1);
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, base, off_key, (int64_t)n, off, REP_PAGE_LIMIT);
+    free(rows);
+}
+
+static void s_svcs_table(struct rep_page *p, const struct rep_impact *r, size_t cap)
+{
+    FILE *f = p->f;
+    const struct rep_graph *g = r->g;
+    size_t shown = 0, total = 0;
+    fputs("<table id=down><thead><tr><th>service</th><th>server</th><th>state</th><th>hop</th>"
+          "<th>clients</th><th>why</th></tr></thead><tbody>\n",
+          f);
+    for (int hop = 0; hop <= r->hops_reached; hop++) {
+        for (size_t v = 0; v < g->nsvcs; v++) {
+            if (r->svc_state[v] == REP_IS_WHOLE || r->svc_hop[v] != hop)
+                continue;
+            total++;
+            if (shown >= cap)
+                continue;
+            const struct rep_gsvc *s = &g->svcs[v];
+            fputs("<tr>", f);
+            s_svc_cell(f, g, (uint32_t)v);
+            rep_html_td_host(f, g->hosts[s->host].ip, g->hosts[s->host].name);
+            s_state_td(f, r->svc_state[v]);
+            rep_html_td_num(f, hop);
+            rep_html_td_num(f, s->clients);
+            s_chain(f, r, -1, (long)v);
+            fputs("</tr>\n", f);
+            shown++;
+        }
+    }
+    fputs("</tbody></table>\n", f);
+    if (total > shown)
+        fprintf(f, "<p class=muted>%zu of %zu services shown; the CSV has them all.</p>\n", shown,
+                total);
+}
+
+int rep_pages_impact(struct rep_page *p, bool csv)
+{
+    FILE *f = p->f;
+    char fbuf[8192], sbuf[2048];
+    const char *fail[TARGETS_MAX], *soft[TARGETS_MAX];
+    size_t nfail = s_split(p, "fail", fbuf, sizeof(fbuf), fail, TARGETS_MAX);
+    size_t nsoft = s_split(p, "soft", sbuf, sizeof(sbuf), soft, TARGETS_MAX);
+    int64_t hops = rep_page_int(p, "hops", -1, 1000, -1);
+    if (!csv) {
+        rep_html_head(p, "Impact: what if it fails?", "Impact", NULL);
+        fputs("<form class=f action=\"/impact\" method=\"get\"><p><label>fail (one or more: IP, "
+              "CIDR, IP:proto/port, @site or host name)<br><textarea name=\"fail\" rows=\"3\" "
+              "cols=\"50\" placeholder=\"172.16.0.10&#10;@dc-east&#10;10.20.0.0/16\">",
+              f);
+        for (size_t i = 0; i < nfail; i++) {
+            rep_html_esc(f, fail[i]);
+            fputs("\n", f);
+        }
+        fputs("</textarea></label></p><p><label>hops <input name=\"hops\" size=\"4\" "
+              "placeholder=\"all\" value=\"",
+              f);
+        if (hops >= 0)
+            fprintf(f, "%lld", (long long)hops);
+        fputs("\"></label> <label>soft dependencies <input name=\"soft\" size=\"30\" "
+              "placeholder=\"udp/514, tcp/123\" value=\"",
+              f);
+        for (size_t i = 0; i < nsoft; i++) {
+            fputs(i ? ", " : "", f);
+            rep_html_esc(f, soft[i]);
+        }
+        fputs("\"></label> <button>Analyse</button></p></form>\n", f);
+        if (nfail == 0) {
+            fputs("<p class=muted>Targets fail: their services are <b>lost</b>. A host that used "
+                  "a lost service with no other server of it is <b>impaired</b> (its services go "
+                  "down in turn, hop after hop); with an alternative, or a soft dependency, it "
+                  "is <b>degraded</b>. Everything else is <b>whole</b>.</p>\n",
+                  f);
+            rep_html_tail(p);
+            return 0;
+        }
+    } else if (nfail == 0) {
+        p->resp->status = MHD_HTTP_BAD_REQUEST;
+        p->resp->type = "text/plain; charset=utf-8";
+        fputs("give at least one fail=TARGET\n", f);
+        return 0;
+    }
+    struct rep_graph *g = s_load(p);
+    if (!g)
+        return -EIO;
+    struct rep_impact_opts io = {
+        .fail = fail, .nfail = nfail, .hops = (int)hops, .soft = soft, .nsoft = nsoft};
+    char err[300];
+    struct rep_impact *r = rep_impact_run(g, &io, err, sizeof(err));
+    int rc = 0;
+    if (!r) {
+        p->resp->status = MHD_HTTP_BAD_REQUEST;
+        if (csv) {
+            p->resp->type = "text/plain; charset=utf-8";
+            fprintf(f, "%s\n", err);
+        } else {
+            fputs("<p class=failed>", f);
+            rep_html_esc(f, err);
+            fputs("</p>\n", f);
+            rep_html_tail(p);
+        }
+        rep_graph_destroy(&g);
+        return 0;
+    }
+    if (csv) {
+        p->resp->type = "text/csv; charset=utf-8";
+        p->resp->filename = "renkei-impact.csv";
+        rc = rep_impact_write_csv(r, f) == 0 ? 0 : -EIO;
+        rep_impact_destroy(&r);
+        rep_graph_destroy(&g);
+        return rc;
+    }
+    fputs("<table id=targets><thead><tr><th>target</th><th>kind</th><th>matched</th></tr></thead>"
+          "<tbody>",
+          f);
+    for (size_t i = 0; i < r->ntargets; i++) {
+        fputs("<tr>", f);
+        rep_html_td_text(f, r->targets[i].text);
+        rep_html_td_text(f, r->targets[i].kind);
+        rep_html_td_num(f, (int64_t)r->targets[i].matched);
+        fputs("</tr>", f);
+    }
+    fputs("</tbody></table>\n<div class=tot id=summary>", f);
+    char vol[32];
+    fprintf(f,
+            "<div>hosts failed<b class=failed>%zu</b></div><div>services lost<b class=lost>%zu"
+            "</b></div><div>services impaired<b class=impaired>%zu</b></div>"
+            "<div>servers impaired<b class=impaired>%zu</b></div><div>servers degraded<b "
+            "class=degraded>%zu</b></div><div>clients impaired<b class=impaired>%zu</b></div>"
+            "<div>clients degraded<b class=degraded>%zu</b></div><div>networks<b>%zu</b></div>"
+            "<div>sites<b>%zu</b></div><div>traffic affected<b>%s</b></div>"
+            "<div>services whole<b>%zu</b></div><div>hosts whole<b>%zu</b></div></div>\n",
+            r->sum.hosts_failed, r->sum.services_lost, r->sum.services_impaired,
+            r->sum.servers_impaired, r->sum.servers_degraded, r->sum.clients_impaired,
+            r->sum.clients_degraded, r->sum.networks, r->sum.sites,
+            rep_html_human(r->sum.bytes, vol, sizeof(vol)), r->sum.services_whole,
+            r->sum.hosts_whole);
+    fprintf(f, "<p>Propagation reached hop %d%s. <a id=csv href=\"", r->hops_reached,
+            r->hops >= 0 ? " (limit asked)" : "");
+    rep_html_href(p, "/impact.csv", NULL, NULL, 0);
+    fputs("\">Download CSV</a> (every affected host and service, then the whole services)</p>\n",
+          f);
+    fputs("<h2>Services down</h2>\n", f);
+    s_svcs_table(p, r, 200);
+    fputs("<h2>Hosts affected</h2>\n", f);
+    s_hosts_table(p, r, "/impact", "offset", true);
+    rep_impact_destroy(&r);
+    rep_graph_destroy(&g);
+    rep_html_tail(p);
+    return rc;
+}
+
+int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port)
+{
+    FILE *f = p->f;
+    char target[CMN_IP_STRLEN + 16], pb[8], base[CMN_IP_STRLEN + 32];
+    snprintf(target, sizeof(target), "%s:%s/%d", ip, cmn_proto_name((uint8_t)proto, pb, sizeof(pb)),
+             port);
+    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pb, port);
+    struct rep_graph *g = s_load(p);
+    if (!g)
+        return -EIO;
+    const char *fail[1] = {target};
+    struct rep_impact_opts io = {.fail = fail, .nfail = 1, .hops = -1};
+    char err[300];
+    struct rep_impact *r = rep_impact_run(g, &io, err, sizeof(err));
+    if (!r) {
+        fputs("<p class=muted>", f);
+        rep_html_esc(f, err);
+        fputs("</p>\n", f);
+        rep_graph_destroy(&g);
+        return 0;
+    }
+    fprintf(f,
+            "<p>If it fails: <b class=impaired>%zu</b> servers and <b class=impaired>%zu</b> "
+            "clients impaired, %zu servers and %zu clients degraded, %zu more services down, "
+            "over %d hops. <a href=\"/impact?fail=",
+            r->sum.servers_impaired, r->sum.clients_impaired, r->sum.servers_degraded,
+            r->sum.clients_degraded, r->sum.services_impaired, r->hops_reached);
+    rep_html_q(f, target);
+    fputs("\">Full impact analysis</a></p>\n", f);
+    s_hosts_table(p, r, base, "doffset", false);
+    rep_impact_destroy(&r);
+    rep_graph_destroy(&g);
+    return 0;
+}
+
+/* ---- graph ---- */
+
+/* JSON string safe inside <script>: every byte outside printable ASCII
+ * letters, digits and .:/-_@ becomes \u00XX (names are UTF-8: bytes
+ * >= 0x80 pass through, they cannot close a script). */
+static void s_js_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+        if (*c >= 0x80 || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+            (*c >= '0' && *c <= '9') || strchr(".:/-_@ ", *c))
+            fputc(*c, f);
+        else
+            fprintf(f, "\\u%04x", *c);
+    }
+    fputc('"', f);
+}
+
+static bool s_file_exists(const char *dir, const char *name)
+{
+    char path[1024];
+    struct stat sb;
+    if (!dir)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int rep_pages_graph(struct rep_page *p, const char *static_dir)
+{
+    FILE *f = p->f;
+    const char *around = rep_page_arg(p, "around");
+    const char *site = rep_page_arg(p, "site");
+    int64_t hops = rep_page_int(p, "hops", 0, 6, 1);
+    rep_html_head(p, "Dependency graph", "Graph", NULL);
+    fputs("<form class=f action=\"/graph\" method=\"get\"><p><label>around <input name=\"around\" "
+          "size=\"18\" placeholder=\"IP\" value=\"",
+          f);
+    rep_html_esc(f, around);
+    fputs("\"></label> <label>or site <input name=\"site\" size=\"12\" value=\"", f);
+    rep_html_esc(f, site);
+    fprintf(f,
+            "\"></label> <label>hops <input name=\"hops\" size=\"3\" value=\"%lld\"></label> "
+            "<button>Draw</button></p></form>\n",
+            (long long)hops);
+    uint8_t ip[16];
+    bool by_site = site && *site;
+    if (!by_site && (!around || cmn_ip_parse(around, ip) != 0)) {
+        fputs("<p class=muted>Give a host (around=IP, e.g. from a host page's \"Graph around this "
+              "host\") or a site, and how many hops of dependencies to follow either way.</p>\n",
+              f);
+        rep_html_tail(p);
+        return 0;
+    }
+    struct rep_graph *g = s_load(p);
+    if (!g)
+        return -EIO;
+    uint8_t *mark = calloc(g->nhosts + 1, 1);
+    int32_t *dist = malloc((g->nhosts + 1) * sizeof(*dist));
+    if (!mark || !dist)
+        abort();
+    for (size_t i = 0; i < g->nhosts; i++)
+        dist[i] = -1;
+    long start = -1;
+    int site_idx = -1;
+    if (by_site) {
+        site_idx = cmn_sites_find(g->sites, site);
+        for (size_t i = 0; i < g->nhosts && site_idx >= 0; i++)
+            if (g->hosts[i].site == site_idx)
+                dist[i] = 0;
+    } else {
+        start = rep_graph_host_find(g, ip);
+        if (start >= 0) {
+            /* distance = the first hop count that marks a host */
+            for (int h = 0; h <= hops; h++) {
+                memset(mark, 0, g->nhosts);
+                rep_graph_around(g, (uint32_t)start, h, mark);
+                for (size_t i = 0; i < g->nhosts; i++)
+                    if (mark[i] && dist[i] < 0)
+                        dist[i] = h;
+            }
+        }
+    }
+    size_t nn = 0;
+    for (size_t i = 0; i < g->nhosts; i++)
+        nn += dist[i] >= 0;
+    if (nn == 0) {
+        fputs("<p class=failed>no such host or site in the map</p>\n", f);
+        goto out;
+    }
+    bool grouped = nn > GRAPH_NODES;
+    bool have = s_file_exists(static_dir, "graphology.umd.min.js") &&
+                s_file_exists(static_dir, "sigma.min.js") &&
+                s_file_exists(static_dir, "renkei-graph.js");
+    fprintf(f, "<p>%zu hosts%s. ", nn,
+            grouped ? ", grouped by network in the drawing (too many to draw one by one)" : "");
+    if (!have)
+        fputs("<span class=muted id=norenderer>The graph renderer (sigma.js) is not installed "
+              "(npm was unreachable when renkei was built): the table below shows the same "
+              "edges.</span>",
+              f);
+    fputs("</p>\n", f);
+    if (have) {
+        /* nodes: hosts (or networks), placed on rings by distance */
+        fputs("<div id=graph style=\"width:100%;height:620px;border:1px solid #ccc\"></div>\n"
+              "<script type=\"application/json\" id=gdata>{\"nodes\": [",
+              f);
+        size_t k = 0, edges_out = 0;
+        int32_t *ring_n = calloc(8, sizeof(*ring_n)), *ring_i = calloc(8, sizeof(*ring_i));
+        if (!ring_n || !ring_i)
+            abort();
+        for (size_t i = 0; i < g->nhosts; i++)
+            if (dist[i] >= 0)
+                ring_n[dist[i] < 7 ? dist[i] : 7]++;
+        const char *sep = "";
+        for (size_t i = 0; i < g->nhosts; i++) {
+            if (dist[i] < 0)
+                continue;
+            const struct rep_ghost *h = &g->hosts[i];
+            int d = dist[i] < 7 ? dist[i] : 7;
+            double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1);
+            double rad = by_site ? 1.0 + (double)(k % 7) * 0.1 : (double)d;
+            if (grouped && i > 0 && dist[i - 1] >= 0 &&
+                strcmp(g->hosts[i - 1].network, h->network) == 0)
+                continue; /* hosts are sorted: one node per network */
+            fprintf(f, "%s{\"id\": ", sep);
+            s_js_str(f, grouped ? h->network : h->ip);
+            fputs(", \"label\": ", f);
+            if (grouped)
+                s_js_str(f, h->network);
+            else if (h->name) {
+                char lb[CMN_IP_STRLEN + 256];
+                snprintf(lb, sizeof(lb), "%s %s", h->ip, h->name);
+                s_js_str(f, lb);
+            } else
+                s_js_str(f, h->ip);
+            fprintf(f, ", \"x\": %.3f, \"y\": %.3f, \"kind\": \"%s\", \"d\": %d}", rad * cos(ang),
+                    rad * sin(ang), rep_host_kind_name(h->kind), dist[i]);
+            sep = ", ";
+            k++;
+        }
+        fputs("], \"edges\": [", f);
+        sep = "";
+        for (size_t e = 0; e < g->nedges && edges_out < GRAPH_EDGES; e++) {
+            const struct rep_gedge *ed = &g->edges[e];
+            uint32_t srv = g->svcs[ed->svc].host;
+            if (dist[ed->client] < 0 || dist[srv] < 0)
+                continue;
+            fprintf(f, "%s[", sep);
+            s_js_str(f, grouped ? g->hosts[ed->client].network : g->hosts[ed->client].ip);
+            fputs(", ", f);
+            s_js_str(f, grouped ? g->hosts[srv].network : g->hosts[srv].ip);
+            fprintf(f, ", %lld]", (long long)(ed->bytes_c2s + ed->bytes_s2c));
+            sep = ", ";
+            edges_out++;
+        }
+        fputs("]}</script>\n<script src=\"/static/graphology.umd.min.js\"></script>"
+              "<script src=\"/static/sigma.min.js\"></script>"
+              "<script src=\"/static/renkei-graph.js\"></script>\n",
+              f);
+        free(ring_n);
+        free(ring_i);
+    }
+    /* the table view: every edge between drawn hosts, paged */
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0), total = 0;
+    for (size_t e = 0; e < g->nedges; e++)
+        total += dist[g->edges[e].client] >= 0 && dist[g->svcs[g->edges[e].svc].host] >= 0;
+    fputs("<h2>Edges</h2>\n", f);
+    rep_html_pager(p, "/graph", "offset", total, off, REP_PAGE_LIMIT);
+    fputs("<table id=edges><thead><tr><th>client</th><th>hop</th><th>service</th><th>server</th>"
+          "<th>hop</th><th>volume</th></tr></thead><tbody>\n",
+          f);
+    int64_t idx = 0;
+    for (size_t e = 0; e < g->nedges && idx < off + REP_PAGE_LIMIT; e++) {
+        const struct rep_gedge *ed = &g->edges[e];
+        uint32_t srv = g->svcs[ed->svc].host;
+        if (dist[ed->client] < 0 || dist[srv] < 0)
+            continue;
+        if (idx++ < off)
+            continue;
+        fputs("<tr>", f);
+        rep_html_td_host(f, g->hosts[ed->client].ip, g->hosts[ed->client].name);
+        rep_html_td_num(f, dist[ed->client]);
+        s_svc_cell(f, g, ed->svc);
+        rep_html_td_host(f, g->hosts[srv].ip, g->hosts[srv].name);
+        rep_html_td_num(f, dist[srv]);
+        rep_html_td_bytes(f, ed->bytes_c2s + ed->bytes_s2c);
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, "/graph", "offset", total, off, REP_PAGE_LIMIT);
+out:
+    free(mark);
+    free(dist);
+    rep_graph_destroy(&g);
+    rep_html_tail(p);
+    return 0;
+}
