@@ -27,14 +27,15 @@ struct cmn_sites;
 
 /* One page request. The page owns nothing here; the dispatcher does. */
 struct rep_page {
-    FILE *f;                       /* body (the response's memstream) */
-    struct rep_resp *resp;         /* status, type, location */
-    sqlite3 *db;                   /* read-only connection inside a read transaction */
-    const char *db_path;           /* for pages that load the map themselves (rep_graph) */
-    const char *path;              /* the decoded URL path */
-    const struct rep_qarg *args;   /* query parameters, in order */
-    size_t nargs;                  /* how many */
-    const struct cmn_sites *sites; /* sites file or the database's table (never NULL) */
+    FILE *f;                           /* body (the response's memstream) */
+    struct rep_resp *resp;             /* status, type, location */
+    sqlite3 *db;                       /* read-only connection inside a read transaction */
+    const char *db_path;               /* for pages that load the map themselves (rep_graph) */
+    const char *path;                  /* the decoded URL path */
+    const struct rep_qarg *args;       /* query parameters, in order */
+    size_t nargs;                      /* how many */
+    const struct cmn_sites *sites;     /* sites file or the database's table (never NULL) */
+    const struct cmn_sites *ctx_sites; /* the sites file's, or NULL (sites from the database) */
 };
 
 /* Value of parameter `key` (the first when repeated), "" for a bare "?key",

@@ -259,6 +259,7 @@ void rep_server_stop(struct rep_server **srvp)
     struct rep_server *srv = *srvp;
     if (srv->mhd)
         MHD_stop_daemon(srv->mhd);
+    rep_pages_cache_clear();
     cmn_sites_destroy(&srv->sites);
     free(srv->db_path);
     free(srv->static_dir);

@@ -335,7 +335,9 @@ int rep_pages_hosts(struct rep_page *p)
     } else if (qs) { /* address prefix, name substring, or a service name */
         rep_qb_where(&q, "(substr(ip, 1, length(?1)) = ?1 OR instr(lower(coalesce(name, '')),"
                          " lower(?1)) > 0 OR EXISTS (SELECT 1 FROM services s WHERE"
-                         " s.ip = hosts.ip AND rep_port_name(s.proto, s.port) = lower(?1)))");
+                         " s.ip = hosts.ip AND (s.proto, s.port) IN (SELECT proto, port FROM"
+                         " (SELECT DISTINCT proto, port FROM services) WHERE"
+                         " rep_port_name(proto, port) = lower(?1))))");
         rep_qb_text(&q, qs);
     }
     if (kind) {
@@ -1078,6 +1080,7 @@ int rep_pages_handle(const struct rep_pages_ctx *ctx, const char *path, const st
     struct cmn_sites *own = NULL;
     p.db = db;
     p.sites = rep_html_sites(db, ctx->sites, &own);
+    p.ctx_sites = ctx->sites;
     int rc = rep_html_sql_functions(db, p.sites);
     if (rc == 0 && rt->txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = -EIO;

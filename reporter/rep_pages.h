@@ -61,4 +61,8 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir);
  * port): a table written into the service page. */
 int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port);
 
+/* Free the map kept between requests (when no request uses it); the server
+ * calls it on stop. */
+void rep_pages_cache_clear(void);
+
 #endif /* REP_PAGES_H */

@@ -5,8 +5,8 @@
  * "what depends on it" table of the service page, and the dependency graph
  * of a neighbourhood (a table always; a WebGL drawing by sigma.js when the
  * vendored scripts are installed, rep_static.h). The map is loaded per
- * request in its own read transaction; one load at a time (s_load_lock), so
- * a burst of requests cannot hold several 20,000-host maps at once.
+ * in its own read transaction, one load at a time (s_load_lock), and kept
+ * for the next request until the merger commits again (struct cached).
  */
 #define CMN_LOG_TAG "rep_pages"
 #include <errno.h>
@@ -33,15 +33,88 @@
 #define GRAPH_NODES 2000 /* past this many hosts, the drawing groups them by network */
 #define GRAPH_EDGES 20000
 
-static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The last map loaded, shared by the requests that read it: loading 20,000
+ * hosts costs a few hundred ms, and the map only changes when the merger
+ * commits. Keyed by the database path and what every commit changes. */
+struct cached {
+    char key[512];       /* path + meta totals + epochs (s_key) */
+    struct rep_graph *g; /* read-only once loaded */
+    int refs;            /* requests using g */
+};
 
-static struct rep_graph *s_load(struct rep_page *p)
+static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cached *s_cur; /* the newest map, or NULL */
+
+static void s_key(struct rep_page *p, char *key, size_t len)
 {
-    struct rep_graph_opts go = {.sites = p->sites};
+    sqlite3_stmt *st = NULL;
+    const char *v = NULL;
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT (SELECT group_concat(key || '=' || coalesce(value, ''), ';')"
+                           " FROM meta WHERE key IN ('packets', 'last_seen_ns', 'last_epoch',"
+                           " 'run_state', 'run_started_ns')) || ';' || (SELECT COUNT(*) ||"
+                           " ',' || coalesce(SUM(commits), 0) FROM epochs)",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = (const char *)sqlite3_column_text(st, 0);
+    snprintf(key, len, "%s|%p|%s", p->db_path, (const void *)p->ctx_sites, v ? v : "");
+    sqlite3_finalize(st);
+}
+
+/* The map of p's database, loaded or shared; release with s_release. A
+ * database's own sites table is read on load (so it is part of the map). */
+static struct cached *s_acquire(struct rep_page *p)
+{
+    char key[512];
+    s_key(p, key, sizeof(key));
     pthread_mutex_lock(&s_load_lock);
-    struct rep_graph *g = rep_graph_load(p->db, &go);
+    if (!s_cur || strcmp(s_cur->key, key) != 0) {
+        struct rep_graph_opts go = {.sites = p->ctx_sites};
+        struct rep_graph *g = rep_graph_load(p->db, &go);
+        if (!g) {
+            pthread_mutex_unlock(&s_load_lock);
+            return NULL;
+        }
+        struct cached *c = calloc(1, sizeof(*c));
+        if (!c)
+            abort();
+        snprintf(c->key, sizeof(c->key), "%s", key);
+        c->g = g;
+        if (s_cur && s_cur->refs == 0) { /* else its last user frees it */
+            rep_graph_destroy(&s_cur->g);
+            free(s_cur);
+        }
+        s_cur = c;
+    }
+    struct cached *c = s_cur;
+    c->refs++;
     pthread_mutex_unlock(&s_load_lock);
-    return g;
+    return c;
+}
+
+static void s_release(struct cached **cp)
+{
+    struct cached *c = *cp;
+    if (!c)
+        return;
+    pthread_mutex_lock(&s_load_lock);
+    if (--c->refs == 0 && c != s_cur) {
+        rep_graph_destroy(&c->g);
+        free(c);
+    }
+    pthread_mutex_unlock(&s_load_lock);
+    *cp = NULL;
+}
+
+void rep_pages_cache_clear(void)
+{
+    pthread_mutex_lock(&s_load_lock);
+    if (s_cur && s_cur->refs == 0) {
+        rep_graph_destroy(&s_cur->g);
+        free(s_cur);
+        s_cur = NULL;
+    }
+    pthread_mutex_unlock(&s_load_lock);
 }
 
 /* Split every value of parameter `key` on commas, spaces and newlines into
@@ -240,9 +313,10 @@ int rep_pages_impact(struct rep_page *p, bool csv)
         fputs("give at least one fail=TARGET\n", f);
         return 0;
     }
-    struct rep_graph *g = s_load(p);
-    if (!g)
+    struct cached *gc = s_acquire(p);
+    if (!gc)
         return -EIO;
+    const struct rep_graph *g = gc->g;
     struct rep_impact_opts io = {
         .fail = fail, .nfail = nfail, .hops = (int)hops, .soft = soft, .nsoft = nsoft};
     char err[300];
@@ -259,7 +333,7 @@ int rep_pages_impact(struct rep_page *p, bool csv)
             fputs("</p>\n", f);
             rep_html_tail(p);
         }
-        rep_graph_destroy(&g);
+        s_release(&gc);
         return 0;
     }
     if (csv) {
@@ -267,7 +341,7 @@ int rep_pages_impact(struct rep_page *p, bool csv)
         p->resp->filename = "renkei-impact.csv";
         rc = rep_impact_write_csv(r, f) == 0 ? 0 : -EIO;
         rep_impact_destroy(&r);
-        rep_graph_destroy(&g);
+        s_release(&gc);
         return rc;
     }
     fputs("<table id=targets><thead><tr><th>target</th><th>kind</th><th>matched</th></tr></thead>"
@@ -305,7 +379,7 @@ int rep_pages_impact(struct rep_page *p, bool csv)
     fputs("<h2>Hosts affected</h2>\n", f);
     s_hosts_table(p, r, "/impact", "offset", true);
     rep_impact_destroy(&r);
-    rep_graph_destroy(&g);
+    s_release(&gc);
     rep_html_tail(p);
     return rc;
 }
@@ -317,9 +391,10 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
     snprintf(target, sizeof(target), "%s:%s/%d", ip, cmn_proto_name((uint8_t)proto, pb, sizeof(pb)),
              port);
     snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pb, port);
-    struct rep_graph *g = s_load(p);
-    if (!g)
+    struct cached *gc = s_acquire(p);
+    if (!gc)
         return -EIO;
+    const struct rep_graph *g = gc->g;
     const char *fail[1] = {target};
     struct rep_impact_opts io = {.fail = fail, .nfail = 1, .hops = -1};
     char err[300];
@@ -328,7 +403,7 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
         fputs("<p class=muted>", f);
         rep_html_esc(f, err);
         fputs("</p>\n", f);
-        rep_graph_destroy(&g);
+        s_release(&gc);
         return 0;
     }
     fprintf(f,
@@ -341,7 +416,7 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
     fputs("\">Full impact analysis</a></p>\n", f);
     s_hosts_table(p, r, base, "doffset", false);
     rep_impact_destroy(&r);
-    rep_graph_destroy(&g);
+    s_release(&gc);
     return 0;
 }
 
@@ -399,9 +474,10 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         rep_html_tail(p);
         return 0;
     }
-    struct rep_graph *g = s_load(p);
-    if (!g)
+    struct cached *gc = s_acquire(p);
+    if (!gc)
         return -EIO;
+    const struct rep_graph *g = gc->g;
     uint8_t *mark = calloc(g->nhosts + 1, 1);
     int32_t *dist = malloc((g->nhosts + 1) * sizeof(*dist));
     if (!mark || !dist)
@@ -539,7 +615,7 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
 out:
     free(mark);
     free(dist);
-    rep_graph_destroy(&g);
+    s_release(&gc);
     rep_html_tail(p);
     return 0;
 }
