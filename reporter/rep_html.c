@@ -164,27 +164,27 @@ void rep_html_href(const struct rep_page *p, const char *base, const char *const
 {
     FILE *f = p->f;
     rep_html_esc(f, base);
-    char sep = '?';
+    const char *sep = "?";
     for (size_t i = 0; i < p->nargs; i++) {
         bool replaced = false;
         for (size_t j = 0; j < n && !replaced; j++)
             replaced = strcmp(p->args[i].key, keys[j]) == 0;
         if (replaced || !p->args[i].val || !*p->args[i].val)
             continue; /* empty form fields are dropped: shorter links */
-        fputc(sep, f);
+        fputs(sep, f);
         rep_html_q(f, p->args[i].key);
         fputc('=', f);
         rep_html_q(f, p->args[i].val);
-        sep = '&';
+        sep = "&amp;";
     }
     for (size_t j = 0; j < n; j++) {
         if (!vals[j])
             continue;
-        fputc(sep, f);
+        fputs(sep, f);
         rep_html_q(f, keys[j]);
         fputc('=', f);
         rep_html_q(f, vals[j]);
-        sep = '&';
+        sep = "&amp;";
     }
 }
 

@@ -74,7 +74,8 @@ static void s_tot(FILE *f, const char *label, int64_t v, const char *href)
 /* Events table rows from a statement selecting REP_EVENT_COLS. */
 static void s_event_rows(FILE *f, sqlite3_stmt *st)
 {
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int n = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; n++) {
         fputs("<tr>", f);
         rep_html_td_text(f, s_col(st, 0));
         rep_html_td_host(f, s_col(st, 1), NULL);
@@ -96,6 +97,8 @@ static void s_event_rows(FILE *f, sqlite3_stmt *st)
         rep_html_td_time(f, sqlite3_column_int64(st, 6));
         fputs("</tr>\n", f);
     }
+    if (n == 0)
+        fputs("<tr><td colspan=10 class=muted>no floods or scans detected</td></tr>\n", f);
 }
 
 static void s_event_head(FILE *f)
@@ -845,29 +848,88 @@ int rep_pages_events(struct rep_page *p)
 
 /* ---- monitor ---- */
 
-/* The counters worth a column, in display order; the rest are listed too. */
-static const char *const s_mon_cols[] = {"records_received",
-                                         "records_sent",
-                                         "batches_received",
-                                         "batches_sent",
-                                         "batches_lost",
-                                         "records_dropped",
-                                         "duplicates_removed",
-                                         "records_lost",
-                                         "epochs_committed",
-                                         "results_received",
-                                         NULL};
+/* One row per node: what an operator watches (seed 000's monitor page).
+ * Counter names are the nodes' own (docs/SCHEMA.md); "in" and "out" pick
+ * the counter that means records (or results) received and sent for each
+ * kind, "drops" adds every drop_* counter (each listed by reason below). */
+// clang-format off
+#define MON_SUMMARY_SQL                                                                            \
+    "SELECT kind, node_id, MAX(name), MAX(updated_at), MIN(final),"                                \
+    " SUM(CASE WHEN counter IN ('records_received', 'results_received') OR (kind = 'collector'"    \
+    "  AND counter = 'records') OR counter LIKE 'collector.%.records_received' THEN value END),"    \
+    " SUM(CASE WHEN counter IN ('records_sent', 'results_sent', 'epochs_committed') OR"            \
+    "  counter LIKE 'tracker.%.records_sent' THEN value END),"                                     \
+    " SUM(CASE WHEN counter IN ('batches', 'batches_received') THEN value END),"                   \
+    " SUM(CASE WHEN counter LIKE 'drop%' OR counter LIKE '%drop_memcap' THEN value END),"          \
+    " SUM(CASE WHEN counter = 'duplicates_removed' THEN value END),"                               \
+    " SUM(CASE WHEN counter IN ('records_lost', 'batches_lost') THEN value END)"                   \
+    " FROM node_stats GROUP BY kind, node_id ORDER BY CASE kind WHEN 'collector' THEN 0 WHEN"      \
+    " 'splitter' THEN 1 WHEN 'tracker' THEN 2 ELSE 3 END, node_id"
+// clang-format on
+
+static const char *const s_mon_names[] = {"records in", "records out",        "batches",
+                                          "drops",      "duplicates removed", "lost"};
 
 static void s_json_text(FILE *f, const char *s)
 {
     rep_json_str(f, s);
 }
 
+static int s_monitor_json(struct rep_page *p, const char *state, const char *now, int64_t epoch)
+{
+    FILE *f = p->f;
+    sqlite3_stmt *st = NULL;
+    p->resp->type = "application/json";
+    fputs("{\"run_state\": ", f);
+    s_json_text(f, state);
+    fputs(", \"now\": ", f);
+    s_json_text(f, now);
+    fprintf(f,
+            ", \"last_epoch\": %lld, \"records_lost\": %lld, \"duplicates_removed\": %lld,"
+            " \"nodes\": [",
+            (long long)epoch, (long long)rep_db_meta_i64(p->db, "records_lost", 0),
+            (long long)rep_db_meta_i64(p->db, "duplicates_removed", 0));
+    if (sqlite3_prepare_v2(p->db, MON_SUMMARY_SQL, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    const char *sep = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(f, "%s{\"kind\": ", sep);
+        s_json_text(f, s_col(st, 0));
+        fprintf(f, ", \"id\": %d, \"name\": ", sqlite3_column_int(st, 1));
+        s_json_text(f, s_col(st, 2));
+        fputs(", \"updated_at\": ", f);
+        s_json_text(f, s_col(st, 3));
+        fprintf(f, ", \"final\": %s, \"values\": [", sqlite3_column_int(st, 4) ? "true" : "false");
+        for (int i = 0; i < 6; i++)
+            fprintf(f, "%s%lld", i ? ", " : "", (long long)sqlite3_column_int64(st, 5 + i));
+        fputs("]}", f);
+        sep = ", ";
+    }
+    sqlite3_finalize(st);
+    fputs("], \"counters\": [", f);
+    if (sqlite3_prepare_v2(p->db, "SELECT kind, node_id, counter, value FROM node_stats", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -EIO;
+    sep = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs(sep, f);
+        fputc('[', f);
+        s_json_text(f, s_col(st, 0));
+        fprintf(f, ", %d, ", sqlite3_column_int(st, 1));
+        s_json_text(f, s_col(st, 2));
+        fprintf(f, ", %lld]", (long long)sqlite3_column_int64(st, 3));
+        sep = ", ";
+    }
+    sqlite3_finalize(st);
+    fputs("]}\n", f);
+    return 0;
+}
+
 int rep_pages_monitor(struct rep_page *p, bool json)
 {
     FILE *f = p->f;
     sqlite3 *db = p->db;
-    char state[32], now[40], t[40], updated[64] = "";
+    char state[32], now[40], t[40];
     rep_db_meta_text(db, "run_state", state, sizeof(state));
     int64_t started = rep_db_meta_i64(db, "run_started_ns", 0);
     int64_t ended = rep_db_meta_i64(db, "run_ended_ns", 0);
@@ -876,44 +938,9 @@ int rep_pages_monitor(struct rep_page *p, bool json)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     rep_time_text((int64_t)ts.tv_sec * 1000000000LL, now, sizeof(now));
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT kind, node_id, name, counter, value, final, updated_at FROM"
-                           " node_stats ORDER BY CASE kind WHEN 'collector' THEN 0 WHEN"
-                           " 'splitter' THEN 1 WHEN 'tracker' THEN 2 ELSE 3 END, node_id,"
-                           " counter",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
+    if (json)
+        return s_monitor_json(p, state, now, epoch);
     bool running = strcmp(state, "running") == 0;
-    if (json) {
-        p->resp->type = "application/json";
-        fputs("{\"run_state\": ", f);
-        s_json_text(f, state);
-        fputs(", \"now\": ", f);
-        s_json_text(f, now);
-        fprintf(f, ", \"run_started\": \"%s\"",
-                started ? rep_time_text(started, t, sizeof(t)) : "");
-        fprintf(f,
-                ", \"last_epoch\": %lld, \"records_lost\": %lld, \"duplicates_removed\": %lld,"
-                " \"nodes\": [",
-                (long long)epoch, (long long)rep_db_meta_i64(db, "records_lost", 0),
-                (long long)rep_db_meta_i64(db, "duplicates_removed", 0));
-        const char *sep = "";
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            fprintf(f, "%s{\"kind\": ", sep);
-            s_json_text(f, s_col(st, 0));
-            fprintf(f, ", \"id\": %d, \"counter\": ", sqlite3_column_int(st, 1));
-            s_json_text(f, s_col(st, 3));
-            fprintf(f,
-                    ", \"value\": %lld, \"updated_at\": ", (long long)sqlite3_column_int64(st, 4));
-            s_json_text(f, s_col(st, 6));
-            fputc('}', f);
-            sep = ", ";
-        }
-        fputs("]}\n", f);
-        sqlite3_finalize(st);
-        return 0;
-    }
     /* live: a 2 s poll of /monitor.json while running; without script, a
      * meta refresh does the same every 5 s */
     rep_html_head(p, "Monitor", "Monitor",
@@ -943,66 +970,99 @@ int rep_pages_monitor(struct rep_page *p, bool json)
             (long long)rep_db_meta_i64(db, "shared_sessions_deduplicated", 0),
             (long long)rep_db_meta_i64(db, "trackers", 0));
 
-    /* one table per node: its headline counters, then the rest */
-    char cur_kind[32] = "";
-    int cur_id = -1;
-    bool open = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, MON_SUMMARY_SQL, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    fputs("<h2>Pipeline</h2><table id=nodes><thead><tr><th>node</th><th>name</th>"
+          "<th>last update</th>",
+          f);
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "<th>%s</th>", s_mon_names[i]);
+    fputs("</tr></thead><tbody>\n", f);
+    int nodes = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *k = s_col(st, 0) ? s_col(st, 0) : "";
-        int id = sqlite3_column_int(st, 1);
-        if (strcmp(k, cur_kind) != 0 || id != cur_id) {
-            if (open)
-                fputs("</tbody></table></div>\n", f);
-            if (!open)
-                fputs("<div class=cols>\n", f);
-            snprintf(cur_kind, sizeof(cur_kind), "%s", k);
-            cur_id = id;
-            open = true;
-            fputs("<div><h2>", f);
-            rep_html_esc(f, k);
-            fprintf(f, " %d", id);
-            if (s_col(st, 2) && *s_col(st, 2)) {
-                fputs(" <span class=muted>", f);
-                rep_html_esc(f, s_col(st, 2));
-                fputs("</span>", f);
-            }
-            fputs("</h2><p class=muted>updated ", f);
-            rep_html_esc(f, s_col(st, 6));
-            fputs(sqlite3_column_int(st, 5) ? " (final)" : "", f);
-            fputs("</p><table><thead><tr><th>counter</th><th>value</th></tr></thead><tbody>", f);
-            snprintf(updated, sizeof(updated), "%s", s_col(st, 6) ? s_col(st, 6) : "");
+        char id[64];
+        snprintf(id, sizeof(id), "%s.%d", s_col(st, 0) ? s_col(st, 0) : "",
+                 sqlite3_column_int(st, 1));
+        fputs("<tr><td>", f);
+        rep_html_esc(f, s_col(st, 0));
+        fprintf(f, " %d</td>", sqlite3_column_int(st, 1));
+        rep_html_td_text(f, s_col(st, 2));
+        fputs("<td data-s=\"", f);
+        rep_html_esc(f, id);
+        fputs(".u\">", f);
+        rep_html_esc(f, s_col(st, 3));
+        fputs(sqlite3_column_int(st, 4) ? " (final)" : "", f);
+        fputs("</td>", f);
+        for (int i = 0; i < 6; i++) {
+            int64_t v = sqlite3_column_int64(st, 5 + i);
+            bool bad = (i == 3 || i == 5) && v > 0;
+            fputs("<td class=n data-s=\"", f);
+            rep_html_esc(f, id);
+            fprintf(f, ".%d\"%s>", i, bad ? " style=\"color:#a00;font-weight:bold\"" : "");
+            if (sqlite3_column_type(st, 5 + i) != SQLITE_NULL)
+                fprintf(f, "%lld", (long long)v);
+            fputs("</td>", f);
         }
-        const char *c = s_col(st, 3);
-        bool head = false;
-        for (int i = 0; s_mon_cols[i] && c; i++)
-            head = head || strcmp(c, s_mon_cols[i]) == 0;
-        bool drop = c && (strstr(c, "drop") || strstr(c, "lost") || strstr(c, "fail"));
-        int64_t v = sqlite3_column_int64(st, 4);
-        fprintf(f, "<tr%s><td>", head ? " style=\"font-weight:bold\"" : "");
+        fputs("</tr>\n", f);
+        nodes++;
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    if (nodes == 0)
+        fputs("<p class=muted>no node has reported statistics yet</p>\n", f);
+
+    /* every counter of every node, drops by reason among them */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT kind, node_id, counter, value FROM node_stats ORDER BY CASE"
+                           " kind WHEN 'collector' THEN 0 WHEN 'splitter' THEN 1 WHEN 'tracker'"
+                           " THEN 2 ELSE 3 END, node_id, counter",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    char cur[64] = "";
+    bool open = false;
+    fputs("<details><summary>All counters per node</summary><div class=cols>\n", f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char id[64];
+        snprintf(id, sizeof(id), "%s.%d", s_col(st, 0) ? s_col(st, 0) : "",
+                 sqlite3_column_int(st, 1));
+        if (strcmp(id, cur) != 0) {
+            fputs(open ? "</tbody></table></div>\n" : "", f);
+            snprintf(cur, sizeof(cur), "%s", id);
+            open = true;
+            fputs("<div><h3>", f);
+            rep_html_esc(f, id);
+            fputs("</h3><table><thead><tr><th>counter</th><th>value</th></tr></thead><tbody>", f);
+        }
+        const char *c = s_col(st, 2);
+        int64_t v = sqlite3_column_int64(st, 3);
+        bool drop = c && (strstr(c, "drop") || strstr(c, "lost") || strstr(c, "fail") ||
+                          strstr(c, "malformed"));
+        fputs("<tr><td>", f);
         rep_html_esc(f, c);
         fputs("</td><td class=n data-c=\"", f);
-        rep_html_esc(f, k);
-        fprintf(f, ".%d.", id);
+        rep_html_esc(f, id);
+        fputc('.', f);
         rep_html_esc(f, c);
         fprintf(f, "\"%s>%lld</td></tr>", drop && v > 0 ? " style=\"color:#a00\"" : "",
                 (long long)v);
     }
     sqlite3_finalize(st);
-    if (open)
-        fputs("</tbody></table></div>\n</div>\n", f);
-    else
-        fputs("<p class=muted>no node has reported statistics yet</p>\n", f);
+    fputs(open ? "</tbody></table></div>\n" : "", f);
+    fputs("</div></details>\n", f);
     if (running)
-        fputs("<script>(function(){function tick(){fetch('/monitor.json').then(function(r)"
+        fputs("<script>(function(){function set(k,v){var e=document.querySelector('[data-'+k+"
+              "']');if(e)e.textContent=v;}function tick(){fetch('/monitor.json').then(function(r)"
               "{return r.json();}).then(function(d){document.getElementById('state').textContent="
               "d.run_state;document.getElementById('now').textContent=d.now;"
-              "d.nodes.forEach(function(n){var e=document.querySelector('td[data-c=\"'+n.kind+'.'"
-              "+n.id+'.'+n.counter+'\"]');if(e)e.textContent=n.value;});"
+              "d.nodes.forEach(function(n){var id=n.kind+'.'+n.id;set('s=\"'+id+'.u\"',"
+              "n.updated_at+(n.final?' (final)':''));n.values.forEach(function(v,i){"
+              "set('s=\"'+id+'.'+i+'\"',v);});});d.counters.forEach(function(c){"
+              "set('c=\"'+c[0]+'.'+c[1]+'.'+c[2]+'\"',c[3]);});"
               "if(d.run_state==='running')setTimeout(tick,2000);else location.reload();})"
               ".catch(function(){setTimeout(tick,2000);});}setTimeout(tick,2000);})();"
               "</script>\n",
               f);
-    (void)updated;
     rep_html_tail(p);
     return 0;
 }
