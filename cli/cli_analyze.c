@@ -26,6 +26,7 @@
 #include "cmn_cli.h"
 #include "cmn_config.h"
 #include "cmn_log.h"
+#include "cmn_names.h"
 
 #define CLI_MAX_TRACKERS 64 /* trackers analyze will start on one host */
 #define CLI_MAX_ARGS     32 /* arguments per child command line */
@@ -42,6 +43,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"start_delay_ms", "MS,...",
      "per-capture start delays in order (tests: arrival order between collectors)"},
     {"force", NULL, "replace an existing --db (it is deleted first)"},
+    {"hosts_file", "FILE", "/etc/hosts-format host names (they win over names from DNS)"},
+    {"services_file", "FILE",
+     "service names, lines 'tcp/50020 order-api' or 'order-api 50020/tcp'"},
     {NULL, NULL, NULL},
 };
 
@@ -183,6 +187,8 @@ int cli_analyze_main(int argc, char **argv)
     const char *dwin = cmn_config_get(cfg, sect, "dedup_window_us");
     const char *delays = cmn_config_get(cfg, sect, "start_delay_ms");
     const char *level = cmn_config_get(cfg, sect, "log_level");
+    const char *hosts_file = cmn_config_get(cfg, sect, "hosts_file");
+    const char *services_file = cmn_config_get(cfg, sect, "services_file");
     uint64_t dummy;
     if (!db)
         goto out;
@@ -223,6 +229,21 @@ int cli_analyze_main(int argc, char **argv)
                 CMN_LOG(WARN, "%s: link type %" PRIu32 " is not parsed; its packets are skipped",
                         cap, info.linktypes[k]);
         total_packets += info.packets;
+    }
+
+    /* 1b. Name files: readable, and every line of the services file good. */
+    if (hosts_file && access(hosts_file, R_OK) != 0) {
+        fprintf(stderr, "renkei analyze: hosts file '%s': %s\n", hosts_file, strerror(errno));
+        goto out;
+    }
+    if (services_file) {
+        struct cmn_service_entry *se = NULL;
+        char err[4096];
+        if (cmn_names_load_services(services_file, &se, err, sizeof(err)) < 0) {
+            fprintf(stderr, "renkei analyze: services file: %s\n", err);
+            goto out;
+        }
+        free(se);
     }
 
     /* 2. The database: a new file, or --force to replace. */
@@ -277,6 +298,10 @@ int cli_analyze_main(int argc, char **argv)
     s_arg(c, "--db=%s", db);
     s_arg(c, "--trackers=%" PRIu64, trackers);
     s_arg(c, "--exit-on-eos");
+    if (hosts_file)
+        s_arg(c, "--hosts-file=%s", hosts_file);
+    if (services_file)
+        s_arg(c, "--services-file=%s", services_file);
     c->ok_mask = CLI_EXIT_BIT(CMN_EXIT_LOST);
     for (uint64_t t = 0; t < trackers; t++) {
         c = &cmds[k++];

@@ -40,6 +40,8 @@ static const struct cmn_cli_spec s_export_spec = {
 static const struct cmn_cli_opt s_serve_opts[] = {
     {"db", "DB", "database to serve (required)"},
     {"listen", "ADDR", "HTTP address, e.g. 127.0.0.1:8080 (default), [::1]:8080, :8080"},
+    {"resolve", NULL,
+     "reverse DNS for hosts without a name (at most 1 s per request; default off)"},
     {"sites", "FILE",
      "sites file (NAME KIND CIDR... per line); default: the sites stored in the database"},
     {NULL, NULL, NULL},
@@ -135,15 +137,20 @@ int cli_serve_main(int argc, char **argv)
     const char *db = cmn_cli_require(&s_serve_spec, cfg, sect, "db");
     const char *listen = cmn_config_get(cfg, sect, "listen");
     const char *sites = cmn_config_get(cfg, sect, "sites");
-    if (!db || s_check_db("renkei serve", db) != 0)
+    bool resolve = false;
+    if (!db || s_check_db("renkei serve", db) != 0 ||
+        cmn_config_bool(cfg, sect, "resolve", false, &resolve) != 0)
         goto done;
 #ifdef RENKEI_HAVE_REPORTER
-    struct rep_config rc_cfg = {
-        .db_path = db, .listen = listen ? listen : "127.0.0.1:8080", .sites_path = sites};
+    struct rep_config rc_cfg = {.db_path = db,
+                                .listen = listen ? listen : "127.0.0.1:8080",
+                                .resolve = resolve,
+                                .sites_path = sites};
     fprintf(stderr, "renkei serve: http://%s/ (Ctrl-C to stop)\n", rc_cfg.listen);
     rc = rep_serve(&rc_cfg) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
 #else
     (void)listen;
+    (void)resolve;
     (void)sites;
     CMN_LOG(ERR, "this renkei was built without the reporter: no serve");
     rc = CMN_EXIT_ERROR;

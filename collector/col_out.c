@@ -30,6 +30,8 @@
 struct col_out {
     struct col_out_config cfg; /* copy (strings borrowed) */
     struct col_queue *q;       /* borrowed */
+    struct col_dns *dns;       /* borrowed DNS name ring, or NULL */
+    uint64_t dns_sent;         /* names sent */
     struct col_stats *stats;   /* borrowed; BATCHES and RECORDS_SENT are ours */
     void *ctx;                 /* ZeroMQ context (NULL in print mode) */
     void *spl;                 /* PUSH to the splitter */
@@ -127,6 +129,45 @@ static void s_batch(struct col_out *o, struct col_batch *b)
     col_stats_set(o->stats, COL_STAT_RECORDS_SENT, o->records);
 }
 
+/* Send the DNS names waiting in the ring (all of them, in messages of up
+ * to COL_DNS_SEND_MAX). Names are advisory: a failed send is logged once and
+ * the names are dropped, the run goes on. */
+static void s_dns_flush(struct col_out *o)
+{
+    if (!o->dns || o->cfg.print)
+        return;
+    static struct col_dns_entry buf[COL_DNS_SEND_MAX]; /* sender thread only */
+    Renkei__DnsName dn[COL_DNS_SEND_MAX];
+    Renkei__DnsName *dp[COL_DNS_SEND_MAX];
+    size_t n;
+    while ((n = col_dns_pop(o->dns, buf, COL_DNS_SEND_MAX)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            renkei__dns_name__init(&dn[i]);
+            dn[i].ip.data = buf[i].n.ip;
+            dn[i].ip.len = 16;
+            dn[i].name = buf[i].n.name;
+            dn[i].rtype = buf[i].n.rtype;
+            dn[i].ts_ns = buf[i].ts_ns;
+            dp[i] = &dn[i];
+        }
+        Renkei__DnsNames m = RENKEI__DNS_NAMES__INIT;
+        m.kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
+        m.node_id = o->cfg.id;
+        m.n_names = n;
+        m.names = dp;
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_DNS_NAMES;
+        env.dns_names = &m;
+        int rc = s_send(o, &env);
+        if (rc != 0) {
+            CMN_LOG(WARN, "DNS names to %s not sent: %s", o->cfg.splitter, strerror(-rc));
+            return;
+        }
+        o->dns_sent += n;
+        col_stats_set(o->stats, COL_STAT_DNS_SENT, o->dns_sent);
+    }
+}
+
 static void s_stats(struct col_out *o, bool final)
 {
     char line[2048];
@@ -183,8 +224,10 @@ static void *s_thread(void *arg)
         if (b) {
             idle = 0;
             s_batch(o, b);
+            s_dns_flush(o);
             continue;
         }
+        s_dns_flush(o);
         if (__atomic_load_n(&o->done, __ATOMIC_ACQUIRE)) {
             /* RX submitted its last batch before setting done: one more look. */
             b = col_queue_take(o->q);
@@ -206,7 +249,7 @@ static void *s_thread(void *arg)
 }
 
 struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *q,
-                            struct col_stats *stats)
+                            struct col_dns *dns, struct col_stats *stats)
 {
     struct col_out *o = calloc(1, sizeof(*o));
     if (!o)
@@ -215,6 +258,7 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
     if (!o->cfg.name)
         o->cfg.name = "collector";
     o->q = q;
+    o->dns = dns;
     o->stats = stats;
     if (cfg->print) {
         o->out = stdout;
@@ -263,6 +307,7 @@ int col_out_finish(struct col_out *o)
         pthread_join(o->thread, NULL);
         o->running = false;
     }
+    s_dns_flush(o); /* RX is done: the last names, before EndOfStream */
     s_stats(o, true);
     if (o->cfg.print) {
         fflush(o->out);

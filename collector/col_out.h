@@ -3,7 +3,9 @@
  * sockets. Sends Hello, then every batch the RX thread submits as a
  * RecordBatch with seq 1, 2, ... to the splitter, periodic Stats to the
  * merger (optional), a stats log line every stats_interval seconds, and at
- * the end EndOfStream with the totals and final counters. In print mode it
+ * the end EndOfStream with the totals and final counters. Names from DNS
+ * answers (col_dns) leave as DnsNames messages on the splitter socket after
+ * each batch, when idle, and all of them before EndOfStream. In print mode it
  * writes one text line per record to stdout instead (debugging, tests).
  */
 #ifndef COL_OUT_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "col_batch.h"
+#include "col_dns.h"
 #include "col_stats.h"
 
 struct col_out_config {
@@ -29,9 +32,10 @@ struct col_out_config {
 struct col_out;
 
 /* Open sockets and send Hello (blocking connect is asynchronous in ZeroMQ).
- * Borrows q and stats, which must outlive the object. NULL after logging. */
+ * Borrows q, dns (may be NULL: no names) and stats, which must outlive the
+ * object. NULL after logging. */
 struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *q,
-                            struct col_stats *stats);
+                            struct col_dns *dns, struct col_stats *stats);
 
 /* Start the sender thread. 0 or -errno. */
 int col_out_start(struct col_out *o);

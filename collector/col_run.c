@@ -28,6 +28,7 @@
 #include "cmn_wire.h"
 #include "col_batch.h"
 #include "col_convert.h"
+#include "col_dns.h"
 #include "col_out.h"
 #include "col_port.h"
 #include "col_run.h"
@@ -50,6 +51,7 @@ struct rx_ctx {
     uint32_t linktype;                /* link type of every frame */
     struct cmn_parse_opts popts;      /* parser options */
     struct col_queue *q;              /* batches to the sender */
+    struct col_dns *dns;              /* DNS names to the sender (NULL in print mode) */
     struct col_stats *shared;         /* published counters */
     struct col_stats local;           /* RX-owned counters */
     int ts_off;                       /* timestamp dynfield, -1 none */
@@ -163,6 +165,9 @@ static void s_burst(struct rx_ctx *x, struct rte_mbuf **m, uint16_t n, uint64_t 
             s_count_drop(x, r);
             continue;
         }
+        /* DNS responses only: one compare chain per record on the fast path */
+        if (unlikely(col_dns_wanted(rec->proto, rec->sport)))
+            col_dns_extract(x->dns, data, len, x->linktype, &x->popts, rec, x->local.v);
         if (unlikely(!cur)) {
             full++;
             continue;
@@ -356,6 +361,7 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     struct col_port *port = NULL;
     struct col_queue *q = NULL;
     struct col_out *out = NULL;
+    struct col_dns *dns = NULL;
     static struct col_stats shared; /* outlives the sender thread */
     struct rx_ctx x;
     memset(&x, 0, sizeof(x));
@@ -396,6 +402,12 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     if (!q)
         goto out;
     x.q = q;
+    if (!c->print) {
+        dns = col_dns_new(COL_DNS_RING);
+        if (!dns)
+            goto out;
+    }
+    x.dns = dns;
     struct col_out_config oc = {
         .id = c->id,
         .name = c->name,
@@ -412,7 +424,7 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     bool pin = col_port_helper_cpus(port, &helpers) &&
                pthread_getaffinity_np(pthread_self(), sizeof(rx_cpus), &rx_cpus) == 0 &&
                pthread_setaffinity_np(pthread_self(), sizeof(helpers), &helpers) == 0;
-    out = col_out_new(&oc, q, &shared);
+    out = col_out_new(&oc, q, dns, &shared);
     int started = out ? col_out_start(out) : -1;
     if (pin)
         pthread_setaffinity_np(pthread_self(), sizeof(rx_cpus), &rx_cpus);
@@ -426,6 +438,7 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     rc = col_out_finish(out) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
 out:
     col_out_destroy(&out);
+    col_dns_destroy(&dns);
     col_queue_destroy(&q);
     col_port_destroy(&port);
     if (tmp[0])

@@ -25,6 +25,12 @@ static const char *const s_names[COL_STAT_MALFORMED_BASE] = {
     [COL_STAT_TRUNCATED] = "truncated",
     [COL_STAT_FRAGMENTS_LATER] = "fragments_later",
     [COL_STAT_TUNNELED] = "tunneled",
+    [COL_STAT_DNS_RESPONSES] = "dns_responses",
+    [COL_STAT_DNS_NAMES] = "dns_names",
+    [COL_STAT_DNS_MALFORMED] = "dns_malformed",
+    [COL_STAT_DNS_SKIPPED] = "dns_skipped",
+    [COL_STAT_DNS_DROPPED] = "dns_dropped",
+    [COL_STAT_DNS_SENT] = "dns_sent",
 };
 
 /* "malformed_" + reason, built once (names must outlive every snapshot). */
@@ -52,7 +58,7 @@ const char *col_stats_name(enum col_stat s)
 void col_stats_publish(struct col_stats *shared, const struct col_stats *local)
 {
     for (int i = 0; i < COL_STAT_COUNT; i++) {
-        if (i == COL_STAT_BATCHES || i == COL_STAT_RECORDS_SENT)
+        if (i == COL_STAT_BATCHES || i == COL_STAT_RECORDS_SENT || i == COL_STAT_DNS_SENT)
             continue;
         __atomic_store_n(&shared->v[i], local->v[i], __ATOMIC_RELAXED);
     }
@@ -83,8 +89,8 @@ void col_stats_line(const struct col_stats *s, char *buf, size_t len)
     buf[0] = '\0';
     for (int i = 0; i < COL_STAT_COUNT && n < len; i++) {
         uint64_t v = col_stats_get(s, (enum col_stat)i);
-        /* malformed_<reason> only when non-zero: the line stays readable */
-        if (i >= COL_STAT_MALFORMED_BASE && v == 0)
+        /* dns_* and malformed_<reason> only when non-zero: the line stays readable */
+        if (i >= COL_STAT_DNS_RESPONSES && v == 0)
             continue;
         int w = snprintf(buf + n, len - n, "%s%s=%llu", n ? " " : "",
                          col_stats_name((enum col_stat)i), (unsigned long long)v);

@@ -29,6 +29,12 @@ enum col_stat {
     COL_STAT_TRUNCATED,       /* records with CMN_REC_TRUNCATED */
     COL_STAT_FRAGMENTS_LATER, /* records with CMN_REC_FRAG_LATER */
     COL_STAT_TUNNELED,        /* records with CMN_REC_TUNNELED */
+    COL_STAT_DNS_RESPONSES,   /* DNS responses read (col_dns) */
+    COL_STAT_DNS_NAMES,       /* names taken from them into the ring */
+    COL_STAT_DNS_MALFORMED,   /* DNS packets that did not parse (dropped) */
+    COL_STAT_DNS_SKIPPED,     /* DNS packets without a whole message (fragments, TCP split) */
+    COL_STAT_DNS_DROPPED,     /* names dropped: ring full */
+    COL_STAT_DNS_SENT,        /* names sent in DnsNames messages (sender thread) */
     COL_STAT_MALFORMED_BASE,  /* malformed_<reason>, one per cmn_parse_result after NON_IP */
     COL_STAT_COUNT = COL_STAT_MALFORMED_BASE + CMN_PARSE_RESULT_COUNT - CMN_PARSE_NON_IP - 1,
 };

@@ -24,6 +24,8 @@ struct parse_sigstate {
 struct parse_layer {
     struct cmn_record rec;    /* the record as built so far */
     struct parse_sigstate sg; /* its signature inputs */
+    const uint8_t *l4pay;     /* TCP/UDP payload of this layer (cmn_parse_packet_payload) */
+    uint32_t l4pay_len;       /* its captured bytes inside the IP packet */
 };
 
 struct parse_st {
@@ -122,6 +124,8 @@ static void s_ip_reset(struct parse_st *st)
     if (st->depth > 1)
         r->flags |= CMN_REC_TUNNELED;
     memset(&st->cur.sg, 0, sizeof(st->cur.sg));
+    st->cur.l4pay = NULL;
+    st->cur.l4pay_len = 0;
 }
 
 enum tun_kind {
@@ -292,8 +296,11 @@ static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint
                 r->flags |= CMN_REC_BAD_L4;
                 return CMN_PARSE_OK;
             }
-            if (len > doff)
+            if (len > doff) {
                 s_payload(st, p + doff, len - doff);
+                st->cur.l4pay = p + doff;
+                st->cur.l4pay_len = len - doff;
+            }
             return CMN_PARSE_OK;
         }
         case 17:  /* UDP */
@@ -305,6 +312,8 @@ static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint
             if (len < 8)
                 goto truncated;
             s_payload(st, p + 8, len - 8);
+            st->cur.l4pay = p + 8;
+            st->cur.l4pay_len = len - 8;
             if (open && proto == 17 && (r->dport == 4789 || r->dport == 6081))
                 return s_udp_tunnel(st, r->dport, p + 8, len - 8);
             return CMN_PARSE_OK;
@@ -767,6 +776,24 @@ static inline bool s_fast(const uint8_t *f, uint32_t caplen, uint64_t ts_ns, str
 }
 #endif
 
+/* The layered parser, from the link layer down. */
+static enum cmn_parse_result s_layered(struct parse_st *st, const uint8_t *frame, uint32_t caplen,
+                                       uint32_t linktype, uint64_t ts_ns,
+                                       const struct cmn_parse_opts *opts)
+{
+    /* Only what the layered parser reads before writing: the record, the
+     * signature inputs (zero until set) and the two depth counters. */
+    memset(&st->cur, 0, sizeof(st->cur));
+    st->opts = opts;
+    st->depth = 0;
+    st->tags = 0;
+    st->cur.rec.ts_ns = ts_ns;
+    enum cmn_parse_result r = s_link(st, frame, caplen, linktype, false);
+    if (r == CMN_PARSE_OK)
+        st->cur.rec.sig = s_sig(&st->cur);
+    return r;
+}
+
 enum cmn_parse_result cmn_parse_packet(const uint8_t *frame, uint32_t caplen, uint32_t linktype,
                                        uint64_t ts_ns, const struct cmn_parse_opts *opts,
                                        struct cmn_record *out)
@@ -778,19 +805,33 @@ enum cmn_parse_result cmn_parse_packet(const uint8_t *frame, uint32_t caplen, ui
     if (linktype == CMN_LINK_EN10MB && !opts->no_fast_path && s_fast(frame, caplen, ts_ns, out))
         return CMN_PARSE_OK;
 #endif
-    /* Only what the layered parser reads before writing: the record, the
-     * signature inputs (zero until set) and the two depth counters. */
     struct parse_st st;
-    memset(&st.cur, 0, sizeof(st.cur));
-    st.opts = opts;
-    st.depth = 0;
-    st.tags = 0;
-    st.cur.rec.ts_ns = ts_ns;
-    enum cmn_parse_result r = s_link(&st, frame, caplen, linktype, false);
+    enum cmn_parse_result r = s_layered(&st, frame, caplen, linktype, ts_ns, opts);
     if (r != CMN_PARSE_OK)
         return r;
-    st.cur.rec.sig = s_sig(&st.cur);
     *out = st.cur.rec;
+    return CMN_PARSE_OK;
+}
+
+enum cmn_parse_result cmn_parse_packet_payload(const uint8_t *frame, uint32_t caplen,
+                                               uint32_t linktype, uint64_t ts_ns,
+                                               const struct cmn_parse_opts *opts,
+                                               struct cmn_record *out, const uint8_t **payload,
+                                               uint32_t *payload_len)
+{
+    static const struct cmn_parse_opts defaults = {.keep_outer = false};
+    struct parse_st st;
+    enum cmn_parse_result r =
+        s_layered(&st, frame, caplen, linktype, ts_ns, opts ? opts : &defaults);
+    *payload = NULL;
+    *payload_len = 0;
+    if (r != CMN_PARSE_OK)
+        return r;
+    *out = st.cur.rec;
+    if (st.cur.rec.proto == 6 || st.cur.rec.proto == 17) {
+        *payload = st.cur.l4pay;
+        *payload_len = st.cur.l4pay ? st.cur.l4pay_len : 0;
+    }
     return CMN_PARSE_OK;
 }
 

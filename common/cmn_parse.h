@@ -89,6 +89,17 @@ enum cmn_parse_result cmn_parse_packet(const uint8_t *frame, uint32_t caplen, ui
                                        uint64_t ts_ns, const struct cmn_parse_opts *opts,
                                        struct cmn_record *out /* OUT */);
 
+/* As cmn_parse_packet (always the layered parser, so a little slower: for
+ * the few packets whose payload is read, such as DNS answers), and points
+ * *payload at the L4 payload of the recorded layer: TCP after its options,
+ * UDP after its header, bounded by the IP length and the capture
+ * (*payload_len bytes, borrowed from frame). NULL and 0 for other
+ * protocols, for TCP with a bad data offset and for results other than OK. */
+enum cmn_parse_result
+cmn_parse_packet_payload(const uint8_t *frame, uint32_t caplen, uint32_t linktype, uint64_t ts_ns,
+                         const struct cmn_parse_opts *opts, struct cmn_record *out /* OUT */,
+                         const uint8_t **payload /* OUT */, uint32_t *payload_len /* OUT */);
+
 /* snake_case name of a result for counters ("ok", "non_ip", "truncated_l2",
  * ...); "unknown" for out-of-range values. Borrowed, static. */
 const char *cmn_parse_result_name(enum cmn_parse_result r);

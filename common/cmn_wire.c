@@ -161,7 +161,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 8, /* bodies are fields 2..8 (oneof) */
+    S_ENV_LAST_BODY = 9, /* bodies are fields 2..9 (oneof; 9 dns_names) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "cmn_ip.h"
+#include "cmn_dns.h"
 #include "cmn_log.h"
 #include "mrg_db.h"
 #include "mrg_rollup.h"
@@ -61,6 +62,11 @@ static const char s_schema[] =
     " name TEXT, counter TEXT NOT NULL, value INTEGER, final INTEGER, updated_at TEXT,"
     " PRIMARY KEY(kind, node_id, counter));"
     "CREATE TABLE IF NOT EXISTS host_names(ip TEXT PRIMARY KEY, name TEXT);"
+    /* names for reports (reporter/rep_names.h): services_file, passive DNS */
+    "CREATE TABLE IF NOT EXISTS service_names(proto INTEGER NOT NULL, port INTEGER NOT NULL,"
+    " name TEXT, PRIMARY KEY(proto, port)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS dns_names(ip TEXT NOT NULL, name TEXT NOT NULL, rtype TEXT,"
+    " first_ns INTEGER, last_ns INTEGER, seen INTEGER, PRIMARY KEY(ip, name)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS edges(client_ip TEXT NOT NULL, server_ip TEXT NOT NULL,"
     " proto INTEGER NOT NULL, server_port INTEGER NOT NULL, client_key BLOB, server_key BLOB,"
     " packets_c2s INTEGER, bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER,"
@@ -421,6 +427,9 @@ enum st_id {
     ST_META_GET,
     ST_NAME_INSERT,
     ST_NAME_APPLY,
+    ST_SVC_CLEAR,
+    ST_SVC_INSERT,
+    ST_DNS_UPSERT,
     ST_COUNT
 };
 
@@ -486,6 +495,18 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_NAME_INSERT] = "INSERT OR IGNORE INTO host_names(ip, name) VALUES(?1, ?2)",
     [ST_NAME_APPLY] =
         "UPDATE hosts SET name = (SELECT n.name FROM host_names n WHERE n.ip = hosts.ip)",
+    [ST_SVC_CLEAR] = "DELETE FROM service_names",
+    [ST_SVC_INSERT] = "INSERT OR REPLACE INTO service_names(proto, port, name) VALUES(?1,?2,?3)",
+    /* a new (ip, name) only while the address has fewer than ?5 names; an A
+     * or AAAA record outranks a CNAME or PTR as the row's rtype */
+    [ST_DNS_UPSERT] =
+        "INSERT INTO dns_names(ip, name, rtype, first_ns, last_ns, seen)"
+        " SELECT ?1, ?2, ?3, ?4, ?4, 1"
+        " WHERE EXISTS(SELECT 1 FROM dns_names WHERE ip = ?1 AND name = ?2)"
+        " OR (SELECT COUNT(*) FROM dns_names WHERE ip = ?1) < ?5"
+        " ON CONFLICT(ip, name) DO UPDATE SET first_ns = MIN(first_ns, excluded.first_ns),"
+        " last_ns = MAX(last_ns, excluded.last_ns), seen = seen + 1,"
+        " rtype = CASE WHEN excluded.rtype IN ('A', 'AAAA') THEN excluded.rtype ELSE rtype END",
 };
 
 struct mrg_db {
@@ -1115,4 +1136,69 @@ long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);
     return n;
+}
+
+int mrg_db_load_services(struct mrg_db *db, const struct cmn_service_entry *e, size_t n)
+{
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    if (s_step_done(db, ST_SVC_CLEAR) != 0)
+        return s_rollback(db);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = db->st[ST_SVC_INSERT];
+        sqlite3_bind_int(s, 1, e[i].proto);
+        sqlite3_bind_int(s, 2, e[i].port);
+        sqlite3_bind_text(s, 3, e[i].name, -1, SQLITE_TRANSIENT);
+        if (s_step_done(db, ST_SVC_INSERT) != 0)
+            return s_rollback(db);
+    }
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return 0;
+}
+
+/* A name from the wire we are willing to store: what cmn_dns produces. */
+static bool s_dns_name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e || n >= CMN_DNS_NAME_MAX)
+            return false;
+    return n > 0;
+}
+
+int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t max_per_ip,
+                         struct mrg_dns_stats *st)
+{
+    struct mrg_dns_stats z = {0};
+    if (!st)
+        st = &z;
+    if (m->n_names == 0)
+        return 0;
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    for (size_t i = 0; i < m->n_names; i++) {
+        const Renkei__DnsName *d = m->names[i];
+        const char *rt = cmn_dns_rtype_name(d->rtype);
+        if (d->ip.len != 16 || !d->name || !s_dns_name_ok(d->name) || rt[0] == '?' ||
+            d->ts_ns > (uint64_t)INT64_MAX) {
+            st->invalid++;
+            continue;
+        }
+        sqlite3_stmt *s = db->st[ST_DNS_UPSERT];
+        s_bind_ip(s, 1, d->ip.data);
+        sqlite3_bind_text(s, 2, d->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, rt, -1, SQLITE_STATIC);
+        s_bind_u64(s, 4, d->ts_ns);
+        sqlite3_bind_int64(s, 5, max_per_ip);
+        if (s_step_done(db, ST_DNS_UPSERT) != 0)
+            return s_rollback(db);
+        if (sqlite3_changes(db->db) > 0)
+            st->stored++;
+        else
+            st->capped++;
+    }
+    if (s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return 0;
 }

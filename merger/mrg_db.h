@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmn_names.h"
 #include "cmn_record.h"
 #include "cmn_wire.h"
 #include "mrg_rollup.h"
@@ -89,6 +90,25 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
  * into host_names (first name per address wins) and apply to hosts.name.
  * Returns the number of names or -errno after logging. */
 long mrg_db_load_hosts_file(struct mrg_db *db, const char *path);
+
+/* Replace service_names with the n entries of a services file (cmn_names.h),
+ * in one transaction. 0 or -EIO. */
+int mrg_db_load_services(struct mrg_db *db, const struct cmn_service_entry *e, size_t n);
+
+#define MRG_DNS_NAMES_PER_IP 16 /* names kept per address in dns_names */
+
+/* What one mrg_db_put_dns_names did (added to the caller's counters). */
+struct mrg_dns_stats {
+    uint64_t stored;  /* names inserted or refreshed */
+    uint64_t capped;  /* new names refused: the address has max_per_ip already */
+    uint64_t invalid; /* entries with a bad address length, name or rtype */
+};
+
+/* Upsert the names of one DnsNames message into dns_names (min first_ns,
+ * max last_ns, seen + 1), at most max_per_ip names per address, in one
+ * transaction. Adds to *st (may be NULL). 0 or -EIO. */
+int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t max_per_ip,
+                         struct mrg_dns_stats *st /* OUT: added to */);
 
 /* Retention of live sessions and usage rows (default MRG_RETAIN_*_DEFAULT),
  * applied from the next epoch commit on (mrg_rollup.h). */

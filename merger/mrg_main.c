@@ -11,6 +11,7 @@
 
 #include "cmn_cli.h"
 #include "cmn_log.h"
+#include "cmn_names.h"
 #include "mrg_node.h"
 #include "mrg_rollup.h"
 
@@ -27,6 +28,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"db", "FILE", "SQLite database to write (required)"},
     {"trackers", "N", "trackers to wait for per epoch (default: from the splitter's Hello)"},
     {"hosts_file", "FILE", "/etc/hosts-format host names"},
+    {"services_file", "FILE", "service names: 'tcp/50020 order-api' or 'order-api 50020/tcp'"},
     {"exit_on_eos", NULL, "exit after the run ends (3 if records were lost)"},
     {"stats_interval", "SECONDS", "seconds between stats lines (default 5, 0 off)"},
     {"retain_minutes", "N",
@@ -59,6 +61,7 @@ int main(int argc, char **argv)
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
     nc.hosts_file = cmn_config_get(cfg, section, "hosts_file");
+    nc.services_file = cmn_config_get(cfg, section, "services_file");
     if (!nc.listen || !nc.db_path ||
         cmn_config_u64(cfg, section, "trackers", 0, 0, 4096, &trackers) != 0 ||
         cmn_config_u64(cfg, section, "stats_interval", 5, 0, 86400, &ival) != 0 ||
@@ -74,6 +77,16 @@ int main(int argc, char **argv)
     nc.retain_days = (uint32_t)rday;
     nc.trackers = (uint32_t)trackers;
     nc.stats_interval = (uint32_t)ival;
+    if (nc.services_file) {
+        /* a bad services file is a usage error (exit 2), found before anything starts */
+        struct cmn_service_entry *se = NULL;
+        char err[4096];
+        if (cmn_names_load_services(nc.services_file, &se, err, sizeof(err)) < 0) {
+            fprintf(stderr, "renkei-merger: services_file: %s\n", err);
+            goto out;
+        }
+        free(se);
+    }
 
     s_node = mrg_node_new(&nc);
     if (!s_node) {

@@ -86,6 +86,8 @@ struct mrg_node {
     uint64_t shared_dedup;      /* shared sessions stored once */
     uint64_t shared_mismatch;   /* of those, copies that differed */
     uint64_t db_errors;         /* failed commits */
+    uint64_t dns_messages;      /* DnsNames messages received */
+    struct mrg_dns_stats dns;   /* their names: stored, capped, invalid */
     uint64_t runs_ended;        /* runs that ended */
     struct mrg_accounting acct; /* last run's accounting */
 };
@@ -218,7 +220,20 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
     }
     struct mrg_epoch_stats st;
     uint64_t ens = s->epoch_ns ? s->epoch_ns : 60ull * 1000000000ull;
-    int rc = mrg_db_commit_epoch(n->db, s->epoch, ens, s->final, parts, p, &st);
+    uint64_t epoch = s->epoch;
+    if (s->final && !s->epoch_ns) {
+        /* no epoch was ever flushed (the run fits in one epoch): the trackers
+         * sent epoch 0; date the results by their packets, so the usage
+         * history and the epochs row carry the real period, not 1970 */
+        uint64_t last = 0;
+        for (size_t i = 0; i < p; i++)
+            for (size_t k = 0; k < parts[i].n_sessions; k++)
+                if (parts[i].sessions[k].last_ns > last)
+                    last = parts[i].sessions[k].last_ns;
+        if (last / ens > epoch)
+            epoch = last / ens;
+    }
+    int rc = mrg_db_commit_epoch(n->db, epoch, ens, s->final, parts, p, &st);
     free(parts);
     /* unlink */
     for (struct slot **pp = &n->slots; *pp; pp = &(*pp)->next) {
@@ -231,7 +246,6 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
         n->last_committed = s->epoch;
         n->have_committed = true;
     }
-    uint64_t epoch = s->epoch;
     bool final = s->final;
     s_slot_free(s);
     if (rc != 0) {
@@ -338,6 +352,10 @@ static void s_put_own_stats(struct mrg_node *n, bool final)
         {"shared_sessions_deduplicated", n->shared_dedup},
         {"shared_sessions_mismatched", n->shared_mismatch},
         {"db_errors", n->db_errors},
+        {"dns_messages", n->dns_messages},
+        {"dns_names_stored", n->dns.stored},
+        {"dns_names_capped", n->dns.capped},
+        {"dns_names_invalid", n->dns.invalid},
     };
     mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, final, c, sizeof(c) / sizeof(c[0]));
 }
@@ -651,6 +669,11 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
         case RENKEI__ENVELOPE__BODY_EOS:
             rc = s_on_eos(n, envp);
             break;
+        case RENKEI__ENVELOPE__BODY_DNS_NAMES:
+            n->dns_messages++;
+            if (mrg_db_put_dns_names(n->db, env->dns_names, MRG_DNS_NAMES_PER_IP, &n->dns) != 0)
+                n->db_errors++; /* names are advisory: the run goes on */
+            break;
         default:
             n->unexpected++;
             break;
@@ -700,6 +723,20 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     }
     if (cfg->hosts_file && mrg_db_load_hosts_file(n->db, cfg->hosts_file) < 0)
         goto err;
+    if (cfg->services_file) {
+        struct cmn_service_entry *se = NULL;
+        char err[4096];
+        long ns = cmn_names_load_services(cfg->services_file, &se, err, sizeof(err));
+        if (ns < 0) {
+            CMN_LOG(ERR, "services_file: %s", err);
+            goto err;
+        }
+        int lr = mrg_db_load_services(n->db, se, (size_t)ns);
+        free(se);
+        if (lr != 0)
+            goto err;
+        CMN_LOG(INFO, "services_file %s: %ld names", cfg->services_file, ns);
+    }
     n->ctx = cfg->zmq_ctx;
     if (!n->ctx) {
         n->ctx = zmq_ctx_new();

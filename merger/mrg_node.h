@@ -13,16 +13,17 @@
 #include <stdint.h>
 
 struct mrg_node_config {
-    const char *listen;      /* ZeroMQ endpoint to bind, e.g. "tcp://0.0.0.0:5560" */
-    const char *db_path;     /* SQLite database, created if missing */
-    uint32_t trackers;       /* trackers per epoch; 0: from the splitter's Hello */
-    const char *hosts_file;  /* /etc/hosts-format names, or NULL */
-    bool exit_on_eos;        /* return from mrg_node_run after the first run ends */
-    uint32_t stats_interval; /* seconds between stats log lines / merger node_stats; 0 off */
-    void *zmq_ctx;           /* borrowed ZeroMQ context (tests, inproc); NULL: own one */
-    uint32_t retain_minutes; /* live sessions, per-epoch usage; 0 with all three 0: defaults */
-    uint32_t retain_hours;   /* hourly usage rows (mrg_rollup.h) */
-    uint32_t retain_days;    /* daily usage rows */
+    const char *listen;        /* ZeroMQ endpoint to bind, e.g. "tcp://0.0.0.0:5560" */
+    const char *db_path;       /* SQLite database, created if missing */
+    uint32_t trackers;         /* trackers per epoch; 0: from the splitter's Hello */
+    const char *hosts_file;    /* /etc/hosts-format names, or NULL */
+    const char *services_file; /* services names (common/cmn_names.h), or NULL */
+    bool exit_on_eos;          /* return from mrg_node_run after the first run ends */
+    uint32_t stats_interval;   /* seconds between stats log lines / merger node_stats; 0 off */
+    void *zmq_ctx;             /* borrowed ZeroMQ context (tests, inproc); NULL: own one */
+    uint32_t retain_minutes;   /* live sessions, per-epoch usage; 0 with all three 0: defaults */
+    uint32_t retain_hours;     /* hourly usage rows (mrg_rollup.h) */
+    uint32_t retain_days;      /* daily usage rows */
 };
 
 /* Result of the accounting at the end of a run. */
@@ -38,7 +39,8 @@ struct mrg_accounting {
 
 struct mrg_node;
 
-/* Open the database, load hosts_file, bind the socket. NULL after logging. */
+/* Open the database, load hosts_file and services_file, bind the socket.
+ * NULL after logging (a services_file with a bad line: every bad line). */
 struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg);
 
 /* Receive and process until stopped or (exit_on_eos) the run ended. Returns an

@@ -6,10 +6,12 @@
  * Sorting uses a per-route whitelist of columns mapped to SQL expressions;
  * every ORDER BY ends in the table's key, so pages never overlap or skip.
  *
- * Sites and port names are not in the database's tables but are wanted in
- * filters and sort keys, so each connection gets two SQL functions,
- * rep_site(ip) and rep_port_name(proto, port), over the request's sites
- * (the sites file's, or the database's `sites` table) and rep_ports.
+ * Sites and names are not (only) in the tables filtered and sorted, so each
+ * connection gets three SQL functions over the request's sites (the sites
+ * file's, or the database's `sites` table) and names (rep_names: hosts file,
+ * passive DNS, optional reverse DNS; services file, port names):
+ * rep_site(ip), rep_host_name(ip, hosts.name), rep_service_name(proto, port).
+ * Items are written with the same names (rep_json_*_named).
  */
 #define CMN_LOG_TAG "rep_api"
 #include <errno.h>
@@ -33,7 +35,7 @@
 #include "rep_graph.h"
 #include "rep_impact.h"
 #include "rep_json.h"
-#include "rep_ports.h"
+#include "rep_names.h"
 
 #define QB_SQL_MAX  2048 /* WHERE text; the longest filter set uses about 600 bytes */
 #define QB_BIND_MAX 24   /* bound values; hosts with every filter bind 9 */
@@ -51,6 +53,7 @@ struct api {
     const char *value;             /* its value as given (echoed through rep_json_str) */
     struct cmn_sites *own_sites;   /* read from the database for this request */
     const struct cmn_sites *sites; /* in use: ctx->sites or own_sites (never NULL after open) */
+    struct rep_names *names;       /* host and service names of this request's database */
 };
 
 /* Record a 400 naming `param` (and `value`, may be NULL). Returns -EINVAL. */
@@ -105,6 +108,8 @@ static int s_check_params(struct api *a, const struct route *rt)
         return s_bad(a, NULL, NULL, "too many query parameters (at most %d)", REP_API_ARGS_MAX);
     for (size_t i = 0; i < a->rq->nargs; i++) {
         const struct rep_qarg *q = &a->rq->args[i];
+        if (q->nul)
+            return s_bad(a, q->key, q->val, "NUL byte (%%00) in the parameter");
         if (!s_in_list(rt->params, q->key))
             return s_bad(a, q->key, q->val, "unknown parameter");
         if (s_in_list(rt->multi, q->key))
@@ -329,15 +334,31 @@ static void s_fn_site(sqlite3_context *cx, int argc, sqlite3_value **argv)
         sqlite3_result_text(cx, cmn_sites_name(sites, (size_t)s), -1, SQLITE_TRANSIENT);
 }
 
-static void s_fn_port_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
+static void s_fn_service_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    const struct rep_names *names = ((const struct api *)sqlite3_user_data(cx))->names;
     char nb[64];
     int64_t proto = sqlite3_value_int64(argv[0]), port = sqlite3_value_int64(argv[1]);
     const char *n = proto >= 0 && proto <= 255 && port >= 0 && port <= 65535
-                        ? rep_port_name((uint8_t)proto, (uint16_t)port, nb, sizeof(nb))
+                        ? rep_names_service(names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb))
                         : NULL;
     if (n)
+        sqlite3_result_text(cx, n, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(cx);
+}
+
+/* The name a host item shows (rep_json_host_named): rep_names, else the row's. */
+static void s_fn_host_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const struct rep_names *names = ((const struct api *)sqlite3_user_data(cx))->names;
+    const char *ip = (const char *)sqlite3_value_text(argv[0]);
+    const char *n = ip ? rep_names_host(names, ip, NULL) : NULL;
+    if (!n)
+        n = (const char *)sqlite3_value_text(argv[1]);
+    if (n && *n)
         sqlite3_result_text(cx, n, -1, SQLITE_TRANSIENT);
     else
         sqlite3_result_null(cx);
@@ -372,9 +393,13 @@ static int s_prepare_db(struct api *a, sqlite3 *db)
         a->own_sites = s_db_sites(db);
         a->sites = a->own_sites;
     }
+    a->names = rep_names_load(db);
+    rep_names_resolve(a->names, a->ctx->resolve);
     int f = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
     if (sqlite3_create_function(db, "rep_site", 1, f, a, s_fn_site, NULL, NULL) != SQLITE_OK ||
-        sqlite3_create_function(db, "rep_port_name", 2, f, NULL, s_fn_port_name, NULL, NULL) !=
+        sqlite3_create_function(db, "rep_host_name", 2, f, a, s_fn_host_name, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_create_function(db, "rep_service_name", 2, f, a, s_fn_service_name, NULL, NULL) !=
             SQLITE_OK) {
         CMN_LOG(ERR, "cannot register SQL functions: %s", sqlite3_errmsg(db));
         return -EIO;
@@ -384,40 +409,54 @@ static int s_prepare_db(struct api *a, sqlite3 *db)
 
 /* ---- rows ---- */
 
+typedef void rep_api_row_fn(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
+
 /* Write row `fn` without its closing brace, so fields can be added. */
-static void s_row_open(FILE *f, void (*fn)(FILE *, sqlite3_stmt *), sqlite3_stmt *st)
+static void s_row_open(FILE *f, rep_api_row_fn *fn, sqlite3_stmt *st, const struct rep_names *names)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (!m)
         abort();
-    fn(m, st);
+    fn(m, st, names);
     fclose(m);
     if (len > 0)
         fwrite(buf, 1, len - 1, f);
     free(buf);
 }
 
-static void s_row_host(FILE *f, sqlite3_stmt *st)
+static void s_row_host(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
 {
-    s_row_open(f, rep_json_host, st);
+    s_row_open(f, rep_json_host_named, st, names);
     fputs(", \"site\": ", f);
     rep_json_col_str(f, st, 12, 1);
     fputc('}', f);
 }
 
-static void s_row_service(FILE *f, sqlite3_stmt *st)
+static void s_row_service(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
 {
-    s_row_open(f, rep_json_service, st);
+    s_row_open(f, rep_json_service_named, st, names);
     fputs(", \"site\": ", f);
     rep_json_col_str(f, st, 9, 1);
     fputc('}', f);
 }
 
-static void s_row_edge(FILE *f, sqlite3_stmt *st)
+static void s_json_edge(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
 {
-    s_row_open(f, rep_json_edge, st);
+    (void)names; /* edges carry addresses only */
+    rep_json_edge(f, st);
+}
+
+static void s_row_event(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    (void)names;
+    rep_json_event(f, st);
+}
+
+static void s_row_edge(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    s_row_open(f, s_json_edge, st, names);
     fputs(", \"client_site\": ", f);
     rep_json_col_str(f, st, 11, 1);
     fputs(", \"server_site\": ", f);
@@ -439,7 +478,7 @@ struct list {
     const struct sortcol *sorts; /* whitelist, ended by name NULL */
     const char *def_order;       /* ORDER BY without sort= */
     const char *tiebreak;        /* the table's key: appended to every ORDER BY */
-    void (*row)(FILE *, sqlite3_stmt *);
+    rep_api_row_fn *row;         /* item writer */
 };
 
 static const char *const s_orders[] = {"asc", "desc", NULL};
@@ -497,7 +536,7 @@ static int s_list(struct api *a, sqlite3 *db, const struct list *l, const struct
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fputs(n++ ? ",\n " : "\n ", a->f);
-        l->row(a->f, st);
+        l->row(a->f, st, a->names);
     }
     sqlite3_finalize(st);
     fputs(n ? "\n]}\n" : "]}\n", a->f);
@@ -511,13 +550,17 @@ dberr:
 
 /* ---- /api/hosts ---- */
 
+/* sort=kind: server, both, client, unknown. The default order puts every
+ * host that provides a service (server or both) first, then by address. */
 #define KIND_RANK                                                                                  \
     "CASE kind WHEN 'server' THEN 0 WHEN 'both' THEN 1 WHEN 'client' THEN 2 ELSE 3 END"
+#define SERVES_RANK                                                                                \
+    "CASE WHEN kind IN ('server', 'both') THEN 0 WHEN kind = 'client' THEN 1 ELSE 2 END"
 
 // clang-format off
 static const struct sortcol s_host_sorts[] = {
     {"ip", "ip_key", false},
-    {"name", "name", false},
+    {"name", "rep_host_name(ip, name)", false},
     {"kind", KIND_RANK, false},
     {"site", "rep_site(ip)", false},
     {"services_provided", "services_provided", true},
@@ -543,7 +586,7 @@ static int s_hosts(struct api *a, sqlite3 *db, const char *rest)
         .select = "SELECT " REP_HOST_COLS ", rep_site(ip)",
         .from = " FROM hosts",
         .sorts = s_host_sorts,
-        .def_order = KIND_RANK,
+        .def_order = SERVES_RANK,
         .tiebreak = "ip_key, ip",
         .row = s_row_host,
     };
@@ -581,8 +624,8 @@ static int s_hosts(struct api *a, sqlite3 *db, const char *rest)
     if ((rc = s_p_text(a, "q", &text)) < 0)
         return rc;
     if (rc == 0) { /* address prefix, or name substring (ASCII case-insensitive) */
-        s_qb_where(&q, "(substr(ip, 1, length(?)) = ? OR instr(lower(coalesce(name, '')),"
-                       " lower(?)) > 0)");
+        s_qb_where(&q, "(substr(ip, 1, length(?)) = ? OR"
+                       " instr(lower(coalesce(rep_host_name(ip, name), '')), lower(?)) > 0)");
         s_qb_text(&q, text);
         s_qb_text(&q, text);
         s_qb_text(&q, text);
@@ -605,7 +648,7 @@ static const struct sortcol s_svc_sorts[] = {
     {"ip", "ip_key", false},
     {"proto", "proto", false},
     {"port", "port", false},
-    {"name", "rep_port_name(proto, port)", false},
+    {"name", "rep_service_name(proto, port)", false},
     {"site", "rep_site(ip)", false},
     {"clients", "clients", true},
     {"bytes", "bytes", true},
@@ -668,7 +711,7 @@ static int s_services(struct api *a, sqlite3 *db, const char *rest)
     if ((rc = s_p_text(a, "name", &name)) < 0)
         return rc;
     if (rc == 0) {
-        s_qb_where(&q, "instr(lower(coalesce(rep_port_name(proto, port), '')), lower(?)) > 0");
+        s_qb_where(&q, "instr(lower(coalesce(rep_service_name(proto, port), '')), lower(?)) > 0");
         s_qb_text(&q, name);
     }
     return s_list(a, db, &l, &q);
@@ -781,7 +824,7 @@ static int s_events(struct api *a, sqlite3 *db, const char *rest)
         .sorts = s_event_sorts,
         .def_order = "last_ns DESC",
         .tiebreak = "kind, target_ip, port, proto, actor_ip",
-        .row = rep_json_event,
+        .row = s_row_event,
     };
     struct qb q = {.len = 0};
     char target[CMN_IP_STRLEN], ip[CMN_IP_STRLEN];
@@ -909,8 +952,8 @@ static int s_sites(struct api *a, sqlite3 *db, const char *rest)
 /* ---- /api/host/<ip> ---- */
 
 /* Rows of `sql` (one optional text parameter) as a JSON array. */
-static int s_json_rows(FILE *f, sqlite3 *db, const char *sql, const char *param,
-                       void (*fn)(FILE *, sqlite3_stmt *))
+static int s_json_rows(FILE *f, sqlite3 *db, const char *sql, const char *param, rep_api_row_fn *fn,
+                       const struct rep_names *names)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -921,7 +964,7 @@ static int s_json_rows(FILE *f, sqlite3 *db, const char *sql, const char *param,
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fputs(n++ ? ",\n " : "\n ", f);
-        fn(f, st);
+        fn(f, st, names);
     }
     sqlite3_finalize(st);
     fputs(n ? "\n]" : "]", f);
@@ -930,14 +973,14 @@ static int s_json_rows(FILE *f, sqlite3 *db, const char *sql, const char *param,
 
 /* A service row (REP_SERVICE_COLS, then REP_EVIDENCE_COLS from column 9)
  * with an "evidence" object: why the endpoint was judged a server. */
-static void s_json_service_evidence(FILE *f, sqlite3_stmt *st)
+static void s_json_service_evidence(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
 {
-    static const char *const names[] = {"synack_sent", "synack_recv", "syn_recv", "rst_sent",
-                                        "peers",       "peer_ports",  "sessions", "epochs_seen"};
-    s_row_open(f, rep_json_service, st);
+    static const char *const ev[] = {"synack_sent", "synack_recv", "syn_recv", "rst_sent",
+                                     "peers",       "peer_ports",  "sessions", "epochs_seen"};
+    s_row_open(f, rep_json_service_named, st, names);
     fputs(", \"evidence\": {", f);
     for (int i = 0; i < 8; i++) {
-        fprintf(f, "%s\"%s\": ", i ? ", " : "", names[i]);
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", ev[i]);
         rep_json_col_int(f, st, 9 + i);
     }
     fputs("}}", f);
@@ -959,7 +1002,7 @@ static int s_host(struct api *a, sqlite3 *db, const char *raw)
         if (sqlite3_step(st) == SQLITE_ROW) {
             found = true;
             fputs("{\"host\": ", a->f);
-            s_row_host(a->f, st);
+            s_row_host(a->f, st, a->names);
         }
         sqlite3_finalize(st);
     }
@@ -979,19 +1022,19 @@ static int s_host(struct api *a, sqlite3 *db, const char *raw)
                          " FROM services s LEFT JOIN endpoints e ON e.ip = s.ip"
                          " AND e.proto = s.proto AND e.port = s.port WHERE s.ip = ?1"
                          " ORDER BY s.proto, s.port",
-                         ip, s_json_service_evidence);
+                         ip, s_json_service_evidence, a->names);
     fputs(",\n\"uses\": ", a->f);
     if (rc == 0)
         rc = s_json_rows(a->f, db,
                          "SELECT " REP_EDGE_COLS " FROM edges WHERE client_ip = ?1"
                          " ORDER BY server_key, proto, server_port",
-                         ip, rep_json_edge);
+                         ip, s_json_edge, a->names);
     fputs(",\n\"clients\": ", a->f);
     if (rc == 0)
         rc = s_json_rows(a->f, db,
                          "SELECT " REP_EDGE_COLS " FROM edges WHERE server_ip = ?1"
                          " ORDER BY proto, server_port, client_key",
-                         ip, rep_json_edge);
+                         ip, s_json_edge, a->names);
     fputs("}\n", a->f);
     if (rc != 0)
         CMN_LOG(ERR, "api host: %s", sqlite3_errmsg(db));
@@ -1004,7 +1047,7 @@ static int s_export(struct api *a, sqlite3 *db, const char *rest)
 {
     (void)db;
     (void)rest;
-    return rep_export_json(a->ctx->db_path, a->f) == 0 ? 0 : -EIO;
+    return rep_export_json_opts(a->ctx->db_path, a->f, a->ctx->resolve) == 0 ? 0 : -EIO;
 }
 
 /* ---- /api/impact ---- */
@@ -1132,11 +1175,6 @@ static const char *const s_p_impact[] = {"fail", "alt", "soft", "hops", "since",
 static const char *const s_m_impact[] = {"fail", "alt", "soft", NULL};
 static const char *const s_p_none[] = {NULL};
 
-static int s_host_route(struct api *a, sqlite3 *db, const char *rest)
-{
-    return s_host(a, db, rest);
-}
-
 // clang-format off
 static const struct route s_routes[] = {
     {"/api/hosts", false, s_p_hosts, NULL, true, true, s_hosts},
@@ -1144,7 +1182,7 @@ static const struct route s_routes[] = {
     {"/api/edges", false, s_p_edges, NULL, true, true, s_edges},
     {"/api/events", false, s_p_events, NULL, true, true, s_events},
     {"/api/sites", false, s_p_sites, NULL, true, true, s_sites},
-    {"/api/host/", true, s_p_none, NULL, true, true, s_host_route},
+    {"/api/host/", true, s_p_none, NULL, true, true, s_host},
     {"/api/impact", false, s_p_impact, s_m_impact, true, false, s_impact},
     {"/api/export", false, s_p_none, NULL, false, false, s_export},
 };
@@ -1184,6 +1222,7 @@ static int s_run(struct api *a, const struct route *rt, const char *rest)
     }
     rep_db_close(&db);
     cmn_sites_destroy(&a->own_sites);
+    rep_names_destroy(&a->names);
     return rc == -EINVAL ? 0 : rc; /* -EINVAL: a 400 was recorded */
 }
 

@@ -12,7 +12,9 @@
  * unknown route is a JSON 404. Every text from the request that is echoed
  * goes through rep_json_str (invalid UTF-8 becomes U+FFFD), so the body is
  * always valid JSON. Called from the server's request threads concurrently;
- * the only shared state is the borrowed, read-only context.
+ * the shared state is the borrowed, read-only context and a lock that lets
+ * one impact request at a time load its map (rep_graph_load is not
+ * reentrant).
  */
 #ifndef REP_API_H
 #define REP_API_H
@@ -32,12 +34,14 @@ struct cmn_sites;
 struct rep_qarg {
     const char *key; /* never NULL */
     const char *val; /* NULL for a bare "?key" */
+    bool nul;        /* key or value held a %00 (C strings end there): refused */
 };
 
 /* What every API request shares (borrowed for the server's lifetime). */
 struct rep_api_ctx {
     const char *db_path;           /* database to read */
     const struct cmn_sites *sites; /* sites file's sites, or NULL: the database's table */
+    bool resolve;                  /* reverse DNS for hosts without a name (rep_names.h) */
 };
 
 /* A request: the path as decoded ("/api/hosts"), its parameters in order. */

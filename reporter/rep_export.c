@@ -13,6 +13,7 @@
 #include "rep_db.h"
 #include "rep_export.h"
 #include "rep_json.h"
+#include "rep_names.h"
 
 static const char s_q_hosts[] = "SELECT " REP_HOST_COLS " FROM hosts ORDER BY ip_key, ip";
 static const char s_q_services[] =
@@ -48,10 +49,23 @@ static void s_meta(FILE *f, sqlite3 *db)
     fputs("}", f);
 }
 
-typedef void (*row_fn)(FILE *f, sqlite3_stmt *st);
+typedef void (*row_fn)(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
+
+static void s_edge(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    (void)names;
+    rep_json_edge(f, st);
+}
+
+static void s_event(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    (void)names;
+    rep_json_event(f, st);
+}
 
 /* Write `"name": [rows...]` from query `sql`. Returns 0 or -EIO. */
-static int s_array(FILE *f, sqlite3 *db, const char *name, const char *sql, row_fn fn)
+static int s_array(FILE *f, sqlite3 *db, const char *name, const char *sql, row_fn fn,
+                   const struct rep_names *names)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -62,7 +76,7 @@ static int s_array(FILE *f, sqlite3 *db, const char *name, const char *sql, row_
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fputs(n++ ? ",\n  " : "\n  ", f);
-        fn(f, st);
+        fn(f, st, names);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -75,26 +89,34 @@ static int s_array(FILE *f, sqlite3 *db, const char *name, const char *sql, row_
 
 int rep_export_json(const char *db_path, FILE *out)
 {
+    return rep_export_json_opts(db_path, out, false);
+}
+
+int rep_export_json_opts(const char *db_path, FILE *out, bool resolve)
+{
     sqlite3 *db = rep_db_open(db_path);
     if (!db)
         return -ENOENT;
     int rc = -EIO;
+    struct rep_names *names = NULL;
     /* one read transaction: a consistent snapshot while the merger writes */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
+    names = rep_names_load(db);
+    rep_names_resolve(names, resolve);
     fputs("{", out);
     s_meta(out, db);
     fputs(",\n", out);
-    if (s_array(out, db, "hosts", s_q_hosts, rep_json_host) != 0)
+    if (s_array(out, db, "hosts", s_q_hosts, rep_json_host_named, names) != 0)
         goto out;
     fputs(",\n", out);
-    if (s_array(out, db, "services", s_q_services, rep_json_service) != 0)
+    if (s_array(out, db, "services", s_q_services, rep_json_service_named, names) != 0)
         goto out;
     fputs(",\n", out);
-    if (s_array(out, db, "edges", s_q_edges, rep_json_edge) != 0)
+    if (s_array(out, db, "edges", s_q_edges, s_edge, names) != 0)
         goto out;
     fputs(",\n", out);
-    if (s_array(out, db, "events", s_q_events, rep_json_event) != 0)
+    if (s_array(out, db, "events", s_q_events, s_event, names) != 0)
         goto out;
     fputs("}\n", out);
     if (fflush(out) != 0 || ferror(out)) {
@@ -103,6 +125,7 @@ int rep_export_json(const char *db_path, FILE *out)
     }
     rc = 0;
 out:
+    rep_names_destroy(&names);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     rep_db_close(&db);
     return rc;

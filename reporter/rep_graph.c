@@ -15,7 +15,7 @@
 #include "cmn_sites.h"
 #include "rep_graph.h"
 #include "rep_json.h"
-#include "rep_ports.h"
+#include "rep_names.h"
 
 static const char *s_own(struct rep_graph *g, const char *s)
 {
@@ -183,15 +183,10 @@ static struct cmn_sites *s_copy_sites(const struct cmn_sites *src)
     return s;
 }
 
-static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
+static int s_load_hosts(struct rep_graph *g, sqlite3 *db, const struct rep_names *names)
 {
-    bool dns = s_table_exists(db, "dns_names");
-    const char *sql = dns ? "SELECT h.ip, h.name, h.kind, h.packets_out, h.bytes_out,"
-                            " h.packets_in, h.bytes_in, h.first_ns, h.last_ns,"
-                            " (SELECT d.name FROM dns_names d WHERE d.ip = h.ip"
-                            "  ORDER BY d.last_ns DESC, d.name LIMIT 1) FROM hosts h"
-                          : "SELECT h.ip, h.name, h.kind, h.packets_out, h.bytes_out,"
-                            " h.packets_in, h.bytes_in, h.first_ns, h.last_ns, NULL FROM hosts h";
+    const char *sql = "SELECT ip, NULL, kind, packets_out, bytes_out, packets_in, bytes_in,"
+                      " first_ns, last_ns FROM hosts";
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -215,15 +210,9 @@ static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
         memset(h, 0, sizeof(*h));
         memcpy(h->key, key, 16);
         cmn_ip_format(key, h->ip, sizeof(h->ip));
-        const char *hn = (const char *)sqlite3_column_text(st, 1);
-        const char *dn = (const char *)sqlite3_column_text(st, 9);
-        if (hn && *hn) {
-            h->name = s_own(g, hn);
-            h->name_source = "hosts_file";
-        } else if (dn && *dn) {
-            h->name = s_own(g, dn);
-            h->name_source = "dns";
-        }
+        const char *src = NULL;
+        h->name = s_own(g, rep_names_host(names, h->ip, &src));
+        h->name_source = h->name ? src : NULL;
         cmn_ip_network(key, h->network, sizeof(h->network));
         h->kind = s_kind((const char *)sqlite3_column_text(st, 2));
         h->packets_out = sqlite3_column_int64(st, 3);
@@ -239,19 +228,15 @@ static int s_load_hosts(struct rep_graph *g, sqlite3 *db)
         CMN_LOG(ERR, "hosts: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    if (g->nhosts) /* qsort(NULL, 0) is undefined: an empty database */
+    if (g->nhosts)
         qsort(g->hosts, g->nhosts, sizeof(*g->hosts), s_host_cmp);
     return 0;
 }
 
-static int s_load_services(struct rep_graph *g, sqlite3 *db)
+static int s_load_services(struct rep_graph *g, sqlite3 *db, const struct rep_names *names)
 {
-    bool named = s_table_exists(db, "service_names");
-    const char *sql = named ? "SELECT s.ip, s.proto, s.port, s.clients, s.packets, s.bytes,"
-                              " s.confidence, s.first_ns, s.last_ns, n.name FROM services s"
-                              " LEFT JOIN service_names n ON n.proto = s.proto AND n.port = s.port"
-                            : "SELECT ip, proto, port, clients, packets, bytes, confidence,"
-                              " first_ns, last_ns, NULL FROM services";
+    const char *sql = "SELECT ip, proto, port, clients, packets, bytes, confidence,"
+                      " first_ns, last_ns FROM services";
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -282,9 +267,8 @@ static int s_load_services(struct rep_graph *g, sqlite3 *db)
         s->confidence = sqlite3_column_double(st, 6);
         s->first_ns = sqlite3_column_int64(st, 7);
         s->last_ns = sqlite3_column_int64(st, 8);
-        const char *nm = (const char *)sqlite3_column_text(st, 9);
         char buf[64];
-        s->name = s_own(g, nm && *nm ? nm : rep_port_name(s->proto, s->port, buf, sizeof(buf)));
+        s->name = s_own(g, rep_names_service(names, s->proto, s->port, buf, sizeof(buf)));
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -448,7 +432,7 @@ static void s_period_services(struct rep_graph *g)
 
 static void s_index_edges(struct rep_graph *g)
 {
-    if (g->nedges) /* none: an empty database or a period without traffic */
+    if (g->nedges)
         qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
     uint32_t i = 0;
     for (size_t s = 0; s < g->nsvcs; s++) {
@@ -493,9 +477,11 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         goto err;
     }
     bool period = g->since_ns > 0 || g->until_ns != INT64_MAX;
-    int rc = s_load_hosts(g, db);
+    struct rep_names *names = rep_names_load(db);
+    int rc = s_load_hosts(g, db, names);
     if (rc == 0)
-        rc = s_load_services(g, db);
+        rc = s_load_services(g, db, names);
+    rep_names_destroy(&names);
     if (rc == 0 && period)
         rc = s_period_res(g, db, g->since_ns, &res);
     if (rc == 0)

@@ -15,6 +15,7 @@
 #include "cmn_sites.h"
 #include "rep_html.h"
 #include "rep_json.h"
+#include "rep_names.h"
 #include "rep_ports.h"
 
 static const char s_css[] =
@@ -296,11 +297,15 @@ void rep_html_td_host(FILE *f, const char *ip, const char *name)
     fputs("</td>", f);
 }
 
+/* The names of the request this thread answers (one request per thread at
+ * a time: libmicrohttpd's thread pool), set by rep_html_sql_functions. */
+static _Thread_local const struct rep_names *s_names;
+
 void rep_html_service(FILE *f, const char *ip, int proto, int port)
 {
     char pb[8], nb[64];
     const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
-    const char *name = rep_port_name((uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
+    const char *name = rep_names_service(s_names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
     if (ip) {
         fputs("<a href=\"/service/", f);
         rep_html_q(f, ip);
@@ -424,9 +429,43 @@ static void s_fn_port_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
         sqlite3_result_null(cx);
 }
 
-int rep_html_sql_functions(sqlite3 *db, const struct cmn_sites *sites)
+static void s_fn_host_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const struct rep_names *n = sqlite3_user_data(cx);
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    const char *name = t ? rep_names_host(n, t, NULL) : NULL;
+    if (name)
+        sqlite3_result_text(cx, name, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(cx);
+}
+
+static void s_fn_service_name(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    char b[128];
+    const char *name = rep_names_service(sqlite3_user_data(cx), (uint8_t)sqlite3_value_int(argv[0]),
+                                         (uint16_t)sqlite3_value_int(argv[1]), b, sizeof(b));
+    if (name)
+        sqlite3_result_text(cx, name, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(cx);
+}
+
+int rep_html_sql_functions(sqlite3 *db, const struct cmn_sites *sites,
+                           const struct rep_names *names)
 {
     int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+    void *nu = (void *)(uintptr_t)names;
+    s_names = names;
+    if (sqlite3_create_function(db, "rep_host_name", 1, fl, nu, s_fn_host_name, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_create_function(db, "rep_service_name", 2, fl, nu, s_fn_service_name, NULL, NULL) !=
+            SQLITE_OK) {
+        CMN_LOG(ERR, "cannot register SQL functions: %s", sqlite3_errmsg(db));
+        return -EIO;
+    }
     if (sqlite3_create_function(db, "rep_site", 1, fl, (void *)(uintptr_t)sites, s_fn_site, NULL,
                                 NULL) != SQLITE_OK ||
         sqlite3_create_function(db, "rep_port_name", 2, fl, NULL, s_fn_port_name, NULL, NULL) !=

@@ -22,6 +22,7 @@
 #include "rep_http.h"
 
 struct cmn_sites;
+struct rep_names;
 
 #define REP_PAGE_LIMIT 100 /* rows per page of every long table */
 
@@ -36,6 +37,7 @@ struct rep_page {
     size_t nargs;                      /* how many */
     const struct cmn_sites *sites;     /* sites file or the database's table (never NULL) */
     const struct cmn_sites *ctx_sites; /* the sites file's, or NULL (sites from the database) */
+    const struct rep_names *names;     /* host and service names of this request (rep_names.h) */
 };
 
 /* Value of parameter `key` (the first when repeated), "" for a bare "?key",
@@ -137,8 +139,11 @@ int64_t rep_qb_count(const struct rep_qb *q, sqlite3 *db, const char *from);
 const struct cmn_sites *rep_html_sites(sqlite3 *db, const struct cmn_sites *ctx_sites,
                                        struct cmn_sites **own /* OUT */);
 
-/* Register rep_site(ip) -> site name or NULL, and rep_port_name(proto, port)
- * on `db` for this request. 0 or -EIO. */
-int rep_html_sql_functions(sqlite3 *db, const struct cmn_sites *sites);
+/* Register on `db` for this request: rep_site(ip) -> site name or NULL,
+ * rep_host_name(ip) and rep_service_name(proto, port) -> the name
+ * rep_names gives, or NULL. And make `names` the ones the cells of this
+ * thread show (rep_html_service), until the next call. 0 or -EIO. */
+int rep_html_sql_functions(sqlite3 *db, const struct cmn_sites *sites,
+                           const struct rep_names *names);
 
 #endif /* REP_HTML_H */

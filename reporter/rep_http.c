@@ -28,6 +28,7 @@
 #include "rep_api.h"
 #include "rep_db.h"
 #include "rep_http.h"
+#include "rep_names.h"
 #include "rep_pages.h"
 #include "rep_static.h"
 
@@ -35,6 +36,7 @@
 
 struct rep_server {
     char *db_path;              /* owned copy */
+    bool resolve;               /* reverse DNS for hosts without a name (rep_names) */
     struct cmn_sites *sites;    /* from cfg->sites_path, or NULL: the database's table */
     char *static_dir;           /* owned, or NULL: no /static/ files */
     struct rep_api_ctx api;     /* borrows db_path and sites */
@@ -50,7 +52,8 @@ struct qargs {
     bool overflow; /* more than REP_API_ARGS_MAX */
 };
 
-static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                             const char *value, size_t value_size)
 {
     (void)kind;
     struct qargs *q = cls;
@@ -62,6 +65,7 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
     }
     q->v[q->n].key = key;
     q->v[q->n].val = value;
+    q->v[q->n].nul = strlen(key) != key_size || (value && strlen(value) != value_size);
     q->n++;
     return MHD_YES;
 }
@@ -71,7 +75,7 @@ static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const ch
                    struct rep_resp *p)
 {
     struct qargs q = {.n = 0};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) {
         struct rep_api_req rq = {
             .path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
@@ -209,6 +213,9 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
     srv->pages.db_path = srv->db_path;
     srv->pages.sites = srv->sites;
     srv->pages.static_dir = srv->static_dir;
+    srv->resolve = cfg->resolve;
+    srv->api.resolve = cfg->resolve;
+    srv->pages.resolve = cfg->resolve;
     sqlite3 *db = rep_db_open(cfg->db_path); /* fail now rather than on every page */
     if (!db)
         goto err;

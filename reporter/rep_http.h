@@ -15,6 +15,7 @@
 struct rep_config {
     const char *db_path;    /* database written by renkei-merger */
     const char *listen;     /* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all addresses) */
+    bool resolve;           /* reverse DNS for hosts without a name (rep_names.h); default off */
     const char *sites_path; /* sites file (cmn_sites.h), read once at start; NULL: the
                                database's sites table, read per request (may be absent) */
     const char *static_dir; /* /static/ files (rep_static.h); NULL: rep_static_find() */

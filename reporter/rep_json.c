@@ -9,6 +9,7 @@
 
 #include "cmn_ip.h"
 #include "rep_json.h"
+#include "rep_names.h"
 #include "rep_ports.h"
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
@@ -136,10 +137,25 @@ static void s_proto(FILE *f, sqlite3_stmt *st, int i)
 
 void rep_json_host(FILE *f, sqlite3_stmt *st)
 {
+    rep_json_host_named(f, st, NULL);
+}
+
+void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
+    const char *ip = (const char *)sqlite3_column_text(st, 0);
+    const char *src = NULL;
+    const char *name = names ? rep_names_host(names, ip, &src) : NULL;
+    if (!name) { /* hosts.name: the hosts file's, as the merger applied it */
+        name = (const char *)sqlite3_column_text(st, 1);
+        src = name && *name ? "hosts_file" : NULL;
+        name = src ? name : NULL;
+    }
     fputs("{\"ip\": ", f);
-    rep_json_col_str(f, st, 0, 0);
+    rep_json_str(f, ip);
     fputs(", \"name\": ", f);
-    rep_json_col_str(f, st, 1, 1);
+    rep_json_str(f, name);
+    fputs(", \"name_source\": ", f);
+    rep_json_str(f, src);
     fputs(", \"network\": ", f);
     rep_json_col_str(f, st, 2, 1);
     fputs(", \"kind\": ", f);
@@ -159,6 +175,11 @@ void rep_json_host(FILE *f, sqlite3_stmt *st)
 
 void rep_json_service(FILE *f, sqlite3_stmt *st)
 {
+    rep_json_service_named(f, st, NULL);
+}
+
+void rep_json_service_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names)
+{
     char nb[64];
     fputs("{\"ip\": ", f);
     rep_json_col_str(f, st, 0, 0);
@@ -167,8 +188,8 @@ void rep_json_service(FILE *f, sqlite3_stmt *st)
     fputs(", \"port\": ", f);
     rep_json_col_int(f, st, 2);
     fputs(", \"name\": ", f);
-    rep_json_str(f, rep_port_name((uint8_t)sqlite3_column_int(st, 1),
-                                  (uint16_t)sqlite3_column_int(st, 2), nb, sizeof(nb)));
+    rep_json_str(f, rep_names_service(names, (uint8_t)sqlite3_column_int(st, 1),
+                                      (uint16_t)sqlite3_column_int(st, 2), nb, sizeof(nb)));
     fputs(", \"clients\": ", f);
     rep_json_col_int(f, st, 3);
     fputs(", \"bytes\": ", f);

@@ -51,8 +51,17 @@ void rep_json_col_real(FILE *f, sqlite3_stmt *st, int i);
     "kind, target_ip, port, source_count, packets, first_ns, last_ns, proto, actor_ip,"            \
     " port_count, ROUND(packets * 1e9 / MAX(last_ns - first_ns, 1000000), 1)"
 
+struct rep_names;
+
 void rep_json_host(FILE *f, sqlite3_stmt *st);
 void rep_json_service(FILE *f, sqlite3_stmt *st);
+
+/* As rep_json_host / rep_json_service with names from `names` (rep_names.h;
+ * NULL: the row's own name, from the hosts file, and rep_port_name): host
+ * "name" and "name_source" ("hosts_file", "dns", "rdns" or null), service
+ * "name" from the services file first. */
+void rep_json_host_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
+void rep_json_service_named(FILE *f, sqlite3_stmt *st, const struct rep_names *names);
 void rep_json_edge(FILE *f, sqlite3_stmt *st);
 void rep_json_event(FILE *f, sqlite3_stmt *st);
 

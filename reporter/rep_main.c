@@ -13,6 +13,8 @@
 static const struct cmn_cli_opt s_opts[] = {
     {"db", "FILE", "database written by renkei-merger (required)"},
     {"listen", "ADDR", "HTTP address: HOST:PORT, [IPv6]:PORT or :PORT (default 127.0.0.1:8080)"},
+    {"resolve", NULL,
+     "reverse DNS for hosts without a name (at most 1 s per request; default off)"},
     {"sites_file", "FILE",
      "sites (NAME KIND CIDR... per line) for the API; default: the database's sites table"},
     {NULL, NULL, NULL},
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
         .listen = cmn_config_get(cfg, section, "listen"),
         .sites_path = cmn_config_get(cfg, section, "sites_file"),
     };
-    if (!rc_cfg.db_path)
+    if (!rc_cfg.db_path || cmn_config_bool(cfg, section, "resolve", false, &rc_cfg.resolve) != 0)
         goto out;
     if (!rc_cfg.listen)
         rc_cfg.listen = "127.0.0.1:8080";

@@ -23,6 +23,7 @@
 #include "cmn_sites.h"
 #include "rep_db.h"
 #include "rep_json.h"
+#include "rep_names.h"
 #include "rep_pages.h"
 #include "rep_ports.h"
 
@@ -170,10 +171,11 @@ int rep_pages_overview(struct rep_page *p)
     };
     for (int t = 0; t < 2; t++) {
         char sql[512];
-        snprintf(sql, sizeof(sql),
-                 "SELECT s.ip, s.proto, s.port, s.clients, s.bytes, h.name FROM services s"
-                 " LEFT JOIN hosts h ON h.ip = s.ip ORDER BY s.%s, s.ip_key LIMIT 10",
-                 tops[t][1]);
+        snprintf(
+            sql, sizeof(sql),
+            "SELECT s.ip, s.proto, s.port, s.clients, s.bytes, rep_host_name(s.ip) FROM services s"
+            " ORDER BY s.%s, s.ip_key LIMIT 10",
+            tops[t][1]);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
             return -EIO;
         fprintf(f,
@@ -192,10 +194,11 @@ int rep_pages_overview(struct rep_page *p)
         sqlite3_finalize(st);
         fputs("</tbody></table></div>", f);
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ip, name, kind, bytes_out + bytes_in, packets_out + packets_in"
-                           " FROM hosts ORDER BY bytes_out + bytes_in DESC, ip_key LIMIT 10",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT ip, rep_host_name(ip), kind, bytes_out + bytes_in, packets_out + packets_in"
+            " FROM hosts ORDER BY bytes_out + bytes_in DESC, ip_key LIMIT 10",
+            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     fputs("<div><h2>Top talkers</h2><table><thead><tr><th>host</th><th>kind</th><th>volume</th>"
           "<th>packets</th></tr></thead><tbody>\n",
@@ -228,7 +231,7 @@ int rep_pages_overview(struct rep_page *p)
 static const char *const s_host_sort_keys[] = {
     "ip", "name", "kind", "site", "network", "provides", "uses", "volume", "packets", "last", NULL};
 static const char *const s_host_sort_sql[] = {"ip_key",
-                                              "coalesce(name, '~')",
+                                              "coalesce(rep_host_name(ip), '~')",
                                               KIND_RANK,
                                               "coalesce(rep_site(ip), '~')",
                                               "network",
@@ -336,11 +339,12 @@ int rep_pages_hosts(struct rep_page *p)
         rep_qb_int(&q, proto);
         rep_qb_int(&q, port);
     } else if (qs) { /* address prefix, name substring, or a service name */
-        rep_qb_where(&q, "(substr(ip, 1, length(?1)) = ?1 OR instr(lower(coalesce(name, '')),"
-                         " lower(?1)) > 0 OR EXISTS (SELECT 1 FROM services s WHERE"
-                         " s.ip = hosts.ip AND (s.proto, s.port) IN (SELECT proto, port FROM"
-                         " (SELECT DISTINCT proto, port FROM services) WHERE"
-                         " rep_port_name(proto, port) = lower(?1))))");
+        rep_qb_where(
+            &q, "(substr(ip, 1, length(?1)) = ?1 OR instr(lower(coalesce(rep_host_name(ip), '')),"
+                " lower(?1)) > 0 OR EXISTS (SELECT 1 FROM services s WHERE"
+                " s.ip = hosts.ip AND (s.proto, s.port) IN (SELECT proto, port FROM"
+                " (SELECT DISTINCT proto, port FROM services) WHERE"
+                " lower(rep_service_name(proto, port)) = lower(?1))))");
         rep_qb_text(&q, qs);
     }
     if (kind) {
@@ -389,7 +393,7 @@ int rep_pages_hosts(struct rep_page *p)
                  s_host_sort_sql[si], desc ? "DESC" : "ASC", REP_PAGE_LIMIT, (long long)off);
     }
     sqlite3_stmt *st = rep_qb_prepare(&q, db,
-                                      "SELECT ip, name, kind, rep_site(ip), network,"
+                                      "SELECT ip, rep_host_name(ip), kind, rep_site(ip), network,"
                                       " services_provided, services_used, bytes_in + bytes_out,"
                                       " packets_in + packets_out, last_ns FROM hosts",
                                       tail);
@@ -486,34 +490,6 @@ static int s_canon_ip(const char *raw, char *buf, size_t len)
     return 0;
 }
 
-/* Where the host's name came from: the hosts file, else passive DNS. */
-static const char *s_name_source(sqlite3 *db, const char *ip, char *dns, size_t len)
-{
-    sqlite3_stmt *st = NULL;
-    const char *src = NULL;
-    dns[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT name FROM host_names WHERE ip = ?1", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            src = "hosts file";
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    /* passive DNS (schema of the names branch: dns_names(ip, name, ...)) */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name FROM dns_names WHERE ip = ?1 ORDER BY last_ns DESC LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && s_col(st, 0))
-            snprintf(dns, len, "%s", s_col(st, 0));
-    }
-    sqlite3_finalize(st);
-    if (!src && dns[0])
-        src = "passive DNS";
-    return src;
-}
-
 /* Volume over time of edges with `col` = ip, all resolutions (each row's
  * width is its resolution). */
 static int s_usage_chart(FILE *f, sqlite3 *db, const char *sql, const char *ip, int proto, int port,
@@ -581,22 +557,24 @@ int rep_pages_host(struct rep_page *p, const char *raw)
         rep_pages_not_found(p, "no traffic seen for host", ip);
         return 0;
     }
-    char title[CMN_IP_STRLEN + 300], t1[40], t2[40], v1[32], v2[32], dns[256];
-    const char *name = s_col(st, 0);
+    char title[CMN_IP_STRLEN + 300], t1[40], t2[40], v1[32], v2[32];
+    const char *src = NULL;
+    const char *name = rep_names_host(p->names, ip, &src);
     snprintf(title, sizeof(title), "%s%s%s%s", ip, name ? " (" : "", name ? name : "",
              name ? ")" : "");
-    const char *src = s_name_source(db, ip, dns, sizeof(dns));
     rep_html_head(p, title, "Hosts", NULL);
     fputs("<table class=kv><tbody><tr><th>name</th><td>", f);
-    if (name || dns[0]) {
-        rep_html_esc(f, name ? name : dns);
+    if (name) {
+        static const char *const srcs[][2] = {
+            {"hosts_file", "hosts file"}, {"dns", "passive DNS"}, {"rdns", "reverse DNS"}};
+        const char *how = src ? src : "unknown";
+        for (size_t i = 0; i < 3 && src; i++)
+            if (strcmp(src, srcs[i][0]) == 0)
+                how = srcs[i][1];
+        rep_html_esc(f, name);
         fputs(" <span class=muted>(from ", f);
-        rep_html_esc(f, src ? src : "hosts table");
+        rep_html_esc(f, how);
         fputs(")</span>", f);
-        if (name && dns[0] && strcmp(name, dns) != 0) {
-            fputs("; DNS: ", f);
-            rep_html_esc(f, dns);
-        }
     } else {
         fputs("<span class=muted>none known (no hosts-file entry, no DNS answer seen)</span>", f);
     }
@@ -683,9 +661,9 @@ int rep_pages_host(struct rep_page *p, const char *raw)
              " LIMIT %d OFFSET %lld",
              REP_PAGE_LIMIT, (long long)uoff);
     st = rep_qb_prepare(&q, db,
-                        "SELECT e.proto, e.server_port, e.server_ip, h.name,"
+                        "SELECT e.proto, e.server_port, e.server_ip, rep_host_name(e.server_ip),"
                         " e.bytes_c2s + e.bytes_s2c, e.packets_c2s + e.packets_s2c, e.sessions,"
-                        " e.last_ns FROM edges e LEFT JOIN hosts h ON h.ip = e.server_ip",
+                        " e.last_ns FROM edges e",
                         tail);
     if (!st || nused < 0)
         return -EIO;
@@ -722,9 +700,9 @@ int rep_pages_host(struct rep_page *p, const char *raw)
              " LIMIT %d OFFSET %lld",
              REP_PAGE_LIMIT, (long long)coff);
     st = rep_qb_prepare(&q, db,
-                        "SELECT e.proto, e.server_port, e.client_ip, h.name,"
+                        "SELECT e.proto, e.server_port, e.client_ip, rep_host_name(e.client_ip),"
                         " e.bytes_c2s + e.bytes_s2c, e.sessions, rep_site(e.client_ip),"
-                        " e.last_ns FROM edges e LEFT JOIN hosts h ON h.ip = e.client_ip",
+                        " e.last_ns FROM edges e",
                         tail);
     if (!st || nclients < 0)
         return -EIO;
@@ -1141,9 +1119,14 @@ int rep_pages_handle(const struct rep_pages_ctx *ctx, const char *path, const st
     p.db = db;
     p.sites = rep_html_sites(db, ctx->sites, &own);
     p.ctx_sites = ctx->sites;
-    int rc = rep_html_sql_functions(db, p.sites);
-    if (rc == 0 && rt->txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    int rc = 0;
+    if (rt->txn && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = -EIO;
+    struct rep_names *names = rep_names_load(db); /* inside the snapshot when there is one */
+    rep_names_resolve(names, ctx->resolve);
+    p.names = names;
+    if (rc == 0)
+        rc = rep_html_sql_functions(db, p.sites, names);
     if (rc == 0) {
         switch (rt->id) {
             case R_OVERVIEW:
@@ -1187,9 +1170,11 @@ int rep_pages_handle(const struct rep_pages_ctx *ctx, const char *path, const st
             default:
                 rc = -EIO;
         }
-        if (rt->txn)
-            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     }
+    if (rt->txn)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    rep_html_sql_functions(db, p.sites, NULL); /* the names are freed next */
+    rep_names_destroy(&names);
     rep_db_close(&db);
     cmn_sites_destroy(&own);
     return rc;

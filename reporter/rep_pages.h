@@ -29,6 +29,7 @@ struct rep_pages_ctx {
     const char *db_path;           /* database to read */
     const struct cmn_sites *sites; /* sites file's sites, or NULL: the database's table */
     const char *static_dir;        /* vendored scripts (rep_static.h), or NULL: none */
+    bool resolve;                  /* reverse DNS for hosts without a name (rep_names.h) */
 };
 
 /* Answer GET `path` with its query parameters into r: 200 page, 303 redirect

@@ -18,6 +18,7 @@
 #include "cmn_log.h"
 #include "cmn_sites.h"
 #include "rep_json.h"
+#include "rep_names.h"
 #include "rep_pages.h"
 #include "rep_ports.h"
 
@@ -87,8 +88,9 @@ int rep_pages_services(struct rep_page *p)
             rep_qb_key(&q, lo);
             rep_qb_key(&q, hi);
         } else {
-            rep_qb_where(&q, "(substr(ip, 1, length(?1)) = ?1 OR rep_port_name(proto, port) ="
-                             " lower(?1) OR CAST(port AS TEXT) = ?1)");
+            rep_qb_where(&q,
+                         "(substr(ip, 1, length(?1)) = ?1 OR lower(rep_service_name(proto, port)) ="
+                         " lower(?1) OR CAST(port AS TEXT) = ?1)");
             rep_qb_text(&q, qs);
         }
     }
@@ -111,7 +113,7 @@ int rep_pages_services(struct rep_page *p)
     sqlite3_stmt *st = rep_qb_prepare(&q, p->db,
                                       "SELECT ip, proto, port, clients, bytes, packets,"
                                       " confidence, last_ns, rep_site(ip),"
-                                      " (SELECT name FROM hosts h WHERE h.ip = services.ip)"
+                                      " rep_host_name(ip)"
                                       " FROM services",
                                       tail);
     if (!st)
@@ -203,17 +205,18 @@ static int s_service_body(struct rep_page *p, const char *ip, int proto, int por
     sqlite3 *db = p->db;
     sqlite3_stmt *st = NULL;
     *found = false;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.clients, s.bytes, s.packets, s.confidence, s.first_ns,"
-                           " s.last_ns, h.name, rep_site(s.ip), e.role, e.peers, e.peer_ports,"
-                           " e.sessions, e.synack_sent, e.synack_recv, e.syn_sent, e.syn_recv,"
-                           " e.rst_sent, e.rst_recv, e.init_sessions, e.resp_sessions,"
-                           " e.epochs_seen, e.lower_port_sessions, e.pkts_out, e.pkts_in,"
-                           " e.bytes_out, e.bytes_in FROM services s"
-                           " LEFT JOIN hosts h ON h.ip = s.ip LEFT JOIN endpoints e ON"
-                           " e.ip = s.ip AND e.proto = s.proto AND e.port = s.port"
-                           " WHERE s.ip = ?1 AND s.proto = ?2 AND s.port = ?3",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.clients, s.bytes, s.packets, s.confidence, s.first_ns,"
+            " s.last_ns, rep_host_name(s.ip), rep_site(s.ip), e.role, e.peers, e.peer_ports,"
+            " e.sessions, e.synack_sent, e.synack_recv, e.syn_sent, e.syn_recv,"
+            " e.rst_sent, e.rst_recv, e.init_sessions, e.resp_sessions,"
+            " e.epochs_seen, e.lower_port_sessions, e.pkts_out, e.pkts_in,"
+            " e.bytes_out, e.bytes_in FROM services s"
+            " LEFT JOIN hosts h ON h.ip = s.ip LEFT JOIN endpoints e ON"
+            " e.ip = s.ip AND e.proto = s.proto AND e.port = s.port"
+            " WHERE s.ip = ?1 AND s.proto = ?2 AND s.port = ?3",
+            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, proto);
@@ -225,7 +228,7 @@ static int s_service_body(struct rep_page *p, const char *ip, int proto, int por
     *found = true;
     char title[CMN_IP_STRLEN + 100], pb[8], nb[64], t1[40], t2[40], v1[32];
     const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
-    const char *name = rep_port_name((uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
+    const char *name = rep_names_service(p->names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
     snprintf(title, sizeof(title), "%s %s/%d%s%s%s", ip, pn, port, name ? " (" : "",
              name ? name : "", name ? ")" : "");
     rep_html_head(p, title, "Services", NULL);
@@ -318,11 +321,12 @@ static int s_service_body(struct rep_page *p, const char *ip, int proto, int por
              " e.client_key LIMIT %d OFFSET %lld",
              REP_PAGE_LIMIT, (long long)off);
     snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pn, port);
-    st = rep_qb_prepare(&q, db,
-                        "SELECT e.client_ip, h.name, rep_site(e.client_ip), e.bytes_c2s +"
-                        " e.bytes_s2c, e.packets_c2s + e.packets_s2c, e.sessions, e.first_ns,"
-                        " e.last_ns FROM edges e LEFT JOIN hosts h ON h.ip = e.client_ip",
-                        tail);
+    st = rep_qb_prepare(
+        &q, db,
+        "SELECT e.client_ip, rep_host_name(e.client_ip), rep_site(e.client_ip), e.bytes_c2s +"
+        " e.bytes_s2c, e.packets_c2s + e.packets_s2c, e.sessions, e.first_ns,"
+        " e.last_ns FROM edges e",
+        tail);
     if (!st || total < 0)
         return -EIO;
     fputs("<h2>Clients</h2>\n", f);
@@ -614,11 +618,12 @@ static int s_place(struct rep_page *p, const struct place *pl)
 
     /* its hosts, paged, servers first */
     int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    snprintf(sql, sizeof(sql),
-             "SELECT ip, name, kind, network, services_provided, services_used, bytes_in +"
-             " bytes_out FROM hosts WHERE %s ORDER BY " KIND_RANK ", bytes_in + bytes_out DESC,"
-             " ip_key LIMIT %d OFFSET %lld",
-             pl->in_host, REP_PAGE_LIMIT, (long long)off);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT ip, rep_host_name(ip), kind, network, services_provided, services_used, bytes_in +"
+        " bytes_out FROM hosts WHERE %s ORDER BY " KIND_RANK ", bytes_in + bytes_out DESC,"
+        " ip_key LIMIT %d OFFSET %lld",
+        pl->in_host, REP_PAGE_LIMIT, (long long)off);
     if (!(st = s_place_prep(pl, p->db, sql)))
         return -EIO;
     fputs("<h2>Hosts</h2>\n", f);

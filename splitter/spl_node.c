@@ -85,6 +85,8 @@ struct spl_node {
     uint64_t batches_reordered;   /* seq not above the last one (duplicate or restart) */
     uint64_t send_errors;         /* failed sends of any kind */
     uint64_t records_send_failed; /* records in out-batches that could not be sent */
+    uint64_t dns_messages;        /* DnsNames messages forwarded to the merger */
+    uint64_t dns_names;           /* names in them */
 
     struct cmn_wire_pool *pool; /* out-batch buffers sent without a copy */
 };
@@ -166,7 +168,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 29 };
+    enum { FIXED = 31 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -221,6 +223,8 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dedup_forced", ds.forced);
     S_FIXED("dedup_evicted_early", ds.evicted_early);
     S_FIXED("dedup_untracked", ds.untracked);
+    S_FIXED("dns_messages_forwarded", node->dns_messages);
+    S_FIXED("dns_names_forwarded", node->dns_names);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -617,6 +621,13 @@ static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
             break;
         case RENKEI__ENVELOPE__BODY_EOS:
             s_on_eos(node, env->eos);
+            break;
+        case RENKEI__ENVELOPE__BODY_DNS_NAMES:
+            /* passive DNS: straight on to the merger, as decoded (the merger
+             * upserts, so the copies of redundant collectors do no harm) */
+            node->dns_messages++;
+            node->dns_names += env->dns_names->n_names;
+            s_send(node, node->merger, env);
             break;
         default:
             node->unexpected_messages++;

@@ -215,7 +215,7 @@ TEST(wire_peek_encodings)
      * repeated scalar and bytes field (last wins), other bodies, groups. */
     static const uint8_t unknown[] = {
         0x08, 0x01,                                     /* version 1 */
-        0x48, 0x96, 0x01,                               /* env field 9 varint */
+        0x78, 0x96, 0x01,                               /* env field 15 varint */
         0x1a, 0x28,                                     /* batch, 40 bytes */
         0x08, 0x07,                                     /* collector 7 */
         0x10, 0x05,                                     /* seq 5 */

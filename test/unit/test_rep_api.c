@@ -326,15 +326,15 @@ TEST(hosts)
     FAIL_IF_NOT(s_num(&r, "$.total") == 7);
     FAIL_IF_NOT(s_num(&r, "$.offset") == 0);
     FAIL_IF_NOT(s_num(&r, "$.limit") == 100);
-    /* servers first, then both, then clients, each by address */
+    /* hosts providing a service (server, both) first, then clients, each by address */
     FAIL_IF_NOT(s_is(&r, "$.items[0].ip", "172.16.0.10"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].kind", "server"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].name", "db1"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].site", "dc-east"));
     FAIL_IF_NOT(s_is(&r, "$.items[0].network", "172.16.0.0/24"));
-    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.1.5"));
-    FAIL_IF_NOT(s_is(&r, "$.items[2].ip", "172.16.0.11"));
-    FAIL_IF_NOT(s_is(&r, "$.items[2].kind", "both"));
+    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.0.11"));
+    FAIL_IF_NOT(s_is(&r, "$.items[1].kind", "both"));
+    FAIL_IF_NOT(s_is(&r, "$.items[2].ip", "172.16.1.5"));
     FAIL_IF_NOT(s_is(&r, "$.items[3].ip", "10.3.0.20"));
     FAIL_IF_NOT(s_is(&r, "$.items[3].site", ""));
     FAIL_IF_NOT(s_is(&r, "$.items[4].ip", "10.3.0.21"));
@@ -399,6 +399,9 @@ TEST(hosts)
     s_free(&r);
     r = s_get("/api/hosts?sort=services_used&order=asc&limit=1");
     FAIL_IF_NOT(s_num(&r, "$.items[0].services_used") == 0);
+    s_free(&r);
+    r = s_get("/api/hosts?sort=kind");
+    FAIL_IF_NOT(s_is(&r, "$.items[1].ip", "172.16.1.5") && s_is(&r, "$.items[2].kind", "both"));
     s_free(&r);
     r = s_get("/api/hosts?sort=site");
     FAIL_IF_NOT(r.status == 200 && s_is(&r, "$.items[6].site", "office-1"));
@@ -685,6 +688,12 @@ TEST(bad_requests)
     FAIL_IF_NOT(s_bad(&r, "kind"));
     FAIL_IF_NOT(s_is(&r, "$.value", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\n\""));
     s_free(&r);
+    r = s_get("/api/hosts?q=a%%00b");
+    FAIL_IF_NOT(s_bad(&r, "q") && s_is(&r, "$.value", "a"));
+    s_free(&r);
+    r = s_get("/api/hosts?li%%00mit=1");
+    FAIL_IF_NOT(s_bad(&r, "li"));
+    s_free(&r);
     r = s_get("/api/host/%%FF%%01");
     FAIL_IF_NOT(r.status == 404 && s_json_ok(r.body));
     s_free(&r);
@@ -822,5 +831,45 @@ TEST(impact)
     PASS;
 }
 
+TEST(names)
+{
+    /* names as the export gives them: hosts file, then passive DNS; services
+     * file, then port names; filters and sort keys use the same names */
+    FAIL_IF_NOT(s_setup(true) == 0);
+    sqlite3 *h = NULL;
+    FAIL_IF_NOT(sqlite3_open(s_db, &h) == SQLITE_OK);
+    FAIL_IF_NOT(sqlite3_exec(h,
+                             "INSERT INTO service_names VALUES(6, 443, 'shop-frontend');"
+                             "INSERT INTO dns_names VALUES('10.3.0.21', 'laptop7.corp', 'A', 1,"
+                             " 2, 1);"
+                             "INSERT INTO dns_names VALUES('172.16.0.10', 'pg.corp', 'A', 1, 2,"
+                             " 1);",
+                             NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    struct resp r = s_get("/api/services?name=shop");
+    FAIL_IF_NOT(r.status == 200 && s_num(&r, "$.total") == 1);
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "shop-frontend"));
+    s_free(&r);
+    r = s_get("/api/services?name=https");
+    FAIL_IF_NOT(s_num(&r, "$.total") == 0);
+    s_free(&r);
+    r = s_get("/api/hosts?q=laptop");
+    FAIL_IF_NOT(s_num(&r, "$.total") == 1 && s_is(&r, "$.items[0].ip", "10.3.0.21"));
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "laptop7.corp"));
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name_source", "dns"));
+    s_free(&r);
+    r = s_get("/api/host/172.16.0.10"); /* the hosts file wins over DNS */
+    FAIL_IF_NOT(s_is(&r, "$.host.name", "db1") && s_is(&r, "$.host.name_source", "hosts_file"));
+    s_free(&r);
+    r = s_get("/api/host/172.16.0.11");
+    FAIL_IF_NOT(s_is(&r, "$.provides[0].name", "shop-frontend"));
+    s_free(&r);
+    r = s_get("/api/hosts?sort=name&order=desc&limit=1");
+    FAIL_IF_NOT(s_is(&r, "$.items[0].name", "web1"));
+    s_free(&r);
+    s_teardown();
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(hosts) TEST_ENTRY(paging) TEST_ENTRY(services_edges_events_sites)
-              TEST_ENTRY(bad_requests) TEST_ENTRY(db_sites) TEST_ENTRY(impact))
+              TEST_ENTRY(bad_requests) TEST_ENTRY(db_sites) TEST_ENTRY(names) TEST_ENTRY(impact))
