@@ -147,6 +147,28 @@ async function main() {
     check((await page.$$('#edges tbody tr')).length > 0, 'graph: table view');
     await new Promise((r) => setTimeout(r, 500));
     await shot(page, 'graph');
+    // 7. the monitor refreshes itself while the run is running (JSON poll every 2 s)
+    const dbPath = opt('--db');
+    if (dbPath) {
+        const sql = (q) => require('child_process').execFileSync('sqlite3', [dbPath, q]);
+        sql("UPDATE meta SET value = 'running' WHERE key = 'run_state'");
+        await page.goto(base + '/monitor', {waitUntil: 'load'});
+        const sel = 'td[data-c="tracker.0.records_received"]';
+        const before = await text(page, sel);
+        sql("UPDATE node_stats SET value = value + 1000, updated_at = '2030-01-01T00:00:00Z'" +
+            " WHERE kind = 'tracker' AND node_id = 0 AND counter = 'records_received'");
+        const changed = await page.waitForFunction(
+            (s, b) => document.querySelector(s) && document.querySelector(s).textContent !== b,
+            {timeout: 8000}, sel, before).then(() => true).catch(() => false);
+        check(changed, 'monitor: live update without reload (' + before + ' -> ' + (await text(page, sel)) + ')');
+        check((await page.$$('td[data-s="tracker.0.u"]')).length === 1 &&
+              (await text(page, 'td[data-s="tracker.0.u"]')).includes('2030'), 'monitor: pipeline row updated');
+        await shot(page, 'monitor-live');
+        sql("UPDATE meta SET value = 'complete' WHERE key = 'run_state'");
+        const reloaded = await page.waitForFunction(() => document.getElementById('state').textContent === 'complete',
+                                                    {timeout: 8000}).then(() => true).catch(() => false);
+        check(reloaded, 'monitor: end of run seen');
+    }
     check(errors.length === 0, 'no script errors' + (errors.length ? ': ' + errors.join('; ') : ''));
     await browser.close();
     console.log(failures ? `${failures} failed` : 'all passed');

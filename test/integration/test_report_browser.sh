@@ -11,7 +11,9 @@ SRC=${RENKEI_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=$(cd "$BIN/.." && pwd)
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 [ -n "$CHROMIUM" ] || { echo "SKIP: chromium not installed (scripts/deps.sh --test)"; exit 77; }
-command -v npm >/dev/null && command -v node >/dev/null || { echo "SKIP: npm/node not installed"; exit 77; }
+for t in npm node curl sqlite3; do
+    command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
 NPMDIR=$BUILD/test/browser-npm
 mkdir -p "$NPMDIR"
 cp "$SRC/test/browser/package.json" "$SRC/test/browser/package-lock.json" "$SRC/test/browser/report.js" "$NPMDIR/"
@@ -31,7 +33,7 @@ for _ in $(seq 50); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/monitor.json" && break
     sleep 0.1
 done
-CHROMIUM=$CHROMIUM node "$NPMDIR/report.js" "http://127.0.0.1:$PORT" "$BUILD/test/browser-shots"
+CHROMIUM=$CHROMIUM node "$NPMDIR/report.js" "http://127.0.0.1:$PORT" "$BUILD/test/browser-shots" --db "$TMP/s.sqlite"
 rc=$?
 [ $rc -eq 0 ] || tail -20 "$TMP/serve.log"
 exit $rc
