@@ -528,37 +528,56 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         fputs("<div id=graph style=\"width:100%;height:620px;border:1px solid #ccc\"></div>\n"
               "<script type=\"application/json\" id=gdata>{\"nodes\": [",
               f);
-        size_t k = 0, edges_out = 0;
+        /* one node per host, or past GRAPH_NODES one per network (the hosts
+         * at hop 0 stay themselves); rep[i] is the host standing for i */
+        size_t edges_out = 0, k = 0;
+        uint32_t *rep = malloc((g->nhosts + 1) * sizeof(*rep));
+        uint32_t *members = calloc(g->nhosts + 1, sizeof(*members));
         int32_t *ring_n = calloc(8, sizeof(*ring_n)), *ring_i = calloc(8, sizeof(*ring_i));
-        if (!ring_n || !ring_i)
+        int32_t *nd =
+            malloc((g->nhosts + 1) * sizeof(*nd)); /* a node's hop: its nearest member's */
+        if (!rep || !members || !ring_n || !ring_i || !nd)
             abort();
-        for (size_t i = 0; i < g->nhosts; i++)
-            if (dist[i] >= 0)
-                ring_n[dist[i] < 7 ? dist[i] : 7]++;
-        const char *sep = "";
+        memcpy(nd, dist, g->nhosts * sizeof(*nd));
+        long last = -1; /* addresses are sorted: a network's hosts are adjacent */
         for (size_t i = 0; i < g->nhosts; i++) {
             if (dist[i] < 0)
                 continue;
+            rep[i] = (uint32_t)i;
+            if (grouped && dist[i] > 0) {
+                if (last >= 0 && strcmp(g->hosts[last].network, g->hosts[i].network) == 0)
+                    rep[i] = (uint32_t)last;
+                else
+                    last = (long)i;
+                if (dist[i] < nd[rep[i]])
+                    nd[rep[i]] = dist[i];
+            }
+            members[rep[i]]++;
+        }
+        for (size_t i = 0; i < g->nhosts; i++)
+            if (dist[i] >= 0 && rep[i] == i)
+                ring_n[nd[i] < 7 ? nd[i] : 7]++;
+        const char *sep = "";
+        for (size_t i = 0; i < g->nhosts; i++) {
+            if (dist[i] < 0 || rep[i] != i)
+                continue;
             const struct rep_ghost *h = &g->hosts[i];
-            int d = dist[i] < 7 ? dist[i] : 7;
+            bool net = grouped && dist[i] > 0;
+            int d = nd[i] < 7 ? nd[i] : 7;
             double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1);
             double rad = by_site ? 1.0 + (double)(k % 7) * 0.1 : (double)d;
-            if (grouped && i > 0 && dist[i - 1] >= 0 &&
-                strcmp(g->hosts[i - 1].network, h->network) == 0)
-                continue; /* hosts are sorted: one node per network */
+            char lb[CMN_IP_STRLEN + 256];
+            if (net)
+                snprintf(lb, sizeof(lb), "%s (%u hosts)", h->network, members[i]);
+            else
+                snprintf(lb, sizeof(lb), "%s%s%s", h->ip, h->name ? " " : "",
+                         h->name ? h->name : "");
             fprintf(f, "%s{\"id\": ", sep);
-            s_js_str(f, grouped ? h->network : h->ip);
+            s_js_str(f, net ? h->network : h->ip);
             fputs(", \"label\": ", f);
-            if (grouped)
-                s_js_str(f, h->network);
-            else if (h->name) {
-                char lb[CMN_IP_STRLEN + 256];
-                snprintf(lb, sizeof(lb), "%s %s", h->ip, h->name);
-                s_js_str(f, lb);
-            } else
-                s_js_str(f, h->ip);
-            fprintf(f, ", \"x\": %.3f, \"y\": %.3f, \"kind\": \"%s\", \"d\": %d}", rad * cos(ang),
-                    rad * sin(ang), rep_host_kind_name(h->kind), dist[i]);
+            s_js_str(f, lb);
+            fprintf(f, ", \"x\": %.3f, \"y\": %.3f, \"kind\": \"%s\", \"d\": %d, \"n\": %u}",
+                    rad * cos(ang), rad * sin(ang), rep_host_kind_name(h->kind), nd[i], members[i]);
             sep = ", ";
             k++;
         }
@@ -569,14 +588,18 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
             uint32_t srv = g->svcs[ed->svc].host;
             if (dist[ed->client] < 0 || dist[srv] < 0)
                 continue;
+            const struct rep_ghost *c = &g->hosts[rep[ed->client]], *sv = &g->hosts[rep[srv]];
             fprintf(f, "%s[", sep);
-            s_js_str(f, grouped ? g->hosts[ed->client].network : g->hosts[ed->client].ip);
+            s_js_str(f, grouped && dist[rep[ed->client]] > 0 ? c->network : c->ip);
             fputs(", ", f);
-            s_js_str(f, grouped ? g->hosts[srv].network : g->hosts[srv].ip);
+            s_js_str(f, grouped && dist[rep[srv]] > 0 ? sv->network : sv->ip);
             fprintf(f, ", %lld]", (long long)(ed->bytes_c2s + ed->bytes_s2c));
             sep = ", ";
             edges_out++;
         }
+        free(rep);
+        free(members);
+        free(nd);
         fputs("]}</script>\n<script src=\"/static/graphology.umd.min.js\"></script>"
               "<script src=\"/static/sigma.min.js\"></script>"
               "<script src=\"/static/renkei-graph.js\"></script>\n",

@@ -20,7 +20,8 @@
     var g = new G({multi: false, type: 'directed'});
     d.nodes.forEach(function (n) {
         if (g.hasNode(n.id)) return;
-        g.addNode(n.id, {label: n.label, x: n.x, y: n.y, size: n.d === 0 ? 9 : 4,
+        g.addNode(n.id, {label: n.label, x: n.x, y: n.y, n: n.n || 1,
+                         size: n.d === 0 ? 9 : 4,
                          color: colour[n.kind] || '#999', kind: n.kind});
     });
     var vmax = 1;
@@ -35,7 +36,8 @@
         g.addEdge(e[0], e[1], {size: w, color: '#bbb'});
     });
     g.forEachNode(function (n, a) {
-        if (a.size < 9) g.setNodeAttribute(n, 'size', Math.min(8, 3 + Math.sqrt(g.degree(n))));
+        if (a.size < 9)
+            g.setNodeAttribute(n, 'size', Math.min(8, 3 + Math.sqrt(Math.max(g.degree(n), a.n))));
     });
     var hovered = null;
     var r = new S(g, el, {
