@@ -661,8 +661,9 @@ int rep_pages_site(struct rep_page *p, const char *name)
     struct place pl = {.title = title,
                        .what = "site",
                        .in_host = "rep_site(ip) IS ?1",
-                       .in_srv = "rep_site(e.server_ip) IS ?1",
-                       .in_cli = "rep_site(e.client_ip) IS ?1",
+                       /* the site's addresses once, then the edges' indexes */
+                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
+                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
                        .other = "rep_site(e.server_ip)",
                        .other_cli = "rep_site(e.client_ip)",
                        .site = name,
@@ -675,8 +676,10 @@ int rep_pages_network(struct rep_page *p, const char *cidr)
 {
     struct place pl = {.what = "network",
                        .in_host = "ip_key BETWEEN ?1 AND ?2",
-                       .in_srv = "e.server_key BETWEEN ?1 AND ?2",
-                       .in_cli = "e.client_key BETWEEN ?1 AND ?2",
+                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
+                                 " AND ?2)",
+                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
+                                 " AND ?2)",
                        .other = "(SELECT network FROM hosts h WHERE h.ip = e.server_ip)",
                        .other_cli = "(SELECT network FROM hosts h WHERE h.ip = e.client_ip)"};
     if (!strchr(cidr, '/') || cmn_prefix_parse(cidr, pl.lo, pl.hi) != 0) {
