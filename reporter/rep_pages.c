@@ -425,7 +425,9 @@ int rep_pages_hosts(struct rep_page *p)
     rep_html_th_sort(p, "/hosts", "IP", "ip", false);
     rep_html_th_sort(p, "/hosts", "name", "name", false);
     rep_html_th_sort(p, "/hosts", "kind", "kind", false);
-    rep_html_th_sort(p, "/hosts", "site", "site", false);
+    bool sites = ns > 0; /* no site column without sites */
+    if (sites)
+        rep_html_th_sort(p, "/hosts", "site", "site", false);
     rep_html_th_sort(p, "/hosts", "network", "network", false);
     rep_html_th_sort(p, "/hosts", "services provided", "provides", true);
     rep_html_th_sort(p, "/hosts", "services used", "uses", true);
@@ -439,7 +441,9 @@ int rep_pages_hosts(struct rep_page *p)
         rep_html_td_text(f, s_col(st, 1));
         rep_html_td_text(f, s_col(st, 2));
         const char *sn = s_col(st, 3);
-        if (sn) {
+        if (!sites) {
+            /* no column */
+        } else if (sn) {
             fputs("<td><a href=\"/site/", f);
             rep_html_q(f, sn);
             fputs("\">", f);
@@ -463,10 +467,10 @@ int rep_pages_hosts(struct rep_page *p)
     sqlite3_finalize(st);
     if (unknown > 0 && off + REP_PAGE_LIMIT >= total)
         fprintf(f,
-                "<tr class=fold><td colspan=10><a href=\"/hosts?kind=unknown\">+ %lld hosts of "
+                "<tr class=fold><td colspan=%d><a href=\"/hosts?kind=unknown\">+ %lld hosts of "
                 "kind unknown</a> <span class=muted>(neither provide nor use a service: spoofed "
                 "flood sources, scanners and their targets, ICMP-only hosts)</span></td></tr>\n",
-                (long long)unknown);
+                sites ? 10 : 9, (long long)unknown);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, "/hosts", "offset", total, off, REP_PAGE_LIMIT);
     if (unknown > 0)
@@ -734,7 +738,9 @@ int rep_pages_host(struct rep_page *p, const char *raw)
                            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-    fputs("<h2 id=events>Events</h2>\n", f);
+    fputs("<h2 id=events>Events</h2>\n<p><a href=\"/events?target=", f);
+    rep_html_q(f, ip);
+    fputs("\">All events of this host</a></p>\n", f);
     s_event_head(f);
     s_event_rows(f, st);
     sqlite3_finalize(st);
