@@ -571,7 +571,8 @@ static int s_place(struct rep_page *p, const struct place *pl)
             "<th>service</th><th>server</th><th>outside clients</th><th>their %ss</th>"
             "<th>volume</th></tr></thead><tbody>\n",
             pl->what, pl->what);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int offers = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; offers++) {
         fputs("<tr>", f);
         rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
         rep_html_td_host(f, s_col(st, 0), NULL);
@@ -581,6 +582,42 @@ static int s_place(struct rep_page *p, const struct place *pl)
         fputs("</tr>\n", f);
     }
     sqlite3_finalize(st);
+    if (offers == 0)
+        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+
+    /* the places it depends on, in one line each */
+    snprintf(sql, sizeof(sql),
+             "SELECT %s AS o, COUNT(DISTINCT e.server_ip || '/' || e.proto || '/' ||"
+             " e.server_port), COUNT(DISTINCT e.client_ip), SUM(e.bytes_c2s + e.bytes_s2c)"
+             " FROM edges e WHERE %s AND NOT (%s) GROUP BY o ORDER BY 3 DESC, 2 DESC LIMIT 100",
+             pl->other, pl->in_cli, pl->in_srv);
+    if (!(st = s_place_prep(pl, p->db, sql)))
+        return -EIO;
+    fprintf(f,
+            "<h2>%ss it depends on</h2><table id=needplaces><thead><tr><th>%s</th>"
+            "<th>services used</th><th>clients here</th><th>volume</th></tr></thead><tbody>\n",
+            pl->site ? "Site" : "Network", pl->what);
+    int n = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+        fputs("<tr>", f);
+        if (pl->site) {
+            s_site_link(f, s_col(st, 0));
+        } else {
+            fputs("<td><a href=\"/network/", f);
+            rep_html_q(f, s_col(st, 0));
+            fputs("\">", f);
+            rep_html_esc(f, s_col(st, 0));
+            fputs("</a></td>", f);
+        }
+        rep_html_td_num(f, sqlite3_column_int64(st, 1));
+        rep_html_td_num(f, sqlite3_column_int64(st, 2));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    if (n == 0)
+        fputs("<tr><td colspan=4 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
 
     /* what it needs from other places */

@@ -337,6 +337,8 @@ TEST(pages)
     FAIL_IF_NOT(s_has(r, "href=\"/service/172.16.0.10/tcp/5432\""));
     GET("/site/office");
     FAIL_IF_NOT(s_has(r, "Dependencies on other sites"));
+    FAIL_IF_NOT(s_has(r, "Sites it depends on"));
+    FAIL_IF_NOT(s_has(r, "class=muted>none</td>")); /* it offers nothing */
     FAIL_IF_NOT(s_has(r, "href=\"/site/dc-east\""));
     GET("/site/nowhere");
     FAIL_IF_NOT(s_status(r) == 404);
