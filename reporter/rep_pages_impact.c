@@ -119,8 +119,8 @@ void rep_pages_cache_clear(void)
 
 /* Split every value of parameter `key` on commas, spaces and newlines into
  * v (pointers into buf). Returns the count. */
-static size_t s_split(const struct rep_page *p, const char *key, char *buf, size_t len,
-                      const char **v, size_t max)
+static size_t s_split_on(const struct rep_page *p, const char *key, char *buf, size_t len,
+                         const char **v, size_t max, const char *seps)
 {
     size_t n = 0, used = 0;
     for (size_t i = 0; i < p->nargs; i++) {
@@ -133,11 +133,11 @@ static size_t s_split(const struct rep_page *p, const char *key, char *buf, size
         memcpy(s, p->args[i].val, l + 1);
         used += l + 1;
         for (char *tok = s; *tok && n < max;) {
-            size_t sp = strspn(tok, ", \t\r\n");
+            size_t sp = strspn(tok, seps);
             tok += sp;
             if (!*tok)
                 break;
-            size_t w = strcspn(tok, ", \t\r\n");
+            size_t w = strcspn(tok, seps);
             v[n++] = tok;
             if (!tok[w])
                 break;
@@ -146,6 +146,12 @@ static size_t s_split(const struct rep_page *p, const char *key, char *buf, size
         }
     }
     return n;
+}
+
+static size_t s_split(const struct rep_page *p, const char *key, char *buf, size_t len,
+                      const char **v, size_t max)
+{
+    return s_split_on(p, key, buf, len, v, max, ", \t\r\n");
 }
 
 static void s_svc_cell(FILE *f, const struct rep_graph *g, uint32_t v)
@@ -270,8 +276,10 @@ static void s_svcs_table(struct rep_page *p, const struct rep_impact *r, size_t 
 int rep_pages_impact(struct rep_page *p, bool csv)
 {
     FILE *f = p->f;
-    char fbuf[8192], sbuf[2048];
-    const char *fail[TARGETS_MAX], *soft[TARGETS_MAX];
+    char fbuf[8192], sbuf[2048], abuf[4096];
+    const char *fail[TARGETS_MAX], *soft[TARGETS_MAX], *alt[TARGETS_MAX];
+    /* a redundancy group is "SEL,SEL,...": groups split on lines and spaces only */
+    size_t nalt = s_split_on(p, "alt", abuf, sizeof(abuf), alt, TARGETS_MAX, " \t\r\n");
     size_t nfail = s_split(p, "fail", fbuf, sizeof(fbuf), fail, TARGETS_MAX);
     size_t nsoft = s_split(p, "soft", sbuf, sizeof(sbuf), soft, TARGETS_MAX);
     int64_t hops = rep_page_int(p, "hops", -1, 1000, -1);
@@ -297,7 +305,15 @@ int rep_pages_impact(struct rep_page *p, bool csv)
             fputs(i ? ", " : "", f);
             rep_html_esc(f, soft[i]);
         }
-        fputs("\"></label> <button>Analyse</button></p></form>\n", f);
+        fputs("\"></label></p><p><label>redundancy groups (one per line: servers that stand in "
+              "for each other, e.g. <code>172.16.0.10:udp/53,172.16.0.11:udp/53</code>)<br>"
+              "<textarea name=\"alt\" rows=\"2\" cols=\"60\">",
+              f);
+        for (size_t i = 0; i < nalt; i++) {
+            rep_html_esc(f, alt[i]);
+            fputs("\n", f);
+        }
+        fputs("</textarea></label> <button>Analyse</button></p></form>\n", f);
         if (nfail == 0) {
             fputs("<p class=muted>Targets fail: their services are <b>lost</b>. A host that used "
                   "a lost service with no other server of it is <b>impaired</b> (its services go "
@@ -317,8 +333,13 @@ int rep_pages_impact(struct rep_page *p, bool csv)
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
-    struct rep_impact_opts io = {
-        .fail = fail, .nfail = nfail, .hops = (int)hops, .soft = soft, .nsoft = nsoft};
+    struct rep_impact_opts io = {.fail = fail,
+                                 .nfail = nfail,
+                                 .hops = (int)hops,
+                                 .alt = alt,
+                                 .nalt = nalt,
+                                 .soft = soft,
+                                 .nsoft = nsoft};
     char err[300];
     struct rep_impact *r = rep_impact_run(g, &io, err, sizeof(err));
     int rc = 0;

@@ -380,6 +380,11 @@ TEST(pages)
     GET("/impact?fail=%40dc-east%0A10.3.0.0%2F30");
     FAIL_IF_NOT(s_status(r) == 200);
     FAIL_IF_NOT(s_has(r, "<td>@dc-east</td><td>site</td>"));
+    GET("/impact?fail=172.16.0.10&alt=172.16.0.10:tcp%2F5432,10.3.0.1:tcp%2F5432");
+    FAIL_IF_NOT(s_status(r) == 400); /* no such service 10.3.0.1 tcp/5432: named */
+    FAIL_IF_NOT(s_has(r, "10.3.0.1"));
+    GET("/impact?fail=172.16.0.10&soft=tcp%2F5432");
+    FAIL_IF_NOT(s_has(r, "clients degraded<b class=degraded>150</b>"));
     GET("/impact.csv?fail=172.16.0.10");
     FAIL_IF_NOT(s_status(r) == 200);
     FAIL_IF_NOT(s_has(r, "Content-Type: text/csv"));
