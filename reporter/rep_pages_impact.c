@@ -469,17 +469,68 @@ static bool s_file_exists(const char *dir, const char *name)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* Hop distances, either way (a host's clients and its servers), from the
+ * hosts at distance `from` onwards, up to `hops`: O(hops x hosts + edges). */
+static void s_bfs(const struct rep_graph *g, int32_t *dist, int from, int hops)
+{
+    for (int h = from; h < hops; h++) {
+        for (size_t i = 0; i < g->nhosts; i++) {
+            if (dist[i] != h)
+                continue;
+            const struct rep_ghost *x = &g->hosts[i];
+            for (uint32_t v = x->svc_lo; v < x->svc_hi; v++)
+                for (uint32_t e = g->svcs[v].edge_lo; e < g->svcs[v].edge_hi; e++)
+                    if (dist[g->edges[e].client] < 0)
+                        dist[g->edges[e].client] = h + 1;
+            for (uint32_t u = x->use_lo; u < x->use_hi; u++) {
+                uint32_t srv = g->svcs[g->edges[g->uses[u]].svc].host;
+                if (dist[srv] < 0)
+                    dist[srv] = h + 1;
+            }
+        }
+    }
+}
+
+/* "IP/proto/port" into its parts. */
+static bool s_parse_svc(const char *v, uint8_t ip[16], uint8_t *proto, uint16_t *port)
+{
+    char buf[CMN_IP_STRLEN + 32];
+    if (!v || strlen(v) >= sizeof(buf))
+        return false;
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *s2 = strrchr(buf, '/');
+    if (!s2)
+        return false;
+    *s2 = '\0';
+    char *s1 = strrchr(buf, '/');
+    if (!s1)
+        return false;
+    *s1 = '\0';
+    char *end;
+    long pt = strtol(s2 + 1, &end, 10);
+    if (*end || pt < 1 || pt > 65535 || cmn_ip_parse(buf, ip) != 0 ||
+        cmn_proto_parse(s1 + 1, proto) != 0)
+        return false;
+    *port = (uint16_t)pt;
+    return true;
+}
+
 int rep_pages_graph(struct rep_page *p, const char *static_dir)
 {
     FILE *f = p->f;
     const char *around = rep_page_arg(p, "around");
     const char *site = rep_page_arg(p, "site");
+    const char *svc = rep_page_arg(p, "service");
     int64_t hops = rep_page_int(p, "hops", 0, 6, 1);
     rep_html_head(p, "Dependency graph", "Graph", NULL);
     fputs("<form class=f action=\"/graph\" method=\"get\"><p><label>around <input name=\"around\" "
           "size=\"18\" placeholder=\"IP\" value=\"",
           f);
     rep_html_esc(f, around);
+    fputs("\"></label> <label>or service <input name=\"service\" size=\"22\" "
+          "placeholder=\"IP/tcp/5432\" value=\"",
+          f);
+    rep_html_esc(f, svc);
     fputs("\"></label> <label>or site <input name=\"site\" size=\"12\" value=\"", f);
     rep_html_esc(f, site);
     fprintf(f,
@@ -488,7 +539,10 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
             (long long)hops);
     uint8_t ip[16];
     bool by_site = site && *site;
-    if (!by_site && (!around || cmn_ip_parse(around, ip) != 0)) {
+    uint8_t sproto = 0;
+    uint16_t sport = 0;
+    bool by_svc = !by_site && svc && *svc && s_parse_svc(svc, ip, &sproto, &sport);
+    if (!by_site && !by_svc && (!around || cmn_ip_parse(around, ip) != 0)) {
         fputs("<p class=muted>Give a host (around=IP, e.g. from a host page's \"Graph around this "
               "host\") or a site, and how many hops of dependencies to follow either way.</p>\n",
               f);
@@ -499,9 +553,8 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
-    uint8_t *mark = calloc(g->nhosts + 1, 1);
     int32_t *dist = malloc((g->nhosts + 1) * sizeof(*dist));
-    if (!mark || !dist)
+    if (!dist)
         abort();
     for (size_t i = 0; i < g->nhosts; i++)
         dist[i] = -1;
@@ -512,24 +565,27 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         for (size_t i = 0; i < g->nhosts && site_idx >= 0; i++)
             if (g->hosts[i].site == site_idx)
                 dist[i] = 0;
-    } else {
-        start = rep_graph_host_find(g, ip);
-        if (start >= 0) {
-            /* distance = the first hop count that marks a host */
-            for (int h = 0; h <= hops; h++) {
-                memset(mark, 0, g->nhosts);
-                rep_graph_around(g, (uint32_t)start, h, mark);
-                for (size_t i = 0; i < g->nhosts; i++)
-                    if (mark[i] && dist[i] < 0)
-                        dist[i] = h;
-            }
+        s_bfs(g, dist, 0, (int)hops);
+    } else if ((start = rep_graph_host_find(g, ip)) >= 0) {
+        dist[start] = 0;
+        long v = by_svc ? rep_graph_svc_find(g, (uint32_t)start, sproto, sport) : -1;
+        if (by_svc && v < 0) {
+            dist[start] = -1; /* no such service */
+        } else if (by_svc) {
+            /* the service's clients first, then their own dependencies */
+            for (uint32_t e = g->svcs[v].edge_lo; e < g->svcs[v].edge_hi && hops > 0; e++)
+                if (dist[g->edges[e].client] < 0)
+                    dist[g->edges[e].client] = 1;
+            s_bfs(g, dist, 1, (int)hops);
+        } else {
+            s_bfs(g, dist, 0, (int)hops);
         }
     }
     size_t nn = 0;
     for (size_t i = 0; i < g->nhosts; i++)
         nn += dist[i] >= 0;
     if (nn == 0) {
-        fputs("<p class=failed>no such host or site in the map</p>\n", f);
+        fputs("<p class=failed>no such host, service or site in the map</p>\n", f);
         goto out;
     }
     bool grouped = nn > GRAPH_NODES;
@@ -657,7 +713,6 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, "/graph", "offset", total, off, REP_PAGE_LIMIT);
 out:
-    free(mark);
     free(dist);
     s_release(&gc);
     rep_html_tail(p);

@@ -248,9 +248,9 @@ static int s_service_body(struct rep_page *p, const char *ip, int proto, int por
             rep_time_text(sqlite3_column_int64(st, 5), t2, sizeof(t2)));
     fputs("<p><a href=\"/impact?fail=", f);
     rep_html_q(f, ip);
-    fprintf(f, "%%3A%s%%2F%d\">What if it fails?</a> &middot; <a href=\"/graph?around=", pn, port);
+    fprintf(f, "%%3A%s%%2F%d\">What if it fails?</a> &middot; <a href=\"/graph?service=", pn, port);
     rep_html_q(f, ip);
-    fputs("&amp;hops=1\">Graph</a></p>\n", f);
+    fprintf(f, "%%2F%s%%2F%d&amp;hops=1\">Graph of its clients</a></p>\n", pn, port);
     /* role evidence: the endpoint row the tracker decided on */
     static const char *const ev[] = {"role",
                                      "peers",

@@ -404,6 +404,12 @@ TEST(pages)
     FAIL_IF_NOT(s_has(r, "id=norenderer")); /* this static dir has no sigma.js */
     FAIL_IF_NOT(s_has(r, "rows 1–100 of 150"));
     FAIL_IF(s_has(r, "<b>db1</b>"));
+    GET("/graph?service=172.16.0.10%2Ftcp%2F5432&hops=1");
+    FAIL_IF_NOT(s_has(r, "151 hosts"));
+    GET("/graph?service=172.16.0.10%2Ftcp%2F1");
+    FAIL_IF_NOT(s_has(r, "no such host, service or site"));
+    GET("/graph?site=office&hops=1");
+    FAIL_IF_NOT(s_has(r, "151 hosts"));
     GET("/graph?site=office&hops=0");
     FAIL_IF_NOT(s_has(r, "150 hosts"));
 
