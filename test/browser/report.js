@@ -135,7 +135,8 @@ async function main() {
     const pages = [
         ['service', svcHref, '#clients'], ['services', '/services', '#services'],
         ['sites', '/sites', '#networks'], ['events', '/events', '#events'],
-        ['monitor', '/monitor', '#run'],
+        ['monitor', '/monitor', '#run'], ['network', '/network/' + server.split('.').slice(0, 3).join('.') + '.0/24', '#offers'],
+        ['events-of-host', '/events?target=' + server, '#events'],
     ];
     for (const [name, url, sel] of pages) {
         const resp = await page.goto(base + url, {waitUntil: 'load'});
