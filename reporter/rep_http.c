@@ -98,6 +98,11 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const ch
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
                             p && p->cacheable ? "max-age=86400" : "no-store");
+    if (strncmp(type, "text/html", 9) == 0) /* everything from renkei itself, nothing framed */
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                "frame-ancestors 'none'");
     if (p && p->location[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, p->location);
     if (p && p->filename) {

@@ -220,6 +220,7 @@ TEST(pages)
     FAIL_IF_NOT(s_has(r, "Top services by clients"));
     FAIL_IF_NOT(s_has(r, "href=\"/service/172.16.0.10/tcp/5432\">tcp/5432 (postgresql)"));
     FAIL_IF_NOT(s_has(r, "<a href=\"/impact\">Impact</a>")); /* the shared navigation */
+    FAIL_IF_NOT(s_has(r, "Content-Security-Policy: default-src 'self'"));
     FAIL_IF_NOT(s_has(r, "syn_flood"));
     FAIL_IF(s_has(r, "<b>db1</b>"));
 
