@@ -634,7 +634,8 @@ int rep_pages_host(struct rep_page *p, const char *raw)
           "<th>clients</th><th>volume</th><th>packets</th><th>confidence</th>"
           "<th>evidence</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int shown_provided = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; shown_provided++) {
         fputs("<tr>", f);
         rep_html_td_service(f, ip, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         rep_html_td_num(f, sqlite3_column_int64(st, 2));
@@ -651,6 +652,8 @@ int rep_pages_host(struct rep_page *p, const char *raw)
                 (long long)sqlite3_column_int64(st, 13));
     }
     sqlite3_finalize(st);
+    if (shown_provided == 0)
+        fputs("<tr><td colspan=6 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
 
     /* services used (paged: a proxy or a scanner uses thousands) */
@@ -679,7 +682,8 @@ int rep_pages_host(struct rep_page *p, const char *raw)
     fputs("<table id=used><thead><tr><th>service</th><th>server</th><th>volume</th>"
           "<th>packets</th><th>sessions</th><th>last seen</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int shown_used = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; shown_used++) {
         fputs("<tr>", f);
         rep_html_td_service(f, s_col(st, 2), sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         rep_html_td_host(f, s_col(st, 2), s_col(st, 3));
@@ -690,8 +694,11 @@ int rep_pages_host(struct rep_page *p, const char *raw)
         fputs("</tr>\n", f);
     }
     sqlite3_finalize(st);
+    if (shown_used == 0)
+        fputs("<tr><td colspan=6 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
-    rep_html_pager(p, base, "uoffset", nused, uoff, REP_PAGE_LIMIT);
+    if (nused > REP_PAGE_LIMIT)
+        rep_html_pager(p, base, "uoffset", nused, uoff, REP_PAGE_LIMIT);
 
     /* who depends on it: clients of each of its services (paged) */
     int64_t coff = rep_page_int(p, "coffset", 0, INT64_MAX / 2, 0);
@@ -716,7 +723,8 @@ int rep_pages_host(struct rep_page *p, const char *raw)
     fputs("<table id=clients><thead><tr><th>service</th><th>client</th><th>site</th>"
           "<th>volume</th><th>sessions</th><th>last seen</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int shown_clients = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; shown_clients++) {
         fputs("<tr>", f);
         rep_html_td_service(f, ip, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         rep_html_td_host(f, s_col(st, 2), s_col(st, 3));
@@ -727,8 +735,11 @@ int rep_pages_host(struct rep_page *p, const char *raw)
         fputs("</tr>\n", f);
     }
     sqlite3_finalize(st);
+    if (shown_clients == 0)
+        fputs("<tr><td colspan=6 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
-    rep_html_pager(p, base, "coffset", nclients, coff, REP_PAGE_LIMIT);
+    if (nclients > REP_PAGE_LIMIT)
+        rep_html_pager(p, base, "coffset", nclients, coff, REP_PAGE_LIMIT);
 
     /* events concerning the host, as target or as the single source */
     if (sqlite3_prepare_v2(db,
