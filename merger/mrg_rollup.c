@@ -51,6 +51,11 @@ static const char s_schema[] =
     " ip TEXT NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL, clients INTEGER,"
     " packets INTEGER, bytes INTEGER, PRIMARY KEY(res, start_ns, ip, proto, port))"
     " WITHOUT ROWID;"
+    /* the report's charts per host and per service (reporter/rep_pages*.c): a
+     * point lookup instead of a scan of the whole history */
+    "CREATE INDEX IF NOT EXISTS usage_edges_server ON usage_edges(server_ip);"
+    "CREATE INDEX IF NOT EXISTS usage_edges_client ON usage_edges(client_ip);"
+    "CREATE INDEX IF NOT EXISTS usage_services_ip ON usage_services(ip, proto, port);"
     "CREATE TEMP TABLE IF NOT EXISTS epoch_sessions(a_ip TEXT, a_port INTEGER, b_ip TEXT,"
     " b_port INTEGER, proto INTEGER, pkts_ab INTEGER, bytes_ab INTEGER, pkts_ba INTEGER,"
     " bytes_ba INTEGER, syn_ab INTEGER, syn_ba INTEGER, synack_ab INTEGER,"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * rep_http: libmicrohttpd server for the renkei report: listen address
- * parsing, request threads, and the dispatch of each GET: "/" and "/host/"
- * to the HTML pages (rep_pages.c), "/api/..." to the JSON API (rep_api.c).
+ * parsing, request threads, and the dispatch of each GET: "/api/..." to the
+ * JSON API (rep_api.c), "/static/..." to the vendored files (rep_static.c),
+ * everything else to the HTML report (rep_pages.c).
  * Responses are rendered into a memstream per request from a read-only
  * connection opened for that request (WAL: the merger keeps writing).
  */
@@ -29,16 +30,19 @@
 #include "rep_http.h"
 #include "rep_names.h"
 #include "rep_pages.h"
+#include "rep_static.h"
 
 #define REP_THREADS 4 /* request threads; each request opens its own connection */
 
 struct rep_server {
-    char *db_path;           /* owned copy */
-    bool resolve;            /* reverse DNS for hosts without a name (rep_names) */
-    struct cmn_sites *sites; /* from cfg->sites_path, or NULL: the database's table */
-    struct rep_api_ctx api;  /* borrows db_path and sites */
-    struct MHD_Daemon *mhd;  /* running daemon */
-    uint16_t port;           /* bound port */
+    char *db_path;              /* owned copy */
+    bool resolve;               /* reverse DNS for hosts without a name (rep_names) */
+    struct cmn_sites *sites;    /* from cfg->sites_path, or NULL: the database's table */
+    char *static_dir;           /* owned, or NULL: no /static/ files */
+    struct rep_api_ctx api;     /* borrows db_path and sites */
+    struct rep_pages_ctx pages; /* borrows db_path, sites and static_dir */
+    struct MHD_Daemon *mhd;     /* running daemon */
+    uint16_t port;              /* bound port */
 };
 
 /* Query parameters of one request, in order (MHD decoded them). */
@@ -70,37 +74,20 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
 static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const char *url,
                    struct rep_resp *p)
 {
+    struct qargs q = {.n = 0};
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) {
-        struct qargs q = {.n = 0};
-        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
         struct rep_api_req rq = {
             .path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
         return rep_api_handle(&srv->api, &rq, p) == 0 ? 0 : -EIO;
     }
-    bool known = strcmp(url, "/") == 0 || strncmp(url, "/host/", 6) == 0;
-    if (!known) {
-        rep_pages_not_found(p, "no such page", url);
-        return 0;
-    }
-    sqlite3 *db = rep_db_open(srv->db_path);
-    if (!db)
-        return -EIO;
-    int rc;
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one snapshot per page */
-    struct rep_names *names = rep_names_load(db);
-    rep_names_resolve(names, srv->resolve);
-    if (strcmp(url, "/") == 0)
-        rc = rep_pages_index(p, db, names);
-    else
-        rc = rep_pages_host(p, db, url + 6, names);
-    rep_names_destroy(&names);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    rep_db_close(&db);
-    return rc;
+    if (strncmp(url, "/static/", 8) == 0)
+        return rep_static_serve(srv->static_dir, url + 8, p);
+    return rep_pages_handle(&srv->pages, url, q.v, q.n, p);
 }
 
 static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const char *type,
-                               char *body, size_t len)
+                               char *body, size_t len, const struct rep_resp *p)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -109,7 +96,20 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const ch
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            p && p->cacheable ? "max-age=86400" : "no-store");
+    if (strncmp(type, "text/html", 9) == 0) /* everything from renkei itself, nothing framed */
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                "frame-ancestors 'none'");
+    if (p && p->location[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, p->location);
+    if (p && p->filename) {
+        char cd[160];
+        snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", p->filename);
+        MHD_add_response_header(r, "Content-Disposition", cd);
+    }
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -136,7 +136,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         if (!b)
             return MHD_NO;
         return s_queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                       api ? "application/json" : "text/plain; charset=utf-8", b, strlen(b));
+                       api ? "application/json" : "text/plain; charset=utf-8", b, strlen(b), NULL);
     }
     struct rep_resp p = {.status = MHD_HTTP_OK, .type = "text/html; charset=utf-8"};
     char *buf = NULL;
@@ -153,11 +153,11 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         if (!b)
             return MHD_NO;
         return s_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", b,
-                       strlen(b));
+                       strlen(b), NULL);
     }
     if (p.status == MHD_HTTP_NOT_FOUND && strcmp(p.type, "application/json") != 0)
         p.type = "text/html; charset=utf-8";
-    return s_queue(conn, p.status, p.type, buf, len);
+    return s_queue(conn, p.status, p.type, buf, len, &p);
 }
 
 /* Parse "host:port", "[v6]:port" or ":port" into *ss. Returns 0 or -EINVAL. */
@@ -212,10 +212,15 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
         abort();
     if (cfg->sites_path && !(srv->sites = cmn_sites_load(cfg->sites_path)))
         goto err; /* reason logged */
-    srv->resolve = cfg->resolve;
+    srv->static_dir = cfg->static_dir ? strdup(cfg->static_dir) : rep_static_find();
     srv->api.db_path = srv->db_path;
     srv->api.sites = srv->sites;
+    srv->pages.db_path = srv->db_path;
+    srv->pages.sites = srv->sites;
+    srv->pages.static_dir = srv->static_dir;
+    srv->resolve = cfg->resolve;
     srv->api.resolve = cfg->resolve;
+    srv->pages.resolve = cfg->resolve;
     sqlite3 *db = rep_db_open(cfg->db_path); /* fail now rather than on every page */
     if (!db)
         goto err;
@@ -266,8 +271,10 @@ void rep_server_stop(struct rep_server **srvp)
     struct rep_server *srv = *srvp;
     if (srv->mhd)
         MHD_stop_daemon(srv->mhd);
+    rep_pages_cache_clear();
     cmn_sites_destroy(&srv->sites);
     free(srv->db_path);
+    free(srv->static_dir);
     free(srv);
     *srvp = NULL;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * rep_http: the web reporter (libmicrohttpd) over a renkei database: the
- * server, its threads and the dispatch of each GET to the HTML pages
- * (rep_pages.h) or the JSON API under /api/ (rep_api.h, docs/API.md).
+ * server, its threads and the dispatch of each GET to the HTML report
+ * (rep_pages.h, docs/REPORT.md), the JSON API under /api/ (rep_api.h,
+ * docs/API.md) or the vendored scripts under /static/ (rep_static.h).
  * Read-only; the merger may keep writing (WAL).
  */
 #ifndef REP_HTTP_H
@@ -17,14 +18,18 @@ struct rep_config {
     bool resolve;           /* reverse DNS for hosts without a name (rep_names.h); default off */
     const char *sites_path; /* sites file (cmn_sites.h), read once at start; NULL: the
                                database's sites table, read per request (may be absent) */
+    const char *static_dir; /* /static/ files (rep_static.h); NULL: rep_static_find() */
 };
 
 /* A response under construction, filled by the route handlers (rep_pages,
  * rep_api); the server owns the stream and sends what was written. */
 struct rep_resp {
-    FILE *f;          /* body (a memstream) */
-    int status;       /* HTTP status, 200 unless set */
-    const char *type; /* Content-Type (static string) */
+    FILE *f;              /* body (a memstream) */
+    int status;           /* HTTP status, 200 unless set */
+    const char *type;     /* Content-Type (static string) */
+    char location[512];   /* Location of a 3xx (set by the page), else empty */
+    const char *filename; /* Content-Disposition attachment name (static), or NULL */
+    bool cacheable;       /* static file: may be cached a day (else no-store) */
 };
 
 struct rep_server;

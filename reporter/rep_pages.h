@@ -1,29 +1,69 @@
 /* SPDX-License-Identifier: MIT
- * rep_pages: the HTML pages of the web reporter (rep_http.c routes "/" and
- * "/host/<ip>" here). Each page is written into the response's stream from
- * an open read-only connection inside the caller's read transaction; the
- * pages never write the database. Every database value is HTML-escaped.
- * Called from the server's request threads: no shared state.
+ * rep_pages: the HTML report (docs/REPORT.md), every GET outside /api/ and
+ * /static/: overview "/", hosts, one host, services, one service, sites,
+ * one site, one network, events, monitor (+ /monitor.json), impact
+ * (+ /impact.csv) and the dependency graph. rep_pages_handle opens a
+ * read-only connection for the request and reads inside one transaction;
+ * the pages never write the database. Every value that reaches HTML is
+ * escaped (rep_html.h). Long tables are paged server-side (LIMIT/OFFSET,
+ * REP_PAGE_LIMIT rows) and sorted by links, so they work without
+ * JavaScript. Called from the server's request threads concurrently.
+ *
+ * The page functions below the dispatcher are the report's own: each fills
+ * p (rep_html.h) and returns 0, or -EIO after a database error (answered
+ * 500 by the server).
  */
 #ifndef REP_PAGES_H
 #define REP_PAGES_H
 
-#include <sqlite3.h>
+#include <stddef.h>
 
+#include "rep_api.h"
+#include "rep_html.h"
 #include "rep_http.h"
 
-struct rep_names;
+struct cmn_sites;
 
-/* "/": the run's summary and every host. `names` (rep_names.h, may be NULL)
- * gives host and service names. 0, or -EIO (database error: the caller
+/* What every page request shares (borrowed for the server's lifetime). */
+struct rep_pages_ctx {
+    const char *db_path;           /* database to read */
+    const struct cmn_sites *sites; /* sites file's sites, or NULL: the database's table */
+    const char *static_dir;        /* vendored scripts (rep_static.h), or NULL: none */
+    bool resolve;                  /* reverse DNS for hosts without a name (rep_names.h) */
+};
+
+/* Answer GET `path` with its query parameters into r: 200 page, 303 redirect
+ * (r->location), 404 page. 0, or -EIO (database unreadable: the caller
  * answers 500). */
-int rep_pages_index(struct rep_resp *p, sqlite3 *db, const struct rep_names *names);
-
-/* "/host/<raw>": one host's services provided (with role evidence), used and
- * their clients. A bad address or an unknown host is a 404 page. 0 or -EIO. */
-int rep_pages_host(struct rep_resp *p, sqlite3 *db, const char *raw, const struct rep_names *names);
+int rep_pages_handle(const struct rep_pages_ctx *ctx, const char *path, const struct rep_qarg *args,
+                     size_t nargs, struct rep_resp *r);
 
 /* A 404 page saying `what`, with `detail` (may be NULL) escaped in code. */
-void rep_pages_not_found(struct rep_resp *p, const char *what, const char *detail);
+void rep_pages_not_found(struct rep_page *p, const char *what, const char *detail);
+
+/* rep_pages.c */
+int rep_pages_overview(struct rep_page *p);
+int rep_pages_hosts(struct rep_page *p);
+int rep_pages_host(struct rep_page *p, const char *raw);
+int rep_pages_events(struct rep_page *p);
+int rep_pages_monitor(struct rep_page *p, bool json);
+
+/* rep_pages_svc.c */
+int rep_pages_services(struct rep_page *p);
+int rep_pages_service(struct rep_page *p, const char *rest); /* "IP/proto/port" */
+int rep_pages_sites(struct rep_page *p);
+int rep_pages_site(struct rep_page *p, const char *name);
+int rep_pages_network(struct rep_page *p, const char *cidr);
+
+/* rep_pages_impact.c: these load the map (rep_graph) themselves. */
+int rep_pages_impact(struct rep_page *p, bool csv);
+int rep_pages_graph(struct rep_page *p, const char *static_dir);
+/* Hosts and services that depend, transitively, on service (ip, proto,
+ * port): a table written into the service page. */
+int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port);
+
+/* Free the map kept between requests (when no request uses it); the server
+ * calls it on stop. */
+void rep_pages_cache_clear(void);
 
 #endif /* REP_PAGES_H */

@@ -6,8 +6,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config git
     libdpdk-dev dpdk libpcap-dev
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-    libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3)
-TEST_PKGS=(tshark clang-format iproute2 graphviz)
+    libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3
+    nodejs npm)
+TEST_PKGS=(tshark clang-format iproute2 graphviz chromium curl)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do
     case "$a" in

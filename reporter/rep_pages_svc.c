@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: MIT
+ * rep_pages_svc: the service-centred and place-centred pages of the HTML
+ * report: the service list, one service (clients by site, usage per period,
+ * role evidence, what depends on it transitively), the sites, one site and
+ * one network (the BCP planner's view of a data centre: its hosts, the
+ * services it offers to other places, what it needs from them).
+ */
+#define CMN_LOG_TAG "rep_pages"
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "cmn_ip.h"
+#include "cmn_log.h"
+#include "cmn_sites.h"
+#include "rep_json.h"
+#include "rep_names.h"
+#include "rep_pages.h"
+#include "rep_ports.h"
+
+#define KIND_RANK                                                                                  \
+    "CASE kind WHEN 'server' THEN 0 WHEN 'both' THEN 1 WHEN 'client' THEN 2 ELSE 3 END"
+
+static const char *s_col(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static void s_site_link(FILE *f, const char *site)
+{
+    if (!site) {
+        fputs("<td class=muted>none</td>", f);
+        return;
+    }
+    fputs("<td><a href=\"/site/", f);
+    rep_html_q(f, site);
+    fputs("\">", f);
+    rep_html_esc(f, site);
+    fputs("</a></td>", f);
+}
+
+/* ---- services ---- */
+
+static const char *const s_svc_sort_keys[] = {"ip",      "port",       "clients", "volume",
+                                              "packets", "confidence", "last",    NULL};
+static const char *const s_svc_sort_sql[] = {"ip_key",  "port, proto", "clients", "bytes",
+                                             "packets", "confidence",  "last_ns"};
+static const bool s_svc_sort_desc[] = {false, false, true, true, true, true, true};
+
+/* "tcp/443" -> proto, port. */
+static bool s_service_arg(const char *v, uint8_t *proto, int *port)
+{
+    const char *slash = v ? strchr(v, '/') : NULL;
+    char pb[16];
+    if (!slash || slash == v || (size_t)(slash - v) >= sizeof(pb))
+        return false;
+    memcpy(pb, v, (size_t)(slash - v));
+    pb[slash - v] = '\0';
+    size_t n = strlen(slash + 1);
+    if (n < 1 || n > 5 || strspn(slash + 1, "0123456789") != n)
+        return false;
+    long x = strtol(slash + 1, NULL, 10);
+    if (cmn_proto_parse(pb, proto) != 0 || x < 1 || x > 65535)
+        return false;
+    *port = (int)x;
+    return true;
+}
+
+int rep_pages_services(struct rep_page *p)
+{
+    FILE *f = p->f;
+    struct rep_qb q = {.len = 0};
+    const char *qs = rep_page_arg(p, "q");
+    const char *site = rep_page_arg(p, "site");
+    uint8_t proto, lo[16], hi[16];
+    int port;
+    if (qs && *qs) {
+        if (s_service_arg(qs, &proto, &port)) {
+            rep_qb_where(&q, "proto = ? AND port = ?");
+            rep_qb_int(&q, proto);
+            rep_qb_int(&q, port);
+        } else if (strchr(qs, '/') && cmn_prefix_parse(qs, lo, hi) == 0) {
+            rep_qb_where(&q, "ip_key BETWEEN ? AND ?");
+            rep_qb_key(&q, lo);
+            rep_qb_key(&q, hi);
+        } else {
+            rep_qb_where(&q,
+                         "(substr(ip, 1, length(?1)) = ?1 OR lower(rep_service_name(proto, port)) ="
+                         " lower(?1) OR CAST(port AS TEXT) = ?1)");
+            rep_qb_text(&q, qs);
+        }
+    }
+    if (site && *site) {
+        rep_qb_where(&q, "rep_site(ip) IS ?");
+        rep_qb_text(&q, site);
+    }
+    int64_t total = rep_qb_count(&q, p->db, " FROM services");
+    if (total < 0)
+        return -EIO;
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
+    bool desc = true;
+    int si = rep_page_sort(p, s_svc_sort_keys, &desc);
+    if (si >= 0 && !rep_page_arg(p, "order"))
+        desc = s_svc_sort_desc[si];
+    char tail[300];
+    snprintf(tail, sizeof(tail), " ORDER BY %s %s, ip_key, proto, port LIMIT %d OFFSET %lld",
+             si >= 0 ? s_svc_sort_sql[si] : "clients", desc ? "DESC" : "ASC", REP_PAGE_LIMIT,
+             (long long)off);
+    sqlite3_stmt *st = rep_qb_prepare(&q, p->db,
+                                      "SELECT ip, proto, port, clients, bytes, packets,"
+                                      " confidence, last_ns, rep_site(ip),"
+                                      " rep_host_name(ip)"
+                                      " FROM services",
+                                      tail);
+    if (!st)
+        return -EIO;
+    rep_html_head(p, "Services", "Services", NULL);
+    fputs("<form class=f action=\"/services\" method=\"get\"><p><label>search <input name=\"q\" "
+          "size=\"24\" placeholder=\"tcp/5432, ldap, 10.1., 10.0.0.0/8\" value=\"",
+          f);
+    rep_html_esc(f, qs);
+    fputs("\"></label> <button>Show</button> <a href=\"/services\">reset</a></p></form>\n", f);
+    rep_html_pager(p, "/services", "offset", total, off, REP_PAGE_LIMIT);
+    fputs("<table id=services><thead><tr>", f);
+    rep_html_th_sort(p, "/services", "service", "port", false);
+    rep_html_th_sort(p, "/services", "server", "ip", false);
+    fputs("<th>site</th>", f);
+    rep_html_th_sort(p, "/services", "clients", "clients", true);
+    rep_html_th_sort(p, "/services", "volume", "volume", true);
+    rep_html_th_sort(p, "/services", "packets", "packets", true);
+    rep_html_th_sort(p, "/services", "confidence", "confidence", true);
+    rep_html_th_sort(p, "/services", "last seen", "last", true);
+    fputs("</tr></thead><tbody>\n", f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr>", f);
+        rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+        rep_html_td_host(f, s_col(st, 0), s_col(st, 9));
+        s_site_link(f, s_col(st, 8));
+        rep_html_td_num(f, sqlite3_column_int64(st, 3));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 4));
+        rep_html_td_num(f, sqlite3_column_int64(st, 5));
+        fprintf(f, "<td class=n>%.2f</td>", sqlite3_column_double(st, 6));
+        rep_html_td_time(f, sqlite3_column_int64(st, 7));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, "/services", "offset", total, off, REP_PAGE_LIMIT);
+    rep_html_tail(p);
+    return 0;
+}
+
+/* Chart of one usage_services column per period. */
+static void s_svc_chart(FILE *f, sqlite3 *db, const char *ip, int proto, int port, int col,
+                        const char *label)
+{
+    static const char *const cols[] = {"clients", "bytes"};
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "SELECT start_ns, res, %s FROM usage_services WHERE ip = ?1 AND proto = ?2 AND"
+             " port = ?3 ORDER BY start_ns, res LIMIT 5000",
+             cols[col]);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fputs("<p class=muted>no usage history in this database</p>\n", f);
+        return;
+    }
+    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, proto);
+    sqlite3_bind_int(st, 3, port);
+    size_t n = 0, cap = 0;
+    int64_t *t = NULL, *w = NULL;
+    double *v = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            t = realloc(t, cap * sizeof(*t));
+            w = realloc(w, cap * sizeof(*w));
+            v = realloc(v, cap * sizeof(*v));
+            if (!t || !w || !v)
+                abort();
+        }
+        t[n] = sqlite3_column_int64(st, 0);
+        w[n] = sqlite3_column_int64(st, 1) * 1000000000LL;
+        v[n] = sqlite3_column_double(st, 2);
+        n++;
+    }
+    sqlite3_finalize(st);
+    fprintf(f, "<div><h3>%s per period</h3>", label);
+    rep_html_chart(f, t, w, v, n, label, col == 1);
+    fputs("</div>", f);
+    free(t);
+    free(w);
+    free(v);
+}
+
+/* The part of the service page read in one transaction. */
+static int s_service_body(struct rep_page *p, const char *ip, int proto, int port, bool *found)
+{
+    FILE *f = p->f;
+    sqlite3 *db = p->db;
+    sqlite3_stmt *st = NULL;
+    *found = false;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.clients, s.bytes, s.packets, s.confidence, s.first_ns,"
+            " s.last_ns, rep_host_name(s.ip), rep_site(s.ip), e.role, e.peers, e.peer_ports,"
+            " e.sessions, e.synack_sent, e.synack_recv, e.syn_sent, e.syn_recv,"
+            " e.rst_sent, e.rst_recv, e.init_sessions, e.resp_sessions,"
+            " e.epochs_seen, e.lower_port_sessions, e.pkts_out, e.pkts_in,"
+            " e.bytes_out, e.bytes_in FROM services s"
+            " LEFT JOIN hosts h ON h.ip = s.ip LEFT JOIN endpoints e ON"
+            " e.ip = s.ip AND e.proto = s.proto AND e.port = s.port"
+            " WHERE s.ip = ?1 AND s.proto = ?2 AND s.port = ?3",
+            -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, proto);
+    sqlite3_bind_int(st, 3, port);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    *found = true;
+    char title[CMN_IP_STRLEN + 100], pb[8], nb[64], t1[40], t2[40], v1[32];
+    const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
+    const char *name = rep_names_service(p->names, (uint8_t)proto, (uint16_t)port, nb, sizeof(nb));
+    snprintf(title, sizeof(title), "%s %s/%d%s%s%s", ip, pn, port, name ? " (" : "",
+             name ? name : "", name ? ")" : "");
+    rep_html_head(p, title, "Services", NULL);
+    fputs("<table class=kv><tbody><tr><th>server</th>", f);
+    rep_html_td_host(f, ip, s_col(st, 6));
+    fputs("</tr><tr><th>site</th>", f);
+    s_site_link(f, s_col(st, 7));
+    fprintf(f,
+            "</tr><tr><th>clients</th><td>%lld</td></tr><tr><th>volume</th><td>%s, %lld "
+            "packets</td></tr><tr><th>confidence</th><td>%.2f</td></tr>"
+            "<tr><th>first seen</th><td>%s</td></tr><tr><th>last seen</th><td>%s</td></tr>"
+            "</tbody></table>\n",
+            (long long)sqlite3_column_int64(st, 0),
+            rep_html_human(sqlite3_column_int64(st, 1), v1, sizeof(v1)),
+            (long long)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+            rep_time_text(sqlite3_column_int64(st, 4), t1, sizeof(t1)),
+            rep_time_text(sqlite3_column_int64(st, 5), t2, sizeof(t2)));
+    fputs("<p><a href=\"/impact?fail=", f);
+    rep_html_q(f, ip);
+    fprintf(f, "%%3A%s%%2F%d\">What if it fails?</a> &middot; <a href=\"/graph?service=", pn, port);
+    rep_html_q(f, ip);
+    fprintf(f, "%%2F%s%%2F%d&amp;hops=1\">Graph of its clients</a></p>\n", pn, port);
+    /* role evidence: the endpoint row the tracker decided on */
+    static const char *const ev[] = {"role",
+                                     "peers",
+                                     "peer ports",
+                                     "sessions",
+                                     "SYN+ACK sent",
+                                     "SYN+ACK received",
+                                     "SYN sent",
+                                     "SYN received",
+                                     "RST sent",
+                                     "RST received",
+                                     "sessions it initiated",
+                                     "sessions it answered",
+                                     "epochs seen",
+                                     "sessions on the lower port",
+                                     "packets out",
+                                     "packets in",
+                                     "bytes out",
+                                     "bytes in"};
+    fputs("<h2>Role evidence</h2><table class=kv id=evidence><tbody>", f);
+    for (int i = 0; i < 18; i++) {
+        fprintf(f, "<tr><th>%s</th>", ev[i]);
+        if (i == 0)
+            rep_html_td_text(f, s_col(st, 8));
+        else
+            rep_html_td_num(f, sqlite3_column_int64(st, 8 + i));
+    }
+    fputs("</tbody></table>\n", f);
+    sqlite3_finalize(st);
+
+    fputs("<h2>Usage over time</h2><div class=cols>", f);
+    s_svc_chart(f, db, ip, proto, port, 0, "clients");
+    s_svc_chart(f, db, ip, proto, port, 1, "volume");
+    fputs("</div>\n", f);
+
+    /* clients by site, then the clients, paged, by site */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT rep_site(client_ip) AS s, COUNT(*), SUM(bytes_c2s + bytes_s2c)"
+                           " FROM edges WHERE server_ip = ?1 AND proto = ?2 AND server_port = ?3"
+                           " GROUP BY s ORDER BY 2 DESC LIMIT 50",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, proto);
+    sqlite3_bind_int(st, 3, port);
+    fputs("<h2>Clients by site</h2><table id=bysite><thead><tr><th>site</th><th>clients</th>"
+          "<th>volume</th></tr></thead><tbody>",
+          f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr>", f);
+        s_site_link(f, s_col(st, 0));
+        rep_html_td_num(f, sqlite3_column_int64(st, 1));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 2));
+        fputs("</tr>", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    struct rep_qb q = {.len = 0};
+    rep_qb_where(&q, "e.server_ip = ? AND e.proto = ? AND e.server_port = ?");
+    rep_qb_text(&q, ip);
+    rep_qb_int(&q, proto);
+    rep_qb_int(&q, port);
+    int64_t total = rep_qb_count(&q, db, " FROM edges e");
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
+    char tail[256], base[CMN_IP_STRLEN + 40];
+    snprintf(tail, sizeof(tail),
+             " ORDER BY coalesce(rep_site(e.client_ip), '~'), e.bytes_c2s + e.bytes_s2c DESC,"
+             " e.client_key LIMIT %d OFFSET %lld",
+             REP_PAGE_LIMIT, (long long)off);
+    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pn, port);
+    st = rep_qb_prepare(
+        &q, db,
+        "SELECT e.client_ip, rep_host_name(e.client_ip), rep_site(e.client_ip), e.bytes_c2s +"
+        " e.bytes_s2c, e.packets_c2s + e.packets_s2c, e.sessions, e.first_ns,"
+        " e.last_ns FROM edges e",
+        tail);
+    if (!st || total < 0)
+        return -EIO;
+    fputs("<h2>Clients</h2>\n", f);
+    rep_html_pager(p, base, "offset", total, off, REP_PAGE_LIMIT);
+    fputs("<table id=clients><thead><tr><th>client</th><th>site</th><th>volume</th>"
+          "<th>packets</th><th>sessions</th><th>first seen</th><th>last seen</th></tr></thead>"
+          "<tbody>\n",
+          f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr>", f);
+        rep_html_td_host(f, s_col(st, 0), s_col(st, 1));
+        s_site_link(f, s_col(st, 2));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        rep_html_td_num(f, sqlite3_column_int64(st, 4));
+        rep_html_td_num(f, sqlite3_column_int64(st, 5));
+        rep_html_td_time(f, sqlite3_column_int64(st, 6));
+        rep_html_td_time(f, sqlite3_column_int64(st, 7));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, base, "offset", total, off, REP_PAGE_LIMIT);
+    return 0;
+}
+
+int rep_pages_service(struct rep_page *p, const char *rest)
+{
+    /* "IP/proto/port"; IPv6 addresses hold no '/', so split from the right */
+    char buf[CMN_IP_STRLEN + 32], ip[CMN_IP_STRLEN];
+    snprintf(buf, sizeof(buf), "%s", rest);
+    char *s2 = strrchr(buf, '/');
+    char *s1 = NULL;
+    for (char *c = buf; s2 && c < s2; c++)
+        if (*c == '/')
+            s1 = c;
+    uint8_t addr[16], proto = 0;
+    int port = 0;
+    if (!s1 || !s2) {
+        rep_pages_not_found(p, "not a service (/service/IP/proto/port)", rest);
+        return 0;
+    }
+    *s1 = '\0';
+    if (cmn_ip_parse(buf, addr) != 0 || !s_service_arg(s1 + 1, &proto, &port)) {
+        rep_pages_not_found(p, "not a service (/service/IP/proto/port)", rest);
+        return 0;
+    }
+    cmn_ip_format(addr, ip, sizeof(ip));
+    if (sqlite3_exec(p->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -EIO;
+    bool found = false;
+    int rc = s_service_body(p, ip, proto, port, &found);
+    sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    if (!found) {
+        rep_pages_not_found(p, "no such service", rest);
+        return 0;
+    }
+    fputs("<h2>What depends on it</h2>\n", p->f);
+    rc = rep_pages_dependents(p, ip, proto, port);
+    rep_html_tail(p);
+    return rc;
+}
+
+/* ---- sites, one site, one network ---- */
+
+int rep_pages_sites(struct rep_page *p)
+{
+    FILE *f = p->f;
+    size_t ns = cmn_sites_count(p->sites);
+    rep_html_head(p, "Sites and networks", "Sites", NULL);
+    if (ns > 0) {
+        int64_t *hosts = calloc(ns + 1, sizeof(*hosts)),
+                *servers = calloc(ns + 1, sizeof(*servers));
+        if (!hosts || !servers)
+            abort();
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(p->db,
+                               "SELECT rep_site(ip) AS s, COUNT(*), SUM(kind IN ('server', 'both'))"
+                               " FROM hosts GROUP BY s",
+                               -1, &st, NULL) != SQLITE_OK) {
+            free(hosts);
+            free(servers);
+            return -EIO;
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int i = s_col(st, 0) ? cmn_sites_find(p->sites, s_col(st, 0)) : -1;
+            size_t k = i >= 0 ? (size_t)i : ns;
+            hosts[k] = sqlite3_column_int64(st, 1);
+            servers[k] = sqlite3_column_int64(st, 2);
+        }
+        sqlite3_finalize(st);
+        fputs("<table id=sites><thead><tr><th>site</th><th>kind</th><th>prefixes</th>"
+              "<th>hosts</th><th>servers</th><th></th></tr></thead><tbody>\n",
+              f);
+        for (size_t i = 0; i <= ns; i++) {
+            fputs("<tr>", f);
+            if (i < ns) {
+                s_site_link(f, cmn_sites_name(p->sites, i));
+                rep_html_td_text(f, cmn_sites_kind(p->sites, i));
+                fputs("<td>", f);
+                for (size_t j = 0; j < cmn_sites_cidr_count(p->sites, i); j++) {
+                    fputs(j ? ", " : "", f);
+                    rep_html_esc(f, cmn_sites_cidr(p->sites, i, j));
+                }
+                fputs("</td>", f);
+            } else {
+                fputs("<td class=muted>(no site)</td><td></td><td></td>", f);
+            }
+            rep_html_td_num(f, hosts[i]);
+            rep_html_td_num(f, servers[i]);
+            if (i < ns) {
+                fputs("<td><a href=\"/impact?fail=%40", f);
+                rep_html_q(f, cmn_sites_name(p->sites, i));
+                fputs("\">what if it fails?</a></td>", f);
+            } else {
+                fputs("<td></td>", f);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</tbody></table>\n", f);
+        free(hosts);
+        free(servers);
+    } else {
+        fputs("<p class=muted>No sites defined: give <code>renkei serve --sites FILE</code> "
+              "(lines <code>name kind CIDR...</code>) to group hosts by data centre and "
+              "office. Networks (/24, /64) below.</p>\n",
+              f);
+    }
+    /* networks, paged */
+    int64_t total = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(p->db, "SELECT COUNT(DISTINCT network) FROM hosts", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT network, COUNT(*), SUM(kind IN ('server', 'both')), SUM(bytes_in +"
+             " bytes_out), MIN(ip_key) FROM hosts GROUP BY network ORDER BY 3 DESC, 2 DESC, 5"
+             " LIMIT %d OFFSET %lld",
+             REP_PAGE_LIMIT, (long long)off);
+    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    fputs("<h2>Networks</h2>\n", f);
+    rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
+    fputs("<table id=networks><thead><tr><th>network</th><th>hosts</th><th>servers</th>"
+          "<th>volume</th></tr></thead><tbody>\n",
+          f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr><td><a href=\"/network/", f);
+        rep_html_q(f, s_col(st, 0));
+        fputs("\">", f);
+        rep_html_esc(f, s_col(st, 0));
+        fputs("</a></td>", f);
+        rep_html_td_num(f, sqlite3_column_int64(st, 1));
+        rep_html_td_num(f, sqlite3_column_int64(st, 2));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
+    rep_html_tail(p);
+    return 0;
+}
+
+/* A place: a site (rep_site(x) = ?1) or a network (key BETWEEN ?1 AND ?2). */
+struct place {
+    const char *title, *what; /* "site dc-east", "site" */
+    const char *in_host;      /* condition on hosts */
+    const char *in_srv;       /* on edges e: server inside */
+    const char *in_cli;       /* client inside */
+    const char *other;        /* SQL naming the other end's place (of server_ip / client_ip) */
+    const char *other_cli;
+    const char *site;       /* bind ?1 as text */
+    uint8_t lo[16], hi[16]; /* or bind ?1 ?2 as keys */
+    const char *fail;       /* impact target */
+    const char *base;       /* this page's path */
+};
+
+static sqlite3_stmt *s_place_prep(const struct place *pl, sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "query failed: %s (%s)", sqlite3_errmsg(db), sql);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (pl->site) {
+        sqlite3_bind_text(st, 1, pl->site, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_blob(st, 1, pl->lo, 16, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, pl->hi, 16, SQLITE_STATIC);
+    }
+    return st;
+}
+
+static int s_place(struct rep_page *p, const struct place *pl)
+{
+    FILE *f = p->f;
+    char sql[1200];
+    rep_html_head(p, pl->title, "Sites", NULL);
+    fputs("<p><a href=\"/impact?fail=", f);
+    rep_html_q(f, pl->fail);
+    fprintf(f, "\">What if this %s fails?</a> &middot; <a href=\"/hosts?", pl->what);
+    fputs(pl->site ? "site=" : "q=", f);
+    rep_html_q(f, pl->site ? pl->site : pl->fail);
+    fputs("\">its hosts in the host list</a></p>\n", f);
+    /* hosts by kind */
+    snprintf(sql, sizeof(sql),
+             "SELECT kind, COUNT(*), SUM(bytes_in + bytes_out) FROM hosts WHERE %s"
+             " GROUP BY kind ORDER BY " KIND_RANK,
+             pl->in_host);
+    sqlite3_stmt *st = s_place_prep(pl, p->db, sql);
+    if (!st)
+        return -EIO;
+    int64_t total = 0;
+    fputs("<div class=tot>", f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(f, "<div>");
+        rep_html_esc(f, s_col(st, 0));
+        fprintf(f, "<b>%lld</b></div>", (long long)sqlite3_column_int64(st, 1));
+        total += sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    fputs("</div>\n", f);
+
+    /* services offered to other places */
+    snprintf(sql, sizeof(sql),
+             "SELECT e.server_ip, e.proto, e.server_port, COUNT(*), SUM(e.bytes_c2s +"
+             " e.bytes_s2c), COUNT(DISTINCT %s) FROM edges e WHERE %s AND NOT (%s)"
+             " GROUP BY e.server_ip, e.proto, e.server_port ORDER BY 4 DESC, 5 DESC LIMIT 100",
+             pl->other_cli, pl->in_srv, pl->in_cli);
+    if (!(st = s_place_prep(pl, p->db, sql)))
+        return -EIO;
+    fprintf(f,
+            "<h2>Services it offers to other %ss</h2><table id=offers><thead><tr>"
+            "<th>service</th><th>server</th><th>outside clients</th><th>their %ss</th>"
+            "<th>volume</th></tr></thead><tbody>\n",
+            pl->what, pl->what);
+    int offers = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; offers++) {
+        fputs("<tr>", f);
+        rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+        rep_html_td_host(f, s_col(st, 0), NULL);
+        rep_html_td_num(f, sqlite3_column_int64(st, 3));
+        rep_html_td_num(f, sqlite3_column_int64(st, 5));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 4));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    if (offers == 0)
+        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+
+    /* the places it depends on, in one line each */
+    snprintf(sql, sizeof(sql),
+             "SELECT %s AS o, COUNT(DISTINCT e.server_ip || '/' || e.proto || '/' ||"
+             " e.server_port), COUNT(DISTINCT e.client_ip), SUM(e.bytes_c2s + e.bytes_s2c)"
+             " FROM edges e WHERE %s AND NOT (%s) GROUP BY o ORDER BY 3 DESC, 2 DESC LIMIT 100",
+             pl->other, pl->in_cli, pl->in_srv);
+    if (!(st = s_place_prep(pl, p->db, sql)))
+        return -EIO;
+    fprintf(f,
+            "<h2>%ss it depends on</h2><table id=needplaces><thead><tr><th>%s</th>"
+            "<th>services used</th><th>clients here</th><th>volume</th></tr></thead><tbody>\n",
+            pl->site ? "Site" : "Network", pl->what);
+    int n = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+        fputs("<tr>", f);
+        if (pl->site) {
+            s_site_link(f, s_col(st, 0));
+        } else {
+            fputs("<td><a href=\"/network/", f);
+            rep_html_q(f, s_col(st, 0));
+            fputs("\">", f);
+            rep_html_esc(f, s_col(st, 0));
+            fputs("</a></td>", f);
+        }
+        rep_html_td_num(f, sqlite3_column_int64(st, 1));
+        rep_html_td_num(f, sqlite3_column_int64(st, 2));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    if (n == 0)
+        fputs("<tr><td colspan=4 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+
+    /* what it needs from other places */
+    snprintf(sql, sizeof(sql),
+             "SELECT e.server_ip, e.proto, e.server_port, %s, COUNT(*), SUM(e.bytes_c2s +"
+             " e.bytes_s2c) FROM edges e WHERE %s AND NOT (%s) GROUP BY e.server_ip, e.proto,"
+             " e.server_port ORDER BY 5 DESC, 6 DESC LIMIT 100",
+             pl->other, pl->in_cli, pl->in_srv);
+    if (!(st = s_place_prep(pl, p->db, sql)))
+        return -EIO;
+    fprintf(f,
+            "<h2>Dependencies on other %ss</h2><table id=needs><thead><tr><th>service</th>"
+            "<th>server</th><th>its %s</th><th>clients here</th><th>volume</th></tr></thead>"
+            "<tbody>\n",
+            pl->what, pl->what);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr>", f);
+        rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+        rep_html_td_host(f, s_col(st, 0), NULL);
+        if (pl->site) {
+            s_site_link(f, s_col(st, 3));
+        } else {
+            fputs("<td><a href=\"/network/", f);
+            rep_html_q(f, s_col(st, 3));
+            fputs("\">", f);
+            rep_html_esc(f, s_col(st, 3));
+            fputs("</a></td>", f);
+        }
+        rep_html_td_num(f, sqlite3_column_int64(st, 4));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 5));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+
+    /* its hosts, paged, servers first */
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT ip, rep_host_name(ip), kind, network, services_provided, services_used, bytes_in +"
+        " bytes_out FROM hosts WHERE %s ORDER BY " KIND_RANK ", bytes_in + bytes_out DESC,"
+        " ip_key LIMIT %d OFFSET %lld",
+        pl->in_host, REP_PAGE_LIMIT, (long long)off);
+    if (!(st = s_place_prep(pl, p->db, sql)))
+        return -EIO;
+    fputs("<h2>Hosts</h2>\n", f);
+    rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
+    fputs("<table id=hosts><thead><tr><th>host</th><th>kind</th><th>network</th>"
+          "<th>services provided</th><th>services used</th><th>volume</th></tr></thead><tbody>\n",
+          f);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<tr>", f);
+        rep_html_td_host(f, s_col(st, 0), s_col(st, 1));
+        rep_html_td_text(f, s_col(st, 2));
+        rep_html_td_text(f, s_col(st, 3));
+        rep_html_td_num(f, sqlite3_column_int64(st, 4));
+        rep_html_td_num(f, sqlite3_column_int64(st, 5));
+        rep_html_td_bytes(f, sqlite3_column_int64(st, 6));
+        fputs("</tr>\n", f);
+    }
+    sqlite3_finalize(st);
+    fputs("</tbody></table>\n", f);
+    rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
+    rep_html_tail(p);
+    return 0;
+}
+
+int rep_pages_site(struct rep_page *p, const char *name)
+{
+    if (cmn_sites_find(p->sites, name) < 0) {
+        rep_pages_not_found(p, "no such site", name);
+        return 0;
+    }
+    char title[CMN_SITE_NAME_MAX + 16], fail[CMN_SITE_NAME_MAX + 2], base[CMN_SITE_NAME_MAX + 8];
+    snprintf(title, sizeof(title), "Site %s", name);
+    snprintf(fail, sizeof(fail), "@%s", name);
+    snprintf(base, sizeof(base), "/site/%s", name);
+    struct place pl = {.title = title,
+                       .what = "site",
+                       .in_host = "rep_site(ip) IS ?1",
+                       /* the site's addresses once, then the edges' indexes */
+                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
+                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
+                       .other = "rep_site(e.server_ip)",
+                       .other_cli = "rep_site(e.client_ip)",
+                       .site = name,
+                       .fail = fail,
+                       .base = base};
+    return s_place(p, &pl);
+}
+
+int rep_pages_network(struct rep_page *p, const char *cidr)
+{
+    struct place pl = {.what = "network",
+                       .in_host = "ip_key BETWEEN ?1 AND ?2",
+                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
+                                 " AND ?2)",
+                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
+                                 " AND ?2)",
+                       .other = "(SELECT network FROM hosts h WHERE h.ip = e.server_ip)",
+                       .other_cli = "(SELECT network FROM hosts h WHERE h.ip = e.client_ip)"};
+    if (!strchr(cidr, '/') || cmn_prefix_parse(cidr, pl.lo, pl.hi) != 0) {
+        rep_pages_not_found(p, "not a network (a.b.c.0/24 or x::/64)", cidr);
+        return 0;
+    }
+    char title[CMN_IP_STRLEN + 32], base[CMN_IP_STRLEN + 16];
+    snprintf(title, sizeof(title), "Network %s", cidr);
+    snprintf(base, sizeof(base), "/network/%s", cidr);
+    pl.title = title;
+    pl.fail = cidr;
+    pl.base = base;
+    return s_place(p, &pl);
+}
