@@ -9,6 +9,7 @@ BUILD_PKGS=(build-essential cmake pkg-config git
     libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3
     nodejs npm)
 TEST_PKGS=(tshark clang-format iproute2 graphviz chromium curl)
+BENCH_PKGS=(pmacct argus-server argus-client tshark linux-perf valgrind)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do
     case "$a" in
