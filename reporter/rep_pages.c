@@ -156,7 +156,8 @@ int rep_pages_overview(struct rep_page *p)
     s_tot(f, "unknown", kinds[3], "/hosts?kind=unknown");
     s_tot(f, "networks", s_scalar(db, "SELECT COUNT(DISTINCT network) FROM hosts"), NULL);
     s_tot(f, "sites", (int64_t)cmn_sites_count(p->sites), "/sites");
-    s_tot(f, "services", s_scalar(db, "SELECT COUNT(*) FROM services"), "/services");
+    s_tot(f, "services", s_scalar(db, "SELECT COUNT(*) FROM services WHERE clients > 0"),
+          "/services");
     s_tot(f, "edges", s_scalar(db, "SELECT COUNT(*) FROM edges"), NULL);
     s_tot(f, "events", s_scalar(db, "SELECT COUNT(*) FROM events"), "/events");
     fputs("</div>\n", f);
@@ -174,7 +175,7 @@ int rep_pages_overview(struct rep_page *p)
         snprintf(
             sql, sizeof(sql),
             "SELECT s.ip, s.proto, s.port, s.clients, s.bytes, rep_host_name(s.ip) FROM services s"
-            " ORDER BY s.%s, s.ip_key LIMIT 10",
+            " WHERE s.clients > 0 ORDER BY s.%s, s.ip_key LIMIT 10",
             tops[t][1]);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
             return -EIO;
@@ -625,7 +626,8 @@ int rep_pages_host(struct rep_page *p, const char *raw)
                            "SELECT s.proto, s.port, s.clients, s.bytes, s.packets, s.confidence,"
                            " " REP_EVIDENCE_COLS " FROM services s LEFT JOIN endpoints e"
                            " ON e.ip = s.ip AND e.proto = s.proto AND e.port = s.port"
-                           " WHERE s.ip = ?1 ORDER BY s.clients DESC, s.bytes DESC, s.proto,"
+                           " WHERE s.ip = ?1 AND s.clients > 0"
+                           " ORDER BY s.clients DESC, s.bytes DESC, s.proto,"
                            " s.port LIMIT 1000",
                            -1, &st, NULL) != SQLITE_OK)
         return -EIO;

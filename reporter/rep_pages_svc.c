@@ -74,6 +74,7 @@ int rep_pages_services(struct rep_page *p)
 {
     FILE *f = p->f;
     struct rep_qb q = {.len = 0};
+    rep_qb_where(&q, "clients > 0"); /* a service has a client (EXPORT_SCHEMA.md) */
     const char *qs = rep_page_arg(p, "q");
     const char *site = rep_page_arg(p, "site");
     uint8_t proto, lo[16], hi[16];
