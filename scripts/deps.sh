@@ -21,6 +21,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 for p in "${pkgs[@]}"; do
+    # a machine whose nodejs comes from elsewhere (e.g. NodeSource, which
+    # bundles npm and conflicts with Debian's npm) already has the commands
+    case "$p" in
+        nodejs | npm) command -v "${p/nodejs/node}" >/dev/null && continue ;;
+    esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
