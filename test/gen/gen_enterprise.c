@@ -65,7 +65,7 @@ static uint32_t s_logu(uint64_t *x, uint32_t lo, uint32_t hi)
 
 /* ---- traffic profiles ---- */
 
-enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD };
+enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD, K_PROBE };
 
 enum prof {
     P_DNS,
@@ -89,6 +89,7 @@ enum prof {
     P_MON,
     P_SCAN,
     P_FLOOD,
+    P_PROBE,
     P_COUNT
 };
 
@@ -135,6 +136,7 @@ static const struct profile PROF[P_COUNT] = {
     [P_MON]    = {K_TCP, 6, 10050,  1, 1,    20, 40,     100, 800,   0, 0,            200, 2000,    0, 0, 0, 0},
     [P_SCAN]   = {K_SCAN, 6, 0,     0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
     [P_FLOOD]  = {K_FLOOD, 6, 443,  0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_PROBE]  = {K_PROBE, 6, 0,    0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -203,6 +205,16 @@ struct spec {
     uint32_t order; /* creation order: stable tie-break */
     uint16_t port;  /* responder port override (scan probes) */
     uint8_t open;   /* scan probe: the port answers SYN+ACK */
+    uint8_t probe;  /* P_PROBE sessions: enum probe */
+};
+
+/* --probes: what a P_PROBE session sends (docs: probers are no clients). */
+enum probe {
+    PR_HALF,    /* SYN, the port's SYN+ACK, RST: half-open */
+    PR_CONNECT, /* SYN, SYN+ACK, ACK, RST+ACK: a connect scan, nothing else sent */
+    PR_FIN,     /* one FIN, unanswered by an open port */
+    PR_NULL,    /* one segment without flags */
+    PR_XMAS     /* FIN+PSH+URG */
 };
 
 enum st {
@@ -223,6 +235,9 @@ enum st {
     ST_SCAN_RST,
     ST_FLOOD_SA,
     ST_FLOOD_SA2,
+    ST_PROBE,
+    ST_PROBE_ACK,
+    ST_PROBE_RST,
     ST_DONE
 };
 
@@ -250,6 +265,7 @@ struct sess {
     uint8_t unacked;   /* segments since the receiver last ACKed */
     uint8_t close;     /* enum close */
     uint8_t open;      /* scan probe answered with SYN+ACK */
+    uint8_t probe;     /* enum probe (P_PROBE sessions) */
     uint8_t emitted;   /* a packet of it reached the capture */
     uint8_t eph;       /* client port came from the ephemeral allocator */
     uint8_t v6;        /* family of the session */
@@ -284,6 +300,7 @@ struct opts {
     bool flood;        /* --flood */
     bool ftp;          /* --ftp-active */
     bool fragments;    /* --fragments */
+    bool probes;       /* --probes */
     const char *out;   /* --out */
     const char *truth; /* --truth */
     const char *dup;   /* --dup */
@@ -409,6 +426,42 @@ static uint32_t s_medge(struct gen *g, uint32_t cm, uint32_t sm, enum prof p, ui
     uint32_t ch, sh;
     s_pair(g, cm, sm, want6, &ch, &sh);
     return s_edge_add(g, ch, sh, p, port, w);
+}
+
+/* --probes: a PC that uses a web service also probes it from other ports
+ * (half-open, connect, FIN); a stealth scanner sends FIN, Null and Xmas to
+ * open and closed ports of that server (event stealth_scan); a connect
+ * scanner completes handshakes with its open ports, ssh included, and sends
+ * nothing else. All noise: no edge, no client; a port only scanners reached
+ * is no service. The sessions are scheduled by s_probe_specs. */
+static void s_probe_model(struct gen *g, uint32_t npcs)
+{
+    uint32_t i, k;
+    for (i = 0; i < g->nedges; i++) {
+        const struct edge *e = &g->edges[i];
+        if ((e->prof == P_HTTPS || e->prof == P_HTTP) && !e->noise &&
+            g->hosts[e->ch].role == R_PC && !g->hosts[e->sh].v6 && e->ch != g->mach[npcs - 2].h4 &&
+            e->ch != g->mach[npcs - 3].h4)
+            break;
+    }
+    if (i == g->nedges)
+        return;
+    uint32_t ch = g->edges[i].ch, sh = g->edges[i].sh;
+    uint16_t port = g->edges[i].port;
+    g->edges[i].weight *= 20; /* sure to have sessions */
+    k = s_edge_add(g, ch, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
+    k = s_edge_add(g, g->mach[npcs - 2].h4, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
+    g->edges[k].event = (int32_t)g->nevents;
+    struct event *ev = &g->events[g->nevents++];
+    ev->kind = "stealth_scan";
+    ev->target = sh;
+    ev->source = g->mach[npcs - 2].h4;
+    ev->port = 0;
+    ev->sources = 1;
+    k = s_edge_add(g, g->mach[npcs - 3].h4, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
 }
 
 /* Offices of PCs, a data centre of servers, and who talks to whom. */
@@ -593,6 +646,8 @@ static void s_build_model(struct gen *g)
         ev->sources = 1;
         g->scan_sport = (uint16_t)s_range(&g->rng, 40000, 65000);
     }
+    if (g->o.probes && npcs >= 4)
+        s_probe_model(g, npcs);
     if (g->o.flood) {
         struct event *ev = &g->events[g->nevents];
         ev->kind = "syn_flood";
@@ -719,9 +774,13 @@ static void s_sess_init(const struct gen *g, struct sess *s, const struct spec *
     else
         s->close = CL_I_FIN;
     s->open = sp->open;
+    s->probe = sp->probe;
     switch (pf->kind) {
         case K_UDP:
             s_exchange(g, s, sp->start);
+            break;
+        case K_PROBE:
+            s->st = s->probe >= PR_FIN ? ST_PROBE : ST_SYN;
             break;
         default:
             s->st = ST_SYN; /* scans and floods start with a SYN too */
@@ -764,6 +823,8 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
             o->win = 64240;
             if (pf->kind == K_SCAN) {
                 o->win = 1024;
+                s->st = ST_SCAN_REPLY;
+            } else if (pf->kind == K_PROBE) {
                 s->st = ST_SCAN_REPLY;
             } else if (pf->kind == K_FLOOD) {
                 s->st = ST_FLOOD_SA;
@@ -894,7 +955,7 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
                 o->flags = GEN_TH_SYN | GEN_TH_ACK;
                 o->seq = s->rseq++;
                 o->win = 65160;
-                s->st = ST_SCAN_RST;
+                s->st = pf->kind == K_PROBE && s->probe == PR_CONNECT ? ST_PROBE_ACK : ST_SCAN_RST;
                 s->t += s_jit(s, s->rtt_i);
             } else {
                 o->flags = GEN_TH_RST | GEN_TH_ACK;
@@ -902,6 +963,33 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
                 o->win = 0;
                 s->st = ST_DONE;
             }
+            break;
+        case ST_PROBE: { /* FIN, Null, Xmas: an open port stays silent */
+            static const uint8_t fl[] = {
+                [PR_FIN] = GEN_TH_FIN, [PR_NULL] = 0, [PR_XMAS] = GEN_TH_FIN | GEN_TH_PSH | 0x20};
+            o->dir = 0;
+            o->flags = fl[s->probe];
+            o->seq = s->iseq;
+            o->win = 1024;
+            s->st = s->open ? ST_DONE : ST_SCAN_REPLY;
+            s->t += s_jit(s, s->rtt_r);
+            break;
+        }
+        case ST_PROBE_ACK: /* connect scan: the handshake's ACK, then the close */
+            o->dir = 0;
+            o->flags = GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            s->st = ST_PROBE_RST;
+            s->t += 100 * NS_US;
+            break;
+        case ST_PROBE_RST:
+            o->dir = 0;
+            o->flags = GEN_TH_RST | GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            o->win = 0;
+            s->st = ST_DONE;
             break;
         case ST_SCAN_RST:
             o->dir = 0;
@@ -963,6 +1051,7 @@ static void s_spec_push(struct gen *g, int64_t start, uint32_t edge, uint16_t po
     sp->order = (uint32_t)g->nspecs;
     sp->port = port;
     sp->open = open;
+    sp->probe = 0;
     g->nspecs++;
 }
 
@@ -996,6 +1085,44 @@ static uint64_t s_ftp_data(struct gen *g, uint32_t ctl, int64_t start)
         n += s_count(g, &g->specs[g->nspecs - 1], NULL);
     }
     return n;
+}
+
+/* --probes sessions of probe edge k (s_probe_model): the stealth scanner's
+ * (the edge with an event), the connect scanner's (ssh listens on the target
+ * for it alone unless a client uses it), or the real client's. */
+static void s_probe_specs(struct gen *g, uint32_t k)
+{
+    const struct edge *e = &g->edges[k];
+    struct pr {
+        uint16_t port;
+        uint8_t probe;
+    } list[8];
+    uint32_t n = 0, j;
+    bool stealth = e->event >= 0,
+         connect = !stealth && g->hosts[e->ch].role == R_PC && g->edges[k - 1].prof == P_PROBE;
+    if (stealth) {
+        list[n++] = (struct pr){e->port, PR_FIN};
+        list[n++] = (struct pr){e->port, PR_NULL};
+        list[n++] = (struct pr){e->port, PR_XMAS};
+        list[n++] = (struct pr){3390, PR_FIN};
+        list[n++] = (struct pr){3391, PR_NULL};
+        list[n++] = (struct pr){3392, PR_XMAS};
+    } else if (connect) {
+        list[n++] = (struct pr){22, PR_CONNECT};
+        list[n++] = (struct pr){e->port, PR_CONNECT};
+        list[n++] = (struct pr){8081, PR_CONNECT};
+    } else {
+        list[n++] = (struct pr){e->port, PR_HALF};
+        list[n++] = (struct pr){e->port, PR_HALF};
+        list[n++] = (struct pr){e->port, PR_FIN};
+        list[n++] = (struct pr){e->port, PR_CONNECT};
+    }
+    for (j = 0; j < n; j++) {
+        int64_t t = (int64_t)((0.1 + 0.8 * s_unif(&g->rng)) * (double)g->dur);
+        uint8_t open = list[j].port == 22 || s_edge_has_port(g, e->sh, list[j].port);
+        s_spec_push(g, t, k, list[j].port, open);
+        g->specs[g->nspecs - 1].probe = list[j].probe;
+    }
 }
 
 /* Scenario sessions first (they are fixed), then sample ordinary sessions by
@@ -1035,6 +1162,8 @@ static void s_schedule(struct gen *g)
             for (j = 0; j < n; j++)
                 s_spec_push(g, t0 + (int64_t)j * 300 * NS_US, i, ports[j],
                             s_edge_has_port(g, e->sh, ports[j]));
+        } else if (e->prof == P_PROBE) {
+            s_probe_specs(g, i);
         }
     }
     if (g->o.flood) {
@@ -1160,6 +1289,15 @@ static uint32_t s_slot_get(struct gen *g)
     return g->npool++;
 }
 
+/* Next new ephemeral port of h (never one it used last). */
+static uint16_t s_port_fresh(struct gen *g, struct host *h)
+{
+    h->port_next = (uint16_t)(h->port_next + s_range(&g->rng, 1, 7));
+    if (h->port_next > EPH_HI || h->port_next < EPH_LO)
+        h->port_next = (uint16_t)(EPH_LO + h->port_next % 64);
+    return h->port_next;
+}
+
 /* Next ephemeral port of h at time t; sometimes the port its last finished
  * session used, so the same 5-tuple recurs over time as on real hosts. */
 static uint16_t s_port_alloc(struct gen *g, struct host *h, int64_t t)
@@ -1169,10 +1307,7 @@ static uint16_t s_port_alloc(struct gen *g, struct host *h, int64_t t)
         h->last_port = 0;
         return p;
     }
-    h->port_next = (uint16_t)(h->port_next + s_range(&g->rng, 1, 7));
-    if (h->port_next > EPH_HI || h->port_next < EPH_LO)
-        h->port_next = (uint16_t)(EPH_LO + h->port_next % 64);
-    return h->port_next;
+    return s_port_fresh(g, h);
 }
 
 static void s_activate(struct gen *g, const struct spec *sp)
@@ -1191,6 +1326,10 @@ static void s_activate(struct gen *g, const struct spec *sp)
             break;
         case P_SCAN:
             s->iport = g->scan_sport;
+            s->rport = sp->port;
+            break;
+        case P_PROBE: /* a fresh port: a probe is its own session */
+            s->iport = s_port_fresh(g, &g->hosts[e->ch]);
             s->rport = sp->port;
             break;
         case P_FLOOD:
@@ -1278,7 +1417,7 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
     src->by_out += iplen;
     dst->pk_in++;
     dst->by_in += iplen;
-    if (e->noise) {
+    if (e->noise && e->event >= 0) {
         struct event *ev = &g->events[e->event];
         if (ev->source == UINT32_MAX && si == e->ch && !e->pk[0]++)
             ev->sources++; /* a flood source that did send (noise edges count nothing else) */
@@ -1286,7 +1425,7 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
             ev->first = o->t;
         ev->last = o->t;
         ev->packets++;
-    } else {
+    } else if (!e->noise) {
         int d = si == e->ch ? 0 : 1;
         e->pk[d]++;
         e->by[d] += iplen;
@@ -1598,6 +1737,8 @@ static void s_usage(FILE *f)
             "  --flood           spoofed SYN flood at a web server's 443; event syn_flood\n"
             "  --ftp-active      active FTP: data connections from the server's port 20\n"
             "  --fragments       some large UDP datagrams (dns, kerberos) fragmented\n"
+            "  --probes          half-open, connect and FIN/Null/Xmas probes of a web service,\n"
+            "                    one from a host that also uses it; event stealth_scan\n"
             "  --dup FILE        also write the redundant core switch's copy\n",
             MIN_SERVERS);
 }
@@ -1623,19 +1764,30 @@ static int s_parse(int argc, char **argv, struct opts *o)
         O_FTP,
         O_FRAG,
         O_DUP,
+        O_PROBES,
         O_HELP
     };
-    static const struct option lo[] = {
-        {"seed", required_argument, 0, O_SEED},    {"packets", required_argument, 0, O_PKTS},
-        {"pcs", required_argument, 0, O_PCS},      {"servers", required_argument, 0, O_SRV},
-        {"duration", required_argument, 0, O_DUR}, {"start", required_argument, 0, O_START},
-        {"out", required_argument, 0, O_OUT},      {"truth", required_argument, 0, O_TRUTH},
-        {"nsec", no_argument, 0, O_NSEC},          {"snaplen", required_argument, 0, O_SNAP},
-        {"vlan", no_argument, 0, O_VLAN},          {"midstream", no_argument, 0, O_MID},
-        {"monitor", no_argument, 0, O_MON},        {"scan", no_argument, 0, O_SCAN},
-        {"flood", no_argument, 0, O_FLOOD},        {"ftp-active", no_argument, 0, O_FTP},
-        {"fragments", no_argument, 0, O_FRAG},     {"dup", required_argument, 0, O_DUP},
-        {"help", no_argument, 0, O_HELP},          {0, 0, 0, 0}};
+    static const struct option lo[] = {{"seed", required_argument, 0, O_SEED},
+                                       {"packets", required_argument, 0, O_PKTS},
+                                       {"pcs", required_argument, 0, O_PCS},
+                                       {"servers", required_argument, 0, O_SRV},
+                                       {"duration", required_argument, 0, O_DUR},
+                                       {"start", required_argument, 0, O_START},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"truth", required_argument, 0, O_TRUTH},
+                                       {"nsec", no_argument, 0, O_NSEC},
+                                       {"snaplen", required_argument, 0, O_SNAP},
+                                       {"vlan", no_argument, 0, O_VLAN},
+                                       {"midstream", no_argument, 0, O_MID},
+                                       {"monitor", no_argument, 0, O_MON},
+                                       {"scan", no_argument, 0, O_SCAN},
+                                       {"flood", no_argument, 0, O_FLOOD},
+                                       {"ftp-active", no_argument, 0, O_FTP},
+                                       {"fragments", no_argument, 0, O_FRAG},
+                                       {"dup", required_argument, 0, O_DUP},
+                                       {"probes", no_argument, 0, O_PROBES},
+                                       {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
     int c;
     char *end;
 
@@ -1707,6 +1859,9 @@ static int s_parse(int argc, char **argv, struct opts *o)
                 continue;
             case O_FRAG:
                 o->fragments = true;
+                continue;
+            case O_PROBES:
+                o->probes = true;
                 continue;
             case O_HELP:
             case 'h':

@@ -3,7 +3,10 @@
 """Role inference and events, end to end (`renkei analyze` -> export), one
 check per case of the issue, on renkei-gen captures and on ../shared/pcaps.
 
-Generator cases (each its own small capture and its own property): mid-stream
+Generator cases (each its own small capture and its own property): probes
+(half-open, FIN / Null / Xmas and connect probes of a used service: no edge,
+nothing added to the real edge, the port only a connect scan reached listed
+as listening), mid-stream
 conversations, a monitoring host, ntp 123<->123 and dns 53<->53 between
 servers (both ends servers, the initiator is the client), active FTP (server
 port 20 opens the data connection), a SYN scan (RST ports are no services, the
@@ -204,6 +207,31 @@ def case_scan():
     check("scan: port_scan event with actor, port count >= 1024, rate",
           len(evs) == 1 and ipn(evs[0]["actor_ip"]) == scanner and evs[0]["port_count"] >= 1024
           and evs[0]["rate"] > 0, evs)
+
+
+def case_probes():
+    """Issue 8, classes 1-2: probes of a web service (a host that also uses
+    it probes it from other ports: half-open, FIN, connect; a stealth scanner
+    sends FIN / Null / Xmas to the open port and to closed ones; a connect
+    scanner completes handshakes and sends nothing else) make no edge and
+    add nothing to the real edge (exact counts on several seeds)."""
+    for seed in (11, 13, 15):
+        truth, x = scored_case(f"probes{seed}", "--probes", seed=seed)
+        ev = next(e for e in truth["events"] if e["kind"] == "stealth_scan")
+        tgt, stealth = ipn(ev["target_ip"]), ipn(ev["source_ip"])
+        tgot = {k for k in edges(x) if k[0] == stealth and k[1] == tgt}
+        ttru = {(ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], int(e["server_port"]))
+                for e in truth["edges"] if ipn(e["client_ip"]) == stealth
+                and ipn(e["server_ip"]) == tgt}
+        check(f"probes{seed}: stealth scanner {stealth} is no client of {tgt} (but as in the truth)",
+              tgot == ttru, (tgot, ttru))
+        lst = {(ipn(s["ip"]), int(s["port"])) for s in x.get("listening", [])}
+        ssh = (tgt, "tcp", 22)
+        check(f"probes{seed}: {tgt}:22, reached by a connect scan only, is listening",
+              ssh in services(x) or (tgt, 22) in lst, sorted(lst))
+        evs = [e for e in x["events"] if e["kind"] == "stealth_scan"]
+        check(f"probes{seed}: stealth_scan event on {tgt}",
+              any(ipn(e["target_ip"]) == tgt and ipn(e["actor_ip"]) == stealth for e in evs), evs)
 
 
 def case_flood():
@@ -527,6 +555,13 @@ def real_captures():
                   and ev[0]["actor_ip"] == "192.168.1.178" and ev[0]["port_count"] == 3, ev)
             st = {(ipn("192.168.1.2"), "tcp", p) for p in (3390, 3391, 3392)}
             check(f"{f}: stealth-probed ports are no services", not st & got)
+            # issue 8, classes 1-2: nmap's handshakes with 80 and 443 (SYN,
+            # ACK, RST) and its FIN / Null / Xmas probes make no client
+            check(f"{f}: the prober is nobody's client (no edge at all)", not x["edges"],
+                  x["edges"])
+            lst = {(ipn(s["ip"]), s["proto"], int(s["port"])) for s in x.get("listening", [])}
+            check(f"{f}: 192.168.1.2:80 and :443 accepted the scanner: listening",
+                  {(ipn("192.168.1.2"), "tcp", 80), (ipn("192.168.1.2"), "tcp", 443)} <= lst, lst)
         if f == "stopddos_syn_flood_spoofed.pcap":
             ev = [e for e in x["events"] if e["kind"] == "syn_flood"]
             check(f"{f}: syn_flood event 10.10.10.10:25565 with thousands of sources and a rate",
@@ -560,7 +595,7 @@ def main():
     elif not os.path.isdir(PCAPS):
         missing = f"no captures in {PCAPS}"
     cases = [("midstream", case_midstream), ("monitor", case_monitor), ("ftp", case_ftp),
-             ("scan", case_scan), ("flood", case_flood), ("vlan", case_vlan),
+             ("scan", case_scan), ("probes", case_probes), ("flood", case_flood), ("vlan", case_vlan),
              ("fragments", case_fragments), ("groups", case_groups)]
     for name, fn in cases:
         if not only or name in only:
