@@ -22,30 +22,30 @@
 /* Column X of a session row read through prefix P (MRG_SRV_SIDE_C's C). */
 #define MRG_COL(P, X) P #X
 
-/* TCP probe test, server side A (client B): true when the session, by its
- * counters read through C(P, column), is only a probe and no conversation
+/* TCP probe test: true when the session, by its counters read through
+ * C(P, column), S the suffix of the server's direction (ab when A is the
+ * server side) and K the client's, is only a probe and no conversation
  * (docs/SCHEMA.md "Edge rule"): the client sent nothing but pure SYNs and
  * RSTs (half-open, SYN scans, spoofed floods); or it sent neither SYN nor ACK
  * and the server nothing but RSTs (FIN, Null, Xmas probes, unanswered by an
- * open port); or it completed a handshake and sent nothing but the ACK and
- * its close (connect scans). A retired row (client port -1) was a
+ * open port); or it completed a handshake, closed it (RST or FIN) and sent
+ * nothing but the ACK and that close (connect scans; a handshake not closed
+ * yet may be an idle connection, so it counts). A retired row (client port -1) was a
  * conversation when it retired. */
-#define MRG_PROBE_AB(P, C, S, K)                                                                                                     \
-    "(" P "proto = 6 AND " P "a_port <> -1 AND " P "b_port <> -1 AND ("                                                              \
-    " " C(P, pkts_##K) " - (" C(P, syn_##K) " - " C(P, synack_##K) ") - " C(                                                         \
-        P,                                                                                                                           \
-        rst_##K) " <= 0"                                                                                                             \
-                 " OR (" C(P, ack_##K) " = 0 AND " C(P, syn_##K) " = 0 AND " C(                                                      \
-                     P,                                                                                                              \
-                     pkts_##S) " = " C(P,                                                                                            \
-                                       rst_##S) ")"                                                                                  \
-                                                " OR (" C(P, synack_##S) " > 0 AND " C(P, syn_##K) " > " C(P, synack_##K) " AND " C( \
-                                                    P,                                                                               \
-                                                    pkts_##K) " - " C(P,                                                             \
-                                                                      syn_##K) " - " C(P,                                            \
-                                                                                       rst_##K) " - " C(P,                           \
-                                                                                                        fin_##K) " - MIN(" C(P,      \
-                                                                                                                             fin_##S) ", 1) <= 1)))"
+// clang-format off
+#define MRG_PROBE_AB(P, C, S, K)                                                                   \
+    "(" P "proto = 6 AND " P "a_port <> -1 AND " P "b_port <> -1 AND ("                            \
+    /* half-open: only pure SYNs and RSTs from the client */                                       \
+    " " C(P, pkts_##K) " - (" C(P, syn_##K) " - " C(P, synack_##K) ") - " C(P, rst_##K) " <= 0"   \
+    /* FIN / Null / Xmas: neither SYN nor ACK; the server silent or RST */                         \
+    " OR (" C(P, ack_##K) " = 0 AND " C(P, syn_##K) " = 0"                                         \
+    "  AND " C(P, pkts_##S) " = " C(P, rst_##S) ")"                                                \
+    /* connect scan: handshake, then only the ACK and the client's close */                        \
+    " OR (" C(P, synack_##S) " > 0 AND " C(P, syn_##K) " > " C(P, synack_##K)                      \
+    "  AND " C(P, rst_##K) " + " C(P, fin_##K) " > 0"                                              \
+    "  AND " C(P, pkts_##K) " - " C(P, syn_##K) " - " C(P, rst_##K) " - " C(P, fin_##K)            \
+    "   - MIN(" C(P, fin_##S) ", 1) <= 1)))"
+// clang-format on
 
 /* 'A', 'B' or NULL: the server side of a session row whose counters are
  * read through C(P, column); the keys, ports and flags through P. */

@@ -99,6 +99,16 @@ static bool s_answered(const struct cmn_endpoint_rec *ev)
     return ev->proto == 6 && ev->synack_sent > ev->synack_recv && ev->syn_recv > 0;
 }
 
+/* The endpoint began every session whose start was seen and accepted none:
+ * whatever its port and fan-out, it serves nobody (an NTP client on 123, DNS
+ * 53 -> 53 and NTP 123 -> 123 initiators). Sessions seen mid-stream have no
+ * start and do not count either way. Not port 20: active FTP data opens its
+ * connections from the server side. */
+static bool s_never_accepted(const struct cmn_endpoint_rec *ev)
+{
+    return ev->resp_sessions == 0 && ev->init_sessions > 0 && ev->port != PORT_FTP_DATA;
+}
+
 /* DHCP (RFC 2131) fixes both ports: udp/67 answers, udp/68 asks. The server
  * often only sends (its offers and acks go to 255.255.255.255:68 or to the
  * offered address, the requests come from 0.0.0.0 to a broadcast), which the
@@ -137,6 +147,10 @@ enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confiden
             role = CMN_ROLE_CLIENT;
         if (role == CMN_ROLE_SERVER && ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
             role = CMN_ROLE_UNKNOWN;
+        if (role == CMN_ROLE_SERVER && s_never_accepted(ev)) {
+            s = -W_ANSWERED;
+            role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
+        }
     }
     if (confidence)
         *confidence = role == CMN_ROLE_UNKNOWN ? 0.0f : (float)(1.0 - exp(-fabs(s) / 2.0));

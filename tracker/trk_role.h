@@ -45,7 +45,12 @@
  *
  * Decision: s > 0.1 server, s < -0.1 client, else unknown. A server must have
  * received something (one-way UDP receivers such as syslog are servers), a
- * client must have sent something (one-way UDP senders are clients). A
+ * client must have sent something (one-way UDP senders are clients). A server
+ * must have accepted a conversation: an endpoint that began every session
+ * whose start was seen (init_sessions > 0, resp_sessions == 0) is a client
+ * (unknown if it sent nothing), score -1.0, whatever its port and fan-in (an
+ * NTP client on 123, DNS 53 -> 53 and NTP 123 -> 123 initiators); sessions
+ * seen mid-stream count neither way; not port 20 (active FTP). A
  * "server" on an ephemeral port with a single session is one-off noise
  * (e.g. the client end of an active FTP data connection): unknown.
  * Confidence = 1 - exp(-|s|/2), in [0,1), 0 for unknown.

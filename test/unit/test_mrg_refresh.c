@@ -557,8 +557,8 @@ TEST(probe_sessions)
     static const uint32_t conn_c[4] = {3, 1, 0, 1}, conn_s[4] = {1, 1, 0, 0};
     static const uint32_t connf_c[4] = {4, 1, 1, 0}, connf_s[4] = {2, 1, 1, 0};
     static const uint32_t hs_c[4] = {2, 1, 0, 0}, hs_s[4] = {1, 1, 0, 0};
-    static const uint32_t data_c[4] = {2, 0, 0, 0}, data_s[4] = {2, 0, 0, 0};
-    static const uint32_t req_c[4] = {3, 1, 0, 0};
+    static const uint32_t syn_c[4] = {1, 1, 0, 0}, rst_c[4] = {1, 0, 0, 1};
+    static const uint32_t data_c[4] = {3, 0, 0, 0}, data_s[4] = {2, 0, 0, 0};
     struct cmn_session_rec ss[] = {
         s_tcp("10.0.0.9", 50000, "10.0.0.3", 80, conv_c, conv_s, e),  /* the real client */
         s_tcp("10.0.0.9", 50001, "10.0.0.3", 80, half_c, half_s, e),  /* its half-open probe */
@@ -566,7 +566,7 @@ TEST(probe_sessions)
         s_tcp("10.0.0.20", 40000, "10.0.0.3", 80, fin_c, none, e),    /* a stealth scanner */
         s_tcp("10.0.0.21", 40001, "10.0.0.3", 80, conn_c, conn_s, e), /* connect scans */
         s_tcp("10.0.0.21", 40002, "10.0.0.3", 80, connf_c, connf_s, e),
-        s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, hs_c, hs_s, e), /* data in the next epoch */
+        s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, syn_c, hs_s, e), /* its ACK next epoch */
     };
     struct mrg_part p = {.sessions = ss,
                          .n_sessions = sizeof(ss) / sizeof(ss[0]),
@@ -580,33 +580,34 @@ TEST(probe_sessions)
     FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown' AND ip IN"
                         " ('10.0.0.20', '10.0.0.21', '10.0.0.22')") == 3);
     FAIL_IF_NOT(tu_q(h, "SELECT packets_out FROM hosts WHERE ip = '10.0.0.20'") == 1);
-    /* 1: 10.0.0.22 sends its request: the session's handshake joins its edge */
+    /* 1: 10.0.0.22 completes the handshake and sends its request: the
+     *    session's SYN joins its edge; 10.0.0.23 connects (not closed yet:
+     *    a conversation), 10.0.0.9 probes again */
     struct cmn_session_rec s2[] = {
         s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, data_c, data_s, e + 1),
-        s_tcp("10.0.0.9", 50003, "10.0.0.3", 80, hs_c, hs_s, e + 1),
-        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, req_c, hs_s, e + 1),
+        s_tcp("10.0.0.9", 50003, "10.0.0.3", 80, half_c, half_s, e + 1),
+        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, hs_c, hs_s, e + 1),
     };
     p = (struct mrg_part){.sessions = s2, .n_sessions = 3};
     FAIL_IF(s_both(inc, full, ++e, &p, "probe turns conversation"));
     FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s * 1000 + packets_s2c * 10 + sessions FROM edges"
                         " WHERE client_ip = '10.0.0.22'") == 4031);
     FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.9'") == 6);
-    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.23'") == 3);
-    /* 2: the server closes 10.0.0.9's new session before any request: still
-     *    a connect-scan pattern; and 10.0.0.22's conversation goes on */
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.23'") == 2);
+    /* 2: the server closes 10.0.0.9's probe; 10.0.0.22's conversation goes
+     *    on; 10.0.0.23 resets its connection unused: a connect scan */
     static const uint32_t close_s[4] = {1, 0, 1, 0}, ack_c[4] = {1, 0, 0, 0};
     struct cmn_session_rec s3[] = {
         s_tcp("10.0.0.9", 50003, "10.0.0.3", 80, none, close_s, e + 1),
         s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, ack_c, close_s, e + 1),
-        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, none, close_s, e + 1),
+        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, rst_c, none, e + 1),
     };
     p = (struct mrg_part){.sessions = s3, .n_sessions = 3};
     FAIL_IF(s_both(inc, full, ++e, &p, "server closes"));
     FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s * 1000 + packets_s2c * 10 + sessions FROM edges"
                         " WHERE client_ip = '10.0.0.22'") == 5041);
     FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.9'") == 6);
-    /* the counters cannot tell one request the server closed unanswered from
-     * a connect scan's ACK: 10.0.0.23's session turns back into a probe */
+    /* 10.0.0.23's session turned back into a probe */
     FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.23'") == 0);
     mrg_db_close(&inc);
     mrg_db_close(&full);
