@@ -109,6 +109,17 @@ static bool s_never_accepted(const struct cmn_endpoint_rec *ev)
     return ev->resp_sessions == 0 && ev->init_sessions > 0 && ev->port != PORT_FTP_DATA;
 }
 
+/* Active FTP (RFC 959 PORT / EPRT): the server connects from its port 20 to
+ * the port the client named, so the client's end answers a SYN. An endpoint
+ * all of whose sessions are with a peer's port 20 is that client end, not a
+ * listener, whatever its port number. A listener that served anyone else
+ * (P2P, passive FTP, dynamic RPC on a high port) has other sessions. */
+static bool s_ftp_data_client(const struct cmn_endpoint_rec *ev)
+{
+    return ev->proto == 6 && ev->port != PORT_FTP_DATA && ev->ftp_data_sessions > 0 &&
+           ev->ftp_data_sessions >= ev->sessions;
+}
+
 /* DHCP (RFC 2131) fixes both ports: udp/67 answers, udp/68 asks. The server
  * often only sends (its offers and acks go to 255.255.255.255:68 or to the
  * offered address, the requests come from 0.0.0.0 to a broadcast), which the
@@ -137,20 +148,20 @@ enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confiden
         if (s < W_ANSWERED)
             s = W_ANSWERED;
         role = CMN_ROLE_SERVER;
-        if (ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
-            role = CMN_ROLE_UNKNOWN;
     } else if (!s_gated(ev)) {
         s = trk_role_score(ev);
         if (s > DECIDE_MIN && ev->pkts_in > 0)
             role = CMN_ROLE_SERVER;
         else if (s < -DECIDE_MIN && ev->pkts_out > 0)
             role = CMN_ROLE_CLIENT;
-        if (role == CMN_ROLE_SERVER && ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
-            role = CMN_ROLE_UNKNOWN;
         if (role == CMN_ROLE_SERVER && s_never_accepted(ev)) {
             s = -W_ANSWERED;
             role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
         }
+    }
+    if (role == CMN_ROLE_SERVER && s_ftp_data_client(ev)) {
+        s = -W_ANSWERED;
+        role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
     }
     if (confidence)
         *confidence = role == CMN_ROLE_UNKNOWN ? 0.0f : (float)(1.0 - exp(-fabs(s) / 2.0));

@@ -10,9 +10,9 @@
  *    (a port both answering and answered as often, a reused port, is left
  *    to the score), so it is a server, with
  *    score max(s, 1.0), whatever the gates say (a port open to a scanner, a
- *    flooded port that still answers). Except the one-off ephemeral case
- *    below (the client end of an active FTP data connection answers the
- *    server's SYN from port 20).
+ *    flooded port that still answers). Except the active FTP case below
+ *    (the client end of an active FTP data connection answers the server's
+ *    SYN from port 20).
  *
  * Gates (then; any hit gives UNKNOWN, confidence 0):
  *  G1 no packets at all.
@@ -50,9 +50,12 @@
  * whose start was seen (init_sessions > 0, resp_sessions == 0) is a client
  * (unknown if it sent nothing), score -1.0, whatever its port and fan-in (an
  * NTP client on 123, DNS 53 -> 53 and NTP 123 -> 123 initiators); sessions
- * seen mid-stream count neither way; not port 20 (active FTP). A
- * "server" on an ephemeral port with a single session is one-off noise
- * (e.g. the client end of an active FTP data connection): unknown.
+ * seen mid-stream count neither way; not port 20 (active FTP).
+ * Active FTP (also after R0): a TCP endpoint all of whose sessions are with a
+ * peer's port 20 (ftp_data_sessions == sessions) is the client end of FTP
+ * data connections, a client (score -1.0), whatever its port number. There
+ * is no rule on high ports as such: a listener on port >= 32768 with a single
+ * session (a P2P node, a passive FTP data port, dynamic RPC) is a server.
  * Confidence = 1 - exp(-|s|/2), in [0,1), 0 for unknown.
  *
  * DHCP (checked before R0): UDP port 67 that sent something is a server, UDP

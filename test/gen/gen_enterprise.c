@@ -90,6 +90,8 @@ enum prof {
     P_SCAN,
     P_FLOOD,
     P_PROBE,
+    P_P2P,
+    P_FTPP,
     P_COUNT
 };
 
@@ -137,6 +139,8 @@ static const struct profile PROF[P_COUNT] = {
     [P_SCAN]   = {K_SCAN, 6, 0,     0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
     [P_FLOOD]  = {K_FLOOD, 6, 443,  0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
     [P_PROBE]  = {K_PROBE, 6, 0,    0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_P2P]    = {K_TCP, 6, 0,      2, 8,    100, 2000,  100, 20000, 10000, 500000,   100, 5000,    0, 10, 0, 0},
+    [P_FTPP]   = {K_TCP, 6, 0,      1, 1,    1000, 200000, 0, 0,     0, 0,            0, 0,         0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -301,6 +305,8 @@ struct opts {
     bool ftp;          /* --ftp-active */
     bool fragments;    /* --fragments */
     bool probes;       /* --probes */
+    bool p2p;          /* --p2p */
+    bool ftp_passive;  /* --ftp-passive */
     const char *out;   /* --out */
     const char *truth; /* --truth */
     const char *dup;   /* --dup */
@@ -591,6 +597,13 @@ static void s_build_model(struct gen *g)
             uint32_t c = s_medge(g, i, file[0], P_FTP, 0, 1, false);
             g->edges[c].link = (int32_t)s_medge(g, i, file[0], P_FTPD, 0, 0, false);
         }
+        /* passive FTP: one control session, then one upload to a port the
+         * server names (>= 50000, one session each); the data edge follows
+         * its control edge (s_schedule) */
+        if (g->o.ftp_passive && i % 10 == 5) {
+            s_medge(g, i, file[0], P_FTP, 0, 0, false);
+            s_medge(g, i, file[0], P_FTPP, (uint16_t)(50000 + i * 7), 0, false);
+        }
     }
     /* Servers: dns, ntp 123<->123, syslog, ldap/kerberos, tiers. */
     for (i = npcs; i < g->nmach; i++) {
@@ -648,6 +661,13 @@ static void s_build_model(struct gen *g)
     }
     if (g->o.probes && npcs >= 4)
         s_probe_model(g, npcs);
+    /* --p2p: PCs 0 and 1 listen on high ports, each reached once by two
+     * other PCs: one-off listeners are services */
+    if (g->o.p2p && npcs >= 8) {
+        static const uint16_t lport[2] = {45678, 51413};
+        for (i = 0; i < 4; i++)
+            s_edge_add(g, g->mach[2 + i].h4, g->mach[i / 2].h4, P_P2P, lport[i / 2], 0);
+    }
     if (g->o.flood) {
         struct event *ev = &g->events[g->nevents];
         ev->kind = "syn_flood";
@@ -1164,6 +1184,12 @@ static void s_schedule(struct gen *g)
                             s_edge_has_port(g, e->sh, ports[j]));
         } else if (e->prof == P_PROBE) {
             s_probe_specs(g, i);
+        } else if (e->prof == P_P2P) {
+            s_spec_push(g, (int64_t)((0.05 + 0.8 * s_unif(&g->rng)) * (double)g->dur), i, 0, 0);
+        } else if (e->prof == P_FTPP) { /* its control edge is the one before */
+            int64_t st = (int64_t)((0.05 + 0.7 * s_unif(&g->rng)) * (double)g->dur);
+            s_spec_push(g, st, i - 1, 0, 0);
+            s_spec_push(g, st + 400 * NS_MS, i, 0, 0);
         }
     }
     if (g->o.flood) {
@@ -1737,6 +1763,8 @@ static void s_usage(FILE *f)
             "  --flood           spoofed SYN flood at a web server's 443; event syn_flood\n"
             "  --ftp-active      active FTP: data connections from the server's port 20\n"
             "  --fragments       some large UDP datagrams (dns, kerberos) fragmented\n"
+            "  --p2p             two PCs listen on high ports, each reached once by two PCs\n"
+            "  --ftp-passive     passive FTP: control, then one upload to a high server port\n"
             "  --probes          half-open, connect and FIN/Null/Xmas probes of a web service,\n"
             "                    one from a host that also uses it; event stealth_scan\n"
             "  --dup FILE        also write the redundant core switch's copy\n",
@@ -1765,6 +1793,8 @@ static int s_parse(int argc, char **argv, struct opts *o)
         O_FRAG,
         O_DUP,
         O_PROBES,
+        O_P2P,
+        O_FTPP,
         O_HELP
     };
     static const struct option lo[] = {{"seed", required_argument, 0, O_SEED},
@@ -1786,6 +1816,8 @@ static int s_parse(int argc, char **argv, struct opts *o)
                                        {"fragments", no_argument, 0, O_FRAG},
                                        {"dup", required_argument, 0, O_DUP},
                                        {"probes", no_argument, 0, O_PROBES},
+                                       {"p2p", no_argument, 0, O_P2P},
+                                       {"ftp-passive", no_argument, 0, O_FTPP},
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
     int c;
@@ -1862,6 +1894,12 @@ static int s_parse(int argc, char **argv, struct opts *o)
                 continue;
             case O_PROBES:
                 o->probes = true;
+                continue;
+            case O_P2P:
+                o->p2p = true;
+                continue;
+            case O_FTPP:
+                o->ftp_passive = true;
                 continue;
             case O_HELP:
             case 'h':

@@ -3,7 +3,8 @@
 """Role inference and events, end to end (`renkei analyze` -> export), one
 check per case of the issue, on renkei-gen captures and on ../shared/pcaps.
 
-Generator cases (each its own small capture and its own property): probes
+Generator cases (each its own small capture and its own property): one-off
+listeners on high ports (P2P, passive FTP) next to active FTP; probes
 (half-open, FIN / Null / Xmas and connect probes of a used service: no edge,
 nothing added to the real edge, the port only a connect scan reached listed
 as listening), mid-stream
@@ -25,8 +26,8 @@ Real captures: for every capture in RENKEI_PCAPS, tshark (not renkei) lists
 each (host, port) that answered a pure SYN with a SYN+ACK: each must be a
 service in the export; and each (host, port) that answered SYNs with RST and
 sent nothing else must not be. Rule applied (documented in trk_role.h): a
-port >= 32768 with a single session is one-off noise -- the client end of an
-active-FTP data connection answers the server's SYN from port 20 -- and is
+port that answered only SYNs from a peer's port 20 is the client end of an
+active-FTP data connection, a client, and is
 not required to be a service; nor is a port that received as many SYN+ACKs
 (as a client) as it sent (a reused port: the score decides). Also: the stealth, SYN-scan and SYN-flood
 captures give their events; ICMP captures give no ICMP service or edge.
@@ -232,6 +233,22 @@ def case_probes():
         evs = [e for e in x["events"] if e["kind"] == "stealth_scan"]
         check(f"probes{seed}: stealth_scan event on {tgt}",
               any(ipn(e["target_ip"]) == tgt and ipn(e["actor_ip"]) == stealth for e in evs), evs)
+
+
+def case_p2p():
+    """Issue 8, class 4: one-off listeners on high ports (P2P nodes reached
+    once, passive FTP data ports) are services with their clients; scored
+    exactly, with the listeners checked by name."""
+    for seed in (11, 13):
+        truth, x = scored_case(f"p2p{seed}", "--p2p", "--ftp-passive", "--ftp-active", seed=seed)
+        high = {svc_key for svc_key in services(x) if svc_key[2] >= EPHEMERAL}
+        thigh = {(ipn(s["ip"]), s["proto"], int(s["port"])) for s in truth["services"]
+                 if int(s["port"]) >= EPHEMERAL}
+        check(f"p2p{seed}: {len(thigh)} high-port listeners (P2P, passive FTP) are services",
+              thigh and thigh == high, sorted(thigh ^ high)[:6])
+        data = [k for k in edges(x) if k[3] == 20]
+        eph = [s for s in services(x) if s[0] in {k[0] for k in data} and s[2] >= 1024]
+        check(f"p2p{seed}: active-FTP data clients' ports are no services", not eph, eph[:5])
 
 
 def case_flood():
@@ -444,6 +461,7 @@ def tshark_answers(path):
     sent = defaultdict(lambda: {"sa": 0, "rst": 0, "other": 0})
     sess = defaultdict(set)
     sa_recv = defaultdict(int)  # SYN+ACKs a (host, port) received in answer to its SYNs
+    sa_to = defaultdict(set)    # peer ports a (host, port) answered with SYN+ACK
     for line in out.splitlines():
         c = line.split("\t")
         if len(c) < 8 or not c[5] or not c[7]:
@@ -469,6 +487,7 @@ def tshark_answers(path):
         k = sent[(src, sp)]
         if syn and ack:
             k["sa"] += 1
+            sa_to[(src, sp)].add(dp)
         elif rst:
             k["rst"] += 1
         else:
@@ -477,8 +496,8 @@ def tshark_answers(path):
     active = {(h, "tcp", p) for (h, p), k in sent.items() if k["sa"] or k["other"]}
     for (h, p), k in sent.items():
         if k["sa"]:
-            if p >= EPHEMERAL and len(sess[(h, p)]) < 2:
-                continue  # one-off ephemeral listener (active-FTP data client end)
+            if sa_to[(h, p)] == {20} and p != 20:
+                continue  # answered port 20 only: the client end of active-FTP data
             if k["sa"] <= sa_recv[(h, p)]:
                 continue  # reused port, as often answered as answering: the score decides
             answered.add((h, "tcp", p))
@@ -595,7 +614,8 @@ def main():
     elif not os.path.isdir(PCAPS):
         missing = f"no captures in {PCAPS}"
     cases = [("midstream", case_midstream), ("monitor", case_monitor), ("ftp", case_ftp),
-             ("scan", case_scan), ("probes", case_probes), ("flood", case_flood), ("vlan", case_vlan),
+             ("scan", case_scan), ("probes", case_probes), ("p2p", case_p2p),
+             ("flood", case_flood), ("vlan", case_vlan),
              ("fragments", case_fragments), ("groups", case_groups)]
     for name, fn in cases:
         if not only or name in only:

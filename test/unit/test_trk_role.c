@@ -351,6 +351,35 @@ TEST(initiators_only)
     PASS;
 }
 
+/* Issue 8, class 4: a listener on a high port with one session (a P2P node,
+ * a passive FTP data port) is a server; the client end of active FTP data is
+ * not, whatever its port number (it is told by the peer's port 20). */
+TEST(high_port_listeners)
+{
+    struct world w;
+    w_init(&w, 0, 1);
+    tcp_conn(&w, 41, 50500, 40, 45000); /* a P2P peer reaches 40's listener once */
+    tcp_conn(&w, 42, 40010, 43, 21);    /* passive FTP: control, then data to 43:55000 */
+    tcp_conn(&w, 42, 40011, 43, 55000);
+    tcp_conn(&w, 44, 40020, 45, 21); /* active FTP: 45:20 opens 44:2000 and 44:50002 */
+    tcp_conn(&w, 45, 20, 44, 2000);
+    tcp_conn(&w, 45, 20, 44, 50002);
+    w_flush(&w);
+    FAIL_IF_NOT(w_role(&w, 40, TCP, 45000, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 41, TCP, 50500, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 43, TCP, 55000, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 42, TCP, 40011, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 45, TCP, 20, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 44, TCP, 2000, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 44, TCP, 50002, NULL) == CMN_ROLE_CLIENT);
+    struct cmn_endpoint_rec ev;
+    uint8_t ip[16];
+    tu_ip4(ip, 10, 0, 0, 44);
+    FAIL_IF_NOT(trk_endpoints_get(w.e, ip, TCP, 2000, &ev) && ev.ftp_data_sessions == 1);
+    w_fini(&w);
+    PASS;
+}
+
 TEST(evidence_fields)
 {
     struct world w;
@@ -465,5 +494,5 @@ TEST(invariant_to_flushes_and_trackers)
 }
 
 TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(initiators_only)
-              TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
+              TEST_ENTRY(high_port_listeners) TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
                   TEST_ENTRY(invariant_to_flushes_and_trackers))
