@@ -47,8 +47,12 @@ static const char s_schema[] =
     "DROP INDEX IF EXISTS sessions_b;"
     "CREATE INDEX IF NOT EXISTS sessions_ba ON sessions(b_ip, a_ip);"
     /* sessions whose server side a confidence may decide, by endpoint */
-    "CREATE INDEX IF NOT EXISTS sessions_a_noinit ON sessions(a_ip, a_port) WHERE flags & 3 = 0;"
-    "CREATE INDEX IF NOT EXISTS sessions_b_noinit ON sessions(b_ip, b_port) WHERE flags & 3 = 0;"
+    /* (no initiator, or mid-stream: the first packet seen names none) */
+    "DROP INDEX IF EXISTS sessions_a_noinit; DROP INDEX IF EXISTS sessions_b_noinit;"
+    "CREATE INDEX IF NOT EXISTS sessions_a_byconf ON sessions(a_ip, a_port)"
+    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
+    "CREATE INDEX IF NOT EXISTS sessions_b_byconf ON sessions(b_ip, b_port)"
+    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
     "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
     " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
@@ -310,18 +314,18 @@ static const char s_refresh_full[] =
     " SELECT a_ip, b_ip FROM d WHERE srv IS NULL AND srv_old IS NOT NULL;"
 
 /* Pairs whose sessions may decide their server side by confidence (both
- * ends servers, initiator unknown) and one of whose ends is a server
+ * ends servers, initiator unknown or mid-stream) and one of whose ends is a server
  * endpoint whose confidence changed (temp.dirty_conf). Retired rows have
  * one side without endpoint, so never two servers. */
 #define CONF_PAIRS                                                                                 \
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_a_noinit ON s.a_ip = d.ip AND s.a_port = d.port"   \
-    "  AND s.flags & 3 = 0"                                                                        \
+    " CROSS JOIN sessions s INDEXED BY sessions_a_byconf ON s.a_ip = d.ip AND s.a_port = d.port"   \
+    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
     " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"           \
     "  AND e.proto = s.proto AND e.port = s.b_port AND e.role = 'server');"                        \
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_b_noinit ON s.b_ip = d.ip AND s.b_port = d.port"   \
-    "  AND s.flags & 3 = 0"                                                                        \
+    " CROSS JOIN sessions s INDEXED BY sessions_b_byconf ON s.b_ip = d.ip AND s.b_port = d.port"   \
+    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
     " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.a_ip"           \
     "  AND e.proto = s.proto AND e.port = s.a_port AND e.role = 'server');"
 

@@ -11,8 +11,9 @@
  * Rule (docs/SCHEMA.md "Edge rule"): no server side for port-less rows, ICMP,
  * or a session with a broadcast / multicast side or a 0.0.0.0 / :: side
  * (cmn_ip_is_group_pair); else the endpoint whose role is server; both
- * servers: the initiator is the client, then the higher confidence, then the
- * lower port is the server. Decided per session: a TCP session that is only
+ * servers: the initiator is the client (not for a mid-stream session: its
+ * first packet seen names no initiator), then the higher confidence, then
+ * the lower port is the server. Decided per session: a TCP session that is only
  * a probe (MRG_PROBE_AB) has no server side, so it adds nothing to an edge,
  * whatever the other sessions of its pair.
  */
@@ -53,7 +54,7 @@
     "CASE (CASE WHEN " P "a_port = 0 OR " P "b_port = 0 OR " P "proto IN (1, 58) THEN NULL"        \
     " WHEN renkei_group_pair(" P "a_ip, " P "b_ip) THEN NULL"                                      \
     " WHEN ra = 'server' AND rb = 'server' THEN CASE"                                              \
-    "  WHEN " P "flags & 1 THEN 'B' WHEN " P "flags & 2 THEN 'A'"                                  \
+    "  WHEN " P "flags & 9 = 1 THEN 'B' WHEN " P "flags & 10 = 2 THEN 'A'"                         \
     "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
     "  WHEN " P "a_port <= " P "b_port THEN 'A' ELSE 'B' END"                                      \
     " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END)"                                \

@@ -69,14 +69,19 @@ double trk_role_score(const struct cmn_endpoint_rec *ev)
         s += (tcp ? W_OPEN_TCP : W_OPEN_DGRAM) * d /
              ((double)ev->resp_sessions + (double)ev->init_sessions);
     }
+    /* Several peers, or one peer from several ports, reached this port while
+     * it stayed fixed: what a listener sees over a capture, never an
+     * ephemeral client port, whatever its number. */
+    bool fanin = ev->peers >= 2 && ev->peer_ports >= ev->peers;
+    bool fixed = fanin || (ev->peers >= 1 && ev->peer_ports > ev->peers);
     if (ev->port < 1024)
         s += W_WELLKNOWN;
-    if (ev->port >= TRK_ROLE_EPHEMERAL)
+    if (ev->port >= TRK_ROLE_EPHEMERAL && !fixed)
         s -= W_EPHEMERAL;
     if (ev->sessions > 0)
         s += W_LOWER * (double)ev->lower_port_sessions / (double)ev->sessions;
-    if (ev->peers >= 2 && ev->peer_ports >= ev->peers) {
-        double f = log2((double)ev->peers) / 4.0;
+    if (fanin) {
+        double f = 0.5 + log2((double)ev->peers) / 4.0;
         s += W_FANIN * (f > 1 ? 1 : f);
     }
     if (ev->peers >= 1 && ev->peer_ports > ev->peers) {

@@ -92,6 +92,7 @@ enum prof {
     P_PROBE,
     P_P2P,
     P_FTPP,
+    P_LOWC,
     P_COUNT
 };
 
@@ -141,6 +142,7 @@ static const struct profile PROF[P_COUNT] = {
     [P_PROBE]  = {K_PROBE, 6, 0,    0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
     [P_P2P]    = {K_TCP, 6, 0,      2, 8,    100, 2000,  100, 20000, 10000, 500000,   100, 5000,    0, 10, 0, 0},
     [P_FTPP]   = {K_TCP, 6, 0,      1, 1,    1000, 200000, 0, 0,     0, 0,            0, 0,         0, 0, 0, 0},
+    [P_LOWC]   = {K_TCP, 6, 50020,  20, 40,  100, 800,   100, 3000,  100000, 400000,  100, 2000,    0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -289,27 +291,28 @@ struct step {
 };
 
 struct opts {
-    uint64_t seed;     /* --seed */
-    uint64_t packets;  /* --packets, approximate target */
-    uint32_t pcs;      /* --pcs */
-    uint32_t servers;  /* --servers */
-    double duration;   /* --duration seconds */
-    int64_t start_ns;  /* --start, ns since the epoch */
-    uint32_t snaplen;  /* --snaplen */
-    bool nsec;         /* --nsec */
-    bool vlan;         /* --vlan */
-    bool midstream;    /* --midstream */
-    bool monitor;      /* --monitor */
-    bool scan;         /* --scan */
-    bool flood;        /* --flood */
-    bool ftp;          /* --ftp-active */
-    bool fragments;    /* --fragments */
-    bool probes;       /* --probes */
-    bool p2p;          /* --p2p */
-    bool ftp_passive;  /* --ftp-passive */
-    const char *out;   /* --out */
-    const char *truth; /* --truth */
-    const char *dup;   /* --dup */
+    uint64_t seed;      /* --seed */
+    uint64_t packets;   /* --packets, approximate target */
+    uint32_t pcs;       /* --pcs */
+    uint32_t servers;   /* --servers */
+    double duration;    /* --duration seconds */
+    int64_t start_ns;   /* --start, ns since the epoch */
+    uint32_t snaplen;   /* --snaplen */
+    bool nsec;          /* --nsec */
+    bool vlan;          /* --vlan */
+    bool midstream;     /* --midstream */
+    bool monitor;       /* --monitor */
+    bool scan;          /* --scan */
+    bool flood;         /* --flood */
+    bool ftp;           /* --ftp-active */
+    bool fragments;     /* --fragments */
+    bool probes;        /* --probes */
+    bool p2p;           /* --p2p */
+    bool ftp_passive;   /* --ftp-passive */
+    bool midstream_low; /* --midstream-low */
+    const char *out;    /* --out */
+    const char *truth;  /* --truth */
+    const char *dup;    /* --dup */
 };
 
 struct gen {
@@ -661,6 +664,15 @@ static void s_build_model(struct gen *g)
     }
     if (g->o.probes && npcs >= 4)
         s_probe_model(g, npcs);
+    /* --midstream-low: three PCs, from fixed ports below the server's, hold
+     * long conversations with an app server's 50020 already running when the
+     * capture starts (no handshake seen) */
+    if (g->o.midstream_low && npcs >= 12) {
+        for (i = 0; i < 3; i++) {
+            k = s_edge_add(g, g->mach[8 + i].h4, g->mach[npcs + g->o.servers / 2].h4, P_LOWC, 0, 0);
+            g->edges[k].cport = (uint16_t)(20000 + 17 * i);
+        }
+    }
     /* --p2p: PCs 0 and 1 listen on high ports, each reached once by two
      * other PCs: one-off listeners are services */
     if (g->o.p2p && npcs >= 8) {
@@ -1184,6 +1196,11 @@ static void s_schedule(struct gen *g)
                             s_edge_has_port(g, e->sh, ports[j]));
         } else if (e->prof == P_PROBE) {
             s_probe_specs(g, i);
+        } else if (e->prof == P_LOWC) { /* running for 20-50 % of it already */
+            int64_t len;
+            s_spec_push(g, 0, i, 0, 0);
+            s_count(g, &g->specs[g->nspecs - 1], &len);
+            g->specs[g->nspecs - 1].start = -(int64_t)((0.2 + 0.3 * s_unif(&g->rng)) * (double)len);
         } else if (e->prof == P_P2P) {
             s_spec_push(g, (int64_t)((0.05 + 0.8 * s_unif(&g->rng)) * (double)g->dur), i, 0, 0);
         } else if (e->prof == P_FTPP) { /* its control edge is the one before */
@@ -1763,6 +1780,8 @@ static void s_usage(FILE *f)
             "  --flood           spoofed SYN flood at a web server's 443; event syn_flood\n"
             "  --ftp-active      active FTP: data connections from the server's port 20\n"
             "  --fragments       some large UDP datagrams (dns, kerberos) fragmented\n"
+            "  --midstream-low   conversations running at capture start, client port below\n"
+            "                    the server's (fixed 20000+ to 50020)\n"
             "  --p2p             two PCs listen on high ports, each reached once by two PCs\n"
             "  --ftp-passive     passive FTP: control, then one upload to a high server port\n"
             "  --probes          half-open, connect and FIN/Null/Xmas probes of a web service,\n"
@@ -1795,31 +1814,22 @@ static int s_parse(int argc, char **argv, struct opts *o)
         O_PROBES,
         O_P2P,
         O_FTPP,
+        O_MIDLOW,
         O_HELP
     };
-    static const struct option lo[] = {{"seed", required_argument, 0, O_SEED},
-                                       {"packets", required_argument, 0, O_PKTS},
-                                       {"pcs", required_argument, 0, O_PCS},
-                                       {"servers", required_argument, 0, O_SRV},
-                                       {"duration", required_argument, 0, O_DUR},
-                                       {"start", required_argument, 0, O_START},
-                                       {"out", required_argument, 0, O_OUT},
-                                       {"truth", required_argument, 0, O_TRUTH},
-                                       {"nsec", no_argument, 0, O_NSEC},
-                                       {"snaplen", required_argument, 0, O_SNAP},
-                                       {"vlan", no_argument, 0, O_VLAN},
-                                       {"midstream", no_argument, 0, O_MID},
-                                       {"monitor", no_argument, 0, O_MON},
-                                       {"scan", no_argument, 0, O_SCAN},
-                                       {"flood", no_argument, 0, O_FLOOD},
-                                       {"ftp-active", no_argument, 0, O_FTP},
-                                       {"fragments", no_argument, 0, O_FRAG},
-                                       {"dup", required_argument, 0, O_DUP},
-                                       {"probes", no_argument, 0, O_PROBES},
-                                       {"p2p", no_argument, 0, O_P2P},
-                                       {"ftp-passive", no_argument, 0, O_FTPP},
-                                       {"help", no_argument, 0, O_HELP},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"seed", required_argument, 0, O_SEED},    {"packets", required_argument, 0, O_PKTS},
+        {"pcs", required_argument, 0, O_PCS},      {"servers", required_argument, 0, O_SRV},
+        {"duration", required_argument, 0, O_DUR}, {"start", required_argument, 0, O_START},
+        {"out", required_argument, 0, O_OUT},      {"truth", required_argument, 0, O_TRUTH},
+        {"nsec", no_argument, 0, O_NSEC},          {"snaplen", required_argument, 0, O_SNAP},
+        {"vlan", no_argument, 0, O_VLAN},          {"midstream", no_argument, 0, O_MID},
+        {"monitor", no_argument, 0, O_MON},        {"scan", no_argument, 0, O_SCAN},
+        {"flood", no_argument, 0, O_FLOOD},        {"ftp-active", no_argument, 0, O_FTP},
+        {"fragments", no_argument, 0, O_FRAG},     {"dup", required_argument, 0, O_DUP},
+        {"probes", no_argument, 0, O_PROBES},      {"p2p", no_argument, 0, O_P2P},
+        {"ftp-passive", no_argument, 0, O_FTPP},   {"midstream-low", no_argument, 0, O_MIDLOW},
+        {"help", no_argument, 0, O_HELP},          {0, 0, 0, 0}};
     int c;
     char *end;
 
@@ -1900,6 +1910,9 @@ static int s_parse(int argc, char **argv, struct opts *o)
                 continue;
             case O_FTPP:
                 o->ftp_passive = true;
+                continue;
+            case O_MIDLOW:
+                o->midstream_low = true;
                 continue;
             case O_HELP:
             case 'h':

@@ -3,7 +3,9 @@
 """Role inference and events, end to end (`renkei analyze` -> export), one
 check per case of the issue, on renkei-gen captures and on ../shared/pcaps.
 
-Generator cases (each its own small capture and its own property): one-off
+Generator cases (each its own small capture and its own property):
+conversations running at capture start with the client port below the
+server's (fan-in beats "lower port wins"); one-off
 listeners on high ports (P2P, passive FTP) next to active FTP; probes
 (half-open, FIN / Null / Xmas and connect probes of a used service: no edge,
 nothing added to the real edge, the port only a connect scan reached listed
@@ -249,6 +251,19 @@ def case_p2p():
         data = [k for k in edges(x) if k[3] == 20]
         eph = [s for s in services(x) if s[0] in {k[0] for k in data} and s[2] >= 1024]
         check(f"p2p{seed}: active-FTP data clients' ports are no services", not eph, eph[:5])
+
+
+def case_midstream_low():
+    """Issue 8, class 5: conversations running at capture start whose client
+    port (20000+) is below the server's (50020): the server is the server."""
+    for seed in (11, 13):
+        truth, x = scored_case(f"midlow{seed}", "--midstream-low", "--midstream", seed=seed)
+        t = {k for k in (
+            (ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], int(e["server_port"]))
+            for e in truth["edges"]) if k[3] == 50020}
+        got = {k for k in edges(x) if k[3] == 50020 or 20000 <= k[3] < 20100}
+        check(f"midlow{seed}: {len(t)} clients -> :50020, none reversed", t and got == t,
+              sorted(got ^ t))
 
 
 def case_flood():
@@ -615,6 +630,7 @@ def main():
         missing = f"no captures in {PCAPS}"
     cases = [("midstream", case_midstream), ("monitor", case_monitor), ("ftp", case_ftp),
              ("scan", case_scan), ("probes", case_probes), ("p2p", case_p2p),
+             ("midstream_low", case_midstream_low),
              ("flood", case_flood), ("vlan", case_vlan),
              ("fragments", case_fragments), ("groups", case_groups)]
     for name, fn in cases:

@@ -609,6 +609,37 @@ TEST(probe_sessions)
     FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.9'") == 6);
     /* 10.0.0.23's session turned back into a probe */
     FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.23'") == 0);
+    /* 3 (class 5): a conversation already running, both ends judged servers,
+     *    the server's answer seen first: the first packet names no initiator,
+     *    the higher confidence (50020, with fan-in) is the server */
+    struct cmn_endpoint_rec e2[2];
+    memset(e2, 0, sizeof(e2));
+    tu_ip(e2[0].ip, "10.0.0.30");
+    e2[0].port = 20000;
+    e2[0].confidence = 0.3f;
+    tu_ip(e2[1].ip, "10.0.0.31");
+    e2[1].port = 50020;
+    e2[1].confidence = 0.6f;
+    for (int i = 0; i < 2; i++) {
+        e2[i].proto = 6;
+        e2[i].role = CMN_ROLE_SERVER;
+        e2[i].first_ns = (e + 1) * EPOCH;
+        e2[i].last_ns = (e + 1) * EPOCH + 2 * NS;
+    }
+    static const uint32_t mid_c[4] = {5, 0, 0, 0}, mid_s[4] = {5, 0, 0, 0};
+    struct cmn_session_rec s4 = s_tcp("10.0.0.30", 20000, "10.0.0.31", 50020, mid_c, mid_s, e + 1);
+    s4.flags = CMN_SESS_B_INIT | CMN_SESS_MIDSTREAM;
+    p = (struct mrg_part){.sessions = &s4, .n_sessions = 1, .endpoints = e2, .n_endpoints = 2};
+    FAIL_IF(s_both(inc, full, ++e, &p, "mid-stream, both servers"));
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.30'"
+                        " AND server_ip = '10.0.0.31' AND server_port = 50020") == 1);
+    e2[0].confidence = 0.7f; /* the confidences swap: the edge follows */
+    e2[1].confidence = 0.2f;
+    s4.pkts[0] = s4.pkts[1] = 1;
+    p = (struct mrg_part){.sessions = &s4, .n_sessions = 1, .endpoints = e2, .n_endpoints = 2};
+    FAIL_IF(s_both(inc, full, ++e, &p, "mid-stream, confidences swapped"));
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.31'"
+                        " AND server_port = 20000") == 1);
     mrg_db_close(&inc);
     mrg_db_close(&full);
     tu_db_path(pi, sizeof(pi), "mrg_refresh", "pr_incr");

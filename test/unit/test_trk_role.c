@@ -380,6 +380,37 @@ TEST(high_port_listeners)
     PASS;
 }
 
+/* Issue 8, class 5: conversations running before the capture (no
+ * handshake), the client's port below the server's. Fan-in and a port that
+ * stays fixed while the peer's changes outweigh the lower-port bonus and the
+ * ephemeral prior: the server's score is higher than each client's, so the
+ * merger's both-servers rule (confidence) picks it. */
+TEST(midstream_low_client_port)
+{
+    struct world w;
+    w_init(&w, 0, 1);
+    for (int r = 0; r < 6; r++) {
+        for (int i = 0; i < 3; i++) { /* 51..53:2000x <-> 50:50020, server's answer first */
+            w_pkt(&w, 50, 50020, (uint8_t)(51 + i), (uint16_t)(20000 + i), TCP, A | P, 900);
+            w_pkt(&w, (uint8_t)(51 + i), (uint16_t)(20000 + i), 50, 50020, TCP, A | P, 300);
+        }
+        /* one client reconnecting from a new port each time: 55 -> 54:40000 */
+        w_pkt(&w, 55, (uint16_t)(30000 + r / 3), 54, 40000, TCP, A | P, 300);
+        w_pkt(&w, 54, 40000, 55, (uint16_t)(30000 + r / 3), TCP, A | P, 900);
+    }
+    w_flush(&w);
+    float cs = 0, cc = 0;
+    FAIL_IF_NOT(w_role(&w, 50, TCP, 50020, &cs) == CMN_ROLE_SERVER);
+    for (int i = 0; i < 3; i++) {
+        enum cmn_role r = w_role(&w, (uint8_t)(51 + i), TCP, (uint16_t)(20000 + i), &cc);
+        FAIL_IF_NOT(r != CMN_ROLE_SERVER || cc < cs);
+    }
+    FAIL_IF_NOT(w_role(&w, 54, TCP, 40000, &cs) == CMN_ROLE_SERVER);
+    FAIL_IF(w_role(&w, 55, TCP, 30000, &cc) == CMN_ROLE_SERVER && cc >= cs);
+    w_fini(&w);
+    PASS;
+}
+
 TEST(evidence_fields)
 {
     struct world w;
@@ -494,5 +525,6 @@ TEST(invariant_to_flushes_and_trackers)
 }
 
 TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(initiators_only)
-              TEST_ENTRY(high_port_listeners) TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
-                  TEST_ENTRY(invariant_to_flushes_and_trackers))
+              TEST_ENTRY(high_port_listeners) TEST_ENTRY(midstream_low_client_port)
+                  TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
+                      TEST_ENTRY(invariant_to_flushes_and_trackers))
