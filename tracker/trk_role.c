@@ -74,14 +74,18 @@ double trk_role_score(const struct cmn_endpoint_rec *ev)
      * ephemeral client port, whatever its number. */
     bool fanin = ev->peers >= 2 && ev->peer_ports >= ev->peers;
     bool fixed = fanin || (ev->peers >= 1 && ev->peer_ports > ev->peers);
+    /* Not when it began as many of the sessions whose start was seen as it
+     * accepted: a reused client port (an active-FTP data port later used to
+     * connect out) meets several peers too. */
+    bool accepted = ev->init_sessions == 0 || ev->resp_sessions > ev->init_sessions;
     if (ev->port < 1024)
         s += W_WELLKNOWN;
-    if (ev->port >= TRK_ROLE_EPHEMERAL && !fixed)
+    if (ev->port >= TRK_ROLE_EPHEMERAL && !(fixed && accepted))
         s -= W_EPHEMERAL;
     if (ev->sessions > 0)
         s += W_LOWER * (double)ev->lower_port_sessions / (double)ev->sessions;
     if (fanin) {
-        double f = 0.5 + log2((double)ev->peers) / 4.0;
+        double f = (accepted ? 0.5 : 0.0) + log2((double)ev->peers) / 4.0;
         s += W_FANIN * (f > 1 ? 1 : f);
     }
     if (ev->peers >= 1 && ev->peer_ports > ev->peers) {

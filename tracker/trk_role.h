@@ -35,11 +35,14 @@
  *  well-known port  +2.5 when port < 1024 (ntp 123<->123: both ends servers)
  *  ephemeral port   -1.0 when port >= 32768, unless the port stayed fixed for
  *                   several peers or one peer's several ports (fan-in, or
- *                   peer_ports > peers): a listener on a high port
+ *                   peer_ports > peers) and it accepted (A below): a
+ *                   listener on a high port
  *  lower port       +1.0 * lower_port_sessions / sessions
- *  fan-in           +2.0 * min(1, 0.5 + log2(peers)/4) when peers >= 2 and
+ *  fan-in           +2.0 * min(1, 0.5 A + log2(peers)/4) when peers >= 2 and
  *                   peer_ports >= peers (two clients: +1.5, beating one
- *                   peer's lower-port bonus, 1.0 - 0.25)
+ *                   peer's lower-port bonus, 1.0 - 0.25). A: 0.5 when the
+ *                   endpoint began no seen session or accepted more than it
+ *                   began, else 0 (a reused client port meets several peers)
  *  peer ports       +1.0 * min(1, log2(peer_ports/peers)) when peer_ports > peers
  *  one service      -2.0 when peers >= 2 and peer_ports == 1 (a monitor polling
  *                   the same port on many hosts is their client)

@@ -364,6 +364,8 @@ TEST(high_port_listeners)
     tcp_conn(&w, 44, 40020, 45, 21); /* active FTP: 45:20 opens 44:2000 and 44:50002 */
     tcp_conn(&w, 45, 20, 44, 2000);
     tcp_conn(&w, 45, 20, 44, 50002);
+    tcp_conn(&w, 46, 20, 47, 50003); /* 47:50003 is reused to connect out */
+    tcp_conn(&w, 47, 50003, 48, 80);
     w_flush(&w);
     FAIL_IF_NOT(w_role(&w, 40, TCP, 45000, NULL) == CMN_ROLE_SERVER);
     FAIL_IF_NOT(w_role(&w, 41, TCP, 50500, NULL) == CMN_ROLE_CLIENT);
@@ -372,6 +374,7 @@ TEST(high_port_listeners)
     FAIL_IF_NOT(w_role(&w, 45, TCP, 20, NULL) == CMN_ROLE_SERVER);
     FAIL_IF_NOT(w_role(&w, 44, TCP, 2000, NULL) == CMN_ROLE_CLIENT);
     FAIL_IF_NOT(w_role(&w, 44, TCP, 50002, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF(w_role(&w, 47, TCP, 50003, NULL) == CMN_ROLE_SERVER);
     struct cmn_endpoint_rec ev;
     uint8_t ip[16];
     tu_ip4(ip, 10, 0, 0, 44);
