@@ -111,7 +111,7 @@ struct cmn_endpoint_rec {
     uint32_t resp_sessions;       /* sessions whose first seen packet came from the peer */
     uint32_t epochs_seen;         /* epochs in which the endpoint had traffic */
     uint32_t lower_port_sessions; /* sessions where this port < peer port */
-    uint32_t pad0;                /* zero */
+    uint32_t ftp_data_sessions;   /* TCP sessions whose peer port is 20 (active FTP data) */
     uint64_t pkts_out;            /* packets sent from the endpoint */
     uint64_t pkts_in;             /* packets received */
     uint64_t bytes_out;           /* IP bytes sent */

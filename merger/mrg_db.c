@@ -47,8 +47,12 @@ static const char s_schema[] =
     "DROP INDEX IF EXISTS sessions_b;"
     "CREATE INDEX IF NOT EXISTS sessions_ba ON sessions(b_ip, a_ip);"
     /* sessions whose server side a confidence may decide, by endpoint */
-    "CREATE INDEX IF NOT EXISTS sessions_a_noinit ON sessions(a_ip, a_port) WHERE flags & 3 = 0;"
-    "CREATE INDEX IF NOT EXISTS sessions_b_noinit ON sessions(b_ip, b_port) WHERE flags & 3 = 0;"
+    /* (no initiator, or mid-stream: the first packet seen names none) */
+    "DROP INDEX IF EXISTS sessions_a_noinit; DROP INDEX IF EXISTS sessions_b_noinit;"
+    "CREATE INDEX IF NOT EXISTS sessions_a_byconf ON sessions(a_ip, a_port)"
+    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
+    "CREATE INDEX IF NOT EXISTS sessions_b_byconf ON sessions(b_ip, b_port)"
+    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
     "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
     " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
@@ -262,22 +266,38 @@ static const char s_refresh_full[] =
 
 /* The epoch's session deltas attributed to edges with the endpoints as they
  * are after this epoch's replacements; read by the incremental refresh and
- * by mrg_rollup's usage rows (computed once per epoch, before both). `full` marks a delta the
- * additive path cannot take: a session seen before between two servers (its initiator bits may have
- * just become known, which can move its server side), or a TCP delta whose client sent a negative
- * count of "real" packets (could hide an edge). */
-#define EPOCH_ATTR                                                                                 \
-    "DELETE FROM temp.epoch_attr;"                                                                 \
-    "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, real, full)"      \
+ * by mrg_rollup's usage rows (computed once per epoch, before both). The
+ * server side is decided on the session's cumulative counters (its row in
+ * `sessions`, n: a probe test is per session, MRG_PROBE_AB), so every delta
+ * of a conversation goes to its edge. `full` marks a delta the additive path
+ * cannot take: a session seen before between two servers (its initiator
+ * bits may have just become known, which can move its server side), a TCP
+ * delta whose client sent a negative count of "real" packets (could hide an
+ * edge), or a session seen before that this epoch turned from a probe into a
+ * conversation (its earlier deltas were in no edge). A session seen before
+ * that this epoch turned into a probe has no row here: its pair is marked
+ * dirty directly (the second statement). */
+#define MRG_COL_N(P, X)   "n." #X
+#define MRG_COL_OLD(P, X) "(n." #X " - " P #X ")"
+#define EPOCH_J                                                                                    \
     " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
-    "   eb.confidence AS cb,"                                                                      \
-    "   (SELECT n.epochs = 1 FROM sessions n WHERE n.a_ip = s.a_ip AND n.a_port = s.a_port"        \
-    "    AND n.b_ip = s.b_ip AND n.b_port = s.b_port AND n.proto = s.proto) AS is_new"             \
+    "   eb.confidence AS cb"                                                                       \
     "   FROM temp.epoch_sessions s"                                                                \
     "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
     "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port),"  \
-    " d AS (SELECT *, " SRV_SIDE " AS srv FROM j),"                                                \
+    " d AS (SELECT j.*, n.epochs = 1 AS is_new, " MRG_SRV_SIDE_C(                                  \
+        "j.", MRG_COL_N) " AS srv,"                                                                \
+                         "  CASE WHEN n.epochs > 1 THEN " MRG_SRV_SIDE_C(                          \
+                             "j.",                                                                 \
+                             MRG_COL_OLD) " END AS srv_old"                                        \
+                                          "  FROM j LEFT JOIN sessions n ON n.a_ip = j.a_ip AND "  \
+                                          "n.b_ip = j.b_ip AND n.a_port = j.a_port"                \
+                                          "   AND n.b_port = j.b_port AND n.proto = j.proto)"
+#define EPOCH_ATTR                                                                                 \
+    "DELETE FROM temp.epoch_attr;"                                                                 \
+    "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
+    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, real, "           \
+    "full)" EPOCH_J ","                                                                            \
     " r AS (SELECT *, CASE srv WHEN 'A' THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"              \
     "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END AS real FROM d)"                           \
     " SELECT a_ip, b_ip, CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                               \
@@ -288,22 +308,24 @@ static const char s_refresh_full[] =
     "  CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END,"                                           \
     "  CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END, COALESCE(is_new, 0), first_ns, last_ns," \
     "  real, COALESCE((ra = 'server' AND rb = 'server' AND NOT is_new) OR"                         \
-    "   (proto = 6 AND real < 0), 0)"                                                              \
-    " FROM r WHERE srv IS NOT NULL;"
+    "   (proto = 6 AND real < 0) OR (NOT is_new AND srv_old IS NOT srv), 0)"                       \
+    " FROM r WHERE srv IS NOT NULL;"                                                               \
+    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b)" EPOCH_J                                         \
+    " SELECT a_ip, b_ip FROM d WHERE srv IS NULL AND srv_old IS NOT NULL;"
 
 /* Pairs whose sessions may decide their server side by confidence (both
- * ends servers, initiator unknown) and one of whose ends is a server
+ * ends servers, initiator unknown or mid-stream) and one of whose ends is a server
  * endpoint whose confidence changed (temp.dirty_conf). Retired rows have
  * one side without endpoint, so never two servers. */
 #define CONF_PAIRS                                                                                 \
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_a_noinit ON s.a_ip = d.ip AND s.a_port = d.port"   \
-    "  AND s.flags & 3 = 0"                                                                        \
+    " CROSS JOIN sessions s INDEXED BY sessions_a_byconf ON s.a_ip = d.ip AND s.a_port = d.port"   \
+    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
     " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"           \
     "  AND e.proto = s.proto AND e.port = s.b_port AND e.role = 'server');"                        \
     "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_b_noinit ON s.b_ip = d.ip AND s.b_port = d.port"   \
-    "  AND s.flags & 3 = 0"                                                                        \
+    " CROSS JOIN sessions s INDEXED BY sessions_b_byconf ON s.b_ip = d.ip AND s.b_port = d.port"   \
+    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
     " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.a_ip"           \
     "  AND e.proto = s.proto AND e.port = s.a_port AND e.role = 'server');"
 

@@ -222,6 +222,8 @@ static int s_fold_side(struct trk_endpoints *t, const struct trk_sess_view *v, i
             e->sessions++;
             if (port < peer_port)
                 e->lower_port_sessions++;
+            if (r->proto == 6 && peer_port == 20)
+                e->ftp_data_sessions++;
         }
         if (n1 < 0 || n2 < 0 || n3 < 0)
             rc = -ENOSPC;

@@ -69,14 +69,23 @@ double trk_role_score(const struct cmn_endpoint_rec *ev)
         s += (tcp ? W_OPEN_TCP : W_OPEN_DGRAM) * d /
              ((double)ev->resp_sessions + (double)ev->init_sessions);
     }
+    /* Several peers, or one peer from several ports, reached this port while
+     * it stayed fixed: what a listener sees over a capture, never an
+     * ephemeral client port, whatever its number. */
+    bool fanin = ev->peers >= 2 && ev->peer_ports >= ev->peers;
+    bool fixed = fanin || (ev->peers >= 1 && ev->peer_ports > ev->peers);
+    /* Not when it began as many of the sessions whose start was seen as it
+     * accepted: a reused client port (an active-FTP data port later used to
+     * connect out) meets several peers too. */
+    bool accepted = ev->init_sessions == 0 || ev->resp_sessions > ev->init_sessions;
     if (ev->port < 1024)
         s += W_WELLKNOWN;
-    if (ev->port >= TRK_ROLE_EPHEMERAL)
+    if (ev->port >= TRK_ROLE_EPHEMERAL && !(fixed && accepted))
         s -= W_EPHEMERAL;
     if (ev->sessions > 0)
         s += W_LOWER * (double)ev->lower_port_sessions / (double)ev->sessions;
-    if (ev->peers >= 2 && ev->peer_ports >= ev->peers) {
-        double f = log2((double)ev->peers) / 4.0;
+    if (fanin) {
+        double f = (accepted ? 0.5 : 0.0) + log2((double)ev->peers) / 4.0;
         s += W_FANIN * (f > 1 ? 1 : f);
     }
     if (ev->peers >= 1 && ev->peer_ports > ev->peers) {
@@ -97,6 +106,27 @@ double trk_role_score(const struct cmn_endpoint_rec *ev)
 static bool s_answered(const struct cmn_endpoint_rec *ev)
 {
     return ev->proto == 6 && ev->synack_sent > ev->synack_recv && ev->syn_recv > 0;
+}
+
+/* The endpoint began every session whose start was seen and accepted none:
+ * whatever its port and fan-out, it serves nobody (an NTP client on 123, DNS
+ * 53 -> 53 and NTP 123 -> 123 initiators). Sessions seen mid-stream have no
+ * start and do not count either way. Not port 20: active FTP data opens its
+ * connections from the server side. */
+static bool s_never_accepted(const struct cmn_endpoint_rec *ev)
+{
+    return ev->resp_sessions == 0 && ev->init_sessions > 0 && ev->port != PORT_FTP_DATA;
+}
+
+/* Active FTP (RFC 959 PORT / EPRT): the server connects from its port 20 to
+ * the port the client named, so the client's end answers a SYN. An endpoint
+ * all of whose sessions are with a peer's port 20 is that client end, not a
+ * listener, whatever its port number. A listener that served anyone else
+ * (P2P, passive FTP, dynamic RPC on a high port) has other sessions. */
+static bool s_ftp_data_client(const struct cmn_endpoint_rec *ev)
+{
+    return ev->proto == 6 && ev->port != PORT_FTP_DATA && ev->ftp_data_sessions > 0 &&
+           ev->ftp_data_sessions >= ev->sessions;
 }
 
 /* DHCP (RFC 2131) fixes both ports: udp/67 answers, udp/68 asks. The server
@@ -127,16 +157,20 @@ enum cmn_role trk_role_decide(const struct cmn_endpoint_rec *ev, float *confiden
         if (s < W_ANSWERED)
             s = W_ANSWERED;
         role = CMN_ROLE_SERVER;
-        if (ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
-            role = CMN_ROLE_UNKNOWN;
     } else if (!s_gated(ev)) {
         s = trk_role_score(ev);
         if (s > DECIDE_MIN && ev->pkts_in > 0)
             role = CMN_ROLE_SERVER;
         else if (s < -DECIDE_MIN && ev->pkts_out > 0)
             role = CMN_ROLE_CLIENT;
-        if (role == CMN_ROLE_SERVER && ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions < 2)
-            role = CMN_ROLE_UNKNOWN;
+        if (role == CMN_ROLE_SERVER && s_never_accepted(ev)) {
+            s = -W_ANSWERED;
+            role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
+        }
+    }
+    if (role == CMN_ROLE_SERVER && s_ftp_data_client(ev)) {
+        s = -W_ANSWERED;
+        role = ev->pkts_out > 0 ? CMN_ROLE_CLIENT : CMN_ROLE_UNKNOWN;
     }
     if (confidence)
         *confidence = role == CMN_ROLE_UNKNOWN ? 0.0f : (float)(1.0 - exp(-fabs(s) / 2.0));

@@ -10,9 +10,9 @@
  *    (a port both answering and answered as often, a reused port, is left
  *    to the score), so it is a server, with
  *    score max(s, 1.0), whatever the gates say (a port open to a scanner, a
- *    flooded port that still answers). Except the one-off ephemeral case
- *    below (the client end of an active FTP data connection answers the
- *    server's SYN from port 20).
+ *    flooded port that still answers). Except the active FTP case below
+ *    (the client end of an active FTP data connection answers the server's
+ *    SYN from port 20).
  *
  * Gates (then; any hit gives UNKNOWN, confidence 0):
  *  G1 no packets at all.
@@ -33,9 +33,16 @@
  *  opening          (resp - init)/(resp + init) * 1.0 (TCP) or 2.0 (UDP, SCTP);
  *                   openings count only sessions whose start was seen
  *  well-known port  +2.5 when port < 1024 (ntp 123<->123: both ends servers)
- *  ephemeral port   -1.0 when port >= 32768
+ *  ephemeral port   -1.0 when port >= 32768, unless the port stayed fixed for
+ *                   several peers or one peer's several ports (fan-in, or
+ *                   peer_ports > peers) and it accepted (A below): a
+ *                   listener on a high port
  *  lower port       +1.0 * lower_port_sessions / sessions
- *  fan-in           +2.0 * min(1, log2(peers)/4) when peers >= 2 and peer_ports >= peers
+ *  fan-in           +2.0 * min(1, 0.5 A + log2(peers)/4) when peers >= 2 and
+ *                   peer_ports >= peers (two clients: +1.5, beating one
+ *                   peer's lower-port bonus, 1.0 - 0.25). A: 0.5 when the
+ *                   endpoint began no seen session or accepted more than it
+ *                   began, else 0 (a reused client port meets several peers)
  *  peer ports       +1.0 * min(1, log2(peer_ports/peers)) when peer_ports > peers
  *  one service      -2.0 when peers >= 2 and peer_ports == 1 (a monitor polling
  *                   the same port on many hosts is their client)
@@ -45,9 +52,17 @@
  *
  * Decision: s > 0.1 server, s < -0.1 client, else unknown. A server must have
  * received something (one-way UDP receivers such as syslog are servers), a
- * client must have sent something (one-way UDP senders are clients). A
- * "server" on an ephemeral port with a single session is one-off noise
- * (e.g. the client end of an active FTP data connection): unknown.
+ * client must have sent something (one-way UDP senders are clients). A server
+ * must have accepted a conversation: an endpoint that began every session
+ * whose start was seen (init_sessions > 0, resp_sessions == 0) is a client
+ * (unknown if it sent nothing), score -1.0, whatever its port and fan-in (an
+ * NTP client on 123, DNS 53 -> 53 and NTP 123 -> 123 initiators); sessions
+ * seen mid-stream count neither way; not port 20 (active FTP).
+ * Active FTP (also after R0): a TCP endpoint all of whose sessions are with a
+ * peer's port 20 (ftp_data_sessions == sessions) is the client end of FTP
+ * data connections, a client (score -1.0), whatever its port number. There
+ * is no rule on high ports as such: a listener on port >= 32768 with a single
+ * session (a P2P node, a passive FTP data port, dynamic RPC) is a server.
  * Confidence = 1 - exp(-|s|/2), in [0,1), 0 for unknown.
  *
  * DHCP (checked before R0): UDP port 67 that sent something is a server, UDP

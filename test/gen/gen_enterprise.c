@@ -65,7 +65,7 @@ static uint32_t s_logu(uint64_t *x, uint32_t lo, uint32_t hi)
 
 /* ---- traffic profiles ---- */
 
-enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD };
+enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD, K_PROBE };
 
 enum prof {
     P_DNS,
@@ -89,6 +89,10 @@ enum prof {
     P_MON,
     P_SCAN,
     P_FLOOD,
+    P_PROBE,
+    P_P2P,
+    P_FTPP,
+    P_LOWC,
     P_COUNT
 };
 
@@ -135,6 +139,10 @@ static const struct profile PROF[P_COUNT] = {
     [P_MON]    = {K_TCP, 6, 10050,  1, 1,    20, 40,     100, 800,   0, 0,            200, 2000,    0, 0, 0, 0},
     [P_SCAN]   = {K_SCAN, 6, 0,     0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
     [P_FLOOD]  = {K_FLOOD, 6, 443,  0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_PROBE]  = {K_PROBE, 6, 0,    0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_P2P]    = {K_TCP, 6, 0,      2, 8,    100, 2000,  100, 20000, 10000, 500000,   100, 5000,    0, 10, 0, 0},
+    [P_FTPP]   = {K_TCP, 6, 0,      1, 1,    1000, 200000, 0, 0,     0, 0,            0, 0,         0, 0, 0, 0},
+    [P_LOWC]   = {K_TCP, 6, 50020,  20, 40,  100, 800,   100, 3000,  100000, 400000,  100, 2000,    0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -203,6 +211,16 @@ struct spec {
     uint32_t order; /* creation order: stable tie-break */
     uint16_t port;  /* responder port override (scan probes) */
     uint8_t open;   /* scan probe: the port answers SYN+ACK */
+    uint8_t probe;  /* P_PROBE sessions: enum probe */
+};
+
+/* --probes: what a P_PROBE session sends (docs: probers are no clients). */
+enum probe {
+    PR_HALF,    /* SYN, the port's SYN+ACK, RST: half-open */
+    PR_CONNECT, /* SYN, SYN+ACK, ACK, RST+ACK: a connect scan, nothing else sent */
+    PR_FIN,     /* one FIN, unanswered by an open port */
+    PR_NULL,    /* one segment without flags */
+    PR_XMAS     /* FIN+PSH+URG */
 };
 
 enum st {
@@ -223,6 +241,9 @@ enum st {
     ST_SCAN_RST,
     ST_FLOOD_SA,
     ST_FLOOD_SA2,
+    ST_PROBE,
+    ST_PROBE_ACK,
+    ST_PROBE_RST,
     ST_DONE
 };
 
@@ -250,6 +271,7 @@ struct sess {
     uint8_t unacked;   /* segments since the receiver last ACKed */
     uint8_t close;     /* enum close */
     uint8_t open;      /* scan probe answered with SYN+ACK */
+    uint8_t probe;     /* enum probe (P_PROBE sessions) */
     uint8_t emitted;   /* a packet of it reached the capture */
     uint8_t eph;       /* client port came from the ephemeral allocator */
     uint8_t v6;        /* family of the session */
@@ -269,24 +291,28 @@ struct step {
 };
 
 struct opts {
-    uint64_t seed;     /* --seed */
-    uint64_t packets;  /* --packets, approximate target */
-    uint32_t pcs;      /* --pcs */
-    uint32_t servers;  /* --servers */
-    double duration;   /* --duration seconds */
-    int64_t start_ns;  /* --start, ns since the epoch */
-    uint32_t snaplen;  /* --snaplen */
-    bool nsec;         /* --nsec */
-    bool vlan;         /* --vlan */
-    bool midstream;    /* --midstream */
-    bool monitor;      /* --monitor */
-    bool scan;         /* --scan */
-    bool flood;        /* --flood */
-    bool ftp;          /* --ftp-active */
-    bool fragments;    /* --fragments */
-    const char *out;   /* --out */
-    const char *truth; /* --truth */
-    const char *dup;   /* --dup */
+    uint64_t seed;      /* --seed */
+    uint64_t packets;   /* --packets, approximate target */
+    uint32_t pcs;       /* --pcs */
+    uint32_t servers;   /* --servers */
+    double duration;    /* --duration seconds */
+    int64_t start_ns;   /* --start, ns since the epoch */
+    uint32_t snaplen;   /* --snaplen */
+    bool nsec;          /* --nsec */
+    bool vlan;          /* --vlan */
+    bool midstream;     /* --midstream */
+    bool monitor;       /* --monitor */
+    bool scan;          /* --scan */
+    bool flood;         /* --flood */
+    bool ftp;           /* --ftp-active */
+    bool fragments;     /* --fragments */
+    bool probes;        /* --probes */
+    bool p2p;           /* --p2p */
+    bool ftp_passive;   /* --ftp-passive */
+    bool midstream_low; /* --midstream-low */
+    const char *out;    /* --out */
+    const char *truth;  /* --truth */
+    const char *dup;    /* --dup */
 };
 
 struct gen {
@@ -409,6 +435,42 @@ static uint32_t s_medge(struct gen *g, uint32_t cm, uint32_t sm, enum prof p, ui
     uint32_t ch, sh;
     s_pair(g, cm, sm, want6, &ch, &sh);
     return s_edge_add(g, ch, sh, p, port, w);
+}
+
+/* --probes: a PC that uses a web service also probes it from other ports
+ * (half-open, connect, FIN); a stealth scanner sends FIN, Null and Xmas to
+ * open and closed ports of that server (event stealth_scan); a connect
+ * scanner completes handshakes with its open ports, ssh included, and sends
+ * nothing else. All noise: no edge, no client; a port only scanners reached
+ * is no service. The sessions are scheduled by s_probe_specs. */
+static void s_probe_model(struct gen *g, uint32_t npcs)
+{
+    uint32_t i, k;
+    for (i = 0; i < g->nedges; i++) {
+        const struct edge *e = &g->edges[i];
+        if ((e->prof == P_HTTPS || e->prof == P_HTTP) && !e->noise &&
+            g->hosts[e->ch].role == R_PC && !g->hosts[e->sh].v6 && e->ch != g->mach[npcs - 2].h4 &&
+            e->ch != g->mach[npcs - 3].h4)
+            break;
+    }
+    if (i == g->nedges)
+        return;
+    uint32_t ch = g->edges[i].ch, sh = g->edges[i].sh;
+    uint16_t port = g->edges[i].port;
+    g->edges[i].weight *= 20; /* sure to have sessions */
+    k = s_edge_add(g, ch, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
+    k = s_edge_add(g, g->mach[npcs - 2].h4, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
+    g->edges[k].event = (int32_t)g->nevents;
+    struct event *ev = &g->events[g->nevents++];
+    ev->kind = "stealth_scan";
+    ev->target = sh;
+    ev->source = g->mach[npcs - 2].h4;
+    ev->port = 0;
+    ev->sources = 1;
+    k = s_edge_add(g, g->mach[npcs - 3].h4, sh, P_PROBE, port, 0);
+    g->edges[k].noise = 1;
 }
 
 /* Offices of PCs, a data centre of servers, and who talks to whom. */
@@ -538,6 +600,13 @@ static void s_build_model(struct gen *g)
             uint32_t c = s_medge(g, i, file[0], P_FTP, 0, 1, false);
             g->edges[c].link = (int32_t)s_medge(g, i, file[0], P_FTPD, 0, 0, false);
         }
+        /* passive FTP: one control session, then one upload to a port the
+         * server names (>= 50000, one session each); the data edge follows
+         * its control edge (s_schedule) */
+        if (g->o.ftp_passive && i % 10 == 5) {
+            s_medge(g, i, file[0], P_FTP, 0, 0, false);
+            s_medge(g, i, file[0], P_FTPP, (uint16_t)(50000 + i * 7), 0, false);
+        }
     }
     /* Servers: dns, ntp 123<->123, syslog, ldap/kerberos, tiers. */
     for (i = npcs; i < g->nmach; i++) {
@@ -592,6 +661,24 @@ static void s_build_model(struct gen *g)
         ev->port = 0;
         ev->sources = 1;
         g->scan_sport = (uint16_t)s_range(&g->rng, 40000, 65000);
+    }
+    if (g->o.probes && npcs >= 4)
+        s_probe_model(g, npcs);
+    /* --midstream-low: three PCs, from fixed ports below the server's, hold
+     * long conversations with an app server's 50020 already running when the
+     * capture starts (no handshake seen) */
+    if (g->o.midstream_low && npcs >= 12) {
+        for (i = 0; i < 3; i++) {
+            k = s_edge_add(g, g->mach[8 + i].h4, g->mach[npcs + g->o.servers / 2].h4, P_LOWC, 0, 0);
+            g->edges[k].cport = (uint16_t)(20000 + 17 * i);
+        }
+    }
+    /* --p2p: PCs 0 and 1 listen on high ports, each reached once by two
+     * other PCs: one-off listeners are services */
+    if (g->o.p2p && npcs >= 8) {
+        static const uint16_t lport[2] = {45678, 51413};
+        for (i = 0; i < 4; i++)
+            s_edge_add(g, g->mach[2 + i].h4, g->mach[i / 2].h4, P_P2P, lport[i / 2], 0);
     }
     if (g->o.flood) {
         struct event *ev = &g->events[g->nevents];
@@ -719,9 +806,13 @@ static void s_sess_init(const struct gen *g, struct sess *s, const struct spec *
     else
         s->close = CL_I_FIN;
     s->open = sp->open;
+    s->probe = sp->probe;
     switch (pf->kind) {
         case K_UDP:
             s_exchange(g, s, sp->start);
+            break;
+        case K_PROBE:
+            s->st = s->probe >= PR_FIN ? ST_PROBE : ST_SYN;
             break;
         default:
             s->st = ST_SYN; /* scans and floods start with a SYN too */
@@ -764,6 +855,8 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
             o->win = 64240;
             if (pf->kind == K_SCAN) {
                 o->win = 1024;
+                s->st = ST_SCAN_REPLY;
+            } else if (pf->kind == K_PROBE) {
                 s->st = ST_SCAN_REPLY;
             } else if (pf->kind == K_FLOOD) {
                 s->st = ST_FLOOD_SA;
@@ -894,7 +987,7 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
                 o->flags = GEN_TH_SYN | GEN_TH_ACK;
                 o->seq = s->rseq++;
                 o->win = 65160;
-                s->st = ST_SCAN_RST;
+                s->st = pf->kind == K_PROBE && s->probe == PR_CONNECT ? ST_PROBE_ACK : ST_SCAN_RST;
                 s->t += s_jit(s, s->rtt_i);
             } else {
                 o->flags = GEN_TH_RST | GEN_TH_ACK;
@@ -902,6 +995,33 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
                 o->win = 0;
                 s->st = ST_DONE;
             }
+            break;
+        case ST_PROBE: { /* FIN, Null, Xmas: an open port stays silent */
+            static const uint8_t fl[] = {
+                [PR_FIN] = GEN_TH_FIN, [PR_NULL] = 0, [PR_XMAS] = GEN_TH_FIN | GEN_TH_PSH | 0x20};
+            o->dir = 0;
+            o->flags = fl[s->probe];
+            o->seq = s->iseq;
+            o->win = 1024;
+            s->st = s->open ? ST_DONE : ST_SCAN_REPLY;
+            s->t += s_jit(s, s->rtt_r);
+            break;
+        }
+        case ST_PROBE_ACK: /* connect scan: the handshake's ACK, then the close */
+            o->dir = 0;
+            o->flags = GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            s->st = ST_PROBE_RST;
+            s->t += 100 * NS_US;
+            break;
+        case ST_PROBE_RST:
+            o->dir = 0;
+            o->flags = GEN_TH_RST | GEN_TH_ACK;
+            o->seq = s->iseq;
+            o->ack = s->rseq;
+            o->win = 0;
+            s->st = ST_DONE;
             break;
         case ST_SCAN_RST:
             o->dir = 0;
@@ -963,6 +1083,7 @@ static void s_spec_push(struct gen *g, int64_t start, uint32_t edge, uint16_t po
     sp->order = (uint32_t)g->nspecs;
     sp->port = port;
     sp->open = open;
+    sp->probe = 0;
     g->nspecs++;
 }
 
@@ -996,6 +1117,44 @@ static uint64_t s_ftp_data(struct gen *g, uint32_t ctl, int64_t start)
         n += s_count(g, &g->specs[g->nspecs - 1], NULL);
     }
     return n;
+}
+
+/* --probes sessions of probe edge k (s_probe_model): the stealth scanner's
+ * (the edge with an event), the connect scanner's (ssh listens on the target
+ * for it alone unless a client uses it), or the real client's. */
+static void s_probe_specs(struct gen *g, uint32_t k)
+{
+    const struct edge *e = &g->edges[k];
+    struct pr {
+        uint16_t port;
+        uint8_t probe;
+    } list[8];
+    uint32_t n = 0, j;
+    bool stealth = e->event >= 0,
+         connect = !stealth && g->hosts[e->ch].role == R_PC && g->edges[k - 1].prof == P_PROBE;
+    if (stealth) {
+        list[n++] = (struct pr){e->port, PR_FIN};
+        list[n++] = (struct pr){e->port, PR_NULL};
+        list[n++] = (struct pr){e->port, PR_XMAS};
+        list[n++] = (struct pr){3390, PR_FIN};
+        list[n++] = (struct pr){3391, PR_NULL};
+        list[n++] = (struct pr){3392, PR_XMAS};
+    } else if (connect) {
+        list[n++] = (struct pr){22, PR_CONNECT};
+        list[n++] = (struct pr){e->port, PR_CONNECT};
+        list[n++] = (struct pr){8081, PR_CONNECT};
+    } else {
+        list[n++] = (struct pr){e->port, PR_HALF};
+        list[n++] = (struct pr){e->port, PR_HALF};
+        list[n++] = (struct pr){e->port, PR_FIN};
+        list[n++] = (struct pr){e->port, PR_CONNECT};
+    }
+    for (j = 0; j < n; j++) {
+        int64_t t = (int64_t)((0.1 + 0.8 * s_unif(&g->rng)) * (double)g->dur);
+        uint8_t open = list[j].port == 22 || s_edge_has_port(g, e->sh, list[j].port);
+        s_spec_push(g, t, k, list[j].port, open);
+        g->specs[g->nspecs - 1].probe = list[j].probe;
+    }
 }
 
 /* Scenario sessions first (they are fixed), then sample ordinary sessions by
@@ -1035,6 +1194,19 @@ static void s_schedule(struct gen *g)
             for (j = 0; j < n; j++)
                 s_spec_push(g, t0 + (int64_t)j * 300 * NS_US, i, ports[j],
                             s_edge_has_port(g, e->sh, ports[j]));
+        } else if (e->prof == P_PROBE) {
+            s_probe_specs(g, i);
+        } else if (e->prof == P_LOWC) { /* running for 20-50 % of it already */
+            int64_t len;
+            s_spec_push(g, 0, i, 0, 0);
+            s_count(g, &g->specs[g->nspecs - 1], &len);
+            g->specs[g->nspecs - 1].start = -(int64_t)((0.2 + 0.3 * s_unif(&g->rng)) * (double)len);
+        } else if (e->prof == P_P2P) {
+            s_spec_push(g, (int64_t)((0.05 + 0.8 * s_unif(&g->rng)) * (double)g->dur), i, 0, 0);
+        } else if (e->prof == P_FTPP) { /* its control edge is the one before */
+            int64_t st = (int64_t)((0.05 + 0.7 * s_unif(&g->rng)) * (double)g->dur);
+            s_spec_push(g, st, i - 1, 0, 0);
+            s_spec_push(g, st + 400 * NS_MS, i, 0, 0);
         }
     }
     if (g->o.flood) {
@@ -1160,6 +1332,15 @@ static uint32_t s_slot_get(struct gen *g)
     return g->npool++;
 }
 
+/* Next new ephemeral port of h (never one it used last). */
+static uint16_t s_port_fresh(struct gen *g, struct host *h)
+{
+    h->port_next = (uint16_t)(h->port_next + s_range(&g->rng, 1, 7));
+    if (h->port_next > EPH_HI || h->port_next < EPH_LO)
+        h->port_next = (uint16_t)(EPH_LO + h->port_next % 64);
+    return h->port_next;
+}
+
 /* Next ephemeral port of h at time t; sometimes the port its last finished
  * session used, so the same 5-tuple recurs over time as on real hosts. */
 static uint16_t s_port_alloc(struct gen *g, struct host *h, int64_t t)
@@ -1169,10 +1350,7 @@ static uint16_t s_port_alloc(struct gen *g, struct host *h, int64_t t)
         h->last_port = 0;
         return p;
     }
-    h->port_next = (uint16_t)(h->port_next + s_range(&g->rng, 1, 7));
-    if (h->port_next > EPH_HI || h->port_next < EPH_LO)
-        h->port_next = (uint16_t)(EPH_LO + h->port_next % 64);
-    return h->port_next;
+    return s_port_fresh(g, h);
 }
 
 static void s_activate(struct gen *g, const struct spec *sp)
@@ -1191,6 +1369,10 @@ static void s_activate(struct gen *g, const struct spec *sp)
             break;
         case P_SCAN:
             s->iport = g->scan_sport;
+            s->rport = sp->port;
+            break;
+        case P_PROBE: /* a fresh port: a probe is its own session */
+            s->iport = s_port_fresh(g, &g->hosts[e->ch]);
             s->rport = sp->port;
             break;
         case P_FLOOD:
@@ -1278,7 +1460,7 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
     src->by_out += iplen;
     dst->pk_in++;
     dst->by_in += iplen;
-    if (e->noise) {
+    if (e->noise && e->event >= 0) {
         struct event *ev = &g->events[e->event];
         if (ev->source == UINT32_MAX && si == e->ch && !e->pk[0]++)
             ev->sources++; /* a flood source that did send (noise edges count nothing else) */
@@ -1286,7 +1468,7 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
             ev->first = o->t;
         ev->last = o->t;
         ev->packets++;
-    } else {
+    } else if (!e->noise) {
         int d = si == e->ch ? 0 : 1;
         e->pk[d]++;
         e->by[d] += iplen;
@@ -1598,6 +1780,12 @@ static void s_usage(FILE *f)
             "  --flood           spoofed SYN flood at a web server's 443; event syn_flood\n"
             "  --ftp-active      active FTP: data connections from the server's port 20\n"
             "  --fragments       some large UDP datagrams (dns, kerberos) fragmented\n"
+            "  --midstream-low   conversations running at capture start, client port below\n"
+            "                    the server's (fixed 20000+ to 50020)\n"
+            "  --p2p             two PCs listen on high ports, each reached once by two PCs\n"
+            "  --ftp-passive     passive FTP: control, then one upload to a high server port\n"
+            "  --probes          half-open, connect and FIN/Null/Xmas probes of a web service,\n"
+            "                    one from a host that also uses it; event stealth_scan\n"
             "  --dup FILE        also write the redundant core switch's copy\n",
             MIN_SERVERS);
 }
@@ -1623,6 +1811,10 @@ static int s_parse(int argc, char **argv, struct opts *o)
         O_FTP,
         O_FRAG,
         O_DUP,
+        O_PROBES,
+        O_P2P,
+        O_FTPP,
+        O_MIDLOW,
         O_HELP
     };
     static const struct option lo[] = {
@@ -1635,6 +1827,8 @@ static int s_parse(int argc, char **argv, struct opts *o)
         {"monitor", no_argument, 0, O_MON},        {"scan", no_argument, 0, O_SCAN},
         {"flood", no_argument, 0, O_FLOOD},        {"ftp-active", no_argument, 0, O_FTP},
         {"fragments", no_argument, 0, O_FRAG},     {"dup", required_argument, 0, O_DUP},
+        {"probes", no_argument, 0, O_PROBES},      {"p2p", no_argument, 0, O_P2P},
+        {"ftp-passive", no_argument, 0, O_FTPP},   {"midstream-low", no_argument, 0, O_MIDLOW},
         {"help", no_argument, 0, O_HELP},          {0, 0, 0, 0}};
     int c;
     char *end;
@@ -1707,6 +1901,18 @@ static int s_parse(int argc, char **argv, struct opts *o)
                 continue;
             case O_FRAG:
                 o->fragments = true;
+                continue;
+            case O_PROBES:
+                o->probes = true;
+                continue;
+            case O_P2P:
+                o->p2p = true;
+                continue;
+            case O_FTPP:
+                o->ftp_passive = true;
+                continue;
+            case O_MIDLOW:
+                o->midstream_low = true;
                 continue;
             case O_HELP:
             case 'h':

@@ -10,6 +10,11 @@ clients is client->server, the reverse is server->client, anything else is
 noise (scans, spoofed floods). Later IPv4 fragments carry no ports and take
 them from their first fragment (same src, dst, id). Per-edge packets / IP
 bytes per direction, per-host totals and meta totals must equal the truth.
+A TCP session (5-tuple) that is only a probe adds nothing to its edge, as
+in renkei's edge rule (docs/SCHEMA.md, merger/mrg_rule.h MRG_PROBE_AB): the
+client sent only pure SYNs and RSTs; or no SYN and no ACK while the server
+sent only RSTs; or the handshake was completed, closed by the client and
+nothing but its ACK and the close sent.
 --export writes what was counted in the export format, so score.py can be
 checked against it (it must score perfectly). --dup checks the redundant copy:
 same packets and IP lengths, TTL / hop limit one lower, a different VLAN, a
@@ -24,7 +29,8 @@ from collections import defaultdict
 
 FIELDS = ["frame.time_epoch", "vlan.id", "ip.src", "ip.dst", "ip.len", "ip.proto", "ip.id",
           "ip.frag_offset", "ip.flags.mf", "ip.ttl", "ipv6.src", "ipv6.dst", "ipv6.plen",
-          "ipv6.nxt", "ipv6.hlim", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"]
+          "ipv6.nxt", "ipv6.hlim", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+          "tcp.flags"]
 PROTO = {"6": "tcp", "17": "udp"}
 
 
@@ -70,6 +76,18 @@ def packet(r, frag_ports):
     return src, dst, proto, int(sp or 0), int(dp or 0), ipb
 
 
+def is_probe(c, v):
+    """c, v: counters [pkts, syn, synack, ack, fin, rst] of the client and the
+    server in one TCP session."""
+    pk, syn, sa, ack, fin, rst = c
+    if pk - (syn - sa) - rst <= 0:
+        return True
+    if ack == 0 and syn == 0 and v[0] == v[5]:
+        return True
+    return (v[2] > 0 and syn > sa and rst + fin > 0
+            and pk - syn - rst - fin - min(v[4], 1) <= 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("truth")
@@ -88,6 +106,8 @@ def main():
     meta = [0, 0]
     frag_ports = {}
     prim = []
+    cand = []  # (edge key, direction, session key, ip bytes, client port)
+    sess = defaultdict(lambda: [[0] * 6, [0] * 6])
     for r in rows(a.pcap):
         src, dst, proto, sp, dp, ipb = packet(r, frag_ports)
         prim.append((r, ipb))
@@ -98,15 +118,28 @@ def main():
         hosts[dst][2] += 1
         hosts[dst][3] += ipb
         if (dst, proto, dp) in services and (src, dst, proto, dp) in clients:
-            e = edges[(src, dst, proto, dp)]
-            e[0] += 1
-            e[1] += ipb
-            e[4].add(sp)
+            d, key, sk, cp = 0, (src, dst, proto, dp), (src, sp, dst, dp, proto), sp
         elif (src, proto, sp) in services and (dst, src, proto, sp) in clients:
-            e = edges[(dst, src, proto, sp)]
-            e[2] += 1
-            e[3] += ipb
-            e[4].add(dp)
+            d, key, sk, cp = 1, (dst, src, proto, sp), (dst, dp, src, sp, proto), dp
+        else:
+            continue
+        cand.append((key, d, sk, ipb, cp))
+        if proto == "tcp":
+            fl = int(r["tcp.flags"] or "0", 0)
+            k = sess[sk][d]
+            k[0] += 1
+            k[1] += fl & 2 != 0
+            k[2] += fl & 0x12 == 0x12
+            k[3] += fl & 0x10 != 0
+            k[4] += fl & 1 != 0
+            k[5] += fl & 4 != 0
+    for key, d, sk, ipb, cp in cand:
+        if key[2] == "tcp" and is_probe(*sess[sk]):
+            continue
+        e = edges[key]
+        e[2 * d] += 1
+        e[2 * d + 1] += ipb
+        e[4].add(cp)
 
     errors = 0
     for t in truth["edges"]:

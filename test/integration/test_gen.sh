@@ -39,9 +39,13 @@ echo "== generate (all scenarios, IPv4+IPv6, VLAN, dup)"
     --dup "$TMP/g_dup.pcap" --out "$TMP/g.pcap" --truth "$TMP/g.json"
 "$GEN" --seed 43 --packets 4000 --nsec --start 1767225600.5 --midstream \
     --out "$TMP/n.pcap" --truth "$TMP/n.json" 2>/dev/null
+# issue 8: probes of a used service, one-off high-port listeners, passive
+# FTP, conversations already running with the client port below the server's
+"$GEN" --seed 44 --packets 6000 --pcs 60 --servers 14 --duration 20 --probes --p2p \
+    --ftp-passive --ftp-active --midstream-low --out "$TMP/p.pcap" --truth "$TMP/p.json" 2>/dev/null
 
 echo "== tshark expert info (checksums verified)"
-for f in g.pcap g_dup.pcap n.pcap; do
+for f in g.pcap g_dup.pcap n.pcap p.pcap; do
     tshark -n -r "$TMP/$f" -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
         -o ip.check_checksum:TRUE -Y "_ws.expert.severity >= warning" \
         -T fields -e _ws.expert.message 2>/dev/null | sort | uniq -c > "$TMP/$f.expert"
@@ -58,6 +62,8 @@ python3 "$GENDIR/truth_tshark.py" "$TMP/g.json" "$TMP/g.pcap" --dup "$TMP/g_dup.
     --export "$TMP/g_export.json" || fail "truth disagrees with tshark"
 python3 "$GENDIR/truth_tshark.py" "$TMP/n.json" "$TMP/n.pcap" >/dev/null ||
     fail "truth disagrees with tshark (ns capture)"
+python3 "$GENDIR/truth_tshark.py" "$TMP/p.json" "$TMP/p.pcap" >/dev/null ||
+    fail "truth disagrees with tshark (issue 8 capture)"
 
 echo "== truth content"
 python3 - "$TMP/g.json" <<'EOF' || fail "truth content"

@@ -82,7 +82,8 @@ echo "== generate (VLAN, IPv6, fragments, midstream, scan, flood) and the redund
     --scan --flood --fragments --dup "$TMP/g2.pcap" --out "$TMP/g1.pcap" \
     --truth "$TMP/g.truth.json" 2>/dev/null
 "$GEN" --seed 12 --packets 3000 --pcs 60 --servers 16 --duration 20 --vlan --midstream \
-    --monitor --ftp-active --dup "$TMP/h2.pcap" --out "$TMP/h1.pcap" \
+    --monitor --ftp-active --probes --p2p --ftp-passive --midstream-low --dup "$TMP/h2.pcap" \
+    --out "$TMP/h1.pcap" \
     --truth "$TMP/h.truth.json" 2>/dev/null
 G=("$TMP/g1.pcap" "$TMP/g2.pcap")
 # The scored captures must have something to score.

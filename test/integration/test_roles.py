@@ -3,7 +3,13 @@
 """Role inference and events, end to end (`renkei analyze` -> export), one
 check per case of the issue, on renkei-gen captures and on ../shared/pcaps.
 
-Generator cases (each its own small capture and its own property): mid-stream
+Generator cases (each its own small capture and its own property):
+conversations running at capture start with the client port below the
+server's (fan-in beats "lower port wins"); one-off
+listeners on high ports (P2P, passive FTP) next to active FTP; probes
+(half-open, FIN / Null / Xmas and connect probes of a used service: no edge,
+nothing added to the real edge, the port only a connect scan reached listed
+as listening), mid-stream
 conversations, a monitoring host, ntp 123<->123 and dns 53<->53 between
 servers (both ends servers, the initiator is the client), active FTP (server
 port 20 opens the data connection), a SYN scan (RST ports are no services, the
@@ -22,8 +28,8 @@ Real captures: for every capture in RENKEI_PCAPS, tshark (not renkei) lists
 each (host, port) that answered a pure SYN with a SYN+ACK: each must be a
 service in the export; and each (host, port) that answered SYNs with RST and
 sent nothing else must not be. Rule applied (documented in trk_role.h): a
-port >= 32768 with a single session is one-off noise -- the client end of an
-active-FTP data connection answers the server's SYN from port 20 -- and is
+port that answered only SYNs from a peer's port 20 is the client end of an
+active-FTP data connection, a client, and is
 not required to be a service; nor is a port that received as many SYN+ACKs
 (as a client) as it sent (a reused port: the score decides). Also: the stealth, SYN-scan and SYN-flood
 captures give their events; ICMP captures give no ICMP service or edge.
@@ -204,6 +210,60 @@ def case_scan():
     check("scan: port_scan event with actor, port count >= 1024, rate",
           len(evs) == 1 and ipn(evs[0]["actor_ip"]) == scanner and evs[0]["port_count"] >= 1024
           and evs[0]["rate"] > 0, evs)
+
+
+def case_probes():
+    """Issue 8, classes 1-2: probes of a web service (a host that also uses
+    it probes it from other ports: half-open, FIN, connect; a stealth scanner
+    sends FIN / Null / Xmas to the open port and to closed ones; a connect
+    scanner completes handshakes and sends nothing else) make no edge and
+    add nothing to the real edge (exact counts on several seeds)."""
+    for seed in (11, 13, 15):
+        truth, x = scored_case(f"probes{seed}", "--probes", seed=seed)
+        ev = next(e for e in truth["events"] if e["kind"] == "stealth_scan")
+        tgt, stealth = ipn(ev["target_ip"]), ipn(ev["source_ip"])
+        tgot = {k for k in edges(x) if k[0] == stealth and k[1] == tgt}
+        ttru = {(ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], int(e["server_port"]))
+                for e in truth["edges"] if ipn(e["client_ip"]) == stealth
+                and ipn(e["server_ip"]) == tgt}
+        check(f"probes{seed}: stealth scanner {stealth} is no client of {tgt} (but as in the truth)",
+              tgot == ttru, (tgot, ttru))
+        lst = {(ipn(s["ip"]), int(s["port"])) for s in x.get("listening", [])}
+        ssh = (tgt, "tcp", 22)
+        check(f"probes{seed}: {tgt}:22, reached by a connect scan only, is listening",
+              ssh in services(x) or (tgt, 22) in lst, sorted(lst))
+        evs = [e for e in x["events"] if e["kind"] == "stealth_scan"]
+        check(f"probes{seed}: stealth_scan event on {tgt}",
+              any(ipn(e["target_ip"]) == tgt and ipn(e["actor_ip"]) == stealth for e in evs), evs)
+
+
+def case_p2p():
+    """Issue 8, class 4: one-off listeners on high ports (P2P nodes reached
+    once, passive FTP data ports) are services with their clients; scored
+    exactly, with the listeners checked by name."""
+    for seed in (11, 13):
+        truth, x = scored_case(f"p2p{seed}", "--p2p", "--ftp-passive", "--ftp-active", seed=seed)
+        high = {svc_key for svc_key in services(x) if svc_key[2] >= EPHEMERAL}
+        thigh = {(ipn(s["ip"]), s["proto"], int(s["port"])) for s in truth["services"]
+                 if int(s["port"]) >= EPHEMERAL}
+        check(f"p2p{seed}: {len(thigh)} high-port listeners (P2P, passive FTP) are services",
+              thigh and thigh == high, sorted(thigh ^ high)[:6])
+        data = [k for k in edges(x) if k[3] == 20]
+        eph = [s for s in services(x) if s[0] in {k[0] for k in data} and s[2] >= 1024]
+        check(f"p2p{seed}: active-FTP data clients' ports are no services", not eph, eph[:5])
+
+
+def case_midstream_low():
+    """Issue 8, class 5: conversations running at capture start whose client
+    port (20000+) is below the server's (50020): the server is the server."""
+    for seed in (11, 13):
+        truth, x = scored_case(f"midlow{seed}", "--midstream-low", "--midstream", seed=seed)
+        t = {k for k in (
+            (ipn(e["client_ip"]), ipn(e["server_ip"]), e["proto"], int(e["server_port"]))
+            for e in truth["edges"]) if k[3] == 50020}
+        got = {k for k in edges(x) if k[3] == 50020 or 20000 <= k[3] < 20100}
+        check(f"midlow{seed}: {len(t)} clients -> :50020, none reversed", t and got == t,
+              sorted(got ^ t))
 
 
 def case_flood():
@@ -416,6 +476,7 @@ def tshark_answers(path):
     sent = defaultdict(lambda: {"sa": 0, "rst": 0, "other": 0})
     sess = defaultdict(set)
     sa_recv = defaultdict(int)  # SYN+ACKs a (host, port) received in answer to its SYNs
+    sa_to = defaultdict(set)    # peer ports a (host, port) answered with SYN+ACK
     for line in out.splitlines():
         c = line.split("\t")
         if len(c) < 8 or not c[5] or not c[7]:
@@ -441,6 +502,7 @@ def tshark_answers(path):
         k = sent[(src, sp)]
         if syn and ack:
             k["sa"] += 1
+            sa_to[(src, sp)].add(dp)
         elif rst:
             k["rst"] += 1
         else:
@@ -449,8 +511,8 @@ def tshark_answers(path):
     active = {(h, "tcp", p) for (h, p), k in sent.items() if k["sa"] or k["other"]}
     for (h, p), k in sent.items():
         if k["sa"]:
-            if p >= EPHEMERAL and len(sess[(h, p)]) < 2:
-                continue  # one-off ephemeral listener (active-FTP data client end)
+            if sa_to[(h, p)] == {20} and p != 20:
+                continue  # answered port 20 only: the client end of active-FTP data
             if k["sa"] <= sa_recv[(h, p)]:
                 continue  # reused port, as often answered as answering: the score decides
             answered.add((h, "tcp", p))
@@ -527,6 +589,13 @@ def real_captures():
                   and ev[0]["actor_ip"] == "192.168.1.178" and ev[0]["port_count"] == 3, ev)
             st = {(ipn("192.168.1.2"), "tcp", p) for p in (3390, 3391, 3392)}
             check(f"{f}: stealth-probed ports are no services", not st & got)
+            # issue 8, classes 1-2: nmap's handshakes with 80 and 443 (SYN,
+            # ACK, RST) and its FIN / Null / Xmas probes make no client
+            check(f"{f}: the prober is nobody's client (no edge at all)", not x["edges"],
+                  x["edges"])
+            lst = {(ipn(s["ip"]), s["proto"], int(s["port"])) for s in x.get("listening", [])}
+            check(f"{f}: 192.168.1.2:80 and :443 accepted the scanner: listening",
+                  {(ipn("192.168.1.2"), "tcp", 80), (ipn("192.168.1.2"), "tcp", 443)} <= lst, lst)
         if f == "stopddos_syn_flood_spoofed.pcap":
             ev = [e for e in x["events"] if e["kind"] == "syn_flood"]
             check(f"{f}: syn_flood event 10.10.10.10:25565 with thousands of sources and a rate",
@@ -560,7 +629,9 @@ def main():
     elif not os.path.isdir(PCAPS):
         missing = f"no captures in {PCAPS}"
     cases = [("midstream", case_midstream), ("monitor", case_monitor), ("ftp", case_ftp),
-             ("scan", case_scan), ("flood", case_flood), ("vlan", case_vlan),
+             ("scan", case_scan), ("probes", case_probes), ("p2p", case_p2p),
+             ("midstream_low", case_midstream_low),
+             ("flood", case_flood), ("vlan", case_vlan),
              ("fragments", case_fragments), ("groups", case_groups)]
     for name, fn in cases:
         if not only or name in only:

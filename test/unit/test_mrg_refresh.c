@@ -71,11 +71,15 @@ static struct cmn_session_rec s_rand_sess(uint64_t e)
         r.pkts[d] = s_rand(6);
         r.bytes[d] = r.pkts[d] * (40 + s_rand(1400));
         if (r.proto == 6) {
-            uint32_t kind = s_rand(4); /* 0 normal, 1 SYN only, 2 RST only, 3 SYN+ACK */
-            r.syn[d] = kind == 1 ? (uint32_t)r.pkts[d] : kind == 3 && r.pkts[d] ? 1 : 0;
-            r.synack[d] = kind == 3 && r.pkts[d] ? 1 : 0;
-            r.rst[d] = kind == 2 ? (uint32_t)r.pkts[d] : 0;
-            r.ack[d] = kind == 0 ? (uint32_t)r.pkts[d] : 0;
+            /* 0 normal, 1 SYN only, 2 RST only, 3 SYN+ACK, 4 FIN / Null / Xmas
+             * probes (no ACK), 5 a connect scan's SYN, ACK and FIN */
+            uint32_t kind = s_rand(6);
+            uint32_t n = (uint32_t)r.pkts[d];
+            r.syn[d] = kind == 1 ? n : (kind == 3 || kind == 5) && n ? 1 : 0;
+            r.synack[d] = kind == 3 && n ? 1 : 0;
+            r.rst[d] = kind == 2 ? n : 0;
+            r.ack[d] = kind == 0 ? n : kind == 5 && n ? n - 1 : 0;
+            r.fin[d] = kind == 4 ? n : kind == 5 && n > 2 ? 1 : 0;
         }
     }
     if (r.pkts[0] + r.pkts[1] == 0)
@@ -489,6 +493,160 @@ static struct cmn_session_rec s_sess(const char *a, uint16_t ap, const char *b, 
     return r;
 }
 
+/* One TCP session delta from client c:cp to server v:vp: the client sent
+ * cn = {packets, pure SYNs, FINs, RSTs}, all but the SYNs with ACK (a
+ * session of FINs only is a FIN probe: no ACK); the server sent vn =
+ * {packets, SYN+ACKs, FINs, RSTs}. */
+static struct cmn_session_rec s_tcp(const char *c, uint16_t cp, const char *v, uint16_t vp,
+                                    const uint32_t cn[4], const uint32_t vn[4], uint64_t e)
+{
+    struct cmn_session_rec r;
+    memset(&r, 0, sizeof(r));
+    uint8_t x[16], y[16];
+    tu_ip(x, c);
+    tu_ip(y, v);
+    int d = memcmp(x, y, 16) > 0; /* the client's direction */
+    memcpy(r.a_ip, d ? y : x, 16);
+    memcpy(r.b_ip, d ? x : y, 16);
+    r.a_port = d ? vp : cp;
+    r.b_port = d ? cp : vp;
+    r.proto = 6;
+    r.flags = d ? CMN_SESS_B_INIT : CMN_SESS_A_INIT;
+    r.pkts[d] = cn[0];
+    r.syn[d] = cn[1];
+    r.fin[d] = cn[2];
+    r.rst[d] = cn[3];
+    r.ack[d] = cn[1] == 0 && cn[2] == cn[0] ? 0 : cn[0] - cn[1]; /* FIN probes: no ACK */
+    r.pkts[!d] = vn[0];
+    r.syn[!d] = r.synack[!d] = vn[1];
+    r.fin[!d] = vn[2];
+    r.rst[!d] = vn[3];
+    r.ack[!d] = vn[0] - vn[3];
+    r.bytes[d] = cn[0] * 100;
+    r.bytes[!d] = vn[0] * 100;
+    r.first_ns = e * EPOCH + NS;
+    r.last_ns = e * EPOCH + 2 * NS;
+    return r;
+}
+
+/* Directed (issue 8, classes 1 and 2): probe sessions to a service make no
+ * edge and add nothing to a real edge, decided per session, also when a
+ * session turns from a probe into a conversation, or back, in a later epoch. */
+TEST(probe_sessions)
+{
+    char pi[256], pf[256];
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "pr_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "pr_full");
+    struct mrg_db *inc = mrg_db_open(pi), *full = mrg_db_open(pf);
+    FAIL_IF_NOT(inc && full);
+    mrg_db_set_full_refresh(full, true);
+    uint64_t e = 1000;
+    struct cmn_endpoint_rec ee;
+    memset(&ee, 0, sizeof(ee));
+    tu_ip(ee.ip, "10.0.0.3");
+    ee.port = 80;
+    ee.proto = 6;
+    ee.role = CMN_ROLE_SERVER;
+    ee.confidence = 0.9f;
+    ee.first_ns = e * EPOCH;
+    ee.last_ns = e * EPOCH + 2 * NS;
+    /* client counts {pkts, pure SYN, FIN, RST}, server {pkts, SYN+ACK, FIN, RST} */
+    static const uint32_t conv_c[4] = {6, 1, 1, 0}, conv_s[4] = {5, 1, 1, 0};
+    static const uint32_t half_c[4] = {2, 1, 0, 1}, half_s[4] = {1, 1, 0, 0};
+    static const uint32_t fin_c[4] = {1, 0, 1, 0}, none[4] = {0, 0, 0, 0};
+    static const uint32_t conn_c[4] = {3, 1, 0, 1}, conn_s[4] = {1, 1, 0, 0};
+    static const uint32_t connf_c[4] = {4, 1, 1, 0}, connf_s[4] = {2, 1, 1, 0};
+    static const uint32_t hs_c[4] = {2, 1, 0, 0}, hs_s[4] = {1, 1, 0, 0};
+    static const uint32_t syn_c[4] = {1, 1, 0, 0}, rst_c[4] = {1, 0, 0, 1};
+    static const uint32_t data_c[4] = {3, 0, 0, 0}, data_s[4] = {2, 0, 0, 0};
+    struct cmn_session_rec ss[] = {
+        s_tcp("10.0.0.9", 50000, "10.0.0.3", 80, conv_c, conv_s, e),  /* the real client */
+        s_tcp("10.0.0.9", 50001, "10.0.0.3", 80, half_c, half_s, e),  /* its half-open probe */
+        s_tcp("10.0.0.9", 50002, "10.0.0.3", 80, fin_c, none, e),     /* its FIN probe */
+        s_tcp("10.0.0.20", 40000, "10.0.0.3", 80, fin_c, none, e),    /* a stealth scanner */
+        s_tcp("10.0.0.21", 40001, "10.0.0.3", 80, conn_c, conn_s, e), /* connect scans */
+        s_tcp("10.0.0.21", 40002, "10.0.0.3", 80, connf_c, connf_s, e),
+        s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, syn_c, hs_s, e), /* its ACK next epoch */
+    };
+    struct mrg_part p = {.sessions = ss,
+                         .n_sessions = sizeof(ss) / sizeof(ss[0]),
+                         .endpoints = &ee,
+                         .n_endpoints = 1};
+    FAIL_IF(s_both(inc, full, e, &p, "probes"));
+    sqlite3 *h = mrg_db_handle(inc);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges") == 1);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s * 1000 + packets_s2c * 10 + sessions FROM edges"
+                        " WHERE client_ip = '10.0.0.9'") == 6051);
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM hosts WHERE kind = 'unknown' AND ip IN"
+                        " ('10.0.0.20', '10.0.0.21', '10.0.0.22')") == 3);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_out FROM hosts WHERE ip = '10.0.0.20'") == 1);
+    /* 1: 10.0.0.22 completes the handshake and sends its request: the
+     *    session's SYN joins its edge; 10.0.0.23 connects (not closed yet:
+     *    a conversation), 10.0.0.9 probes again */
+    struct cmn_session_rec s2[] = {
+        s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, data_c, data_s, e + 1),
+        s_tcp("10.0.0.9", 50003, "10.0.0.3", 80, half_c, half_s, e + 1),
+        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, hs_c, hs_s, e + 1),
+    };
+    p = (struct mrg_part){.sessions = s2, .n_sessions = 3};
+    FAIL_IF(s_both(inc, full, ++e, &p, "probe turns conversation"));
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s * 1000 + packets_s2c * 10 + sessions FROM edges"
+                        " WHERE client_ip = '10.0.0.22'") == 4031);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.9'") == 6);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.23'") == 2);
+    /* 2: the server closes 10.0.0.9's probe; 10.0.0.22's conversation goes
+     *    on; 10.0.0.23 resets its connection unused: a connect scan */
+    static const uint32_t close_s[4] = {1, 0, 1, 0}, ack_c[4] = {1, 0, 0, 0};
+    struct cmn_session_rec s3[] = {
+        s_tcp("10.0.0.9", 50003, "10.0.0.3", 80, none, close_s, e + 1),
+        s_tcp("10.0.0.22", 40003, "10.0.0.3", 80, ack_c, close_s, e + 1),
+        s_tcp("10.0.0.23", 40004, "10.0.0.3", 80, rst_c, none, e + 1),
+    };
+    p = (struct mrg_part){.sessions = s3, .n_sessions = 3};
+    FAIL_IF(s_both(inc, full, ++e, &p, "server closes"));
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s * 1000 + packets_s2c * 10 + sessions FROM edges"
+                        " WHERE client_ip = '10.0.0.22'") == 5041);
+    FAIL_IF_NOT(tu_q(h, "SELECT packets_c2s FROM edges WHERE client_ip = '10.0.0.9'") == 6);
+    /* 10.0.0.23's session turned back into a probe */
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.23'") == 0);
+    /* 3 (class 5): a conversation already running, both ends judged servers,
+     *    the server's answer seen first: the first packet names no initiator,
+     *    the higher confidence (50020, with fan-in) is the server */
+    struct cmn_endpoint_rec e2[2];
+    memset(e2, 0, sizeof(e2));
+    tu_ip(e2[0].ip, "10.0.0.30");
+    e2[0].port = 20000;
+    e2[0].confidence = 0.3f;
+    tu_ip(e2[1].ip, "10.0.0.31");
+    e2[1].port = 50020;
+    e2[1].confidence = 0.6f;
+    for (int i = 0; i < 2; i++) {
+        e2[i].proto = 6;
+        e2[i].role = CMN_ROLE_SERVER;
+        e2[i].first_ns = (e + 1) * EPOCH;
+        e2[i].last_ns = (e + 1) * EPOCH + 2 * NS;
+    }
+    static const uint32_t mid_c[4] = {5, 0, 0, 0}, mid_s[4] = {5, 0, 0, 0};
+    struct cmn_session_rec s4 = s_tcp("10.0.0.30", 20000, "10.0.0.31", 50020, mid_c, mid_s, e + 1);
+    s4.flags = CMN_SESS_B_INIT | CMN_SESS_MIDSTREAM;
+    p = (struct mrg_part){.sessions = &s4, .n_sessions = 1, .endpoints = e2, .n_endpoints = 2};
+    FAIL_IF(s_both(inc, full, ++e, &p, "mid-stream, both servers"));
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.30'"
+                        " AND server_ip = '10.0.0.31' AND server_port = 50020") == 1);
+    e2[0].confidence = 0.7f; /* the confidences swap: the edge follows */
+    e2[1].confidence = 0.2f;
+    s4.pkts[0] = s4.pkts[1] = 1;
+    p = (struct mrg_part){.sessions = &s4, .n_sessions = 1, .endpoints = e2, .n_endpoints = 2};
+    FAIL_IF(s_both(inc, full, ++e, &p, "mid-stream, confidences swapped"));
+    FAIL_IF_NOT(tu_q(h, "SELECT COUNT(*) FROM edges WHERE client_ip = '10.0.0.31'"
+                        " AND server_port = 20000") == 1);
+    mrg_db_close(&inc);
+    mrg_db_close(&full);
+    tu_db_path(pi, sizeof(pi), "mrg_refresh", "pr_incr");
+    tu_db_path(pf, sizeof(pf), "mrg_refresh", "pr_full");
+    PASS;
+}
+
 /* Directed: DHCP, mDNS, NetBIOS datagrams, IGMP and IPv6 multicast make
  * group rows and no edge but the DHCP one; retirement changes neither. */
 TEST(groups_and_retirement)
@@ -584,5 +742,5 @@ TEST(groups_and_retirement)
 }
 
 TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(groups_and_retirement)
-              TEST_ENTRY(deltas_that_move_edges) TEST_ENTRY(retained_short)
-                  TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))
+              TEST_ENTRY(probe_sessions) TEST_ENTRY(deltas_that_move_edges)
+                  TEST_ENTRY(retained_short) TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))

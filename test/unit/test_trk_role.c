@@ -197,8 +197,8 @@ TEST(scenario_roles)
     FAIL_IF_NOT(w_role(&w, 11, UDP, 514, NULL) == CMN_ROLE_SERVER);
     FAIL_IF_NOT(w_role(&w, 10, UDP, 40001, NULL) == CMN_ROLE_CLIENT);
     FAIL_IF_NOT(w_role(&w, 12, UDP, 514, NULL) != CMN_ROLE_SERVER);
-    /* 7 */
-    FAIL_IF_NOT(w_role(&w, 13, UDP, 123, NULL) == CMN_ROLE_SERVER);
+    /* 7: 13 only asked: no service (issue 8, class 3) */
+    FAIL_IF_NOT(w_role(&w, 13, UDP, 123, NULL) == CMN_ROLE_CLIENT);
     FAIL_IF_NOT(w_role(&w, 14, UDP, 123, NULL) == CMN_ROLE_SERVER);
     /* 8 */
     FAIL_IF_NOT(w_role(&w, 16, TCP, 21, NULL) == CMN_ROLE_SERVER);
@@ -294,6 +294,122 @@ TEST(groups_and_dhcp)
     FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_UNKNOWN);
     ev.pkts_out = 1;
     FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_CLIENT);
+    w_fini(&w);
+    PASS;
+}
+
+/* Issue 8, class 3: an endpoint that began every one of its sessions is no
+ * server, whatever its port prior and fan-in: an NTP client on 123 asking one
+ * or two servers, a DNS forwarder's 53 -> 53 queries, an NTP 123 -> 123
+ * initiator; a peer asked in both directions stays a server. */
+TEST(initiators_only)
+{
+    struct world w;
+    w_init(&w, 0, 1);
+    for (int i = 0; i < 3; i++) { /* 30:123 asks 31:123, 32:123 asks 33:123 and 34:123 */
+        w_pkt(&w, 30, 123, 31, 123, UDP, 0, 76);
+        w_pkt(&w, 31, 123, 30, 123, UDP, 0, 76);
+        w_pkt(&w, 32, 123, (uint8_t)(33 + i % 2), 123, UDP, 0, 76);
+        w_pkt(&w, (uint8_t)(33 + i % 2), 123, 32, 123, UDP, 0, 76);
+    }
+    w_pkt(&w, 35, 53, 36, 53, UDP, 0, 70); /* a forwarder's query 53 -> 53 */
+    w_pkt(&w, 36, 53, 35, 53, UDP, 0, 200);
+    w_pkt(&w, 37, 123, 38, 123, UDP, 0, 76); /* 37 and 38 ask each other */
+    w_pkt(&w, 38, 123, 37, 123, UDP, 0, 76);
+    w_pkt(&w, 39, 5000, 38, 123, UDP, 0, 76); /* and 38 serves 39 too */
+    w_pkt(&w, 38, 123, 39, 5000, UDP, 0, 76);
+    w_flush(&w);
+    struct cmn_endpoint_rec ev;
+    uint8_t ip[16];
+    tu_ip4(ip, 10, 0, 0, 30);
+    FAIL_IF_NOT(trk_endpoints_get(w.e, ip, UDP, 123, &ev) && ev.init_sessions == 1 &&
+                ev.resp_sessions == 0);
+    FAIL_IF_NOT(trk_role_score(&ev) > 0.1); /* the port prior alone says server */
+    FAIL_IF_NOT(w_role(&w, 30, UDP, 123, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 31, UDP, 123, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 32, UDP, 123, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 33, UDP, 123, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 35, UDP, 53, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 36, UDP, 53, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 38, UDP, 123, NULL) == CMN_ROLE_SERVER);
+    /* the pure rule: only began sessions, fan-out to 20 peers on 123 */
+    struct cmn_endpoint_rec x = {.proto = UDP,
+                                 .port = 123,
+                                 .peers = 20,
+                                 .peer_ports = 20,
+                                 .sessions = 20,
+                                 .init_sessions = 20,
+                                 .pkts_out = 40,
+                                 .pkts_in = 40};
+    FAIL_IF_NOT(trk_role_decide(&x, NULL) == CMN_ROLE_CLIENT);
+    x.resp_sessions = 1; /* one accepted conversation: the score decides */
+    FAIL_IF_NOT(trk_role_decide(&x, NULL) == CMN_ROLE_SERVER);
+    x.resp_sessions = 0;
+    x.init_sessions = 0; /* mid-stream only: no opening seen either way */
+    FAIL_IF_NOT(trk_role_decide(&x, NULL) == CMN_ROLE_SERVER);
+    w_fini(&w);
+    PASS;
+}
+
+/* Issue 8, class 4: a listener on a high port with one session (a P2P node,
+ * a passive FTP data port) is a server; the client end of active FTP data is
+ * not, whatever its port number (it is told by the peer's port 20). */
+TEST(high_port_listeners)
+{
+    struct world w;
+    w_init(&w, 0, 1);
+    tcp_conn(&w, 41, 50500, 40, 45000); /* a P2P peer reaches 40's listener once */
+    tcp_conn(&w, 42, 40010, 43, 21);    /* passive FTP: control, then data to 43:55000 */
+    tcp_conn(&w, 42, 40011, 43, 55000);
+    tcp_conn(&w, 44, 40020, 45, 21); /* active FTP: 45:20 opens 44:2000 and 44:50002 */
+    tcp_conn(&w, 45, 20, 44, 2000);
+    tcp_conn(&w, 45, 20, 44, 50002);
+    tcp_conn(&w, 46, 20, 47, 50003); /* 47:50003 is reused to connect out */
+    tcp_conn(&w, 47, 50003, 48, 80);
+    w_flush(&w);
+    FAIL_IF_NOT(w_role(&w, 40, TCP, 45000, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 41, TCP, 50500, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 43, TCP, 55000, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 42, TCP, 40011, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 45, TCP, 20, NULL) == CMN_ROLE_SERVER);
+    FAIL_IF_NOT(w_role(&w, 44, TCP, 2000, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF_NOT(w_role(&w, 44, TCP, 50002, NULL) == CMN_ROLE_CLIENT);
+    FAIL_IF(w_role(&w, 47, TCP, 50003, NULL) == CMN_ROLE_SERVER);
+    struct cmn_endpoint_rec ev;
+    uint8_t ip[16];
+    tu_ip4(ip, 10, 0, 0, 44);
+    FAIL_IF_NOT(trk_endpoints_get(w.e, ip, TCP, 2000, &ev) && ev.ftp_data_sessions == 1);
+    w_fini(&w);
+    PASS;
+}
+
+/* Issue 8, class 5: conversations running before the capture (no
+ * handshake), the client's port below the server's. Fan-in and a port that
+ * stays fixed while the peer's changes outweigh the lower-port bonus and the
+ * ephemeral prior: the server's score is higher than each client's, so the
+ * merger's both-servers rule (confidence) picks it. */
+TEST(midstream_low_client_port)
+{
+    struct world w;
+    w_init(&w, 0, 1);
+    for (int r = 0; r < 6; r++) {
+        for (int i = 0; i < 3; i++) { /* 51..53:2000x <-> 50:50020, server's answer first */
+            w_pkt(&w, 50, 50020, (uint8_t)(51 + i), (uint16_t)(20000 + i), TCP, A | P, 900);
+            w_pkt(&w, (uint8_t)(51 + i), (uint16_t)(20000 + i), 50, 50020, TCP, A | P, 300);
+        }
+        /* one client reconnecting from a new port each time: 55 -> 54:40000 */
+        w_pkt(&w, 55, (uint16_t)(30000 + r / 3), 54, 40000, TCP, A | P, 300);
+        w_pkt(&w, 54, 40000, 55, (uint16_t)(30000 + r / 3), TCP, A | P, 900);
+    }
+    w_flush(&w);
+    float cs = 0, cc = 0;
+    FAIL_IF_NOT(w_role(&w, 50, TCP, 50020, &cs) == CMN_ROLE_SERVER);
+    for (int i = 0; i < 3; i++) {
+        enum cmn_role r = w_role(&w, (uint8_t)(51 + i), TCP, (uint16_t)(20000 + i), &cc);
+        FAIL_IF_NOT(r != CMN_ROLE_SERVER || cc < cs);
+    }
+    FAIL_IF_NOT(w_role(&w, 54, TCP, 40000, &cs) == CMN_ROLE_SERVER);
+    FAIL_IF(w_role(&w, 55, TCP, 30000, &cc) == CMN_ROLE_SERVER && cc >= cs);
     w_fini(&w);
     PASS;
 }
@@ -411,5 +527,7 @@ TEST(invariant_to_flushes_and_trackers)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(evidence_fields)
-              TEST_ENTRY(pure_function) TEST_ENTRY(invariant_to_flushes_and_trackers))
+TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(initiators_only)
+              TEST_ENTRY(high_port_listeners) TEST_ENTRY(midstream_low_client_port)
+                  TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
+                      TEST_ENTRY(invariant_to_flushes_and_trackers))
