@@ -90,6 +90,7 @@ struct mrg_node {
     struct mrg_dns_stats dns;   /* their names: stored, capped, invalid */
     uint64_t runs_ended;        /* runs that ended */
     struct mrg_accounting acct; /* last run's accounting */
+    bool handle_error;          /* the run mrg_node_handle just ended failed to close */
 };
 
 static const char *s_kind_name(Renkei__NodeKind k)
@@ -685,6 +686,26 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
     return rc;
 }
 
+int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len)
+{
+    cmn_wire_record("merger", bytes, len);
+    n->messages++;
+    Renkei__Envelope *env = renkei__envelope__unpack(NULL, len, bytes);
+    if (!env || env->version != CMN_WIRE_VERSION ||
+        env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET) {
+        cmn_wire_free(&env);
+        n->undecodable++;
+        return 0;
+    }
+    if (s_dispatch(n, &env) != 0)
+        return -EIO;
+    if (!s_run_done(n))
+        return 0;
+    if (s_run_end(n) != 0)
+        n->handle_error = true;
+    return 1;
+}
+
 static void s_log_stats(struct mrg_node *n)
 {
     uint32_t pending = 0;
@@ -777,25 +798,23 @@ int mrg_node_run(struct mrg_node *n)
         }
         /* drain what is there, bounded so stop and stats stay responsive */
         for (int k = 0; pr > 0 && k < 256 && !n->stop; k++) {
-            int err = 0;
-            Renkei__Envelope *env = cmn_wire_recv(n->sock, ZMQ_DONTWAIT, &err);
-            if (!env) {
-                if (err == -EPROTO) {
-                    n->messages++;
-                    n->undecodable++;
-                    continue;
-                }
-                break; /* -EAGAIN, -EINTR */
+            zmq_msg_t zm;
+            zmq_msg_init(&zm);
+            if (zmq_msg_recv(&zm, n->sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&zm);
+                break; /* EAGAIN, EINTR */
             }
-            n->messages++;
-            if (s_dispatch(n, &env) != 0) {
+            int rc = mrg_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm));
+            zmq_msg_close(&zm);
+            if (rc < 0) {
                 exit_code = CMN_EXIT_ERROR;
                 n->stop = 1;
                 break;
             }
-            if (s_run_done(n)) {
-                if (s_run_end(n) != 0)
+            if (rc == 1) {
+                if (n->handle_error)
                     exit_code = CMN_EXIT_ERROR;
+                n->handle_error = false;
                 if (n->cfg.exit_on_eos) {
                     if (exit_code == CMN_EXIT_OK && s_run_lossy(&n->acct))
                         exit_code = CMN_EXIT_LOST;

@@ -66,29 +66,24 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
     return MHD_YES;
 }
 
-/* Route one GET. Fills p (status, type, body); returns 0 or -EIO (500). */
-static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const char *url,
-                   struct rep_resp *p)
+int rep_http_dispatch(const struct rep_api_ctx *api, const struct rep_api_req *rq,
+                      struct rep_resp *p)
 {
-    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) {
-        struct qargs q = {.n = 0};
-        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
-        struct rep_api_req rq = {
-            .path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
-        return rep_api_handle(&srv->api, &rq, p) == 0 ? 0 : -EIO;
-    }
+    const char *url = rq->path;
+    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
+        return rep_api_handle(api, rq, p) == 0 ? 0 : -EIO;
     bool known = strcmp(url, "/") == 0 || strncmp(url, "/host/", 6) == 0;
     if (!known) {
         rep_pages_not_found(p, "no such page", url);
         return 0;
     }
-    sqlite3 *db = rep_db_open(srv->db_path);
+    sqlite3 *db = rep_db_open(api->db_path);
     if (!db)
         return -EIO;
     int rc;
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL); /* one snapshot per page */
     struct rep_names *names = rep_names_load(db);
-    rep_names_resolve(names, srv->resolve);
+    rep_names_resolve(names, api->resolve);
     if (strcmp(url, "/") == 0)
         rc = rep_pages_index(p, db, names);
     else
@@ -96,7 +91,20 @@ static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const ch
     rep_names_destroy(&names);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     rep_db_close(&db);
+    if (p->status == MHD_HTTP_NOT_FOUND && strcmp(p->type, "application/json") != 0)
+        p->type = "text/html; charset=utf-8";
     return rc;
+}
+
+/* Route one GET: collect its parameters, then rep_http_dispatch. */
+static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const char *url,
+                   struct rep_resp *p)
+{
+    struct qargs q = {.n = 0};
+    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
+    struct rep_api_req rq = {.path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
+    return rep_http_dispatch(&srv->api, &rq, p);
 }
 
 static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const char *type,
@@ -155,8 +163,6 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         return s_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", b,
                        strlen(b));
     }
-    if (p.status == MHD_HTTP_NOT_FOUND && strcmp(p.type, "application/json") != 0)
-        p.type = "text/html; charset=utf-8";
     return s_queue(conn, p.status, p.type, buf, len);
 }
 

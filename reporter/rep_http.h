@@ -36,6 +36,17 @@ struct rep_server *rep_server_start(const struct rep_config *cfg);
 /* The port actually bound (useful with port 0). */
 uint16_t rep_server_port(const struct rep_server *srv);
 
+struct rep_api_ctx;
+struct rep_api_req;
+
+/* Answer one GET as the server does once MHD has decoded it: "/api/..." to
+ * the JSON API, "/" and "/host/<ip>" to the HTML pages, anything else a 404
+ * page. rq->args are read for API paths only. Fills p (status, type, body);
+ * 0, or -EIO when the database is unreadable (the server answers 500).
+ * fuzz_api calls it with any bytes as path and parameters. */
+int rep_http_dispatch(const struct rep_api_ctx *api, const struct rep_api_req *rq,
+                      struct rep_resp *p);
+
 /* Stop and free; accepts NULL and NULLs the pointer. */
 void rep_server_stop(struct rep_server **srv);
 

@@ -7,7 +7,7 @@ BUILD_PKGS=(build-essential cmake pkg-config git
     libdpdk-dev dpdk libpcap-dev
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
     libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3)
-TEST_PKGS=(tshark clang-format iproute2 graphviz)
+TEST_PKGS=(tshark clang-format clang iproute2 graphviz) # clang: libFuzzer (test/fuzz/run)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do
     case "$a" in

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT
- * Fuzz target for reporter/rep_api: the request after the server's
- * percent-decoding. The input is "PATH\nk=v&k=v..." (raw bytes: any byte
- * may appear in the path, keys and values, as after decoding %XX). Any
- * input must give a JSON response that is valid JSON and valid UTF-8 —
- * every echoed parameter, value and path goes through rep_json_str — and
- * never a crash, a leak or a status other than 200, 400, 404.
- * The database is a small one built once with the merger.
+ * Fuzz target for the reporter's routing (rep_http_dispatch): the JSON API
+ * (reporter/rep_api) and the HTML pages (reporter/rep_pages), the request
+ * after the server's percent-decoding. The input is "PATH\nk=v&k=v..." (raw
+ * bytes: any byte may appear in the path, keys and values, as after decoding
+ * %XX). A path under /api/ must give a JSON response that is valid JSON and
+ * valid UTF-8 — every echoed parameter, value and path goes through
+ * rep_json_str; any other path an HTML page in valid UTF-8 in which no byte
+ * of the request appears unescaped (no '<', '>', '&' or '"' of the path
+ * survives: the 404 page echoes it). Never a crash, a leak or a status other
+ * than 200, 400, 404. The database is a small one built once with the merger.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "cmn_log.h"
 #include "mrg_db.h"
 #include "rep_api.h"
+#include "rep_http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -99,6 +103,25 @@ static bool s_text_ok(const unsigned char *p, size_t n)
     return true;
 }
 
+/* No run of the path with a character HTML must escape appears in the page:
+ * the path's bytes around each such character, taken as they came, are absent. */
+static bool s_html_escaped(const char *path, const char *page, size_t len)
+{
+    for (const char *p = path; *p; p++) {
+        if (!strchr("<>&\"", *p))
+            continue;
+        char probe[8];
+        size_t n = 0;
+        const char *from = p > path + 2 ? p - 2 : path;
+        for (const char *q = from; *q && n < sizeof(probe) - 1 && q <= p + 2; q++)
+            probe[n++] = *q;
+        probe[n] = '\0';
+        if (n >= 3 && memmem(page, len, probe, n))
+            return false;
+    }
+    return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!s_mem) {
@@ -135,17 +158,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rep_api_ctx ctx = {.db_path = s_db, .sites = NULL};
     char *buf = NULL;
     size_t len = 0;
-    struct rep_resp r = {.status = 200, .type = NULL};
+    struct rep_resp r = {.status = 200, .type = "text/html; charset=utf-8"};
     r.f = open_memstream(&buf, &len);
     if (!r.f)
         abort();
-    if (rep_api_handle(&ctx, &rq, &r) != 0)
+    if (rep_http_dispatch(&ctx, &rq, &r) != 0)
         abort();
     fclose(r.f);
     if (r.status != 200 && r.status != 400 && r.status != 404)
         abort();
-    if (!r.type || strcmp(r.type, "application/json") != 0 ||
-        !s_text_ok((const unsigned char *)buf, len))
+    if (!r.type || !s_text_ok((const unsigned char *)buf, len))
+        abort();
+    bool api = strncmp(in, "/api/", 5) == 0 || strcmp(in, "/api") == 0;
+    if (!api) {
+        if (strcmp(r.type, "text/html; charset=utf-8") != 0 || !s_html_escaped(in, buf, len))
+            abort();
+        free(buf);
+        free(in);
+        return 0;
+    }
+    if (strcmp(r.type, "application/json") != 0)
         abort();
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s_mem, "SELECT json_valid(?1)", -1, &st, NULL) != SQLITE_OK)
