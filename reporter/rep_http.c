@@ -123,6 +123,23 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const ch
     return ret;
 }
 
+/* An error the routes did not answer themselves: JSON under /api/, else a
+ * small HTML page, so every response is valid JSON or HTML. `msg` is a
+ * static string without characters to escape. */
+static enum MHD_Result s_error(struct MHD_Connection *conn, int status, bool api, const char *msg)
+{
+    char *b = NULL;
+    int n = api ? asprintf(&b, "{\"error\": \"%s\"}\n", msg)
+                : asprintf(&b,
+                           "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                           "<title>renkei: error</title></head>\n<body><p>%s</p></body></html>\n",
+                           msg);
+    if (n < 0)
+        return MHD_NO;
+    return s_queue(conn, status, api ? "application/json" : "text/html; charset=utf-8", b,
+                   strlen(b));
+}
+
 static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_size, void **con_cls)
@@ -138,14 +155,9 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        bool api = strncmp(url, "/api/", 5) == 0;
-        char *b = strdup(api ? "{\"error\": \"only GET and HEAD\"}\n" : "only GET and HEAD\n");
-        if (!b)
-            return MHD_NO;
-        return s_queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                       api ? "application/json" : "text/plain; charset=utf-8", b, strlen(b));
-    }
+    bool api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return s_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, api, "only GET and HEAD");
     struct rep_resp p = {.status = MHD_HTTP_OK, .type = "text/html; charset=utf-8"};
     char *buf = NULL;
     size_t len = 0;
@@ -156,12 +168,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     fclose(p.f);
     if (rc != 0) {
         free(buf);
-        static const char msg[] = "internal error: database unreadable (see reporter log)\n";
-        char *b = strdup(msg);
-        if (!b)
-            return MHD_NO;
-        return s_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", b,
-                       strlen(b));
+        return s_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, api,
+                       "internal error: database unreadable (see reporter log)");
     }
     return s_queue(conn, p.status, p.type, buf, len);
 }

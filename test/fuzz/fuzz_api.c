@@ -26,6 +26,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A broken promise: say which, then abort (libFuzzer keeps the input). */
+#define CHECK(cond, what)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_api: %s\n", what);                                               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
 #define FUZZ_INPUT_MAX 4096
 
 static char s_db[128];
@@ -77,7 +86,7 @@ static void s_init(void)
     atexit(s_cleanup);
 }
 
-/* Strict UTF-8 and no raw control bytes but the newline. */
+/* Strict UTF-8 and no raw control bytes but newline and tab. */
 static bool s_text_ok(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
@@ -87,7 +96,7 @@ static bool s_text_ok(const unsigned char *p, size_t n)
                    : c >= 0xe0 && c <= 0xef ? 3
                    : c >= 0xf0 && c <= 0xf4 ? 4
                                             : 0;
-        if (k == 0 || i + k > n || (c < 0x20 && c != '\n'))
+        if (k == 0 || i + k > n || (c < 0x20 && c != '\n' && c != '\t'))
             return false;
         unsigned cp = k == 1 ? c : k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
         for (size_t j = 1; j < k; j++) {
@@ -162,29 +171,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.f = open_memstream(&buf, &len);
     if (!r.f)
         abort();
-    if (rep_http_dispatch(&ctx, &rq, &r) != 0)
-        abort();
+    CHECK(rep_http_dispatch(&ctx, &rq, &r) == 0, "dispatch failed (database error)");
     fclose(r.f);
-    if (r.status != 200 && r.status != 400 && r.status != 404)
-        abort();
-    if (!r.type || !s_text_ok((const unsigned char *)buf, len))
-        abort();
+    CHECK(r.status == 200 || r.status == 400 || r.status == 404, "status not 200, 400, 404");
+    CHECK(r.type, "no content type");
+    CHECK(s_text_ok((const unsigned char *)buf, len), "body not UTF-8 text");
     bool api = strncmp(in, "/api/", 5) == 0 || strcmp(in, "/api") == 0;
     if (!api) {
-        if (strcmp(r.type, "text/html; charset=utf-8") != 0 || !s_html_escaped(in, buf, len))
-            abort();
+        CHECK(strcmp(r.type, "text/html; charset=utf-8") == 0, "page not text/html");
+        CHECK(s_html_escaped(in, buf, len), "request bytes unescaped in the page");
         free(buf);
         free(in);
         return 0;
     }
-    if (strcmp(r.type, "application/json") != 0)
-        abort();
+    CHECK(strcmp(r.type, "application/json") == 0, "API answer not application/json");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s_mem, "SELECT json_valid(?1)", -1, &st, NULL) != SQLITE_OK)
         abort();
     sqlite3_bind_text(st, 1, buf, (int)len, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 1)
-        abort();
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1, "invalid JSON");
     sqlite3_finalize(st);
     free(buf);
     free(in);

@@ -9,6 +9,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cmn_log.h"
@@ -28,8 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     uint8_t c = data[0];
+    /* a fresh endpoint per input: a closed socket's inproc name is freed
+     * asynchronously (ZeroMQ's reaper), so binding it again may fail */
+    static unsigned runs;
+    char listen[64];
+    snprintf(listen, sizeof(listen), "inproc://%s-%u", "fz-mrg-in", runs++);
     struct mrg_node_config cfg = {
-        .listen = "inproc://fz-mrg-in",
+        .listen = listen,
         .db_path = ":memory:",
         .trackers = c & 3,
         .exit_on_eos = false,

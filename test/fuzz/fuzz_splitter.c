@@ -9,6 +9,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cmn_log.h"
@@ -39,10 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     uint8_t c = data[0];
+    /* a fresh endpoint per input: a closed socket's inproc name is freed
+     * asynchronously (ZeroMQ's reaper), so binding it again may fail */
+    static unsigned runs;
+    char listen[64];
+    snprintf(listen, sizeof(listen), "inproc://%s-%u", "fz-spl-in", runs++);
     static const char *const rules[] = {"10.0.0.0/8 0", "0.0.0.0-9.255.255.255 1", "::/0 0"};
     struct spl_config cfg = {
         .zmq_ctx = s_ctx,
-        .listen = "inproc://fz-spl-in",
+        .listen = listen,
         .trackers = s_trk,
         .tracker_count = 1 + (c >> 1 & 3) % 3,
         .merger = "inproc://fz-spl-m",

@@ -10,6 +10,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cmn_log.h"
@@ -30,11 +31,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     uint8_t c = data[0];
+    /* a fresh endpoint per input: a closed socket's inproc name is freed
+     * asynchronously (ZeroMQ's reaper), so binding it again may fail */
+    static unsigned runs;
+    char listen[64];
+    snprintf(listen, sizeof(listen), "inproc://%s-%u", "fz-trk-in", runs++);
     struct trk_node_config cfg = {
         .id = c & 1,
-        .listen = "inproc://fz-trk-in",
+        .listen = listen,
         .merger = "inproc://fz-trk-m",
-        .memcap_bytes = (c & 2) ? 256u << 10 : 64u << 20,
+        .memcap_bytes = (c & 2) ? 8u << 20 : 64u << 20,
         .session_timeout_ns = (c & 4) ? 1000000000ull : 0,
         .exit_on_eos = (c & 8) != 0,
         .stats_interval_s = 0,
