@@ -34,6 +34,10 @@ void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int lin
     zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (type == ZMQ_PULL) {
+        int64_t max = CMN_WIRE_MSG_MAX;
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    }
     int rc = bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint);
     if (rc != 0) {
         CMN_LOG(ERR, "cannot %s %s: %s", bind ? "bind" : "connect to", endpoint,

@@ -23,9 +23,14 @@ struct cmn_counter {
     uint64_t value;   /* value */
 };
 
+#define CMN_WIRE_MSG_MAX (256ll << 20) /* a received message larger than this drops its peer */
+
 /* Open a ZeroMQ socket of `type` (ZMQ_PUSH, ZMQ_PULL, ...) and bind or connect
  * it to `endpoint`. Sets linger (ms, -1 forever) and send/receive high-water
- * marks (messages). Returns NULL after logging the endpoint and zmq error. */
+ * marks (messages); receiving sockets (PULL) refuse messages over
+ * CMN_WIRE_MSG_MAX (ZMQ_MAXMSGSIZE: ZeroMQ closes that peer's connection), so
+ * a peer cannot make a node allocate without bound. Returns NULL after
+ * logging the endpoint and zmq error. */
 void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int linger_ms, int hwm);
 
 /* Pack `env` (its version field is set to CMN_WIRE_VERSION) and send it.

@@ -28,6 +28,8 @@
 #define MRG_HWM          1000 /* messages queued per peer before senders block */
 
 /* One tracker's chunks of one slot. */
+#define MRG_PENDING_EPOCHS_MAX 1024 /* incomplete epochs held before the oldest is committed */
+
 struct chunk_set {
     Renkei__Envelope **env; /* owned received results */
     uint32_t n;             /* chunks received */
@@ -276,6 +278,21 @@ static int s_commit_ready(struct mrg_node *n)
         int rc = s_slot_commit(n, n->slots);
         if (rc != 0)
             return rc;
+    }
+    /* Bounded memory: past MRG_PENDING_EPOCHS_MAX held epochs (a tracker
+     * silent for that long, or a peer sending results for ever new epochs),
+     * the oldest is committed with what arrived, as at the end of a run. */
+    size_t held = 0;
+    for (struct slot *s = n->slots; s; s = s->next)
+        held++;
+    while (held > MRG_PENDING_EPOCHS_MAX && n->slots && !n->slots->final) {
+        n->epochs_incomplete++;
+        CMN_LOG(WARN, "%zu epochs held: committing epoch %" PRIu64 " incomplete", held,
+                n->slots->epoch);
+        int rc = s_slot_commit(n, n->slots);
+        if (rc != 0)
+            return rc;
+        held--;
     }
     return 0;
 }

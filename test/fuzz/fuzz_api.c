@@ -6,7 +6,7 @@
  * %XX). A path under /api/ must give a JSON response that is valid JSON and
  * valid UTF-8 — every echoed parameter, value and path goes through
  * rep_json_str; any other path an HTML page in valid UTF-8 in which no byte
- * of the request appears unescaped (no '<', '>', '&' or '"' of the path
+ * of the request appears unescaped (no '<', '>', '"' or '\'' of the path
  * survives: the 404 page echoes it). Never a crash, a leak or a status other
  * than 200, 400, 404. The database is a small one built once with the merger.
  */
@@ -113,11 +113,12 @@ static bool s_text_ok(const unsigned char *p, size_t n)
 }
 
 /* No run of the path with a character HTML must escape appears in the page:
- * the path's bytes around each such character, taken as they came, are absent. */
+ * the path's bytes around each '<', '>', '"' or '\'', taken as they came (up
+ * to 2 each side), are absent. */
 static bool s_html_escaped(const char *path, const char *page, size_t len)
 {
     for (const char *p = path; *p; p++) {
-        if (!strchr("<>&\"", *p))
+        if (!strchr("<>\"'", *p)) /* not '&': its escape starts with one */
             continue;
         char probe[8];
         size_t n = 0;
