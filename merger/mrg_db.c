@@ -1180,6 +1180,13 @@ long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
     }
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) { /* its tail must not read as a line */
+            CMN_LOG(WARN, "%s:%ld: longer than %zu bytes, skipped", path, lineno, sizeof(line) - 2);
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n')
+                ;
+            continue;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';

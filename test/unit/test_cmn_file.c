@@ -110,5 +110,24 @@ TEST(config_parse_buffer)
     PASS;
 }
 
+/* A hosts-file line longer than the reader's buffer is skipped whole: its
+ * tail (here " 10.0.0.8 evil") is not read as a line of its own. */
+TEST(hosts_long_line)
+{
+    s_setup();
+    FILE *f = fopen(s_reg, "w");
+    fprintf(f, "10.0.0.9 ");
+    for (int i = 0; i < 1014; i++)
+        fputc('a', f);
+    fprintf(f, " 10.0.0.8 evil\n10.0.0.7 ok\n");
+    fclose(f);
+    struct mrg_db *db = mrg_db_open(":memory:");
+    FAIL_IF(!db);
+    FAIL_IF(mrg_db_load_hosts_file(db, s_reg) != 1); /* only 10.0.0.7 */
+    mrg_db_close(&db);
+    s_teardown();
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(file_open_regular_only) TEST_ENTRY(readers_refuse_special_files)
-              TEST_ENTRY(config_parse_buffer))
+              TEST_ENTRY(config_parse_buffer) TEST_ENTRY(hosts_long_line))
