@@ -23,6 +23,7 @@
 #include "cli_proc.h"
 #include "cli_report.h"
 #include "cmn_capfile.h"
+#include "cmn_file.h"
 #include "cmn_cli.h"
 #include "cmn_config.h"
 #include "cmn_log.h"
@@ -254,15 +255,16 @@ int cli_analyze_main(int argc, char **argv)
     }
 
     /* 1b. Name files: readable, and every line of the services file good. */
-    if (hosts_file && access(hosts_file, R_OK) != 0) {
-        fprintf(stderr, "renkei analyze: hosts file '%s': %s\n", hosts_file, strerror(errno));
+    char ferr[512];
+    if (hosts_file && cmn_file_check(hosts_file, "hosts file", ferr, sizeof(ferr)) != 0) {
+        fprintf(stderr, "renkei analyze: %s\n", ferr);
         goto out;
     }
     if (services_file) {
         struct cmn_service_entry *se = NULL;
         char err[4096];
         if (cmn_names_load_services(services_file, &se, err, sizeof(err)) < 0) {
-            fprintf(stderr, "renkei analyze: services file: %s\n", err);
+            fprintf(stderr, "renkei analyze: %s\n", err);
             goto out;
         }
         free(se);

@@ -15,6 +15,7 @@
 
 #include "cmn_cli.h"
 #include "cmn_config.h"
+#include "cmn_file.h"
 #include "cmn_log.h"
 #include "col_run.h"
 
@@ -109,8 +110,9 @@ int main(int argc, char **argv)
     def_lossless = c.source == COL_SRC_PCAP;
     if (cmn_config_bool(cfg, sect, "lossless", def_lossless, &c.lossless))
         goto out;
-    if (c.pcap && access(c.pcap, R_OK) != 0) {
-        fprintf(stderr, "%s: %s: %s\n", s_spec.prog, c.pcap, strerror(errno));
+    char ferr[512];
+    if (c.pcap && cmn_file_check(c.pcap, "capture", ferr, sizeof(ferr)) != 0) {
+        fprintf(stderr, "%s: %s\n", s_spec.prog, ferr); /* a FIFO would block the PMD */
         goto out;
     }
     c.splitter = cmn_config_get(cfg, sect, "splitter");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cmn_capfile.h"
+#include "cmn_file.h"
 #include "cmn_log.h"
 
 #define CAP_MAX_CAPLEN (256u * 1024u)            /* larger caplen = damage (libpcap's limit) */
@@ -417,10 +418,9 @@ static struct cmn_capfile *s_open(const char *path, char *err, size_t errlen, in
         *rc = -ENOMEM;
         goto err;
     }
-    cf->f = fopen(path, "rb");
+    cf->f = cmn_file_open(path, "capture", err, errlen); /* no FIFO, device, directory */
     if (!cf->f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        *rc = -EIO;
+        *rc = errno == EISDIR || errno == EINVAL ? -EINVAL : -EIO;
         goto err;
     }
     setvbuf(cf->f, cf->iobuf, _IOFBF, CAP_IOBUF);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cmn_config.h"
+#include "cmn_file.h"
 #include "cmn_log.h"
 
 struct entry {
@@ -70,29 +71,33 @@ struct cmn_config *cmn_config_new(void)
     return cfg;
 }
 
-struct cmn_config *cmn_config_load(const char *path)
+struct cmn_config *cmn_config_parse(const char *text, size_t len, const char *origin)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        CMN_LOG(ERR, "%s: cannot open config: %s", path, strerror(errno));
-        return NULL;
-    }
     struct cmn_config *cfg = cmn_config_new();
-    cfg->path = s_xstrdup(path);
+    cfg->path = s_xstrdup(origin);
+    const char *path = origin;
     char section[128] = "";
     char buf[4096];
     unsigned line = 0;
     bool bad = false;
-    while (fgets(buf, sizeof(buf), f)) {
+    for (size_t off = 0; off < len;) {
+        const char *p = text + off;
+        const char *nl = memchr(p, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - p) : len - off;
+        off += n + (nl ? 1 : 0);
         line++;
-        if (!strchr(buf, '\n') && !feof(f)) {
+        if (n >= sizeof(buf)) {
             CMN_LOG(ERR, "%s:%u: line longer than %zu bytes", path, line, sizeof(buf) - 1);
             bad = true;
-            int c;
-            while ((c = fgetc(f)) != EOF && c != '\n')
-                ;
             continue;
         }
+        if (memchr(p, '\0', n)) {
+            CMN_LOG(ERR, "%s:%u: NUL byte in line (not a text file?)", path, line);
+            bad = true;
+            continue;
+        }
+        memcpy(buf, p, n);
+        buf[n] = '\0';
         char *s = s_trim(buf);
         if (*s == '\0' || *s == '#' || *s == ';')
             continue;
@@ -125,11 +130,24 @@ struct cmn_config *cmn_config_load(const char *path)
         }
         s_add(cfg, section, key, value, line);
     }
-    fclose(f);
     if (bad) {
         cmn_config_destroy(&cfg);
         return NULL;
     }
+    return cfg;
+}
+
+struct cmn_config *cmn_config_load(const char *path)
+{
+    char err[512];
+    size_t len;
+    char *text = cmn_file_read(path, "config", CMN_CONFIG_FILE_MAX, &len, err, sizeof(err));
+    if (!text) {
+        CMN_LOG(ERR, "%s", err);
+        return NULL;
+    }
+    struct cmn_config *cfg = cmn_config_parse(text, len, path);
+    free(text);
     return cfg;
 }
 

@@ -17,9 +17,17 @@ struct cmn_config;
 /* An empty config (to fill with cmn_config_set). Aborts on out of memory. */
 struct cmn_config *cmn_config_new(void);
 
+#define CMN_CONFIG_FILE_MAX (1u << 20) /* a config file larger than this is refused */
+
 /* Parse `path`. Returns NULL after logging "path:line: what is wrong" for a
- * missing file, a line that is neither section, key = value, comment nor blank. */
+ * missing file, a line that is neither section, key = value, comment nor blank.
+ * Only a regular file of at most CMN_CONFIG_FILE_MAX bytes is read (cmn_file.h):
+ * a FIFO, a device or a directory is refused, naming the file. */
 struct cmn_config *cmn_config_load(const char *path);
+
+/* Parse `len` bytes of config text (any bytes; lines of 4095 bytes at most, no
+ * NUL), `origin` naming it in messages. NULL after logging, as cmn_config_load. */
+struct cmn_config *cmn_config_parse(const char *text, size_t len, const char *origin);
 
 /* Free; accepts NULL and NULLs the caller's pointer. */
 void cmn_config_destroy(struct cmn_config **cfg);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 enum cmn_log_level {
+    CMN_LOG_OFF = -1, /* as max_level only: print nothing (fuzz targets) */
     CMN_LOG_ERR = 0,
     CMN_LOG_WARN = 1,
     CMN_LOG_NOTICE = 2,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmn_file.h"
 #include "cmn_names.h"
 
 #define NAMES_TOKENS 4 /* tokens looked at per line (aliases beyond are ignored) */
@@ -225,43 +226,10 @@ long cmn_names_load_services(const char *path, struct cmn_service_entry **out, c
                              size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        if (err && errlen)
-            snprintf(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            if (cap > (64u << 20)) { /* 64 MiB: not a services file */
-                free(buf);
-                fclose(f);
-                if (err && errlen)
-                    snprintf(err, errlen, "%s: larger than 64 MiB", path);
-                return -EFBIG;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb)
-                abort();
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    int rerr = ferror(f) ? errno : 0;
-    fclose(f);
-    if (rerr) {
-        free(buf);
-        if (err && errlen)
-            snprintf(err, errlen, "%s: %s", path, strerror(rerr));
-        return -rerr;
-    }
+    size_t len;
+    char *buf = cmn_file_read(path, "services file", 64u << 20, &len, err, errlen);
+    if (!buf)
+        return errno ? -errno : -EIO;
     long n = cmn_names_parse_services(buf, len, path, out, err, errlen);
     free(buf);
     return n;

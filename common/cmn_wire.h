@@ -23,9 +23,14 @@ struct cmn_counter {
     uint64_t value;   /* value */
 };
 
+#define CMN_WIRE_MSG_MAX (256ll << 20) /* a received message larger than this drops its peer */
+
 /* Open a ZeroMQ socket of `type` (ZMQ_PUSH, ZMQ_PULL, ...) and bind or connect
  * it to `endpoint`. Sets linger (ms, -1 forever) and send/receive high-water
- * marks (messages). Returns NULL after logging the endpoint and zmq error. */
+ * marks (messages); receiving sockets (PULL) refuse messages over
+ * CMN_WIRE_MSG_MAX (ZMQ_MAXMSGSIZE: ZeroMQ closes that peer's connection), so
+ * a peer cannot make a node allocate without bound. Returns NULL after
+ * logging the endpoint and zmq error. */
 void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int linger_ms, int hwm);
 
 /* Pack `env` (its version field is set to CMN_WIRE_VERSION) and send it.
@@ -89,7 +94,20 @@ struct cmn_wire_msg {
  * nothing to close; the caller counts it). */
 int cmn_wire_recv_msg(void *sock, int flags, struct cmn_wire_msg *m /* OUT */);
 
-/* Release a message received with cmn_wire_recv_msg. */
+/* As cmn_wire_recv_msg for `len` bytes already received (borrowed: a batch
+ * read in place points into `data`, which must outlive *m). Returns 0 (close
+ * m with cmn_wire_msg_close) or -EPROTO with m->why set. The nodes' *_handle
+ * entry points decode through this, so fuzzers run what the daemons run. */
+int cmn_wire_decode_msg(const uint8_t *data, size_t len, struct cmn_wire_msg *m /* OUT */);
+
+/* Test hook: when the environment names a directory in RENKEI_WIRE_RECORD,
+ * append each received message to DIR/<node>.<pid>.seq as a 4-byte
+ * little-endian length and the bytes: the message sequences of a real run,
+ * the seeds of fuzz_splitter, fuzz_tracker and fuzz_merger (test/fuzz/seq.h).
+ * Otherwise one cached getenv, then nothing. */
+void cmn_wire_record(const char *node, const uint8_t *data, size_t len);
+
+/* Release a message received with cmn_wire_recv_msg or cmn_wire_decode_msg. */
 void cmn_wire_msg_close(struct cmn_wire_msg *m);
 
 /* ---- zero-copy batch sending ------------------------------------------------ */

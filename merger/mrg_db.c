@@ -22,6 +22,7 @@
 #include "cmn_dns.h"
 #include "cmn_log.h"
 #include "cmn_sites.h"
+#include "cmn_file.h"
 #include "mrg_db.h"
 #include "mrg_rollup.h"
 #include "mrg_rule.h"
@@ -1186,10 +1187,11 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def)
 
 long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    char err[512];
+    FILE *f = cmn_file_open(path, "hosts_file", err, sizeof(err)); /* no FIFO, device, dir */
     if (!f) {
         int e = errno;
-        CMN_LOG(ERR, "hosts_file %s: %s", path, strerror(e));
+        CMN_LOG(ERR, "%s", err);
         return -e;
     }
     long n = 0, lineno = 0;
@@ -1200,6 +1202,13 @@ long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
     }
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) { /* its tail must not read as a line */
+            CMN_LOG(WARN, "%s:%ld: longer than %zu bytes, skipped", path, lineno, sizeof(line) - 2);
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n')
+                ;
+            continue;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';

@@ -28,6 +28,8 @@
 #define MRG_HWM          1000 /* messages queued per peer before senders block */
 
 /* One tracker's chunks of one slot. */
+#define MRG_PENDING_EPOCHS_MAX 1024 /* incomplete epochs held before the oldest is committed */
+
 struct chunk_set {
     Renkei__Envelope **env; /* owned received results */
     uint32_t n;             /* chunks received */
@@ -90,6 +92,7 @@ struct mrg_node {
     struct mrg_dns_stats dns;   /* their names: stored, capped, invalid */
     uint64_t runs_ended;        /* runs that ended */
     struct mrg_accounting acct; /* last run's accounting */
+    bool handle_error;          /* the run mrg_node_handle just ended failed to close */
 };
 
 static const char *s_kind_name(Renkei__NodeKind k)
@@ -275,6 +278,21 @@ static int s_commit_ready(struct mrg_node *n)
         int rc = s_slot_commit(n, n->slots);
         if (rc != 0)
             return rc;
+    }
+    /* Bounded memory: past MRG_PENDING_EPOCHS_MAX held epochs (a tracker
+     * silent for that long, or a peer sending results for ever new epochs),
+     * the oldest is committed with what arrived, as at the end of a run. */
+    size_t held = 0;
+    for (struct slot *s = n->slots; s; s = s->next)
+        held++;
+    while (held > MRG_PENDING_EPOCHS_MAX && n->slots && !n->slots->final) {
+        n->epochs_incomplete++;
+        CMN_LOG(WARN, "%zu epochs held: committing epoch %" PRIu64 " incomplete", held,
+                n->slots->epoch);
+        int rc = s_slot_commit(n, n->slots);
+        if (rc != 0)
+            return rc;
+        held--;
     }
     return 0;
 }
@@ -685,6 +703,26 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
     return rc;
 }
 
+int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len)
+{
+    cmn_wire_record("merger", bytes, len);
+    n->messages++;
+    Renkei__Envelope *env = renkei__envelope__unpack(NULL, len, bytes);
+    if (!env || env->version != CMN_WIRE_VERSION ||
+        env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET) {
+        cmn_wire_free(&env);
+        n->undecodable++;
+        return 0;
+    }
+    if (s_dispatch(n, &env) != 0)
+        return -EIO;
+    if (!s_run_done(n))
+        return 0;
+    if (s_run_end(n) != 0)
+        n->handle_error = true;
+    return 1;
+}
+
 static void s_log_stats(struct mrg_node *n)
 {
     uint32_t pending = 0;
@@ -777,25 +815,23 @@ int mrg_node_run(struct mrg_node *n)
         }
         /* drain what is there, bounded so stop and stats stay responsive */
         for (int k = 0; pr > 0 && k < 256 && !n->stop; k++) {
-            int err = 0;
-            Renkei__Envelope *env = cmn_wire_recv(n->sock, ZMQ_DONTWAIT, &err);
-            if (!env) {
-                if (err == -EPROTO) {
-                    n->messages++;
-                    n->undecodable++;
-                    continue;
-                }
-                break; /* -EAGAIN, -EINTR */
+            zmq_msg_t zm;
+            zmq_msg_init(&zm);
+            if (zmq_msg_recv(&zm, n->sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&zm);
+                break; /* EAGAIN, EINTR */
             }
-            n->messages++;
-            if (s_dispatch(n, &env) != 0) {
+            int rc = mrg_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm));
+            zmq_msg_close(&zm);
+            if (rc < 0) {
                 exit_code = CMN_EXIT_ERROR;
                 n->stop = 1;
                 break;
             }
-            if (s_run_done(n)) {
-                if (s_run_end(n) != 0)
+            if (rc == 1) {
+                if (n->handle_error)
                     exit_code = CMN_EXIT_ERROR;
+                n->handle_error = false;
                 if (n->cfg.exit_on_eos) {
                     if (exit_code == CMN_EXIT_OK && s_run_lossy(&n->acct))
                         exit_code = CMN_EXIT_LOST;

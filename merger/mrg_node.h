@@ -10,6 +10,7 @@
 #define MRG_NODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cmn_sites;
@@ -51,6 +52,14 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg);
  * exit code: CMN_EXIT_OK, CMN_EXIT_LOST (records lost in the run that ended),
  * CMN_EXIT_ERROR (database or socket failure). */
 int mrg_node_run(struct mrg_node *node);
+
+/* Handle one received message, `len` bytes as they came off the socket
+ * (borrowed; any bytes): decode, dispatch, commit what is complete, and end
+ * the run when the splitter and every tracker sent EndOfStream. mrg_node_run
+ * calls it for every message; fuzz_merger feeds it message sequences.
+ * Returns 1 when this message ended a run, 0 otherwise, -EIO on a database
+ * failure (the daemon stops). */
+int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len);
 
 /* Ask mrg_node_run to return after the message in hand; async-signal-safe.
  * Complete epochs are committed; incomplete ones are left out and logged. */

@@ -92,8 +92,18 @@ void rep_html_esc(FILE *f, const char *s)
             case '\'':
                 fputs("&#39;", f);
                 break;
-            default:
-                fputc(*s, f);
+            default: {
+                /* the page says charset=utf-8: bytes that are not valid UTF-8,
+                 * and control characters, become U+FFFD (as rep_json_str) */
+                unsigned char c = (unsigned char)*s;
+                size_t n = c >= 0x80 ? rep_utf8_len((const unsigned char *)s) : 1;
+                if (n == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+                    fputs("\xef\xbf\xbd", f);
+                    break;
+                }
+                fwrite(s, 1, n, f);
+                s += n - 1;
+            }
         }
     }
 }

@@ -70,20 +70,25 @@ static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key
     return MHD_YES;
 }
 
-/* Route one GET. Fills p (status, type, body); returns 0 or -EIO (500). */
+int rep_http_dispatch(const struct rep_api_ctx *api, const struct rep_pages_ctx *pages,
+                      const struct rep_api_req *rq, struct rep_resp *p)
+{
+    const char *url = rq->path;
+    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
+        return rep_api_handle(api, rq, p) == 0 ? 0 : -EIO;
+    if (strncmp(url, "/static/", 8) == 0)
+        return rep_static_serve(pages->static_dir, url + 8, p);
+    return rep_pages_handle(pages, url, rq->args, rq->nargs, p);
+}
+
+/* Route one GET: collect its parameters, then rep_http_dispatch. */
 static int s_route(struct rep_server *srv, struct MHD_Connection *conn, const char *url,
                    struct rep_resp *p)
 {
     struct qargs q = {.n = 0};
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_arg, &q);
-    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) {
-        struct rep_api_req rq = {
-            .path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
-        return rep_api_handle(&srv->api, &rq, p) == 0 ? 0 : -EIO;
-    }
-    if (strncmp(url, "/static/", 8) == 0)
-        return rep_static_serve(srv->static_dir, url + 8, p);
-    return rep_pages_handle(&srv->pages, url, q.v, q.n, p);
+    struct rep_api_req rq = {.path = url, .args = q.v, .nargs = q.n, .args_overflow = q.overflow};
+    return rep_http_dispatch(&srv->api, &srv->pages, &rq, p);
 }
 
 static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const char *type,
@@ -115,6 +120,23 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, int status, const ch
     return ret;
 }
 
+/* An error the routes did not answer themselves: JSON under /api/, else a
+ * small HTML page, so every response is valid JSON or HTML. `msg` is a
+ * static string without characters to escape. */
+static enum MHD_Result s_error(struct MHD_Connection *conn, int status, bool api, const char *msg)
+{
+    char *b = NULL;
+    int n = api ? asprintf(&b, "{\"error\": \"%s\"}\n", msg)
+                : asprintf(&b,
+                           "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                           "<title>renkei: error</title></head>\n<body><p>%s</p></body></html>\n",
+                           msg);
+    if (n < 0)
+        return MHD_NO;
+    return s_queue(conn, status, api ? "application/json" : "text/html; charset=utf-8", b,
+                   strlen(b), NULL);
+}
+
 static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_size, void **con_cls)
@@ -130,14 +152,9 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        bool api = strncmp(url, "/api/", 5) == 0;
-        char *b = strdup(api ? "{\"error\": \"only GET and HEAD\"}\n" : "only GET and HEAD\n");
-        if (!b)
-            return MHD_NO;
-        return s_queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                       api ? "application/json" : "text/plain; charset=utf-8", b, strlen(b), NULL);
-    }
+    bool api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return s_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, api, "only GET and HEAD");
     struct rep_resp p = {.status = MHD_HTTP_OK, .type = "text/html; charset=utf-8"};
     char *buf = NULL;
     size_t len = 0;
@@ -148,15 +165,9 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     fclose(p.f);
     if (rc != 0) {
         free(buf);
-        static const char msg[] = "internal error: database unreadable (see reporter log)\n";
-        char *b = strdup(msg);
-        if (!b)
-            return MHD_NO;
-        return s_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", b,
-                       strlen(b), NULL);
+        return s_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, api,
+                       "internal error: database unreadable (see reporter log)");
     }
-    if (p.status == MHD_HTTP_NOT_FOUND && strcmp(p.type, "application/json") != 0)
-        p.type = "text/html; charset=utf-8";
     return s_queue(conn, p.status, p.type, buf, len, &p);
 }
 

@@ -41,6 +41,19 @@ struct rep_server *rep_server_start(const struct rep_config *cfg);
 /* The port actually bound (useful with port 0). */
 uint16_t rep_server_port(const struct rep_server *srv);
 
+struct rep_api_ctx;
+struct rep_api_req;
+struct rep_pages_ctx;
+
+/* Answer one GET as the server does once MHD has decoded it: "/api/..." to
+ * the JSON API (rep_api.h), "/static/..." to the vendored scripts
+ * (rep_static.h), everything else to the HTML report (rep_pages.h: a page or
+ * a 404 page). Fills p (status, type, body); 0, or -EIO when the database is
+ * unreadable (the server answers 500). fuzz_api calls it with any bytes as
+ * path and parameters. */
+int rep_http_dispatch(const struct rep_api_ctx *api, const struct rep_pages_ctx *pages,
+                      const struct rep_api_req *rq, struct rep_resp *p);
+
 /* Stop and free; accepts NULL and NULLs the pointer. */
 void rep_server_stop(struct rep_server **srv);
 

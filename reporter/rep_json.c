@@ -13,9 +13,7 @@
 #include "rep_names.h"
 #include "rep_ports.h"
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), or 0 when it is not one. */
-static size_t s_utf8_len(const unsigned char *p)
+size_t rep_utf8_len(const unsigned char *p)
 {
     unsigned char c = p[0];
     size_t n;
@@ -73,7 +71,7 @@ void rep_json_str(FILE *f, const char *s)
                 } else if (*p >= 0x80) {
                     /* names and request text are outside bytes: a byte that does not
                      * start valid UTF-8 becomes U+FFFD, so the JSON stays valid */
-                    size_t n = s_utf8_len(p);
+                    size_t n = rep_utf8_len(p);
                     if (n == 0) {
                         fputs("\\ufffd", f);
                     } else {

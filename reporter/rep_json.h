@@ -7,6 +7,7 @@
 #ifndef REP_JSON_H
 #define REP_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,6 +18,11 @@
  * not start a valid UTF-8 sequence becomes \ufffd (so the output is valid
  * JSON whatever the bytes). */
 void rep_json_str(FILE *f, const char *s);
+
+/* Length of the valid multi-byte UTF-8 sequence at p (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF; stops at a NUL), or 0 when it is not
+ * one (ASCII included). The HTML pages use it too. */
+size_t rep_utf8_len(const unsigned char *p);
 
 /* Format ns since the Unix epoch as "YYYY-MM-DDTHH:MM:SSZ" (whole seconds,
  * floored). buf >= 32 bytes. Returns buf. */

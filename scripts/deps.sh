@@ -8,7 +8,8 @@ BUILD_PKGS=(build-essential cmake pkg-config git
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
     libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3
     nodejs npm)
-TEST_PKGS=(tshark clang-format iproute2 graphviz chromium curl)
+# clang: libFuzzer (test/fuzz/run)
+TEST_PKGS=(tshark clang-format clang iproute2 graphviz chromium curl)
 BENCH_PKGS=(pmacct argus-server argus-client tshark linux-perf valgrind)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do

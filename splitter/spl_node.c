@@ -875,6 +875,22 @@ static int s_wait_ms(const struct spl_node *node, uint64_t now, int max_wait_ms)
     return (int)ms;
 }
 
+int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len)
+{
+    cmn_wire_record("splitter", bytes, len);
+    if (node->done)
+        return 1;
+    struct cmn_wire_msg m;
+    if (cmn_wire_decode_msg(bytes, len, &m) != 0) {
+        s_malformed(node, m.why);
+        return 0;
+    }
+    s_handle(node, &m);
+    cmn_wire_msg_close(&m);
+    s_check_done(node);
+    return node->done ? 1 : 0;
+}
+
 int spl_node_poll(struct spl_node *node, int max_wait_ms)
 {
     if (node->done)
@@ -886,20 +902,17 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         return e == EINTR ? 0 : -e;
     }
     for (int k = 0; rc > 0 && k < SPL_MSG_BURST && !node->done; k++) {
-        struct cmn_wire_msg m;
-        int err = cmn_wire_recv_msg(node->pull, ZMQ_DONTWAIT, &m);
-        if (err < 0) {
-            if (err == -EPROTO) {
-                s_malformed(node, m.why);
-                continue;
-            }
-            if (err == -EAGAIN || err == -EINTR)
+        zmq_msg_t zm;
+        zmq_msg_init(&zm);
+        if (zmq_msg_recv(&zm, node->pull, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno();
+            zmq_msg_close(&zm);
+            if (err == EAGAIN || err == EINTR)
                 break;
-            return err;
+            return -err;
         }
-        s_handle(node, &m);
-        cmn_wire_msg_close(&m);
-        s_check_done(node);
+        spl_node_handle(node, zmq_msg_data(&zm), zmq_msg_size(&zm));
+        zmq_msg_close(&zm);
     }
     if (node->done)
         return 1;

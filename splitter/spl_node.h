@@ -97,6 +97,12 @@ void spl_node_destroy(struct spl_node **node);
  * errors. A signal interrupting the wait returns 0. */
 int spl_node_poll(struct spl_node *node, int max_wait_ms);
 
+/* Handle one received message, `len` bytes as they came off the collector
+ * socket (borrowed; any bytes): decode, act, send what it causes. spl_node_poll
+ * calls it for every message; fuzz_splitter feeds it sequences of messages
+ * without a collector. Returns 1 once the run has ended, else 0. */
+int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len);
+
 /* Loop spl_node_poll until the run ends or *stop becomes non-zero (then
  * spl_node_finish). Returns 0, or a negative errno on a fatal error. */
 int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop);

@@ -567,6 +567,21 @@ static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
     }
 }
 
+int trk_node_handle(struct trk_node *n, const uint8_t *bytes, size_t len)
+{
+    cmn_wire_record("tracker", bytes, len);
+    struct cmn_wire_msg m;
+    if (cmn_wire_decode_msg(bytes, len, &m) != 0) {
+        uint64_t k = ++n->c.envelopes_malformed;
+        if ((k & (k - 1)) == 0) /* the first, then every power of two */
+            CMN_LOG(WARN, "malformed message dropped (%" PRIu64 " so far): %s", k, m.why);
+        return 0;
+    }
+    bool done = s_handle(n, &m);
+    cmn_wire_msg_close(&m);
+    return done ? 1 : 0;
+}
+
 static void s_stats_line(struct trk_node *n, uint64_t mono)
 {
     struct trk_table_stats ts;
@@ -605,25 +620,20 @@ int trk_node_run(struct trk_node *n)
             break;
         }
         for (int i = 0; pr > 0 && i < NODE_DRAIN_MAX && !done && !n->stop; i++) {
-            struct cmn_wire_msg m;
-            int err = cmn_wire_recv_msg(n->pull, ZMQ_DONTWAIT, &m);
-            if (err < 0) {
-                if (err == -EPROTO) {
-                    uint64_t k = ++n->c.envelopes_malformed;
-                    if ((k & (k - 1)) == 0) /* the first, then every power of two */
-                        CMN_LOG(WARN, "malformed message dropped (%" PRIu64 " so far): %s", k,
-                                m.why);
-                    continue;
-                }
-                if (err == -EAGAIN || err == -EINTR)
+            zmq_msg_t zm;
+            zmq_msg_init(&zm);
+            if (zmq_msg_recv(&zm, n->pull, ZMQ_DONTWAIT) < 0) {
+                int err = zmq_errno();
+                zmq_msg_close(&zm);
+                if (err == EAGAIN || err == EINTR)
                     break;
-                CMN_LOG(ERR, "receive: %s", zmq_strerror(-err));
+                CMN_LOG(ERR, "receive: %s", zmq_strerror(err));
                 rc = CMN_EXIT_ERROR;
                 done = true;
                 break;
             }
-            done = s_handle(n, &m);
-            cmn_wire_msg_close(&m);
+            done = trk_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm)) == 1;
+            zmq_msg_close(&zm);
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);
         uint64_t mono = cmn_mono_ns();

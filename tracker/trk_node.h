@@ -50,6 +50,12 @@ void trk_node_destroy(struct trk_node **n);
  * or CMN_EXIT_ERROR (socket failure). */
 int trk_node_run(struct trk_node *n);
 
+/* Handle one message from the splitter, `len` bytes as received (borrowed;
+ * any bytes): decode, act, send what it causes to the merger. trk_node_run
+ * calls it for every message; fuzz_tracker feeds it message sequences. Returns
+ * 1 when the stream ended and exit_on_eos is set (trk_node_run returns), else 0. */
+int trk_node_handle(struct trk_node *n, const uint8_t *bytes, size_t len);
+
 /* Ask trk_node_run to return at its next loop turn. Async-signal-safe. */
 void trk_node_stop(struct trk_node *n);
 

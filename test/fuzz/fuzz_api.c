@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT
- * Fuzz target for reporter/rep_api: the request after the server's
- * percent-decoding. The input is "PATH\nk=v&k=v..." (raw bytes: any byte
- * may appear in the path, keys and values, as after decoding %XX). Any
- * input must give a JSON response that is valid JSON and valid UTF-8 —
- * every echoed parameter, value and path goes through rep_json_str — and
- * never a crash, a leak or a status other than 200, 400, 404.
- * The database is a small one built once with the merger.
+ * Fuzz target for the reporter's routing (rep_http_dispatch): the JSON API
+ * (reporter/rep_api) and the HTML pages (reporter/rep_pages), the request
+ * after the server's percent-decoding. The input is "PATH\nk=v&k=v..." (raw
+ * bytes: any byte may appear in the path, keys and values, as after decoding
+ * %XX). A path under /api/ must give a JSON response that is valid JSON and
+ * valid UTF-8 — every echoed parameter, value and path goes through
+ * rep_json_str; any other path an HTML page in valid UTF-8 in which no byte
+ * of the request appears unescaped (the 404 page echoes it): it holds as
+ * many '<', '>', '"' and '\'' as the page for the path with those made '_'. Never a crash, a leak
+ * or a status other than 200, 400, 404. The database is a small one built once with the merger.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,8 +22,19 @@
 #include "cmn_log.h"
 #include "mrg_db.h"
 #include "rep_api.h"
+#include "rep_http.h"
+#include "rep_pages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken promise: say which, then abort (libFuzzer keeps the input). */
+#define CHECK(cond, what)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_api: %s\n", what);                                               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 #define FUZZ_INPUT_MAX 4096
 
@@ -73,7 +87,7 @@ static void s_init(void)
     atexit(s_cleanup);
 }
 
-/* Strict UTF-8 and no raw control bytes but the newline. */
+/* Strict UTF-8 and no raw control bytes but newline and tab. */
 static bool s_text_ok(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
@@ -83,7 +97,7 @@ static bool s_text_ok(const unsigned char *p, size_t n)
                    : c >= 0xe0 && c <= 0xef ? 3
                    : c >= 0xf0 && c <= 0xf4 ? 4
                                             : 0;
-        if (k == 0 || i + k > n || (c < 0x20 && c != '\n'))
+        if (k == 0 || i + k > n || (c < 0x20 && c != '\n' && c != '\t'))
             return false;
         unsigned cp = k == 1 ? c : k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
         for (size_t j = 1; j < k; j++) {
@@ -97,6 +111,54 @@ static bool s_text_ok(const unsigned char *p, size_t n)
         i += k;
     }
     return true;
+}
+
+/* The page for `path` as a string: status and type in *r. */
+static char *s_page(const char *path, struct rep_resp *r, size_t *len)
+{
+    struct rep_api_ctx ctx = {.db_path = s_db, .sites = NULL};
+    struct rep_pages_ctx pages = {.db_path = s_db};
+    struct rep_api_req rq = {.path = path};
+    char *buf = NULL;
+    *len = 0;
+    r->status = 200;
+    r->type = "text/html; charset=utf-8";
+    r->f = open_memstream(&buf, len);
+    if (!r->f)
+        abort();
+    CHECK(rep_http_dispatch(&ctx, &pages, &rq, r) == 0, "dispatch failed (database error)");
+    fclose(r->f);
+    return buf;
+}
+
+static size_t s_count(const char *p, size_t n, char c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += p[i] == c;
+    return k;
+}
+
+/* Nothing of the path reaches the page unescaped: the page for the path with
+ * every '<', '>', '"' and '\'' made '_' has exactly as many of each (the
+ * markup's own), which any one echoed raw would break. */
+static bool s_html_escaped(const char *path, const char *page, size_t len)
+{
+    char *tame = strdup(path);
+    if (!tame)
+        abort();
+    for (char *p = tame; *p; p++)
+        if (strchr("<>\"'", *p))
+            *p = '_';
+    struct rep_resp r;
+    size_t tlen;
+    char *t = s_page(tame, &r, &tlen);
+    bool ok = true;
+    for (const char *c = "<>\"'"; *c; c++)
+        ok = ok && s_count(page, len, *c) == s_count(t, tlen, *c);
+    free(t);
+    free(tame);
+    return ok;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -133,26 +195,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         args[rq.nargs++].nul = kv[0] == '!'; /* as if the server had cut a %00 */
     }
     struct rep_api_ctx ctx = {.db_path = s_db, .sites = NULL};
+    struct rep_pages_ctx pages = {.db_path = s_db};
     char *buf = NULL;
     size_t len = 0;
-    struct rep_resp r = {.status = 200, .type = NULL};
+    struct rep_resp r = {.status = 200, .type = "text/html; charset=utf-8"};
     r.f = open_memstream(&buf, &len);
     if (!r.f)
         abort();
-    if (rep_api_handle(&ctx, &rq, &r) != 0)
-        abort();
+    CHECK(rep_http_dispatch(&ctx, &pages, &rq, &r) == 0, "dispatch failed (database error)");
     fclose(r.f);
-    if (r.status != 200 && r.status != 400 && r.status != 404)
-        abort();
-    if (!r.type || strcmp(r.type, "application/json") != 0 ||
-        !s_text_ok((const unsigned char *)buf, len))
-        abort();
+    CHECK(r.status == 200 || r.status == 400 || r.status == 404, "status not 200, 400, 404");
+    CHECK(r.type, "no content type");
+    CHECK(s_text_ok((const unsigned char *)buf, len), "body not UTF-8 text");
+    bool api = strncmp(in, "/api/", 5) == 0 || strcmp(in, "/api") == 0;
+    if (!api) {
+        CHECK(strcmp(r.type, "text/html; charset=utf-8") == 0, "page not text/html");
+        CHECK(s_html_escaped(in, buf, len), "request bytes unescaped in the page");
+        free(buf);
+        free(in);
+        return 0;
+    }
+    CHECK(strcmp(r.type, "application/json") == 0, "API answer not application/json");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s_mem, "SELECT json_valid(?1)", -1, &st, NULL) != SQLITE_OK)
         abort();
     sqlite3_bind_text(st, 1, buf, (int)len, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 1)
-        abort();
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1, "invalid JSON");
     sqlite3_finalize(st);
     free(buf);
     free(in);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,4 +318,53 @@ TEST(stop_and_bad_config)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config))
+/* mrg_node_handle without sockets: bytes of a TrackerResult{tid, epoch}. */
+static uint8_t *s_pack_result(uint32_t tid, uint64_t epoch, size_t *len)
+{
+    Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
+    r.tracker_id = tid;
+    r.epoch = epoch;
+    r.layout = CMN_LAYOUT_VERSION;
+    r.epoch_ns = 60 * NS;
+    r.chunks = 1;
+    r.session_size = sizeof(struct cmn_session_rec);
+    r.endpoint_size = sizeof(struct cmn_endpoint_rec);
+    r.event_size = sizeof(struct cmn_event_rec);
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.version = CMN_WIRE_VERSION;
+    env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    *len = renkei__envelope__get_packed_size(&env);
+    uint8_t *b = malloc(*len);
+    renkei__envelope__pack(&env, b);
+    return b;
+}
+
+/* One tracker of two sends results for ever new epochs, the other nothing:
+ * the merger holds at most MRG_PENDING_EPOCHS_MAX (1024) of them and commits
+ * the oldest incomplete (memory stays bounded); undecodable bytes are counted,
+ * not fatal. */
+TEST(pending_epochs_bounded)
+{
+    char db[64];
+    snprintf(db, sizeof(db), "/tmp/renkei-test-mrg-pending-%d.sqlite", (int)getpid());
+    unlink(db);
+    struct mrg_node_config cfg = {.listen = "inproc://mrg-pending", .db_path = db, .trackers = 2};
+    struct mrg_node *n = mrg_node_new(&cfg);
+    FAIL_IF(!n);
+    for (uint64_t e = 1; e <= 1100; e++) {
+        size_t len;
+        uint8_t *b = s_pack_result(0, e, &len);
+        FAIL_IF(mrg_node_handle(n, b, len) != 0);
+        free(b);
+    }
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    FAIL_IF(mrg_node_handle(n, junk, sizeof(junk)) != 0);
+    FAIL_IF(s_q(db, "SELECT COUNT(*) FROM epochs") != 1100 - 1024);
+    mrg_node_destroy(&n);
+    unlink(db);
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config)
+              TEST_ENTRY(pending_epochs_bounded))

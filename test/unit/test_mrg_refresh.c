@@ -152,8 +152,8 @@ static const char *const s_derived[] = {
     "SELECT * FROM edges ORDER BY client_ip, server_ip, proto, server_port",
     "SELECT * FROM services ORDER BY ip, proto, port",
     "SELECT * FROM hosts ORDER BY ip",
-    "SELECT key, value FROM meta WHERE key IN ('packets', 'bytes', 'first_seen_ns',"
-    " 'last_seen_ns') ORDER BY key",
+    ("SELECT key, value FROM meta WHERE key IN ('packets', 'bytes', 'first_seen_ns',"
+     " 'last_seen_ns') ORDER BY key"),
     "SELECT * FROM groups ORDER BY group_ip, proto, port",
 };
 #define N_DERIVED (sizeof(s_derived) / sizeof(s_derived[0]))

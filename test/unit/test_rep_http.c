@@ -183,8 +183,16 @@ TEST(routes)
     FAIL_IF_NOT(s_status(r) == 404);
     free(r);
 
-    r = s_http(port, "POST", "/");
+    r = s_http(port, "POST", "/"); /* errors are HTML pages outside /api/ */
     FAIL_IF_NOT(s_status(r) == 405);
+    FAIL_IF_NOT(s_has(r, "Content-Type: text/html; charset=utf-8"));
+    FAIL_IF_NOT(s_has(r, "<!DOCTYPE html>"));
+    free(r);
+
+    r = s_http(port, "POST", "/api/hosts"); /* and JSON under it */
+    FAIL_IF_NOT(s_status(r) == 405);
+    FAIL_IF_NOT(s_has(r, "Content-Type: application/json"));
+    FAIL_IF_NOT(s_has(r, "{\"error\": \"only GET and HEAD\"}"));
     free(r);
 
     rep_server_stop(&srv);
