@@ -7,6 +7,7 @@
  */
 #define CMN_LOG_TAG "port"
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +228,19 @@ struct col_port *col_port_new(const struct col_port_config *c)
         goto err;
     }
     p->started = true;
+    if (c->source == COL_SRC_IFACE) {
+        /* net_af_packet opens its ETH_P_ALL socket and maps the RX ring
+         * before binding it to the interface: frames of every interface
+         * (loopback included) that arrive in between sit in the ring. They
+         * were never seen on this interface; the capture starts after them. */
+        struct rte_mbuf *junk[64];
+        uint64_t stale = 0;
+        for (uint16_t k; (k = rte_eth_rx_burst(p->port_id, 0, junk, 64)) > 0; stale += k)
+            rte_pktmbuf_free_bulk(junk, k);
+        if (stale)
+            CMN_LOG(INFO, "discarded %" PRIu64 " frame(s) queued before the socket was bound to %s",
+                    stale, c->iface);
+    }
     rc = rte_eth_promiscuous_enable(p->port_id);
     if (rc != 0 && rc != -ENOTSUP)
         CMN_LOG(WARN, "port %u: promiscuous mode: %s", p->port_id, rte_strerror(-rc));

@@ -45,6 +45,17 @@ MPID=$!
 inA "$BIN/renkei-tracker" --id 0 --listen "$T" --merger "$M" --exit-on-eos 2>"$TMP/tracker.log" &
 inA "$BIN/renkei-splitter" --listen "$S" --tracker "$T" --merger "$M" --collectors 1 \
     2>"$TMP/splitter.log" &
+# Loopback chatter in rk-a while the collector starts: net_af_packet's socket
+# sees every interface until it is bound to vcap, and none of that may be
+# counted (the pipeline's own ZeroMQ handshakes hit that window by chance).
+inA python3 -c '
+import socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + 2.5
+while time.time() < end:
+    u.sendto(b"loopback chatter", ("127.0.0.1", 5999)); time.sleep(0.0005)
+' &
+CHATTER=$!
 # `ip netns exec` forks: record the real pids so signals reach the programs.
 inA sh -c 'echo $$ >"$0"; exec dumpcap -q -i "$1" -w "$2"' "$TMP/dumpcap.pid" vcap-$$ \
     "$TMP/ref.pcapng" 2>"$TMP/dumpcap.log" &
@@ -54,6 +65,7 @@ inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector.pid" x "$BIN/renkei-
     --batch-delay-ms 10 2>"$TMP/collector.log" &
 CJOB=$!
 sleep 3 # EAL start, interface open
+wait "$CHATTER" || true
 
 # Traffic from rk-b: a TCP server in rk-a, TCP clients and UDP datagrams from rk-b.
 inA python3 -c '
