@@ -120,6 +120,7 @@ static void s_ip_reset(struct parse_st *st)
     r->sport = r->dport = 0;
     r->tcp_flags = 0;
     r->ip_id = 0;
+    r->pad = 0;
     r->flags &= CMN_REC_VLAN;
     if (st->depth > 1)
         r->flags |= CMN_REC_TUNNELED;
@@ -268,6 +269,48 @@ static enum cmn_parse_result s_udp_tunnel(struct parse_st *st, uint16_t dport, c
 
 /* L4 of the current IP layer. `len`: bytes captured inside the IP packet;
  * `iplen`: bytes the IP header says follow. */
+/* ICMP and ICMPv6 errors (unreachable, packet too big, time exceeded,
+ * parameter problem) quote the offending packet's IP header and its first L4
+ * bytes. When that packet went the other way between the same two addresses
+ * (this error comes from its destination: a closed port, a host firewall)
+ * and carried TCP, UDP or SCTP ports, keep the quoted transport endpoints in
+ * the record (cmn_record.h: CMN_REC_ICMP_QUOTE). Errors from a router on the
+ * path quote a third address and keep nothing. */
+static void s_icmp_quote(struct cmn_record *r, const uint8_t *q, uint32_t len)
+{
+    bool v4 = r->proto == 1;
+    uint8_t type = (uint8_t)(r->sport >> 8);
+    if (v4 ? (type != 3 && type != 11 && type != 12) : (type < 1 || type > 4))
+        return;
+    uint8_t src[16], dst[16], qproto;
+    uint32_t hl;
+    if (v4) {
+        if (len < 20 || (q[0] >> 4) != 4 || (q[0] & 0x0f) < 5)
+            return;
+        hl = (uint32_t)(q[0] & 0x0f) * 4;
+        if ((s_be16(q + 6) & 0x1fff) != 0) /* a later fragment: no ports */
+            return;
+        cmn_ip_from_v4(src, q + 12);
+        cmn_ip_from_v4(dst, q + 16);
+        qproto = q[9];
+    } else {
+        if (len < 40 || (q[0] >> 4) != 6)
+            return;
+        hl = 40;
+        memcpy(src, q + 8, 16);
+        memcpy(dst, q + 24, 16);
+        qproto = q[6]; /* extension headers: not followed, no quote */
+    }
+    if (len < hl + 4 || (qproto != 6 && qproto != 17 && qproto != 132))
+        return;
+    if (memcmp(src, r->dst, 16) != 0 || memcmp(dst, r->src, 16) != 0)
+        return;
+    r->flags |= CMN_REC_ICMP_QUOTE;
+    r->tcp_flags = qproto;
+    r->pad = s_be16(q + hl);
+    r->dport = s_be16(q + hl + 2);
+}
+
 static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint8_t *p,
                                   uint32_t len, uint32_t iplen)
 {
@@ -332,6 +375,8 @@ static enum cmn_parse_result s_l4(struct parse_st *st, uint8_t proto, const uint
             r->sport = (uint16_t)(p[0] << 8 | p[1]);
             if (len > 4)
                 s_payload(st, p + 4, len - 4);
+            if (len > 8)
+                s_icmp_quote(r, p + 8, len - 8);
             return CMN_PARSE_OK;
         case 4: /* IPv4 in IP */
             s_payload(st, p, len);

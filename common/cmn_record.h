@@ -21,6 +21,7 @@
 #define CMN_REC_TRUNCATED  0x08 /* capture ended inside the L4 header: ports only if >= 4 bytes */
 #define CMN_REC_FRAG_FIRST 0x10 /* first fragment of a fragmented datagram */
 #define CMN_REC_BAD_L4     0x20 /* L4 header inconsistent (e.g. TCP data offset): kept, flagged */
+#define CMN_REC_ICMP_QUOTE 0x40 /* ICMP(v6) error quoting the reverse transport packet (below) */
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
 #define CMN_TCP_FIN 0x01
@@ -33,7 +34,12 @@
 #define CMN_TCP_CWR 0x80
 
 /* One packet, as the collector keeps it. 64 bytes, one cache line. For ICMP
- * and ICMPv6, sport holds type<<8|code and dport 0. */
+ * and ICMPv6, sport holds type<<8|code and dport 0; an error (unreachable,
+ * packet too big, time exceeded, parameter problem) that quotes a TCP, UDP
+ * or SCTP packet sent from this record's dst to its src (the error comes
+ * from that packet's destination) has CMN_REC_ICMP_QUOTE, the quoted
+ * protocol in tcp_flags, the quoted destination port (the port on this
+ * record's src side) in dport and the quoted source port in pad. */
 struct cmn_record {
     uint64_t ts_ns;    /* capture time, ns since the Unix epoch */
     uint8_t src[16];   /* source address (v4-mapped for IPv4) */
@@ -48,7 +54,7 @@ struct cmn_record {
     uint8_t flags;     /* CMN_REC_* */
     uint8_t ttl;       /* IPv4 TTL / IPv6 hop limit (differs between mirror copies) */
     uint16_t ip_id;    /* IPv4 identification (low 16 bits of IPv6 fragment id) */
-    uint32_t pad;      /* zero */
+    uint32_t pad;      /* zero; ICMP errors with CMN_REC_ICMP_QUOTE: quoted source port */
 };
 _Static_assert(sizeof(struct cmn_record) == 64, "cmn_record must be 64 bytes");
 
@@ -76,7 +82,9 @@ struct cmn_session_rec {
     uint32_t synack[2]; /* packets with SYN and ACK set per direction */
     uint32_t ack[2];    /* packets with ACK set per direction */
     uint32_t fin[2];    /* packets with FIN set per direction */
-    uint32_t rst[2];    /* packets with RST set per direction */
+    uint32_t rst[2];    /* TCP: packets with RST set per direction; UDP and SCTP: ICMP
+                           refusals (port unreachable, prohibited) sent by that
+                           direction's sender about its own port (the datagram RST) */
     uint64_t first_ns;  /* first packet of the session in this epoch */
     uint64_t last_ns;   /* last packet of the session in this epoch */
 };
@@ -105,7 +113,7 @@ struct cmn_endpoint_rec {
     uint32_t synack_recv;         /* SYN+ACK packets received */
     uint32_t syn_sent;            /* pure SYN (no ACK) sent */
     uint32_t syn_recv;            /* pure SYN received */
-    uint32_t rst_sent;            /* RST sent */
+    uint32_t rst_sent;            /* RST sent (UDP, SCTP: ICMP refusals sent about the port) */
     uint32_t rst_recv;            /* RST received */
     uint32_t init_sessions;       /* sessions whose first seen packet came from this endpoint */
     uint32_t resp_sessions;       /* sessions whose first seen packet came from the peer */

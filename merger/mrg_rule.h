@@ -15,7 +15,8 @@
  * first packet seen names no initiator), then the higher confidence, then
  * the lower port is the server. Decided per session: a TCP session that is only
  * a probe (MRG_PROBE_AB) has no server side, so it adds nothing to an edge,
- * whatever the other sessions of its pair.
+ * whatever the other sessions of its pair; so has a datagram session whose
+ * server side sent nothing but ICMP refusals (MRG_REFUSED).
  */
 #ifndef MRG_RULE_H
 #define MRG_RULE_H
@@ -48,6 +49,12 @@
     "   - MIN(" C(P, fin_##S) ", 1) <= 1)))"
 // clang-format on
 
+/* Datagram refusal test: true when the server side (suffix S) of a UDP or
+ * SCTP session sent nothing but ICMP refusals of it (rst_S counts them,
+ * cmn_session_rec.rst): the port was closed to that client, no dependency. */
+#define MRG_REFUSED(P, C, S)                                                                       \
+    "(" P "proto <> 6 AND " C(P, rst_##S) " > 0 AND " C(P, pkts_##S) " = 0)"
+
 /* 'A', 'B' or NULL: the server side of a session row whose counters are
  * read through C(P, column); the keys, ports and flags through P. */
 #define MRG_SRV_SIDE_C(P, C)                                                                       \
@@ -58,10 +65,10 @@
     "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
     "  WHEN " P "a_port <= " P "b_port THEN 'A' ELSE 'B' END"                                      \
     " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END)"                                \
-    " WHEN 'A' THEN CASE WHEN " MRG_PROBE_AB(                                                      \
-        P, C, ab, ba) " THEN NULL ELSE 'A' END"                                                    \
-                      " WHEN 'B' THEN CASE WHEN " MRG_PROBE_AB(P, C, ba,                           \
-                                                               ab) " THEN NULL ELSE 'B' END END"
+    " WHEN 'A' THEN CASE WHEN " MRG_PROBE_AB(P, C, ab, ba) " OR " MRG_REFUSED(                     \
+        P, C, ab) " THEN NULL ELSE 'A' END"                                                        \
+                  " WHEN 'B' THEN CASE WHEN " MRG_PROBE_AB(P, C, ba, ab) " OR " MRG_REFUSED(       \
+                      P, C, ba) " THEN NULL ELSE 'B' END END"
 
 /* 'A', 'B' or NULL: the server side of a session row. */
 #define MRG_SRV_SIDE(P) MRG_SRV_SIDE_C(P, MRG_COL)

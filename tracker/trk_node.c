@@ -35,20 +35,22 @@
 
 /* Counters reported in Stats{TRACKER} (names are the wire names). */
 struct node_counters {
-    uint64_t records_received;     /* records in valid batches */
-    uint64_t batches_received;     /* valid batches */
-    uint64_t batches_lost;         /* sequence gaps */
-    uint64_t batches_out_of_order; /* seq lower than expected (duplicate or reordered) */
-    uint64_t batches_malformed;    /* bad record arrays, dropped */
-    uint64_t records_expected;     /* records_sent of the splitter's EndOfStream */
-    uint64_t records_lost;         /* expected - received, at end of stream */
-    uint64_t late_records;         /* records older than the last flushed epoch's end */
-    uint64_t results_sent;         /* TrackerResult messages */
-    uint64_t epochs_flushed;       /* EpochFlush handled (final flush not included) */
-    uint64_t envelopes_malformed;  /* undecodable envelopes */
-    uint64_t protocol_errors;      /* bad ShardMap, flush before map, ... */
-    uint64_t unexpected_messages;  /* message kinds a tracker does not take */
-    uint64_t send_errors;          /* results or stats that could not be sent */
+    uint64_t records_received;        /* records in valid batches */
+    uint64_t batches_received;        /* valid batches */
+    uint64_t batches_lost;            /* sequence gaps */
+    uint64_t batches_out_of_order;    /* seq lower than expected (duplicate or reordered) */
+    uint64_t batches_malformed;       /* bad record arrays, dropped */
+    uint64_t records_expected;        /* records_sent of the splitter's EndOfStream */
+    uint64_t records_lost;            /* expected - received, at end of stream */
+    uint64_t late_records;            /* records older than the last flushed epoch's end */
+    uint64_t icmp_refusals;           /* ICMP refusals applied to their datagram session */
+    uint64_t icmp_refusals_unmatched; /* ICMP refusals of a session not in the table */
+    uint64_t results_sent;            /* TrackerResult messages */
+    uint64_t epochs_flushed;          /* EpochFlush handled (final flush not included) */
+    uint64_t envelopes_malformed;     /* undecodable envelopes */
+    uint64_t protocol_errors;         /* bad ShardMap, flush before map, ... */
+    uint64_t unexpected_messages;     /* message kinds a tracker does not take */
+    uint64_t send_errors;             /* results or stats that could not be sent */
 };
 
 /* Packs rows of one flush into chunks. */
@@ -381,6 +383,42 @@ static void s_on_shard_map(struct trk_node *n, const Renkei__ShardMap *m)
             m->tracker_count);
 }
 
+/* True for the ICMP(v6) errors that say the quoted port is closed to its
+ * sender: port unreachable, administratively prohibited (ICMP 3/3, 3/9,
+ * 3/10, 3/13; ICMPv6 1/1, 1/4). */
+static bool s_is_refusal(const struct cmn_record *r)
+{
+    uint8_t type = (uint8_t)(r->sport >> 8), code = (uint8_t)r->sport;
+    if (r->proto == 1)
+        return type == 3 && (code == 3 || code == 9 || code == 10 || code == 13);
+    return r->proto == 58 && type == 1 && (code == 1 || code == 4);
+}
+
+/* Apply an ICMP error quoting the reverse datagram packet (CMN_REC_ICMP_QUOTE)
+ * to that packet's session, after the batch (the quoted packet came first).
+ * Both trackers that own one of the two addresses see the error and the
+ * session, so their copies of the session stay equal. TCP is left to its
+ * own RSTs. */
+static void s_icmp_refusal(struct trk_node *n, const struct cmn_record *r)
+{
+    if (r->tcp_flags == 6 || !s_is_refusal(r))
+        return;
+    struct cmn_record q;
+    memset(&q, 0, sizeof(q));
+    memcpy(q.src, r->dst, 16);
+    memcpy(q.dst, r->src, 16);
+    q.sport = (uint16_t)r->pad;
+    q.dport = r->dport;
+    q.proto = r->tcp_flags;
+    struct trk_key k;
+    int dir = trk_key_from_record(&k, &q); /* the quoted packet's direction */
+    uint64_t h = trk_table_hash(n->table, &k);
+    if (trk_table_refuse(n->table, &k, h, !dir, r->ts_ns) == 0)
+        n->c.icmp_refusals++;
+    else
+        n->c.icmp_refusals_unmatched++;
+}
+
 static void s_on_batch(struct trk_node *n, const struct cmn_wire_batch *b)
 {
     const struct cmn_record *recs;
@@ -423,6 +461,9 @@ static void s_on_batch(struct trk_node *n, const struct cmn_wire_batch *b)
         for (long i = 0; i < cnt; i++)
             n->c.late_records += recs[i].ts_ns < n->flushed_end_ns;
     trk_table_update_burst(n->table, recs, (size_t)cnt);
+    for (long i = 0; i < cnt; i++)
+        if (recs[i].flags & CMN_REC_ICMP_QUOTE)
+            s_icmp_refusal(n, &recs[i]);
 }
 
 static void s_on_flush(struct trk_node *n, const Renkei__EpochFlush *f)
@@ -458,6 +499,8 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("drop_memcap", ts.drop_memcap);
     C("endpoint_drop_memcap", trk_endpoints_drops(n->eps));
     C("late_records", n->c.late_records);
+    C("icmp_refusals", n->c.icmp_refusals);
+    C("icmp_refusals_unmatched", n->c.icmp_refusals_unmatched);
     C("sessions_live", ts.live);
     C("sessions_created", ts.created);
     C("sessions_restarted", ts.restarted);

@@ -44,6 +44,16 @@ static bool s_gated(const struct cmn_endpoint_rec *ev)
         if (out_real == 0 || in_real == 0)
             return true;
     }
+    if (ev->proto != 6 && ev->pkts_out == 0) {
+        /* G4: a datagram port that answered with an ICMP refusal (port
+         * unreachable, prohibited) and never sent anything is closed. */
+        if (ev->rst_sent > 0)
+            return true;
+        /* G5: a few unanswered datagrams of one session to an ephemeral port
+         * (traceroute probes expiring on the path, strays) show no listener. */
+        if (ev->port >= TRK_ROLE_EPHEMERAL && ev->sessions <= 1 && ev->pkts_in <= 3)
+            return true;
+    }
     /* active FTP data (port 20) opens connections to many client ports by
      * design; a scanner using source port 20 is still caught by G2 */
     uint32_t peers = ev->peers ? ev->peers : 1;

@@ -26,6 +26,14 @@
  *     Not for port 20: active FTP data is opened by the server to a new
  *     client port each time (a port-20 scanner still meets G2: it sends
  *     nothing but SYNs and RSTs).
+ *  G4 UDP/SCTP closed port: the endpoint sent nothing and refused datagrams
+ *     with ICMP (rst_sent counts its port-unreachable / prohibited errors
+ *     quoting them): a UDP port answered only by ICMP is no service, even if
+ *     it was closed for part of the capture only (one-way receivers that were
+ *     down for a while are lost: nothing shows they were up).
+ *  G5 UDP/SCTP one-off: at most 3 datagrams of a single session reached an
+ *     ephemeral port (>= 32768) that sent nothing: traceroute probes that
+ *     expire on the path, strays. Not enough to call it a listener.
  *
  * Score s (positive = server, negative = client), weights:
  *  handshake (TCP)  4.0 * (SA_s - SA_r + (S_r - S_s)/2) / (SA_s + SA_r + (S_r + S_s)/2)

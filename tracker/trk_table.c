@@ -914,6 +914,28 @@ static void s_view(const struct trk_table *t, const struct sess *e, uint32_t idx
     v->created = (e->state & SS_NEW) != 0;
 }
 
+int trk_table_refuse(struct trk_table *t, const struct trk_key *k, uint64_t hash, int dir,
+                     uint64_t ts_ns)
+{
+    struct probe p;
+    s_probe_of_key(&p, k);
+    uint32_t found = s_find(t, &p, hash);
+    if (!found)
+        return -ENOENT;
+    struct sess *e = s_row(t, found - 1);
+    if ((e->proto != 17 && e->proto != 132) || !(e->state & SS_LIVE) ||
+        (ts_ns > e->last_ns && ts_ns - e->last_ns > t->idle_max))
+        return -ENOENT;
+    if (!(e->state & SS_DIRTY)) {
+        e->state |= SS_DIRTY;
+        t->st.dirty++;
+        e->first_ns = e->last_ns; /* a delta without packets spans the last one */
+    }
+    if (e->rst[dir] < UINT16_MAX)
+        e->rst[dir]++;
+    return 0;
+}
+
 bool trk_table_lookup_with_hash(const struct trk_table *t, const struct trk_key *k, uint64_t hash,
                                 struct trk_sess_view *out)
 {

@@ -80,6 +80,15 @@ int trk_table_update_with_hash(struct trk_table *t, const struct trk_key *k, uin
  * records ahead. Returns how many were tabled (n minus memcap drops). */
 size_t trk_table_update_burst(struct trk_table *t, const struct cmn_record *recs, size_t n);
 
+/* An ICMP refusal (port unreachable, prohibited) of the datagram session
+ * `k` by the side that sends in direction `dir`, at capture time `ts_ns`:
+ * counts in that direction's rst (cmn_session_rec.rst: the datagram RST) and
+ * dirties the row, touching no packet counter. Only for an existing UDP or
+ * SCTP row in its current incarnation (idle no longer than the timeout).
+ * Returns 0, or -ENOENT when there is no such row. */
+int trk_table_refuse(struct trk_table *t, const struct trk_key *k, uint64_t hash, int dir,
+                     uint64_t ts_ns);
+
 /* Current deltas of the row for `k` (tests, diagnostics). Returns false if absent. */
 bool trk_table_lookup_with_hash(const struct trk_table *t, const struct trk_key *k, uint64_t hash,
                                 struct trk_sess_view *out /* OUT */);

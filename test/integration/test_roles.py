@@ -437,6 +437,71 @@ def case_groups():
     check("groups: groups table identical with 1 and 3 trackers", rows["groups1"] == rows["groups3"])
 
 
+def _icmp(src, dst, typ, code, quoted):
+    """An Ethernet frame with an ICMP (IPv4) or ICMPv6 error from src to dst
+    quoting the IP packet of frame `quoted` (its header and first 8 L4 bytes)."""
+    a, b = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    qip = quoted[14:]
+    qlen = (qip[0] & 0x0f) * 4 + 8 if a.version == 4 else 48
+    body = struct.pack(">BBHI", typ, code, 0, 0) + qip[:qlen]
+    if a.version == 4:
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 7, 0, 64, 1, 0,
+                         a.packed, b.packed)
+        return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip + body
+    ip = struct.pack(">IHBB16s16s", 0x60000000, len(body), 58, 64, a.packed, b.packed)
+    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x86\xdd" + ip + body
+
+
+def case_icmp():
+    """ICMP errors as evidence (class 3): a UDP port answered only by port
+    unreachable (IPv4 and IPv6) or admin-prohibited is no service and no edge;
+    a DNS server's session refused while it was down adds no edge, its answered
+    sessions do; traceroute (UDP probes to 33434+, time exceeded from routers,
+    port unreachable from the target) leaves no service and no edge."""
+    pc1, pc2, pc3, dns, closed, rtr, tgt = ("10.1.0.11", "10.1.0.12", "10.1.0.13", "10.2.0.53",
+                                            "10.2.0.161", "10.1.0.1", "10.2.0.80")
+    v6c, v6s = "fd00::11", "fd00:2::99"
+    fr = []
+    for i, pc in enumerate((pc1, pc2, pc3)):  # closed SNMP port, and a closed high port
+        q = _frame(pc, closed, 41000 + i, 161)
+        fr += [q, _icmp(closed, pc, 3, 3, q)]
+        q = _frame(pc, closed, 42000 + i, 40000)
+        fr += [q, _icmp(closed, pc, 3, 13, q)]  # admin-prohibited
+    for i in range(2):  # IPv6 closed port
+        q = _frame(v6c, v6s, 43000 + i, 514)
+        fr += [q, _icmp(v6s, v6c, 1, 4, q)]
+    for pc in (pc1, pc2):  # DNS answers pc1 and pc2 ...
+        fr += [_frame(pc, dns, 5000, 53), _frame(dns, pc, 53, 5000)]
+    q = _frame(pc3, dns, 5001, 53)  # ... and refuses pc3 (restarting)
+    fr += [q, _icmp(dns, pc3, 3, 3, q)]
+    for hop in range(1, 5):  # traceroute pc1 -> tgt, 3 probes per hop
+        for k in range(3):
+            port = 33434 + (hop - 1) * 3 + k
+            q = _frame(pc1, tgt, 45000, port)
+            fr.append(q)
+            fr.append(_icmp(rtr, pc1, 11, 0, q) if hop < 4 else _icmp(tgt, pc1, 3, 3, q))
+    pcap = os.path.join(TMP, "icmp.pcap")
+    _write_pcap(pcap, fr)
+    x1 = analyze([pcap], "icmp1", trackers=1)
+    x3 = analyze([pcap], "icmp3", trackers=3)
+    want = {(dns, "udp", 53)}
+    check("icmp: the only service is the DNS server (closed ports, traceroute targets: none)",
+          services(x3) == want, services(x3) ^ want)
+    want_e = {(pc1, dns, "udp", 53), (pc2, dns, "udp", 53)}
+    check("icmp: edges only to DNS from the answered clients (not the refused one)",
+          set(edges(x3)) == want_e, set(edges(x3)) ^ want_e)
+    check("icmp: nothing listening at the closed ports or the traceroute target",
+          not [s for s in x3.get("listening", []) if ipn(s["ip"]) in (closed, tgt, v6s)],
+          x3.get("listening"))
+    check("icmp: export identical with 1 and 3 trackers",
+          x1["services"] == x3["services"] and x1["edges"] == x3["edges"]
+          and x1["hosts"] == x3["hosts"])
+    con = sqlite3.connect(os.path.join(TMP, "icmp3.sqlite"))
+    n = con.execute("SELECT COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions").fetchone()[0]
+    con.close()
+    check(f"icmp: every packet counted once ({n} of {len(fr)})", n == len(fr))
+
+
 def _is_group(ip):
     a = ipaddress.ip_address(ip)
     return a.is_multicast or str(a) == "255.255.255.255"
@@ -632,7 +697,7 @@ def main():
              ("scan", case_scan), ("probes", case_probes), ("p2p", case_p2p),
              ("midstream_low", case_midstream_low),
              ("flood", case_flood), ("vlan", case_vlan),
-             ("fragments", case_fragments), ("groups", case_groups)]
+             ("fragments", case_fragments), ("groups", case_groups), ("icmp", case_icmp)]
     for name, fn in cases:
         if not only or name in only:
             try:
