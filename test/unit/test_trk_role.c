@@ -298,6 +298,39 @@ TEST(groups_and_dhcp)
     PASS;
 }
 
+/* G4: a datagram port that refused with ICMP and sent nothing is closed;
+ * G5: a few unanswered datagrams of one session to an ephemeral port are no
+ * listener. Neither touches a port that answered, nor TCP. */
+TEST(icmp_closed_and_one_off)
+{
+    struct cmn_endpoint_rec ev = {.proto = UDP,
+                                  .port = 514,
+                                  .pkts_in = 40,
+                                  .peers = 3,
+                                  .peer_ports = 3,
+                                  .sessions = 3,
+                                  .resp_sessions = 3};
+    FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_SERVER); /* one-way syslog */
+    ev.rst_sent = 1;
+    FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_UNKNOWN); /* refused: closed */
+    ev.pkts_out = 2; /* it did answer someone: the refusal does not gate it */
+    FAIL_IF_NOT(trk_role_decide(&ev, NULL) == CMN_ROLE_SERVER);
+    struct cmn_endpoint_rec hi = {.proto = UDP,
+                                  .port = 33440,
+                                  .pkts_in = 1,
+                                  .peers = 1,
+                                  .peer_ports = 1,
+                                  .sessions = 1,
+                                  .resp_sessions = 1};
+    FAIL_IF_NOT(trk_role_decide(&hi, NULL) == CMN_ROLE_UNKNOWN); /* an expired probe */
+    hi.pkts_in = 4;
+    FAIL_IF_NOT(trk_role_decide(&hi, NULL) == CMN_ROLE_SERVER); /* a one-way stream */
+    hi.pkts_in = 1;
+    hi.port = 30000; /* below the ephemeral range: the score decides */
+    FAIL_IF_NOT(trk_role_decide(&hi, NULL) == CMN_ROLE_SERVER);
+    PASS;
+}
+
 /* Issue 8, class 3: an endpoint that began every one of its sessions is no
  * server, whatever its port prior and fan-in: an NTP client on 123 asking one
  * or two servers, a DNS forwarder's 53 -> 53 queries, an NTP 123 -> 123
@@ -527,7 +560,7 @@ TEST(invariant_to_flushes_and_trackers)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(initiators_only)
-              TEST_ENTRY(high_port_listeners) TEST_ENTRY(midstream_low_client_port)
-                  TEST_ENTRY(evidence_fields) TEST_ENTRY(pure_function)
-                      TEST_ENTRY(invariant_to_flushes_and_trackers))
+TEST_MAIN(TEST_ENTRY(scenario_roles) TEST_ENTRY(groups_and_dhcp) TEST_ENTRY(icmp_closed_and_one_off)
+              TEST_ENTRY(initiators_only) TEST_ENTRY(high_port_listeners)
+                  TEST_ENTRY(midstream_low_client_port) TEST_ENTRY(evidence_fields)
+                      TEST_ENTRY(pure_function) TEST_ENTRY(invariant_to_flushes_and_trackers))

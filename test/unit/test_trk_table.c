@@ -76,6 +76,40 @@ TEST(counters_per_direction)
     PASS;
 }
 
+/* An ICMP refusal counts as the refusing side's datagram RST, dirties a
+ * flushed row without packets, and needs a live UDP/SCTP row. */
+TEST(icmp_refusal)
+{
+    struct trk_mem mem = {0};
+    struct trk_table *t = s_table(&mem, 120);
+    FAIL_IF_NOT(t);
+    struct cmn_record q = tu_rec(10, 1, 41000, 2, 161, 17, 0, 60); /* 1:41000 -> 2:161 */
+    FAIL_IF_NOT(s_put(t, &q) == 0);
+    struct trk_key k;
+    int dir = trk_key_from_record(&k, &q);
+    uint64_t h = trk_table_hash(t, &k);
+    FAIL_IF_NOT(trk_table_flush(t, NULL, NULL) == 1);
+    FAIL_IF_NOT(trk_table_refuse(t, &k, h, !dir, 11) == 0); /* 2 refuses */
+    struct collect c = {0};
+    FAIL_IF_NOT(trk_table_flush(t, s_collect, &c) == 1 && c.n == 1);
+    const struct cmn_session_rec *r = &c.v[0].rec;
+    FAIL_IF_NOT(r->pkts[0] == 0 && r->pkts[1] == 0 && r->rst[!dir] == 1 && r->rst[dir] == 0);
+    FAIL_IF_NOT(r->first_ns == 10 && r->last_ns == 10);
+    /* no such session, a TCP row, a row idle past the timeout: nothing */
+    struct cmn_record o = tu_rec(12, 1, 41001, 2, 161, 17, 0, 60);
+    struct trk_key ko;
+    int dko = trk_key_from_record(&ko, &o);
+    FAIL_IF_NOT(trk_table_refuse(t, &ko, trk_table_hash(t, &ko), !dko, 12) == -ENOENT);
+    struct cmn_record tc = tu_rec(13, 1, 40000, 2, 80, 6, CMN_TCP_SYN, 60);
+    FAIL_IF_NOT(s_put(t, &tc) == 0);
+    struct trk_key kt;
+    int dkt = trk_key_from_record(&kt, &tc);
+    FAIL_IF_NOT(trk_table_refuse(t, &kt, trk_table_hash(t, &kt), !dkt, 14) == -ENOENT);
+    FAIL_IF_NOT(trk_table_refuse(t, &k, h, !dir, 10 + 121 * SEC) == -ENOENT);
+    trk_table_destroy(&t);
+    PASS;
+}
+
 TEST(midstream_and_synack_first)
 {
     struct trk_mem mem = {0};
@@ -463,11 +497,11 @@ TEST(index_growth_refused_by_memcap)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(counters_per_direction) TEST_ENTRY(midstream_and_synack_first)
-              TEST_ENTRY(epoch_deltas_and_reset) TEST_ENTRY(restart_after_idle_and_expiry)
-                  TEST_ENTRY(memcap_drop) TEST_ENTRY(spill_keeps_exact_counts)
-                      TEST_ENTRY(wide_keys_ipv6_and_mixed) TEST_ENTRY(burst_matches_single)
-                          TEST_ENTRY(many_sessions_grow_and_expire)
+TEST_MAIN(TEST_ENTRY(counters_per_direction) TEST_ENTRY(icmp_refusal)
+              TEST_ENTRY(midstream_and_synack_first) TEST_ENTRY(epoch_deltas_and_reset)
+                  TEST_ENTRY(restart_after_idle_and_expiry) TEST_ENTRY(memcap_drop)
+                      TEST_ENTRY(spill_keeps_exact_counts) TEST_ENTRY(wide_keys_ipv6_and_mixed)
+                          TEST_ENTRY(burst_matches_single) TEST_ENTRY(many_sessions_grow_and_expire)
                               TEST_ENTRY(index_overflow_chain_and_delete)
                                   TEST_ENTRY(index_growth_keeps_rows)
                                       TEST_ENTRY(index_growth_refused_by_memcap))
