@@ -91,8 +91,10 @@ EOF
 
 if [ "${RENKEI_BENCH_TRANSPORT:-ipc}" = tcp ]; then
     ENDPOINT="tcp://127.0.0.1:$((20000 + $$ % 20000))"
+    INSECURE=--insecure-lab # a plaintext sink on this host
 else
     ENDPOINT="ipc://$TMP/sink.ipc"
+    INSECURE=
 fi
 NCPU=$(nproc)
 LCORES='0@(0-'$((NCPU - 1))')'
@@ -118,7 +120,7 @@ DROPS=0
 run() { # name capture
     log=$TMP/$1.log
     s0=$(sink_cpu)
-    "$BIN/renkei-collector" --id 1 --splitter "$ENDPOINT" --stats-interval 0 \
+    "$BIN/renkei-collector" --id 1 --splitter "$ENDPOINT" $INSECURE --stats-interval 0 \
         --duration "$DUR" --file-prefix "renkei-bench-$$-$1" \
         --eal "--lcores $LCORES --no-huge --no-pci -m 512 --no-telemetry --no-shconf --log-level=*:warning --vdev net_pcap0,rx_pcap=$2,infinite_rx=1,tx_pcap=/dev/null" \
         >"$log" 2>&1 || { cat "$log" >&2; exit 1; }

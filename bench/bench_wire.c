@@ -17,6 +17,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cmn_config.h"
+#include "cmn_curve.h"
 #include "cmn_wire.h"
 
 static uint64_t s_rng(uint64_t *s)
@@ -47,6 +49,16 @@ static void s_fill(struct cmn_record *r, size_t n)
 static int s_sink(const char *endpoint, double seconds)
 {
     void *ctx = zmq_ctx_new();
+    /* a benchmark sink on the same host: plaintext (the collector under test
+     * gets --insecure-lab too when the transport is TCP) */
+    struct cmn_config *cfg = cmn_config_new();
+    cmn_config_set(cfg, "sink", "insecure_lab", "true");
+    char err[256];
+    if (cmn_curve_configure(cfg, "sink", err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench_wire: %s\n", err);
+        return 1;
+    }
+    cmn_config_destroy(&cfg);
     void *pull = cmn_zmq_open(ctx, ZMQ_PULL, endpoint, true, 0, 1000);
     if (!pull)
         return 1;

@@ -10,6 +10,7 @@
 
 #include "cli_analyze.h"
 #include "cli_impact.h"
+#include "cmn_curve.h"
 #include "cli_report.h"
 #include "cmn_cli.h"
 #include "cmn_log.h"
@@ -34,12 +35,49 @@ static void s_usage(FILE *f)
            "            name): lost, impaired and degraded services and hosts, with chains\n"
            "  serve --db DB [--listen 127.0.0.1:8080] [--sites FILE]\n"
            "            serve the web report and the JSON API (docs/API.md) of a database\n"
+           "  keygen --out PREFIX\n"
+           "            write a CURVE key pair for a daemon: PREFIX.key (secret, 0600) and\n"
+           "            PREFIX.pub (for the other nodes' curve_peers; docs/OPERATIONS.md)\n"
            "\n"
            "  renkei COMMAND --help   options of a command\n"
            "  renkei --version        show the version\n"
            "\n"
            "The daemons (renkei-collector, -splitter, -tracker, -merger, -reporter) also run\n"
            "alone from a config file; see deploy/cluster.conf.\n");
+}
+
+/* renkei keygen --out PREFIX */
+static int s_keygen(int argc, char **argv)
+{
+    const char *prefix = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            prefix = argv[++i];
+        else if (strncmp(argv[i], "--out=", 6) == 0)
+            prefix = argv[i] + 6;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: renkei keygen --out PREFIX\n"
+                   "Write a CURVE key pair: PREFIX.key (public and secret, mode 0600; the\n"
+                   "node's curve_key) and PREFIX.pub (its public key, for the other nodes'\n"
+                   "curve_peers lines: NAME KEY [ENDPOINT...]).\n");
+            return CMN_EXIT_OK;
+        } else {
+            fprintf(stderr, "renkei keygen: unknown argument '%s' (renkei keygen --out PREFIX)\n",
+                    argv[i]);
+            return CMN_EXIT_USAGE;
+        }
+    }
+    if (!prefix || !*prefix) {
+        fprintf(stderr, "renkei keygen: --out PREFIX is required\n");
+        return CMN_EXIT_USAGE;
+    }
+    char err[512];
+    if (cmn_curve_keygen(prefix, err, sizeof(err)) != 0) {
+        fprintf(stderr, "renkei keygen: %s\n", err);
+        return CMN_EXIT_ERROR;
+    }
+    printf("wrote %s.key (secret) and %s.pub\n", prefix, prefix);
+    return CMN_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -67,8 +105,11 @@ int main(int argc, char **argv)
         return cli_impact_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return cli_serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0)
+        return s_keygen(argc - 1, argv + 1);
     fprintf(stderr,
-            "renkei: unknown command '%s' (analyze, export, impact, serve; see renkei --help)\n",
+            "renkei: unknown command '%s' (analyze, export, impact, serve, keygen; see renkei "
+            "--help)\n",
             cmd);
     return CMN_EXIT_USAGE;
 }

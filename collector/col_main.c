@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_config.h"
 #include "cmn_file.h"
 #include "cmn_log.h"
@@ -52,6 +53,7 @@ static const struct cmn_cli_opt s_opts[] = {
      "stop S seconds after the first packet and log the packet rate (benchmarks; default 0: off)"},
     {"start_delay_ms", "MS",
      "wait this long before starting (tests: makes this collector's batches arrive late)"},
+    CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 

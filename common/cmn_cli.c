@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_log.h"
 
 static const struct cmn_cli_opt *s_find(const struct cmn_cli_spec *spec, const char *name,
@@ -202,6 +203,16 @@ int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv, struct
         return -EINVAL;
     }
     cmn_log_init(spec->prog, level);
+    /* Network daemons list CMN_CURVE_CLI_OPTS: their sockets' security. */
+    bool network = false;
+    for (const struct cmn_cli_opt *o = spec->opts; o && o->key; o++)
+        network = network || strcmp(o->key, "curve_key") == 0;
+    char why[512];
+    if (network && cmn_curve_configure(cfg, sect, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s: %s\n", spec->prog, why);
+        cmn_config_destroy(&cfg);
+        return -EINVAL;
+    }
     *cfgp = cfg;
     *section = sect;
     *first_pos = pos;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "cmn_wire.h"
 
@@ -37,6 +38,10 @@ void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int lin
     if (type == ZMQ_PULL) {
         int64_t max = CMN_WIRE_MSG_MAX;
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    }
+    if (cmn_curve_apply(ctx, s, endpoint, bind) != 0) {
+        zmq_close(s);
+        return NULL;
     }
     int rc = bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint);
     if (rc != 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "cmn_names.h"
 #include "cmn_sites.h"
@@ -37,6 +38,7 @@ static const struct cmn_cli_opt s_opts[] = {
      "minutes of live sessions and per-epoch usage rows (default 60, 0 all)"},
     {"retain_hours", "N", "hours of hourly usage rows (default 48, 0 forever)"},
     {"retain_days", "N", "days of daily usage rows (default 7, 0 forever)"},
+    CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 

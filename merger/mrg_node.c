@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "cmn_wire.h"
 #include "mrg_db.h"
@@ -374,6 +375,7 @@ static void s_put_own_stats(struct mrg_node *n, bool final)
         {"dns_names_stored", n->dns.stored},
         {"dns_names_capped", n->dns.capped},
         {"dns_names_invalid", n->dns.invalid},
+        {"connections_refused", cmn_curve_refused()},
     };
     mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, final, c, sizeof(c) / sizeof(c[0]));
 }

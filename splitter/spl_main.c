@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_config.h"
 #include "cmn_log.h"
 #include "cmn_shard.h"
@@ -41,6 +42,7 @@ static const struct cmn_cli_opt s_opts[] = {
      "copies of a packet from two collectors closer than this are one packet, 0 off "
      "(default 500)"},
     {"dedup_memcap_mb", "MB", "memory for records held for the time-ordered merge (default 256)"},
+    CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 

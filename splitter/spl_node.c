@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
@@ -168,7 +169,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 31 };
+    enum { FIXED = 32 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -225,6 +226,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dedup_untracked", ds.untracked);
     S_FIXED("dns_messages_forwarded", node->dns_messages);
     S_FIXED("dns_names_forwarded", node->dns_names);
+    S_FIXED("connections_refused", cmn_curve_refused());
 #undef S_FIXED
     assert(k == FIXED);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "trk_node.h"
 
@@ -32,6 +33,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"stats_interval", "SECONDS", "seconds between stats lines, 0 = off (default 5)"},
     {"hash_seed", "N", "fixed hash seed for reproducible table layouts (default random)"},
     {"log_level", "LEVEL", "err|warn|notice|info|debug (default notice)"},
+    CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 

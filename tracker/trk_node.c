@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "cmn_cli.h"
+#include "cmn_curve.h"
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
@@ -501,6 +502,7 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("late_records", n->c.late_records);
     C("icmp_refusals", n->c.icmp_refusals);
     C("icmp_refusals_unmatched", n->c.icmp_refusals_unmatched);
+    C("connections_refused", cmn_curve_refused());
     C("sessions_live", ts.live);
     C("sessions_created", ts.created);
     C("sessions_restarted", ts.restarted);

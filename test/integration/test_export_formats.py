@@ -253,7 +253,7 @@ def body(tmp):
     check(r.returncode == 2 and bad + ":3:" in r.stderr and
           not os.path.exists(os.path.join(tmp, "bad.sqlite")),
           "analyze --sites with a bad line: exit 2 naming file:line, before anything runs")
-    r = subprocess.run([os.path.join(BIN, "renkei-merger"), "--listen", "tcp://127.0.0.1:1",
+    r = subprocess.run([os.path.join(BIN, "renkei-merger"), "--insecure-lab", "--listen", "tcp://127.0.0.1:1",
                         "--db", os.path.join(tmp, "m.sqlite"), "--sites-file", bad],
                        capture_output=True, text=True, timeout=60)
     check(r.returncode == 2 and bad + ":3:" in r.stderr, "renkei-merger sites_file with a bad"

@@ -37,8 +37,8 @@ ip -n "$B" link set vpeer-$$ up
 inA() { ip netns exec "$A" "$@"; }
 inB() { ip netns exec "$B" "$@"; }
 
-# The pipeline inside rk-a, on rk-a's own loopback.
-M=tcp://127.0.0.1:5801 T=tcp://127.0.0.1:5802 S=tcp://127.0.0.1:5803
+# The pipeline inside rk-a, over IPC sockets in the test's directory.
+M=ipc://$TMP/merger T=ipc://$TMP/tracker S=ipc://$TMP/splitter
 inA "$BIN/renkei-merger" --listen "$M" --db "$TMP/live.sqlite" --trackers 1 --exit-on-eos \
     2>"$TMP/merger.log" &
 MPID=$!

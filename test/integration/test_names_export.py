@@ -95,7 +95,8 @@ def main():
                            capture_output=True, text=True, timeout=120)
         check("missing hosts file: exit 2", r.returncode == 2 and "none" in r.stderr,
               (r.returncode, r.stderr))
-        r = subprocess.run([os.path.join(BIN, "renkei-merger"), "--listen", "tcp://127.0.0.1:0",
+        r = subprocess.run([os.path.join(BIN, "renkei-merger"), "--insecure-lab", "--listen",
+                            "tcp://127.0.0.1:0",
                             "--db", os.path.join(tmp, "m.sqlite"), "--services-file", bad],
                            capture_output=True, text=True, timeout=60)
         check("renkei-merger with a bad services_file: exit 2 at start",
