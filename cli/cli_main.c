@@ -7,10 +7,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_analyze.h"
 #include "cli_impact.h"
 #include "cmn_curve.h"
+#ifdef RENKEI_HAVE_REPORTER
+#include "rep_auth.h"
+#endif
 #include "cli_report.h"
 #include "cmn_cli.h"
 #include "cmn_log.h"
@@ -35,6 +39,8 @@ static void s_usage(FILE *f)
            "            name): lost, impaired and degraded services and hosts, with chains\n"
            "  serve --db DB [--listen 127.0.0.1:8080] [--sites FILE]\n"
            "            serve the web report and the JSON API (docs/API.md) of a database\n"
+           "  passwd --file FILE --user NAME\n"
+           "            set NAME's password (read from stdin) in the reporter's auth_file\n"
            "  keygen --out PREFIX\n"
            "            write a CURVE key pair for a daemon: PREFIX.key (secret, 0600) and\n"
            "            PREFIX.pub (for the other nodes' curve_peers; docs/OPERATIONS.md)\n"
@@ -80,6 +86,57 @@ static int s_keygen(int argc, char **argv)
     return CMN_EXIT_OK;
 }
 
+/* renkei passwd --file FILE --user NAME: the password is the first line of stdin. */
+static int s_passwd(int argc, char **argv)
+{
+    const char *file = NULL, *user = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+            user = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: renkei passwd --file FILE --user NAME  (password on stdin)\n"
+                   "Set NAME's password or API token in the reporter's auth_file: stored as\n"
+                   "an Argon2id hash (libsodium), file mode 0600, other users kept.\n");
+            return CMN_EXIT_OK;
+        } else {
+            fprintf(stderr, "renkei passwd: unknown argument '%s'\n", argv[i]);
+            return CMN_EXIT_USAGE;
+        }
+    }
+    if (!file || !user) {
+        fprintf(stderr, "renkei passwd: --file FILE and --user NAME are required\n");
+        return CMN_EXIT_USAGE;
+    }
+#ifdef RENKEI_HAVE_REPORTER
+    char pw[256];
+    if (isatty(0))
+        fprintf(stderr, "password for %s: ", user);
+    if (!fgets(pw, sizeof(pw), stdin)) {
+        fprintf(stderr, "renkei passwd: no password on stdin\n");
+        return CMN_EXIT_USAGE;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (strlen(pw) < 8) {
+        fprintf(stderr, "renkei passwd: a password of at least 8 characters, please\n");
+        return CMN_EXIT_USAGE;
+    }
+    char err[512];
+    int rc = rep_auth_set(file, user, pw, err, sizeof(err));
+    memset(pw, 0, sizeof(pw));
+    if (rc != 0) {
+        fprintf(stderr, "renkei passwd: %s\n", err);
+        return CMN_EXIT_ERROR;
+    }
+    printf("%s: password of %s set\n", file, user);
+    return CMN_EXIT_OK;
+#else
+    fprintf(stderr, "renkei passwd: this renkei was built without the reporter\n");
+    return CMN_EXIT_ERROR;
+#endif
+}
+
 int main(int argc, char **argv)
 {
     cmn_log_init("renkei", CMN_LOG_NOTICE);
@@ -107,9 +164,11 @@ int main(int argc, char **argv)
         return cli_serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0)
         return s_keygen(argc - 1, argv + 1);
+    if (strcmp(cmd, "passwd") == 0)
+        return s_passwd(argc - 1, argv + 1);
     fprintf(stderr,
-            "renkei: unknown command '%s' (analyze, export, impact, serve, keygen; see renkei "
-            "--help)\n",
+            "renkei: unknown command '%s' (analyze, export, impact, serve, keygen, passwd; "
+            "see renkei --help)\n",
             cmd);
     return CMN_EXIT_USAGE;
 }

@@ -55,6 +55,9 @@ static const struct cmn_cli_opt s_serve_opts[] = {
      "reverse DNS for hosts without a name (at most 1 s per request; default off)"},
     {"sites", "FILE",
      "sites file (NAME KIND CIDR... per line); default: the sites stored in the database"},
+#ifdef RENKEI_HAVE_REPORTER
+    REP_SECURITY_CLI_OPTS,
+#endif
     {NULL, NULL, NULL},
 };
 
@@ -216,7 +219,10 @@ int cli_serve_main(int argc, char **argv)
                                 .listen = listen ? listen : "127.0.0.1:8080",
                                 .resolve = resolve,
                                 .sites_path = sites};
-    fprintf(stderr, "renkei serve: http://%s/ (Ctrl-C to stop)\n", rc_cfg.listen);
+    if (rep_config_security(&rc_cfg, cfg, sect) != 0)
+        goto done;
+    fprintf(stderr, "renkei serve: %s://%s/ (Ctrl-C to stop)\n", rc_cfg.tls_cert ? "https" : "http",
+            rc_cfg.listen);
     rc = rep_serve(&rc_cfg) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
 #else
     (void)listen;

@@ -102,7 +102,7 @@ static int s_load_key(const char *path, char *err, size_t errlen)
             rc = -1;
             break;
         }
-        snprintf(strcmp(what, "public") == 0 ? g.pub : g.sec, CMN_CURVE_KEYLEN + 1, "%s", z);
+        memcpy(strcmp(what, "public") == 0 ? g.pub : g.sec, z, CMN_CURVE_KEYLEN + 1); /* 40 + NUL */
     }
     fclose(f);
     if (rc == 0 && (!g.pub[0] || !g.sec[0])) {
@@ -166,8 +166,8 @@ static int s_load_peers(const char *path, char *err, size_t errlen)
             }
         if (rc)
             break;
-        snprintf(p->name, sizeof(p->name), "%s", name);
-        snprintf(p->key_z85, sizeof(p->key_z85), "%s", key);
+        memcpy(p->name, name, strlen(name) + 1);       /* < NAME_MAX_L, checked */
+        memcpy(p->key_z85, key, CMN_CURVE_KEYLEN + 1); /* 40 + NUL, checked */
         for (char *ep; (ep = strtok_r(NULL, " \t\r\n", &save)) != NULL;) {
             if (p->neps == EPS_MAX || !s_is_tcp(ep)) {
                 snprintf(err, errlen, "%s:%d: %s: at most %d tcp:// endpoints per peer", path,

@@ -14,18 +14,23 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "cmn_config.h"
+#include "cmn_file.h"
 #include "cmn_log.h"
 #include "cmn_sites.h"
 #include "rep_api.h"
+#include "rep_auth.h"
 #include "rep_db.h"
 #include "rep_http.h"
 #include "rep_names.h"
@@ -43,6 +48,9 @@ struct rep_server {
     struct rep_pages_ctx pages; /* borrows db_path, sites and static_dir */
     struct MHD_Daemon *mhd;     /* running daemon */
     uint16_t port;              /* bound port */
+    struct rep_auth *auth;      /* users, or NULL: no authentication */
+    char *tls_cert;             /* PEM text (MHD keeps pointers), or NULL */
+    char *tls_key;              /* PEM text, or NULL */
 };
 
 /* Query parameters of one request, in order (MHD decoded them). */
@@ -137,6 +145,55 @@ static enum MHD_Result s_error(struct MHD_Connection *conn, int status, bool api
                    strlen(b), NULL);
 }
 
+/* HTTP Basic credentials of the request match a user of the auth file. */
+static bool s_authorized(struct rep_server *srv, struct MHD_Connection *conn)
+{
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    bool ok = user && pass && rep_auth_check(srv->auth, user, pass);
+    if (!ok && user) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char host[64] = "?";
+        if (ci && ci->client_addr)
+            getnameinfo(ci->client_addr,
+                        ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                               : sizeof(struct sockaddr_in),
+                        host, sizeof(host), NULL, 0, NI_NUMERICHOST);
+        CMN_LOG(WARN, "refused a request from %s: wrong password for a user",
+                strncmp(host, "::ffff:", 7) == 0 ? host + 7 : host);
+    }
+    if (pass) {
+        memset(pass, 0, strlen(pass));
+        MHD_free(pass);
+    }
+    if (user)
+        MHD_free(user);
+    return ok;
+}
+
+/* 401 with a Basic challenge; the body is valid JSON or HTML like every error. */
+static enum MHD_Result s_unauthorized(struct MHD_Connection *conn, bool api)
+{
+    const char *b = api ? "{\"error\": \"authentication required\"}\n"
+                        : "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>renkei: "
+                          "log in</title></head>\n<body><p>authentication required</p></body>"
+                          "</html>\n";
+    char *copy = strdup(b);
+    if (!copy)
+        abort();
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            api ? "application/json" : "text/html; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "renkei", r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_size, void **con_cls)
@@ -153,6 +210,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     bool api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0;
+    if (srv->auth && !s_authorized(srv, conn))
+        return s_unauthorized(conn, api);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return s_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, api, "only GET and HEAD");
     struct rep_resp p = {.status = MHD_HTTP_OK, .type = "text/html; charset=utf-8"};
@@ -211,6 +270,109 @@ static int s_parse_listen(const char *listen, struct sockaddr_storage *ss, bool 
     return 0;
 }
 
+/* libmicrohttpd's own messages (a refused connection over a limit, a TLS
+ * handshake failure): at most one line per 10 s, with how many were held
+ * back, so a flood of connections cannot flood the log. */
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static time_t last;
+    static unsigned long held;
+    char msg[256];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    time_t now = time(NULL);
+    pthread_mutex_lock(&lock);
+    bool show = now - last >= 10;
+    unsigned long before = held;
+    if (show) {
+        last = now;
+        held = 0;
+    } else {
+        held++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (show)
+        CMN_LOG(WARN, "libmicrohttpd: %s (%lu similar messages held back)", msg, before);
+}
+
+/* A loopback address: 127.0.0.0/8, ::1, or ::ffff:127.x. */
+static bool s_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static char *s_read_pem(const char *path, const char *what)
+{
+    char err[256];
+    FILE *f = cmn_file_open(path, what, err, sizeof(err));
+    if (!f) {
+        CMN_LOG(ERR, "%s", err);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0 && len < (1u << 20))
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    if (!m || fclose(m) != 0 || len == 0 || len >= (1u << 20) || !strstr(buf, "-----BEGIN")) {
+        CMN_LOG(ERR, "%s %s: not a PEM file (or over 1 MiB)", what, path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Authentication and TLS: a non-loopback address needs an auth file. */
+static int s_security(struct rep_server *srv, const struct rep_config *cfg, const char *listen,
+                      bool any, const struct sockaddr_storage *ss)
+{
+    bool local = !any && s_loopback(ss);
+    if (!cfg->auth_path && !local) {
+        CMN_LOG(ERR,
+                "listen %s is not a loopback address: set auth_file (users from renkei passwd) "
+                "so that only they can read the map",
+                listen);
+        return -1;
+    }
+    if (cfg->auth_path) {
+        char err[512];
+        srv->auth = rep_auth_load(cfg->auth_path, err, sizeof(err));
+        if (!srv->auth) {
+            CMN_LOG(ERR, "%s", err);
+            return -1;
+        }
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        CMN_LOG(ERR, "tls_cert and tls_key go together (%s is missing)",
+                cfg->tls_cert ? "tls_key" : "tls_cert");
+        return -1;
+    }
+    if (cfg->tls_cert) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            CMN_LOG(ERR, "this libmicrohttpd has no TLS support");
+            return -1;
+        }
+        srv->tls_cert = s_read_pem(cfg->tls_cert, "tls_cert");
+        srv->tls_key = srv->tls_cert ? s_read_pem(cfg->tls_key, "tls_key") : NULL;
+        if (!srv->tls_key)
+            return -1;
+    } else if (!local) {
+        CMN_LOG(WARN, "listen %s without tls_cert: passwords cross the network in clear", listen);
+    }
+    return 0;
+}
+
 struct rep_server *rep_server_start(const struct rep_config *cfg)
 {
     assert(cfg && cfg->db_path);
@@ -243,20 +405,37 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
         CMN_LOG(ERR, "listen '%s': expected HOST:PORT, [IPv6]:PORT or :PORT", listen);
         goto err;
     }
+    if (s_security(srv, cfg, listen, any, &ss) != 0)
+        goto err;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (any)
         flags |= MHD_USE_DUAL_STACK;
     else if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (srv->tls_cert)
+        flags |= MHD_USE_TLS;
+    unsigned conns = cfg->max_conns ? cfg->max_conns : 256;
+    unsigned per_ip = cfg->per_ip_conns ? cfg->per_ip_conns : 32;
+    unsigned timeout = cfg->timeout_s ? cfg->timeout_s : 15;
+    /* Slow or idle clients hold a connection slot, never a thread (one
+     * polling thread per pool worker); the per-address cap keeps one client
+     * from taking every slot, the timeout frees the slots of silent ones. */
+    struct MHD_OptionItem ops[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s_mhd_log, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, REP_THREADS, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conns, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)per_ip, NULL},
+        {srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert},
+        {srv->tls_cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     if (any)
-        srv->mhd = MHD_start_daemon(flags, port, NULL, NULL, s_handler, srv,
-                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)REP_THREADS,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        srv->mhd = MHD_start_daemon(flags, port, NULL, NULL, s_handler, srv, MHD_OPTION_ARRAY, ops,
+                                    MHD_OPTION_END);
     else
         srv->mhd = MHD_start_daemon(flags, port, NULL, NULL, s_handler, srv, MHD_OPTION_SOCK_ADDR,
-                                    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                                    (unsigned)REP_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                                    MHD_OPTION_END);
+                                    (struct sockaddr *)&ss, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (!srv->mhd) {
         CMN_LOG(ERR, "cannot listen on %s (address in use or not local?)", listen);
         goto err;
@@ -284,6 +463,11 @@ void rep_server_stop(struct rep_server **srvp)
         MHD_stop_daemon(srv->mhd);
     rep_pages_cache_clear();
     cmn_sites_destroy(&srv->sites);
+    rep_auth_destroy(&srv->auth);
+    if (srv->tls_key)
+        memset(srv->tls_key, 0, strlen(srv->tls_key));
+    free(srv->tls_key);
+    free(srv->tls_cert);
     free(srv->db_path);
     free(srv->static_dir);
     free(srv);
@@ -309,5 +493,21 @@ int rep_serve(const struct rep_config *cfg)
     CMN_LOG(NOTICE, "signal %d: stopping", sig);
     rep_server_stop(&srv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return 0;
+}
+
+int rep_config_security(struct rep_config *cfg, const struct cmn_config *c, const char *section)
+{
+    uint64_t conns, per_ip, timeout;
+    if (cmn_config_u64(c, section, "max_connections", 256, 1, 65536, &conns) != 0 ||
+        cmn_config_u64(c, section, "per_ip_connections", 32, 1, 65536, &per_ip) != 0 ||
+        cmn_config_u64(c, section, "connection_timeout", 15, 1, 3600, &timeout) != 0)
+        return -1;
+    cfg->auth_path = cmn_config_get(c, section, "auth_file");
+    cfg->tls_cert = cmn_config_get(c, section, "tls_cert");
+    cfg->tls_key = cmn_config_get(c, section, "tls_key");
+    cfg->max_conns = (unsigned)conns;
+    cfg->per_ip_conns = (unsigned)per_ip;
+    cfg->timeout_s = (unsigned)timeout;
     return 0;
 }

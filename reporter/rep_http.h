@@ -19,7 +19,30 @@ struct rep_config {
     const char *sites_path; /* sites file (cmn_sites.h), read once at start; NULL: the
                                database's sites table, read per request (may be absent) */
     const char *static_dir; /* /static/ files (rep_static.h); NULL: rep_static_find() */
+    const char *auth_path;  /* users file (rep_auth.h): HTTP Basic required; NULL: none,
+                               allowed on a loopback address only */
+    const char *tls_cert;   /* PEM certificate (chain): HTTPS; NULL: plain HTTP */
+    const char *tls_key;    /* PEM private key of tls_cert */
+    unsigned max_conns;     /* connections at once (0: 256) */
+    unsigned per_ip_conns;  /* connections at once per client address (0: 32) */
+    unsigned timeout_s;     /* idle seconds before a connection is closed (0: 15) */
 };
+
+/* The options renkei-reporter and `renkei serve` share (cmn_cli_opt table). */
+#define REP_SECURITY_CLI_OPTS                                                                      \
+    {"auth_file", "FILE", "users (renkei passwd): HTTP Basic auth; required off loopback"},        \
+        {"tls_cert", "FILE", "PEM certificate: serve HTTPS (with tls_key)"},                       \
+        {"tls_key", "FILE", "PEM private key of tls_cert"},                                        \
+        {"max_connections", "N", "connections at once (default 256)"},                             \
+        {"per_ip_connections", "N", "connections at once per client address (default 32)"},        \
+    {                                                                                              \
+        "connection_timeout", "SECONDS", "idle time before a connection is closed (default 15)"    \
+    }
+
+struct cmn_config;
+/* Read the REP_SECURITY_CLI_OPTS keys of `section` into cfg. 0, or -1 after
+ * printing which key was wrong. */
+int rep_config_security(struct rep_config *cfg, const struct cmn_config *c, const char *section);
 
 /* A response under construction, filled by the route handlers (rep_pages,
  * rep_api); the server owns the stream and sends what was written. */

@@ -17,6 +17,7 @@ static const struct cmn_cli_opt s_opts[] = {
      "reverse DNS for hosts without a name (at most 1 s per request; default off)"},
     {"sites_file", "FILE",
      "sites (NAME KIND CIDR... per line) for the API; default: the database's sites table"},
+    REP_SECURITY_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -43,7 +44,8 @@ int main(int argc, char **argv)
         .listen = cmn_config_get(cfg, section, "listen"),
         .sites_path = cmn_config_get(cfg, section, "sites_file"),
     };
-    if (!rc_cfg.db_path || cmn_config_bool(cfg, section, "resolve", false, &rc_cfg.resolve) != 0)
+    if (!rc_cfg.db_path || cmn_config_bool(cfg, section, "resolve", false, &rc_cfg.resolve) != 0 ||
+        rep_config_security(&rc_cfg, cfg, section) != 0)
         goto out;
     if (!rc_cfg.listen)
         rc_cfg.listen = "127.0.0.1:8080";

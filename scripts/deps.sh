@@ -6,10 +6,10 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config git
     libdpdk-dev dpdk libpcap-dev
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-    libsqlite3-dev sqlite3 libmicrohttpd-dev netbase python3
+    libsqlite3-dev sqlite3 libmicrohttpd-dev libsodium-dev netbase python3
     nodejs npm)
 # clang: libFuzzer (test/fuzz/run)
-TEST_PKGS=(tshark clang-format clang iproute2 graphviz chromium curl)
+TEST_PKGS=(tshark clang-format clang iproute2 graphviz chromium curl openssl)
 BENCH_PKGS=(pmacct argus-server argus-client tshark linux-perf valgrind)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do
