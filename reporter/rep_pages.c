@@ -922,6 +922,111 @@ static int s_monitor_json(struct rep_page *p, const char *state, const char *now
     return 0;
 }
 
+/* A Prometheus metric name part: [a-zA-Z0-9_], everything else '_'. */
+static void s_prom_name(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        fputc((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+                  ? *s
+                  : '_',
+              f);
+}
+
+/* A label value: backslash, quote and newline escaped (exposition format). */
+static void s_prom_label(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', f);
+        if (*s == '\n')
+            fputs("\\n", f);
+        else if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+}
+
+int rep_pages_metrics(struct rep_page *p)
+{
+    FILE *f = p->f;
+    p->resp->type = "text/plain; version=0.0.4; charset=utf-8";
+    char state[32];
+    rep_db_meta_text(p->db, "run_state", state, sizeof(state));
+    fputs("# HELP renkei_run_running 1 while the merger's run is running.\n"
+          "# TYPE renkei_run_running gauge\n",
+          f);
+    fprintf(f, "renkei_run_running %d\n", strcmp(state, "running") == 0);
+    static const char *const meta[] = {"records_lost", "duplicates_removed", "last_epoch",
+                                       "packets", "bytes"};
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+        fprintf(f, "# TYPE renkei_%s gauge\nrenkei_%s %lld\n", meta[i], meta[i],
+                (long long)rep_db_meta_i64(p->db, meta[i], 0));
+    /* One family per (kind, counter); rows of a family together. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT kind, counter, node_id, name, value, final,"
+                           " CAST(strftime('%s', updated_at) AS INTEGER) FROM node_stats"
+                           " ORDER BY kind, counter, node_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0; /* no node_stats yet: the run's totals only */
+    char fam[160] = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *kind = s_col(st, 0), *counter = s_col(st, 1), *name = s_col(st, 3);
+        char cur[160];
+        snprintf(cur, sizeof(cur), "%s\t%s", kind, counter);
+        if (strcmp(cur, fam) != 0) {
+            snprintf(fam, sizeof(fam), "%s", cur);
+            fputs("# TYPE renkei_", f);
+            s_prom_name(f, kind);
+            fputc('_', f);
+            s_prom_name(f, counter);
+            fputs(" untyped\n", f);
+        }
+        fputs("renkei_", f);
+        s_prom_name(f, kind);
+        fputc('_', f);
+        s_prom_name(f, counter);
+        fprintf(f, "{node=\"%d\",name=\"", sqlite3_column_int(st, 2));
+        s_prom_label(f, name);
+        fprintf(f, "\"} %lld\n", (long long)sqlite3_column_int64(st, 4));
+    }
+    sqlite3_finalize(st);
+    /* When each node last reported, and whether it reported its end. */
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT kind, node_id, MAX(name),"
+                           " MAX(CAST(strftime('%s', updated_at) AS INTEGER)), MIN(final)"
+                           " FROM node_stats GROUP BY kind, node_id ORDER BY kind, node_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    fputs("# HELP renkei_node_last_report_seconds When the node last sent its counters (Unix "
+          "time).\n# TYPE renkei_node_last_report_seconds gauge\n",
+          f);
+    char *ended = NULL;
+    size_t ended_len = 0;
+    FILE *e = open_memstream(&ended, &ended_len);
+    if (!e)
+        abort();
+    fputs("# HELP renkei_node_ended 1 when the node sent its final counters.\n"
+          "# TYPE renkei_node_ended gauge\n",
+          e);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int k = 0; k < 2; k++) {
+            FILE *o = k ? e : f;
+            fputs(k ? "renkei_node_ended{kind=\"" : "renkei_node_last_report_seconds{kind=\"", o);
+            s_prom_label(o, s_col(st, 0));
+            fprintf(o, "\",node=\"%d\",name=\"", sqlite3_column_int(st, 1));
+            s_prom_label(o, s_col(st, 2));
+            fprintf(o, "\"} %lld\n",
+                    k ? (long long)sqlite3_column_int(st, 4)
+                      : (long long)sqlite3_column_int64(st, 3));
+        }
+    }
+    sqlite3_finalize(st);
+    fclose(e);
+    fwrite(ended, 1, ended_len, f);
+    free(ended);
+    return 0;
+}
+
 int rep_pages_monitor(struct rep_page *p, bool json)
 {
     FILE *f = p->f;
@@ -1084,6 +1189,7 @@ enum {
     R_EVENTS,
     R_MONITOR,
     R_MONITOR_JSON,
+    R_METRICS,
     R_IMPACT,
     R_IMPACT_CSV,
     R_GRAPH
@@ -1101,6 +1207,7 @@ static const struct page_route s_routes[] = {
     {"/events", true, R_EVENTS},
     {"/monitor", true, R_MONITOR},
     {"/monitor.json", true, R_MONITOR_JSON},
+    {"/metrics", true, R_METRICS},
     {"/impact", false, R_IMPACT},
     {"/impact.csv", false, R_IMPACT_CSV},
     {"/graph", false, R_GRAPH},
@@ -1178,6 +1285,9 @@ int rep_pages_handle(const struct rep_pages_ctx *ctx, const char *path, const st
             case R_MONITOR:
             case R_MONITOR_JSON:
                 rc = rep_pages_monitor(&p, rt->id == R_MONITOR_JSON);
+                break;
+            case R_METRICS:
+                rc = rep_pages_metrics(&p);
                 break;
             case R_IMPACT:
             case R_IMPACT_CSV:

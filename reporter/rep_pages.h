@@ -47,6 +47,10 @@ int rep_pages_hosts(struct rep_page *p);
 int rep_pages_host(struct rep_page *p, const char *raw);
 int rep_pages_events(struct rep_page *p);
 int rep_pages_monitor(struct rep_page *p, bool json);
+/* /metrics: the run's totals and every node_stats counter in Prometheus text
+ * format (renkei_<kind>_<counter>{node, name}), plus when each node last
+ * reported and whether it ended. */
+int rep_pages_metrics(struct rep_page *p);
 
 /* rep_pages_svc.c */
 int rep_pages_services(struct rep_page *p);

@@ -363,6 +363,11 @@ TEST(pages)
     FAIL_IF_NOT(s_has(r, ">4242<"));
     FAIL_IF_NOT(s_has(r, "fetch('/monitor.json')")); /* running: live */
     FAIL_IF_NOT(s_has(r, "http-equiv=\"refresh\""));
+    GET("/metrics"); /* Prometheus text format of the same counters */
+    FAIL_IF_NOT(s_status(r) == 200 && s_has(r, "text/plain; version=0.0.4"));
+    FAIL_IF_NOT(s_has(r, "renkei_tracker_records_received{node=\"0\",name=\"tcp://t0\"} 4242\n"));
+    FAIL_IF_NOT(s_has(r, "renkei_run_running 1\n"));
+    FAIL_IF_NOT(s_has(r, "renkei_node_last_report_seconds{kind=\"tracker\",node=\"0\""));
     GET("/monitor.json");
     FAIL_IF_NOT(s_status(r) == 200);
     FAIL_IF_NOT(s_has(r, "Content-Type: application/json"));
