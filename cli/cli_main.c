@@ -11,6 +11,7 @@
 
 #include "cli_analyze.h"
 #include "cli_impact.h"
+#include "cli_status.h"
 #include "cmn_curve.h"
 #ifdef RENKEI_HAVE_REPORTER
 #include "rep_auth.h"
@@ -39,6 +40,9 @@ static void s_usage(FILE *f)
            "            name): lost, impaired and degraded services and hosts, with chains\n"
            "  serve --db DB [--listen 127.0.0.1:8080] [--sites FILE]\n"
            "            serve the web report and the JSON API (docs/API.md) of a database\n"
+           "  status --config FILE | --db DB\n"
+           "            the cluster at a glance: run, and every node's last report, records,\n"
+           "            drops, losses, refused connections (SILENT nodes: exit 1)\n"
            "  passwd --file FILE --user NAME\n"
            "            set NAME's password (read from stdin) in the reporter's auth_file\n"
            "  keygen --out PREFIX\n"
@@ -166,8 +170,10 @@ int main(int argc, char **argv)
         return s_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "passwd") == 0)
         return s_passwd(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cli_status_main(argc - 1, argv + 1);
     fprintf(stderr,
-            "renkei: unknown command '%s' (analyze, export, impact, serve, keygen, passwd; "
+            "renkei: unknown command '%s' (analyze, export, impact, serve, status, keygen, passwd; "
             "see renkei --help)\n",
             cmd);
     return CMN_EXIT_USAGE;

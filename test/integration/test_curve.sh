@@ -124,5 +124,23 @@ refused=$(sqlite3 "$TMP/curve.sqlite" "SELECT MAX(value) FROM node_stats WHERE k
     AND counter = 'connections_refused'" 2>/dev/null)
 [ "${refused:-0}" -ge 1 ] && ok "the splitter's stats count the refusals ($refused)" ||
     bad "connections_refused of the splitter: ${refused:-missing}"
+# renkei status: the cluster at a glance; a silent node while running is flagged.
+if "$BIN/renkei" status --db "$TMP/curve.sqlite" >"$TMP/status.txt" &&
+    grep -Eq '^splitter +0 .* ended .* [1-9][0-9]* *$' "$TMP/status.txt" &&
+    grep -Eq '^tracker +0 ' "$TMP/status.txt"; then
+    ok "renkei status lists every node, the splitter's refused connections counted"
+else
+    bad "renkei status: $(cat "$TMP/status.txt")"
+fi
+cp "$TMP/curve.sqlite" "$TMP/stale.sqlite"
+sqlite3 "$TMP/stale.sqlite" "UPDATE meta SET value = 'running' WHERE key = 'run_state';
+    UPDATE node_stats SET final = 0, updated_at = '2020-01-01T00:00:00Z' WHERE kind = 'tracker'"
+if "$BIN/renkei" status --db "$TMP/stale.sqlite" >"$TMP/stale.txt"; then
+    bad "renkei status exit 0 with a silent tracker"
+elif grep -Eq '^tracker +0 .*SILENT' "$TMP/stale.txt"; then
+    ok "renkei status flags a node silent while the run is running (exit 1)"
+else
+    bad "silent node not flagged: $(cat "$TMP/stale.txt")"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
