@@ -42,11 +42,14 @@ static const struct cmn_cli_opt s_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const char *const s_repeat[] = {"fail", "alt", "soft", NULL};
+
 static const struct cmn_cli_spec s_spec = {
     .prog = "renkei impact",
     .kind = "impact",
     .summary = "What breaks if this fails: lost, impaired and degraded services and hosts,"
                " with the chain that explains each.",
+    .repeat = s_repeat,
     .opts = s_opts,
     .positional = false,
 };

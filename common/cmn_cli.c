@@ -57,6 +57,14 @@ void cmn_cli_usage(const struct cmn_cli_spec *spec, void *fp)
 
 static const char *const s_builtin[] = {"log_level", NULL};
 
+static bool s_listed(const char *const *list, const char *key)
+{
+    for (; *list; list++)
+        if (strcmp(*list, key) == 0)
+            return true;
+    return false;
+}
+
 int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv, struct cmn_config **cfgp,
                   const char **section, int *first_pos)
 {
@@ -187,6 +195,14 @@ int cmn_cli_parse(const struct cmn_cli_spec *spec, int argc, char **argv, struct
         allowed[k] = spec->opts[k].key;
     allowed[nopts] = s_builtin[0];
     int rc = cmn_config_check(cfg, sect, allowed, NULL);
+    size_t ns = 0;
+    for (size_t k = 0; k < nopts; k++)
+        if (!spec->repeat || !s_listed(spec->repeat, spec->opts[k].key))
+            allowed[ns++] = spec->opts[k].key;
+    allowed[ns++] = s_builtin[0];
+    allowed[ns] = NULL;
+    if (cmn_config_check_single(cfg, sect, allowed) != 0)
+        rc = -EINVAL;
     free(allowed);
     if (rc != 0) {
         fprintf(stderr, "%s: invalid configuration (see messages above)\n", spec->prog);

@@ -34,6 +34,8 @@ struct cmn_cli_spec {
     const char *summary;            /* one line shown by --help */
     const struct cmn_cli_opt *opts; /* array ended by an entry with key NULL */
     bool positional;                /* accepts arguments after the options (or after --) */
+    const char *const *repeat;      /* NULL-terminated keys that form lists (given several
+                                       times); every other key may be given once */
 };
 
 /* Parse argv. --help prints usage to stdout and exits 0; --version prints the

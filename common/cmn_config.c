@@ -80,6 +80,9 @@ struct cmn_config *cmn_config_parse(const char *text, size_t len, const char *or
     char buf[4096];
     unsigned line = 0;
     bool bad = false;
+    char seen[64][128]; /* section headers so far (a repeated one is an error) */
+    unsigned seen_line[64];
+    size_t nseen = 0;
     for (size_t off = 0; off < len;) {
         const char *p = text + off;
         const char *nl = memchr(p, '\n', len - off);
@@ -112,6 +115,16 @@ struct cmn_config *cmn_config_parse(const char *text, size_t len, const char *or
             }
             *end = '\0';
             snprintf(section, sizeof(section), "%s", s_trim(s + 1));
+            for (size_t k = 0; k < nseen; k++)
+                if (strcmp(seen[k], section) == 0) {
+                    CMN_LOG(ERR, "%s:%u: section [%s] repeated (first at line %u)", path, line,
+                            section, seen_line[k]);
+                    bad = true;
+                }
+            if (nseen < sizeof(seen) / sizeof(seen[0])) {
+                memcpy(seen[nseen], section, sizeof(section));
+                seen_line[nseen++] = line;
+            }
             continue;
         }
         char *eq = strchr(s, '=');
@@ -317,6 +330,29 @@ static bool s_in(const char *s, const char *const *list)
         if (strcmp(s, *list) == 0)
             return true;
     return false;
+}
+
+int cmn_config_check_single(const struct cmn_config *cfg, const char *section,
+                            const char *const *single)
+{
+    int rc = 0;
+    char w[512], w0[512];
+    for (size_t i = 0; i < cfg->n; i++) {
+        const struct entry *e = &cfg->ents[i];
+        if (strcmp(e->section, section) != 0 || !s_in(e->key, single))
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const struct entry *f = &cfg->ents[j];
+            if (strcmp(f->section, section) == 0 && strcmp(f->key, e->key) == 0) {
+                CMN_LOG(ERR, "%s: key '%s' given twice in [%s] (first at %s)",
+                        s_where(cfg, e, w, sizeof(w)), e->key, section,
+                        s_where(cfg, f, w0, sizeof(w0)));
+                rc = -EINVAL;
+                break;
+            }
+        }
+    }
+    return rc;
 }
 
 int cmn_config_check(const struct cmn_config *cfg, const char *section, const char *const *allowed,

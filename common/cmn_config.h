@@ -71,4 +71,11 @@ int cmn_config_bool(const struct cmn_config *cfg, const char *section, const cha
 int cmn_config_check(const struct cmn_config *cfg, const char *section, const char *const *allowed,
                      const char *const *sections);
 
+/* Every key of `section` that is in the NULL-terminated `single` may be
+ * given once: returns 0 or -EINVAL after logging each repetition with both
+ * places ("node.conf:9: key 'db' given twice in [merger] (first at
+ * node.conf:4)"). */
+int cmn_config_check_single(const struct cmn_config *cfg, const char *section,
+                            const char *const *single);
+
 #endif /* CMN_CONFIG_H */

@@ -46,10 +46,13 @@ static const struct cmn_cli_opt s_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const char *const s_repeat[] = {"tracker", "range", NULL};
+
 static const struct cmn_cli_spec s_spec = {
     .prog = "renkei-splitter",
     .kind = "splitter",
     .summary = "Receive records from collectors, shard them by IP range over trackers.",
+    .repeat = s_repeat,
     .opts = s_opts,
     .positional = false,
 };

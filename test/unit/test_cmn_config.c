@@ -62,6 +62,8 @@ TEST(config_errors)
     FAIL_IF(cmn_config_load(p) != NULL);
     p = s_write("[broken\n");
     FAIL_IF(cmn_config_load(p) != NULL);
+    p = s_write("[a]\nx = 1\n[b]\ny = 2\n[a]\nz = 3\n"); /* a section given twice */
+    FAIL_IF(cmn_config_load(p) != NULL);
     unlink(p);
     PASS;
 }
@@ -73,7 +75,13 @@ static const struct cmn_cli_opt s_opts[] = {
     {"keep_outer", NULL, "flag"},
     {NULL, NULL, NULL},
 };
-static const struct cmn_cli_spec s_spec = {"renkei-test", "splitter", "test", s_opts, true};
+static const char *const s_repeat[] = {"tracker", NULL};
+static const struct cmn_cli_spec s_spec = {.prog = "renkei-test",
+                                           .kind = "splitter",
+                                           .summary = "test",
+                                           .opts = s_opts,
+                                           .positional = true,
+                                           .repeat = s_repeat};
 
 /* argv with writable strings (string literals are const under -Wwrite-strings). */
 static char **s_argv(const char *const *in, int n)
@@ -127,6 +135,16 @@ TEST(cli_errors)
     const char *a4[] = {"x", "--log-level", "loud"};
     FAIL_IF(cmn_cli_parse(&s_spec, 3, s_argv(a4, 3), &c, &sect, &pos) != -EINVAL);
     FAIL_IF(c != NULL);
+    unlink(p);
+    /* a single-valued key twice (file, or command line) is an error; a list key is not */
+    p = s_write("[splitter]\nlisten = a\nbatch_records = 5\nbatch_records = 6\n");
+    const char *a5[] = {"x", "--config", p};
+    FAIL_IF(cmn_cli_parse(&s_spec, 3, s_argv(a5, 3), &c, &sect, &pos) != -EINVAL);
+    const char *a6[] = {"x", "--listen", "a", "--listen", "b"};
+    FAIL_IF(cmn_cli_parse(&s_spec, 5, s_argv(a6, 5), &c, &sect, &pos) != -EINVAL);
+    const char *a7[] = {"x", "--tracker", "a", "--tracker", "b"};
+    FAIL_IF(cmn_cli_parse(&s_spec, 5, s_argv(a7, 5), &c, &sect, &pos) != 0);
+    cmn_config_destroy(&c);
     unlink(p);
     PASS;
 }
