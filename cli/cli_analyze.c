@@ -5,16 +5,17 @@
  * collectors); ZeroMQ connects retry, so the order only saves reconnects.
  */
 #define CMN_LOG_TAG "analyze"
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,20 +93,30 @@ static void s_cmd_free(struct s_cmd *c)
     c->argc = 0;
 }
 
-/* Remove the run's IPC directory and whatever sockets a killed daemon left. */
-static void s_rm_ipcdir(const char *dir)
+/* Free TCP ports on 127.0.0.1: bind port 0, read it back. All sockets stay
+ * open until every port is chosen, so no port is handed out twice. */
+static int s_free_ports(uint16_t *ports, size_t n)
 {
-    DIR *d = opendir(dir);
-    if (d) {
-        for (struct dirent *e; (e = readdir(d)) != NULL;)
-            if (e->d_name[0] != '.') {
-                char p[PATH_MAX];
-                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                unlink(p);
-            }
-        closedir(d);
+    int fds[CLI_MAX_TRACKERS + 2];
+    int rc = 0;
+    size_t k = 0;
+    for (; k < n; k++) {
+        fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        if (fds[k] < 0 || bind(fds[k], (struct sockaddr *)&a, sizeof(a)) != 0 ||
+            getsockname(fds[k], (struct sockaddr *)&a, &len) != 0) {
+            rc = -errno;
+            CMN_LOG(ERR, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
+            if (fds[k] >= 0)
+                close(fds[k]);
+            break;
+        }
+        ports[k] = ntohs(a.sin_port);
     }
-    rmdir(dir);
+    while (k > 0)
+        close(fds[--k]);
+    return rc;
 }
 
 /* Directory of this executable (where the daemons are installed too). */
@@ -167,7 +178,6 @@ int cli_analyze_main(int argc, char **argv)
         return CMN_EXIT_USAGE;
 
     int rc = CMN_EXIT_USAGE;
-    char ipcdir[64] = ""; /* the run's IPC sockets, once created */
     struct s_cmd *cmds = NULL;
     size_t ncmd = 0;
     struct cli_proc_set *procs = NULL;
@@ -292,14 +302,12 @@ int cli_analyze_main(int argc, char **argv)
         }
     }
 
-    /* 4. Endpoints: IPC sockets in a directory only this user can enter, so
-     * no other local user can reach the run's daemons (no TCP port). */
-    snprintf(ipcdir, sizeof(ipcdir), "/tmp/renkei-run-XXXXXX"); /* short: sun_path is 108 bytes */
-    if (!mkdtemp(ipcdir)) {
-        fprintf(stderr, "renkei analyze: cannot create %s: %s\n", ipcdir, strerror(errno));
-        ipcdir[0] = '\0';
+    /* 4. Ports: merger, trackers, splitter. */
+    uint16_t ports[CLI_MAX_TRACKERS + 2];
+    size_t nports = (size_t)trackers + 2;
+    if (s_free_ports(ports, nports) != 0)
         goto out;
-    }
+    uint16_t p_merger = ports[0], p_splitter = ports[nports - 1];
 
     /* 5. Command lines. */
     ncmd = 2 + (size_t)trackers + (size_t)ncap;
@@ -310,7 +318,7 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-merger");
     s_arg(c, "%s", path[0]);
-    s_arg(c, "--listen=ipc://%s/merger", ipcdir);
+    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_merger);
     s_arg(c, "--db=%s", db);
     s_arg(c, "--trackers=%" PRIu64, trackers);
     s_arg(c, "--exit-on-eos");
@@ -326,17 +334,17 @@ int cli_analyze_main(int argc, char **argv)
         snprintf(c->label, sizeof(c->label), "renkei-tracker %" PRIu64, t);
         s_arg(c, "%s", path[1]);
         s_arg(c, "--id=%" PRIu64, t);
-        s_arg(c, "--listen=ipc://%s/tracker-%" PRIu64, ipcdir, t);
-        s_arg(c, "--merger=ipc://%s/merger", ipcdir);
+        s_arg(c, "--listen=tcp://127.0.0.1:%u", ports[1 + t]);
+        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
         s_arg(c, "--exit-on-eos");
     }
     c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-splitter");
     s_arg(c, "%s", path[2]);
-    s_arg(c, "--listen=ipc://%s/splitter", ipcdir);
+    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_splitter);
     for (uint64_t t = 0; t < trackers; t++)
-        s_arg(c, "--tracker=ipc://%s/tracker-%" PRIu64, ipcdir, t);
-    s_arg(c, "--merger=ipc://%s/merger", ipcdir);
+        s_arg(c, "--tracker=tcp://127.0.0.1:%u", ports[1 + t]);
+    s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
     s_arg(c, "--collectors=%d", ncap);
     if (epoch_s)
         s_arg(c, "--epoch-seconds=%s", epoch_s);
@@ -352,8 +360,8 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--id=%d", i);
         s_arg(c, "--pcap=%s", argv[pos + i]);
         s_arg(c, "--file-prefix=renkei-%d-col-%d", (int)getpid(), i);
-        s_arg(c, "--splitter=ipc://%s/splitter", ipcdir);
-        s_arg(c, "--merger=ipc://%s/merger", ipcdir);
+        s_arg(c, "--splitter=tcp://127.0.0.1:%u", p_splitter);
+        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
         if (batch)
             s_arg(c, "--batch-records=%s", batch);
         if (keep_outer)
@@ -450,7 +458,5 @@ out:
         s_cmd_free(&cmds[i]);
     free(cmds);
     cmn_config_destroy(&cfg);
-    if (ipcdir[0])
-        s_rm_ipcdir(ipcdir);
     return rc;
 }
