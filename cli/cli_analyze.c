@@ -318,6 +318,7 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-merger");
     s_arg(c, "%s", path[0]);
+    s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
     s_arg(c, "--listen=tcp://127.0.0.1:%u", p_merger);
     s_arg(c, "--db=%s", db);
     s_arg(c, "--trackers=%" PRIu64, trackers);
@@ -333,6 +334,7 @@ int cli_analyze_main(int argc, char **argv)
         c = &cmds[k++];
         snprintf(c->label, sizeof(c->label), "renkei-tracker %" PRIu64, t);
         s_arg(c, "%s", path[1]);
+        s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
         s_arg(c, "--id=%" PRIu64, t);
         s_arg(c, "--listen=tcp://127.0.0.1:%u", ports[1 + t]);
         s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
@@ -341,6 +343,7 @@ int cli_analyze_main(int argc, char **argv)
     c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-splitter");
     s_arg(c, "%s", path[2]);
+    s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
     s_arg(c, "--listen=tcp://127.0.0.1:%u", p_splitter);
     for (uint64_t t = 0; t < trackers; t++)
         s_arg(c, "--tracker=tcp://127.0.0.1:%u", ports[1 + t]);
@@ -357,6 +360,7 @@ int cli_analyze_main(int argc, char **argv)
         c = &cmds[k++];
         snprintf(c->label, sizeof(c->label), "renkei-collector %d", i);
         s_arg(c, "%s", path[3]);
+        s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
         s_arg(c, "--id=%d", i);
         s_arg(c, "--pcap=%s", argv[pos + i]);
         s_arg(c, "--file-prefix=renkei-%d-col-%d", (int)getpid(), i);
