@@ -273,7 +273,7 @@ static int s_parse_listen(const char *listen, struct sockaddr_storage *ss, bool 
 /* libmicrohttpd's own messages (a refused connection over a limit, a TLS
  * handshake failure): at most one line per 10 s, with how many were held
  * back, so a flood of connections cannot flood the log. */
-static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
