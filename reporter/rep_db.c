@@ -4,12 +4,23 @@
  */
 #define CMN_LOG_TAG "rep_db"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmn_log.h"
 #include "rep_db.h"
 
 #define REP_SCHEMA_VERSION 1 /* schema this reporter reads (MRG_SCHEMA_VERSION) */
+
+/* $RENKEI_SQL_PROFILE=MS: log every statement that ran MS ms or longer (how
+ * the report's routes were profiled, docs/PERFORMANCE.md). */
+static int s_profile(unsigned type, void *ctx, void *stmt, void *ns)
+{
+    int64_t ms = (int64_t)(intptr_t)ctx, t = *(const int64_t *)ns;
+    if (type == SQLITE_TRACE_PROFILE && t >= ms * 1000000)
+        CMN_LOG(NOTICE, "%.1f ms: %s", (double)t / 1e6, sqlite3_sql(stmt));
+    return 0;
+}
 
 sqlite3 *rep_db_open(const char *path)
 {
@@ -19,6 +30,9 @@ sqlite3 *rep_db_open(const char *path)
         goto err;
     }
     sqlite3_busy_timeout(db, 5000);
+    const char *prof = getenv("RENKEI_SQL_PROFILE");
+    if (prof && *prof)
+        sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, s_profile, (void *)(intptr_t)atoi(prof));
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
                            NULL) != SQLITE_OK) {

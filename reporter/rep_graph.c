@@ -446,15 +446,18 @@ static void s_index_edges(struct rep_graph *g)
      * which are in svc order already. (It was a qsort through a file-static
      * graph pointer, a race between two threads loading graphs.) */
     g->uses = malloc((g->nedges + 1) * sizeof(*g->uses));
+    g->use_svc = malloc((g->nedges + 1) * sizeof(*g->use_svc));
     uint32_t *at = calloc(g->nhosts + 1, sizeof(*at));
-    if (!g->uses || !at)
+    if (!g->uses || !g->use_svc || !at)
         abort();
     for (size_t k = 0; k < g->nedges; k++)
         at[g->edges[k].client + 1]++;
     for (size_t h = 0; h < g->nhosts; h++)
         at[h + 1] += at[h];
-    for (size_t k = 0; k < g->nedges; k++)
+    for (size_t k = 0; k < g->nedges; k++) {
+        g->use_svc[at[g->edges[k].client]] = g->edges[k].svc;
         g->uses[at[g->edges[k].client]++] = (uint32_t)k;
+    }
     free(at);
     i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
@@ -477,7 +480,9 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         CMN_LOG(ERR, "empty period: --until must be later than --since");
         goto err;
     }
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+    /* one snapshot: the caller's read transaction (a page's), else its own */
+    bool own = sqlite3_get_autocommit(db) != 0;
+    if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot read: %s", sqlite3_errmsg(db));
         goto err;
     }
@@ -493,7 +498,8 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         rc = s_period_res(g, db, g->since_ns, &res);
     if (rc == 0)
         rc = s_load_edges(g, db, res);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (own)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc != 0)
         goto err;
     g->period_res_s = res;
@@ -518,6 +524,7 @@ void rep_graph_destroy(struct rep_graph **gp)
     free(g->svcs);
     free(g->edges);
     free(g->uses);
+    free(g->use_svc);
     cmn_sites_destroy(&g->sites);
     free(g);
     *gp = NULL;
@@ -547,7 +554,7 @@ size_t rep_graph_around(const struct rep_graph *g, uint32_t start, int hops, uin
         const struct rep_ghost *hh = &g->hosts[h];
         /* its servers */
         for (uint32_t u = hh->use_lo; u < hh->use_hi; u++) {
-            uint32_t s = g->svcs[g->edges[g->uses[u]].svc].host;
+            uint32_t s = g->svcs[g->use_svc[u]].host;
             if (depth[s] < 0) {
                 depth[s] = depth[h] + 1;
                 q[tail++] = s;

@@ -334,7 +334,7 @@ static long s_alternative(const struct ctx *c, uint32_t h, uint32_t svc)
     const struct rep_graph *g = c->g;
     const struct rep_gsvc *s = &g->svcs[svc];
     for (uint32_t u = g->hosts[h].use_lo; u < g->hosts[h].use_hi; u++) {
-        uint32_t v = g->edges[g->uses[u]].svc;
+        uint32_t v = g->use_svc[u];
         if (v != svc && g->svcs[v].proto == s->proto && g->svcs[v].port == s->port &&
             !s_down(c->r, v) && g->svcs[v].host != h)
             return v;
@@ -431,7 +431,7 @@ static void s_propagate(struct ctx *c, uint32_t *front, size_t nfront, int hops)
             if (r->host_state[h] != REP_IS_DEGRADED)
                 continue;
             for (uint32_t u = g->hosts[h].use_lo; u < g->hosts[h].use_hi; u++) {
-                uint32_t e = g->uses[u], v = g->edges[e].svc;
+                uint32_t e = g->uses[u], v = g->use_svc[u];
                 if (s_down(r, v) && r->svc_hop[v] < hop)
                     s_judge(c, h, e, v, hop, next, &nnext);
             }
@@ -504,7 +504,7 @@ static void s_summarise(struct ctx *c)
         if (st != REP_IS_IMPAIRED && st != REP_IS_DEGRADED)
             continue;
         for (uint32_t u = g->hosts[h].use_lo; u < g->hosts[h].use_hi; u++) {
-            uint32_t e = g->uses[u], v = g->edges[e].svc;
+            uint32_t e = g->uses[u], v = g->use_svc[u];
             /* only what the walk reached: a service down at hop k hits at k + 1 */
             if (!s_down(r, v) || (r->hops >= 0 && r->svc_hop[v] >= r->hops))
                 continue;

@@ -64,6 +64,15 @@ static int64_t s_scalar(sqlite3 *db, const char *sql)
     return v;
 }
 
+/* The one value of `head` with q's WHERE, or -1. */
+static int64_t s_qb_scalar(const struct rep_qb *q, sqlite3 *db, const char *head)
+{
+    sqlite3_stmt *st = rep_qb_prepare(q, db, head, NULL);
+    int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
 static void s_tot(FILE *f, const char *label, int64_t v, const char *href)
 {
     if (href)
@@ -340,10 +349,12 @@ int rep_pages_hosts(struct rep_page *p)
         rep_qb_int(&q, proto);
         rep_qb_int(&q, port);
     } else if (qs) { /* address prefix, name substring, or a service name */
+        /* the hosts providing a service of that name: one set for the
+         * statement (an IN list), not a lookup per host */
         rep_qb_where(
             &q, "(substr(ip, 1, length(?1)) = ?1 OR instr(lower(coalesce(rep_host_name(ip), '')),"
-                " lower(?1)) > 0 OR EXISTS (SELECT 1 FROM services s WHERE"
-                " s.ip = hosts.ip AND (s.proto, s.port) IN (SELECT proto, port FROM"
+                " lower(?1)) > 0 OR ip IN (SELECT s.ip FROM services s WHERE"
+                " (s.proto, s.port) IN (SELECT proto, port FROM"
                 " (SELECT DISTINCT proto, port FROM services) WHERE"
                 " lower(rep_service_name(proto, port)) = lower(?1))))");
         rep_qb_text(&q, qs);
@@ -380,23 +391,30 @@ int rep_pages_hosts(struct rep_page *p)
     int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
     bool desc = false;
     int si = rep_page_sort(p, s_host_sort_keys, &desc);
-    char tail[512];
+    char order[256], tail[600];
     if (si < 0) {
         desc = rep_page_arg(p, "order") && strcmp(rep_page_arg(p, "order"), "desc") == 0;
-        snprintf(tail, sizeof(tail),
-                 " ORDER BY " KIND_RANK "%s, bytes_in + bytes_out DESC, ip_key LIMIT %d OFFSET "
-                 "%lld",
-                 desc ? " DESC" : "", REP_PAGE_LIMIT, (long long)off);
+        snprintf(order, sizeof(order),
+                 " ORDER BY " KIND_RANK "%s, bytes_in + bytes_out DESC, ip_key",
+                 desc ? " DESC" : "");
     } else {
         if (!rep_page_arg(p, "order"))
             desc = s_host_sort_desc[si];
-        snprintf(tail, sizeof(tail), " ORDER BY %s %s, ip_key LIMIT %d OFFSET %lld",
-                 s_host_sort_sql[si], desc ? "DESC" : "ASC", REP_PAGE_LIMIT, (long long)off);
+        snprintf(order, sizeof(order), " ORDER BY %s %s, ip_key", s_host_sort_sql[si],
+                 desc ? "DESC" : "ASC");
     }
+    /* the page's rows first, then their names and sites: computed for the
+     * rows sorted, the functions cost more than the sort (both ORDER BY
+     * keep SQLite from flattening the subquery) */
+    snprintf(tail, sizeof(tail), "%s LIMIT %d OFFSET %lld)%s", order, REP_PAGE_LIMIT,
+             (long long)off, order);
     sqlite3_stmt *st = rep_qb_prepare(&q, db,
                                       "SELECT ip, rep_host_name(ip), kind, rep_site(ip), network,"
                                       " services_provided, services_used, bytes_in + bytes_out,"
-                                      " packets_in + packets_out, last_ns FROM hosts",
+                                      " packets_in + packets_out, last_ns FROM (SELECT ip, ip_key,"
+                                      " kind, network, services_provided, services_used,"
+                                      " bytes_in, bytes_out, packets_in, packets_out, last_ns"
+                                      " FROM hosts",
                                       tail);
     if (!st)
         return -EIO;
@@ -664,7 +682,7 @@ int rep_pages_host(struct rep_page *p, const char *raw)
     rep_qb_where(&q, "e.client_ip = ?");
     rep_qb_text(&q, ip);
     int64_t nused = rep_qb_count(&q, db, " FROM edges e");
-    char tail[256];
+    char tail[512];
     snprintf(tail, sizeof(tail),
              " ORDER BY e.bytes_c2s + e.bytes_s2c DESC, e.server_key, e.proto, e.server_port"
              " LIMIT %d OFFSET %lld",
@@ -705,17 +723,27 @@ int rep_pages_host(struct rep_page *p, const char *raw)
     /* who depends on it: clients of each of its services (paged) */
     int64_t coff = rep_page_int(p, "coffset", 0, INT64_MAX / 2, 0);
     q = (struct rep_qb){.len = 0};
+    rep_qb_where(&q, "ip = ?");
+    rep_qb_text(&q, ip);
+    /* a service's clients are its edges (services.clients counts them) */
+    int64_t nclients = s_qb_scalar(&q, db, "SELECT coalesce(SUM(clients), 0) FROM services");
+    q = (struct rep_qb){.len = 0};
     rep_qb_where(&q, "e.server_ip = ?");
     rep_qb_text(&q, ip);
-    int64_t nclients = rep_qb_count(&q, db, " FROM edges e");
+    /* the page's keys from the index edges_server_vol alone (covering: a
+     * deep page skips index entries, not rows), then their rows, names and
+     * sites */
     snprintf(tail, sizeof(tail),
              " ORDER BY e.proto, e.server_port, e.bytes_c2s + e.bytes_s2c DESC, e.client_key"
-             " LIMIT %d OFFSET %lld",
+             " LIMIT %d OFFSET %lld) k JOIN edges x ON x.client_ip = k.c AND x.server_ip = ?1"
+             " AND x.proto = k.pr AND x.server_port = k.po ORDER BY x.proto, x.server_port,"
+             " x.bytes_c2s + x.bytes_s2c DESC, x.client_key",
              REP_PAGE_LIMIT, (long long)coff);
     st = rep_qb_prepare(&q, db,
-                        "SELECT e.proto, e.server_port, e.client_ip, rep_host_name(e.client_ip),"
-                        " e.bytes_c2s + e.bytes_s2c, e.sessions, rep_site(e.client_ip),"
-                        " e.last_ns FROM edges e",
+                        "SELECT x.proto, x.server_port, x.client_ip, rep_host_name(x.client_ip),"
+                        " x.bytes_c2s + x.bytes_s2c, x.sessions, rep_site(x.client_ip), x.last_ns"
+                        " FROM (SELECT e.client_ip AS c, e.proto AS pr, e.server_port AS po"
+                        " FROM edges e",
                         tail);
     if (!st || nclients < 0)
         return -EIO;
@@ -759,12 +787,14 @@ int rep_pages_host(struct rep_page *p, const char *raw)
     sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
 
-    /* volume over time, both directions, as server and as client */
+    /* volume over time, both directions, as server and as client; as a
+     * server from its services' rows (usage_services: the sums of their
+     * usage_edges rows per period), not from one row per client and period */
     fputs("<h2>Volume over time</h2>\n", f);
     s_usage_chart(f, db,
                   "SELECT start_ns, res, SUM(b) FROM ("
-                  " SELECT start_ns, res, bytes_c2s + bytes_s2c AS b FROM usage_edges"
-                  " WHERE server_ip = ?1 UNION ALL"
+                  " SELECT start_ns, res, bytes AS b FROM usage_services"
+                  " WHERE ip = ?1 UNION ALL"
                   " SELECT start_ns, res, bytes_c2s + bytes_s2c FROM usage_edges"
                   " WHERE client_ip = ?1) GROUP BY res, start_ns ORDER BY start_ns",
                   ip, -1, 0, "bytes", 2);

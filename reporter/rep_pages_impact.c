@@ -6,7 +6,7 @@
  * of a neighbourhood (a table always; a WebGL drawing by sigma.js when the
  * vendored scripts are installed, rep_static.h). The map is loaded per
  * in its own read transaction, one load at a time (s_load_lock), and kept
- * for the next request until the merger commits again (struct cached).
+ * for the next request until the merger commits again (struct rep_pages_map).
  */
 #define CMN_LOG_TAG "rep_pages"
 #include <errno.h>
@@ -36,14 +36,14 @@
 /* The last map loaded, shared by the requests that read it: loading 20,000
  * hosts costs a few hundred ms, and the map only changes when the merger
  * commits. Keyed by the database path and what every commit changes. */
-struct cached {
+struct rep_pages_map {
     char key[512];       /* path + meta totals + epochs (s_key) */
     struct rep_graph *g; /* read-only once loaded */
     int refs;            /* requests using g */
 };
 
 static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cached *s_cur; /* the newest map, or NULL */
+static struct rep_pages_map *s_cur; /* the newest map, or NULL */
 
 static void s_key(struct rep_page *p, char *key, size_t len)
 {
@@ -63,7 +63,7 @@ static void s_key(struct rep_page *p, char *key, size_t len)
 
 /* The map of p's database, loaded or shared; release with s_release. A
  * database's own sites table is read on load (so it is part of the map). */
-static struct cached *s_acquire(struct rep_page *p)
+static struct rep_pages_map *s_acquire(struct rep_page *p)
 {
     char key[512];
     s_key(p, key, sizeof(key));
@@ -75,7 +75,7 @@ static struct cached *s_acquire(struct rep_page *p)
             pthread_mutex_unlock(&s_load_lock);
             return NULL;
         }
-        struct cached *c = calloc(1, sizeof(*c));
+        struct rep_pages_map *c = calloc(1, sizeof(*c));
         if (!c)
             abort();
         snprintf(c->key, sizeof(c->key), "%s", key);
@@ -86,15 +86,15 @@ static struct cached *s_acquire(struct rep_page *p)
         }
         s_cur = c;
     }
-    struct cached *c = s_cur;
+    struct rep_pages_map *c = s_cur;
     c->refs++;
     pthread_mutex_unlock(&s_load_lock);
     return c;
 }
 
-static void s_release(struct cached **cp)
+static void s_release(struct rep_pages_map **cp)
 {
-    struct cached *c = *cp;
+    struct rep_pages_map *c = *cp;
     if (!c)
         return;
     pthread_mutex_lock(&s_load_lock);
@@ -104,6 +104,17 @@ static void s_release(struct cached **cp)
     }
     pthread_mutex_unlock(&s_load_lock);
     *cp = NULL;
+}
+
+const struct rep_graph *rep_pages_map_acquire(struct rep_page *p, struct rep_pages_map **ref)
+{
+    *ref = s_acquire(p);
+    return *ref ? (*ref)->g : NULL;
+}
+
+void rep_pages_map_release(struct rep_pages_map **ref)
+{
+    s_release(ref);
 }
 
 void rep_pages_cache_clear(void)
@@ -329,7 +340,7 @@ int rep_pages_impact(struct rep_page *p, bool csv)
         fputs("give at least one fail=TARGET\n", f);
         return 0;
     }
-    struct cached *gc = s_acquire(p);
+    struct rep_pages_map *gc = s_acquire(p);
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
@@ -405,17 +416,16 @@ int rep_pages_impact(struct rep_page *p, bool csv)
     return rc;
 }
 
-int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port)
+int rep_pages_dependents(struct rep_page *p, const struct rep_graph *g, const char *ip, int proto,
+                         int port)
 {
     FILE *f = p->f;
     char target[CMN_IP_STRLEN + 16], pb[8], base[CMN_IP_STRLEN + 32];
-    snprintf(target, sizeof(target), "%s:%s/%d", ip, cmn_proto_name((uint8_t)proto, pb, sizeof(pb)),
-             port);
-    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pb, port);
-    struct cached *gc = s_acquire(p);
-    if (!gc)
-        return -EIO;
-    const struct rep_graph *g = gc->g;
+    /* the name returned: cmn_proto_name writes pb only for unnamed protocols
+     * (the pagers' links had pb's stack garbage for tcp and udp) */
+    const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
+    snprintf(target, sizeof(target), "%s:%s/%d", ip, pn, port);
+    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pn, port);
     const char *fail[1] = {target};
     struct rep_impact_opts io = {.fail = fail, .nfail = 1, .hops = -1};
     char err[300];
@@ -424,7 +434,6 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
         fputs("<p class=muted>", f);
         rep_html_esc(f, err);
         fputs("</p>\n", f);
-        s_release(&gc);
         return 0;
     }
     fprintf(f,
@@ -437,7 +446,6 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
     fputs("\">Full impact analysis</a></p>\n", f);
     s_hosts_table(p, r, base, "doffset", false);
     rep_impact_destroy(&r);
-    s_release(&gc);
     return 0;
 }
 
@@ -483,7 +491,7 @@ static void s_bfs(const struct rep_graph *g, int32_t *dist, int from, int hops)
                     if (dist[g->edges[e].client] < 0)
                         dist[g->edges[e].client] = h + 1;
             for (uint32_t u = x->use_lo; u < x->use_hi; u++) {
-                uint32_t srv = g->svcs[g->edges[g->uses[u]].svc].host;
+                uint32_t srv = g->svcs[g->use_svc[u]].host;
                 if (dist[srv] < 0)
                     dist[srv] = h + 1;
             }
@@ -549,7 +557,7 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         rep_html_tail(p);
         return 0;
     }
-    struct cached *gc = s_acquire(p);
+    struct rep_pages_map *gc = s_acquire(p);
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
