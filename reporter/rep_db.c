@@ -25,7 +25,7 @@ static int s_profile(unsigned type, void *ctx, void *stmt, void *ns)
 sqlite3 *rep_db_open(const char *path)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
         goto err;
     }

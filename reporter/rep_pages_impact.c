@@ -45,7 +45,7 @@ struct rep_pages_map {
 static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rep_pages_map *s_cur; /* the newest map, or NULL */
 
-static void s_key(struct rep_page *p, char *key, size_t len)
+void rep_pages_state_key(struct rep_page *p, char *key, size_t len)
 {
     sqlite3_stmt *st = NULL;
     const char *v = NULL;
@@ -66,7 +66,7 @@ static void s_key(struct rep_page *p, char *key, size_t len)
 static struct rep_pages_map *s_acquire(struct rep_page *p)
 {
     char key[512];
-    s_key(p, key, sizeof(key));
+    rep_pages_state_key(p, key, sizeof(key));
     pthread_mutex_lock(&s_load_lock);
     if (!s_cur || strcmp(s_cur->key, key) != 0) {
         struct rep_graph_opts go = {.sites = p->ctx_sites};
@@ -119,6 +119,7 @@ void rep_pages_map_release(struct rep_pages_map **ref)
 
 void rep_pages_cache_clear(void)
 {
+    rep_pages_hostset_clear();
     pthread_mutex_lock(&s_load_lock);
     if (s_cur && s_cur->refs == 0) {
         rep_graph_destroy(&s_cur->g);

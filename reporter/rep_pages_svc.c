@@ -18,6 +18,7 @@
 #include "cmn_log.h"
 #include "cmn_sites.h"
 #include "rep_graph.h"
+#include "rep_hostset.h"
 #include "rep_place.h"
 #include "rep_json.h"
 #include "rep_names.h"
@@ -477,28 +478,23 @@ int rep_pages_sites(struct rep_page *p)
 {
     FILE *f = p->f;
     size_t ns = cmn_sites_count(p->sites);
+    /* counts per site and per network from the hosts in memory */
+    struct rep_pages_hosts *ref = NULL;
+    const struct rep_hostset *hs = rep_pages_hostset_acquire(p, &ref);
+    if (!hs)
+        return -EIO;
     rep_html_head(p, "Sites and networks", "Sites", NULL);
     if (ns > 0) {
         int64_t *hosts = calloc(ns + 1, sizeof(*hosts)),
                 *servers = calloc(ns + 1, sizeof(*servers));
         if (!hosts || !servers)
             abort();
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(p->db,
-                               "SELECT rep_site(ip) AS s, COUNT(*), SUM(kind IN ('server', 'both'))"
-                               " FROM hosts GROUP BY s",
-                               -1, &st, NULL) != SQLITE_OK) {
-            free(hosts);
-            free(servers);
-            return -EIO;
+        for (size_t i = 0; i < hs->nhosts; i++) {
+            const struct rep_hrow *h = &hs->hosts[i];
+            size_t k = h->site >= 0 ? (size_t)h->site : ns; /* the set's sites are p's */
+            hosts[k]++;
+            servers[k] += h->kind == REP_HK_SERVER || h->kind == REP_HK_BOTH;
         }
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int i = s_col(st, 0) ? cmn_sites_find(p->sites, s_col(st, 0)) : -1;
-            size_t k = i >= 0 ? (size_t)i : ns;
-            hosts[k] = sqlite3_column_int64(st, 1);
-            servers[k] = sqlite3_column_int64(st, 2);
-        }
-        sqlite3_finalize(st);
         fputs("<table id=sites><thead><tr><th>site</th><th>kind</th><th>prefixes</th>"
               "<th>hosts</th><th>servers</th><th></th></tr></thead><tbody>\n",
               f);
@@ -536,43 +532,29 @@ int rep_pages_sites(struct rep_page *p)
               "office. Networks (/24, /64) below.</p>\n",
               f);
     }
-    /* networks, paged */
-    int64_t total = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, "SELECT COUNT(DISTINCT network) FROM hosts", -1, &st, NULL) !=
-        SQLITE_OK)
-        return -EIO;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    /* networks, paged: most servers, then most hosts, then lowest address */
+    int64_t total = (int64_t)hs->nnets;
     int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    char sql[400];
-    snprintf(sql, sizeof(sql),
-             "SELECT network, COUNT(*), SUM(kind IN ('server', 'both')), SUM(bytes_in +"
-             " bytes_out), MIN(ip_key) FROM hosts GROUP BY network ORDER BY 3 DESC, 2 DESC, 5"
-             " LIMIT %d OFFSET %lld",
-             REP_PAGE_LIMIT, (long long)off);
-    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
     fputs("<h2>Networks</h2>\n", f);
     rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
     fputs("<table id=networks><thead><tr><th>network</th><th>hosts</th><th>servers</th>"
           "<th>volume</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = off; i < total && i < off + REP_PAGE_LIMIT; i++) {
+        const struct rep_hnet *n = &hs->nets[i];
         fputs("<tr><td><a href=\"/network/", f);
-        rep_html_q(f, s_col(st, 0));
+        rep_html_q(f, n->network);
         fputs("\">", f);
-        rep_html_esc(f, s_col(st, 0));
+        rep_html_esc(f, n->network);
         fputs("</a></td>", f);
-        rep_html_td_num(f, sqlite3_column_int64(st, 1));
-        rep_html_td_num(f, sqlite3_column_int64(st, 2));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        rep_html_td_num(f, n->hosts);
+        rep_html_td_num(f, n->servers);
+        rep_html_td_bytes(f, n->bytes);
         fputs("</tr>\n", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
+    rep_pages_hostset_release(&ref);
     rep_html_tail(p);
     return 0;
 }
