@@ -900,6 +900,11 @@ int rep_impact_write_csv(const struct rep_impact *r, FILE *f)
     const struct rep_graph *g = r->g;
     char *chain = NULL, alt[200];
     size_t clen = 0;
+    /* one stream for every row's chain, rewound (opening one per row was a
+     * tenth of a 20,000-row CSV) */
+    FILE *m = open_memstream(&chain, &clen);
+    if (!m)
+        return -ENOMEM;
     fputs("record,ip,proto,port,name,kind,site,network,state,hop,alternative,chain\r\n", f);
     for (size_t v = 0; v < g->nsvcs; v++) {
         if (r->svc_state[v] == REP_IS_WHOLE)
@@ -911,14 +916,11 @@ int rep_impact_write_csv(const struct rep_impact *r, FILE *f)
         fputs(",,", f);
         s_csv(f, rep_graph_site_name(g, hh->site));
         fprintf(f, ",%s,%s,%d,,", hh->network, rep_istate_name(r->svc_state[v]), r->svc_hop[v]);
-        FILE *m = open_memstream(&chain, &clen);
-        if (!m)
-            return -ENOMEM;
+        rewind(m);
         rep_impact_chain_text(r, -1, (long)v, m);
-        fclose(m);
+        fputc('\0', m);
+        fflush(m);
         s_csv(f, chain);
-        free(chain);
-        chain = NULL;
         fputs("\r\n", f);
     }
     for (size_t h = 0; h < g->nhosts; h++) {
@@ -939,14 +941,11 @@ int rep_impact_write_csv(const struct rep_impact *r, FILE *f)
         }
         s_csv(f, alt);
         fputc(',', f);
-        FILE *m = open_memstream(&chain, &clen);
-        if (!m)
-            return -ENOMEM;
+        rewind(m);
         rep_impact_chain_text(r, (long)h, -1, m);
-        fclose(m);
+        fputc('\0', m);
+        fflush(m);
         s_csv(f, chain);
-        free(chain);
-        chain = NULL;
         fputs("\r\n", f);
     }
     for (size_t v = 0; v < g->nsvcs; v++) {
@@ -960,6 +959,8 @@ int rep_impact_write_csv(const struct rep_impact *r, FILE *f)
         s_csv(f, rep_graph_site_name(g, hh->site));
         fprintf(f, ",%s,whole,,,\r\n", hh->network);
     }
+    fclose(m);
+    free(chain);
     return ferror(f) ? -EIO : 0;
 }
 

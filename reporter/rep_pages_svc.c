@@ -559,32 +559,14 @@ int rep_pages_sites(struct rep_page *p)
     return 0;
 }
 
-/* A place: a site (rep_site(x) = ?1) or a network (key BETWEEN ?1 AND ?2). */
+/* A place: a site (by name) or a network (addresses lo..hi). */
 struct place {
     const char *title, *what; /* "site dc-east", "site" */
-    const char *in_host;      /* condition on hosts */
-    const char *site;         /* bind ?1 as text */
-    uint8_t lo[16], hi[16];   /* or bind ?1 ?2 as keys */
+    const char *site;         /* the site's name, or NULL: */
+    uint8_t lo[16], hi[16];   /* the network's addresses */
     const char *fail;         /* impact target */
     const char *base;         /* this page's path */
 };
-
-static sqlite3_stmt *s_place_prep(const struct place *pl, sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        CMN_LOG(ERR, "query failed: %s (%s)", sqlite3_errmsg(db), sql);
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    if (pl->site) {
-        sqlite3_bind_text(st, 1, pl->site, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_blob(st, 1, pl->lo, 16, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, pl->hi, 16, SQLITE_STATIC);
-    }
-    return st;
-}
 
 /* Link to place `gr` of the map (a site's number, or a network's with its
  * first host in `first`), "(no site)" for -1. */
@@ -710,7 +692,28 @@ static int s_place_edges(struct rep_page *p, const struct place *pl)
 static int s_place(struct rep_page *p, const struct place *pl)
 {
     FILE *f = p->f;
-    char sql[1200];
+    /* its hosts from the hosts in memory, in the host list's default order */
+    struct rep_pages_hosts *ref = NULL;
+    const struct rep_hostset *hs = rep_pages_hostset_acquire(p, &ref);
+    if (!hs)
+        return -EIO;
+    int site = pl->site ? cmn_sites_find(hs->sites, pl->site) : -1;
+    const uint32_t *order = rep_hostset_order(hs, REP_HS_DEFAULT, false);
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0), total = 0;
+    int64_t kinds[REP_HK_UNKNOWN + 1] = {0};
+    uint32_t *rows = malloc(REP_PAGE_LIMIT * sizeof(*rows));
+    if (!rows)
+        abort();
+    for (size_t k = 0; k < hs->nhosts; k++) {
+        const struct rep_hrow *h = &hs->hosts[order[k]];
+        if (pl->site ? site < 0 || h->site != site
+                     : memcmp(h->key, pl->lo, 16) < 0 || memcmp(h->key, pl->hi, 16) > 0)
+            continue;
+        kinds[h->kind]++;
+        if (total >= off && total < off + REP_PAGE_LIMIT)
+            rows[total - off] = order[k];
+        total++;
+    }
     rep_html_head(p, pl->title, "Sites", NULL);
     fputs("<p><a href=\"/impact?fail=", f);
     rep_html_q(f, pl->fail);
@@ -719,56 +722,41 @@ static int s_place(struct rep_page *p, const struct place *pl)
     rep_html_q(f, pl->site ? pl->site : pl->fail);
     fputs("\">its hosts in the host list</a></p>\n", f);
     /* hosts by kind */
-    snprintf(sql, sizeof(sql),
-             "SELECT kind, COUNT(*), SUM(bytes_in + bytes_out) FROM hosts WHERE %s"
-             " GROUP BY kind ORDER BY " KIND_RANK,
-             pl->in_host);
-    sqlite3_stmt *st = s_place_prep(pl, p->db, sql);
-    if (!st)
-        return -EIO;
-    int64_t total = 0;
     fputs("<div class=tot>", f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        fprintf(f, "<div>");
-        rep_html_esc(f, s_col(st, 0));
-        fprintf(f, "<b>%lld</b></div>", (long long)sqlite3_column_int64(st, 1));
-        total += sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
+    for (int k = REP_HK_SERVER; k <= REP_HK_UNKNOWN; k++)
+        if (kinds[k] > 0)
+            fprintf(f, "<div>%s<b>%lld</b></div>", rep_hkind_name((enum rep_hkind)k),
+                    (long long)kinds[k]);
     fputs("</div>\n", f);
     int rc = s_place_edges(p, pl);
-    if (rc != 0)
+    if (rc != 0) {
+        free(rows);
+        rep_pages_hostset_release(&ref);
         return rc;
+    }
 
     /* its hosts, paged, servers first */
-    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    snprintf(
-        sql, sizeof(sql),
-        "SELECT ip, rep_host_name(ip), kind, network, services_provided, services_used, bytes_in +"
-        " bytes_out FROM hosts WHERE %s ORDER BY " KIND_RANK ", bytes_in + bytes_out DESC,"
-        " ip_key LIMIT %d OFFSET %lld",
-        pl->in_host, REP_PAGE_LIMIT, (long long)off);
-    if (!(st = s_place_prep(pl, p->db, sql)))
-        return -EIO;
     fputs("<h2>Hosts</h2>\n", f);
     rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
     fputs("<table id=hosts><thead><tr><th>host</th><th>kind</th><th>network</th>"
           "<th>services provided</th><th>services used</th><th>volume</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = off; i < total && i < off + REP_PAGE_LIMIT; i++) {
+        const struct rep_hrow *h = &hs->hosts[rows[i - off]];
         fputs("<tr>", f);
-        rep_html_td_host(f, s_col(st, 0), s_col(st, 1));
-        rep_html_td_text(f, s_col(st, 2));
-        rep_html_td_text(f, s_col(st, 3));
-        rep_html_td_num(f, sqlite3_column_int64(st, 4));
-        rep_html_td_num(f, sqlite3_column_int64(st, 5));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 6));
+        rep_html_td_host(f, h->ip, rep_names_host(p->names, h->ip, NULL));
+        rep_html_td_text(f, rep_hkind_name(h->kind));
+        rep_html_td_text(f, h->network);
+        rep_html_td_num(f, h->provided);
+        rep_html_td_num(f, h->used);
+        rep_html_td_bytes(f, h->bytes);
         fputs("</tr>\n", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
     rep_html_tail(p);
+    free(rows);
+    rep_pages_hostset_release(&ref);
     return 0;
 }
 
@@ -782,18 +770,13 @@ int rep_pages_site(struct rep_page *p, const char *name)
     snprintf(title, sizeof(title), "Site %s", name);
     snprintf(fail, sizeof(fail), "@%s", name);
     snprintf(base, sizeof(base), "/site/%s", name);
-    struct place pl = {.title = title,
-                       .what = "site",
-                       .in_host = "rep_site(ip) IS ?1",
-                       .site = name,
-                       .fail = fail,
-                       .base = base};
+    struct place pl = {.title = title, .what = "site", .site = name, .fail = fail, .base = base};
     return s_place(p, &pl);
 }
 
 int rep_pages_network(struct rep_page *p, const char *cidr)
 {
-    struct place pl = {.what = "network", .in_host = "ip_key BETWEEN ?1 AND ?2"};
+    struct place pl = {.what = "network"};
     if (!strchr(cidr, '/') || cmn_prefix_parse(cidr, pl.lo, pl.hi) != 0) {
         rep_pages_not_found(p, "not a network (a.b.c.0/24 or x::/64)", cidr);
         return 0;
