@@ -909,7 +909,15 @@ int rep_pages_host(struct rep_page *p, const char *raw)
         fputs("<tr>", f);
         rep_html_td_service(f, ip, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
         rep_html_td_host(f, s_col(st, 2), s_col(st, 3));
-        rep_html_td_text(f, s_col(st, 6));
+        if (s_col(st, 6)) { /* the site, linked as everywhere else */
+            fputs("<td><a href=\"/site/", f);
+            rep_html_q(f, s_col(st, 6));
+            fputs("\">", f);
+            rep_html_esc(f, s_col(st, 6));
+            fputs("</a></td>", f);
+        } else {
+            fputs("<td></td>", f);
+        }
         rep_html_td_bytes(f, sqlite3_column_int64(st, 4));
         rep_html_td_num(f, sqlite3_column_int64(st, 5));
         rep_html_td_time(f, sqlite3_column_int64(st, 7));

@@ -475,7 +475,14 @@ struct gview {
     const int32_t *dist; /* hop per host, -1 not drawn */
     bool grouped;        /* hosts past hop 0 drawn as their network or site */
     bool site_groups;    /* those in a site as the site */
+    bool group0;         /* hosts at hop 0 too, as their network (a large site's own) */
 };
+
+/* Drawn node `r` stands for a group of hosts (network or site). */
+static bool s_node_is_group(const struct gview *v, uint32_t r)
+{
+    return v->grouped && (v->dist[r] > 0 || v->group0);
+}
 
 /* Drawn node `r` (a group's first host) stands for its site. */
 static bool s_node_is_site(const struct gview *v, uint32_t r)
@@ -493,7 +500,7 @@ static void s_node_id(FILE *f, const struct gview *v, uint32_t r)
         snprintf(id, sizeof(id), "@%s", rep_graph_site_name(v->g, h->site));
         s_js_str(f, id);
     } else {
-        s_js_str(f, v->grouped && v->dist[r] > 0 ? h->network : h->ip);
+        s_js_str(f, s_node_is_group(v, r) ? h->network : h->ip);
     }
 }
 
@@ -691,6 +698,11 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
     }
     size_t nsites = cmn_sites_count(g->sites);
     bool site_groups = grouped && nnets > GRAPH_GROUPS && nsites > 0;
+    /* a site's own hosts stay themselves unless they are many too */
+    size_t n0 = 0;
+    for (size_t i = 0; i < g->nhosts && grouped; i++)
+        n0 += dist[i] == 0;
+    bool group0 = grouped && n0 > GRAPH_GROUPS;
     bool have = s_file_exists(static_dir, "graphology.umd.min.js") &&
                 s_file_exists(static_dir, "sigma.min.js") &&
                 s_file_exists(static_dir, "renkei-graph.js");
@@ -707,7 +719,8 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
     fputs("</p>\n", f);
     if (have) {
         /* one node per host, or past GRAPH_NODES one per network or site
-         * (the hosts at hop 0 stay themselves); rep[i] is the host standing
+         * (the hosts at hop 0 stay themselves, unless a site has more than
+         * GRAPH_GROUPS of its own); rep[i] is the host standing
          * for i, the first of its group */
         uint32_t *rep = malloc((g->nhosts + 1) * sizeof(*rep));
         uint32_t *members = calloc(g->nhosts + 1, sizeof(*members));
@@ -725,9 +738,9 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
             if (dist[i] < 0)
                 continue;
             rep[i] = (uint32_t)i;
-            if (grouped && dist[i] > 0) {
+            if (grouped && (dist[i] > 0 || group0)) {
                 int st = g->hosts[i].site;
-                if (site_groups && st >= 0) {
+                if (site_groups && st >= 0 && dist[i] > 0) {
                     if (site_rep[st] < 0)
                         site_rep[st] = (int32_t)i;
                     rep[i] = (uint32_t)site_rep[st];
@@ -744,7 +757,8 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         for (size_t i = 0; i < g->nhosts; i++)
             if (dist[i] >= 0 && rep[i] == i)
                 ring_n[nd[i] < 7 ? nd[i] : 7]++;
-        struct gview v = {.g = g, .dist = dist, .grouped = grouped, .site_groups = site_groups};
+        struct gview v = {
+            .g = g, .dist = dist, .grouped = grouped, .site_groups = site_groups, .group0 = group0};
         /* nodes: hosts, networks or sites, placed on rings by distance */
         fputs("<div id=graph style=\"width:100%;height:620px;border:1px solid #ccc\"></div>\n"
               "<script type=\"application/json\" id=gdata>{\"nodes\": [",
@@ -756,13 +770,18 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
                 continue;
             const struct rep_ghost *h = &g->hosts[i];
             int d = nd[i] < 7 ? nd[i] : 7;
-            double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1);
-            double rad = by_site ? 1.0 + (double)(k % 7) * 0.1 : (double)d;
+            /* each ring starts a golden angle further: a few nodes per ring
+             * (grouped graphs) are not all on one line through the centre */
+            double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1) +
+                         2.3999632 * d;
+            /* a site's own hosts (hop 0) on a band, the others on rings
+             * outside it */
+            double rad = !by_site ? (double)d : d == 0 ? 1.0 + (double)(k % 7) * 0.1 : 1.6 + d;
             char lb[CMN_IP_STRLEN + 256];
             const char *site_name = rep_graph_site_name(g, h->site);
             if (s_node_is_site(&v, i))
                 snprintf(lb, sizeof(lb), "site %s (%u hosts)", site_name, members[i]);
-            else if (grouped && dist[i] > 0)
+            else if (s_node_is_group(&v, (uint32_t)i))
                 snprintf(lb, sizeof(lb), "%s (%u hosts)", h->network, members[i]);
             else
                 snprintf(lb, sizeof(lb), "%s%s%s", h->ip, h->name ? " " : "",

@@ -621,14 +621,18 @@ static int s_place_edges(struct rep_page *p, const struct place *pl)
     }
     struct rep_place_sum sum;
     rep_place_summarise(g, inside, group, ngroups, &sum);
+    /* each table paged (a data centre offers and a site needs hundreds) */
+    int64_t ooff = rep_page_int(p, "ooffset", 0, INT64_MAX / 2, 0);
+    int64_t poff = rep_page_int(p, "poffset", 0, INT64_MAX / 2, 0);
+    int64_t noff = rep_page_int(p, "noffset", 0, INT64_MAX / 2, 0);
 
     /* services offered to other places */
     fprintf(f,
-            "<h2>Services it offers to other %ss</h2><table id=offers><thead><tr>"
+            "<h2>Services it offers to other %ss (%zu)</h2><table id=offers><thead><tr>"
             "<th>service</th><th>server</th><th>outside clients</th><th>their %ss</th>"
             "<th>volume</th></tr></thead><tbody>\n",
-            pl->what, pl->what);
-    for (size_t i = 0; i < sum.noffers && i < REP_PAGE_LIMIT; i++) {
+            pl->what, sum.noffers, pl->what);
+    for (int64_t i = ooff; i < (int64_t)sum.noffers && i < ooff + REP_PAGE_LIMIT; i++) {
         const struct rep_place_offer *o = &sum.offers[i];
         const struct rep_gsvc *v = &g->svcs[o->svc];
         const char *ip = g->hosts[v->host].ip;
@@ -643,13 +647,15 @@ static int s_place_edges(struct rep_page *p, const struct place *pl)
     if (sum.noffers == 0)
         fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
+    if (sum.noffers > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "ooffset", (int64_t)sum.noffers, ooff, REP_PAGE_LIMIT);
 
     /* the places it depends on, in one line each */
     fprintf(f,
             "<h2>%ss it depends on</h2><table id=needplaces><thead><tr><th>%s</th>"
             "<th>services used</th><th>clients here</th><th>volume</th></tr></thead><tbody>\n",
             pl->site ? "Site" : "Network", pl->what);
-    for (size_t i = 0; i < sum.ndeps && i < REP_PAGE_LIMIT; i++) {
+    for (int64_t i = poff; i < (int64_t)sum.ndeps && i < poff + REP_PAGE_LIMIT; i++) {
         const struct rep_place_dep *d = &sum.deps[i];
         fputs("<tr>", f);
         s_place_link(f, g, pl, d->group, first);
@@ -661,14 +667,16 @@ static int s_place_edges(struct rep_page *p, const struct place *pl)
     if (sum.ndeps == 0)
         fputs("<tr><td colspan=4 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
+    if (sum.ndeps > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "poffset", (int64_t)sum.ndeps, poff, REP_PAGE_LIMIT);
 
     /* what it needs from other places */
     fprintf(f,
-            "<h2>Dependencies on other %ss</h2><table id=needs><thead><tr><th>service</th>"
+            "<h2>Dependencies on other %ss (%zu)</h2><table id=needs><thead><tr><th>service</th>"
             "<th>server</th><th>its %s</th><th>clients here</th><th>volume</th></tr></thead>"
             "<tbody>\n",
-            pl->what, pl->what);
-    for (size_t i = 0; i < sum.nneeds && i < REP_PAGE_LIMIT; i++) {
+            pl->what, sum.nneeds, pl->what);
+    for (int64_t i = noff; i < (int64_t)sum.nneeds && i < noff + REP_PAGE_LIMIT; i++) {
         const struct rep_place_need *n = &sum.needs[i];
         const struct rep_gsvc *v = &g->svcs[n->svc];
         const char *ip = g->hosts[v->host].ip;
@@ -680,7 +688,11 @@ static int s_place_edges(struct rep_page *p, const struct place *pl)
         rep_html_td_bytes(f, n->bytes);
         fputs("</tr>\n", f);
     }
+    if (sum.nneeds == 0)
+        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
     fputs("</tbody></table>\n", f);
+    if (sum.nneeds > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "noffset", (int64_t)sum.nneeds, noff, REP_PAGE_LIMIT);
     rep_place_sum_free(&sum);
     free(inside);
     free(group);
@@ -746,7 +758,11 @@ static int s_place(struct rep_page *p, const struct place *pl)
         fputs("<tr>", f);
         rep_html_td_host(f, h->ip, rep_names_host(p->names, h->ip, NULL));
         rep_html_td_text(f, rep_hkind_name(h->kind));
-        rep_html_td_text(f, h->network);
+        fputs("<td><a href=\"/network/", f);
+        rep_html_q(f, h->network);
+        fputs("\">", f);
+        rep_html_esc(f, h->network);
+        fputs("</a></td>", f);
         rep_html_td_num(f, h->provided);
         rep_html_td_num(f, h->used);
         rep_html_td_bytes(f, h->bytes);

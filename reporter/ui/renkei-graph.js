@@ -42,7 +42,9 @@
     var hovered = null;
     var r = new S(g, el, {
         renderEdgeLabels: false,
-        labelRenderedSizeThreshold: 6,
+        /* every label on a small graph; past ~60 nodes only the larger ones
+         * (hover still names the rest) */
+        labelRenderedSizeThreshold: g.order <= 60 ? 0 : 6,
         defaultEdgeType: 'arrow',
         nodeReducer: function (n, a) {
             if (!hovered || n === hovered || g.areNeighbors(n, hovered)) return a;
