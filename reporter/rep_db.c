@@ -4,6 +4,7 @@
  */
 #define CMN_LOG_TAG "rep_db"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmn_log.h"
@@ -11,14 +12,27 @@
 
 #define REP_SCHEMA_VERSION 1 /* schema this reporter reads (MRG_SCHEMA_VERSION) */
 
+/* $RENKEI_SQL_PROFILE=MS: log every statement that ran MS ms or longer (how
+ * the report's routes were profiled, docs/PERFORMANCE.md). */
+static int s_profile(unsigned type, void *ctx, void *stmt, void *ns)
+{
+    int64_t ms = (int64_t)(intptr_t)ctx, t = *(const int64_t *)ns;
+    if (type == SQLITE_TRACE_PROFILE && t >= ms * 1000000)
+        CMN_LOG(NOTICE, "%.1f ms: %s", (double)t / 1e6, sqlite3_sql(stmt));
+    return 0;
+}
+
 sqlite3 *rep_db_open(const char *path)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
         goto err;
     }
     sqlite3_busy_timeout(db, 5000);
+    const char *prof = getenv("RENKEI_SQL_PROFILE");
+    if (prof && *prof)
+        sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, s_profile, (void *)(intptr_t)atoi(prof));
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
                            NULL) != SQLITE_OK) {

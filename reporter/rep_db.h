@@ -12,7 +12,9 @@
 
 /* Open `path` read-only and check it is a renkei database of a schema this
  * reporter reads. NULL after logging why (missing file, not a renkei
- * database, other schema version); the handle is closed on every failure. */
+ * database, other schema version); the handle is closed on every failure.
+ * The handle is for one thread at a time (SQLITE_OPEN_NOMUTEX: no lock per
+ * sqlite3_column_* call, a tenth of loading a large map). */
 sqlite3 *rep_db_open(const char *path);
 
 /* Close; accepts NULL and NULLs the caller's pointer. */

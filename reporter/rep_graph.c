@@ -91,14 +91,6 @@ static int s_svc_cmp(const void *a, const void *b)
     return (int)x->port - (int)y->port;
 }
 
-static int s_edge_cmp(const void *a, const void *b)
-{
-    const struct rep_gedge *x = a, *y = b;
-    if (x->svc != y->svc)
-        return x->svc < y->svc ? -1 : 1;
-    return x->client < y->client ? -1 : x->client > y->client;
-}
-
 long rep_graph_host_find(const struct rep_graph *g, const uint8_t ip[16])
 {
     size_t lo = 0, hi = g->nhosts;
@@ -131,6 +123,26 @@ static long s_host_of_text(const struct rep_graph *g, const char *ip)
     if (!ip || cmn_ip_parse(ip, k) != 0)
         return -1;
     return rep_graph_host_find(g, k);
+}
+
+/* The last address looked up and its host: the edges arrive in key order,
+ * a client's dozen edges in a row, many of them to one server. */
+struct memo {
+    char ip[CMN_IP_STRLEN]; /* text as read */
+    long host;              /* its host, or -1 */
+};
+
+static long s_host_memo(const struct rep_graph *g, struct memo *m, const char *ip)
+{
+    if (!ip)
+        return -1;
+    if (m->ip[0] && strcmp(m->ip, ip) == 0)
+        return m->host;
+    m->host = s_host_of_text(g, ip);
+    size_t n = strnlen(ip, sizeof(m->ip) - 1);
+    memcpy(m->ip, ip, n);
+    m->ip[n] = '\0';
+    return m->host;
 }
 
 const char *rep_graph_site_name(const struct rep_graph *g, int site)
@@ -350,9 +362,10 @@ static int s_load_edges(struct rep_graph *g, sqlite3 *db, int64_t res)
         sqlite3_bind_int64(st, 3, g->until_ns);
     }
     int rc;
+    struct memo mc = {.host = -1}, ms = {.host = -1};
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long c = s_host_of_text(g, (const char *)sqlite3_column_text(st, 0));
-        long s = s_host_of_text(g, (const char *)sqlite3_column_text(st, 1));
+        long c = s_host_memo(g, &mc, (const char *)sqlite3_column_text(st, 0));
+        long s = s_host_memo(g, &ms, (const char *)sqlite3_column_text(st, 1));
         int64_t proto = sqlite3_column_int64(st, 2), port = sqlite3_column_int64(st, 3);
         long v = (c < 0 || s < 0 || proto < 0 || proto > 255 || port <= 0 || port > 65535)
                      ? -1
@@ -431,10 +444,35 @@ static void s_period_services(struct rep_graph *g)
     }
 }
 
+/* Stable counting sort of the nedges edges of src into dst on their
+ * client (or svc), which is below n. */
+static void s_count_sort(const struct rep_gedge *src, struct rep_gedge *dst, size_t nedges,
+                         size_t n, bool by_svc)
+{
+    uint32_t *at = calloc(n + 1, sizeof(*at));
+    if (!at)
+        abort();
+    for (size_t k = 0; k < nedges; k++)
+        at[(by_svc ? src[k].svc : src[k].client) + 1]++;
+    for (size_t i = 0; i < n; i++)
+        at[i + 1] += at[i];
+    for (size_t k = 0; k < nedges; k++)
+        dst[at[by_svc ? src[k].svc : src[k].client]++] = src[k];
+    free(at);
+}
+
 static void s_index_edges(struct rep_graph *g)
 {
-    if (g->nedges > 1)
-        qsort(g->edges, g->nedges, sizeof(*g->edges), s_edge_cmp);
+    /* by (svc, client): by client, then stably by svc (two linear passes;
+     * qsort was a seventh of loading 240,000 edges) */
+    if (g->nedges > 1) {
+        struct rep_gedge *tmp = malloc(g->nedges * sizeof(*tmp));
+        if (!tmp)
+            abort();
+        s_count_sort(g->edges, tmp, g->nedges, g->nhosts, false);
+        s_count_sort(tmp, g->edges, g->nedges, g->nsvcs, true);
+        free(tmp);
+    }
     uint32_t i = 0;
     for (size_t s = 0; s < g->nsvcs; s++) {
         g->svcs[s].edge_lo = i;
@@ -446,15 +484,18 @@ static void s_index_edges(struct rep_graph *g)
      * which are in svc order already. (It was a qsort through a file-static
      * graph pointer, a race between two threads loading graphs.) */
     g->uses = malloc((g->nedges + 1) * sizeof(*g->uses));
+    g->use_svc = malloc((g->nedges + 1) * sizeof(*g->use_svc));
     uint32_t *at = calloc(g->nhosts + 1, sizeof(*at));
-    if (!g->uses || !at)
+    if (!g->uses || !g->use_svc || !at)
         abort();
     for (size_t k = 0; k < g->nedges; k++)
         at[g->edges[k].client + 1]++;
     for (size_t h = 0; h < g->nhosts; h++)
         at[h + 1] += at[h];
-    for (size_t k = 0; k < g->nedges; k++)
+    for (size_t k = 0; k < g->nedges; k++) {
+        g->use_svc[at[g->edges[k].client]] = g->edges[k].svc;
         g->uses[at[g->edges[k].client]++] = (uint32_t)k;
+    }
     free(at);
     i = 0;
     for (size_t h = 0; h < g->nhosts; h++) {
@@ -477,7 +518,9 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         CMN_LOG(ERR, "empty period: --until must be later than --since");
         goto err;
     }
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+    /* one snapshot: the caller's read transaction (a page's), else its own */
+    bool own = sqlite3_get_autocommit(db) != 0;
+    if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         CMN_LOG(ERR, "cannot read: %s", sqlite3_errmsg(db));
         goto err;
     }
@@ -493,7 +536,8 @@ struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts)
         rc = s_period_res(g, db, g->since_ns, &res);
     if (rc == 0)
         rc = s_load_edges(g, db, res);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (own)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc != 0)
         goto err;
     g->period_res_s = res;
@@ -518,6 +562,7 @@ void rep_graph_destroy(struct rep_graph **gp)
     free(g->svcs);
     free(g->edges);
     free(g->uses);
+    free(g->use_svc);
     cmn_sites_destroy(&g->sites);
     free(g);
     *gp = NULL;
@@ -547,7 +592,7 @@ size_t rep_graph_around(const struct rep_graph *g, uint32_t start, int hops, uin
         const struct rep_ghost *hh = &g->hosts[h];
         /* its servers */
         for (uint32_t u = hh->use_lo; u < hh->use_hi; u++) {
-            uint32_t s = g->svcs[g->edges[g->uses[u]].svc].host;
+            uint32_t s = g->svcs[g->use_svc[u]].host;
             if (depth[s] < 0) {
                 depth[s] = depth[h] + 1;
                 q[tail++] = s;

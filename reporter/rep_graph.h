@@ -70,6 +70,8 @@ struct rep_graph {
     struct rep_gedge *edges; /* sorted by (svc, client) */
     size_t nedges;
     uint32_t *uses;             /* edge indices sorted by (client, svc): each host's dependencies */
+    uint32_t *use_svc;          /* edges[uses[i]].svc: the walks read a host's dependencies in
+                                   one run of memory instead of one edge each */
     struct cmn_sites *sites;    /* the sites hosts were placed in (owned; never NULL) */
     int64_t since_ns, until_ns; /* the period judged; 0, INT64_MAX for the whole run */
     int64_t period_res_s;       /* resolution of the usage rows used (0: whole-run tables) */
@@ -83,7 +85,8 @@ struct rep_graph_opts {
     int64_t until_ns;              /* period end (exclusive); 0: to the end */
 };
 
-/* Load the map of open database `db` (rep_db_open). NULL after logging why
+/* Load the map of open database `db` (rep_db_open), inside the caller's
+ * read transaction when one is open, else in one of its own. NULL after logging why
  * (database error; a period before the oldest usage history the database
  * keeps is an error naming the oldest time it can judge). */
 struct rep_graph *rep_graph_load(sqlite3 *db, const struct rep_graph_opts *opts);

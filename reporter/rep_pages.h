@@ -23,6 +23,8 @@
 #include "rep_http.h"
 
 struct cmn_sites;
+struct rep_graph;
+struct rep_hostset;
 
 /* What every page request shares (borrowed for the server's lifetime). */
 struct rep_pages_ctx {
@@ -63,8 +65,33 @@ int rep_pages_network(struct rep_page *p, const char *cidr);
 int rep_pages_impact(struct rep_page *p, bool csv);
 int rep_pages_graph(struct rep_page *p, const char *static_dir);
 /* Hosts and services that depend, transitively, on service (ip, proto,
- * port): a table written into the service page. */
-int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port);
+ * port) of map g: a table written into the service page. */
+int rep_pages_dependents(struct rep_page *p, const struct rep_graph *g, const char *ip, int proto,
+                         int port);
+
+/* The map of p's database (rep_graph.h): loaded inside p's transaction, or
+ * the one loaded before when the merger has not committed since (the key:
+ * meta totals and epochs), shared by the requests that read it. NULL after
+ * logging a load failure. The map stays valid until the page gives it back
+ * with rep_pages_map_release(ref), which NULLs *ref. */
+struct rep_pages_map;
+const struct rep_graph *rep_pages_map_acquire(struct rep_page *p,
+                                              struct rep_pages_map **ref /* OUT */);
+void rep_pages_map_release(struct rep_pages_map **ref);
+
+/* What identifies the state of p's database for the caches above and below
+ * (path, sites, meta totals, epochs and their commits), read in p's
+ * transaction, into key. */
+void rep_pages_state_key(struct rep_page *p, char *key /* OUT */, size_t len);
+
+/* The hosts in memory (rep_hostset.h), cached like the map: loaded in p's
+ * transaction when the state key changed, else shared. NULL after logging a
+ * load failure; give it back with rep_pages_hostset_release. */
+struct rep_pages_hosts;
+const struct rep_hostset *rep_pages_hostset_acquire(struct rep_page *p,
+                                                    struct rep_pages_hosts **ref /* OUT */);
+void rep_pages_hostset_release(struct rep_pages_hosts **ref);
+void rep_pages_hostset_clear(void); /* by rep_pages_cache_clear */
 
 /* Free the map kept between requests (when no request uses it); the server
  * calls it on stop. */

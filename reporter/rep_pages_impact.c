@@ -6,7 +6,7 @@
  * of a neighbourhood (a table always; a WebGL drawing by sigma.js when the
  * vendored scripts are installed, rep_static.h). The map is loaded per
  * in its own read transaction, one load at a time (s_load_lock), and kept
- * for the next request until the merger commits again (struct cached).
+ * for the next request until the merger commits again (struct rep_pages_map).
  */
 #define CMN_LOG_TAG "rep_pages"
 #include <errno.h>
@@ -29,23 +29,24 @@
 #include "rep_pages.h"
 #include "rep_ports.h"
 
-#define TARGETS_MAX 64   /* fail targets per request */
-#define GRAPH_NODES 2000 /* past this many hosts, the drawing groups them by network */
-#define GRAPH_EDGES 20000
+#define TARGETS_MAX  64    /* fail targets per request */
+#define GRAPH_NODES  2000  /* past this many hosts, the drawing groups them by network */
+#define GRAPH_GROUPS 300   /* past this many networks, hosts in sites are drawn as their site */
+#define GRAPH_EDGES  20000 /* node pairs drawn at most (the most volume first) */
 
 /* The last map loaded, shared by the requests that read it: loading 20,000
  * hosts costs a few hundred ms, and the map only changes when the merger
  * commits. Keyed by the database path and what every commit changes. */
-struct cached {
+struct rep_pages_map {
     char key[512];       /* path + meta totals + epochs (s_key) */
     struct rep_graph *g; /* read-only once loaded */
     int refs;            /* requests using g */
 };
 
 static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cached *s_cur; /* the newest map, or NULL */
+static struct rep_pages_map *s_cur; /* the newest map, or NULL */
 
-static void s_key(struct rep_page *p, char *key, size_t len)
+void rep_pages_state_key(struct rep_page *p, char *key, size_t len)
 {
     sqlite3_stmt *st = NULL;
     const char *v = NULL;
@@ -63,10 +64,10 @@ static void s_key(struct rep_page *p, char *key, size_t len)
 
 /* The map of p's database, loaded or shared; release with s_release. A
  * database's own sites table is read on load (so it is part of the map). */
-static struct cached *s_acquire(struct rep_page *p)
+static struct rep_pages_map *s_acquire(struct rep_page *p)
 {
     char key[512];
-    s_key(p, key, sizeof(key));
+    rep_pages_state_key(p, key, sizeof(key));
     pthread_mutex_lock(&s_load_lock);
     if (!s_cur || strcmp(s_cur->key, key) != 0) {
         struct rep_graph_opts go = {.sites = p->ctx_sites};
@@ -75,7 +76,7 @@ static struct cached *s_acquire(struct rep_page *p)
             pthread_mutex_unlock(&s_load_lock);
             return NULL;
         }
-        struct cached *c = calloc(1, sizeof(*c));
+        struct rep_pages_map *c = calloc(1, sizeof(*c));
         if (!c)
             abort();
         snprintf(c->key, sizeof(c->key), "%s", key);
@@ -86,15 +87,15 @@ static struct cached *s_acquire(struct rep_page *p)
         }
         s_cur = c;
     }
-    struct cached *c = s_cur;
+    struct rep_pages_map *c = s_cur;
     c->refs++;
     pthread_mutex_unlock(&s_load_lock);
     return c;
 }
 
-static void s_release(struct cached **cp)
+static void s_release(struct rep_pages_map **cp)
 {
-    struct cached *c = *cp;
+    struct rep_pages_map *c = *cp;
     if (!c)
         return;
     pthread_mutex_lock(&s_load_lock);
@@ -106,8 +107,20 @@ static void s_release(struct cached **cp)
     *cp = NULL;
 }
 
+const struct rep_graph *rep_pages_map_acquire(struct rep_page *p, struct rep_pages_map **ref)
+{
+    *ref = s_acquire(p);
+    return *ref ? (*ref)->g : NULL;
+}
+
+void rep_pages_map_release(struct rep_pages_map **ref)
+{
+    s_release(ref);
+}
+
 void rep_pages_cache_clear(void)
 {
+    rep_pages_hostset_clear();
     pthread_mutex_lock(&s_load_lock);
     if (s_cur && s_cur->refs == 0) {
         rep_graph_destroy(&s_cur->g);
@@ -329,7 +342,7 @@ int rep_pages_impact(struct rep_page *p, bool csv)
         fputs("give at least one fail=TARGET\n", f);
         return 0;
     }
-    struct cached *gc = s_acquire(p);
+    struct rep_pages_map *gc = s_acquire(p);
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
@@ -405,17 +418,16 @@ int rep_pages_impact(struct rep_page *p, bool csv)
     return rc;
 }
 
-int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port)
+int rep_pages_dependents(struct rep_page *p, const struct rep_graph *g, const char *ip, int proto,
+                         int port)
 {
     FILE *f = p->f;
     char target[CMN_IP_STRLEN + 16], pb[8], base[CMN_IP_STRLEN + 32];
-    snprintf(target, sizeof(target), "%s:%s/%d", ip, cmn_proto_name((uint8_t)proto, pb, sizeof(pb)),
-             port);
-    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pb, port);
-    struct cached *gc = s_acquire(p);
-    if (!gc)
-        return -EIO;
-    const struct rep_graph *g = gc->g;
+    /* the name returned: cmn_proto_name writes pb only for unnamed protocols
+     * (the pagers' links had pb's stack garbage for tcp and udp) */
+    const char *pn = cmn_proto_name((uint8_t)proto, pb, sizeof(pb));
+    snprintf(target, sizeof(target), "%s:%s/%d", ip, pn, port);
+    snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pn, port);
     const char *fail[1] = {target};
     struct rep_impact_opts io = {.fail = fail, .nfail = 1, .hops = -1};
     char err[300];
@@ -424,7 +436,6 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
         fputs("<p class=muted>", f);
         rep_html_esc(f, err);
         fputs("</p>\n", f);
-        s_release(&gc);
         return 0;
     }
     fprintf(f,
@@ -437,7 +448,6 @@ int rep_pages_dependents(struct rep_page *p, const char *ip, int proto, int port
     fputs("\">Full impact analysis</a></p>\n", f);
     s_hosts_table(p, r, base, "doffset", false);
     rep_impact_destroy(&r);
-    s_release(&gc);
     return 0;
 }
 
@@ -457,6 +467,91 @@ static void s_js_str(FILE *f, const char *s)
             fprintf(f, "\\u%04x", *c);
     }
     fputc('"', f);
+}
+
+/* What names a drawn node (the graph page). */
+struct gview {
+    const struct rep_graph *g;
+    const int32_t *dist; /* hop per host, -1 not drawn */
+    bool grouped;        /* hosts past hop 0 drawn as their network or site */
+    bool site_groups;    /* those in a site as the site */
+    bool group0;         /* hosts at hop 0 too, as their network (a large site's own) */
+};
+
+/* Drawn node `r` stands for a group of hosts (network or site). */
+static bool s_node_is_group(const struct gview *v, uint32_t r)
+{
+    return v->grouped && (v->dist[r] > 0 || v->group0);
+}
+
+/* Drawn node `r` (a group's first host) stands for its site. */
+static bool s_node_is_site(const struct gview *v, uint32_t r)
+{
+    return v->site_groups && v->dist[r] > 0 && v->g->hosts[r].site >= 0;
+}
+
+/* The node id of representative host r: its address, its network, or
+ * "@site" (the script opens /host/, /network/ or /site/ from it). */
+static void s_node_id(FILE *f, const struct gview *v, uint32_t r)
+{
+    const struct rep_ghost *h = &v->g->hosts[r];
+    if (s_node_is_site(v, r)) {
+        char id[CMN_SITE_NAME_MAX + 2];
+        snprintf(id, sizeof(id), "@%s", rep_graph_site_name(v->g, h->site));
+        s_js_str(f, id);
+    } else {
+        s_js_str(f, s_node_is_group(v, r) ? h->network : h->ip);
+    }
+}
+
+/* A pair of drawn nodes (client's << 32 | server's) and the volume between. */
+struct gpair {
+    uint64_t key;
+    int64_t bytes;
+};
+
+static int s_pair_key_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const struct gpair *)a)->key, y = ((const struct gpair *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+static int s_pair_vol_cmp(const void *a, const void *b)
+{
+    const struct gpair *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The pairs of drawn nodes with edges between them (self-pairs left out),
+ * by volume, most first; *n gets the count. */
+static struct gpair *s_pairs(const struct rep_graph *g, const int32_t *dist, const uint32_t *rep,
+                             size_t *n)
+{
+    struct gpair *v = malloc((g->nedges + 1) * sizeof(*v));
+    if (!v)
+        abort();
+    size_t m = 0;
+    for (size_t e = 0; e < g->nedges; e++) {
+        const struct rep_gedge *ed = &g->edges[e];
+        uint32_t srv = g->svcs[ed->svc].host;
+        if (dist[ed->client] < 0 || dist[srv] < 0 || rep[ed->client] == rep[srv])
+            continue;
+        v[m++] = (struct gpair){(uint64_t)rep[ed->client] << 32 | rep[srv],
+                                ed->bytes_c2s + ed->bytes_s2c};
+    }
+    qsort(v, m, sizeof(*v), s_pair_key_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (u > 0 && v[u - 1].key == v[i].key)
+            v[u - 1].bytes += v[i].bytes;
+        else
+            v[u++] = v[i];
+    }
+    qsort(v, u, sizeof(*v), s_pair_vol_cmp);
+    *n = u;
+    return v;
 }
 
 static bool s_file_exists(const char *dir, const char *name)
@@ -483,7 +578,7 @@ static void s_bfs(const struct rep_graph *g, int32_t *dist, int from, int hops)
                     if (dist[g->edges[e].client] < 0)
                         dist[g->edges[e].client] = h + 1;
             for (uint32_t u = x->use_lo; u < x->use_hi; u++) {
-                uint32_t srv = g->svcs[g->edges[g->uses[u]].svc].host;
+                uint32_t srv = g->svcs[g->use_svc[u]].host;
                 if (dist[srv] < 0)
                     dist[srv] = h + 1;
             }
@@ -549,7 +644,7 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         rep_html_tail(p);
         return 0;
     }
-    struct cached *gc = s_acquire(p);
+    struct rep_pages_map *gc = s_acquire(p);
     if (!gc)
         return -EIO;
     const struct rep_graph *g = gc->g;
@@ -589,11 +684,33 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         goto out;
     }
     bool grouped = nn > GRAPH_NODES;
+    /* networks among the drawn hosts (a network's hosts are adjacent in
+     * address order); past GRAPH_GROUPS of them, hosts in a site are drawn
+     * as their site, the others still as their network */
+    size_t nnets = 0;
+    long prev = -1;
+    for (size_t i = 0; i < g->nhosts && grouped; i++) {
+        if (dist[i] <= 0)
+            continue;
+        if (prev < 0 || strcmp(g->hosts[prev].network, g->hosts[i].network) != 0)
+            nnets++;
+        prev = (long)i;
+    }
+    size_t nsites = cmn_sites_count(g->sites);
+    bool site_groups = grouped && nnets > GRAPH_GROUPS && nsites > 0;
+    /* a site's own hosts stay themselves unless they are many too */
+    size_t n0 = 0;
+    for (size_t i = 0; i < g->nhosts && grouped; i++)
+        n0 += dist[i] == 0;
+    bool group0 = grouped && n0 > GRAPH_GROUPS;
     bool have = s_file_exists(static_dir, "graphology.umd.min.js") &&
                 s_file_exists(static_dir, "sigma.min.js") &&
                 s_file_exists(static_dir, "renkei-graph.js");
     fprintf(f, "<p>%zu hosts%s. ", nn,
-            grouped ? ", grouped by network in the drawing (too many to draw one by one)" : "");
+            !grouped      ? ""
+            : site_groups ? ", grouped by site (or by network, outside the sites) in the drawing "
+                            "(too many to draw one by one)"
+                          : ", grouped by network in the drawing (too many to draw one by one)");
     if (!have)
         fputs("<span class=muted id=norenderer>The graph renderer (sigma.js) is not installed "
               "(npm was unreachable when renkei was built): the table below shows the same "
@@ -601,31 +718,37 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
               f);
     fputs("</p>\n", f);
     if (have) {
-        /* nodes: hosts (or networks), placed on rings by distance */
-        fputs("<div id=graph style=\"width:100%;height:620px;border:1px solid #ccc\"></div>\n"
-              "<script type=\"application/json\" id=gdata>{\"nodes\": [",
-              f);
-        /* one node per host, or past GRAPH_NODES one per network (the hosts
-         * at hop 0 stay themselves); rep[i] is the host standing for i */
-        size_t edges_out = 0, k = 0;
+        /* one node per host, or past GRAPH_NODES one per network or site
+         * (the hosts at hop 0 stay themselves, unless a site has more than
+         * GRAPH_GROUPS of its own); rep[i] is the host standing
+         * for i, the first of its group */
         uint32_t *rep = malloc((g->nhosts + 1) * sizeof(*rep));
         uint32_t *members = calloc(g->nhosts + 1, sizeof(*members));
         int32_t *ring_n = calloc(8, sizeof(*ring_n)), *ring_i = calloc(8, sizeof(*ring_i));
         int32_t *nd =
             malloc((g->nhosts + 1) * sizeof(*nd)); /* a node's hop: its nearest member's */
-        if (!rep || !members || !ring_n || !ring_i || !nd)
+        int32_t *site_rep = malloc((nsites + 1) * sizeof(*site_rep));
+        if (!rep || !members || !ring_n || !ring_i || !nd || !site_rep)
             abort();
+        for (size_t i = 0; i < nsites; i++)
+            site_rep[i] = -1;
         memcpy(nd, dist, g->nhosts * sizeof(*nd));
-        long last = -1; /* addresses are sorted: a network's hosts are adjacent */
+        long last = -1; /* the last host grouped by network */
         for (size_t i = 0; i < g->nhosts; i++) {
             if (dist[i] < 0)
                 continue;
             rep[i] = (uint32_t)i;
-            if (grouped && dist[i] > 0) {
-                if (last >= 0 && strcmp(g->hosts[last].network, g->hosts[i].network) == 0)
+            if (grouped && (dist[i] > 0 || group0)) {
+                int st = g->hosts[i].site;
+                if (site_groups && st >= 0 && dist[i] > 0) {
+                    if (site_rep[st] < 0)
+                        site_rep[st] = (int32_t)i;
+                    rep[i] = (uint32_t)site_rep[st];
+                } else if (last >= 0 && strcmp(g->hosts[last].network, g->hosts[i].network) == 0) {
                     rep[i] = (uint32_t)last;
-                else
+                } else {
                     last = (long)i;
+                }
                 if (dist[i] < nd[rep[i]])
                     nd[rep[i]] = dist[i];
             }
@@ -634,23 +757,37 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
         for (size_t i = 0; i < g->nhosts; i++)
             if (dist[i] >= 0 && rep[i] == i)
                 ring_n[nd[i] < 7 ? nd[i] : 7]++;
+        struct gview v = {
+            .g = g, .dist = dist, .grouped = grouped, .site_groups = site_groups, .group0 = group0};
+        /* nodes: hosts, networks or sites, placed on rings by distance */
+        fputs("<div id=graph style=\"width:100%;height:620px;border:1px solid #ccc\"></div>\n"
+              "<script type=\"application/json\" id=gdata>{\"nodes\": [",
+              f);
         const char *sep = "";
+        size_t k = 0;
         for (size_t i = 0; i < g->nhosts; i++) {
             if (dist[i] < 0 || rep[i] != i)
                 continue;
             const struct rep_ghost *h = &g->hosts[i];
-            bool net = grouped && dist[i] > 0;
             int d = nd[i] < 7 ? nd[i] : 7;
-            double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1);
-            double rad = by_site ? 1.0 + (double)(k % 7) * 0.1 : (double)d;
+            /* each ring starts a golden angle further: a few nodes per ring
+             * (grouped graphs) are not all on one line through the centre */
+            double ang = 6.2831853 * (double)ring_i[d]++ / (double)(ring_n[d] ? ring_n[d] : 1) +
+                         2.3999632 * d;
+            /* a site's own hosts (hop 0) on a band, the others on rings
+             * outside it */
+            double rad = !by_site ? (double)d : d == 0 ? 1.0 + (double)(k % 7) * 0.1 : 1.6 + d;
             char lb[CMN_IP_STRLEN + 256];
-            if (net)
+            const char *site_name = rep_graph_site_name(g, h->site);
+            if (s_node_is_site(&v, i))
+                snprintf(lb, sizeof(lb), "site %s (%u hosts)", site_name, members[i]);
+            else if (s_node_is_group(&v, (uint32_t)i))
                 snprintf(lb, sizeof(lb), "%s (%u hosts)", h->network, members[i]);
             else
                 snprintf(lb, sizeof(lb), "%s%s%s", h->ip, h->name ? " " : "",
                          h->name ? h->name : "");
             fprintf(f, "%s{\"id\": ", sep);
-            s_js_str(f, net ? h->network : h->ip);
+            s_node_id(f, &v, (uint32_t)i);
             fputs(", \"label\": ", f);
             s_js_str(f, lb);
             fprintf(f, ", \"x\": %.3f, \"y\": %.3f, \"kind\": \"%s\", \"d\": %d, \"n\": %u}",
@@ -658,29 +795,37 @@ int rep_pages_graph(struct rep_page *p, const char *static_dir)
             sep = ", ";
             k++;
         }
+        /* edges: one per pair of drawn nodes, the volume of its edges summed
+         * (grouped, 100,000 host edges were a few thousand pairs; sending
+         * them one by one cut the drawing at GRAPH_EDGES); the largest
+         * GRAPH_EDGES pairs when there are more */
+        size_t npairs = 0;
+        struct gpair *pairs = s_pairs(g, dist, rep, &npairs);
+        size_t shown = npairs < GRAPH_EDGES ? npairs : GRAPH_EDGES;
         fputs("], \"edges\": [", f);
         sep = "";
-        for (size_t e = 0; e < g->nedges && edges_out < GRAPH_EDGES; e++) {
-            const struct rep_gedge *ed = &g->edges[e];
-            uint32_t srv = g->svcs[ed->svc].host;
-            if (dist[ed->client] < 0 || dist[srv] < 0)
-                continue;
-            const struct rep_ghost *c = &g->hosts[rep[ed->client]], *sv = &g->hosts[rep[srv]];
+        for (size_t e = 0; e < shown; e++) {
             fprintf(f, "%s[", sep);
-            s_js_str(f, grouped && dist[rep[ed->client]] > 0 ? c->network : c->ip);
+            s_node_id(f, &v, (uint32_t)(pairs[e].key >> 32));
             fputs(", ", f);
-            s_js_str(f, grouped && dist[rep[srv]] > 0 ? sv->network : sv->ip);
-            fprintf(f, ", %lld]", (long long)(ed->bytes_c2s + ed->bytes_s2c));
+            s_node_id(f, &v, (uint32_t)pairs[e].key);
+            fprintf(f, ", %lld]", (long long)pairs[e].bytes);
             sep = ", ";
-            edges_out++;
         }
+        free(pairs);
         free(rep);
         free(members);
         free(nd);
+        free(site_rep);
         fputs("]}</script>\n<script src=\"/static/graphology.umd.min.js\"></script>"
               "<script src=\"/static/sigma.min.js\"></script>"
               "<script src=\"/static/renkei-graph.js\"></script>\n",
               f);
+        if (npairs > shown)
+            fprintf(f,
+                    "<p class=muted>The drawing shows the %zu connections with the most volume "
+                    "of %zu.</p>\n",
+                    shown, npairs);
         free(ring_n);
         free(ring_i);
     }

@@ -17,6 +17,9 @@
 #include "cmn_ip.h"
 #include "cmn_log.h"
 #include "cmn_sites.h"
+#include "rep_graph.h"
+#include "rep_hostset.h"
+#include "rep_place.h"
 #include "rep_json.h"
 #include "rep_names.h"
 #include "rep_pages.h"
@@ -199,8 +202,78 @@ static void s_svc_chart(FILE *f, sqlite3 *db, const char *ip, int proto, int por
     free(v);
 }
 
-/* The part of the service page read in one transaction. */
-static int s_service_body(struct rep_page *p, const char *ip, int proto, int port, bool *found)
+/* A service's clients in one site (-1: none) and their volume. */
+struct site_count {
+    int site;
+    int64_t clients, bytes;
+};
+
+/* What the service page's sorts compare with. */
+struct by_site {
+    const struct rep_graph *g;
+    int *rank; /* per site + 1: rank of its name among the names and "~" (no site) */
+};
+
+static const char *s_rank_name(const struct rep_graph *g, int site)
+{
+    return site >= 0 ? rep_graph_site_name(g, site) : "~";
+}
+
+static int s_name_cmp(const void *a, const void *b, void *arg)
+{
+    const struct rep_graph *g = arg;
+    return strcmp(s_rank_name(g, *(const int *)a), s_rank_name(g, *(const int *)b));
+}
+
+/* Rank of every site's name (and of "~", the clients of no site, at [0]) in
+ * byte order, as SQL's ORDER BY coalesce(site, '~') sorted them. */
+static int *s_site_ranks(const struct rep_graph *g)
+{
+    size_t n = cmn_sites_count(g->sites) + 1;
+    int *order = malloc(n * sizeof(*order)), *rank = malloc(n * sizeof(*rank));
+    if (!order || !rank)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        order[i] = (int)i - 1;
+    qsort_r(order, n, sizeof(*order), s_name_cmp, (void *)(uintptr_t)g);
+    for (size_t i = 0; i < n; i++)
+        rank[order[i] + 1] = (int)i;
+    free(order);
+    return rank;
+}
+
+/* Clients by site: most clients first, then the sites' names' order. */
+static int s_site_count_cmp(const void *a, const void *b, void *arg)
+{
+    const struct site_count *x = a, *y = b;
+    const struct by_site *cx = arg;
+    if (x->clients != y->clients)
+        return x->clients > y->clients ? -1 : 1;
+    return cx->rank[x->site + 1] - cx->rank[y->site + 1];
+}
+
+/* One client of the service, as its list sorts it. */
+struct client_row {
+    int rank;      /* of its site's name (s_site_ranks) */
+    int64_t bytes; /* volume of its edge */
+    uint32_t host; /* the client (hosts are in address order) */
+    uint32_t edge; /* its edge */
+};
+
+/* The clients: by site name (no site sorts as "~"), volume descending, address. */
+static int s_client_cmp(const void *a, const void *b)
+{
+    const struct client_row *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return x->host < y->host ? -1 : x->host > y->host;
+}
+
+/* The part of the service page read in one transaction (with g, its map). */
+static int s_service_body(struct rep_page *p, const struct rep_graph *g, const char *ip, int proto,
+                          int port, bool *found)
 {
     FILE *f = p->f;
     sqlite3 *db = p->db;
@@ -287,69 +360,73 @@ static int s_service_body(struct rep_page *p, const char *ip, int proto, int por
     s_svc_chart(f, db, ip, proto, port, 1, "volume");
     fputs("</div>\n", f);
 
-    /* clients by site, then the clients, paged, by site */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT rep_site(client_ip) AS s, COUNT(*), SUM(bytes_c2s + bytes_s2c)"
-                           " FROM edges WHERE server_ip = ?1 AND proto = ?2 AND server_port = ?3"
-                           " GROUP BY s ORDER BY 2 DESC LIMIT 50",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
-    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, proto);
-    sqlite3_bind_int(st, 3, port);
+    /* clients by site, then the clients, paged, by site: from the map (a
+     * directory's 20,000 clients each needed their site computed and their
+     * edge row looked up in SQL) */
+    uint8_t key[16];
+    long h = cmn_ip_parse(ip, key) == 0 ? rep_graph_host_find(g, key) : -1;
+    long v = h >= 0 ? rep_graph_svc_find(g, (uint32_t)h, (uint8_t)proto, (uint16_t)port) : -1;
+    uint32_t lo = v >= 0 ? g->svcs[v].edge_lo : 0, hi = v >= 0 ? g->svcs[v].edge_hi : 0;
+    size_t nsites = cmn_sites_count(g->sites);
+    struct site_count *by = calloc(nsites + 1, sizeof(*by)); /* [0]: no site */
+    struct client_row *rows = malloc((hi - lo + 1) * sizeof(*rows));
+    if (!by || !rows)
+        abort();
+    struct by_site cx = {.g = g, .rank = s_site_ranks(g)};
+    for (size_t i = 0; i <= nsites; i++)
+        by[i].site = (int)i - 1;
+    for (uint32_t k = lo; k < hi; k++) {
+        const struct rep_gedge *e = &g->edges[k];
+        int site = g->hosts[e->client].site;
+        struct site_count *c = &by[site + 1];
+        c->clients++;
+        c->bytes += e->bytes_c2s + e->bytes_s2c;
+        rows[k - lo] = (struct client_row){.rank = cx.rank[site + 1],
+                                           .bytes = e->bytes_c2s + e->bytes_s2c,
+                                           .host = e->client,
+                                           .edge = k};
+    }
+    qsort_r(by, nsites + 1, sizeof(*by), s_site_count_cmp, &cx);
     fputs("<h2>Clients by site</h2><table id=bysite><thead><tr><th>site</th><th>clients</th>"
           "<th>volume</th></tr></thead><tbody>",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (size_t i = 0; i <= nsites && i < 50 && by[i].clients > 0; i++) {
         fputs("<tr>", f);
-        s_site_link(f, s_col(st, 0));
-        rep_html_td_num(f, sqlite3_column_int64(st, 1));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 2));
+        s_site_link(f, rep_graph_site_name(g, by[i].site));
+        rep_html_td_num(f, by[i].clients);
+        rep_html_td_bytes(f, by[i].bytes);
         fputs("</tr>", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
-    struct rep_qb q = {.len = 0};
-    rep_qb_where(&q, "e.server_ip = ? AND e.proto = ? AND e.server_port = ?");
-    rep_qb_text(&q, ip);
-    rep_qb_int(&q, proto);
-    rep_qb_int(&q, port);
-    int64_t total = rep_qb_count(&q, db, " FROM edges e");
+    int64_t total = hi - lo;
     int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    char tail[256], base[CMN_IP_STRLEN + 40];
-    snprintf(tail, sizeof(tail),
-             " ORDER BY coalesce(rep_site(e.client_ip), '~'), e.bytes_c2s + e.bytes_s2c DESC,"
-             " e.client_key LIMIT %d OFFSET %lld",
-             REP_PAGE_LIMIT, (long long)off);
+    char base[CMN_IP_STRLEN + 40];
     snprintf(base, sizeof(base), "/service/%s/%s/%d", ip, pn, port);
-    st = rep_qb_prepare(
-        &q, db,
-        "SELECT e.client_ip, rep_host_name(e.client_ip), rep_site(e.client_ip), e.bytes_c2s +"
-        " e.bytes_s2c, e.packets_c2s + e.packets_s2c, e.sessions, e.first_ns,"
-        " e.last_ns FROM edges e",
-        tail);
-    if (!st || total < 0)
-        return -EIO;
+    qsort(rows, hi - lo, sizeof(*rows), s_client_cmp);
     fputs("<h2>Clients</h2>\n", f);
     rep_html_pager(p, base, "offset", total, off, REP_PAGE_LIMIT);
     fputs("<table id=clients><thead><tr><th>client</th><th>site</th><th>volume</th>"
           "<th>packets</th><th>sessions</th><th>first seen</th><th>last seen</th></tr></thead>"
           "<tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = off; i < total && i < off + REP_PAGE_LIMIT; i++) {
+        const struct rep_gedge *e = &g->edges[rows[i].edge];
+        const struct rep_ghost *c = &g->hosts[e->client];
         fputs("<tr>", f);
-        rep_html_td_host(f, s_col(st, 0), s_col(st, 1));
-        s_site_link(f, s_col(st, 2));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
-        rep_html_td_num(f, sqlite3_column_int64(st, 4));
-        rep_html_td_num(f, sqlite3_column_int64(st, 5));
-        rep_html_td_time(f, sqlite3_column_int64(st, 6));
-        rep_html_td_time(f, sqlite3_column_int64(st, 7));
+        rep_html_td_host(f, c->ip, rep_names_host(p->names, c->ip, NULL));
+        s_site_link(f, rep_graph_site_name(g, c->site));
+        rep_html_td_bytes(f, e->bytes_c2s + e->bytes_s2c);
+        rep_html_td_num(f, e->packets_c2s + e->packets_s2c);
+        rep_html_td_num(f, e->sessions);
+        rep_html_td_time(f, e->first_ns);
+        rep_html_td_time(f, e->last_ns);
         fputs("</tr>\n", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, base, "offset", total, off, REP_PAGE_LIMIT);
+    free(by);
+    free(rows);
+    free(cx.rank);
     return 0;
 }
 
@@ -377,18 +454,21 @@ int rep_pages_service(struct rep_page *p, const char *rest)
     cmn_ip_format(addr, ip, sizeof(ip));
     if (sqlite3_exec(p->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return -EIO;
+    /* the map inside the same snapshot: it lists the clients and walks the
+     * dependents */
+    struct rep_pages_map *ref = NULL;
+    const struct rep_graph *g = rep_pages_map_acquire(p, &ref);
     bool found = false;
-    int rc = s_service_body(p, ip, proto, port, &found);
+    int rc = g ? s_service_body(p, g, ip, proto, port, &found) : -EIO;
     sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != 0)
-        return rc;
-    if (!found) {
+    if (rc == 0 && !found)
         rep_pages_not_found(p, "no such service", rest);
-        return 0;
+    if (rc == 0 && found) {
+        fputs("<h2>What depends on it</h2>\n", p->f);
+        rc = rep_pages_dependents(p, g, ip, proto, port);
+        rep_html_tail(p);
     }
-    fputs("<h2>What depends on it</h2>\n", p->f);
-    rc = rep_pages_dependents(p, ip, proto, port);
-    rep_html_tail(p);
+    rep_pages_map_release(&ref);
     return rc;
 }
 
@@ -398,28 +478,23 @@ int rep_pages_sites(struct rep_page *p)
 {
     FILE *f = p->f;
     size_t ns = cmn_sites_count(p->sites);
+    /* counts per site and per network from the hosts in memory */
+    struct rep_pages_hosts *ref = NULL;
+    const struct rep_hostset *hs = rep_pages_hostset_acquire(p, &ref);
+    if (!hs)
+        return -EIO;
     rep_html_head(p, "Sites and networks", "Sites", NULL);
     if (ns > 0) {
         int64_t *hosts = calloc(ns + 1, sizeof(*hosts)),
                 *servers = calloc(ns + 1, sizeof(*servers));
         if (!hosts || !servers)
             abort();
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(p->db,
-                               "SELECT rep_site(ip) AS s, COUNT(*), SUM(kind IN ('server', 'both'))"
-                               " FROM hosts GROUP BY s",
-                               -1, &st, NULL) != SQLITE_OK) {
-            free(hosts);
-            free(servers);
-            return -EIO;
+        for (size_t i = 0; i < hs->nhosts; i++) {
+            const struct rep_hrow *h = &hs->hosts[i];
+            size_t k = h->site >= 0 ? (size_t)h->site : ns; /* the set's sites are p's */
+            hosts[k]++;
+            servers[k] += h->kind == REP_HK_SERVER || h->kind == REP_HK_BOTH;
         }
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int i = s_col(st, 0) ? cmn_sites_find(p->sites, s_col(st, 0)) : -1;
-            size_t k = i >= 0 ? (size_t)i : ns;
-            hosts[k] = sqlite3_column_int64(st, 1);
-            servers[k] = sqlite3_column_int64(st, 2);
-        }
-        sqlite3_finalize(st);
         fputs("<table id=sites><thead><tr><th>site</th><th>kind</th><th>prefixes</th>"
               "<th>hosts</th><th>servers</th><th></th></tr></thead><tbody>\n",
               f);
@@ -457,82 +532,200 @@ int rep_pages_sites(struct rep_page *p)
               "office. Networks (/24, /64) below.</p>\n",
               f);
     }
-    /* networks, paged */
-    int64_t total = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, "SELECT COUNT(DISTINCT network) FROM hosts", -1, &st, NULL) !=
-        SQLITE_OK)
-        return -EIO;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    /* networks, paged: most servers, then most hosts, then lowest address */
+    int64_t total = (int64_t)hs->nnets;
     int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    char sql[400];
-    snprintf(sql, sizeof(sql),
-             "SELECT network, COUNT(*), SUM(kind IN ('server', 'both')), SUM(bytes_in +"
-             " bytes_out), MIN(ip_key) FROM hosts GROUP BY network ORDER BY 3 DESC, 2 DESC, 5"
-             " LIMIT %d OFFSET %lld",
-             REP_PAGE_LIMIT, (long long)off);
-    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
     fputs("<h2>Networks</h2>\n", f);
     rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
     fputs("<table id=networks><thead><tr><th>network</th><th>hosts</th><th>servers</th>"
           "<th>volume</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = off; i < total && i < off + REP_PAGE_LIMIT; i++) {
+        const struct rep_hnet *n = &hs->nets[i];
         fputs("<tr><td><a href=\"/network/", f);
-        rep_html_q(f, s_col(st, 0));
+        rep_html_q(f, n->network);
         fputs("\">", f);
-        rep_html_esc(f, s_col(st, 0));
+        rep_html_esc(f, n->network);
         fputs("</a></td>", f);
-        rep_html_td_num(f, sqlite3_column_int64(st, 1));
-        rep_html_td_num(f, sqlite3_column_int64(st, 2));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
+        rep_html_td_num(f, n->hosts);
+        rep_html_td_num(f, n->servers);
+        rep_html_td_bytes(f, n->bytes);
         fputs("</tr>\n", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, "/sites", "offset", total, off, REP_PAGE_LIMIT);
+    rep_pages_hostset_release(&ref);
     rep_html_tail(p);
     return 0;
 }
 
-/* A place: a site (rep_site(x) = ?1) or a network (key BETWEEN ?1 AND ?2). */
+/* A place: a site (by name) or a network (addresses lo..hi). */
 struct place {
     const char *title, *what; /* "site dc-east", "site" */
-    const char *in_host;      /* condition on hosts */
-    const char *in_srv;       /* on edges e: server inside */
-    const char *in_cli;       /* client inside */
-    const char *other;        /* SQL naming the other end's place (of server_ip / client_ip) */
-    const char *other_cli;
-    const char *site;       /* bind ?1 as text */
-    uint8_t lo[16], hi[16]; /* or bind ?1 ?2 as keys */
-    const char *fail;       /* impact target */
-    const char *base;       /* this page's path */
+    const char *site;         /* the site's name, or NULL: */
+    uint8_t lo[16], hi[16];   /* the network's addresses */
+    const char *fail;         /* impact target */
+    const char *base;         /* this page's path */
 };
 
-static sqlite3_stmt *s_place_prep(const struct place *pl, sqlite3 *db, const char *sql)
+/* Link to place `gr` of the map (a site's number, or a network's with its
+ * first host in `first`), "(no site)" for -1. */
+static void s_place_link(FILE *f, const struct rep_graph *g, const struct place *pl, int32_t gr,
+                         const uint32_t *first)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        CMN_LOG(ERR, "query failed: %s (%s)", sqlite3_errmsg(db), sql);
-        sqlite3_finalize(st);
-        return NULL;
-    }
     if (pl->site) {
-        sqlite3_bind_text(st, 1, pl->site, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_blob(st, 1, pl->lo, 16, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, pl->hi, 16, SQLITE_STATIC);
+        s_site_link(f, gr >= 0 ? rep_graph_site_name(g, gr) : NULL);
+        return;
     }
-    return st;
+    const char *net = gr >= 0 ? g->hosts[first[gr]].network : NULL;
+    fputs("<td><a href=\"/network/", f);
+    rep_html_q(f, net);
+    fputs("\">", f);
+    rep_html_esc(f, net);
+    fputs("</a></td>", f);
+}
+
+/* The tables of what the place offers and needs, from the map (rep_place.h):
+ * aggregating the edges in SQL took about a second for a data centre's
+ * network at 240,000 edges. */
+static int s_place_edges(struct rep_page *p, const struct place *pl)
+{
+    FILE *f = p->f;
+    struct rep_pages_map *ref = NULL;
+    const struct rep_graph *g = rep_pages_map_acquire(p, &ref);
+    if (!g)
+        return -EIO;
+    uint8_t *inside = calloc(g->nhosts + 1, 1);
+    int32_t *group = malloc((g->nhosts + 1) * sizeof(*group));
+    uint32_t *first = NULL; /* networks: a host of each */
+    if (!inside || !group)
+        abort();
+    size_t ngroups;
+    int site = pl->site ? cmn_sites_find(g->sites, pl->site) : -1;
+    if (pl->site) {
+        ngroups = cmn_sites_count(g->sites);
+        for (size_t h = 0; h < g->nhosts; h++) {
+            group[h] = g->hosts[h].site;
+            inside[h] = site >= 0 && g->hosts[h].site == site;
+        }
+    } else {
+        ngroups = rep_place_networks(g, group);
+        first = malloc((ngroups + 1) * sizeof(*first));
+        if (!first)
+            abort();
+        for (size_t h = g->nhosts; h-- > 0;)
+            first[group[h]] = (uint32_t)h;
+        for (size_t h = 0; h < g->nhosts; h++)
+            inside[h] = memcmp(g->hosts[h].key, pl->lo, 16) >= 0 &&
+                        memcmp(g->hosts[h].key, pl->hi, 16) <= 0;
+    }
+    struct rep_place_sum sum;
+    rep_place_summarise(g, inside, group, ngroups, &sum);
+    /* each table paged (a data centre offers and a site needs hundreds) */
+    int64_t ooff = rep_page_int(p, "ooffset", 0, INT64_MAX / 2, 0);
+    int64_t poff = rep_page_int(p, "poffset", 0, INT64_MAX / 2, 0);
+    int64_t noff = rep_page_int(p, "noffset", 0, INT64_MAX / 2, 0);
+
+    /* services offered to other places */
+    fprintf(f,
+            "<h2>Services it offers to other %ss (%zu)</h2><table id=offers><thead><tr>"
+            "<th>service</th><th>server</th><th>outside clients</th><th>their %ss</th>"
+            "<th>volume</th></tr></thead><tbody>\n",
+            pl->what, sum.noffers, pl->what);
+    for (int64_t i = ooff; i < (int64_t)sum.noffers && i < ooff + REP_PAGE_LIMIT; i++) {
+        const struct rep_place_offer *o = &sum.offers[i];
+        const struct rep_gsvc *v = &g->svcs[o->svc];
+        const char *ip = g->hosts[v->host].ip;
+        fputs("<tr>", f);
+        rep_html_td_service(f, ip, v->proto, v->port);
+        rep_html_td_host(f, ip, NULL);
+        rep_html_td_num(f, o->clients);
+        rep_html_td_num(f, o->places);
+        rep_html_td_bytes(f, o->bytes);
+        fputs("</tr>\n", f);
+    }
+    if (sum.noffers == 0)
+        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+    if (sum.noffers > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "ooffset", (int64_t)sum.noffers, ooff, REP_PAGE_LIMIT);
+
+    /* the places it depends on, in one line each */
+    fprintf(f,
+            "<h2>%ss it depends on</h2><table id=needplaces><thead><tr><th>%s</th>"
+            "<th>services used</th><th>clients here</th><th>volume</th></tr></thead><tbody>\n",
+            pl->site ? "Site" : "Network", pl->what);
+    for (int64_t i = poff; i < (int64_t)sum.ndeps && i < poff + REP_PAGE_LIMIT; i++) {
+        const struct rep_place_dep *d = &sum.deps[i];
+        fputs("<tr>", f);
+        s_place_link(f, g, pl, d->group, first);
+        rep_html_td_num(f, d->services);
+        rep_html_td_num(f, d->clients);
+        rep_html_td_bytes(f, d->bytes);
+        fputs("</tr>\n", f);
+    }
+    if (sum.ndeps == 0)
+        fputs("<tr><td colspan=4 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+    if (sum.ndeps > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "poffset", (int64_t)sum.ndeps, poff, REP_PAGE_LIMIT);
+
+    /* what it needs from other places */
+    fprintf(f,
+            "<h2>Dependencies on other %ss (%zu)</h2><table id=needs><thead><tr><th>service</th>"
+            "<th>server</th><th>its %s</th><th>clients here</th><th>volume</th></tr></thead>"
+            "<tbody>\n",
+            pl->what, sum.nneeds, pl->what);
+    for (int64_t i = noff; i < (int64_t)sum.nneeds && i < noff + REP_PAGE_LIMIT; i++) {
+        const struct rep_place_need *n = &sum.needs[i];
+        const struct rep_gsvc *v = &g->svcs[n->svc];
+        const char *ip = g->hosts[v->host].ip;
+        fputs("<tr>", f);
+        rep_html_td_service(f, ip, v->proto, v->port);
+        rep_html_td_host(f, ip, NULL);
+        s_place_link(f, g, pl, group[v->host], first);
+        rep_html_td_num(f, n->clients);
+        rep_html_td_bytes(f, n->bytes);
+        fputs("</tr>\n", f);
+    }
+    if (sum.nneeds == 0)
+        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
+    fputs("</tbody></table>\n", f);
+    if (sum.nneeds > REP_PAGE_LIMIT)
+        rep_html_pager(p, pl->base, "noffset", (int64_t)sum.nneeds, noff, REP_PAGE_LIMIT);
+    rep_place_sum_free(&sum);
+    free(inside);
+    free(group);
+    free(first);
+    rep_pages_map_release(&ref);
+    return 0;
 }
 
 static int s_place(struct rep_page *p, const struct place *pl)
 {
     FILE *f = p->f;
-    char sql[1200];
+    /* its hosts from the hosts in memory, in the host list's default order */
+    struct rep_pages_hosts *ref = NULL;
+    const struct rep_hostset *hs = rep_pages_hostset_acquire(p, &ref);
+    if (!hs)
+        return -EIO;
+    int site = pl->site ? cmn_sites_find(hs->sites, pl->site) : -1;
+    const uint32_t *order = rep_hostset_order(hs, REP_HS_DEFAULT, false);
+    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0), total = 0;
+    int64_t kinds[REP_HK_UNKNOWN + 1] = {0};
+    uint32_t *rows = malloc(REP_PAGE_LIMIT * sizeof(*rows));
+    if (!rows)
+        abort();
+    for (size_t k = 0; k < hs->nhosts; k++) {
+        const struct rep_hrow *h = &hs->hosts[order[k]];
+        if (pl->site ? site < 0 || h->site != site
+                     : memcmp(h->key, pl->lo, 16) < 0 || memcmp(h->key, pl->hi, 16) > 0)
+            continue;
+        kinds[h->kind]++;
+        if (total >= off && total < off + REP_PAGE_LIMIT)
+            rows[total - off] = order[k];
+        total++;
+    }
     rep_html_head(p, pl->title, "Sites", NULL);
     fputs("<p><a href=\"/impact?fail=", f);
     rep_html_q(f, pl->fail);
@@ -541,148 +734,45 @@ static int s_place(struct rep_page *p, const struct place *pl)
     rep_html_q(f, pl->site ? pl->site : pl->fail);
     fputs("\">its hosts in the host list</a></p>\n", f);
     /* hosts by kind */
-    snprintf(sql, sizeof(sql),
-             "SELECT kind, COUNT(*), SUM(bytes_in + bytes_out) FROM hosts WHERE %s"
-             " GROUP BY kind ORDER BY " KIND_RANK,
-             pl->in_host);
-    sqlite3_stmt *st = s_place_prep(pl, p->db, sql);
-    if (!st)
-        return -EIO;
-    int64_t total = 0;
     fputs("<div class=tot>", f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        fprintf(f, "<div>");
-        rep_html_esc(f, s_col(st, 0));
-        fprintf(f, "<b>%lld</b></div>", (long long)sqlite3_column_int64(st, 1));
-        total += sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
+    for (int k = REP_HK_SERVER; k <= REP_HK_UNKNOWN; k++)
+        if (kinds[k] > 0)
+            fprintf(f, "<div>%s<b>%lld</b></div>", rep_hkind_name((enum rep_hkind)k),
+                    (long long)kinds[k]);
     fputs("</div>\n", f);
-
-    /* services offered to other places */
-    snprintf(sql, sizeof(sql),
-             "SELECT e.server_ip, e.proto, e.server_port, COUNT(*), SUM(e.bytes_c2s +"
-             " e.bytes_s2c), COUNT(DISTINCT %s) FROM edges e WHERE %s AND NOT (%s)"
-             " GROUP BY e.server_ip, e.proto, e.server_port ORDER BY 4 DESC, 5 DESC LIMIT 100",
-             pl->other_cli, pl->in_srv, pl->in_cli);
-    if (!(st = s_place_prep(pl, p->db, sql)))
-        return -EIO;
-    fprintf(f,
-            "<h2>Services it offers to other %ss</h2><table id=offers><thead><tr>"
-            "<th>service</th><th>server</th><th>outside clients</th><th>their %ss</th>"
-            "<th>volume</th></tr></thead><tbody>\n",
-            pl->what, pl->what);
-    int offers = 0;
-    for (; sqlite3_step(st) == SQLITE_ROW; offers++) {
-        fputs("<tr>", f);
-        rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
-        rep_html_td_host(f, s_col(st, 0), NULL);
-        rep_html_td_num(f, sqlite3_column_int64(st, 3));
-        rep_html_td_num(f, sqlite3_column_int64(st, 5));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 4));
-        fputs("</tr>\n", f);
+    int rc = s_place_edges(p, pl);
+    if (rc != 0) {
+        free(rows);
+        rep_pages_hostset_release(&ref);
+        return rc;
     }
-    sqlite3_finalize(st);
-    if (offers == 0)
-        fputs("<tr><td colspan=5 class=muted>none</td></tr>", f);
-    fputs("</tbody></table>\n", f);
-
-    /* the places it depends on, in one line each */
-    snprintf(sql, sizeof(sql),
-             "SELECT %s AS o, COUNT(DISTINCT e.server_ip || '/' || e.proto || '/' ||"
-             " e.server_port), COUNT(DISTINCT e.client_ip), SUM(e.bytes_c2s + e.bytes_s2c)"
-             " FROM edges e WHERE %s AND NOT (%s) GROUP BY o ORDER BY 3 DESC, 2 DESC LIMIT 100",
-             pl->other, pl->in_cli, pl->in_srv);
-    if (!(st = s_place_prep(pl, p->db, sql)))
-        return -EIO;
-    fprintf(f,
-            "<h2>%ss it depends on</h2><table id=needplaces><thead><tr><th>%s</th>"
-            "<th>services used</th><th>clients here</th><th>volume</th></tr></thead><tbody>\n",
-            pl->site ? "Site" : "Network", pl->what);
-    int n = 0;
-    for (; sqlite3_step(st) == SQLITE_ROW; n++) {
-        fputs("<tr>", f);
-        if (pl->site) {
-            s_site_link(f, s_col(st, 0));
-        } else {
-            fputs("<td><a href=\"/network/", f);
-            rep_html_q(f, s_col(st, 0));
-            fputs("\">", f);
-            rep_html_esc(f, s_col(st, 0));
-            fputs("</a></td>", f);
-        }
-        rep_html_td_num(f, sqlite3_column_int64(st, 1));
-        rep_html_td_num(f, sqlite3_column_int64(st, 2));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 3));
-        fputs("</tr>\n", f);
-    }
-    sqlite3_finalize(st);
-    if (n == 0)
-        fputs("<tr><td colspan=4 class=muted>none</td></tr>", f);
-    fputs("</tbody></table>\n", f);
-
-    /* what it needs from other places */
-    snprintf(sql, sizeof(sql),
-             "SELECT e.server_ip, e.proto, e.server_port, %s, COUNT(*), SUM(e.bytes_c2s +"
-             " e.bytes_s2c) FROM edges e WHERE %s AND NOT (%s) GROUP BY e.server_ip, e.proto,"
-             " e.server_port ORDER BY 5 DESC, 6 DESC LIMIT 100",
-             pl->other, pl->in_cli, pl->in_srv);
-    if (!(st = s_place_prep(pl, p->db, sql)))
-        return -EIO;
-    fprintf(f,
-            "<h2>Dependencies on other %ss</h2><table id=needs><thead><tr><th>service</th>"
-            "<th>server</th><th>its %s</th><th>clients here</th><th>volume</th></tr></thead>"
-            "<tbody>\n",
-            pl->what, pl->what);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        fputs("<tr>", f);
-        rep_html_td_service(f, s_col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
-        rep_html_td_host(f, s_col(st, 0), NULL);
-        if (pl->site) {
-            s_site_link(f, s_col(st, 3));
-        } else {
-            fputs("<td><a href=\"/network/", f);
-            rep_html_q(f, s_col(st, 3));
-            fputs("\">", f);
-            rep_html_esc(f, s_col(st, 3));
-            fputs("</a></td>", f);
-        }
-        rep_html_td_num(f, sqlite3_column_int64(st, 4));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 5));
-        fputs("</tr>\n", f);
-    }
-    sqlite3_finalize(st);
-    fputs("</tbody></table>\n", f);
 
     /* its hosts, paged, servers first */
-    int64_t off = rep_page_int(p, "offset", 0, INT64_MAX / 2, 0);
-    snprintf(
-        sql, sizeof(sql),
-        "SELECT ip, rep_host_name(ip), kind, network, services_provided, services_used, bytes_in +"
-        " bytes_out FROM hosts WHERE %s ORDER BY " KIND_RANK ", bytes_in + bytes_out DESC,"
-        " ip_key LIMIT %d OFFSET %lld",
-        pl->in_host, REP_PAGE_LIMIT, (long long)off);
-    if (!(st = s_place_prep(pl, p->db, sql)))
-        return -EIO;
     fputs("<h2>Hosts</h2>\n", f);
     rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
     fputs("<table id=hosts><thead><tr><th>host</th><th>kind</th><th>network</th>"
           "<th>services provided</th><th>services used</th><th>volume</th></tr></thead><tbody>\n",
           f);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = off; i < total && i < off + REP_PAGE_LIMIT; i++) {
+        const struct rep_hrow *h = &hs->hosts[rows[i - off]];
         fputs("<tr>", f);
-        rep_html_td_host(f, s_col(st, 0), s_col(st, 1));
-        rep_html_td_text(f, s_col(st, 2));
-        rep_html_td_text(f, s_col(st, 3));
-        rep_html_td_num(f, sqlite3_column_int64(st, 4));
-        rep_html_td_num(f, sqlite3_column_int64(st, 5));
-        rep_html_td_bytes(f, sqlite3_column_int64(st, 6));
+        rep_html_td_host(f, h->ip, rep_names_host(p->names, h->ip, NULL));
+        rep_html_td_text(f, rep_hkind_name(h->kind));
+        fputs("<td><a href=\"/network/", f);
+        rep_html_q(f, h->network);
+        fputs("\">", f);
+        rep_html_esc(f, h->network);
+        fputs("</a></td>", f);
+        rep_html_td_num(f, h->provided);
+        rep_html_td_num(f, h->used);
+        rep_html_td_bytes(f, h->bytes);
         fputs("</tr>\n", f);
     }
-    sqlite3_finalize(st);
     fputs("</tbody></table>\n", f);
     rep_html_pager(p, pl->base, "offset", total, off, REP_PAGE_LIMIT);
     rep_html_tail(p);
+    free(rows);
+    rep_pages_hostset_release(&ref);
     return 0;
 }
 
@@ -696,30 +786,13 @@ int rep_pages_site(struct rep_page *p, const char *name)
     snprintf(title, sizeof(title), "Site %s", name);
     snprintf(fail, sizeof(fail), "@%s", name);
     snprintf(base, sizeof(base), "/site/%s", name);
-    struct place pl = {.title = title,
-                       .what = "site",
-                       .in_host = "rep_site(ip) IS ?1",
-                       /* the site's addresses once, then the edges' indexes */
-                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
-                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE rep_site(ip) IS ?1)",
-                       .other = "rep_site(e.server_ip)",
-                       .other_cli = "rep_site(e.client_ip)",
-                       .site = name,
-                       .fail = fail,
-                       .base = base};
+    struct place pl = {.title = title, .what = "site", .site = name, .fail = fail, .base = base};
     return s_place(p, &pl);
 }
 
 int rep_pages_network(struct rep_page *p, const char *cidr)
 {
-    struct place pl = {.what = "network",
-                       .in_host = "ip_key BETWEEN ?1 AND ?2",
-                       .in_srv = "e.server_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
-                                 " AND ?2)",
-                       .in_cli = "e.client_ip IN (SELECT ip FROM hosts WHERE ip_key BETWEEN ?1"
-                                 " AND ?2)",
-                       .other = "(SELECT network FROM hosts h WHERE h.ip = e.server_ip)",
-                       .other_cli = "(SELECT network FROM hosts h WHERE h.ip = e.client_ip)"};
+    struct place pl = {.what = "network"};
     if (!strchr(cidr, '/') || cmn_prefix_parse(cidr, pl.lo, pl.hi) != 0) {
         rep_pages_not_found(p, "not a network (a.b.c.0/24 or x::/64)", cidr);
         return 0;

@@ -2,7 +2,8 @@
  * rep_ports: port names for reports ("postgresql" for tcp/5432). Asks the
  * system services database (getservbyport_r, thread-safe) and falls back to a
  * built-in table of common data-centre services, so names appear even on
- * hosts with a sparse /etc/services.
+ * hosts with a sparse /etc/services. Answers are cached for the process
+ * (emptied when /etc/services changes).
  */
 #ifndef REP_PORTS_H
 #define REP_PORTS_H

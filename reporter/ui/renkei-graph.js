@@ -2,7 +2,7 @@
  * renkei-graph.js: draws the dependency graph page's data (the JSON in
  * #gdata, positions computed by the server: rings by hop distance) with
  * sigma.js over graphology, both vendored from npm at build time. Click a
- * node to open its host (or network) page; hover to see its neighbours.
+ * node to open its host (network, site) page; hover to see its neighbours.
  * The page's table shows the same edges without this script.
  */
 (function () {
@@ -42,7 +42,9 @@
     var hovered = null;
     var r = new S(g, el, {
         renderEdgeLabels: false,
-        labelRenderedSizeThreshold: 6,
+        /* every label on a small graph; past ~60 nodes only the larger ones
+         * (hover still names the rest) */
+        labelRenderedSizeThreshold: g.order <= 60 ? 0 : 6,
         defaultEdgeType: 'arrow',
         nodeReducer: function (n, a) {
             if (!hovered || n === hovered || g.areNeighbors(n, hovered)) return a;
@@ -57,7 +59,8 @@
     r.on('leaveNode', function () { hovered = null; r.refresh(); });
     r.on('clickNode', function (ev) {
         var id = ev.node;
-        location.href = (id.indexOf('/') >= 0 ? '/network/' : '/host/') + encodeURIComponent(id);
+        location.href = id.charAt(0) === '@' ? '/site/' + encodeURIComponent(id.slice(1))
+            : (id.indexOf('/') >= 0 ? '/network/' : '/host/') + encodeURIComponent(id);
     });
     el.setAttribute('data-rendered', String(g.order));
 })();

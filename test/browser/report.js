@@ -3,9 +3,11 @@
 // every page opens with its content, a host search lands on the host page, a peer
 // link is followed, the host list pages and sorts, an impact analysis runs from the
 // form. Content is checked, not pixels; screenshots go to SHOTS for a human to look at.
-// Usage: node report.js URL SHOTS_DIR [--bench N [--host IP] [--service IP/proto/port]]
+// Usage: node report.js URL SHOTS_DIR [--bench N [--host IP] [--service IP/proto/port]
+//                                     [--network CIDR] [--site NAME]]
 //   --bench: instead of checking, print "RESULT ui_<page>_ms <p95> ms" (navigation
-//   start to content rendered, N loads per page).
+//   start to content rendered, N loads per page) and leave a screenshot of each
+//   page in SHOTS_DIR (bench_<page>.png).
 'use strict';
 const puppeteer = require('puppeteer-core');
 const fs = require('fs');
@@ -54,6 +56,10 @@ async function main() {
             events: '/events', monitor: '/monitor', impact: '/impact?fail=' + server,
             graph: '/graph?around=' + server + '&hops=1',
         };
+        if (opt('--network'))
+            pages.network = '/network/' + opt('--network');
+        if (opt('--site'))
+            pages.site = '/site/' + encodeURIComponent(opt('--site'));
         for (const [name, url] of Object.entries(pages)) {
             const t = [];
             for (let i = 0; i < n; i++) {
@@ -65,6 +71,7 @@ async function main() {
             }
             t.sort((a, b) => a - b);
             console.log(`RESULT ui_${name}_ms ${t[Math.min(t.length - 1, Math.ceil(0.95 * t.length) - 1)]} ms`);
+            await shot(page, 'bench_' + name);
         }
         await browser.close();
         return;

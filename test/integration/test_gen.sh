@@ -43,9 +43,12 @@ echo "== generate (all scenarios, IPv4+IPv6, VLAN, dup)"
 # FTP, conversations already running with the client port below the server's
 "$GEN" --seed 44 --packets 6000 --pcs 60 --servers 14 --duration 20 --probes --p2p \
     --ftp-passive --ftp-active --midstream-low --out "$TMP/p.pcap" --truth "$TMP/p.json" 2>/dev/null
+# --cover: one brief session of every pair of the model, hardly more packets
+"$GEN" --seed 45 --packets 1 --pcs 100 --servers 12 --duration 20 --cover --ftp-active \
+    --out "$TMP/c.pcap" --truth "$TMP/c.json" 2>/dev/null
 
 echo "== tshark expert info (checksums verified)"
-for f in g.pcap g_dup.pcap n.pcap p.pcap; do
+for f in g.pcap g_dup.pcap n.pcap p.pcap c.pcap; do
     tshark -n -r "$TMP/$f" -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
         -o ip.check_checksum:TRUE -Y "_ws.expert.severity >= warning" \
         -T fields -e _ws.expert.message 2>/dev/null | sort | uniq -c > "$TMP/$f.expert"
@@ -64,6 +67,8 @@ python3 "$GENDIR/truth_tshark.py" "$TMP/n.json" "$TMP/n.pcap" >/dev/null ||
     fail "truth disagrees with tshark (ns capture)"
 python3 "$GENDIR/truth_tshark.py" "$TMP/p.json" "$TMP/p.pcap" >/dev/null ||
     fail "truth disagrees with tshark (issue 8 capture)"
+python3 "$GENDIR/truth_tshark.py" "$TMP/c.json" "$TMP/c.pcap" >/dev/null ||
+    fail "truth disagrees with tshark (--cover capture)"
 
 echo "== truth content"
 python3 - "$TMP/g.json" <<'EOF' || fail "truth content"
@@ -84,6 +89,18 @@ assert any(s[2] == 10050 for s in svc), "no monitored port"
 assert any(e["server_port"] == 123 and e["proto"] == "udp" for e in edges)
 assert sum(e["packets_c2s"] + e["packets_s2c"] for e in edges) < t["meta"]["packets"]
 print("ok: %d services, %d edges, %d hosts" % (len(svc), len(edges), len(t["hosts"])))
+EOF
+
+echo "== --cover: every PC uses its 11-12 services, 2 packets per udp edge, <= 16 per tcp one (but ftp: 4 ordinary)"
+python3 - "$TMP/c.json" <<'EOF' || fail "--cover truth content"
+import collections, json, sys
+t = json.load(open(sys.argv[1]))
+per_pc = collections.Counter(e["client_ip"] for e in t["edges"] if e["client_ip"].startswith("10."))
+assert len(per_pc) == 100 and min(per_pc.values()) >= 11, (len(per_pc), min(per_pc.values()))
+for e in t["edges"]:
+    n = e["packets_c2s"] + e["packets_s2c"]
+    assert e["server_port"] in (20, 21) or n <= (2 if e["proto"] == "udp" else 16), e
+print("ok: %d edges, %d packets" % (len(t["edges"]), t["meta"]["packets"]))
 EOF
 
 echo "== score.py"

@@ -347,6 +347,15 @@ TEST(pages)
     FAIL_IF_NOT(s_status(r) == 200);
     FAIL_IF_NOT(s_has(r, "Network 172.16.0.0/24"));
     FAIL_IF_NOT(s_has(r, "/host/172.16.0.10\""));
+    /* from the map (rep_place): 150 outside clients in 1 network; the
+     * office network depends on it through 1 service used by its 150 */
+    FAIL_IF_NOT(s_has(r, "Services it offers to other networks (1)"));
+    FAIL_IF_NOT(s_has(r, "<td class=n>150</td><td class=n>1</td>"));
+    GET("/network/10.3.0.0/24");
+    FAIL_IF_NOT(s_has(r, "<td><a href=\"/network/172.16.0.0%2F24\">172.16.0.0/24</a></td>"
+                         "<td class=n>1</td><td class=n>150</td>"));
+    FAIL_IF_NOT(s_has(r, "Dependencies on other networks (1)"));
+    FAIL_IF_NOT(s_has(r, "rows 1–100 of 150"));
     GET("/network/banana");
     FAIL_IF_NOT(s_status(r) == 404);
 
