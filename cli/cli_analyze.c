@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cli_analyze.h"
 #include "cli_proc.h"
 #include "cli_report.h"
@@ -29,6 +31,7 @@
 #include "cmn_log.h"
 #include "cmn_names.h"
 #include "cmn_sites.h"
+#include "cmn_wire.h"
 
 #define CLI_MAX_TRACKERS 64 /* trackers analyze will start on one host */
 #define CLI_MAX_ARGS     32 /* arguments per child command line */
@@ -49,6 +52,8 @@ static const struct cmn_cli_opt s_opts[] = {
     {"hosts_file", "FILE", "/etc/hosts-format host names (they win over names from DNS)"},
     {"services_file", "FILE",
      "service names, lines 'tcp/50020 order-api' or 'order-api 50020/tcp'"},
+    {"liveness_timeout", "S",
+     "a process silent this long is down: the run fails instead of waiting (default 30)"},
     {NULL, NULL, NULL},
 };
 
@@ -152,9 +157,96 @@ static int s_remove_db(const char *db)
     return 0;
 }
 
+/* The merger's liveness, seen from here (cli_proc_watch_fn): it is silent
+ * when its meta.merger_heartbeat_ns (written every second from its loop;
+ * before the first one, the run's start counts) is older than the timeout
+ * and the process is stopped (state T) or used no CPU over that time, so a
+ * merger busy in a long commit is not mistaken for a hung one. */
+struct s_watch {
+    const char *db;             /* the run's database */
+    struct cli_proc_set *procs; /* the run's children */
+    int merger;                 /* the merger's index */
+    uint64_t start_ns;          /* wall clock at start */
+    uint64_t timeout_ns;        /* liveness_timeout */
+    unsigned long long cpu;     /* the merger's utime + stime (ticks) last seen */
+    uint64_t cpu_ns;            /* wall clock when it last changed */
+};
+
+static bool s_proc_stat(pid_t pid, char *state, unsigned long long *cpu)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", state, &ut,
+                     &st) != 3)
+        return false;
+    *cpu = ut + st;
+    return true;
+}
+
+static bool s_watch_merger(void *arg, char *why, size_t len)
+{
+    struct s_watch *w = arg;
+    uint64_t now = cmn_now_ns();
+    pid_t pid = cli_proc_pid(w->procs, w->merger);
+    char state = '?';
+    unsigned long long cpu = 0;
+    if (pid == 0 || !s_proc_stat(pid, &state, &cpu))
+        return false; /* ended: the leader rule takes it from here */
+    if (cpu != w->cpu || w->cpu_ns == 0) {
+        w->cpu = cpu;
+        w->cpu_ns = now;
+    }
+    uint64_t beat = w->start_ns;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(w->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 200);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'merger_heartbeat_ns'", -1,
+                               &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW) {
+            uint64_t v = (uint64_t)sqlite3_column_int64(st, 0);
+            if (v > beat)
+                beat = v;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    bool stopped = state == 'T' || state == 't';
+    if (now < beat + w->timeout_ns || (!stopped && now < w->cpu_ns + w->timeout_ns))
+        return false;
+    snprintf(why, len, "renkei-merger (pid %d) silent for %" PRIu64 " s (%s)", (int)pid,
+             (uint64_t)((now - beat) / 1000000000u), stopped ? "stopped" : "hung: no CPU used");
+    return true;
+}
+
+/* After a failed run: a merger that was killed cannot say its run ended,
+ * so the database would read `running` for good; say `interrupted`. */
+static void s_mark_interrupted(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 2000);
+        sqlite3_exec(db,
+                     "UPDATE meta SET value = 'interrupted' WHERE key = 'run_state'"
+                     " AND value = 'running'",
+                     NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+}
+
 static void s_describe(const struct cli_proc_end *e, char *buf, size_t len)
 {
-    if (e->signaled)
+    if (e->why)
+        snprintf(buf, len, "%s", e->why);
+    else if (e->signaled)
         snprintf(buf, len, "%s (pid %d) was killed by signal %d (%s)", e->label, (int)e->pid,
                  e->code, strsignal(e->code));
     else
@@ -181,7 +273,7 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *cmds = NULL;
     size_t ncmd = 0;
     struct cli_proc_set *procs = NULL;
-    uint64_t trackers, total_packets = 0, skipped_packets = 0;
+    uint64_t trackers, total_packets = 0, skipped_packets = 0, live;
     char skipped_what[256] = ""; /* names of the link types skipped */
     bool keep_outer, force;
     const char *db = cmn_cli_require(&s_spec, cfg, sect, "db");
@@ -208,6 +300,7 @@ int cli_analyze_main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "epoch_seconds", 60, 1, 86400 * 365, &dummy) ||
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &dummy) ||
         cmn_config_u64(cfg, sect, "dedup_window_us", 500, 0, 10000000, &dummy) ||
+        cmn_config_u64(cfg, sect, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400, &live) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &keep_outer) ||
         cmn_config_bool(cfg, sect, "force", false, &force))
         goto out;
@@ -323,6 +416,7 @@ int cli_analyze_main(int argc, char **argv)
     s_arg(c, "--db=%s", db);
     s_arg(c, "--trackers=%" PRIu64, trackers);
     s_arg(c, "--exit-on-eos");
+    s_arg(c, "--liveness-timeout=%" PRIu64, live);
     if (hosts_file)
         s_arg(c, "--hosts-file=%s", hosts_file);
     if (services_file)
@@ -349,6 +443,7 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--tracker=tcp://127.0.0.1:%u", ports[1 + t]);
     s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
     s_arg(c, "--collectors=%d", ncap);
+    s_arg(c, "--liveness-timeout=%" PRIu64, live);
     if (epoch_s)
         s_arg(c, "--epoch-seconds=%s", epoch_s);
     if (batch)
@@ -402,6 +497,13 @@ int cli_analyze_main(int argc, char **argv)
         if (i == 0)
             merger_idx = idx;
     }
+    /* the merger ends the run; the others follow it (a stopped tracker the
+     * merger gave up on would not), and a silent merger fails the run */
+    cli_proc_set_leader(procs, merger_idx, 3000);
+    struct s_watch watch = {.db = db, .procs = procs, .merger = merger_idx,
+                            .start_ns = cmn_now_ns(), .timeout_ns = live * 1000000000ull};
+    if (live)
+        cli_proc_set_watch(procs, s_watch_merger, &watch);
     struct cli_proc_end failed;
     int signo = 0;
     int w = cli_proc_wait_all(procs, &failed, &signo);
@@ -415,6 +517,7 @@ int cli_analyze_main(int argc, char **argv)
         char what[256];
         s_describe(&failed, what, sizeof(what));
         fprintf(stderr, "renkei analyze: %s; stopped the other processes\n", what);
+        s_mark_interrupted(db);
         rc = CMN_EXIT_ERROR;
         goto out;
     }
@@ -433,13 +536,19 @@ int cli_analyze_main(int argc, char **argv)
         rc = CMN_EXIT_ERROR;
         goto out;
     }
-    if (lost) {
+    bool partial = strcmp(s.run_state, "partial") == 0;
+    if (partial)
+        fprintf(stderr, "renkei analyze: the run is partial, a process stopped answering: %s; "
+                        "database kept: %s\n",
+                s.where, db);
+    else if (lost)
         fprintf(stderr,
                 "renkei analyze: records were lost: not every record sent was received "
                 "(see the merger's accounting above); database kept: %s\n",
                 db);
-    }
-    printf("renkei analyze: %s\n", lost ? "finished, but records were lost" : "done");
+    printf("renkei analyze: %s\n", partial ? "PARTIAL: a process stopped answering"
+                                    : lost  ? "finished, but records were lost"
+                                            : "done");
     printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
     s_print_n("records", s.records);
     if (skipped_packets > 0)
@@ -450,7 +559,11 @@ int cli_analyze_main(int argc, char **argv)
     s_print_n("hosts", s.hosts);
     s_print_n("services", s.services);
     s_print_n("edges", s.edges);
-    s_print_n("records lost", s.records_lost);
+    if (s.unverifiable && s.unverifiable != UINT64_MAX)
+        printf("  %-14s %" PRIu64 " counted, %" PRIu64 " pipes unverifiable (%s)\n", "records lost",
+               s.records_lost == UINT64_MAX ? 0 : s.records_lost, s.unverifiable, s.where);
+    else
+        s_print_n("records lost", s.records_lost);
     printf("  %-14s %s\n", "database", db);
     if (export && rc != CMN_EXIT_ERROR)
         printf("  %-14s %s\n", "export", export);

@@ -38,6 +38,11 @@ struct cli_proc_set {
     size_t cap;        /* entries allocated */
     sigset_t waitset;  /* SIGINT, SIGTERM, SIGCHLD */
     sigset_t oldmask;  /* the caller's mask, restored on destroy and in children */
+    int leader;        /* child whose end ends the run (-1: none) */
+    uint64_t leader_grace_ms; /* the others' time to end after it */
+    cli_proc_watch_fn watch;  /* called about once a second, or NULL */
+    void *watch_arg;          /* its argument */
+    char why[256];            /* what the watch said */
 };
 
 static uint64_t s_now_ms(void)
@@ -57,6 +62,7 @@ struct cli_proc_set *cli_proc_set_new(void)
     sigaddset(&set->waitset, SIGTERM);
     sigaddset(&set->waitset, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set->waitset, &set->oldmask);
+    set->leader = -1;
     return set;
 }
 
@@ -134,6 +140,13 @@ int cli_proc_spawn(struct cli_proc_set *set, const char *label, char *const argv
     return (int)set->n++;
 }
 
+pid_t cli_proc_pid(const struct cli_proc_set *set, int idx)
+{
+    if (idx < 0 || (size_t)idx >= set->n || !set->c[idx].running)
+        return 0;
+    return set->c[idx].pid;
+}
+
 void cli_proc_signal_all(struct cli_proc_set *set, int sig)
 {
     for (size_t i = 0; i < set->n; i++)
@@ -146,8 +159,21 @@ static bool s_failed(const struct s_child *c)
     return c->signaled || c->code >= 32 || !(c->ok_mask & CLI_EXIT_BIT(c->code));
 }
 
+void cli_proc_set_leader(struct cli_proc_set *set, int idx, unsigned grace_ms)
+{
+    set->leader = idx;
+    set->leader_grace_ms = grace_ms;
+}
+
+void cli_proc_set_watch(struct cli_proc_set *set, cli_proc_watch_fn fn, void *arg)
+{
+    set->watch = fn;
+    set->watch_arg = arg;
+}
+
 static void s_end(const struct s_child *c, struct cli_proc_end *out)
 {
+    out->why = NULL;
     out->label = c->label;
     out->pid = c->pid;
     out->signaled = c->signaled;
@@ -158,7 +184,7 @@ int cli_proc_wait_all(struct cli_proc_set *set, struct cli_proc_end *failed, int
 {
     int rc = 0;
     bool stopping = false, killed = false;
-    uint64_t deadline = 0;
+    uint64_t deadline = 0, next_watch = s_now_ms() + 1000, leader_deadline = 0;
     for (;;) {
         /* Reap whatever has ended. */
         size_t running = 0;
@@ -188,6 +214,36 @@ int cli_proc_wait_all(struct cli_proc_set *set, struct cli_proc_end *failed, int
         }
         if (running == 0)
             return rc;
+        uint64_t now = s_now_ms();
+        if (!stopping && set->leader >= 0 && !set->c[set->leader].running) {
+            /* the leader ended well: the others have a while to end too */
+            if (!leader_deadline) {
+                leader_deadline = now + set->leader_grace_ms;
+            } else if (now >= leader_deadline) {
+                for (size_t i = 0; i < set->n; i++)
+                    if (set->c[i].running)
+                        CMN_LOG(WARN, "%s still running %llu ms after %s ended: stopping it",
+                                set->c[i].label, (unsigned long long)set->leader_grace_ms,
+                                set->c[set->leader].label);
+                stopping = true;
+                deadline = now + CLI_PROC_GRACE_MS;
+                cli_proc_signal_all(set, SIGTERM);
+            }
+        }
+        if (!stopping && set->watch && now >= next_watch) {
+            next_watch = now + 1000;
+            if (set->watch(set->watch_arg, set->why, sizeof(set->why))) {
+                failed->why = set->why;
+                failed->label = "";
+                failed->pid = 0;
+                failed->signaled = false;
+                failed->code = 0;
+                rc = -ECHILD;
+                stopping = true;
+                deadline = now + CLI_PROC_GRACE_MS;
+                cli_proc_signal_all(set, SIGTERM);
+            }
+        }
         if (stopping && !killed && s_now_ms() >= deadline) {
             CMN_LOG(WARN, "children still running after %s: killing them",
                     rc == -EINTR ? "the stop request" : "a failure");

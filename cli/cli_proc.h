@@ -18,6 +18,7 @@
 
 /* How a child ended. */
 struct cli_proc_end {
+    const char *why;   /* the watch's message when it failed the run, else NULL */
     const char *label; /* borrowed: "renkei-tracker 1" */
     pid_t pid;         /* its process id */
     bool signaled;     /* killed by a signal (then `code` is the signal number) */
@@ -40,8 +41,22 @@ void cli_proc_set_destroy(struct cli_proc_set **set);
 int cli_proc_spawn(struct cli_proc_set *set, const char *label, char *const argv[],
                    unsigned ok_mask);
 
+/* Process id of child idx while it runs, else 0. */
+pid_t cli_proc_pid(const struct cli_proc_set *set, int idx);
+
 /* Send `sig` to every running child's process group. */
 void cli_proc_signal_all(struct cli_proc_set *set, int sig);
+
+/* Child `idx` ends the run: once it ended with an allowed status, the
+ * others get grace_ms to end, then are stopped (SIGTERM, later SIGKILL);
+ * their ends then do not count as failures. */
+void cli_proc_set_leader(struct cli_proc_set *set, int idx, unsigned grace_ms);
+
+/* Called about once a second while waiting: returns true (with a message
+ * in why) to fail the run: the children are stopped and cli_proc_wait_all
+ * returns -ECHILD with failed->why set. */
+typedef bool (*cli_proc_watch_fn)(void *arg, char *why, size_t len);
+void cli_proc_set_watch(struct cli_proc_set *set, cli_proc_watch_fn fn, void *arg);
 
 /* Wait until every child has ended. Returns 0 when all ended with allowed
  * statuses; -ECHILD when one failed (its end in *failed, the others were

@@ -237,6 +237,16 @@ done:
 }
 
 /* One number from a query, or UINT64_MAX when the database cannot answer. */
+static void s_text(sqlite3 *db, const char *sql, char *buf, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) == SQLITE_TEXT)
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
 static uint64_t s_scalar(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
@@ -266,6 +276,12 @@ int cli_report_summary(const char *path, struct cli_db_summary *out)
     out->packets = s_scalar(db, "SELECT value FROM meta WHERE key = 'packets'");
     out->records_lost = s_scalar(db, "SELECT value FROM meta WHERE key = 'records_lost'");
     out->duplicates = s_scalar(db, "SELECT value FROM meta WHERE key = 'duplicates_removed'");
+    out->unverifiable = s_scalar(db, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                                     " AND counter = 'pipes_unverifiable'");
+    s_text(db, "SELECT value FROM meta WHERE key = 'run_state'", out->run_state,
+           sizeof(out->run_state));
+    s_text(db, "SELECT value FROM meta WHERE key = 'records_lost_where'", out->where,
+           sizeof(out->where));
     sqlite3_close(db);
     return 0;
 }

@@ -32,6 +32,9 @@ struct cli_db_summary {
     uint64_t packets;      /* packets after dedup (meta) */
     uint64_t records_lost; /* meta.records_lost */
     uint64_t duplicates;   /* meta.duplicates_removed (redundant collectors' copies) */
+    uint64_t unverifiable; /* the merger's pipes_unverifiable (counts never received) */
+    char run_state[32];    /* meta.run_state */
+    char where[512];       /* meta.records_lost_where */
 };
 
 /* Fill *out from `db` (read-only). Returns 0 or -EIO when it cannot be opened. */

@@ -172,7 +172,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 9, /* bodies are fields 2..9 (oneof; 9 dns_names) */
+    S_ENV_LAST_BODY = 10, /* bodies are fields 2..10 (oneof; 10 heartbeat) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,
@@ -729,6 +729,19 @@ int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     env.body_case = RENKEI__ENVELOPE__BODY_STATS;
     env.stats = &st;
     return cmn_wire_send(sock, &env, flags);
+}
+
+int cmn_wire_send_heartbeat(void *sock, Renkei__NodeKind kind, uint32_t node_id)
+{
+    Renkei__Heartbeat h = RENKEI__HEARTBEAT__INIT;
+    h.kind = kind;
+    h.node_id = node_id;
+    h.ts_ns = cmn_now_ns();
+    h.interval_ms = CMN_HEARTBEAT_MS;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &h;
+    return cmn_wire_send(sock, &env, ZMQ_DONTWAIT);
 }
 
 int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,

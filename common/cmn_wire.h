@@ -185,6 +185,18 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r,
 int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         bool final, const struct cmn_counter *c, size_t n, int flags);
 
+/* Liveness (docs/OPERATIONS.md "Liveness"): nodes send a Heartbeat every
+ * CMN_HEARTBEAT_MS on their upstream socket; a receiver marks a sender down
+ * once it heard nothing from it (no message of any kind) for its
+ * liveness_timeout, checked only when its own socket is drained, so a
+ * receiver that was busy never blames its senders. */
+#define CMN_HEARTBEAT_MS         1000
+#define CMN_LIVENESS_TIMEOUT_DEF 30 /* seconds, the daemons' liveness_timeout default */
+
+/* Send a Heartbeat without blocking (a full queue drops it: the receiver
+ * has our earlier messages to read). 0 or -errno. */
+int cmn_wire_send_heartbeat(void *sock, Renkei__NodeKind kind, uint32_t node_id);
+
 /* Send a Hello. */
 int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         uint32_t tracker_count);

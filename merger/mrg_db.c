@@ -1192,6 +1192,18 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def)
     return v;
 }
 
+bool mrg_db_meta_text_is(struct mrg_db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *s = db->st[ST_META_GET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    bool is = false;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+        is = strcmp((const char *)sqlite3_column_text(s, 0), value) == 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return is;
+}
+
 long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
 {
     char err[512];

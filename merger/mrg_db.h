@@ -87,6 +87,9 @@ int mrg_db_meta_set_text(struct mrg_db *db, const char *key, const char *value);
 /* Integer meta value, or `def` when absent. */
 uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
 
+/* Whether meta `key` holds the text `value`. */
+bool mrg_db_meta_text_is(struct mrg_db *db, const char *key, const char *value);
+
 /* Read /etc/hosts-format `path` (address, canonical name, aliases; # comments)
  * into host_names (first name per address wins) and apply to hosts.name.
  * Returns the number of names or -errno after logging. */

@@ -14,6 +14,7 @@
 #include "cmn_log.h"
 #include "cmn_names.h"
 #include "cmn_sites.h"
+#include "cmn_wire.h"
 #include "mrg_node.h"
 #include "mrg_rollup.h"
 
@@ -38,6 +39,8 @@ static const struct cmn_cli_opt s_opts[] = {
      "minutes of live sessions and per-epoch usage rows (default 60, 0 all)"},
     {"retain_hours", "N", "hours of hourly usage rows (default 48, 0 forever)"},
     {"retain_days", "N", "days of daily usage rows (default 7, 0 forever)"},
+    {"liveness_timeout", "SECONDS",
+     "the splitter or a tracker silent this long is marked down, 0 never (default 30)"},
     CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
     /* cmn_cli_parse applied log_level (a built-in key) */
     struct mrg_node_config nc = {0};
     struct cmn_sites *sites = NULL;
-    uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0;
+    uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0, live = 0;
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
     nc.hosts_file = cmn_config_get(cfg, section, "hosts_file");
@@ -75,7 +78,9 @@ int main(int argc, char **argv)
                        &rmin) != 0 ||
         cmn_config_u64(cfg, section, "retain_hours", MRG_RETAIN_HOURS_DEFAULT, 0, 876000, &rhour) !=
             0 ||
-        cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) != 0)
+        cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) != 0 ||
+        cmn_config_u64(cfg, section, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400,
+                       &live) != 0)
         goto out;
     /* a bad sites file is a bad input file: exit 2, after file:line messages */
     const char *sites_file = cmn_config_get(cfg, section, "sites_file");
@@ -87,6 +92,7 @@ int main(int argc, char **argv)
     nc.retain_days = (uint32_t)rday;
     nc.trackers = (uint32_t)trackers;
     nc.stats_interval = (uint32_t)ival;
+    nc.liveness_timeout = (uint32_t)live;
     if (nc.services_file) {
         /* a bad services file is a usage error (exit 2), found before anything starts */
         struct cmn_service_entry *se = NULL;
@@ -113,7 +119,8 @@ int main(int argc, char **argv)
     if (rc == CMN_EXIT_LOST) {
         struct mrg_accounting a;
         mrg_node_accounting(s_node, &a);
-        CMN_LOG(ERR, "records lost: %llu (%s)", (unsigned long long)a.records_lost, a.where);
+        CMN_LOG(ERR, "records lost: %llu, pipes unverifiable: %llu (%s)",
+                (unsigned long long)a.records_lost, (unsigned long long)a.unverifiable, a.where);
     }
     mrg_node_destroy(&s_node);
 out:

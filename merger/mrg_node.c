@@ -75,6 +75,11 @@ struct mrg_node {
     bool have_committed;      /* last_committed is valid */
     uint64_t last_committed;  /* highest non-final epoch committed */
     struct node_stats *stats; /* latest stats per node */
+    uint64_t *trk_heard;      /* per tracker index: monotonic ns of its last message */
+    uint8_t *trk_down;        /* per tracker index: marked down (liveness) */
+    uint32_t trackers_down;   /* entries of trk_down set */
+    uint64_t spl_heard;       /* monotonic ns of the splitter's last message */
+    bool spl_down;            /* the splitter is marked down */
 
     /* counters (merger's own node_stats) */
     uint64_t messages;          /* envelopes received */
@@ -180,14 +185,29 @@ static void s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
     *envp = NULL;
 }
 
+static bool s_slot_has(const struct slot *s, uint32_t t)
+{
+    return t < s->n_trk && s->trk[t].n > 0 && s->trk[t].n >= s->trk[t].expected;
+}
+
+/* Every tracker's chunks are there, or the tracker is down (not waited for). */
 static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
 {
     if (n->n_trackers == 0)
         return false;
     for (uint32_t t = 0; t < n->n_trackers; t++)
-        if (t >= s->n_trk || s->trk[t].n == 0 || s->trk[t].n < s->trk[t].expected)
+        if (!s_slot_has(s, t) && !n->trk_down[t])
             return false;
     return true;
+}
+
+/* Some tracker's chunks are missing (its tracker down). */
+static bool s_slot_partial(const struct mrg_node *n, const struct slot *s)
+{
+    for (uint32_t t = 0; t < n->n_trackers; t++)
+        if (!s_slot_has(s, t))
+            return true;
+    return false;
 }
 
 /* Commit one slot (complete or not) and unlink it. */
@@ -276,6 +296,11 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
 static int s_commit_ready(struct mrg_node *n)
 {
     while (n->slots && s_slot_complete(n, n->slots)) {
+        if (s_slot_partial(n, n->slots)) {
+            n->epochs_incomplete++;
+            CMN_LOG(WARN, "epoch %" PRIu64 "%s committed without the results of %u tracker(s) down",
+                    n->slots->epoch, n->slots->final ? " (final)" : "", n->trackers_down);
+        }
         int rc = s_slot_commit(n, n->slots);
         if (rc != 0)
             return rc;
@@ -425,7 +450,18 @@ static void s_account(struct mrg_node *n)
     uint64_t dup = 0;
 
     /* collectors: those the splitter counted, plus those whose stats arrived */
+    if (n->spl_down) {
+        a->unverifiable++;
+        a->nodes_down++;
+        s_where_add(a, "splitter: down (silent for %u s)", n->cfg.liveness_timeout);
+    }
     if (spl) {
+        uint64_t cmiss = cmn_wire_stat(spl->st, "collectors_missing", 0);
+        if (cmiss) {
+            a->unverifiable += cmiss;
+            a->nodes_down += cmiss;
+            s_where_add(a, "splitter: %" PRIu64 " expected collector(s) never heard from", cmiss);
+        }
         dup += cmn_wire_stat(spl->st, "duplicates_removed", 0);
         for (size_t i = 0; i < spl->st->n_counters; i++) {
             const char *nm = spl->st->counters[i]->name;
@@ -447,7 +483,14 @@ static void s_account(struct mrg_node *n)
             uint64_t blost = cmn_wire_stat(spl->st, key, 0);
             a->collectors++;
             uint64_t lost = 0;
-            if (!found) {
+            snprintf(key, sizeof(key), "collector.%u.down", id);
+            if (cmn_wire_stat(spl->st, key, 0)) {
+                a->unverifiable++;
+                a->nodes_down++;
+                s_where_add(a, "collector %u: down (silent past the splitter's liveness_timeout), "
+                               "records sent unknown",
+                            id);
+            } else if (!found) {
                 a->unverifiable++;
                 s_where_add(a, "collector %u: records sent unknown (no final stats)", id);
             } else if (sent > recv) {
@@ -485,7 +528,12 @@ static void s_account(struct mrg_node *n)
         /* the tracker's own records_lost compares the same two totals (its
          * EOS from the splitter): take the larger, never the sum */
         uint64_t lost = 0;
-        if (sent == UINT64_MAX || !found) {
+        if (n->trk_down[t]) {
+            a->unverifiable++;
+            a->nodes_down++;
+            s_where_add(a, "tracker %u: down (silent for %u s), its results and records unverifiable",
+                        t, n->cfg.liveness_timeout);
+        } else if (sent == UINT64_MAX || !found) {
             a->unverifiable++;
             s_where_add(a, "tracker %u: %s unknown", t,
                         !found ? "records received (no final stats)" : "records sent");
@@ -547,17 +595,18 @@ static int s_run_end(struct mrg_node *n)
     }
     s_account(n);
     s_put_own_stats(n, true);
-    mrg_db_meta_set_text(n->db, "run_state", "complete");
+    mrg_db_meta_set_text(n->db, "run_state", n->acct.nodes_down ? "partial" : "complete");
     mrg_db_meta_set_u64(n->db, "run_ended_ns", cmn_now_ns());
     const struct mrg_accounting *a = &n->acct;
     uint64_t pk = mrg_db_meta_u64(n->db, "packets", 0);
     uint64_t by = mrg_db_meta_u64(n->db, "bytes", 0);
     if (s_run_lossy(a))
         CMN_LOG(WARN,
-                "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
+                "run %s: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
                 " packets, %" PRIu64 " bytes, %" PRIu64
-                " shared sessions deduplicated, RECORDS LOST %" PRIu64 ": %s",
-                a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost, a->where);
+                " shared sessions deduplicated, RECORDS LOST %" PRIu64 ", %" PRIu64
+                " pipes unverifiable: %s",
+                a->nodes_down ? "ended PARTIAL (nodes down)" : "complete", a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost, a->unverifiable, a->where);
     else
         CMN_LOG(NOTICE,
                 "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
@@ -577,6 +626,9 @@ static int s_run_end(struct mrg_node *n)
     n->splitter_hello = false;
     n->splitter_eos = false;
     memset(n->tracker_eos, 0, MRG_MAX_TRACKERS);
+    memset(n->trk_down, 0, MRG_MAX_TRACKERS);
+    n->trackers_down = 0;
+    n->spl_down = false;
     n->n_trackers = n->cfg.trackers;
     n->have_committed = false;
     n->epochs_incomplete = 0;
@@ -586,10 +638,12 @@ static int s_run_end(struct mrg_node *n)
 
 static bool s_run_done(const struct mrg_node *n)
 {
+    if (n->cfg.exit_on_eos && (n->spl_down || n->trackers_down))
+        return true; /* one run, a node gone: end it now, partial, rather than wait */
     if (!n->splitter_eos || n->n_trackers == 0)
         return false;
     for (uint32_t t = 0; t < n->n_trackers; t++)
-        if (!n->tracker_eos[t])
+        if (!n->tracker_eos[t] && !n->trk_down[t])
             return false;
     return true;
 }
@@ -599,6 +653,10 @@ static void s_run_start(struct mrg_node *n)
     if (n->run_active)
         return;
     n->run_active = true;
+    uint64_t now = cmn_mono_ns();
+    n->spl_heard = now;
+    for (uint32_t t = 0; t < MRG_MAX_TRACKERS; t++)
+        n->trk_heard[t] = now;
     mrg_db_meta_set_text(n->db, "run_state", "running");
     mrg_db_meta_set_u64(n->db, "run_started_ns", cmn_now_ns());
 }
@@ -670,13 +728,55 @@ static int s_on_eos(struct mrg_node *n, Renkei__Envelope **envp)
     return 0;
 }
 
+/* A message from (kind, id): alive, back if it was marked down. */
+static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
+{
+    uint64_t now = cmn_mono_ns();
+    if (kind == RENKEI__NODE_KIND__NODE_SPLITTER) {
+        n->spl_heard = now;
+        if (n->spl_down) {
+            n->spl_down = false;
+            CMN_LOG(NOTICE, "splitter is back");
+        }
+    } else if (kind == RENKEI__NODE_KIND__NODE_TRACKER && id < MRG_MAX_TRACKERS) {
+        n->trk_heard[id] = now;
+        if (n->trk_down[id]) {
+            n->trk_down[id] = 0;
+            n->trackers_down--;
+            CMN_LOG(NOTICE, "tracker %u is back", id);
+        }
+    }
+}
+
 /* Handle one envelope (taken). Returns 0 or -EIO (database failure). */
 static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
 {
     Renkei__Envelope *env = *envp;
     int rc = 0;
-    s_run_start(n);
+    if (env->body_case != RENKEI__ENVELOPE__BODY_HEARTBEAT) /* nodes beat between runs too */
+        s_run_start(n);
     switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            s_heard(n, env->hello->kind, env->hello->node_id);
+            break;
+        case RENKEI__ENVELOPE__BODY_RESULT:
+            s_heard(n, RENKEI__NODE_KIND__NODE_TRACKER, env->result->tracker_id);
+            break;
+        case RENKEI__ENVELOPE__BODY_STATS:
+            s_heard(n, env->stats->kind, env->stats->node_id);
+            break;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            s_heard(n, env->eos->kind, env->eos->node_id);
+            break;
+        case RENKEI__ENVELOPE__BODY_HEARTBEAT:
+            s_heard(n, env->heartbeat->kind, env->heartbeat->node_id);
+            break;
+        default:
+            break;
+    }
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HEARTBEAT:
+            break;
         case RENKEI__ENVELOPE__BODY_HELLO:
             s_on_hello(n, env->hello);
             break;
@@ -725,6 +825,38 @@ int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len)
     return 1;
 }
 
+int mrg_node_check_liveness(struct mrg_node *n, uint64_t now)
+{
+    if (n->cfg.liveness_timeout == 0 || !n->run_active)
+        return 0;
+    uint64_t to = (uint64_t)n->cfg.liveness_timeout * 1000000000ull;
+    bool changed = false;
+    if (!n->splitter_eos && !n->spl_down && now >= n->spl_heard + to) {
+        n->spl_down = true;
+        changed = true;
+        CMN_LOG(WARN, "splitter silent for %u s: marked down%s", n->cfg.liveness_timeout,
+                n->cfg.exit_on_eos ? "; ending the run" : "");
+    }
+    for (uint32_t t = 0; t < n->n_trackers; t++) {
+        if (n->tracker_eos[t] || n->trk_down[t] || now < n->trk_heard[t] + to)
+            continue;
+        n->trk_down[t] = 1;
+        n->trackers_down++;
+        changed = true;
+        CMN_LOG(WARN, "tracker %u silent for %u s: marked down; epochs no longer wait for it", t,
+                n->cfg.liveness_timeout);
+    }
+    if (!changed)
+        return 0;
+    if (s_commit_ready(n) != 0)
+        return -EIO;
+    if (!s_run_done(n))
+        return 0;
+    if (s_run_end(n) != 0)
+        n->handle_error = true;
+    return 1;
+}
+
 static void s_log_stats(struct mrg_node *n)
 {
     uint32_t pending = 0;
@@ -748,7 +880,9 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->cfg = *cfg;
     n->n_trackers = cfg->trackers;
     n->tracker_eos = calloc(MRG_MAX_TRACKERS, 1);
-    if (!n->tracker_eos)
+    n->trk_down = calloc(MRG_MAX_TRACKERS, 1);
+    n->trk_heard = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_heard));
+    if (!n->tracker_eos || !n->trk_down || !n->trk_heard)
         abort();
     if (cfg->trackers > MRG_MAX_TRACKERS) {
         CMN_LOG(ERR, "trackers = %u: at most %u", cfg->trackers, MRG_MAX_TRACKERS);
@@ -757,6 +891,11 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->db = mrg_db_open(cfg->db_path);
     if (!n->db)
         goto err;
+    if (mrg_db_meta_text_is(n->db, "run_state", "running")) {
+        CMN_LOG(WARN, "the database's last run never ended (its merger stopped or crashed "
+                      "mid-run): marked interrupted");
+        mrg_db_meta_set_text(n->db, "run_state", "interrupted");
+    }
     if (cfg->retain_minutes || cfg->retain_hours || cfg->retain_days) {
         const struct mrg_retain r = {cfg->retain_minutes, cfg->retain_hours, cfg->retain_days};
         mrg_db_set_retention(n->db, &r);
@@ -803,6 +942,7 @@ int mrg_node_run(struct mrg_node *n)
     int exit_code = CMN_EXIT_OK;
     uint64_t ival = (uint64_t)n->cfg.stats_interval * 1000000000ull;
     uint64_t next_stats = cmn_mono_ns() + ival;
+    uint64_t next_beat = 0;
     /* results arrive as large messages: keep freed buffers mapped */
     cmn_wire_keep_buffers();
     while (!n->stop) {
@@ -816,18 +956,46 @@ int mrg_node_run(struct mrg_node *n)
             break;
         }
         /* drain what is there, bounded so stop and stats stay responsive */
+        bool drained = pr == 0;
         for (int k = 0; pr > 0 && k < 256 && !n->stop; k++) {
             zmq_msg_t zm;
             zmq_msg_init(&zm);
+            int rc;
             if (zmq_msg_recv(&zm, n->sock, ZMQ_DONTWAIT) < 0) {
                 zmq_msg_close(&zm);
-                break; /* EAGAIN, EINTR */
+                drained = true; /* EAGAIN, EINTR */
+                rc = mrg_node_check_liveness(n, cmn_mono_ns());
+                if (rc == 0)
+                    break;
+            } else {
+                rc = mrg_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm));
+                zmq_msg_close(&zm);
             }
-            int rc = mrg_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm));
-            zmq_msg_close(&zm);
             if (rc < 0) {
                 exit_code = CMN_EXIT_ERROR;
                 n->stop = 1;
+                break;
+            }
+            if (rc == 1) {
+                if (n->handle_error)
+                    exit_code = CMN_EXIT_ERROR;
+                n->handle_error = false;
+                if (n->cfg.exit_on_eos) {
+                    if (exit_code == CMN_EXIT_OK && s_run_lossy(&n->acct))
+                        exit_code = CMN_EXIT_LOST;
+                    return exit_code;
+                }
+            }
+        }
+        uint64_t now = cmn_mono_ns();
+        if (now >= next_beat) { /* renkei analyze and renkei status watch it */
+            mrg_db_meta_set_u64(n->db, "merger_heartbeat_ns", cmn_now_ns());
+            next_beat = now + CMN_HEARTBEAT_MS * 1000000ull;
+        }
+        if (drained && pr == 0) {
+            int rc = mrg_node_check_liveness(n, now);
+            if (rc < 0) {
+                exit_code = CMN_EXIT_ERROR;
                 break;
             }
             if (rc == 1) {
@@ -891,6 +1059,8 @@ void mrg_node_destroy(struct mrg_node **np)
         zmq_ctx_term(n->ctx);
     mrg_db_close(&n->db);
     free(n->tracker_eos);
+    free(n->trk_down);
+    free(n->trk_heard);
     free(n);
     *np = NULL;
 }

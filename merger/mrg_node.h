@@ -3,7 +3,17 @@
  * Hello / TrackerResult / Stats / EndOfStream from the splitter, trackers and
  * collectors (docs/ARCHITECTURE.md), holds each epoch's result chunks until
  * all N trackers sent all of theirs, commits it through mrg_db, and at the end
- * of a run checks the record accounting of every pipe. One thread owns a
+ * of a run checks the record accounting of every pipe. Liveness
+ * (docs/OPERATIONS.md): the splitter and each tracker of a run that sent
+ * nothing (no message of any kind, Heartbeats included) for
+ * liveness_timeout seconds, checked with the socket drained, is marked down
+ * and logged; held epochs no longer wait for a down tracker (they are
+ * committed incomplete), a down tracker counts as ended for the end of the
+ * run, and with exit_on_eos (one run, `renkei analyze`) any node down ends
+ * the run at once. A run that ended
+ * with a node down is `partial` and lossy (its pipes are unverifiable). The
+ * merger writes meta.merger_heartbeat_ns every second so `renkei analyze`
+ * and `renkei status` see a merger that stopped. One thread owns a
  * node; only mrg_node_stop() may be called from elsewhere (signal handlers).
  */
 #ifndef MRG_NODE_H
@@ -28,6 +38,7 @@ struct mrg_node_config {
     uint32_t retain_minutes; /* live sessions, per-epoch usage; 0 with all three 0: defaults */
     uint32_t retain_hours;   /* hourly usage rows (mrg_rollup.h) */
     uint32_t retain_days;    /* daily usage rows */
+    uint32_t liveness_timeout; /* seconds; 0: never mark a node down */
 };
 
 /* Result of the accounting at the end of a run. */
@@ -38,6 +49,7 @@ struct mrg_accounting {
     uint64_t trackers;          /* trackers accounted for */
     uint64_t epochs_incomplete; /* epochs committed without every tracker's chunks */
     uint64_t unverifiable;      /* pipes whose counts were missing (treated as lost) */
+    uint64_t nodes_down;        /* splitter, trackers and collectors down when it ended */
     char where[512];            /* "collector 1: 10 (sent 100, received 90); ..." or "" */
 };
 
@@ -60,6 +72,12 @@ int mrg_node_run(struct mrg_node *node);
  * Returns 1 when this message ended a run, 0 otherwise, -EIO on a database
  * failure (the daemon stops). */
 int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len);
+
+/* Mark the nodes of the current run silent since before now_ns -
+ * liveness_timeout down (monotonic ns; mrg_node_run calls it with the socket
+ * drained), commit what that completes, and end the run when it can. Same
+ * return as mrg_node_handle. For tests. */
+int mrg_node_check_liveness(struct mrg_node *n, uint64_t now_ns);
 
 /* Ask mrg_node_run to return after the message in hand; async-signal-safe.
  * Complete epochs are committed; incomplete ones are left out and logged. */

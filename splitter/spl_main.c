@@ -42,6 +42,9 @@ static const struct cmn_cli_opt s_opts[] = {
      "copies of a packet from two collectors closer than this are one packet, 0 off "
      "(default 500)"},
     {"dedup_memcap_mb", "MB", "memory for records held for the time-ordered merge (default 256)"},
+    {"liveness_timeout", "S",
+     "a collector silent or a tracker not taking records this long is marked down, 0 never "
+     "(default 30)"},
     CMN_CURVE_CLI_OPTS,
     {NULL, NULL, NULL},
 };
@@ -69,7 +72,7 @@ int main(int argc, char **argv)
     const char **trackers = NULL, **ranges = NULL;
     void *ctx = NULL;
     struct spl_node *node = NULL;
-    uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem;
+    uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem, live;
     const char *listen = cmn_cli_require(&s_spec, cfg, sect, "listen");
     const char *merger = cmn_cli_require(&s_spec, cfg, sect, "merger");
     size_t ntr = cmn_config_count(cfg, sect, "tracker");
@@ -83,7 +86,8 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
         cmn_config_u64(cfg, sect, "dedup_window_us", SPL_DEDUP_WINDOW_US, 0, 10000000, &dwin) ||
-        cmn_config_u64(cfg, sect, "dedup_memcap_mb", SPL_DEDUP_MEMCAP_MB, 1, 1 << 20, &dmem))
+        cmn_config_u64(cfg, sect, "dedup_memcap_mb", SPL_DEDUP_MEMCAP_MB, 1, 1 << 20, &dmem) ||
+        cmn_config_u64(cfg, sect, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400, &live))
         goto out;
     if (ntr > 4096) {
         CMN_LOG(ERR, "at most 4096 trackers, got %zu", ntr);
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
         .stats_interval = (uint32_t)stats,
         .dedup_window_us = dwin,
         .dedup_memcap_mb = dmem,
+        .liveness_timeout = (uint32_t)live,
     };
     node = spl_node_new(&sc);
     if (!node) {

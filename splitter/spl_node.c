@@ -46,6 +46,8 @@ struct s_coll {
     uint64_t batches_sent;     /* from its EndOfStream(s), cumulative */
     uint64_t records_sent;     /* from its EndOfStream(s), cumulative */
     int src;                   /* its source index in the dedup merge */
+    uint64_t heard_ns;         /* monotonic time of its last message */
+    bool down;                 /* silent past liveness_timeout (until it speaks again) */
 };
 
 /* One splitter -> tracker pipe. */
@@ -54,6 +56,7 @@ struct s_pipe {
     uint64_t seq;          /* last RecordBatch seq sent (starts at 1) */
     uint64_t batches_sent; /* RecordBatch messages sent */
     uint64_t records_sent; /* records in them */
+    bool down;             /* took nothing for liveness_timeout (see spl_node.h) */
 };
 
 struct spl_node {
@@ -68,6 +71,11 @@ struct spl_node {
     size_t ncoll;              /* entries used */
     size_t capcoll;            /* entries allocated */
     size_t nended;             /* collectors currently ended */
+    size_t ndown;              /* collectors currently marked down (not ended) */
+    uint32_t ntrk_down;        /* tracker pipes currently marked down */
+    uint64_t start_ns;         /* monotonic time the node started */
+    uint64_t next_beat_ns;     /* monotonic time of the next heartbeat to the merger */
+    bool missing_given_up;     /* expected collectors never heard: no longer waited for */
     uint64_t epoch_ns;         /* epoch length */
     uint64_t delay_ns;         /* batch_delay_ms in ns */
     uint64_t next_epoch;       /* epochs below this have been flushed */
@@ -108,12 +116,67 @@ static void s_account(struct spl_node *node, struct s_pipe *p, int rc, size_t n)
     p->records_sent += n;
 }
 
+static void s_heartbeat(struct spl_node *node, uint64_t now)
+{
+    if (now < node->next_beat_ns)
+        return;
+    (void)cmn_wire_send_heartbeat(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0);
+    node->next_beat_ns = now + CMN_HEARTBEAT_MS * 1000000ull;
+}
+
+static bool s_writable(void *sock)
+{
+    int ev = 0;
+    size_t sz = sizeof(ev);
+    return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLOUT);
+}
+
+/* Wait until pipe t takes a batch (liveness_timeout 0: block in the send).
+ * Heartbeats to the merger go on while it waits, and past liveness_timeout
+ * the tracker is reported (once) as not taking records: backpressure from a
+ * slow merger and a stopped tracker look the same from here, so nothing is
+ * dropped; the merger, which hears each tracker, decides it is down. */
+static void s_pipe_wait(struct spl_node *node, uint32_t t)
+{
+    struct s_pipe *p = &node->pipes[t];
+    if (node->cfg.liveness_timeout == 0 || s_writable(p->sock)) {
+        if (p->down) {
+            p->down = false;
+            node->ntrk_down--;
+            CMN_LOG(NOTICE, "tracker %" PRIu32 " takes records again", t);
+        }
+        return;
+    }
+    uint64_t limit = cmn_mono_ns() + (uint64_t)node->cfg.liveness_timeout * 1000000000ull;
+    for (;;) {
+        zmq_pollitem_t it = {.socket = p->sock, .events = ZMQ_POLLOUT};
+        if (zmq_poll(&it, 1, 200) > 0)
+            break;
+        uint64_t now = cmn_mono_ns();
+        s_heartbeat(node, now);
+        if (!p->down && now >= limit) {
+            p->down = true;
+            node->ntrk_down++;
+            CMN_LOG(WARN,
+                    "tracker %" PRIu32 " has taken no records for %" PRIu32
+                    " s (stopped, or behind): waiting for it",
+                    t, node->cfg.liveness_timeout);
+        }
+    }
+    if (p->down) {
+        p->down = false;
+        node->ntrk_down--;
+        CMN_LOG(NOTICE, "tracker %" PRIu32 " takes records again", t);
+    }
+}
+
 /* spl_emit_fn: one out-batch onto a tracker pipe. */
 static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cmn_record *recs,
                    size_t n)
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
+    s_pipe_wait(node, t);
     s_account(node, p, cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0), n);
 }
 
@@ -123,6 +186,7 @@ static void s_emit_own(void *arg, uint32_t t, uint32_t collector_id, struct cmn_
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
+    s_pipe_wait(node, t);
     s_account(node, p,
               cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0), n);
 }
@@ -169,11 +233,11 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 32 };
+    enum { FIXED = 35 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
-    size_t cap = FIXED + node->ncoll * 5 + node->cfg.tracker_count * 2 + npairs;
+    size_t cap = FIXED + node->ncoll * 6 + node->cfg.tracker_count * 3 + npairs;
     struct cmn_counter *c = malloc(cap * sizeof(*c) + cap * SPL_COUNTER_NAME);
     if (!c)
         abort();
@@ -227,6 +291,12 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dns_messages_forwarded", node->dns_messages);
     S_FIXED("dns_names_forwarded", node->dns_names);
     S_FIXED("connections_refused", cmn_curve_refused());
+    S_FIXED("collectors_down", node->ndown);
+    S_FIXED("collectors_missing",
+            node->missing_given_up && node->cfg.collectors > node->ncoll
+                ? node->cfg.collectors - node->ncoll
+                : 0);
+    S_FIXED("trackers_down", node->ntrk_down);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -243,10 +313,14 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
         S_NAMED(cl->batches_received, "collector.%" PRIu32 ".batches_received", cl->id);
         S_NAMED(cl->batches_sent, "collector.%" PRIu32 ".batches_sent", cl->id);
         S_NAMED(s_coll_batches_lost(cl), "collector.%" PRIu32 ".batches_lost", cl->id);
+        if (cl->down)
+            S_NAMED(1, "collector.%" PRIu32 ".down", cl->id);
     }
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
         S_NAMED(node->pipes[t].records_sent, "tracker.%" PRIu32 ".records_sent", t);
         S_NAMED(node->pipes[t].batches_sent, "tracker.%" PRIu32 ".batches_sent", t);
+        if (node->pipes[t].down)
+            S_NAMED(1, "tracker.%" PRIu32 ".down", t);
     }
     if (npairs > 0) {
         struct spl_dedup_pair *pr = malloc(npairs * sizeof(*pr));
@@ -323,13 +397,13 @@ static void s_epoch_mark(struct spl_node *node, uint64_t e)
  * collector in daemon mode, so everything received is complete. */
 static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool *inf /* OUT */)
 {
-    if (node->cfg.collectors > 0 && node->ncoll < node->cfg.collectors)
+    if (node->cfg.collectors > 0 && node->ncoll < node->cfg.collectors && !node->missing_given_up)
         return false;
     uint64_t min = UINT64_MAX;
     size_t live = 0;
     for (size_t i = 0; i < node->ncoll; i++) {
         const struct s_coll *c = &node->coll[i];
-        if (c->ended)
+        if (c->ended || c->down)
             continue;
         live++;
         if (c->max_ts_ns == 0)
@@ -486,6 +560,7 @@ static struct s_coll *s_coll_get(struct spl_node *node, uint32_t id)
     memset(c, 0, sizeof(*c));
     c->id = id;
     c->src = src;
+    c->heard_ns = cmn_mono_ns();
     snprintf(c->name, sizeof(c->name), "collector %" PRIu32, id);
     CMN_LOG(INFO, "collector %" PRIu32 " joined (%zu seen)", id, node->ncoll);
     return c;
@@ -610,19 +685,45 @@ static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
     s_release(node);
 }
 
+/* A message from collector id: it is alive (back, if it was marked down). */
+static void s_heard(struct spl_node *node, uint32_t id)
+{
+    struct s_coll *c = s_coll_find(node, id);
+    if (!c)
+        return;
+    c->heard_ns = cmn_mono_ns();
+    if (c->down) {
+        c->down = false;
+        node->ndown--;
+        CMN_LOG(NOTICE, "collector %" PRIu32 " (%s) is back", c->id, c->name);
+    }
+}
+
 static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
 {
     if (m->is_batch) {
         s_on_batch(node, &m->batch);
+        s_heard(node, m->batch.collector_id);
         return;
     }
     Renkei__Envelope *env = m->env;
     switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HEARTBEAT:
+            if (env->heartbeat->kind == RENKEI__NODE_KIND__NODE_COLLECTOR &&
+                s_coll_get(node, env->heartbeat->node_id))
+                s_heard(node, env->heartbeat->node_id);
+            else
+                node->unexpected_messages++;
+            break;
         case RENKEI__ENVELOPE__BODY_HELLO:
             s_on_hello(node, env->hello);
+            if (env->hello->kind == RENKEI__NODE_KIND__NODE_COLLECTOR)
+                s_heard(node, env->hello->node_id);
             break;
         case RENKEI__ENVELOPE__BODY_EOS:
             s_on_eos(node, env->eos);
+            if (env->eos->kind == RENKEI__NODE_KIND__NODE_COLLECTOR)
+                s_heard(node, env->eos->node_id);
             break;
         case RENKEI__ENVELOPE__BODY_DNS_NAMES:
             /* passive DNS: straight on to the merger, as decoded (the merger
@@ -639,9 +740,52 @@ static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
 
 static void s_check_done(struct spl_node *node)
 {
-    if (node->cfg.collectors > 0 && node->ncoll >= node->cfg.collectors &&
-        node->nended == node->ncoll)
+    if (node->cfg.collectors == 0 || node->nended + node->ndown != node->ncoll ||
+        (node->ncoll == 0 && !node->missing_given_up))
+        return;
+    if (node->ncoll >= node->cfg.collectors || node->missing_given_up) {
+        if (node->ndown || node->ncoll < node->cfg.collectors)
+            CMN_LOG(WARN,
+                    "ending the stream without %zu collector(s) down and %zu never heard from: "
+                    "their records are unverifiable",
+                    node->ndown,
+                    node->ncoll < node->cfg.collectors ? node->cfg.collectors - node->ncoll : 0);
         spl_node_finish(node);
+    }
+}
+
+/* Mark collectors silent past liveness_timeout down; give up expected
+ * collectors never heard from by then (spl_node.h, Liveness). Called with
+ * the collector socket drained. */
+static void s_liveness(struct spl_node *node, uint64_t now)
+{
+    if (node->cfg.liveness_timeout == 0 || node->done)
+        return;
+    uint64_t to = (uint64_t)node->cfg.liveness_timeout * 1000000000ull;
+    bool changed = false;
+    for (size_t i = 0; i < node->ncoll; i++) {
+        struct s_coll *c = &node->coll[i];
+        if (c->ended || c->down || now < c->heard_ns + to)
+            continue;
+        c->down = true;
+        node->ndown++;
+        changed = true;
+        CMN_LOG(WARN,
+                "collector %" PRIu32 " (%s) silent for %" PRIu32
+                " s: marked down; the epoch watermark no longer waits for it",
+                c->id, c->name, node->cfg.liveness_timeout);
+    }
+    if (!node->missing_given_up && node->cfg.collectors > node->ncoll && now >= node->start_ns + to) {
+        node->missing_given_up = true;
+        changed = true;
+        CMN_LOG(WARN, "%zu of %" PRIu32 " expected collectors heard from in %" PRIu32
+                      " s: going on without the others",
+                node->ncoll, node->cfg.collectors, node->cfg.liveness_timeout);
+    }
+    if (changed) {
+        s_release(node);
+        s_check_done(node);
+    }
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -755,6 +899,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     }
     node->next_stats_ns =
         cfg->stats_interval ? cmn_mono_ns() + cfg->stats_interval * 1000000000ull : UINT64_MAX;
+    node->start_ns = cmn_mono_ns();
     CMN_LOG(NOTICE,
             "listening on %s; %" PRIu32 " trackers; expecting %" PRIu32
             " collectors%s; epoch %" PRIu64 " s; dedup window %" PRIu64 " us",
@@ -832,6 +977,7 @@ void spl_node_finish(struct spl_node *node)
         Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
         env.body_case = RENKEI__ENVELOPE__BODY_EOS;
         env.eos = &e;
+        s_pipe_wait(node, t);
         s_send(node, p->sock, &env);
         batches += p->batches_sent;
         records += p->records_sent;
@@ -864,6 +1010,8 @@ bool spl_node_done(const struct spl_node *node)
 static int s_wait_ms(const struct spl_node *node, uint64_t now, int max_wait_ms)
 {
     uint64_t next = node->next_stats_ns;
+    if (node->next_beat_ns < next)
+        next = node->next_beat_ns;
     uint64_t o = spl_shard_oldest(node->shard);
     if (o != UINT64_MAX && o + node->delay_ns < next)
         next = o + node->delay_ns;
@@ -903,14 +1051,17 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         int e = zmq_errno();
         return e == EINTR ? 0 : -e;
     }
+    bool drained = rc == 0;
     for (int k = 0; rc > 0 && k < SPL_MSG_BURST && !node->done; k++) {
         zmq_msg_t zm;
         zmq_msg_init(&zm);
         if (zmq_msg_recv(&zm, node->pull, ZMQ_DONTWAIT) < 0) {
             int err = zmq_errno();
             zmq_msg_close(&zm);
-            if (err == EAGAIN || err == EINTR)
+            if (err == EAGAIN || err == EINTR) {
+                drained = true;
                 break;
+            }
             return -err;
         }
         spl_node_handle(node, zmq_msg_data(&zm), zmq_msg_size(&zm));
@@ -919,6 +1070,11 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     if (node->done)
         return 1;
     uint64_t now = cmn_mono_ns();
+    s_heartbeat(node, now);
+    if (drained)
+        s_liveness(node, now);
+    if (node->done)
+        return 1;
     if (now > node->delay_ns)
         spl_shard_flush_older(node->shard, now - node->delay_ns);
     if (now >= node->next_stats_ns) {

@@ -25,6 +25,18 @@
  * on how the collectors' batches interleaved. Epoch marking, records_late and
  * the flushes apply to released records.
  *
+ * Liveness (docs/OPERATIONS.md): a collector that sent nothing (no batch,
+ * no Heartbeat) for liveness_timeout seconds, checked when the collector
+ * socket is drained, is marked down: the watermark no longer waits for it,
+ * and with `collectors` expected the run ends once every other collector
+ * ended (its records are then unverifiable: the merger counts the run
+ * lossy). Expected collectors never heard from by the timeout are given up
+ * the same way. A tracker pipe that takes no batch for liveness_timeout
+ * seconds is reported (trackers_down, tracker.<i>.down) but still waited
+ * for: a slow merger's backpressure looks the same as a stopped tracker, so
+ * nothing is dropped; the merger, which hears every tracker, decides.
+ * Heartbeats to the merger go on while a send waits.
+ *
  * Counters (names are a contract; spl_node_counter and the Stats messages use them):
  *   records_received, batches_received  from collectors, all of them
  *   records_forwarded    records sent to at least one tracker; once nothing is held,
@@ -44,9 +56,12 @@
  *   unexpected_messages  well-formed but not for a splitter (dropped, counted)
  *   records_late, epochs_flushed, epochs_untracked, batches_reordered, send_errors,
  *   records_send_failed, collectors_seen, collectors_ended, collectors_expected,
- *   trackers, epoch_seconds, next_epoch
+ *   trackers, epoch_seconds, next_epoch,
+ *   collectors_down (now), collectors_missing (expected, never heard, given up),
+ *   trackers_down (now)
  *   collector.<id>.records_received / records_sent / batches_received /
- *                  batches_sent / batches_lost
+ *                  batches_sent / batches_lost / down (1 while marked down)
+ *   tracker.<i>.down (1 while marked down)
  *   tracker.<i>.records_sent / batches_sent
  */
 #ifndef SPL_NODE_H
@@ -73,6 +88,7 @@ struct spl_config {
     int hwm;                     /* ZeroMQ high-water mark per socket (messages); 0: default */
     uint64_t dedup_window_us;    /* redundant copies within this are one packet; 0: no dedup */
     uint64_t dedup_memcap_mb;    /* records held for the time-ordered merge; 0: default */
+    uint32_t liveness_timeout;   /* seconds; 0: never mark a peer down (see Liveness above) */
 };
 
 #define SPL_DEDUP_WINDOW_US 500        /* default dedup_window_us */

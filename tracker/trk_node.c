@@ -656,6 +656,7 @@ int trk_node_run(struct trk_node *n)
     n->stats_next = n->stats_mono + step;
     bool done = false;
     int rc = CMN_EXIT_OK;
+    uint64_t beat = 0; /* monotonic time of the next heartbeat */
     while (!done && !n->stop) {
         zmq_pollitem_t pi = {.socket = n->pull, .events = ZMQ_POLLIN};
         int pr = zmq_poll(&pi, 1, NODE_POLL_MS);
@@ -682,6 +683,10 @@ int trk_node_run(struct trk_node *n)
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);
         uint64_t mono = cmn_mono_ns();
+        if (mono >= beat) { /* liveness, to the merger (docs/OPERATIONS.md) */
+            (void)cmn_wire_send_heartbeat(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id);
+            beat = mono + CMN_HEARTBEAT_MS * 1000000ull;
+        }
         if (step && mono >= n->stats_next) {
             s_stats_line(n, mono);
             n->stats_next = mono + step;

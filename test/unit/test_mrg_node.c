@@ -366,5 +366,110 @@ TEST(pending_epochs_bounded)
     PASS;
 }
 
+/* An envelope (hello / heartbeat / EOS of kind, id) packed for mrg_node_handle. */
+static uint8_t *s_pack_ctl(Renkei__Envelope__BodyCase body, Renkei__NodeKind kind, uint32_t id,
+                           uint32_t trackers, size_t *len)
+{
+    Renkei__Hello h = RENKEI__HELLO__INIT;
+    Renkei__Heartbeat hb = RENKEI__HEARTBEAT__INIT;
+    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.version = CMN_WIRE_VERSION;
+    env.body_case = body;
+    h.kind = hb.kind = e.kind = kind;
+    h.node_id = hb.node_id = e.node_id = id;
+    h.tracker_count = trackers;
+    if (body == RENKEI__ENVELOPE__BODY_HELLO)
+        env.hello = &h;
+    else if (body == RENKEI__ENVELOPE__BODY_HEARTBEAT)
+        env.heartbeat = &hb;
+    else
+        env.eos = &e;
+    *len = renkei__envelope__get_packed_size(&env);
+    uint8_t *b = malloc(*len);
+    renkei__envelope__pack(&env, b);
+    return b;
+}
+
+static int s_ctl(struct mrg_node *n, Renkei__Envelope__BodyCase body, Renkei__NodeKind kind,
+                 uint32_t id, uint32_t trackers)
+{
+    size_t len;
+    uint8_t *b = s_pack_ctl(body, kind, id, trackers, &len);
+    int rc = mrg_node_handle(n, b, len);
+    free(b);
+    return rc;
+}
+
+/* Liveness (timeout 1 s): of two trackers, 1 never speaks. Within the
+ * timeout epoch 1 waits for it; past it (heartbeats of tracker 0 and the splitter keep them
+ * up) tracker 1 is down, epoch 1 is committed incomplete, and the run ends
+ * at the splitter's and tracker 0's end of stream: partial, tracker 1 named,
+ * lossy. A heartbeat alone between runs starts no run. With exit_on_eos a
+ * silent splitter ends the run by itself. */
+TEST(liveness)
+{
+    char db[64];
+    snprintf(db, sizeof(db), "/tmp/renkei-test-mrg-live-%d.sqlite", (int)getpid());
+    unlink(db);
+    struct mrg_node_config cfg = {
+        .listen = "inproc://mrg-live", .db_path = db, .liveness_timeout = 1};
+    struct mrg_node *n = mrg_node_new(&cfg);
+    FAIL_IF(!n);
+    const Renkei__Envelope__BodyCase HELLO = RENKEI__ENVELOPE__BODY_HELLO,
+                                   BEAT = RENKEI__ENVELOPE__BODY_HEARTBEAT,
+                                   EOS = RENKEI__ENVELOPE__BODY_EOS;
+    const Renkei__NodeKind SPL = RENKEI__NODE_KIND__NODE_SPLITTER,
+                           TRK = RENKEI__NODE_KIND__NODE_TRACKER;
+    FAIL_IF(s_ctl(n, BEAT, TRK, 0, 0) != 0);
+    FAIL_IF(s_q(db, "SELECT value = 'new' FROM meta WHERE key = 'run_state'") != 1);
+    FAIL_IF(s_ctl(n, HELLO, SPL, 0, 2) != 0);
+    size_t len;
+    uint8_t *b = s_pack_result(0, 1, &len);
+    FAIL_IF(mrg_node_handle(n, b, len) != 0);
+    free(b);
+    FAIL_IF(mrg_node_check_liveness(n, cmn_mono_ns()) != 0);
+    FAIL_IF(s_q(db, "SELECT COUNT(*) FROM epochs") != 0); /* waits for tracker 1 */
+    usleep(1100 * 1000); /* past the 1 s timeout for tracker 1, silent since the hello */
+    FAIL_IF(s_ctl(n, BEAT, SPL, 0, 0) != 0);
+    FAIL_IF(s_ctl(n, BEAT, TRK, 0, 0) != 0);
+    FAIL_IF(mrg_node_check_liveness(n, cmn_mono_ns()) != 0);
+    FAIL_IF(s_q(db, "SELECT COUNT(*) FROM epochs") != 1);
+    FAIL_IF(s_q(db, "SELECT value = 'running' FROM meta WHERE key = 'run_state'") != 1);
+    FAIL_IF(s_ctl(n, EOS, SPL, 0, 0) != 0);
+    FAIL_IF(s_ctl(n, EOS, TRK, 0, 0) != 1); /* tracker 1 is down: the run ends */
+    struct mrg_accounting a;
+    mrg_node_accounting(n, &a);
+    FAIL_IF_NOT(a.ended && a.nodes_down == 1 && a.unverifiable >= 1);
+    FAIL_IF_NOT(strstr(a.where, "tracker 1: down") != NULL);
+    FAIL_IF(s_q(db, "SELECT value = 'partial' FROM meta WHERE key = 'run_state'") != 1);
+    mrg_node_destroy(&n);
+    unlink(db);
+
+    /* exit_on_eos: the splitter falls silent mid-run */
+    cfg.exit_on_eos = true;
+    cfg.listen = "inproc://mrg-live2";
+    n = mrg_node_new(&cfg);
+    FAIL_IF(!n);
+    FAIL_IF(s_ctl(n, HELLO, SPL, 0, 1) != 0);
+    FAIL_IF(mrg_node_check_liveness(n, cmn_mono_ns()) != 0);
+    FAIL_IF(mrg_node_check_liveness(n, cmn_mono_ns() + 2 * NS) != 1);
+    mrg_node_accounting(n, &a);
+    FAIL_IF_NOT(a.ended && strstr(a.where, "splitter: down") != NULL);
+    mrg_node_destroy(&n);
+    /* a merger that finds its last run still `running` says it was interrupted */
+    sqlite3 *h = NULL;
+    FAIL_IF(sqlite3_open(db, &h) != SQLITE_OK);
+    FAIL_IF(sqlite3_exec(h, "UPDATE meta SET value = 'running' WHERE key = 'run_state'", NULL,
+                         NULL, NULL) != SQLITE_OK);
+    sqlite3_close(h);
+    n = mrg_node_new(&cfg);
+    FAIL_IF(!n);
+    FAIL_IF(s_q(db, "SELECT value = 'interrupted' FROM meta WHERE key = 'run_state'") != 1);
+    mrg_node_destroy(&n);
+    unlink(db);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config)
-              TEST_ENTRY(pending_epochs_bounded))
+              TEST_ENTRY(pending_epochs_bounded) TEST_ENTRY(liveness))

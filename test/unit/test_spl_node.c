@@ -83,6 +83,10 @@ static size_t s_drain(void *sock, Renkei__Envelope **envs, size_t n)
         Renkei__Envelope *e = cmn_wire_recv(sock, ZMQ_DONTWAIT, &err);
         if (!e)
             break;
+        if (e->body_case == RENKEI__ENVELOPE__BODY_HEARTBEAT) { /* timing, not content */
+            cmn_wire_free(&e);
+            continue;
+        }
         envs[k++] = e;
     }
     return k;
