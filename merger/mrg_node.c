@@ -728,6 +728,14 @@ static int s_on_eos(struct mrg_node *n, Renkei__Envelope **envp)
     return 0;
 }
 
+/* node_stats counter `down` of (kind, id): 1 while marked down (the
+ * monitor page shows it), 0 once heard again. */
+static void s_put_down(struct mrg_node *n, const char *kind, uint32_t id, bool down)
+{
+    const struct cmn_counter c = {"down", down};
+    mrg_db_put_stats(n->db, kind, id, NULL, false, &c, 1);
+}
+
 /* A message from (kind, id): alive, back if it was marked down. */
 static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
 {
@@ -736,6 +744,7 @@ static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
         n->spl_heard = now;
         if (n->spl_down) {
             n->spl_down = false;
+            s_put_down(n, "splitter", 0, false);
             CMN_LOG(NOTICE, "splitter is back");
         }
     } else if (kind == RENKEI__NODE_KIND__NODE_TRACKER && id < MRG_MAX_TRACKERS) {
@@ -743,6 +752,7 @@ static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
         if (n->trk_down[id]) {
             n->trk_down[id] = 0;
             n->trackers_down--;
+            s_put_down(n, "tracker", id, false);
             CMN_LOG(NOTICE, "tracker %u is back", id);
         }
     }
@@ -834,6 +844,7 @@ int mrg_node_check_liveness(struct mrg_node *n, uint64_t now)
     if (!n->splitter_eos && !n->spl_down && now >= n->spl_heard + to) {
         n->spl_down = true;
         changed = true;
+        s_put_down(n, "splitter", 0, true);
         CMN_LOG(WARN, "splitter silent for %u s: marked down%s", n->cfg.liveness_timeout,
                 n->cfg.exit_on_eos ? "; ending the run" : "");
     }
@@ -843,6 +854,7 @@ int mrg_node_check_liveness(struct mrg_node *n, uint64_t now)
         n->trk_down[t] = 1;
         n->trackers_down++;
         changed = true;
+        s_put_down(n, "tracker", t, true);
         CMN_LOG(WARN, "tracker %u silent for %u s: marked down; epochs no longer wait for it", t,
                 n->cfg.liveness_timeout);
     }

@@ -1040,7 +1040,8 @@ int rep_pages_events(struct rep_page *p)
  * kind, "drops" adds every drop_* counter (each listed by reason below). */
 // clang-format off
 #define MON_SUMMARY_SQL                                                                            \
-    "SELECT kind, node_id, MAX(name), MAX(updated_at), MIN(final),"                                \
+    "SELECT kind, node_id, MAX(name), MAX(updated_at), MIN(CASE WHEN counter <> 'down' THEN"      \
+    "  final END),"                                                                                \
     " SUM(CASE WHEN counter IN ('records_received', 'results_received') OR (kind = 'collector'"    \
     "  AND counter = 'records') OR counter LIKE 'collector.%.records_received' THEN value END),"    \
     " SUM(CASE WHEN counter IN ('records_sent', 'results_sent', 'epochs_committed') OR"            \
@@ -1048,7 +1049,8 @@ int rep_pages_events(struct rep_page *p)
     " SUM(CASE WHEN counter IN ('batches', 'batches_received') THEN value END),"                   \
     " SUM(CASE WHEN counter LIKE 'drop%' OR counter LIKE '%drop_memcap' THEN value END),"          \
     " SUM(CASE WHEN counter = 'duplicates_removed' THEN value END),"                               \
-    " SUM(CASE WHEN counter IN ('records_lost', 'batches_lost') THEN value END)"                   \
+    " SUM(CASE WHEN counter IN ('records_lost', 'batches_lost') THEN value END),"                  \
+    " MAX(CASE WHEN counter = 'down' THEN value END)"                                              \
     " FROM node_stats GROUP BY kind, node_id ORDER BY CASE kind WHEN 'collector' THEN 0 WHEN"      \
     " 'splitter' THEN 1 WHEN 'tracker' THEN 2 ELSE 3 END, node_id"
 // clang-format on
@@ -1085,7 +1087,9 @@ static int s_monitor_json(struct rep_page *p, const char *state, const char *now
         s_json_text(f, s_col(st, 2));
         fputs(", \"updated_at\": ", f);
         s_json_text(f, s_col(st, 3));
-        fprintf(f, ", \"final\": %s, \"values\": [", sqlite3_column_int(st, 4) ? "true" : "false");
+        fprintf(f, ", \"final\": %s, \"down\": %s, \"values\": [",
+                sqlite3_column_int(st, 4) ? "true" : "false",
+                sqlite3_column_int(st, 11) ? "true" : "false");
         for (int i = 0; i < 6; i++)
             fprintf(f, "%s%lld", i ? ", " : "", (long long)sqlite3_column_int64(st, 5 + i));
         fputs("]}", f);
@@ -1284,6 +1288,8 @@ int rep_pages_monitor(struct rep_page *p, bool json)
         fputs(".u\">", f);
         rep_html_esc(f, s_col(st, 3));
         fputs(sqlite3_column_int(st, 4) ? " (final)" : "", f);
+        if (sqlite3_column_int(st, 11)) /* the merger's liveness: silent past its timeout */
+            fputs(" <b style=\"color:#a00\">DOWN</b>", f);
         fputs("</td>", f);
         for (int i = 0; i < 6; i++) {
             int64_t v = sqlite3_column_int64(st, 5 + i);
@@ -1347,7 +1353,7 @@ int rep_pages_monitor(struct rep_page *p, bool json)
               "{return r.json();}).then(function(d){document.getElementById('state').textContent="
               "d.run_state;document.getElementById('now').textContent=d.now;"
               "d.nodes.forEach(function(n){var id=n.kind+'.'+n.id;set('s=\"'+id+'.u\"',"
-              "n.updated_at+(n.final?' (final)':''));n.values.forEach(function(v,i){"
+              "n.updated_at+(n.final?' (final)':'')+(n.down?' DOWN':''));n.values.forEach(function(v,i){"
               "set('s=\"'+id+'.'+i+'\"',v);});});d.counters.forEach(function(c){"
               "set('c=\"'+c[0]+'.'+c[1]+'.'+c[2]+'\"',c[3]);});"
               "if(d.run_state==='running')setTimeout(tick,2000);else location.reload();})"

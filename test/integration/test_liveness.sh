@@ -14,7 +14,6 @@ command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 7
 command -v pgrep >/dev/null || { echo "skipped: pgrep not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/renkei-live-XXXXXX)
 cleanup() {
-    pkill -CONT -f "^$BIN/renkei" 2>/dev/null || true
     [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -27,8 +26,8 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
     --out "$TMP/g.pcap" --truth "$TMP/g.truth.json" >/dev/null
 TO=2
 
-# case NAME PATTERN WANT_STATE WANT_TEXT: stop the first process whose command
-# line starts with $BIN/PATTERN, as soon as it exists.
+# case NAME PATTERN WANT_STATE WANT_TEXT: stop the first child of this
+# analyze whose command line starts with $BIN/PATTERN, as soon as it exists.
 case_stop() {
     local name=$1 pat=$2 want_state=$3 want_text=$4 db=$TMP/$1.sqlite
     local t0=$SECONDS rc=0
@@ -36,7 +35,7 @@ case_stop() {
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     local an=$! pid=""
     for _ in $(seq 1 400); do
-        pid=$(pgrep -f "^$BIN/$pat" | head -1 || true)
+        pid=$(pgrep -P $an -f "^$BIN/$pat" | head -1 || true) # ours, not another test's
         [ -n "$pid" ] && break
         sleep 0.02
     done

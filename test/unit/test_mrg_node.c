@@ -436,6 +436,8 @@ TEST(liveness)
     FAIL_IF(mrg_node_check_liveness(n, cmn_mono_ns()) != 0);
     FAIL_IF(s_q(db, "SELECT COUNT(*) FROM epochs") != 1);
     FAIL_IF(s_q(db, "SELECT value = 'running' FROM meta WHERE key = 'run_state'") != 1);
+    FAIL_IF(s_q(db, "SELECT value FROM node_stats WHERE kind = 'tracker' AND node_id = 1"
+                    " AND counter = 'down'") != 1);
     FAIL_IF(s_ctl(n, EOS, SPL, 0, 0) != 0);
     FAIL_IF(s_ctl(n, EOS, TRK, 0, 0) != 1); /* tracker 1 is down: the run ends */
     struct mrg_accounting a;
