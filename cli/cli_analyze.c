@@ -500,8 +500,11 @@ int cli_analyze_main(int argc, char **argv)
     /* the merger ends the run; the others follow it (a stopped tracker the
      * merger gave up on would not), and a silent merger fails the run */
     cli_proc_set_leader(procs, merger_idx, 3000);
-    struct s_watch watch = {.db = db, .procs = procs, .merger = merger_idx,
-                            .start_ns = cmn_now_ns(), .timeout_ns = live * 1000000000ull};
+    struct s_watch watch = {.db = db,
+                            .procs = procs,
+                            .merger = merger_idx,
+                            .start_ns = cmn_now_ns(),
+                            .timeout_ns = live * 1000000000ull};
     if (live)
         cli_proc_set_watch(procs, s_watch_merger, &watch);
     struct cli_proc_end failed;
@@ -538,8 +541,9 @@ int cli_analyze_main(int argc, char **argv)
     }
     bool partial = strcmp(s.run_state, "partial") == 0;
     if (partial)
-        fprintf(stderr, "renkei analyze: the run is partial, a process stopped answering: %s; "
-                        "database kept: %s\n",
+        fprintf(stderr,
+                "renkei analyze: the run is partial, a process stopped answering: %s; "
+                "database kept: %s\n",
                 s.where, db);
     else if (lost)
         fprintf(stderr,
@@ -547,8 +551,8 @@ int cli_analyze_main(int argc, char **argv)
                 "(see the merger's accounting above); database kept: %s\n",
                 db);
     printf("renkei analyze: %s\n", partial ? "PARTIAL: a process stopped answering"
-                                    : lost  ? "finished, but records were lost"
-                                            : "done");
+                                   : lost  ? "finished, but records were lost"
+                                           : "done");
     printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
     s_print_n("records", s.records);
     if (skipped_packets > 0)

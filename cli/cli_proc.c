@@ -33,12 +33,12 @@ struct s_child {
 };
 
 struct cli_proc_set {
-    struct s_child *c; /* children in spawn order */
-    size_t n;          /* children started */
-    size_t cap;        /* entries allocated */
-    sigset_t waitset;  /* SIGINT, SIGTERM, SIGCHLD */
-    sigset_t oldmask;  /* the caller's mask, restored on destroy and in children */
-    int leader;        /* child whose end ends the run (-1: none) */
+    struct s_child *c;        /* children in spawn order */
+    size_t n;                 /* children started */
+    size_t cap;               /* entries allocated */
+    sigset_t waitset;         /* SIGINT, SIGTERM, SIGCHLD */
+    sigset_t oldmask;         /* the caller's mask, restored on destroy and in children */
+    int leader;               /* child whose end ends the run (-1: none) */
     uint64_t leader_grace_ms; /* the others' time to end after it */
     cli_proc_watch_fn watch;  /* called about once a second, or NULL */
     void *watch_arg;          /* its argument */

@@ -219,13 +219,12 @@ static void *s_thread(void *arg)
     uint64_t period = (uint64_t)o->cfg.stats_interval * 1000000000ull;
     uint64_t next = cmn_mono_ns() + period;
     uint32_t idle = 0; /* empty looks in a row */
-    uint64_t beat = 0;  /* monotonic time of the next heartbeat to the splitter */
+    uint64_t beat = 0; /* monotonic time of the next heartbeat to the splitter */
     for (;;) {
         if (o->spl) {
             uint64_t now = cmn_mono_ns();
             if (now >= beat) {
-                (void)cmn_wire_send_heartbeat(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR,
-                                              o->cfg.id);
+                (void)cmn_wire_send_heartbeat(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, o->cfg.id);
                 beat = now + CMN_HEARTBEAT_MS * 1000000ull;
             }
         }

@@ -78,7 +78,8 @@ int main(int argc, char **argv)
                        &rmin) != 0 ||
         cmn_config_u64(cfg, section, "retain_hours", MRG_RETAIN_HOURS_DEFAULT, 0, 876000, &rhour) !=
             0 ||
-        cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) != 0 ||
+        cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) !=
+            0 ||
         cmn_config_u64(cfg, section, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400,
                        &live) != 0)
         goto out;

@@ -487,8 +487,9 @@ static void s_account(struct mrg_node *n)
             if (cmn_wire_stat(spl->st, key, 0)) {
                 a->unverifiable++;
                 a->nodes_down++;
-                s_where_add(a, "collector %u: down (silent past the splitter's liveness_timeout), "
-                               "records sent unknown",
+                s_where_add(a,
+                            "collector %u: down (silent past the splitter's liveness_timeout), "
+                            "records sent unknown",
                             id);
             } else if (!found) {
                 a->unverifiable++;
@@ -531,7 +532,8 @@ static void s_account(struct mrg_node *n)
         if (n->trk_down[t]) {
             a->unverifiable++;
             a->nodes_down++;
-            s_where_add(a, "tracker %u: down (silent for %u s), its results and records unverifiable",
+            s_where_add(a,
+                        "tracker %u: down (silent for %u s), its results and records unverifiable",
                         t, n->cfg.liveness_timeout);
         } else if (sent == UINT64_MAX || !found) {
             a->unverifiable++;
@@ -606,7 +608,8 @@ static int s_run_end(struct mrg_node *n)
                 " packets, %" PRIu64 " bytes, %" PRIu64
                 " shared sessions deduplicated, RECORDS LOST %" PRIu64 ", %" PRIu64
                 " pipes unverifiable: %s",
-                a->nodes_down ? "ended PARTIAL (nodes down)" : "complete", a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost, a->unverifiable, a->where);
+                a->nodes_down ? "ended PARTIAL (nodes down)" : "complete", a->collectors,
+                a->trackers, pk, by, n->shared_dedup, a->records_lost, a->unverifiable, a->where);
     else
         CMN_LOG(NOTICE,
                 "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64

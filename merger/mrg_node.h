@@ -35,9 +35,9 @@ struct mrg_node_config {
     bool exit_on_eos;              /* return from mrg_node_run after the first run ends */
     uint32_t stats_interval;       /* seconds between stats log lines / merger node_stats; 0 off */
     void *zmq_ctx;                 /* borrowed ZeroMQ context (tests, inproc); NULL: own one */
-    uint32_t retain_minutes; /* live sessions, per-epoch usage; 0 with all three 0: defaults */
-    uint32_t retain_hours;   /* hourly usage rows (mrg_rollup.h) */
-    uint32_t retain_days;    /* daily usage rows */
+    uint32_t retain_minutes;   /* live sessions, per-epoch usage; 0 with all three 0: defaults */
+    uint32_t retain_hours;     /* hourly usage rows (mrg_rollup.h) */
+    uint32_t retain_days;      /* daily usage rows */
     uint32_t liveness_timeout; /* seconds; 0: never mark a node down */
 };
 

@@ -292,10 +292,9 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dns_names_forwarded", node->dns_names);
     S_FIXED("connections_refused", cmn_curve_refused());
     S_FIXED("collectors_down", node->ndown);
-    S_FIXED("collectors_missing",
-            node->missing_given_up && node->cfg.collectors > node->ncoll
-                ? node->cfg.collectors - node->ncoll
-                : 0);
+    S_FIXED("collectors_missing", node->missing_given_up && node->cfg.collectors > node->ncoll
+                                      ? node->cfg.collectors - node->ncoll
+                                      : 0);
     S_FIXED("trackers_down", node->ntrk_down);
 #undef S_FIXED
     assert(k == FIXED);
@@ -775,11 +774,13 @@ static void s_liveness(struct spl_node *node, uint64_t now)
                 " s: marked down; the epoch watermark no longer waits for it",
                 c->id, c->name, node->cfg.liveness_timeout);
     }
-    if (!node->missing_given_up && node->cfg.collectors > node->ncoll && now >= node->start_ns + to) {
+    if (!node->missing_given_up && node->cfg.collectors > node->ncoll &&
+        now >= node->start_ns + to) {
         node->missing_given_up = true;
         changed = true;
-        CMN_LOG(WARN, "%zu of %" PRIu32 " expected collectors heard from in %" PRIu32
-                      " s: going on without the others",
+        CMN_LOG(WARN,
+                "%zu of %" PRIu32 " expected collectors heard from in %" PRIu32
+                " s: going on without the others",
                 node->ncoll, node->cfg.collectors, node->cfg.liveness_timeout);
     }
     if (changed) {

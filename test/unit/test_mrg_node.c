@@ -417,8 +417,8 @@ TEST(liveness)
     struct mrg_node *n = mrg_node_new(&cfg);
     FAIL_IF(!n);
     const Renkei__Envelope__BodyCase HELLO = RENKEI__ENVELOPE__BODY_HELLO,
-                                   BEAT = RENKEI__ENVELOPE__BODY_HEARTBEAT,
-                                   EOS = RENKEI__ENVELOPE__BODY_EOS;
+                                     BEAT = RENKEI__ENVELOPE__BODY_HEARTBEAT,
+                                     EOS = RENKEI__ENVELOPE__BODY_EOS;
     const Renkei__NodeKind SPL = RENKEI__NODE_KIND__NODE_SPLITTER,
                            TRK = RENKEI__NODE_KIND__NODE_TRACKER;
     FAIL_IF(s_ctl(n, BEAT, TRK, 0, 0) != 0);
@@ -462,8 +462,8 @@ TEST(liveness)
     /* a merger that finds its last run still `running` says it was interrupted */
     sqlite3 *h = NULL;
     FAIL_IF(sqlite3_open(db, &h) != SQLITE_OK);
-    FAIL_IF(sqlite3_exec(h, "UPDATE meta SET value = 'running' WHERE key = 'run_state'", NULL,
-                         NULL, NULL) != SQLITE_OK);
+    FAIL_IF(sqlite3_exec(h, "UPDATE meta SET value = 'running' WHERE key = 'run_state'", NULL, NULL,
+                         NULL) != SQLITE_OK);
     sqlite3_close(h);
     n = mrg_node_new(&cfg);
     FAIL_IF(!n);
