@@ -4,7 +4,9 @@
  * Hello, TrackerResult chunks, Stats, DnsNames, EndOfStream, and anything
  * else) handed to mrg_node_handle in order, as mrg_node_run does, against an
  * in-memory database. The first byte picks the configuration: trackers
- * fixed (1-2) or learnt from the splitter's Hello. Any sequence must end
+ * fixed (1-2) or learnt from the splitter's Hello (bits 0-1), liveness on
+ * (bit 2: an empty frame then means "2 s pass": every silent node goes
+ * down, mrg_node_check_liveness) and exit_on_eos (bit 3). Any sequence must end
  * without a crash, a hang, a leak, a database error or unbounded growth.
  */
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 
 #include "cmn_log.h"
+#include "cmn_wire.h"
 #include "mrg_node.h"
 #include "seq.h"
 
@@ -38,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .listen = listen,
         .db_path = ":memory:",
         .trackers = c & 3,
-        .exit_on_eos = false,
+        .exit_on_eos = (c & 8) != 0,
+        .liveness_timeout = (c & 4) ? 1 : 0,
         .stats_interval = 0,
         .zmq_ctx = s_ctx,
     };
@@ -49,9 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     size_t off = 1, len;
     const uint8_t *frame;
-    for (int k = 0; k < SEQ_FRAMES_MAX && seq_next(data, size, &off, &frame, &len); k++)
-        if (mrg_node_handle(n, frame, len) < 0)
+    for (int k = 0; k < SEQ_FRAMES_MAX && seq_next(data, size, &off, &frame, &len); k++) {
+        int rc = len == 0 && cfg.liveness_timeout
+                     ? mrg_node_check_liveness(n, cmn_mono_ns() + 2000000000ull)
+                     : mrg_node_handle(n, frame, len);
+        if (rc < 0)
             abort(); /* an in-memory database must not fail */
+    }
     struct mrg_accounting a;
     mrg_node_accounting(n, &a);
     volatile uint64_t sink = a.records_lost;
