@@ -6,6 +6,7 @@
 #define CMN_LOG_TAG "curve"
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +24,14 @@
 #define EPS_MAX    16   /* endpoints per entry */
 #define CTX_MAX    8    /* contexts with a ZAP handler */
 #define NAME_MAX_L 64   /* peer name bytes */
+#define AS_MAX     16   /* as= identities per entry */
+
+/* One node identity a key may send as (kind CMN_CURVE_KIND_*, id or any). */
+struct ident {
+    int kind;    /* 1 collector, 2 splitter, 3 tracker, 4 merger (the wire's NodeKind) */
+    bool any_id; /* "tracker:*" */
+    uint32_t id; /* else this id */
+};
 
 struct peer {
     char name[NAME_MAX_L];              /* as in the keyring */
@@ -30,6 +39,8 @@ struct peer {
     char key_z85[CMN_CURVE_KEYLEN + 1]; /* its text */
     char *eps[EPS_MAX];                 /* endpoints served with this key (owned) */
     int neps;                           /* entries used in eps */
+    struct ident as[AS_MAX];            /* identities it may send as (as=...) */
+    int nas;                            /* 0: any (no as= given) */
 };
 
 static struct {
@@ -46,6 +57,41 @@ static struct {
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_uint_fast64_t g_refused;
+
+static atomic_uint_fast64_t g_impostors;
+
+uint64_t cmn_curve_impostors(void)
+{
+    return atomic_load(&g_impostors);
+}
+
+bool cmn_curve_allowed(const char *user, int kind, uint32_t id)
+{
+    if (!user || !user[0])
+        return true; /* not over CURVE (ipc, inproc, insecure_lab) */
+    const struct peer *p = NULL;
+    for (size_t i = 0; i < g.npeers && !p; i++)
+        if (strcmp(g.peers[i].name, user) == 0)
+            p = &g.peers[i];
+    bool ok = p && p->nas == 0;
+    for (int i = 0; p && !ok && i < p->nas; i++)
+        ok = p->as[i].kind == kind && (p->as[i].any_id || p->as[i].id == id);
+    return ok;
+}
+
+bool cmn_curve_may_send(const char *user, int kind, uint32_t id)
+{
+    bool ok = cmn_curve_allowed(user, kind, id);
+    if (!ok) {
+        uint64_t n = atomic_fetch_add(&g_impostors, 1) + 1;
+        if ((n & (n - 1)) == 0) /* 1, 2, 4, ...: a flood does not flood the log */
+            CMN_LOG(WARN,
+                    "peer %s may not send as kind %d id %" PRIu32
+                    " (its curve_peers as= list): message dropped (%" PRIu64 " so far)",
+                    user, kind, id, n);
+    }
+    return ok;
+}
 
 uint64_t cmn_curve_refused(void)
 {
@@ -119,6 +165,39 @@ static int s_load_key(const char *path, char *err, size_t errlen)
     return rc;
 }
 
+/* "collector:1,tracker:*" into p->as. 0 or -1. */
+static int s_parse_as(struct peer *p, char *list)
+{
+    static const char *const kinds[] = {NULL, "collector", "splitter", "tracker", "merger"};
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(t, ':');
+        if (!colon || p->nas == AS_MAX)
+            return -1;
+        *colon = '\0';
+        struct ident *id = &p->as[p->nas];
+        id->kind = 0;
+        for (int k = 1; k <= 4; k++)
+            if (strcmp(t, kinds[k]) == 0)
+                id->kind = k;
+        const char *v = colon + 1;
+        char *end = NULL;
+        if (strcmp(v, "*") == 0) {
+            id->any_id = true;
+        } else {
+            errno = 0;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!*v || *end || errno || n > UINT32_MAX)
+                return -1;
+            id->id = (uint32_t)n;
+        }
+        if (id->kind == 0)
+            return -1;
+        p->nas++;
+    }
+    return p->nas > 0 ? 0 : -1;
+}
+
 static int s_load_peers(const char *path, char *err, size_t errlen)
 {
     char why[256];
@@ -169,6 +248,17 @@ static int s_load_peers(const char *path, char *err, size_t errlen)
         memcpy(p->name, name, strlen(name) + 1);       /* < NAME_MAX_L, checked */
         memcpy(p->key_z85, key, CMN_CURVE_KEYLEN + 1); /* 40 + NUL, checked */
         for (char *ep; (ep = strtok_r(NULL, " \t\r\n", &save)) != NULL;) {
+            if (strncmp(ep, "as=", 3) == 0) {
+                if (s_parse_as(p, ep + 3) != 0) {
+                    snprintf(err, errlen,
+                             "%s:%d: %s: expected as=KIND:ID[,KIND:ID...] (KIND collector, "
+                             "splitter, tracker or merger; ID a number or *; at most %d)",
+                             path, lineno, ep, AS_MAX);
+                    rc = -1;
+                    break;
+                }
+                continue;
+            }
             if (p->neps == EPS_MAX || !s_is_tcp(ep)) {
                 snprintf(err, errlen, "%s:%d: %s: at most %d tcp:// endpoints per peer", path,
                          lineno, ep, EPS_MAX);

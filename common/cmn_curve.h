@@ -4,7 +4,7 @@
  *   curve_key    = FILE  this node's key pair, written by `renkei keygen`
  *                        (two lines, "public Z85" and "secret Z85", mode 0600)
  *   curve_peers  = FILE  the keyring: one peer per line, "NAME PUBLIC_KEY_Z85
- *                        [ENDPOINT...]"; a line starting with '#' is a
+ *                        [ENDPOINT...] [as=KIND:ID,...]"; a line starting with '#' is a
  *                        comment (Z85 keys hold '#'). Its keys are the
  *                        allow-list of this node's bound sockets; the
  *                        ENDPOINTs name the server key of each socket this
@@ -18,6 +18,12 @@
  * (inproc://zeromq.zap.01) that accepts a client key only if the keyring
  * lists it, logs every refusal with the peer's address and key, and counts
  * it (cmn_curve_refused). The handler ends when its context is terminated.
+ * It gives each accepted connection the peer's keyring NAME as its ZAP
+ * user id (zmq_msg_gets "User-Id"); receivers pass it with the identity a
+ * message claims (Hello, batch, result... of kind K and id N) to
+ * cmn_curve_may_send: a peer whose entry has an as= list may send only as
+ * those identities ("as=collector:1", "as=tracker:*"), so a trusted key
+ * cannot speak for another node; an entry without as= may send as any.
  */
 #ifndef CMN_CURVE_H
 #define CMN_CURVE_H
@@ -52,6 +58,18 @@ int cmn_curve_keygen(const char *prefix, char *err, size_t errlen);
  * or -1 after logging why (no CURVE and no insecure_lab, no keyring entry
  * for the endpoint). */
 int cmn_curve_apply(void *ctx, void *sock, const char *endpoint, bool bind);
+
+/* Whether the peer named `user` (the message's ZAP User-Id; NULL or "" when
+ * not over CURVE: always true) may send as node (kind, id), kind the wire's
+ * NodeKind (1 collector, 2 splitter, 3 tracker, 4 merger). A refusal is
+ * counted (cmn_curve_impostors) and logged (1st, 2nd, 4th...). */
+bool cmn_curve_may_send(const char *user, int kind, uint32_t id);
+
+/* The same check without counting or logging. */
+bool cmn_curve_allowed(const char *user, int kind, uint32_t id);
+
+/* Messages refused by cmn_curve_may_send so far. */
+uint64_t cmn_curve_impostors(void);
 
 /* Connections refused by this process's ZAP handlers so far. */
 uint64_t cmn_curve_refused(void);

@@ -85,6 +85,7 @@ struct mrg_node {
     uint64_t messages;          /* envelopes received */
     uint64_t undecodable;       /* messages that did not decode (dropped) */
     uint64_t unexpected;        /* decodable but not for the merger (dropped) */
+    uint64_t impostors;         /* from a CURVE peer speaking for a node it may not (as=) */
     uint64_t results;           /* TrackerResult chunks received */
     uint64_t results_invalid;   /* results whose arrays failed validation */
     uint64_t results_late;      /* results for an epoch already committed */
@@ -387,6 +388,7 @@ static void s_put_own_stats(struct mrg_node *n, bool final)
         {"messages_received", n->messages},
         {"messages_undecodable", n->undecodable},
         {"messages_unexpected", n->unexpected},
+        {"messages_impostor", n->impostors},
         {"results_received", n->results},
         {"results_invalid", n->results_invalid},
         {"results_late", n->results_late},
@@ -818,7 +820,47 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
     return rc;
 }
 
+/* Whether CURVE peer `peer` may send `env` (cmn_curve_may_send on the
+ * identity it claims). Collectors' Stats and DnsNames also come forwarded
+ * by the splitter, so the splitter's key may carry them. */
+static bool s_sender_ok(const char *peer, const Renkei__Envelope *env)
+{
+    const int COL = RENKEI__NODE_KIND__NODE_COLLECTOR, SPL = RENKEI__NODE_KIND__NODE_SPLITTER;
+    int kind;
+    uint32_t id;
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            kind = (int)env->hello->kind, id = env->hello->node_id;
+            break;
+        case RENKEI__ENVELOPE__BODY_RESULT:
+            kind = RENKEI__NODE_KIND__NODE_TRACKER, id = env->result->tracker_id;
+            break;
+        case RENKEI__ENVELOPE__BODY_STATS:
+            kind = (int)env->stats->kind, id = env->stats->node_id;
+            break;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            kind = (int)env->eos->kind, id = env->eos->node_id;
+            break;
+        case RENKEI__ENVELOPE__BODY_HEARTBEAT:
+            kind = (int)env->heartbeat->kind, id = env->heartbeat->node_id;
+            break;
+        case RENKEI__ENVELOPE__BODY_DNS_NAMES:
+            kind = COL, id = env->dns_names->node_id;
+            break;
+        default:
+            return true; /* names no node: counted unexpected by the dispatch */
+    }
+    if (kind == COL && cmn_curve_allowed(peer, SPL, 0))
+        return true;
+    return cmn_curve_may_send(peer, kind, id);
+}
+
 int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len)
+{
+    return mrg_node_handle_from(n, bytes, len, NULL);
+}
+
+int mrg_node_handle_from(struct mrg_node *n, const uint8_t *bytes, size_t len, const char *peer)
 {
     cmn_wire_record("merger", bytes, len);
     n->messages++;
@@ -827,6 +869,11 @@ int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len)
         env->body_case == RENKEI__ENVELOPE__BODY__NOT_SET) {
         cmn_wire_free(&env);
         n->undecodable++;
+        return 0;
+    }
+    if (peer && !s_sender_ok(peer, env)) {
+        cmn_wire_free(&env);
+        n->impostors++;
         return 0;
     }
     if (s_dispatch(n, &env) != 0)
@@ -983,7 +1030,8 @@ int mrg_node_run(struct mrg_node *n)
                 if (rc == 0)
                     break;
             } else {
-                rc = mrg_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm));
+                rc = mrg_node_handle_from(n, zmq_msg_data(&zm), zmq_msg_size(&zm),
+                                          zmq_msg_gets(&zm, "User-Id"));
                 zmq_msg_close(&zm);
             }
             if (rc < 0) {

@@ -73,6 +73,13 @@ int mrg_node_run(struct mrg_node *node);
  * failure (the daemon stops). */
 int mrg_node_handle(struct mrg_node *n, const uint8_t *bytes, size_t len);
 
+/* mrg_node_handle of a message from CURVE peer `peer` (its ZAP User-Id, the
+ * keyring name; NULL: not over CURVE): a message speaking for a node the
+ * peer's keyring entry does not allow (cmn_curve_may_send; the splitter may
+ * forward collectors' Stats and DnsNames) is dropped and counted
+ * (messages_impostor). */
+int mrg_node_handle_from(struct mrg_node *n, const uint8_t *bytes, size_t len, const char *peer);
+
 /* Mark the nodes of the current run silent since before now_ns -
  * liveness_timeout down (monotonic ns; mrg_node_run calls it with the socket
  * drained), commit what that completes, and end the run when it can. Same

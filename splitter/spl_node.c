@@ -88,6 +88,7 @@ struct spl_node {
     uint64_t records_forwarded;   /* records routed to >= 1 tracker */
     uint64_t malformed_messages;  /* undecodable envelopes, bad arrays */
     uint64_t unexpected_messages; /* valid but not for us, duplicate EOS, refused collectors */
+    uint64_t impostor_messages;   /* a CURVE peer speaking for a collector it may not (as=) */
     uint64_t records_late;        /* records of already flushed epochs */
     uint64_t epochs_flushed;      /* EpochFlush rounds sent */
     uint64_t epochs_untracked;    /* epochs not remembered because pending was full */
@@ -233,7 +234,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 35 };
+    enum { FIXED = 36 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -296,6 +297,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
                                       ? node->cfg.collectors - node->ncoll
                                       : 0);
     S_FIXED("trackers_down", node->ntrk_down);
+    S_FIXED("impostor_messages", node->impostor_messages);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -1026,7 +1028,39 @@ static int s_wait_ms(const struct spl_node *node, uint64_t now, int max_wait_ms)
     return (int)ms;
 }
 
+/* The collector a message speaks for: true with its id, false when it
+ * names none (then it is handled, or refused, as it is). */
+static bool s_claim(const struct cmn_wire_msg *m, uint32_t *id)
+{
+    if (m->is_batch) {
+        *id = m->batch.collector_id;
+        return true;
+    }
+    const Renkei__Envelope *e = m->env;
+    switch (e->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            *id = e->hello->node_id;
+            return true;
+        case RENKEI__ENVELOPE__BODY_EOS:
+            *id = e->eos->node_id;
+            return true;
+        case RENKEI__ENVELOPE__BODY_HEARTBEAT:
+            *id = e->heartbeat->node_id;
+            return true;
+        case RENKEI__ENVELOPE__BODY_DNS_NAMES:
+            *id = e->dns_names->node_id;
+            return true;
+        default:
+            return false;
+    }
+}
+
 int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len)
+{
+    return spl_node_handle_from(node, bytes, len, NULL);
+}
+
+int spl_node_handle_from(struct spl_node *node, const uint8_t *bytes, size_t len, const char *peer)
 {
     cmn_wire_record("splitter", bytes, len);
     if (node->done)
@@ -1034,6 +1068,13 @@ int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len)
     struct cmn_wire_msg m;
     if (cmn_wire_decode_msg(bytes, len, &m) != 0) {
         s_malformed(node, m.why);
+        return 0;
+    }
+    uint32_t id;
+    if (peer && s_claim(&m, &id) &&
+        !cmn_curve_may_send(peer, RENKEI__NODE_KIND__NODE_COLLECTOR, id)) {
+        node->impostor_messages++;
+        cmn_wire_msg_close(&m);
         return 0;
     }
     s_handle(node, &m);
@@ -1065,7 +1106,8 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
             }
             return -err;
         }
-        spl_node_handle(node, zmq_msg_data(&zm), zmq_msg_size(&zm));
+        spl_node_handle_from(node, zmq_msg_data(&zm), zmq_msg_size(&zm),
+                             zmq_msg_gets(&zm, "User-Id"));
         zmq_msg_close(&zm);
     }
     if (node->done)

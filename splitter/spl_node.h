@@ -58,7 +58,8 @@
  *   records_send_failed, collectors_seen, collectors_ended, collectors_expected,
  *   trackers, epoch_seconds, next_epoch,
  *   collectors_down (now), collectors_missing (expected, never heard, given up),
- *   trackers_down (now)
+ *   trackers_down (now), impostor_messages (dropped: a CURVE peer speaking for a
+ *   collector its keyring entry's as= list does not name)
  *   collector.<id>.records_received / records_sent / batches_received /
  *                  batches_sent / batches_lost / down (1 while marked down)
  *   tracker.<i>.down (1 while marked down)
@@ -118,6 +119,12 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms);
  * calls it for every message; fuzz_splitter feeds it sequences of messages
  * without a collector. Returns 1 once the run has ended, else 0. */
 int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len);
+
+/* spl_node_handle of a message from CURVE peer `peer` (its ZAP User-Id, the
+ * keyring name; NULL: not over CURVE): a message speaking for a collector
+ * the peer's keyring entry does not allow (cmn_curve_may_send) is dropped
+ * and counted in impostor_messages. */
+int spl_node_handle_from(struct spl_node *node, const uint8_t *bytes, size_t len, const char *peer);
 
 /* Loop spl_node_poll until the run ends or *stop becomes non-zero (then
  * spl_node_finish). Returns 0, or a negative errno on a fatal error. */

@@ -30,6 +30,7 @@
 #define NODE_HWM          1000 /* messages queued per socket before PUSH blocks */
 #define NODE_POLL_MS      100  /* loop turn when idle: stop flag, stats, expiry */
 #define NODE_DRAIN_MAX    64   /* messages handled per loop turn before housekeeping */
+#define TRK_COUNTERS_MAX  48   /* counters in the tracker's Stats (s_counters) */
 #define NODE_EXPIRE_VISIT 4096 /* session rows examined for expiry per loop turn */
 #define NODE_SEND_TIMEO   500  /* ms a blocked send waits before re-checking stop */
 #define RESULT_OVERHEAD   1024 /* envelope bytes beside the arrays */
@@ -51,6 +52,7 @@ struct node_counters {
     uint64_t envelopes_malformed;     /* undecodable envelopes */
     uint64_t protocol_errors;         /* bad ShardMap, flush before map, ... */
     uint64_t unexpected_messages;     /* message kinds a tracker does not take */
+    uint64_t impostor_messages;       /* from a CURVE peer its keyring may not call the splitter */
     uint64_t send_errors;             /* results or stats that could not be sent */
 };
 
@@ -516,11 +518,13 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("envelopes_malformed", n->c.envelopes_malformed);
     C("protocol_errors", n->c.protocol_errors);
     C("unexpected_messages", n->c.unexpected_messages);
+    C("impostor_messages", n->c.impostor_messages);
     C("send_errors", n->c.send_errors);
     C("memory_bytes", n->mem.used);
     C("memory_peak_bytes", n->mem.peak);
     C("memcap_bytes", n->mem.cap);
 #undef C
+    assert(k <= TRK_COUNTERS_MAX);
     return k;
 }
 
@@ -560,7 +564,7 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     if (n->epoch_ns && now / n->epoch_ns > epoch)
         epoch = now / n->epoch_ns;
     s_flush(n, epoch, n->epoch_ns, true);
-    struct cmn_counter c[32];
+    struct cmn_counter c[TRK_COUNTERS_MAX];
     size_t k = s_counters(n, c);
     if (cmn_wire_send_stats(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, true, c, k,
                             0) != 0)
@@ -678,7 +682,13 @@ int trk_node_run(struct trk_node *n)
                 done = true;
                 break;
             }
-            done = trk_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm)) == 1;
+            /* only the splitter feeds a tracker: with CURVE, its keyring entry
+             * (as=) must allow the sender to speak as the splitter */
+            if (!cmn_curve_may_send(zmq_msg_gets(&zm, "User-Id"), RENKEI__NODE_KIND__NODE_SPLITTER,
+                                    0))
+                n->c.impostor_messages++;
+            else
+                done = trk_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm)) == 1;
             zmq_msg_close(&zm);
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);

@@ -5,7 +5,8 @@
 # and one keyring. Checks: the run's database equals `renkei analyze` of the
 # same capture; a stranger (a collector whose key is not in the keyring) and
 # a plaintext peer are refused while the run goes on, the refusal is logged
-# with the stranger's key and changes nothing; a daemon with a TCP endpoint
+# with the stranger's key and changes nothing; a trusted key speaking for a
+# collector its keyring entry (as=) does not name is dropped and counted; a daemon with a TCP endpoint
 # and neither keys nor insecure_lab refuses to start, naming the endpoint; a
 # bad keyring line is reported with its file and line.
 set -euo pipefail
@@ -25,7 +26,7 @@ fail=0 pass=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
-for n in merger tracker splitter collector stranger; do
+for n in merger tracker splitter collector stranger impostor; do
     "$BIN/renkei" keygen --out "$TMP/$n" >/dev/null
 done
 [ "$(stat -c %a "$TMP/merger.key")" = 600 ] && ok "keygen: the secret key file is mode 600" ||
@@ -37,11 +38,12 @@ BASE=$((20000 + $$ % 20000))
 M=tcp://127.0.0.1:$BASE T=tcp://127.0.0.1:$((BASE + 1)) S=tcp://127.0.0.1:$((BASE + 2))
 pub() { cat "$TMP/$1.pub"; }
 cat >"$TMP/peers" <<EOF
-# name key endpoints it serves
-merger $(pub merger) $M
-tracker0 $(pub tracker) $T
-splitter $(pub splitter) $S
-collector1 $(pub collector)
+# name key endpoints it serves, the node identities it may speak for
+merger $(pub merger) $M as=merger:0
+tracker0 $(pub tracker) $T as=tracker:0
+splitter $(pub splitter) $S as=splitter:0
+collector1 $(pub collector) as=collector:1
+collector9 $(pub impostor) as=collector:9
 EOF
 # The stranger knows the servers' public keys (they are not secret), not a key they allow.
 cp "$TMP/peers" "$TMP/stranger-peers"
@@ -92,6 +94,10 @@ for _ in $(seq 150); do # the stranger's EAL start, then its refused handshakes
     grep -qF "key $XKEY is not in curve_peers" "$TMP/splitter.log" && break
     sleep 0.1
 done
+# An impostor: a trusted key (collector 9's) speaking as collector 1.
+"$BIN/renkei-collector" --id 1 --pcap "$CAP" --splitter "$S" --merger "$M" \
+    --file-prefix "rk-curve-i-$$" $(K impostor) >"$TMP/impostor.log" 2>&1 ||
+    true
 sleep 0.5
 "$BIN/renkei-collector" --id 1 --pcap "$CAP" --splitter "$S" --merger "$M" \
     --file-prefix "rk-curve-c-$$" $(K collector) 2>"$TMP/collector.log" ||
@@ -119,6 +125,13 @@ if grep -qF "key $XKEY is not in curve_peers" "$TMP/splitter.log" &&
     ok "splitter and merger logged the stranger's refused key"
 else
     bad "no refusal of the stranger's key logged"
+fi
+imp=$(sqlite3 "$TMP/curve.sqlite" "SELECT MAX(value) FROM node_stats WHERE kind = 'splitter'
+    AND counter = 'impostor_messages'" 2>/dev/null)
+if [ "${imp:-0}" -ge 1 ] && grep -q "peer collector9 may not send as kind 1 id 1" "$TMP/splitter.log"; then
+    ok "a trusted key speaking as another collector is refused, logged and counted ($imp messages)"
+else
+    bad "impostor: impostor_messages ${imp:-missing}, log: $(grep -c collector9 "$TMP/splitter.log")"
 fi
 refused=$(sqlite3 "$TMP/curve.sqlite" "SELECT MAX(value) FROM node_stats WHERE kind = 'splitter'
     AND counter = 'connections_refused'" 2>/dev/null)
