@@ -422,6 +422,94 @@ done:
     return NULL;
 }
 
+/* ---- handshake monitor ---- */
+
+/* A bound CURVE socket's failed handshakes that never reach the ZAP handler
+ * (a plaintext or NULL-mechanism client, a broken greeting): logged (1st,
+ * 2nd, 4th... time) and counted in cmn_curve_refused. A refused key fails
+ * with ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, which the ZAP handler already
+ * counted, so that event is not asked for. */
+struct s_mon {
+    void *pair;        /* PAIR connected to the monitor's inproc endpoint */
+    char endpoint[96]; /* the bound endpoint, for the log */
+};
+
+static atomic_uint_fast64_t g_handshake_failed;
+
+static void *s_monitor_thread(void *arg)
+{
+    struct s_mon *m = arg;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, m->pair, 0) < 0) { /* ETERM: the context ends */
+            zmq_msg_close(&ev);
+            break;
+        }
+        uint16_t id = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&id, zmq_msg_data(&ev), 2);
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        char addr[128] = "";
+        if (more) {
+            zmq_msg_t a;
+            zmq_msg_init(&a);
+            if (zmq_msg_recv(&a, m->pair, 0) >= 0) {
+                size_t n =
+                    zmq_msg_size(&a) < sizeof(addr) - 1 ? zmq_msg_size(&a) : sizeof(addr) - 1;
+                memcpy(addr, zmq_msg_data(&a), n);
+                addr[n] = '\0';
+            }
+            zmq_msg_close(&a);
+        }
+        atomic_fetch_add(&g_refused, 1);
+        uint64_t n = atomic_fetch_add(&g_handshake_failed, 1) + 1;
+        if ((n & (n - 1)) == 0)
+            CMN_LOG(WARN,
+                    "%s: a client failed the CURVE handshake (%s; plaintext or no CURVE?): "
+                    "refused (%" PRIu64 " so far)",
+                    m->endpoint,
+                    id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error" : "no detail", n);
+    }
+    zmq_close(m->pair);
+    free(m);
+    return NULL;
+}
+
+/* Watch `sock` (bound to endpoint) for failed handshakes. Best effort: a
+ * monitor that cannot start is logged, the socket works without it. */
+static void s_monitor_start(void *ctx, void *sock, const char *endpoint)
+{
+    static atomic_uint next;
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://renkei-curve-mon-%u", atomic_fetch_add(&next, 1));
+    struct s_mon *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    snprintf(m->endpoint, sizeof(m->endpoint), "%s", endpoint);
+    int linger = 0;
+    if (zmq_socket_monitor(sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+        !(m->pair = zmq_socket(ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(m->pair, addr) != 0) {
+        CMN_LOG(WARN, "%s: no handshake monitor: %s", endpoint, zmq_strerror(zmq_errno()));
+        if (m->pair)
+            zmq_close(m->pair);
+        free(m);
+        return;
+    }
+    pthread_t t;
+    if (pthread_create(&t, NULL, s_monitor_thread, m) != 0) {
+        zmq_close(m->pair);
+        free(m);
+        return;
+    }
+    pthread_detach(t);
+}
+
 /* Start the ZAP handler of `ctx` once. */
 static int s_zap_start(void *ctx)
 {
@@ -486,6 +574,7 @@ int cmn_curve_apply(void *ctx, void *sock, const char *endpoint, bool bind)
             CMN_LOG(ERR, "%s: CURVE server options: %s", endpoint, zmq_strerror(zmq_errno()));
             return -1;
         }
+        s_monitor_start(ctx, sock, endpoint);
         return 0;
     }
     const struct peer *srv = NULL;

@@ -133,6 +133,9 @@ if [ "${imp:-0}" -ge 1 ] && grep -q "peer collector9 may not send as kind 1 id 1
 else
     bad "impostor: impostor_messages ${imp:-missing}, log: $(grep -c collector9 "$TMP/splitter.log")"
 fi
+grep -q "a client failed the CURVE handshake" "$TMP/splitter.log" &&
+    ok "the plaintext collector's failed handshake is logged by the splitter" ||
+    bad "no failed handshake logged for the plaintext collector"
 refused=$(sqlite3 "$TMP/curve.sqlite" "SELECT MAX(value) FROM node_stats WHERE kind = 'splitter'
     AND counter = 'connections_refused'" 2>/dev/null)
 [ "${refused:-0}" -ge 1 ] && ok "the splitter's stats count the refusals ($refused)" ||
