@@ -6,7 +6,7 @@
  * %XX). A path under /api/ must give a JSON response that is valid JSON and
  * valid UTF-8 — every echoed parameter, value and path goes through
  * rep_json_str; the report's JSON routes (/monitor.json) valid JSON too; its
- * CSV downloads (/impact.csv) valid UTF-8; /static/ files their own type;
+ * CSV downloads (/impact.csv) valid UTF-8 (a refused one: 400, plain text); /static/ files their own type;
  * any other path an HTML page in
  * valid UTF-8 in which no byte of the request appears unescaped (the 404
  * page echoes it): it holds as many '<', '>', '"' and '\'' as the page for
@@ -201,9 +201,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (!json) {
-        /* the report: HTML pages, or a download (/impact.csv) */
+        /* the report: HTML pages, or a download (/impact.csv), whose refusal
+         * (400) is a line of plain text */
         bool html = strcmp(r.type, "text/html; charset=utf-8") == 0;
-        CHECK(html || strncmp(r.type, "text/csv", 8) == 0, "page neither HTML nor CSV");
+        bool plain = r.status == 400 && strcmp(r.type, "text/plain; charset=utf-8") == 0;
+        CHECK(html || plain || strncmp(r.type, "text/csv", 8) == 0,
+              "page neither HTML nor CSV nor a plain-text refusal");
         /* the comparison page is fetched without parameters, so the check
          * holds for parameterless requests; fuzz_pages checks the tags of
          * pages with parameters */
