@@ -6,13 +6,11 @@
  * %XX). A path under /api/ must give a JSON response that is valid JSON and
  * valid UTF-8 — every echoed parameter, value and path goes through
  * rep_json_str; the report's JSON routes (/monitor.json) valid JSON too; its
- * CSV downloads (/impact.csv) valid UTF-8 (a refused one: 400, plain text); /static/ files their own type;
- * any other path an HTML page in
- * valid UTF-8 in which no byte of the request appears unescaped (the 404
- * page echoes it): it holds as many '<', '>', '"' and '\'' as the page for
- * the path with those made '_'. Never a crash, a leak or a status other
- * than 200, 303 (search redirect), 400, 404. The database is a small one
- * built once with the merger.
+ * CSV downloads (/impact.csv) valid UTF-8 (a refused one: 400, plain text); /static/ files their
+ * own type; any other path an HTML page in valid UTF-8 in which no byte of the request appears
+ * unescaped (the 404 page echoes it): it holds as many '<', '>', '"' and '\'' as the page for the
+ * path with those made '_'. Never a crash, a leak or a status other than 200, 303 (search
+ * redirect), 400, 404. The database is a small one built once with the merger.
  */
 #include <stdint.h>
 #include <stdio.h>

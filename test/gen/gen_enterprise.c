@@ -65,7 +65,7 @@ static uint32_t s_logu(uint64_t *x, uint32_t lo, uint32_t hi)
 
 /* ---- traffic profiles ---- */
 
-enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD, K_PROBE };
+enum kind { K_TCP, K_UDP, K_SCAN, K_FLOOD, K_PROBE, K_RAW };
 
 enum prof {
     P_DNS,
@@ -93,6 +93,8 @@ enum prof {
     P_P2P,
     P_FTPP,
     P_LOWC,
+    P_RAW,  /* one scripted packet (struct raw): traceroute, ICMP, broadcast, multicast */
+    P_DHCP, /* a client's unicast DHCP packets (struct raw): its edge to udp/67 */
     P_COUNT
 };
 
@@ -143,6 +145,8 @@ static const struct profile PROF[P_COUNT] = {
     [P_P2P]    = {K_TCP, 6, 0,      2, 8,    100, 2000,  100, 20000, 10000, 500000,   100, 5000,    0, 10, 0, 0},
     [P_FTPP]   = {K_TCP, 6, 0,      1, 1,    1000, 200000, 0, 0,     0, 0,            0, 0,         0, 0, 0, 0},
     [P_LOWC]   = {K_TCP, 6, 50020,  20, 40,  100, 800,   100, 3000,  100000, 400000,  100, 2000,    0, 0, 0, 0},
+    [P_RAW]    = {K_RAW, 17, 0,     0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
+    [P_DHCP]   = {K_RAW, 17, 67,    0, 0,    0, 0,       0, 0,       0, 0,            0, 0,         0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -213,6 +217,35 @@ struct spec {
     uint8_t open;   /* scan probe: the port answers SYN+ACK */
     uint8_t probe;  /* P_PROBE sessions: enum probe */
     uint8_t brief;  /* --cover: one exchange of the smallest sizes */
+    uint32_t raw;   /* P_RAW / P_DHCP: index + 1 into gen.raws, else 0 */
+};
+
+/* One scripted packet (P_RAW, P_DHCP specs): a datagram, or an ICMP error
+ * quoting the first bytes of a datagram (traceroute, closed ports). */
+struct raw {
+    uint32_t src, dst;     /* host indexes */
+    uint8_t proto;         /* 17, 1 (ICMP) or 58 (ICMPv6) */
+    uint8_t ttl;           /* TTL / hop limit, 0 = the source's */
+    uint8_t payload;       /* enum gen_payload of a datagram */
+    uint8_t dir;           /* P_DHCP: 0 client -> server, 1 back */
+    uint8_t icmp_type;     /* ICMP: error type and code */
+    uint8_t icmp_code;     /* " */
+    uint8_t qttl;          /* ICMP: the quoted datagram's TTL */
+    uint16_t sport, dport; /* datagram ports, or the quoted datagram's */
+    uint16_t len;          /* datagram payload, or the quoted datagram's */
+    uint32_t qsrc, qdst;   /* ICMP: the quoted datagram's hosts */
+    uint32_t grp;          /* index + 1 into gen.groups when dst is a group */
+};
+
+/* Truth of traffic to a broadcast / multicast address (EXPORT_SCHEMA groups). */
+#define GROUP_SENDERS_MAX 256
+struct group {
+    uint32_t host;                    /* group address's host index */
+    uint8_t proto;                    /* 17 */
+    uint16_t port;                    /* group-side port */
+    uint64_t pk, by;                  /* packets, IP bytes */
+    uint32_t nsend;                   /* distinct senders */
+    uint32_t send[GROUP_SENDERS_MAX]; /* their host indexes */
 };
 
 /* --probes: what a P_PROBE session sends (docs: probers are no clients). */
@@ -245,6 +278,7 @@ enum st {
     ST_PROBE,
     ST_PROBE_ACK,
     ST_PROBE_RST,
+    ST_RAW,
     ST_DONE
 };
 
@@ -274,9 +308,18 @@ struct sess {
     uint8_t open;      /* scan probe answered with SYN+ACK */
     uint8_t probe;     /* enum probe (P_PROBE sessions) */
     uint8_t emitted;   /* a packet of it reached the capture */
-    uint8_t eph;       /* client port came from the ephemeral allocator */
-    uint8_t v6;        /* family of the session */
-    uint8_t brief;     /* spec's brief: one exchange, smallest request and response */
+    uint8_t real[2];   /* side d sent a TCP packet other than a pure SYN or an RST */
+    /* truth of this session on its edge, [0] client -> server, [1] back:
+     * packets, IP bytes, "real" client packets, and TCP flag counts (packets,
+     * SYN, SYN+ACK, ACK, FIN, RST) for the per-session probe rule */
+    uint32_t tpk[2];
+    uint64_t tby[2];
+    uint32_t treal;
+    uint32_t fl[2][6];
+    uint8_t eph;   /* client port came from the ephemeral allocator */
+    uint8_t v6;    /* family of the session */
+    uint8_t brief; /* spec's brief: one exchange, smallest request and response */
+    uint32_t raw;  /* spec's raw */
 };
 
 /* One packet the state machine produced, before addressing. */
@@ -313,6 +356,11 @@ struct opts {
     bool ftp_passive;   /* --ftp-passive */
     bool midstream_low; /* --midstream-low */
     bool cover;         /* --cover */
+    bool traceroute;    /* --traceroute */
+    bool closed_udp;    /* --closed-udp */
+    bool dhcp;          /* --dhcp */
+    bool multicast;     /* --multicast */
+    int ipv6;           /* --ipv6 PCT, -1 = the fixed dual-stack offices and groups */
     const char *out;    /* --out */
     const char *truth;  /* --truth */
     const char *dup;    /* --dup */
@@ -356,6 +404,17 @@ struct gen {
     int64_t first;                      /* first packet time */
     int64_t last;                       /* last packet time */
     uint16_t scan_sport;                /* the scanner's fixed source port */
+    struct raw *raws;                   /* scripted packets */
+    uint32_t nraws;                     /* " */
+    uint32_t cap_raws;                  /* " */
+    uint32_t raw_edge;                  /* the noise edge raw packets belong to */
+    struct group *groups;               /* broadcast / multicast truth */
+    uint32_t ngroups;                   /* " */
+    uint8_t qbuf[GEN_FRAME_MAX + 64];   /* quoted datagram scratch */
+    uint64_t *spoke;                    /* (host << 32 | port): TCP ports that sent a
+                                           packet other than a pure SYN or an RST */
+    size_t nspoke;                      /* " (sorted, unique after the run) */
+    size_t cap_spoke;                   /* " */
 };
 
 static void *s_xrealloc(void *p, size_t n)
@@ -418,6 +477,13 @@ static uint32_t s_edge_add(struct gen *g, uint32_t ch, uint32_t sh, enum prof p,
     return g->nedges++;
 }
 
+/* --ipv6 PCT: whether machine i is dual-stack (a fixed hash of i: about PCT
+ * percent of them; 100 all, 0 none). */
+static bool s_share(uint32_t i, uint32_t pct)
+{
+    return (uint32_t)(((uint64_t)(i + 1) * 2654435761u >> 7) % 100) < pct;
+}
+
 /* Prefer IPv6 between two dual-stack machines when want6 is set. */
 static void s_pair(const struct gen *g, uint32_t cm, uint32_t sm, bool want6, uint32_t *ch,
                    uint32_t *sh)
@@ -436,7 +502,7 @@ static uint32_t s_medge(struct gen *g, uint32_t cm, uint32_t sm, enum prof p, ui
                         double w, bool want6)
 {
     uint32_t ch, sh;
-    s_pair(g, cm, sm, want6, &ch, &sh);
+    s_pair(g, cm, sm, want6 || g->o.ipv6 >= 0, &ch, &sh);
     return s_edge_add(g, ch, sh, p, port, w);
 }
 
@@ -476,6 +542,244 @@ static void s_probe_model(struct gen *g, uint32_t npcs)
     g->edges[k].noise = 1;
 }
 
+/* ---- scripted packets: traceroute, closed ports, DHCP, multicast ---- */
+
+static void s_spec_push(struct gen *g, int64_t start, uint32_t edge, uint16_t port, uint8_t open);
+static uint16_t s_port_fresh(struct gen *g, struct host *h);
+
+/* Schedule raw packet r at t on edge (the noise edge when edge is UINT32_MAX). */
+static void s_raw_push(struct gen *g, int64_t t, uint32_t edge, const struct raw *r)
+{
+    if (g->nraws == g->cap_raws) {
+        g->cap_raws = g->cap_raws ? 2 * g->cap_raws : 256;
+        g->raws = s_xrealloc(g->raws, g->cap_raws * sizeof(*g->raws));
+    }
+    g->raws[g->nraws++] = *r;
+    s_spec_push(g, t < 0 ? 0 : t, edge == UINT32_MAX ? g->raw_edge : edge, 0, 0);
+    g->specs[g->nspecs - 1].raw = g->nraws;
+}
+
+/* A host for an address that is no machine: router, group, 0.0.0.0. */
+static uint32_t s_addr_host(struct gen *g, bool v6, const uint8_t *a, uint8_t ttl)
+{
+    uint32_t i;
+    for (i = 0; i < g->nhosts; i++)
+        if (g->hosts[i].v6 == v6 && memcmp(g->hosts[i].addr, a, v6 ? 16 : 4) == 0)
+            return i;
+    i = s_host_add(g, v6, a, ttl, 500 * NS_US, 0, R_EXT);
+    if (v6 && a[0] == 0xff) { /* 33:33 + the group's last 4 bytes */
+        static const uint8_t m[2] = {0x33, 0x33};
+        memcpy(g->hosts[i].mac, m, 2);
+        memcpy(g->hosts[i].mac + 2, a + 12, 4);
+    } else if (!v6 && a[0] >= 224 && a[0] < 240) { /* 01:00:5e + 23 bits */
+        uint8_t m[6] = {0x01, 0x00, 0x5e, (uint8_t)(a[1] & 0x7f), a[2], a[3]};
+        memcpy(g->hosts[i].mac, m, 6);
+    } else if (!v6 && a[3] == 255) {
+        memset(g->hosts[i].mac, 0xff, 6);
+    }
+    return i;
+}
+
+/* The group of traffic to host gh's (proto, port), created once. */
+static uint32_t s_group(struct gen *g, uint32_t gh, uint16_t port)
+{
+    uint32_t i;
+    for (i = 0; i < g->ngroups; i++)
+        if (g->groups[i].host == gh && g->groups[i].port == port)
+            return i + 1;
+    g->groups = s_xrealloc(g->groups, (g->ngroups + 1) * sizeof(*g->groups));
+    memset(&g->groups[g->ngroups], 0, sizeof(g->groups[0]));
+    g->groups[g->ngroups].host = gh;
+    g->groups[g->ngroups].proto = 17;
+    g->groups[g->ngroups].port = port;
+    return ++g->ngroups;
+}
+
+/* A datagram src:sport -> dst:dport of len payload bytes. */
+static struct raw s_dgram(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint16_t len,
+                          uint8_t payload)
+{
+    struct raw r;
+    memset(&r, 0, sizeof(r));
+    r.src = src;
+    r.dst = dst;
+    r.proto = 17;
+    r.sport = sport;
+    r.dport = dport;
+    r.len = len;
+    r.payload = payload;
+    return r;
+}
+
+/* from's ICMP error about datagram d (port unreachable, or time exceeded
+ * when ttl_exceeded), sent to d's source. */
+static struct raw s_icmp_err(const struct gen *g, uint32_t from, const struct raw *d,
+                             bool ttl_exceeded)
+{
+    struct raw r = *d;
+    bool v6 = g->hosts[d->src].v6;
+    r.src = from;
+    r.dst = d->src;
+    r.qsrc = d->src;
+    r.qdst = d->dst;
+    r.qttl = d->ttl ? d->ttl : 1;
+    r.proto = v6 ? 58 : 1;
+    r.ttl = 0;
+    r.grp = 0;
+    if (ttl_exceeded) {
+        r.icmp_type = v6 ? 3 : 11;
+        r.icmp_code = 0;
+    } else {
+        r.icmp_type = v6 ? 1 : 3;
+        r.icmp_code = v6 ? 4 : 3;
+    }
+    return r;
+}
+
+/* --traceroute: from host tr to host dst, Linux style: three UDP probes
+ * per hop to ports 33434 + n from one source port, TTL 1, 2, 3; the two
+ * routers answer time exceeded, the target port unreachable. No service,
+ * no edge. */
+static void s_trace(struct gen *g, uint32_t tr, uint32_t dst, int64_t t0)
+{
+    bool v6 = g->hosts[tr].v6;
+    uint8_t a1[16] = {10, 255, 255, 1}, a2[16] = {172, 16, 255, 254};
+    if (v6) {
+        static const uint8_t b1[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0,
+                                       0,    0,    0,    0,    0,    0,    0, 1};
+        memcpy(a1, b1, 16);
+        memcpy(a2, b1, 16);
+        a2[15] = 2;
+    }
+    uint32_t hop[3] = {s_addr_host(g, v6, a1, 255), s_addr_host(g, v6, a2, 254), dst};
+    uint16_t sport = s_port_fresh(g, &g->hosts[tr]);
+    for (uint32_t n = 0; n < 9; n++) {
+        int64_t t = t0 + (int64_t)n * 40 * NS_MS;
+        struct raw p = s_dgram(tr, dst, sport, (uint16_t)(33434 + n), 32, GEN_PL_BINARY);
+        p.ttl = (uint8_t)(n / 3 + 1);
+        s_raw_push(g, t, UINT32_MAX, &p);
+        struct raw e = s_icmp_err(g, hop[n / 3], &p, n / 3 < 2);
+        s_raw_push(g, t + (int64_t)(2 + n / 3) * NS_MS, UINT32_MAX, &e);
+    }
+}
+
+/* --closed-udp: host c asks dst's closed port (two tries from one port),
+ * answered both times by port unreachable. */
+static void s_closed(struct gen *g, uint32_t c, uint32_t dst, uint16_t port, int64_t t0)
+{
+    uint16_t sport = s_port_fresh(g, &g->hosts[c]);
+    for (int k = 0; k < 2; k++) {
+        int64_t t = t0 + (int64_t)k * NS_S;
+        struct raw p = s_dgram(c, dst, sport, port, 43, GEN_PL_BINARY);
+        s_raw_push(g, t, UINT32_MAX, &p);
+        struct raw e = s_icmp_err(g, dst, &p, false);
+        s_raw_push(g, t + 300 * NS_US, UINT32_MAX, &e);
+    }
+}
+
+/* Group traffic: src:sport -> group address ga:port. */
+static void s_to_group(struct gen *g, int64_t t, uint32_t src, bool v6, const uint8_t *ga,
+                       uint16_t sport, uint16_t port, uint16_t len, uint8_t payload)
+{
+    uint32_t gh = s_addr_host(g, v6, ga, 1);
+    struct raw r = s_dgram(src, gh, sport, port, len, payload);
+    r.ttl = v6 || ga[0] != 255 ? 255 : 64;
+    r.grp = s_group(g, gh, port);
+    s_raw_push(g, t, UINT32_MAX, &r);
+}
+
+/* --dhcp: PC pc leases its address from server srv (discover, offer,
+ * request, ack; the offer or the ack broadcast, the other to the address
+ * offered), then renews it (unicast both ways). The unicast packets are the
+ * PC's edge to the server's udp/67; the broadcasts go to groups. */
+static void s_dhcp(struct gen *g, uint32_t pc, uint32_t srv, int64_t t0, bool bcast_offer)
+{
+    static const uint8_t zero[16] = {0}, bc[16] = {255, 255, 255, 255};
+    uint32_t z = s_addr_host(g, false, zero, 128);
+    uint32_t e = s_edge_add(g, pc, srv, P_DHCP, 67, 0);
+    g->edges[e].cport = 68;
+    int64_t rt = g->hosts[srv].rtt;
+    s_to_group(g, t0, z, false, bc, 68, 67, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    if (bcast_offer) {
+        s_to_group(g, t0 + rt, srv, false, bc, 67, 68, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    } else {
+        struct raw r = s_dgram(srv, pc, 67, 68, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+        r.dir = 1;
+        s_raw_push(g, t0 + rt, e, &r);
+    }
+    s_to_group(g, t0 + 10 * NS_MS, z, false, bc, 68, 67, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    if (!bcast_offer) {
+        s_to_group(g, t0 + 10 * NS_MS + rt, srv, false, bc, 67, 68, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    } else {
+        struct raw r = s_dgram(srv, pc, 67, 68, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+        r.dir = 1;
+        s_raw_push(g, t0 + 10 * NS_MS + rt, e, &r);
+    }
+    int64_t tr = t0 + g->dur / 2;
+    struct raw q = s_dgram(pc, srv, 68, 67, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    s_raw_push(g, tr, e, &q);
+    struct raw a = s_dgram(srv, pc, 67, 68, GEN_BOOTP_LEN, GEN_PL_BOOTP);
+    a.dir = 1;
+    s_raw_push(g, tr + rt, e, &a);
+}
+
+/* --multicast: SSDP searches, mDNS (IPv4 and, from dual-stack PCs, IPv6),
+ * LLMNR and NetBIOS name queries to the office broadcast; no service, no
+ * edge, no client: groups. */
+static void s_multicast(struct gen *g, uint32_t m, int64_t t0)
+{
+    static const uint8_t ssdp[16] = {239, 255, 255, 250}, mdns[16] = {224, 0, 0, 251},
+                         llmnr[16] = {224, 0, 0, 252},
+                         mdns6[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfb};
+    uint32_t h = g->mach[m].h4; /* an index: s_addr_host may move g->hosts */
+    uint8_t nb[16] = {g->hosts[h].addr[0], g->hosts[h].addr[1], g->hosts[h].addr[2], 255};
+    for (int k = 0; k < 2; k++) {
+        int64_t t = t0 + (int64_t)k * 5 * NS_S;
+        s_to_group(g, t, h, false, ssdp, s_port_fresh(g, &g->hosts[h]), 1900, GEN_SSDP_LEN,
+                   GEN_PL_SSDP);
+        s_to_group(g, t + NS_MS, h, false, mdns, 5353, 5353, 40, GEN_PL_DNS_QUERY);
+        s_to_group(g, t + 2 * NS_MS, h, false, llmnr, s_port_fresh(g, &g->hosts[h]), 5355, 40,
+                   GEN_PL_DNS_QUERY);
+        s_to_group(g, t + 3 * NS_MS, h, false, nb, 137, 137, 50, GEN_PL_DNS_QUERY);
+        if (g->mach[m].h6 != UINT32_MAX)
+            s_to_group(g, t + 4 * NS_MS, g->mach[m].h6, true, mdns6, 5353, 5353, 40,
+                       GEN_PL_DNS_QUERY);
+    }
+}
+
+/* The scripted scenarios' hosts, edges and packets (scheduled here). */
+static void s_raw_model(struct gen *g, uint32_t npcs, uint32_t dcm, uint32_t webm, uint32_t logm)
+{
+    if (!(g->o.traceroute || g->o.closed_udp || g->o.dhcp || g->o.multicast))
+        return;
+    g->raw_edge = s_edge_add(g, g->mach[0].h4, g->mach[dcm].h4, P_RAW, 0, 0);
+    g->edges[g->raw_edge].noise = 1;
+    int64_t span = g->dur * 8 / 10;
+    if (g->o.traceroute) {
+        uint32_t tm = npcs >= 8 ? npcs - 4 : 0;
+        s_trace(g, g->mach[tm].h4, g->mach[webm].h4, g->dur / 10);
+        for (uint32_t i = npcs; i < g->nmach; i++) /* and an IPv6 server, if any */
+            if (g->mach[tm].h6 != UINT32_MAX && g->mach[i].h6 != UINT32_MAX) {
+                s_trace(g, g->mach[tm].h6, g->mach[i].h6, g->dur / 5);
+                break;
+            }
+    }
+    if (g->o.closed_udp) {
+        uint32_t cm = npcs >= 8 ? npcs - 5 : 0;
+        s_closed(g, g->mach[cm].h4, g->mach[webm].h4, 161, g->dur / 3);
+        s_closed(g, g->mach[cm].h4, g->mach[logm].h4, 5060, g->dur / 2);
+    }
+    if (g->o.dhcp) {
+        for (uint32_t i = 0; i < 4 && i < npcs; i++)
+            s_dhcp(g, g->mach[(i * 7) % npcs].h4, g->mach[dcm].h4,
+                   (int64_t)(s_unif(&g->rng) * (double)(span / 2)), i % 2 == 0);
+    }
+    if (g->o.multicast) {
+        for (uint32_t i = 0; i < 6 && i < npcs; i++)
+            s_multicast(g, (i * 11) % npcs, (int64_t)(s_unif(&g->rng) * (double)(span / 2)));
+    }
+}
+
 /* Offices of PCs, a data centre of servers, and who talks to whom. */
 static void s_build_model(struct gen *g)
 {
@@ -505,7 +809,7 @@ static void s_build_model(struct gen *g)
         m->grp = (uint16_t)off;
         m->h4 = s_host_add(g, false, a, 126, rtt, vlan, R_PC);
         m->h6 = UINT32_MAX;
-        if (off % 3 == 1) { /* dual-stack office */
+        if (g->o.ipv6 < 0 ? off % 3 == 1 : s_share(i, (uint32_t)g->o.ipv6)) { /* dual-stack */
             uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, (uint8_t)(off >> 8), (uint8_t)off};
             b[15] = (uint8_t)(0x20 + idx);
             m->h6 = s_host_add(g, true, b, 126, rtt, vlan, R_PC);
@@ -531,6 +835,8 @@ static void s_build_model(struct gen *g)
                 role = R_FILE;
             v6 = grp % 3 == 1 && role != R_FILE;
         }
+        if (g->o.ipv6 >= 0)
+            v6 = s_share(npcs + i, (uint32_t)g->o.ipv6);
         m->role = role;
         m->grp = (uint16_t)grp;
         m->h4 = s_host_add(g, false, a, 63, rtt, 0, role);
@@ -691,6 +997,7 @@ static void s_build_model(struct gen *g)
         ev->port = 443;
         g->nevents++;
     }
+    s_raw_model(g, npcs, dc[0], web[0], logm);
     free(web);
     free(app);
     free(db);
@@ -818,12 +1125,16 @@ static void s_sess_init(const struct gen *g, struct sess *s, const struct spec *
         s->close = CL_I_FIN;
     s->open = sp->open;
     s->probe = sp->probe;
+    s->raw = sp->raw;
     switch (pf->kind) {
         case K_UDP:
             s_exchange(g, s, sp->start);
             break;
         case K_PROBE:
             s->st = s->probe >= PR_FIN ? ST_PROBE : ST_SYN;
+            break;
+        case K_RAW:
+            s->st = ST_RAW;
             break;
         default:
             s->st = ST_SYN; /* scans and floods start with a SYN too */
@@ -1034,6 +1345,10 @@ static void s_step(const struct gen *g, struct sess *s, struct step *o)
             o->win = 0;
             s->st = ST_DONE;
             break;
+        case ST_RAW: /* one scripted packet (s_emit_raw) */
+            o->dir = g->raws[s->raw - 1].dir;
+            s->st = ST_DONE;
+            break;
         case ST_SCAN_RST:
             o->dir = 0;
             o->flags = GEN_TH_RST;
@@ -1096,6 +1411,7 @@ static void s_spec_push(struct gen *g, int64_t start, uint32_t edge, uint16_t po
     sp->open = open;
     sp->probe = 0;
     sp->brief = 0;
+    sp->raw = 0;
     g->nspecs++;
 }
 
@@ -1406,6 +1722,9 @@ static void s_activate(struct gen *g, const struct spec *sp)
             s->iport = (uint16_t)s_range(&g->rng, 1024, 65535);
             s->rport = e->port;
             break;
+        case P_RAW:
+        case P_DHCP: /* ports in the raw packet */
+            break;
         default:
             s->iport = e->cport ? e->cport : s_port_alloc(g, &g->hosts[e->ch], sp->start);
             s->eph = !e->cport;
@@ -1424,14 +1743,122 @@ static void s_conn_add(struct gen *g, uint64_t key)
     g->conn[g->nconn++] = key;
 }
 
+/* Write g->frame (flen bytes on the wire) at capture time t, and its
+ * redundant copy. */
+static void s_write(struct gen *g, int64_t t, size_t flen, uint16_t vlan)
+{
+    size_t have = flen < g->o.snaplen ? flen : g->o.snaplen;
+    gen_pcap_write(g->pcap, (uint64_t)(g->o.start_ns + t), g->frame, have, flen);
+    if (g->dupcap) {
+        size_t grow, dn;
+        uint16_t vid = vlan ? (uint16_t)(vlan + 2000) : 4000;
+        int64_t dt = t + 3 * NS_US + (int64_t)s_range(&g->rng, 0, 2000);
+        if (dt < g->dup_last)
+            dt = g->dup_last;
+        g->dup_last = dt;
+        dn = gen_pkt_redirect(g->frame, have, g->dframe, vid, &grow);
+        gen_pcap_write(g->dupcap, (uint64_t)(g->o.start_ns + dt), g->dframe, dn, flen + grow);
+    }
+}
+
+/* Truth of any packet: meta and host totals. */
+static void s_truth_pkt(struct gen *g, uint32_t si, uint32_t di, int64_t t, uint32_t iplen)
+{
+    if (!g->meta_pk)
+        g->first = t;
+    g->last = t;
+    g->meta_pk++;
+    g->meta_by += iplen;
+    g->hosts[si].pk_out++;
+    g->hosts[si].by_out += iplen;
+    g->hosts[di].pk_in++;
+    g->hosts[di].by_in += iplen;
+}
+
+/* One scripted packet (ST_RAW): a datagram, or an ICMP error quoting one. */
+static void s_emit_raw(struct gen *g, struct sess *s, const struct step *o)
+{
+    const struct raw *r = &g->raws[s->raw - 1];
+    const struct host *src = &g->hosts[r->src], *dst = &g->hosts[r->dst];
+    struct gen_pkt p;
+    uint32_t iplen;
+
+    memset(&p, 0, sizeof(p));
+    p.src = src->addr;
+    p.dst = dst->addr;
+    p.smac = src->mac;
+    p.dmac = dst->mac;
+    p.v6 = src->v6;
+    p.proto = r->proto;
+    p.ttl = r->ttl ? r->ttl : src->ttl;
+    p.vlan = g->o.vlan ? (src->vlan ? src->vlan : dst->vlan) : 0;
+    p.ipid = ++g->hosts[r->src].ipid;
+    p.flow = (uint32_t)(r->src * 2654435761u) & 0xfffff;
+    if (r->proto == 17) {
+        p.sport = r->sport;
+        p.dport = r->dport;
+        p.len = r->len;
+        p.payload = r->payload;
+    } else { /* the quoted datagram: its IP header and 8 bytes of UDP header */
+        const struct host *qs = &g->hosts[r->qsrc], *qd = &g->hosts[r->qdst];
+        struct gen_pkt q;
+        uint32_t qlen;
+        memset(&q, 0, sizeof(q));
+        q.src = qs->addr;
+        q.dst = qd->addr;
+        q.smac = qs->mac;
+        q.dmac = qd->mac;
+        q.v6 = qs->v6;
+        q.proto = 17;
+        q.ttl = r->qttl;
+        q.sport = r->sport;
+        q.dport = r->dport;
+        q.len = r->len;
+        q.payload = GEN_PL_BINARY;
+        q.ipid = g->hosts[r->qsrc].ipid;
+        gen_pkt_build(&q, g->qbuf, sizeof(g->qbuf) - 64, &qlen);
+        p.icmp_type = r->icmp_type;
+        p.icmp_code = r->icmp_code;
+        p.quote = g->qbuf + 14;
+        p.quote_len = (q.v6 ? 40 : 20) + 8;
+    }
+    size_t flen = gen_pkt_build(&p, g->frame, g->o.snaplen, &iplen);
+    s_write(g, o->t, flen, p.vlan);
+    s_truth_pkt(g, r->src, r->dst, o->t, iplen);
+    struct edge *e = &g->edges[s->edge];
+    if (!e->noise) { /* P_DHCP: a client's unicast packet */
+        e->pk[r->dir]++;
+        e->by[r->dir] += iplen;
+        if (r->dir == 0)
+            e->creal++;
+        if (e->pk[0] + e->pk[1] == 1) /* its first: one session (client port 68) */
+            s_conn_add(g, (uint64_t)s->edge << 16 | e->cport);
+    }
+    if (r->grp) {
+        struct group *gr = &g->groups[r->grp - 1];
+        uint32_t k;
+        gr->pk++;
+        gr->by += iplen;
+        for (k = 0; k < gr->nsend && gr->send[k] != r->src; k++)
+            ;
+        if (k == gr->nsend && k < GROUP_SENDERS_MAX)
+            gr->send[gr->nsend++] = r->src;
+    }
+    s->emitted = 1;
+}
+
 static void s_emit(struct gen *g, struct sess *s, const struct step *o)
 {
+    if (s->raw) {
+        s_emit_raw(g, s, o);
+        return;
+    }
     struct edge *e = &g->edges[s->edge];
     uint32_t si = o->dir ? s->rh : s->ih, di = o->dir ? s->ih : s->rh;
     struct host *src = &g->hosts[si], *dst = &g->hosts[di];
     struct gen_pkt p;
     uint32_t iplen;
-    size_t flen, have;
+    size_t flen;
 
     memset(&p, 0, sizeof(p));
     p.src = src->addr;
@@ -1464,29 +1891,17 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
         p.ipid = ++src->ipid;
     }
     flen = gen_pkt_build(&p, g->frame, g->o.snaplen, &iplen);
-    have = flen < g->o.snaplen ? flen : g->o.snaplen;
-    gen_pcap_write(g->pcap, (uint64_t)(g->o.start_ns + o->t), g->frame, have, flen);
-    if (g->dupcap) {
-        size_t grow, dn;
-        uint16_t vid = p.vlan ? (uint16_t)(p.vlan + 2000) : 4000;
-        int64_t dt = o->t + 3 * NS_US + (int64_t)s_range(&g->rng, 0, 2000);
-        if (dt < g->dup_last)
-            dt = g->dup_last;
-        g->dup_last = dt;
-        dn = gen_pkt_redirect(g->frame, have, g->dframe, vid, &grow);
-        gen_pcap_write(g->dupcap, (uint64_t)(g->o.start_ns + dt), g->dframe, dn, flen + grow);
+    s_write(g, o->t, flen, p.vlan);
+    s_truth_pkt(g, si, di, o->t, iplen);
+    if (p.proto == 6 && !s->real[o->dir] &&
+        !((o->flags & 0x02 && !(o->flags & 0x10)) || o->flags & 0x04)) {
+        s->real[o->dir] = 1; /* once per session and side */
+        if (g->nspoke == g->cap_spoke) {
+            g->cap_spoke = g->cap_spoke ? 2 * g->cap_spoke : 65536;
+            g->spoke = s_xrealloc(g->spoke, g->cap_spoke * sizeof(*g->spoke));
+        }
+        g->spoke[g->nspoke++] = (uint64_t)si << 32 | p.sport;
     }
-
-    /* truth */
-    if (!g->meta_pk)
-        g->first = o->t;
-    g->last = o->t;
-    g->meta_pk++;
-    g->meta_by += iplen;
-    src->pk_out++;
-    src->by_out += iplen;
-    dst->pk_in++;
-    dst->by_in += iplen;
     if (e->noise && e->event >= 0) {
         struct event *ev = &g->events[e->event];
         if (ev->source == UINT32_MAX && si == e->ch && !e->pk[0]++)
@@ -1499,22 +1914,58 @@ static void s_emit(struct gen *g, struct sess *s, const struct step *o)
         int d = si == e->ch ? 0 : 1;
         e->pk[d]++;
         e->by[d] += iplen;
+        s->tpk[d]++;
+        s->tby[d] += iplen;
         if (d == 0 && (PROF[e->prof].proto != 6 ||
-                       !((o->flags & 0x02 && !(o->flags & 0x10)) || o->flags & 0x04)))
+                       !((o->flags & 0x02 && !(o->flags & 0x10)) || o->flags & 0x04))) {
             e->creal++;
-        if (!s->emitted) {
-            uint16_t cport = PROF[e->prof].server_initiates ? s->rport : s->iport;
-            s_conn_add(g, (uint64_t)s->edge << 16 | cport);
+            s->treal++;
         }
+        uint32_t *f = s->fl[d];
+        f[0]++;
+        f[1] += (o->flags & 0x02) != 0;
+        f[2] += (o->flags & 0x12) == 0x12;
+        f[3] += (o->flags & 0x10) != 0;
+        f[4] += (o->flags & 0x01) != 0;
+        f[5] += (o->flags & 0x04) != 0;
     }
     s->emitted = 1;
+}
+
+/* The edge rule's probe test (docs/SCHEMA.md "Edge rule", merger/mrg_rule.h
+ * MRG_PROBE_AB) on one TCP session's flag counts c (client) and v (server):
+ * only pure SYNs and RSTs from the client (half-open, or a mid-stream
+ * session seen only by its client's RST); or neither SYN nor ACK from it
+ * and nothing but RSTs back (FIN, Null, Xmas); or a completed handshake the
+ * client closed after sending nothing but its ACK (connect scan). */
+static bool s_is_probe(const uint32_t c[6], const uint32_t v[6])
+{
+    if ((int64_t)c[0] - ((int64_t)c[1] - c[2]) - c[5] <= 0)
+        return true;
+    if (c[3] == 0 && c[1] == 0 && v[0] == v[5])
+        return true;
+    return v[2] > 0 && c[1] > c[2] && c[5] + c[4] > 0 &&
+           (int64_t)c[0] - c[1] - c[5] - c[4] - (v[4] ? 1 : 0) <= 1;
 }
 
 static void s_finish(struct gen *g, uint32_t slot)
 {
     struct sess *s = &g->pool[slot];
+    struct edge *e = &g->edges[s->edge];
+    if (!e->noise && s->tpk[0] + s->tpk[1]) {
+        if (PROF[e->prof].proto == 6 && s_is_probe(s->fl[0], s->fl[1])) {
+            /* a probe adds nothing to its edge: take its packets back */
+            for (int d = 0; d < 2; d++) {
+                e->pk[d] -= s->tpk[d];
+                e->by[d] -= s->tby[d];
+            }
+            e->creal -= s->treal;
+        } else if (!s->raw) { /* a session of the edge (raw DHCP counts its own) */
+            uint16_t cport = PROF[e->prof].server_initiates ? s->rport : s->iport;
+            s_conn_add(g, (uint64_t)s->edge << 16 | cport);
+        }
+    }
     if (s->eph) {
-        const struct edge *e = &g->edges[s->edge];
         struct host *c = &g->hosts[e->ch];
         c->last_port = PROF[e->prof].server_initiates ? s->rport : s->iport;
         c->last_free = s->t;
@@ -1560,7 +2011,12 @@ static int s_u64_cmp(const void *a, const void *b)
 
 static void s_sessions(struct gen *g)
 {
-    size_t i;
+    size_t i, n = 0;
+    qsort(g->spoke, g->nspoke, sizeof(*g->spoke), s_u64_cmp);
+    for (i = 0; i < g->nspoke; i++)
+        if (i == 0 || g->spoke[i] != g->spoke[i - 1])
+            g->spoke[n++] = g->spoke[i];
+    g->nspoke = n;
     qsort(g->conn, g->nconn, sizeof(*g->conn), s_u64_cmp);
     for (i = 0; i < g->nconn; i++)
         if (i == 0 || g->conn[i] != g->conn[i - 1])
@@ -1616,9 +2072,27 @@ static void s_rfc3339(int64_t ns, char *buf, size_t n)
 /* An edge of the truth: real traffic (not scan/flood noise) in which the
  * client sent at least one packet that is not a pure SYN or an RST (a TCP
  * "edge" of SYNs only cannot be told from a spoofed flood source). */
-static bool s_edge_counted(const struct edge *e)
+/* A TCP port that never sent anything but pure SYNs and RSTs in the capture
+ * (a mid-stream session seen only by its client's last packets) shows no
+ * server there (trk_role.h, gate G2): its edges are not counted. */
+static bool s_spoke(const struct gen *g, uint32_t h, uint16_t port)
 {
-    return !e->noise && e->pk[0] + e->pk[1] && (PROF[e->prof].proto != 6 || e->creal);
+    uint64_t k = (uint64_t)h << 32 | port;
+    size_t lo = 0, hi = g->nspoke;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (g->spoke[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->nspoke && g->spoke[lo] == k;
+}
+
+static bool s_edge_counted(const struct gen *g, const struct edge *e)
+{
+    return !e->noise && e->pk[0] + e->pk[1] &&
+           (PROF[e->prof].proto != 6 || (e->creal && s_spoke(g, e->sh, e->port)));
 }
 
 /* Client port of a counted edge that is itself a service: a fixed well-known
@@ -1664,7 +2138,7 @@ static int s_write_truth(struct gen *g, const char *path)
     for (i = 0, nk = 0; i < g->nedges; i++) {
         const struct edge *e = &g->edges[i];
         uint64_t pr = PROF[e->prof].proto;
-        if (!s_edge_counted(e))
+        if (!s_edge_counted(g, e))
             continue;
         keys[nk++] = ((uint64_t)e->sh << 32 | pr << 16 | e->port) << 1 | 1;
         if (s_edge_client_service(e)) {
@@ -1693,7 +2167,7 @@ static int s_write_truth(struct gen *g, const char *path)
     firstrow = true;
     for (i = 0; i < g->nedges; i++) {
         struct edge *e = &g->edges[i];
-        if (!s_edge_counted(e))
+        if (!s_edge_counted(g, e))
             continue;
         g->hosts[e->ch].is_client = 1;
         g->hosts[e->sh].is_server = 1;
@@ -1721,6 +2195,15 @@ static int s_write_truth(struct gen *g, const char *path)
                 firstrow ? "" : ",", s_ip(h, a, sizeof(a)), kind, h->pk_out, h->by_out, h->pk_in,
                 h->by_in);
         firstrow = false;
+    }
+    fprintf(f, "\n],\n\"groups\": [");
+    for (i = 0; i < g->ngroups; i++) {
+        const struct group *gr = &g->groups[i];
+        fprintf(f,
+                "%s\n {\"group_ip\": \"%s\", \"proto\": \"udp\", \"port\": %u, \"senders\": %u"
+                ", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+                i ? "," : "", s_ip(&g->hosts[gr->host], a, sizeof(a)), gr->port, gr->nsend, gr->pk,
+                gr->by);
     }
     fprintf(f, "\n],\n\"events\": [");
     for (i = 0; i < g->nevents; i++) {
@@ -1815,6 +2298,16 @@ static void s_usage(FILE *f)
             "                    one from a host that also uses it; event stealth_scan\n"
             "  --cover           one brief session of every client -> service pair of the\n"
             "                    model (about 12 per PC) before sampling up to --packets\n"
+            "  --traceroute      a PC traceroutes a server (IPv4, and IPv6 when dual-stack):\n"
+            "                    UDP to 33434+, time exceeded and port unreachable answers\n"
+            "  --closed-udp      UDP to closed ports of two servers, answered by ICMP\n"
+            "                    port unreachable\n"
+            "  --dhcp            four PCs lease and renew from a DC's udp/67 (broadcasts\n"
+            "                    from 0.0.0.0 and to 255.255.255.255, unicast answers)\n"
+            "  --multicast       SSDP, mDNS (IPv4, IPv6), LLMNR and NetBIOS name queries\n"
+            "                    to multicast groups and the office broadcast\n"
+            "  --ipv6 PCT        about PCT %% of the machines dual-stack, IPv6 between any\n"
+            "                    two of them (100: all traffic of the model over IPv6)\n"
             "  --dup FILE        also write the redundant core switch's copy\n",
             MIN_SERVERS);
 }
@@ -1845,6 +2338,11 @@ static int s_parse(int argc, char **argv, struct opts *o)
         O_FTPP,
         O_MIDLOW,
         O_COVER,
+        O_TRACE,
+        O_CLOSED,
+        O_DHCP,
+        O_MCAST,
+        O_IPV6,
         O_HELP
     };
     /* a grid of pairs (clang-format would put an odd count one per line) */
@@ -1862,7 +2360,9 @@ static int s_parse(int argc, char **argv, struct opts *o)
         {"probes", no_argument, 0, O_PROBES},      {"p2p", no_argument, 0, O_P2P},
         {"ftp-passive", no_argument, 0, O_FTPP},   {"midstream-low", no_argument, 0, O_MIDLOW},
         {"cover", no_argument, 0, O_COVER},        {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0}};
+        {"traceroute", no_argument, 0, O_TRACE},   {"closed-udp", no_argument, 0, O_CLOSED},
+        {"dhcp", no_argument, 0, O_DHCP},          {"multicast", no_argument, 0, O_MCAST},
+        {"ipv6", required_argument, 0, O_IPV6},    {0, 0, 0, 0}};
     /* clang-format on */
     int c;
     char *end;
@@ -1876,6 +2376,7 @@ static int s_parse(int argc, char **argv, struct opts *o)
     o->snaplen = 65535;
     o->out = "gen.pcap";
     o->truth = "gen.truth.json";
+    o->ipv6 = -1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         errno = 0;
         switch (c) {
@@ -1951,6 +2452,28 @@ static int s_parse(int argc, char **argv, struct opts *o)
             case O_COVER:
                 o->cover = true;
                 continue;
+            case O_TRACE:
+                o->traceroute = true;
+                continue;
+            case O_CLOSED:
+                o->closed_udp = true;
+                continue;
+            case O_DHCP:
+                o->dhcp = true;
+                continue;
+            case O_MCAST:
+                o->multicast = true;
+                continue;
+            case O_IPV6: {
+                unsigned long v = strtoul(optarg, &end, 10);
+                if (v > 100) {
+                    fprintf(stderr, "renkei-gen: --ipv6 takes a percentage 0-100, not '%s'\n",
+                            optarg);
+                    return -EINVAL;
+                }
+                o->ipv6 = (int)v;
+                break;
+            }
             case O_HELP:
             case 'h':
                 s_usage(stdout);
@@ -2023,5 +2546,8 @@ int main(int argc, char **argv)
     free(g.free_slots);
     free(g.heap);
     free(g.conn);
+    free(g.raws);
+    free(g.spoke);
+    free(g.groups);
     return rc;
 }

@@ -99,6 +99,21 @@ void gen_pkt_init(uint64_t seed)
     s_payload[GEN_PL_DNS_QUERY][2] = 0x01; /* RD */
     s_payload[GEN_PL_DNS_REPLY][2] = 0x81; /* QR RD */
     s_payload[GEN_PL_DNS_REPLY][3] = 0x80; /* RA */
+    /* DHCP: BOOTREQUEST, Ethernet, xid, magic cookie, option 53 = request, end */
+    memset(s_payload[GEN_PL_BOOTP], 0, GEN_BOOTP_LEN);
+    s_payload[GEN_PL_BOOTP][0] = 1;
+    s_payload[GEN_PL_BOOTP][1] = 1;
+    s_payload[GEN_PL_BOOTP][2] = 6;
+    s_w32(s_payload[GEN_PL_BOOTP] + 4, 0x3903f326);
+    s_w32(s_payload[GEN_PL_BOOTP] + 236, 0x63825363);
+    memcpy(s_payload[GEN_PL_BOOTP] + 240, (const uint8_t[]){53, 1, 3, 255}, 4);
+    {
+        static const char ms[] = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                                 "MAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
+        _Static_assert(sizeof(ms) - 1 == GEN_SSDP_LEN, "GEN_SSDP_LEN");
+        memset(s_payload[GEN_PL_SSDP], 0, sizeof(s_payload[0]));
+        memcpy(s_payload[GEN_PL_SSDP], ms, sizeof(ms) - 1);
+    }
     for (k = 0; k < GEN_PL_COUNT; k++) {
         s_prefix[k][0] = 0;
         for (i = 1; i <= GEN_PAYLOAD_MAX / 2; i++)
@@ -131,11 +146,12 @@ size_t gen_pkt_build(const struct gen_pkt *p, uint8_t *out, size_t limit, uint32
     s_w16(q, p->v6 ? 0x86dd : 0x0800);
     q += 2;
 
+    bool icmp = p->proto == 1 || p->proto == 58;
     if (p->proto == 6)
         thl = (p->tcp_flags & GEN_TH_SYN) ? 24 : 20;
     else
         thl = 8;
-    l4len = thl + p->len;
+    l4len = thl + (icmp ? p->quote_len : p->len);
     carried = p->frag_len ? p->frag_len : l4len;
 
     if (p->v6) {
@@ -188,6 +204,16 @@ size_t gen_pkt_build(const struct gen_pkt *p, uint8_t *out, size_t limit, uint32
         }
         acc = s_sum(l4, thl, acc) + s_payload_sum(p->payload, p->len);
         s_w16(l4 + 16, s_fold(acc));
+    } else if (icmp) {
+        /* error message: type, code, checksum, 4 unused bytes, the quote;
+         * ICMPv6's checksum covers the pseudo-header, ICMP's does not */
+        l4[0] = p->icmp_type;
+        l4[1] = p->icmp_code;
+        s_w16(l4 + 2, 0);
+        s_w32(l4 + 4, 0);
+        memcpy(l4 + 8, p->quote, p->quote_len);
+        acc = s_sum(l4, l4len, p->proto == 58 ? acc : 0);
+        s_w16(l4 + 2, s_fold(acc));
     } else {
         uint16_t c;
         s_w16(l4, p->sport);
@@ -213,6 +239,8 @@ size_t gen_pkt_build(const struct gen_pkt *p, uint8_t *out, size_t limit, uint32
         if (i < n)
             memcpy(l4 + i, s_payload[p->payload] + (off + i - 8), n - i);
         hdr_end = (size_t)(l4 - out) + n;
+    } else if (icmp) {
+        hdr_end = (size_t)(l4 - out) + l4len; /* the quote is header: always whole */
     } else {
         hdr_end = (size_t)(l4 - out) + thl;
         room = limit > hdr_end ? limit - hdr_end : 0;

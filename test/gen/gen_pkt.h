@@ -23,8 +23,13 @@ enum gen_payload {
     GEN_PL_DNS_QUERY, /* DNS header (query, no records) then bytes */
     GEN_PL_DNS_REPLY, /* DNS header (response, no records) then bytes */
     GEN_PL_TEXT,      /* printable syslog-style lines */
+    GEN_PL_BOOTP,     /* a DHCP message: BOOTP header, magic cookie, options */
+    GEN_PL_SSDP,      /* an SSDP M-SEARCH request (GEN_SSDP_LEN bytes) */
     GEN_PL_COUNT
 };
+
+#define GEN_BOOTP_LEN 244 /* GEN_PL_BOOTP's message */
+#define GEN_SSDP_LEN  94  /* GEN_PL_SSDP's request */
 
 #define GEN_TH_FIN 0x01
 #define GEN_TH_SYN 0x02
@@ -34,26 +39,30 @@ enum gen_payload {
 
 /* One packet to build; all numbers in host order. */
 struct gen_pkt {
-    const uint8_t *src;  /* 4 or 16 source address bytes */
-    const uint8_t *dst;  /* 4 or 16 destination address bytes */
-    const uint8_t *smac; /* 6 bytes */
-    const uint8_t *dmac; /* 6 bytes */
-    uint8_t v6;          /* 1 = IPv6, 0 = IPv4 */
-    uint8_t proto;       /* 6 (TCP) or 17 (UDP) */
-    uint8_t ttl;         /* IPv4 TTL / IPv6 hop limit */
-    uint8_t tcp_flags;   /* GEN_TH_* */
-    uint8_t payload;     /* enum gen_payload */
-    uint16_t sport;      /* transport source port */
-    uint16_t dport;      /* transport destination port */
-    uint16_t vlan;       /* 802.1Q VLAN id, 0 = untagged */
-    uint16_t ipid;       /* IPv4 identification */
-    uint16_t win;        /* TCP window */
-    uint32_t seq;        /* TCP sequence number */
-    uint32_t ack;        /* TCP acknowledgement number */
-    uint32_t flow;       /* IPv6 flow label (20 bits) */
-    uint32_t len;        /* TCP segment payload, or whole UDP datagram payload */
-    uint32_t frag_off;   /* IPv4 fragment: offset into UDP header+payload */
-    uint32_t frag_len;   /* IPv4 fragment: bytes carried here; 0 = unfragmented */
+    const uint8_t *src;   /* 4 or 16 source address bytes */
+    const uint8_t *dst;   /* 4 or 16 destination address bytes */
+    const uint8_t *smac;  /* 6 bytes */
+    const uint8_t *dmac;  /* 6 bytes */
+    uint8_t v6;           /* 1 = IPv6, 0 = IPv4 */
+    uint8_t proto;        /* 6 (TCP), 17 (UDP), 1 (ICMP) or 58 (ICMPv6) */
+    uint8_t ttl;          /* IPv4 TTL / IPv6 hop limit */
+    uint8_t tcp_flags;    /* GEN_TH_* */
+    uint8_t payload;      /* enum gen_payload */
+    uint16_t sport;       /* transport source port */
+    uint16_t dport;       /* transport destination port */
+    uint16_t vlan;        /* 802.1Q VLAN id, 0 = untagged */
+    uint16_t ipid;        /* IPv4 identification */
+    uint16_t win;         /* TCP window */
+    uint32_t seq;         /* TCP sequence number */
+    uint32_t ack;         /* TCP acknowledgement number */
+    uint32_t flow;        /* IPv6 flow label (20 bits) */
+    uint32_t len;         /* TCP segment payload, or whole UDP datagram payload */
+    uint32_t frag_off;    /* IPv4 fragment: offset into UDP header+payload */
+    uint32_t frag_len;    /* IPv4 fragment: bytes carried here; 0 = unfragmented */
+    uint8_t icmp_type;    /* ICMP / ICMPv6 error type */
+    uint8_t icmp_code;    /* its code */
+    const uint8_t *quote; /* ICMP error body: the quoted IP packet's first bytes */
+    uint32_t quote_len;   /* its length (len is ignored for ICMP) */
 };
 
 /* Fill the payload buffers and their checksum prefix sums from seed. */

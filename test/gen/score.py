@@ -7,8 +7,9 @@ score.py TRUTH.json EXPORT.json [--min-f1 F] [--exact-counts] [--require-events]
 Prints, one figure per line: precision / recall / F1 of services
 (ip, proto, port) and of edges (client_ip, server_ip, proto, server_port);
 count errors (edges whose packets or bytes differ in either direction, hosts
-whose totals differ, meta packets / bytes); sessions mismatches (information
-only); events matched. Exit status 1 when --min-f1 / --exact-counts /
+whose totals differ, meta packets / bytes, groups: broadcast / multicast
+traffic with its senders, packets and bytes when the truth lists groups);
+sessions mismatches (information only); events matched. Exit status 1 when --min-f1 / --exact-counts /
 --require-events are given and not met, 2 on unreadable input.
 Python 3 standard library only.
 """
@@ -165,6 +166,29 @@ def main():
     show("hosts missing", missing)
     print(f"noise hosts not exported (info): {missing_noise}")
 
+    # groups (broadcast / multicast traffic), when the truth lists them
+    group_errors = 0
+    if "groups" in truth:
+        def gkey(x):
+            return (ip_norm(x["group_ip"]), proto_norm(x["proto"]), int(x["port"]))
+        tg = {gkey(x): x for x in truth["groups"]}
+        gg = {gkey(x): x for x in got.get("groups", []) or []}
+        p, r, f1, tp, fp, fn = prf(set(tg), set(gg))
+        print(f"groups truth: {len(tg)}")
+        print(f"groups exported: {len(gg)}")
+        print(f"groups F1: {f1:.4f}")
+        show("groups missing (fn)", [fmt_key(k) for k in set(tg) - set(gg)])
+        show("groups spurious (fp)", [fmt_key(k) for k in set(gg) - set(tg)])
+        bad_groups = []
+        for k in set(tg) & set(gg):
+            diff = [f"{f} {tg[k][f]}/{gg[k].get(f)}" for f in ("senders", "packets", "bytes")
+                    if int(tg[k][f]) != int(gg[k].get(f, -1))]
+            if diff:
+                bad_groups.append(f"{fmt_key(k)}: " + ", ".join(diff))
+        print(f"group count errors: {len(bad_groups)}")
+        show("group counts (truth/export)", bad_groups)
+        group_errors = len(bad_groups) + len(set(tg) ^ set(gg))
+
     # meta
     tm, gm = truth.get("meta", {}), got.get("meta", {}) or {}
     meta_bad = 0
@@ -194,7 +218,7 @@ def main():
     print(f"events matched: {matched} of {len(tev)}")
     print(f"events extra (info): {len(gev) - len(used)}")
 
-    count_errors = len(bad_edges) + len(bad_hosts) + len(missing) + meta_bad
+    count_errors = len(bad_edges) + len(bad_hosts) + len(missing) + meta_bad + group_errors
     print(f"count errors total: {count_errors}")
     if a.min_f1 is not None and (svc_f1 < a.min_f1 or edge_f1 < a.min_f1):
         failed.append(f"F1 below {a.min_f1}")

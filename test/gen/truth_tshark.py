@@ -67,6 +67,8 @@ def packet(r, frag_ports):
         ipb = int(r["ipv6.plen"]) + 40
         proto = PROTO.get(r["ipv6.nxt"], r["ipv6.nxt"])
         off, mf, fkey = 0, False, None
+    if proto in ("1", "58"):  # an ICMP error: its ports are the quoted datagram's
+        return src, dst, "icmp", 0, 0, ipb
     sp = r["tcp.srcport"] or r["udp.srcport"]
     dp = r["tcp.dstport"] or r["udp.dstport"]
     if off:
@@ -74,6 +76,17 @@ def packet(r, frag_ports):
     elif mf:
         frag_ports[fkey] = (sp, dp)
     return src, dst, proto, int(sp or 0), int(dp or 0), ipb
+
+
+def group_of(src, dst):
+    """dst when it is a broadcast / multicast address seen from src (the
+    limited broadcast, src's own /24 broadcast, 224.0.0.0/4, ff00::/8)."""
+    d = ipaddress.ip_address(dst)
+    if d.is_multicast or dst == "255.255.255.255":
+        return dst
+    if d.version == 4 and dst.endswith(".255") and src.rsplit(".", 1)[0] == dst.rsplit(".", 1)[0]:
+        return dst
+    return None
 
 
 def is_probe(c, v):
@@ -108,9 +121,16 @@ def main():
     prim = []
     cand = []  # (edge key, direction, session key, ip bytes, client port)
     sess = defaultdict(lambda: [[0] * 6, [0] * 6])
+    groups = defaultdict(lambda: [set(), 0, 0])
     for r in rows(a.pcap):
         src, dst, proto, sp, dp, ipb = packet(r, frag_ports)
         prim.append((r, ipb))
+        grp = group_of(src, dst) if proto == "udp" else None
+        if grp:
+            gr = groups[(grp, proto, dp)]
+            gr[0].add(src)
+            gr[1] += 1
+            gr[2] += ipb
         meta[0] += 1
         meta[1] += ipb
         hosts[src][0] += 1
@@ -167,6 +187,15 @@ def main():
     print(f"edges checked: {len(truth['edges'])}, mismatched: {errors}")
     print(f"hosts checked: {len(truth['hosts'])}, mismatched: {herr}")
     bad = errors + herr + merr
+    if "groups" in truth:
+        want = {(norm(g["group_ip"]), g["proto"], g["port"]): [g["senders"], g["packets"],
+                                                               g["bytes"]]
+                for g in truth["groups"]}
+        got = {k: [len(v[0]), v[1], v[2]] for k, v in groups.items()}
+        if want != got:
+            bad += 1
+            print(f"groups: tshark {sorted(got.items())}, truth {sorted(want.items())}")
+        print(f"groups checked: {len(want)}")
 
     if a.dup:
         derr = 0

@@ -43,12 +43,17 @@ echo "== generate (all scenarios, IPv4+IPv6, VLAN, dup)"
 # FTP, conversations already running with the client port below the server's
 "$GEN" --seed 44 --packets 6000 --pcs 60 --servers 14 --duration 20 --probes --p2p \
     --ftp-passive --ftp-active --midstream-low --out "$TMP/p.pcap" --truth "$TMP/p.json" 2>/dev/null
+# traceroute, closed UDP ports, DHCP, multicast: ICMP errors quoting their
+# datagrams, broadcasts, groups; all IPv6 where the model allows
+"$GEN" --seed 46 --packets 4000 --pcs 60 --servers 14 --duration 20 --traceroute --closed-udp \
+    --dhcp --multicast --midstream --ipv6 100 --vlan --out "$TMP/r.pcap" --truth "$TMP/r.json" \
+    2>/dev/null
 # --cover: one brief session of every pair of the model, hardly more packets
 "$GEN" --seed 45 --packets 1 --pcs 100 --servers 12 --duration 20 --cover --ftp-active \
     --out "$TMP/c.pcap" --truth "$TMP/c.json" 2>/dev/null
 
 echo "== tshark expert info (checksums verified)"
-for f in g.pcap g_dup.pcap n.pcap p.pcap c.pcap; do
+for f in g.pcap g_dup.pcap n.pcap p.pcap c.pcap r.pcap; do
     tshark -n -r "$TMP/$f" -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
         -o ip.check_checksum:TRUE -Y "_ws.expert.severity >= warning" \
         -T fields -e _ws.expert.message 2>/dev/null | sort | uniq -c > "$TMP/$f.expert"
@@ -69,6 +74,8 @@ python3 "$GENDIR/truth_tshark.py" "$TMP/p.json" "$TMP/p.pcap" >/dev/null ||
     fail "truth disagrees with tshark (issue 8 capture)"
 python3 "$GENDIR/truth_tshark.py" "$TMP/c.json" "$TMP/c.pcap" >/dev/null ||
     fail "truth disagrees with tshark (--cover capture)"
+python3 "$GENDIR/truth_tshark.py" "$TMP/r.json" "$TMP/r.pcap" >/dev/null ||
+    fail "truth disagrees with tshark (traceroute, ICMP, DHCP, multicast capture)"
 
 echo "== truth content"
 python3 - "$TMP/g.json" <<'EOF' || fail "truth content"
