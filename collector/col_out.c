@@ -26,6 +26,10 @@
 
 #define COL_OUT_HWM       1000  /* messages queued per socket before back pressure */
 #define COL_OUT_LINGER_MS 30000 /* delivery time left for the last messages at exit */
+/* An RX loop descheduled this long still keeps a heartbeat's promise
+ * (col_out_config.wall_ts); a record stamped earlier than promised reaches
+ * the splitter late and is counted there as late. */
+#define COL_OUT_PROMISE_SLACK_NS 250000000ull
 
 struct col_out {
     struct col_out_config cfg; /* copy (strings borrowed) */
@@ -220,15 +224,27 @@ static void *s_thread(void *arg)
     uint64_t next = cmn_mono_ns() + period;
     uint32_t idle = 0; /* empty looks in a row */
     uint64_t beat = 0; /* monotonic time of the next heartbeat to the splitter */
+    /* Wall time just before a look that found the queue empty: every batch
+     * submitted before it has been sent, so with wall-clock stamps every
+     * record older than it minus the RX side's batch hold (and a slack for
+     * an RX loop descheduled for a while) is out: what a heartbeat promises
+     * (the splitter's watermark then passes an idle port). */
+    uint64_t empty_at = 0;
     for (;;) {
         if (o->spl) {
             uint64_t now = cmn_mono_ns();
             if (now >= beat) {
-                (void)cmn_wire_send_heartbeat(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, o->cfg.id);
+                uint64_t hold = o->cfg.batch_delay_ns + COL_OUT_PROMISE_SLACK_NS;
+                uint64_t from = o->cfg.wall_ts && empty_at > hold ? empty_at - hold : 0;
+                (void)cmn_wire_send_heartbeat_from(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR,
+                                                   o->cfg.id, from);
                 beat = now + CMN_HEARTBEAT_MS * 1000000ull;
             }
         }
+        uint64_t look = o->cfg.wall_ts ? cmn_now_ns() : 0;
         struct col_batch *b = col_queue_take(o->q);
+        if (!b)
+            empty_at = look;
         if (b) {
             idle = 0;
             s_batch(o, b);

@@ -27,6 +27,10 @@ struct col_out_config {
     bool print;                     /* text lines on stdout instead of ZeroMQ */
     uint32_t stats_interval;        /* seconds; 0: no periodic stats */
     volatile sig_atomic_t *signals; /* signal count: >= 2 abandons blocked sends */
+    bool wall_ts;                   /* records stamped with this host's wall clock (a live
+                                       port without PMD timestamps): heartbeats promise
+                                       a lower bound of what comes next */
+    uint64_t batch_delay_ns;        /* the RX side's longest hold of a partial batch */
 };
 
 struct col_out;

@@ -416,6 +416,8 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         .print = c->print,
         .stats_interval = c->stats_interval,
         .signals = stop,
+        .wall_ts = !x.file && x.ts_off < 0,
+        .batch_delay_ns = (uint64_t)c->batch_delay_ms * 1000000ull,
     };
     /* ZeroMQ starts its I/O thread with the first socket and the sender
      * thread is started here: both inherit the creating thread's CPUs, so

@@ -733,11 +733,18 @@ int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
 
 int cmn_wire_send_heartbeat(void *sock, Renkei__NodeKind kind, uint32_t node_id)
 {
+    return cmn_wire_send_heartbeat_from(sock, kind, node_id, 0);
+}
+
+int cmn_wire_send_heartbeat_from(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                                 uint64_t records_from_ns)
+{
     Renkei__Heartbeat h = RENKEI__HEARTBEAT__INIT;
     h.kind = kind;
     h.node_id = node_id;
     h.ts_ns = cmn_now_ns();
     h.interval_ms = CMN_HEARTBEAT_MS;
+    h.records_from_ns = records_from_ns;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &h;

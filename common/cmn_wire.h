@@ -197,6 +197,11 @@ int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
  * has our earlier messages to read). 0 or -errno. */
 int cmn_wire_send_heartbeat(void *sock, Renkei__NodeKind kind, uint32_t node_id);
 
+/* The same with a collector's promise: every record it sends from now on
+ * has ts >= records_from_ns (0: none; see Heartbeat in proto/renkei.proto). */
+int cmn_wire_send_heartbeat_from(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                                 uint64_t records_from_ns);
+
 /* Send a Hello. */
 int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         uint32_t tracker_count);

@@ -40,6 +40,7 @@ struct s_coll {
     char name[SPL_NAME_MAX];   /* label from Hello */
     uint64_t last_seq;         /* highest batch seq received since its Hello */
     uint64_t max_ts_ns;        /* largest record timestamp received (watermark input) */
+    uint64_t from_ns;          /* its heartbeats' promise: later records have ts >= this */
     uint64_t batches_received; /* valid batches */
     uint64_t records_received; /* records in them */
     uint64_t gap_batches;      /* batches missing from the seq sequence */
@@ -407,10 +408,13 @@ static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool
         if (c->ended || c->down)
             continue;
         live++;
-        if (c->max_ts_ns == 0)
+        /* what it sent, or what its heartbeats promise it will not send
+         * below (a live port that is idle) */
+        uint64_t at = c->max_ts_ns > c->from_ns ? c->max_ts_ns : c->from_ns;
+        if (at == 0)
             return false;
-        if (c->max_ts_ns < min)
-            min = c->max_ts_ns;
+        if (at < min)
+            min = at;
     }
     if (live == 0) {
         /* With expected collectors, end of stream is the final flush. */
@@ -700,6 +704,18 @@ static void s_heard(struct spl_node *node, uint32_t id)
     }
 }
 
+/* A collector's heartbeat promise: no record below from_ns will follow. It
+ * only ever moves forward (a heartbeat overtaken by another is no news);
+ * the epochs it completes are flushed now, not at the next batch. */
+static void s_on_promise(struct spl_node *node, uint32_t id, uint64_t from_ns)
+{
+    struct s_coll *c = s_coll_find(node, id);
+    if (!c || from_ns <= c->from_ns)
+        return;
+    c->from_ns = from_ns;
+    s_release(node);
+}
+
 static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
 {
     if (m->is_batch) {
@@ -711,9 +727,10 @@ static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
     switch (env->body_case) {
         case RENKEI__ENVELOPE__BODY_HEARTBEAT:
             if (env->heartbeat->kind == RENKEI__NODE_KIND__NODE_COLLECTOR &&
-                s_coll_get(node, env->heartbeat->node_id))
+                s_coll_get(node, env->heartbeat->node_id)) {
                 s_heard(node, env->heartbeat->node_id);
-            else
+                s_on_promise(node, env->heartbeat->node_id, env->heartbeat->records_from_ns);
+            } else
                 node->unexpected_messages++;
             break;
         case RENKEI__ENVELOPE__BODY_HELLO:

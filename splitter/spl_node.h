@@ -6,10 +6,13 @@
  * caller drives it with spl_node_poll or spl_node_run.
  *
  * Epochs: the watermark is the minimum, over collectors that have not ended,
- * of the largest record timestamp received from each. It is held at 0 until
- * `collectors` (when > 0) distinct collectors have been heard from and each
- * live one has sent a record, so an early collector cannot close epochs a
- * later one still has traffic for. When it passes the end of epoch e, every
+ * of the largest record timestamp received from each, or of the bound its
+ * Heartbeats promise (records_from_ns: a live port stamping records with its
+ * host's wall clock promises that nothing older follows, so an idle mirror
+ * port does not hold every epoch open), whichever is later. It is held at 0
+ * until `collectors` (when > 0) distinct collectors have been heard from and
+ * each live one has sent a record or a promise, so an early collector cannot
+ * close epochs a later one still has traffic for. When it passes the end of epoch e, every
  * out-batch is flushed and EpochFlush{e} goes to every tracker, once per
  * epoch, in increasing order. Only epochs in which at least one record was
  * received are flushed: empty epochs are skipped. A record whose epoch was

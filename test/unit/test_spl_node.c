@@ -334,6 +334,53 @@ TEST(watermark_epochs)
     PASS;
 }
 
+/* A live collector on an idle port sends no records, only Heartbeats with
+ * records_from_ns: the watermark follows its promise, so the busy
+ * collector's epochs close; a record older than the promise is late. */
+TEST(idle_collector_promise)
+{
+    struct rig r;
+    FAIL_IF(s_rig_open(&r, 2, 1) != 0);
+    struct cmn_record rec[3];
+    char seq[64];
+    cmn_wire_send_hello(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 1, "busy", 0);
+    cmn_wire_send_hello(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 2, "idle", 0);
+    s_rec(&rec[0], "10.0.0.1", "10.0.0.2", NS / 2);
+    s_rec(&rec[1], "10.0.0.1", "10.0.0.2", NS + NS / 2);
+    s_rec(&rec[2], "10.0.0.1", "10.0.0.2", 2 * NS + NS / 2);
+    cmn_wire_send_batch(r.col, 1, 1, rec, 3, 0);
+    /* a heartbeat without a promise (a capture file) holds as before */
+    cmn_wire_send_heartbeat(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 2);
+    s_pump(&r);
+    s_sequence(r.trk[0], seq, sizeof(seq));
+    FAIL_IF_NOT(strcmp(seq, "S") == 0);
+    FAIL_IF_NOT(spl_node_counter(r.node, "epochs_flushed") == 0);
+    /* the idle one promises nothing before 2.1 s: epochs 0 and 1 close */
+    cmn_wire_send_heartbeat_from(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 2, 2 * NS + NS / 10);
+    s_pump(&r);
+    s_sequence(r.trk[0], seq, sizeof(seq));
+    FAIL_IF_NOT(strcmp(seq, "BF0BF1") == 0); /* each epoch's records, then its flush */
+    FAIL_IF_NOT(spl_node_counter(r.node, "epochs_flushed") == 2);
+    /* an older promise is no news */
+    cmn_wire_send_heartbeat_from(r.col, RENKEI__NODE_KIND__NODE_COLLECTOR, 2, NS);
+    s_pump(&r);
+    s_sequence(r.trk[0], seq, sizeof(seq));
+    FAIL_IF_NOT(strcmp(seq, "") == 0);
+    /* a record the idle port stamped before its promise arrives late, counted */
+    s_rec(&rec[0], "10.0.0.7", "10.0.0.8", NS + NS / 3);
+    cmn_wire_send_batch(r.col, 2, 1, rec, 1, 0);
+    s_pump(&r);
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_late") == 1);
+    s_eos(r.col, 1, 1, 3, true);
+    s_eos(r.col, 2, 1, 1, true);
+    s_pump(&r);
+    FAIL_IF_NOT(spl_node_done(r.node));
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_lost") == 0);
+    FAIL_IF_NOT(spl_node_counter(r.node, "records_received") == 4);
+    s_rig_close(&r);
+    PASS;
+}
+
 TEST(malformed_counted)
 {
     struct rig r;
@@ -485,6 +532,6 @@ TEST(bad_rules)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(both_owners_and_eos) TEST_ENTRY(seq_gap_and_loss) TEST_ENTRY(watermark_epochs)
+TEST_MAIN(TEST_ENTRY(both_owners_and_eos) TEST_ENTRY(seq_gap_and_loss) TEST_ENTRY(watermark_epochs) TEST_ENTRY(idle_collector_promise)
               TEST_ENTRY(malformed_counted) TEST_ENTRY(daemon_mode_and_stop)
                   TEST_ENTRY(redundant_collectors) TEST_ENTRY(bad_rules))
