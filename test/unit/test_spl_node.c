@@ -532,6 +532,7 @@ TEST(bad_rules)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(both_owners_and_eos) TEST_ENTRY(seq_gap_and_loss) TEST_ENTRY(watermark_epochs) TEST_ENTRY(idle_collector_promise)
-              TEST_ENTRY(malformed_counted) TEST_ENTRY(daemon_mode_and_stop)
-                  TEST_ENTRY(redundant_collectors) TEST_ENTRY(bad_rules))
+TEST_MAIN(TEST_ENTRY(both_owners_and_eos) TEST_ENTRY(seq_gap_and_loss) TEST_ENTRY(watermark_epochs)
+              TEST_ENTRY(idle_collector_promise) TEST_ENTRY(malformed_counted)
+                  TEST_ENTRY(daemon_mode_and_stop) TEST_ENTRY(redundant_collectors)
+                      TEST_ENTRY(bad_rules))
