@@ -4,7 +4,10 @@
 # (rk-a, rk-b) joined by a veth pair; the whole pipeline runs inside rk-a on
 # its own loopback and captures rk-a's veth while rk-b talks TCP and UDP to
 # rk-a. The per-conversation counts in the database must equal what dumpcap
-# captured on the same interface at the same time (read with tshark).
+# captured on the same interface at the same time (read with tshark). A
+# second collector reads an idle veth all along: with 1 s epochs, epochs must
+# still be committed during the run (its heartbeats' promise moves the
+# splitter's watermark), not all at the end.
 # Needs root and iproute2; exits 77 (skipped) without them.
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
@@ -34,6 +37,9 @@ ip -n "$A" addr add 10.99.0.1/24 dev vcap-$$
 ip -n "$B" addr add 10.99.0.2/24 dev vpeer-$$
 ip -n "$A" link set vcap-$$ up
 ip -n "$B" link set vpeer-$$ up
+# a second mirror port that stays idle (no address: no traffic of its own)
+ip link add vidle-$$ netns "$A" type veth peer name vidlp-$$ netns "$B"
+ip -n "$A" link set vidle-$$ up
 inA() { ip netns exec "$A" "$@"; }
 inB() { ip netns exec "$B" "$@"; }
 
@@ -43,8 +49,8 @@ inA "$BIN/renkei-merger" --listen "$M" --db "$TMP/live.sqlite" --trackers 1 --ex
     2>"$TMP/merger.log" &
 MPID=$!
 inA "$BIN/renkei-tracker" --id 0 --listen "$T" --merger "$M" --exit-on-eos 2>"$TMP/tracker.log" &
-inA "$BIN/renkei-splitter" --listen "$S" --tracker "$T" --merger "$M" --collectors 1 \
-    2>"$TMP/splitter.log" &
+inA "$BIN/renkei-splitter" --listen "$S" --tracker "$T" --merger "$M" --collectors 2 \
+    --epoch-seconds 1 2>"$TMP/splitter.log" &
 # Loopback chatter in rk-a while the collector starts: net_af_packet's socket
 # sees every interface until it is bound to vcap, and none of that may be
 # counted (the pipeline's own ZeroMQ handshakes hit that window by chance).
@@ -64,6 +70,10 @@ inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector.pid" x "$BIN/renkei-
     --id 1 --iface vcap-$$ --splitter "$S" --merger "$M" --file-prefix "rk-live-$$" \
     --batch-delay-ms 10 2>"$TMP/collector.log" &
 CJOB=$!
+inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector2.pid" x "$BIN/renkei-collector" \
+    --id 2 --iface vidle-$$ --splitter "$S" --merger "$M" --file-prefix "rk-idle-$$" \
+    --batch-delay-ms 10 2>"$TMP/collector2.log" &
+C2JOB=$!
 sleep 3 # EAL start, interface open
 wait "$CHATTER" || true
 
@@ -98,6 +108,8 @@ wait "$SPID" || true
 sleep 1
 kill -INT "$(cat "$TMP/collector.pid")"
 wait "$CJOB" || { echo "FAIL collector exited non-zero"; cat "$TMP/collector.log"; exit 1; }
+kill -INT "$(cat "$TMP/collector2.pid")"
+wait "$C2JOB" || { echo "FAIL idle collector exited non-zero"; cat "$TMP/collector2.log"; exit 1; }
 kill -INT "$(cat "$TMP/dumpcap.pid")" || true
 wait "$DJOB" 2>/dev/null || true
 rc=0
@@ -118,7 +130,12 @@ got = {r[:5]: list(r[5:]) for r in con.execute(
     " FROM sessions WHERE proto IN (6, 17)")}
 tcp = [k for k in got if k[4] == 6 and 8080 in (k[1], k[3])]
 bad = [(k, want.get(k), got.get(k)) for k in set(want) | set(got) if want.get(k) != got.get(k)]
+# 1 s epochs: with the idle port's collector up all along, epochs are still
+# committed while the run goes on (its heartbeats promise the watermark),
+# not all at its end
+flushed = con.execute("SELECT COUNT(*) FROM epochs WHERE final = 0").fetchone()[0]
 checks = [("3 TCP sessions to 10.99.0.1:8080 captured", len(tcp) == 3),
+          (f"epochs committed during the run beside an idle port ({flushed})", flushed >= 2),
           ("UDP 514 conversation captured", any(k[4] == 17 and 514 in (k[1], k[3]) for k in got)),
           ("counts equal dumpcap's capture of the same interface", not bad)]
 for k, w, g in bad[:5]:
