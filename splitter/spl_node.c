@@ -58,6 +58,8 @@ struct s_pipe {
     uint64_t batches_sent; /* RecordBatch messages sent */
     uint64_t records_sent; /* records in them */
     bool down;             /* took nothing for liveness_timeout (see spl_node.h) */
+    void *mon;             /* PAIR reading the socket's handshake events, or NULL */
+    uint64_t handshakes;   /* connections to the tracker completed */
 };
 
 struct spl_node {
@@ -90,6 +92,7 @@ struct spl_node {
     uint64_t malformed_messages;  /* undecodable envelopes, bad arrays */
     uint64_t unexpected_messages; /* valid but not for us, duplicate EOS, refused collectors */
     uint64_t impostor_messages;   /* a CURVE peer speaking for a collector it may not (as=) */
+    uint64_t shard_maps_resent;   /* ShardMaps sent again to a tracker that reconnected */
     uint64_t records_late;        /* records of already flushed epochs */
     uint64_t epochs_flushed;      /* EpochFlush rounds sent */
     uint64_t epochs_untracked;    /* epochs not remembered because pending was full */
@@ -235,7 +238,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 36 };
+    enum { FIXED = 37 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -299,6 +302,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
                                       : 0);
     S_FIXED("trackers_down", node->ntrk_down);
     S_FIXED("impostor_messages", node->impostor_messages);
+    S_FIXED("shard_maps_resent", node->shard_maps_resent);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -810,26 +814,89 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
+/* The shard map to tracker t. */
+static int s_send_map(struct spl_node *node, uint32_t t)
+{
+    size_t nr;
+    const struct cmn_shard_range *r = cmn_shard_ranges(node->map, &nr);
+    Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
+    sm.tracker_index = t;
+    sm.tracker_count = node->cfg.tracker_count;
+    sm.ranges.data = (uint8_t *)(uintptr_t)r;
+    sm.ranges.len = nr * sizeof(*r);
+    sm.version = 1;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
+    env.shard_map = &sm;
+    return cmn_wire_send(node->pipes[t].sock, &env, 0);
+}
+
+/* Watch pipe t's socket for completed handshakes (tcp, ipc: inproc has
+ * none). Best effort: without a monitor a restarted tracker gets no map. */
+static void s_pipe_monitor(struct spl_node *node, uint32_t t)
+{
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://renkei-spl-pipe-%p-%u", (void *)node, t);
+    int linger = 0;
+    void *m = NULL;
+    if (zmq_socket_monitor(node->pipes[t].sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+        !(m = zmq_socket(node->cfg.zmq_ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(m, ZMQ_LINGER, &linger, sizeof(linger)) != 0 || zmq_connect(m, addr) != 0) {
+        CMN_LOG(WARN, "tracker %u: no connection monitor: %s", t, zmq_strerror(zmq_errno()));
+        if (m)
+            zmq_close(m);
+        return;
+    }
+    node->pipes[t].mon = m;
+}
+
+/* A tracker that connects again (restarted, or its link came back) gets the
+ * shard map again: ZeroMQ delivers what was queued for it, not what the
+ * process it replaced had received. Its batch sequence then shows what was
+ * lost in between (the tracker counts the gap). */
+static void s_pipe_events(struct spl_node *node)
+{
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        struct s_pipe *p = &node->pipes[t];
+        if (!p->mon)
+            continue;
+        for (;;) {
+            zmq_msg_t ev, addr;
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, p->mon, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&ev);
+                break;
+            }
+            uint16_t id = 0;
+            if (zmq_msg_size(&ev) >= 2)
+                memcpy(&id, zmq_msg_data(&ev), 2);
+            bool more = zmq_msg_more(&ev);
+            zmq_msg_close(&ev);
+            if (more) {
+                zmq_msg_init(&addr);
+                (void)zmq_msg_recv(&addr, p->mon, 0);
+                zmq_msg_close(&addr);
+            }
+            if (id != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++p->handshakes == 1)
+                continue;
+            node->shard_maps_resent++;
+            CMN_LOG(NOTICE,
+                    "tracker %u connected again (connection %" PRIu64 "): shard map sent again", t,
+                    p->handshakes);
+            if (s_send_map(node, t) < 0)
+                node->send_errors++;
+        }
+    }
+}
+
 static int s_start(struct spl_node *node)
 {
     if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
                             node->cfg.tracker_count) < 0)
         return -EIO;
-    size_t nr;
-    const struct cmn_shard_range *r = cmn_shard_ranges(node->map, &nr);
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
-        Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
-        sm.tracker_index = t;
-        sm.tracker_count = node->cfg.tracker_count;
-        sm.ranges.data = (uint8_t *)(uintptr_t)r;
-        sm.ranges.len = nr * sizeof(*r);
-        sm.version = 1;
-        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-        env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
-        env.shard_map = &sm;
-        if (cmn_wire_send(node->pipes[t].sock, &env, 0) < 0)
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (s_send_map(node, t) < 0)
             return -EIO;
-    }
     return 0;
 }
 
@@ -912,6 +979,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->trackers[t], false, -1, hwm);
         if (!node->pipes[t].sock)
             goto err_pipes;
+        s_pipe_monitor(node, t);
     }
     if (s_start(node) < 0) {
         CMN_LOG(ERR, "cannot send hello / shard maps");
@@ -929,6 +997,8 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
 
 err_pipes:
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
+        if (node->pipes[t].mon)
+            zmq_close(node->pipes[t].mon);
         if (node->pipes[t].sock) {
             int zero = 0;
             zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &zero, sizeof(zero));
@@ -963,6 +1033,8 @@ void spl_node_destroy(struct spl_node **nodep)
      * After a stop request the peers may be gone: give them a little while. */
     int linger = node->interrupted ? SPL_LINGER_STOP_MS : -1;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        if (node->pipes[t].mon)
+            zmq_close(node->pipes[t].mon);
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
         zmq_close(node->pipes[t].sock);
     }
@@ -1131,6 +1203,7 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         return 1;
     uint64_t now = cmn_mono_ns();
     s_heartbeat(node, now);
+    s_pipe_events(node);
     if (drained)
         s_liveness(node, now);
     if (node->done)

@@ -62,7 +62,9 @@
  *   trackers, epoch_seconds, next_epoch,
  *   collectors_down (now), collectors_missing (expected, never heard, given up),
  *   trackers_down (now), impostor_messages (dropped: a CURVE peer speaking for a
- *   collector its keyring entry's as= list does not name)
+ *   collector its keyring entry's as= list does not name), shard_maps_resent
+ *   (a tracker connected again, restarted or its link back: it got the shard
+ *   map again; tcp and ipc pipes, watched by a ZeroMQ socket monitor)
  *   collector.<id>.records_received / records_sent / batches_received /
  *                  batches_sent / batches_lost / down (1 while marked down)
  *   tracker.<i>.down (1 while marked down)
