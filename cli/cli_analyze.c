@@ -274,8 +274,7 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *cmds = NULL;
     size_t ncmd = 0;
     struct cli_proc_set *procs = NULL;
-    uint64_t trackers, total_packets = 0, skipped_packets = 0, live;
-    char skipped_what[256] = ""; /* names of the link types skipped */
+    uint64_t trackers, live;
     bool keep_outer, force;
     const char *db = cmn_cli_require(&s_spec, cfg, sect, "db");
     const char *export = cmn_config_get(cfg, sect, "export");
@@ -315,37 +314,22 @@ int cli_analyze_main(int argc, char **argv)
         goto out;
     }
 
-    /* 1. Every capture must be readable before anything starts. */
+    /* 1. Every capture must be readable before anything starts: its header
+     * (regular file, magic, version, first block). The collectors read the
+     * rest once, warn about damage and link types they skip, and count the
+     * packets the summary shows (their final stats). */
     for (int i = 0; i < ncap; i++) {
         const char *cap = argv[pos + i];
-        struct cmn_capfile_info info;
         char err[512] = "";
-        if (cmn_capfile_scan(cap, &info, err, sizeof(err)) != 0) {
+        struct cmn_capfile *cf = cmn_capfile_open(cap, err, sizeof(err));
+        if (!cf) {
             if (strstr(err, cap))
                 fprintf(stderr, "renkei analyze: %s\n", err);
             else
                 fprintf(stderr, "renkei analyze: %s: %s\n", cap, err[0] ? err : "unreadable");
             goto out;
         }
-        if (info.trailing_error[0])
-            CMN_LOG(WARN, "%s: damaged after %" PRIu64 " packets (%s); analyzing those", cap,
-                    info.packets, info.trailing_error);
-        for (uint32_t k = 0; k < info.n_linktypes; k++) {
-            if (cmn_capfile_linktype_supported(info.linktypes[k]))
-                continue;
-            char nb[24];
-            const char *name = cmn_capfile_linktype_name(info.linktypes[k], nb, sizeof(nb));
-            CMN_LOG(WARN,
-                    "%s: link type %" PRIu32 " (%s) is not parsed: %" PRIu64
-                    " packets skipped (the run goes on)",
-                    cap, info.linktypes[k], name, info.linktype_packets[k]);
-            skipped_packets += info.linktype_packets[k];
-            if (!strstr(skipped_what, name)) /* truncated when very many */
-                snprintf(skipped_what + strlen(skipped_what),
-                         sizeof(skipped_what) - strlen(skipped_what), "%s%s",
-                         skipped_what[0] ? ", " : "", name);
-        }
-        total_packets += info.packets;
+        cmn_capfile_close(&cf);
     }
 
     /* 1b. Name files: readable, and every line of the services file good. */
@@ -554,11 +538,15 @@ int cli_analyze_main(int argc, char **argv)
     printf("renkei analyze: %s\n", partial ? "PARTIAL: a process stopped answering"
                                    : lost  ? "finished, but records were lost"
                                            : "done");
-    printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, total_packets);
+    if (s.captured == UINT64_MAX)
+        printf("  %-14s %d\n", "captures", ncap);
+    else
+        printf("  %-14s %d (%" PRIu64 " packets)\n", "captures", ncap, s.captured);
     s_print_n("records", s.records);
-    if (skipped_packets > 0)
-        printf("  %-14s %" PRIu64 " packets of link types not parsed (%s)\n", "skipped",
-               skipped_packets, skipped_what);
+    if (s.skipped != UINT64_MAX && s.skipped > 0)
+        printf("  %-14s %" PRIu64 " packets of link types not parsed (the collectors' warnings "
+               "name them)\n",
+               "skipped", s.skipped);
     if (ncap > 1)
         s_print_n("duplicates", s.duplicates);
     s_print_n("hosts", s.hosts);

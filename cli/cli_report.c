@@ -273,6 +273,10 @@ int cli_report_summary(const char *path, struct cli_db_summary *out)
     out->edges = s_scalar(db, "SELECT count(*) FROM edges");
     out->records = s_scalar(db, "SELECT sum(value) FROM node_stats WHERE kind = 'splitter'"
                                 " AND counter = 'records_received'");
+    out->captured = s_scalar(db, "SELECT sum(value) FROM node_stats WHERE kind = 'collector'"
+                                 " AND counter = 'packets'");
+    out->skipped = s_scalar(db, "SELECT sum(value) FROM node_stats WHERE kind = 'collector'"
+                                " AND counter = 'malformed_unsupported_linktype'");
     out->packets = s_scalar(db, "SELECT value FROM meta WHERE key = 'packets'");
     out->records_lost = s_scalar(db, "SELECT value FROM meta WHERE key = 'records_lost'");
     out->duplicates = s_scalar(db, "SELECT value FROM meta WHERE key = 'duplicates_removed'");

@@ -29,6 +29,8 @@ struct cli_db_summary {
     uint64_t services;     /* rows of services */
     uint64_t edges;        /* rows of edges */
     uint64_t records;      /* records the splitter received (final stats) */
+    uint64_t captured;     /* packets the collectors read (their final stats) */
+    uint64_t skipped;      /* of those, of link types not parsed */
     uint64_t packets;      /* packets after dedup (meta) */
     uint64_t records_lost; /* meta.records_lost */
     uint64_t duplicates;   /* meta.duplicates_removed (redundant collectors' copies) */

@@ -156,7 +156,7 @@ def crafted_link_types(tmp):
         path = os.path.join(tmp, f"unsupported_{lt}.pcap")
         write_pcap(path, lt, [bytes(8) + ip for ip in crafted_ip_packets()])
         r = analyze([path], os.path.join(tmp, f"unsupported_{lt}.sqlite"))
-        want = f"link type {lt} ({name}) is not parsed: 7 packets skipped"
+        want = f"link type {lt} ({name}) is not parsed; its 7 packets are skipped"
         if r.returncode != 0 or want not in r.stderr or "skipped        7" not in r.stdout:
             fail(f"link type {lt}: want exit 0 and '{want}'; got {r.returncode}: "
                  f"{r.stderr.strip()[-300:]} {r.stdout.strip()[-300:]}", f"unsupported {lt}")
