@@ -22,7 +22,8 @@
  * WAL after the last epoch).
  * usage: bench_merger [--quick] [--clients N] [--servers N] [--slots N]
  *        [--uses N] [--life EPOCHS] [--s2s N] [--trackers N] [--epochs N]
- *        [--retain-minutes M] [--seed N] [--db FILE]
+ *        [--retain-minutes M] [--seed N] [--db FILE] [--verbose]
+ * (--verbose: the merger's own log line per epoch, with its time split.)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -258,9 +259,13 @@ int main(int argc, char **argv)
     char defpath[64];
     snprintf(defpath, sizeof(defpath), "/tmp/renkei_bench_merger_%d.sqlite", (int)getpid());
     const char *path = defpath;
-    bool keep = false;
+    bool keep = false, verbose = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
+        if (!strcmp(a, "--verbose")) {
+            verbose = true;
+            continue;
+        }
         if (!strcmp(a, "--quick")) {
             clients = 1000;
             servers = 40;
@@ -291,7 +296,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: bench_merger [--quick] [--clients N] [--servers N] [--slots N]"
                             " [--uses N] [--life EPOCHS] [--s2s N] [--trackers N] [--epochs N]"
-                            " [--retain-minutes M] [--seed N] [--db FILE]\n");
+                            " [--retain-minutes M] [--seed N] [--db FILE] [--verbose]\n");
             return 2;
         }
     }
@@ -300,7 +305,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_merger: sizes out of range\n");
         return 2;
     }
-    cmn_log_init("bench_merger", CMN_LOG_WARN);
+    cmn_log_init("bench_merger", verbose ? CMN_LOG_INFO : CMN_LOG_WARN);
 
     /* services: every server offers one, every 4th a second one; the first
      * two tenths are DNS and Kerberos (UDP, one-epoch sessions) */
