@@ -22,7 +22,8 @@
  * WAL after the last epoch).
  * usage: bench_merger [--quick] [--clients N] [--servers N] [--slots N]
  *        [--uses N] [--life EPOCHS] [--s2s N] [--trackers N] [--epochs N]
- *        [--retain-minutes M] [--seed N] [--db FILE] [--verbose]
+ *        [--retain-minutes M] [--checkpoint-epochs N] [--memcap-mb MB] [--seed N]
+ *        [--db FILE] [--verbose]
  * (--verbose: the merger's own log line per epoch, with its time split.)
  */
 #include <stdint.h>
@@ -255,7 +256,7 @@ static int s_cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     uint32_t clients = 16000, servers = 400, slots = 6, uses = 8, life = 4, s2s = 20;
-    uint32_t trackers = 2, epochs = 30, retain = 10;
+    uint32_t trackers = 2, epochs = 30, retain = 10, ckpt = 1, memcap_mb = 0;
     char defpath[64];
     snprintf(defpath, sizeof(defpath), "/tmp/renkei_bench_merger_%d.sqlite", (int)getpid());
     const char *path = defpath;
@@ -273,16 +274,18 @@ int main(int argc, char **argv)
             retain = 4;
             continue;
         }
-        uint32_t *dst = !strcmp(a, "--clients")          ? &clients
-                        : !strcmp(a, "--servers")        ? &servers
-                        : !strcmp(a, "--slots")          ? &slots
-                        : !strcmp(a, "--uses")           ? &uses
-                        : !strcmp(a, "--life")           ? &life
-                        : !strcmp(a, "--s2s")            ? &s2s
-                        : !strcmp(a, "--trackers")       ? &trackers
-                        : !strcmp(a, "--epochs")         ? &epochs
-                        : !strcmp(a, "--retain-minutes") ? &retain
-                                                         : NULL;
+        uint32_t *dst = !strcmp(a, "--clients")             ? &clients
+                        : !strcmp(a, "--servers")           ? &servers
+                        : !strcmp(a, "--slots")             ? &slots
+                        : !strcmp(a, "--uses")              ? &uses
+                        : !strcmp(a, "--life")              ? &life
+                        : !strcmp(a, "--s2s")               ? &s2s
+                        : !strcmp(a, "--trackers")          ? &trackers
+                        : !strcmp(a, "--epochs")            ? &epochs
+                        : !strcmp(a, "--retain-minutes")    ? &retain
+                        : !strcmp(a, "--checkpoint-epochs") ? &ckpt
+                        : !strcmp(a, "--memcap-mb")         ? &memcap_mb
+                                                            : NULL;
         if (dst) {
             *dst = (uint32_t)strtoul(v, NULL, 10);
             i++;
@@ -294,9 +297,11 @@ int main(int argc, char **argv)
             keep = true;
             i++;
         } else {
-            fprintf(stderr, "usage: bench_merger [--quick] [--clients N] [--servers N] [--slots N]"
-                            " [--uses N] [--life EPOCHS] [--s2s N] [--trackers N] [--epochs N]"
-                            " [--retain-minutes M] [--seed N] [--db FILE] [--verbose]\n");
+            fprintf(stderr,
+                    "usage: bench_merger [--quick] [--clients N] [--servers N] [--slots N]"
+                    " [--uses N] [--life EPOCHS] [--s2s N] [--trackers N] [--epochs N]"
+                    " [--retain-minutes M] [--checkpoint-epochs N] [--memcap-mb MB] [--seed N]"
+                    " [--db FILE] [--verbose]\n");
             return 2;
         }
     }
@@ -345,6 +350,9 @@ int main(int argc, char **argv)
         return 1;
     const struct mrg_retain r = {retain, MRG_RETAIN_HOURS_DEFAULT, MRG_RETAIN_DAYS_DEFAULT};
     mrg_db_set_retention(db, &r);
+    mrg_db_set_checkpoint_epochs(db, ckpt);
+    if (memcap_mb)
+        mrg_db_set_memcap(db, (uint64_t)memcap_mb << 20);
     struct out *o = calloc(trackers, sizeof(*o));
     struct mrg_part *parts = calloc(trackers, sizeof(*parts));
     double *ms = calloc(epochs, sizeof(*ms));

@@ -1808,11 +1808,12 @@ void mrg_live_retire(struct mrg_live *lv, bool cut_valid, uint64_t cut)
         uint64_t before = lv->evicted;
         s_retire_front(lv, true, 0, goal);
         s_wheel_trim(&lv->rwheel);
-        CMN_LOG(WARN,
-                "memcap: %llu live sessions retired early (%zu of %llu bytes in use); raise"
-                " memcap_mb to keep them live",
-                (unsigned long long)(lv->evicted - before), s_used(lv),
-                (unsigned long long)lv->memcap);
+        if (lv->evicted > before)
+            CMN_LOG(WARN,
+                    "memcap: %llu live sessions retired early (%zu of %llu bytes in use); raise"
+                    " memcap_mb to keep them live",
+                    (unsigned long long)(lv->evicted - before), s_used(lv),
+                    (unsigned long long)lv->memcap);
     }
     lv->nocap = false;
     s_recompute(lv);
