@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT
- * mrg_db: SQLite storage of the merged analysis. Raw tables (sessions,
- * endpoints, events, node_stats) are written from tracker results; derived
- * tables (edges, services, hosts) are updated from them after each epoch in
- * the same transaction (only the rows the epoch touched, s_refresh_incr), so
- * a reader never sees an epoch half applied.
+ * mrg_db: SQLite storage of the merged analysis. The merger's live window
+ * (sessions, endpoints and everything derived from them) is kept in memory
+ * by mrg_live; each epoch commit applies the tracker results there (the edge
+ * rule in C, mrg_rule.h) and writes, in one transaction with prepared
+ * statements, only the rows that changed: session rows, endpoint and event
+ * rows, edges, services, hosts, groups, meta totals, the epoch's usage rows,
+ * retired folds. A reader never sees an epoch half applied.
  * The schema is documented for users in docs/SCHEMA.md; keep both in step.
  */
 #define CMN_LOG_TAG "mrg_db"
@@ -24,6 +26,7 @@
 #include "cmn_sites.h"
 #include "cmn_file.h"
 #include "mrg_db.h"
+#include "mrg_live.h"
 #include "mrg_rollup.h"
 #include "mrg_rule.h"
 
@@ -41,19 +44,15 @@ static const char s_schema[] =
     " ack_ab INTEGER, ack_ba INTEGER, fin_ab INTEGER, fin_ba INTEGER,"
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
     " first_ns INTEGER, last_ns INTEGER,"
-    /* key led by the address pair: the incremental refresh reads one pair's
-     * sessions (the same five columns as a unique key, in any order) */
+    /* key led by the address pair (the SQL merger read one pair's sessions;
+     * kept: databases of every version have it) */
     " PRIMARY KEY(a_ip, b_ip, a_port, b_port, proto)) WITHOUT ROWID;"
-    /* (b_ip, a_ip): the sessions of an address on the B side */
-    "DROP INDEX IF EXISTS sessions_b;"
-    "CREATE INDEX IF NOT EXISTS sessions_ba ON sessions(b_ip, a_ip);"
-    /* sessions whose server side a confidence may decide, by endpoint */
-    /* (no initiator, or mid-stream: the first packet seen names none) */
+    /* indexes only the SQL merger's incremental refresh read: the live
+     * window (mrg_live.c) finds those rows in memory, and each index costs
+     * every session write */
+    "DROP INDEX IF EXISTS sessions_b; DROP INDEX IF EXISTS sessions_ba;"
     "DROP INDEX IF EXISTS sessions_a_noinit; DROP INDEX IF EXISTS sessions_b_noinit;"
-    "CREATE INDEX IF NOT EXISTS sessions_a_byconf ON sessions(a_ip, a_port)"
-    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
-    "CREATE INDEX IF NOT EXISTS sessions_b_byconf ON sessions(b_ip, b_port)"
-    " WHERE (flags & 3 = 0 OR flags & 8 = 8);"
+    "DROP INDEX IF EXISTS sessions_a_byconf; DROP INDEX IF EXISTS sessions_b_byconf;"
     "CREATE TABLE IF NOT EXISTS endpoints(ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, role TEXT, confidence REAL, peers INTEGER, peer_ports INTEGER,"
     " sessions INTEGER, synack_sent INTEGER, synack_recv INTEGER, syn_sent INTEGER,"
@@ -100,398 +99,125 @@ static const char s_schema[] =
     " first_ns INTEGER, last_ns INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS groups(group_ip TEXT NOT NULL, proto INTEGER NOT NULL,"
     " port INTEGER NOT NULL, senders INTEGER, packets INTEGER, bytes INTEGER, first_ns INTEGER,"
-    " last_ns INTEGER, PRIMARY KEY(group_ip, proto, port)) WITHOUT ROWID;"
-    /* what the incremental refresh recomputes (s_refresh_incr) */
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_ips(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_pairs(a TEXT, b TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_svc(ip TEXT, proto INTEGER, port INTEGER,"
-    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_hosts(ip TEXT PRIMARY KEY) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_conf(ip TEXT, proto INTEGER, port INTEGER,"
-    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS dirty_groups(ip TEXT, proto INTEGER, port INTEGER,"
-    " PRIMARY KEY(ip, proto, port)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS epoch_attr(a_ip TEXT, b_ip TEXT, client_ip TEXT,"
-    " server_ip TEXT, proto INTEGER, server_port INTEGER, packets_c2s INTEGER,"
-    " bytes_c2s INTEGER, packets_s2c INTEGER, bytes_s2c INTEGER, is_new INTEGER,"
-    " first_ns INTEGER, last_ns INTEGER, real INTEGER, full INTEGER);"
-    "CREATE INDEX IF NOT EXISTS temp.epoch_attr_pair ON epoch_attr(a_ip, b_ip);";
+    " last_ns INTEGER, PRIMARY KEY(group_ip, proto, port)) WITHOUT ROWID;";
 
-/* Derived tables. A session's server side is the endpoint judged server;
- * both servers (ntp 123<->123, dns 53<->53 between servers): the initiator is
- * the client (then higher confidence, then lower port wins the server side);
- * neither: no edge (the traffic stays in host totals). Port-less rows never
- * make edges. A TCP edge needs one "real" packet from the client over all its
- * sessions (not a pure SYN, not an RST): spoofed flood sources and SYN
- * scanners complete no handshake, so they become no client (their packets
- * stay in host totals and events). A host that neither provides nor uses a
- * service is of kind 'unknown'.
+/* ---- the reference: derived tables rebuilt in SQL from all rows ----
  *
- * Two ways to the same rows. s_refresh_full rebuilds everything from
- * sessions_all and endpoints (cost grows with the database). s_refresh_incr,
- * run after each epoch, recomputes only what the epoch can have changed:
- * - an edge depends only on the sessions of its address pair and on the
- *   endpoints of their two sides, through f(endpoint) = (role = 'server',
- *   confidence if server); a non-server row and a missing row are alike.
- *   Dirty pairs = the pairs of the epoch's session deltas, plus every pair
- *   of an address one of whose endpoints changed f (temp.dirty_ips, filled
- *   by s_put_endpoint). Their edges are deleted and recomputed by the same
- *   SELECT restricted to the pairs' sessions.
- * - a service depends on its endpoint row and its edges: dirty services =
- *   endpoint rows replaced that were or are server (temp.dirty_svc, filled by
- *   s_put_endpoint) plus the server side of every edge deleted or inserted.
- * - a host's traffic sums only grow by the epoch's deltas (added); its
- *   services_provided / services_used / kind are recounted for both sides of
- *   the dirty pairs and the addresses of dirty services.
- * - meta totals add the epoch's deltas.
- * What mrg_rollup does after the refresh (retiring sessions into per-edge
- * rows, deleting old non-server endpoints) leaves every derived row as it is
- * (see mrg_rollup.c), so it dirties nothing. test_mrg_refresh checks the
- * incremental tables against a full rebuild after every epoch. */
+ * Derived tables, as docs/SCHEMA.md defines them. A session's server side is
+ * the edge rule of mrg_rule.h, called as renkei_srv_side (registered on this
+ * connection); neither side a server: no edge (the traffic stays in host
+ * totals). Port-less rows never make edges. A TCP edge needs one "real"
+ * packet from the client over all its sessions (not a pure SYN, not an RST):
+ * spoofed flood sources and SYN scanners complete no handshake, so they
+ * become no client (their packets stay in host totals and events). A host
+ * that neither provides nor uses a service is of kind 'unknown'.
+ * mrg_db_refresh_full runs this; mrg_live maintains the same rows in memory
+ * and test_mrg_refresh compares both after every epoch. */
 
-/* INSERT of the edges computed from session rows SRC (columns of
- * sessions_all, aliased s by the caller's text). */
-#define EDGES_FROM(SRC)                                                                            \
-    "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"          \
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"                \
-    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
-    "   eb.confidence AS cb FROM " SRC " s"                                                        \
-    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
-    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"    \
-    "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"                        \
-    " d AS (SELECT *, " MRG_SRV_SIDE(                                                              \
-        "") " AS srv FROM j)"                                                                      \
-            " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                                   \
-            "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                  \
-            "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                     \
-            "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"                           \
-            "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"                           \
-            "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"                              \
-            "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"                            \
-            "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"                              \
-            "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"                            \
-            "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE "      \
-            "a_port END"                                                                           \
-            "   END) + SUM(retired),"                                                              \
-            "  MIN(first_ns), MAX(last_ns)"                                                        \
-            " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"                                    \
-            " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"                                          \
-            "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"                                       \
-            "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
+/* renkei_srv_side(...) of a row with columns of sessions_all and the joined
+ * endpoint roles / confidences ra, ca, rb, cb: 'A', 'B' or NULL. */
+#define SRV_SIDE                                                                                   \
+    "renkei_srv_side(a_ip, b_ip, a_port, b_port, proto, flags, ra = 'server', ca,"                 \
+    " rb = 'server', cb, pkts_ab, pkts_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab,"          \
+    " ack_ba, fin_ab, fin_ba, rst_ab, rst_ba)"
 
-/* INSERT of the services of endpoint rows FROM (alias e) with edge
- * aggregates from edge rows EDGE_WHERE. */
-#define SERVICES_FROM(FROM, EDGE_WHERE)                                                            \
-    "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"           \
-    " first_ns, last_ns)"                                                                          \
-    " SELECT e.ip, e.proto, e.port, renkei_ipkey(e.ip), COALESCE(g.clients, 0),"                   \
-    "  COALESCE(g.packets, 0), COALESCE(g.bytes, 0), e.confidence, e.first_ns, e.last_ns"          \
-    " FROM " FROM " LEFT JOIN (SELECT server_ip, proto, server_port, COUNT(*) AS clients,"         \
-    "   SUM(packets_c2s + packets_s2c) AS packets, SUM(bytes_c2s + bytes_s2c) AS bytes"            \
-    "   FROM edges WHERE " EDGE_WHERE " GROUP BY 1, 2, 3) g"                                       \
-    "  ON g.server_ip = e.ip AND g.proto = e.proto AND g.server_port = e.port"                     \
-    " WHERE e.role = 'server' AND e.port <> 0 AND e.proto NOT IN (1, 58);"
+// clang-format off
+/* 'A', 'B' or NULL: the broadcast / multicast side of a session row
+ * (cmn_ip_is_group of that side seen from the other; A first). */
+#define GROUP_SIDE(P)                                                                              \
+    "CASE WHEN renkei_group(" P "a_ip, " P "b_ip) THEN 'A'"                                        \
+    " WHEN renkei_group(" P "b_ip, " P "a_ip) THEN 'B' END"
 
 #define HOST_KIND(SP, SU)                                                                          \
     "CASE WHEN " SP " > 0 AND " SU " > 0 THEN 'both' WHEN " SP " > 0 THEN 'server'"                \
     " WHEN " SU " > 0 THEN 'client' ELSE 'unknown' END"
 
-/* Per-address traffic of session rows SRC, columns ip, po, bo, pi, bi, f, l. */
-#define HOST_SIDES(SRC)                                                                            \
-    "(SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"                            \
-    " bytes_ba AS bi, first_ns AS f, last_ns AS l FROM " SRC                                       \
-    " UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"              \
-    " FROM " SRC ")"
-
-#define DIRTY_CLEAR                                                                                \
-    "DELETE FROM temp.dirty_ips; DELETE FROM temp.dirty_pairs; DELETE FROM temp.dirty_svc;"        \
-    " DELETE FROM temp.dirty_hosts; DELETE FROM temp.dirty_conf; DELETE FROM temp.dirty_groups;"
-
-/* INSERT of the groups of session rows SRC (columns of sessions_all, alias
- * s) whose group is in WHERE (columns group_ip, proto, port): per group
- * address, protocol and group-side port, the distinct senders (addresses on
- * the other side) and the traffic both ways. */
-#define GROUPS_FROM(SRC, WHERE)                                                                    \
-    "INSERT INTO groups(group_ip, proto, port, senders, packets, bytes, first_ns, last_ns)"        \
-    " SELECT group_ip, proto, port, COUNT(DISTINCT sender), SUM(p), SUM(b), MIN(f), MAX(l)"        \
-    " FROM (SELECT CASE g WHEN 'A' THEN a_ip ELSE b_ip END AS group_ip, proto,"                    \
-    "   CASE g WHEN 'A' THEN a_port ELSE b_port END AS port,"                                      \
-    "   CASE g WHEN 'A' THEN b_ip ELSE a_ip END AS sender, pkts_ab + pkts_ba AS p,"                \
-    "   bytes_ab + bytes_ba AS b, first_ns AS f, last_ns AS l"                                     \
-    "  FROM (SELECT s.*, " MRG_GROUP_SIDE("s.") " AS g FROM " SRC " s) WHERE g IS NOT NULL)"       \
-                                                " WHERE " WHERE " GROUP BY 1, 2, 3;"
-
 static const char s_refresh_full[] =
-    "DELETE FROM edges;" EDGES_FROM("sessions_all") "DELETE FROM services;" SERVICES_FROM(
-        "endpoints e",
-        "1") "DELETE FROM hosts;"
-             "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided,"
-             " services_used, packets_out, bytes_out, packets_in, bytes_in,"
-             " first_ns, last_ns)"
-             " SELECT ip, renkei_ipkey(ip),"
-             "  (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
-             "  renkei_network(ip), " HOST_KIND(
-                 "sp", "su") ", sp, su, po, bo, pi, bi, f, l"
-                             " FROM (SELECT t.ip AS ip,"
-                             "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"
-                             "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
-                             "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi,"
-                             "   MIN(f) AS f, MAX(l) AS l"
-                             "  FROM " HOST_SIDES(
-                                 "sessions_all") " t GROUP BY t.ip) g;"
-                                                 "INSERT OR REPLACE INTO meta(key, value)"
-                                                 " SELECT 'packets', COALESCE(SUM(pkts_ab + "
-                                                 "pkts_ba), 0) FROM sessions_all"
-                                                 " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab "
-                                                 "+ bytes_ba), 0) FROM sessions_all"
-                                                 " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) "
-                                                 "FROM sessions_all"
-                                                 " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) "
-                                                 "FROM sessions_all;"
-                                                 "DELETE FROM groups;" GROUPS_FROM("sessions_all",
-                                                                                   "1") DIRTY_CLEAR;
-
-/* Dirty services: the server side of the dirty pairs' edges (run before the
- * edges are deleted and after they are recomputed). */
-#define DIRTY_SVC_OF_PAIRS                                                                         \
-    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"                                        \
-    " SELECT e.server_ip, e.proto, e.server_port FROM temp.dirty_pairs p"                          \
-    " CROSS JOIN edges e ON e.client_ip = p.a AND e.server_ip = p.b;"                              \
-    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"                                        \
-    " SELECT e.server_ip, e.proto, e.server_port FROM temp.dirty_pairs p"                          \
-    " CROSS JOIN edges e ON e.client_ip = p.b AND e.server_ip = p.a;"
-
-/* The dirty pairs' session rows, as sessions_all (index lookups per pair). */
-#define PAIR_SESSIONS                                                                              \
-    "(SELECT s.*, 0 AS retired FROM temp.dirty_pairs p"                                            \
-    " CROSS JOIN sessions s ON s.b_ip = p.b AND s.a_ip = p.a"                                      \
-    " UNION ALL SELECT r.* FROM temp.dirty_pairs p"                                                \
-    " CROSS JOIN sessions_retired r ON r.b_ip = p.b AND r.a_ip = p.a)"
-
-/* Server side ('A', 'B' or NULL) of rows with columns a_ip, b_ip, a_port,
- * b_port, proto, flags and endpoint roles / confidences ra, ca, rb, cb. */
-#define SRV_SIDE MRG_SRV_SIDE("")
-
-/* The epoch's session deltas attributed to edges with the endpoints as they
- * are after this epoch's replacements; read by the incremental refresh and
- * by mrg_rollup's usage rows (computed once per epoch, before both). The
- * server side is decided on the session's cumulative counters (its row in
- * `sessions`, n: a probe test is per session, MRG_PROBE_AB), so every delta
- * of a conversation goes to its edge. `full` marks a delta the additive path
- * cannot take: a session seen before between two servers (its initiator
- * bits may have just become known, which can move its server side), a TCP
- * delta whose client sent a negative count of "real" packets (could hide an
- * edge), or a session seen before that this epoch turned from a probe into a
- * conversation (its earlier deltas were in no edge). A session seen before
- * that this epoch turned into a probe has no row here: its pair is marked
- * dirty directly (the second statement). */
-#define MRG_COL_N(P, X)   "n." #X
-#define MRG_COL_OLD(P, X) "(n." #X " - " P #X ")"
-#define EPOCH_J                                                                                    \
-    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"                   \
-    "   eb.confidence AS cb"                                                                       \
-    "   FROM temp.epoch_sessions s"                                                                \
-    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"    \
-    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port),"  \
-    " d AS (SELECT j.*, n.epochs = 1 AS is_new, " MRG_SRV_SIDE_C(                                  \
-        "j.", MRG_COL_N) " AS srv,"                                                                \
-                         "  CASE WHEN n.epochs > 1 THEN " MRG_SRV_SIDE_C(                          \
-                             "j.",                                                                 \
-                             MRG_COL_OLD) " END AS srv_old"                                        \
-                                          "  FROM j LEFT JOIN sessions n ON n.a_ip = j.a_ip AND "  \
-                                          "n.b_ip = j.b_ip AND n.a_port = j.a_port"                \
-                                          "   AND n.b_port = j.b_port AND n.proto = j.proto)"
-#define EPOCH_ATTR                                                                                 \
-    "DELETE FROM temp.epoch_attr;"                                                                 \
-    "INSERT INTO temp.epoch_attr(a_ip, b_ip, client_ip, server_ip, proto, server_port,"            \
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, is_new, first_ns, last_ns, real, "           \
-    "full)" EPOCH_J ","                                                                            \
-    " r AS (SELECT *, CASE srv WHEN 'A' THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"              \
-    "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END AS real FROM d)"                           \
-    " SELECT a_ip, b_ip, CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"                               \
-    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                          \
-    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"                                             \
-    "  CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END,"                                           \
-    "  CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END,"                                         \
-    "  CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END,"                                           \
-    "  CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END, COALESCE(is_new, 0), first_ns, last_ns," \
-    "  real, COALESCE((ra = 'server' AND rb = 'server' AND NOT is_new) OR"                         \
-    "   (proto = 6 AND real < 0) OR (NOT is_new AND srv_old IS NOT srv), 0)"                       \
-    " FROM r WHERE srv IS NOT NULL;"                                                               \
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b)" EPOCH_J                                         \
-    " SELECT a_ip, b_ip FROM d WHERE srv IS NULL AND srv_old IS NOT NULL;"
-
-/* Pairs whose sessions may decide their server side by confidence (both
- * ends servers, initiator unknown or mid-stream) and one of whose ends is a server
- * endpoint whose confidence changed (temp.dirty_conf). Retired rows have
- * one side without endpoint, so never two servers. */
-#define CONF_PAIRS                                                                                 \
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_a_byconf ON s.a_ip = d.ip AND s.a_port = d.port"   \
-    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
-    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.b_ip"           \
-    "  AND e.proto = s.proto AND e.port = s.b_port AND e.role = 'server');"                        \
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_conf d"    \
-    " CROSS JOIN sessions s INDEXED BY sessions_b_byconf ON s.b_ip = d.ip AND s.b_port = d.port"   \
-    "  AND (s.flags & 3 = 0 OR s.flags & 8 = 8)"                                                   \
-    " WHERE s.proto = d.proto AND EXISTS (SELECT 1 FROM endpoints e WHERE e.ip = s.a_ip"           \
-    "  AND e.proto = s.proto AND e.port = s.a_port AND e.role = 'server');"
-
-static const char s_epoch_attr[] = EPOCH_ATTR;
-
-/* The pair of epoch_attr row x has no session but the epoch's new ones (all
- * with a server side: a session without one is not in epoch_attr) and no
- * retired row: its edges are exactly the epoch's groups. */
-#define PAIR_IS_NEW                                                                                \
-    "NOT EXISTS (SELECT 1 FROM sessions_retired o WHERE o.a_ip = x.a_ip AND o.b_ip = x.b_ip)"      \
-    " AND (SELECT COUNT(*) FROM sessions n WHERE n.a_ip = x.a_ip AND n.b_ip = x.b_ip) ="           \
-    " (SELECT COUNT(*) FROM temp.epoch_attr y WHERE y.a_ip = x.a_ip AND y.b_ip = x.b_ip"           \
-    "  AND y.is_new)"
-
-/* 7. groups: those of the epoch's deltas, recomputed from all sessions of
- * their addresses (a group row depends only on its sessions: whether a side
- * is a group is a function of the two addresses, and retirement keeps the
- * group port). */
-#define GROUPS_INCR                                                                                \
-    "INSERT OR IGNORE INTO temp.dirty_groups(ip, proto, port)"                                     \
-    " SELECT CASE g WHEN 'A' THEN a_ip ELSE b_ip END, proto,"                                      \
-    "  CASE g WHEN 'A' THEN a_port ELSE b_port END"                                                \
-    " FROM (SELECT s.*, " MRG_GROUP_SIDE(                                                          \
-        "s.") " AS g FROM temp.epoch_sessions s)"                                                  \
-              " WHERE g IS NOT NULL;"                                                              \
-              "DELETE FROM groups WHERE (group_ip, proto, port) IN"                                \
-              " (SELECT ip, proto, port FROM temp.dirty_groups);" GROUPS_FROM(                     \
-                  "(SELECT s.*, 0 AS retired FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"   \
-                  "  CROSS JOIN sessions s ON s.a_ip = k.ip"                                       \
-                  " UNION SELECT s.*, 0 FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"        \
-                  "  CROSS JOIN sessions s ON s.b_ip = k.ip"                                       \
-                  " UNION SELECT r.* FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"           \
-                  "  CROSS JOIN sessions_retired r ON r.a_ip = k.ip"                               \
-                  " UNION SELECT r.* FROM (SELECT DISTINCT ip FROM temp.dirty_groups) k"           \
-                  "  CROSS JOIN sessions_retired r ON r.b_ip = k.ip)",                             \
-                  "(group_ip, proto, port) IN (SELECT ip, proto, port FROM temp.dirty_groups)")
-
-static const char s_refresh_incr[] =
-    /* 1. (temp.epoch_attr: the epoch's deltas attributed, EPOCH_ATTR, run
-     *    before) the pairs to recompute in full
-     *    (temp.dirty_pairs): all pairs of addresses whose server-ness
-     *    changed, pairs of confidence-decided sessions of a server whose
-     *    confidence changed, pairs of deltas marked full, and pairs with a
-     *    TCP delta for an edge not (yet) shown in a pair with earlier
-     *    sessions (it may need their client packets to pass the handshake
-     *    rule) */
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
-    " CROSS JOIN sessions s ON s.a_ip = d.ip;"
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
-    " CROSS JOIN sessions s ON s.b_ip = d.ip;"
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
-    " CROSS JOIN sessions_retired s ON s.a_ip = d.ip;"
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT s.a_ip, s.b_ip FROM temp.dirty_ips d"
-    " CROSS JOIN sessions_retired s ON s.b_ip = d.ip;" CONF_PAIRS
-    "INSERT OR IGNORE INTO temp.dirty_pairs(a, b) SELECT a_ip, b_ip FROM temp.epoch_attr x"
-    " WHERE full OR (proto = 6 AND NOT EXISTS (SELECT 1 FROM edges e"
-    "  WHERE e.client_ip = x.client_ip AND e.server_ip = x.server_ip AND e.proto = 6"
-    "  AND e.server_port = x.server_port) AND NOT (" PAIR_IS_NEW "));"
-    /* 2. their edges, recomputed from all their sessions */
-    DIRTY_SVC_OF_PAIRS "DELETE FROM edges WHERE (client_ip, server_ip) IN"
-    " (SELECT a, b FROM temp.dirty_pairs);"
-    "DELETE FROM edges WHERE (client_ip, server_ip) IN"
-    " (SELECT b, a FROM temp.dirty_pairs);" EDGES_FROM(PAIR_SESSIONS) DIRTY_SVC_OF_PAIRS
-    /* 3. every other delta added to its edge: the server side of all its
-     *    pair's sessions is unchanged, the edge exists, or is new and not TCP,
-     *    or is new in a new pair; a session is counted when its row is new
-     *    (retired rows keep theirs) */
+    "DELETE FROM edges;"
     "INSERT INTO edges(client_ip, server_ip, proto, server_port, client_key, server_key,"
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
-    " SELECT client_ip, server_ip, proto, server_port, renkei_ipkey(client_ip),"
-    "  renkei_ipkey(server_ip), SUM(packets_c2s), SUM(bytes_c2s), SUM(packets_s2c),"
-    "  SUM(bytes_s2c), SUM(is_new), MIN(first_ns), MAX(last_ns)"
-    " FROM temp.epoch_attr x WHERE NOT EXISTS (SELECT 1 FROM temp.dirty_pairs p"
-    "  WHERE p.a = x.a_ip AND p.b = x.b_ip) GROUP BY 1, 2, 3, 4"
-    /* a TCP edge not shown yet is here only when its pair is new: the
-     * handshake rule over the epoch's sessions alone decides */
-    " HAVING proto <> 6 OR SUM(real) > 0 OR EXISTS (SELECT 1 FROM edges e"
-    "  WHERE e.client_ip = x.client_ip AND e.server_ip = x.server_ip AND e.proto = x.proto"
-    "  AND e.server_port = x.server_port)"
-    " ON CONFLICT(client_ip, server_ip, proto, server_port) DO UPDATE SET"
-    " packets_c2s = packets_c2s + excluded.packets_c2s,"
-    " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"
-    " packets_s2c = packets_s2c + excluded.packets_s2c,"
-    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions,"
-    " first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns);"
-    "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port)"
-    " SELECT server_ip, proto, server_port FROM temp.epoch_attr;"
-    /* 4. dirty services, recomputed */
-    "DELETE FROM services WHERE (ip, proto, port) IN"
-    " (SELECT ip, proto, port FROM temp.dirty_svc);" SERVICES_FROM(
-        "temp.dirty_svc k CROSS JOIN endpoints e ON e.ip = k.ip AND e.proto = k.proto AND e.port = "
-        "k.port",
-        "(server_ip, proto, server_port) IN (SELECT ip, proto, port FROM temp.dirty_svc)")
-    /* 5. hosts: the epoch's traffic added, then counts and kind of the hosts
-     *    whose edges or services can have changed, and of the epoch's hosts
-     *    (a new host row may have services from earlier endpoint rows) */
-    "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided, services_used,"
-    " packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
-    " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = t.ip),"
-    "  renkei_network(ip), 'unknown', 0, 0, SUM(po), SUM(bo), SUM(pi), SUM(bi), MIN(f), MAX(l)"
-    " FROM " HOST_SIDES(
-        "temp.epoch_sessions") " t WHERE 1 GROUP BY ip"
-                               " ON CONFLICT(ip) DO UPDATE SET"
-                               " packets_out = packets_out + excluded.packets_out,"
-                               " bytes_out = bytes_out + excluded.bytes_out,"
-                               " packets_in = packets_in + excluded.packets_in,"
-                               " bytes_in = bytes_in + excluded.bytes_in,"
-                               " first_ns = MIN(first_ns, excluded.first_ns),"
-                               " last_ns = MAX(last_ns, excluded.last_ns);"
-                               "INSERT OR IGNORE INTO temp.dirty_hosts(ip)"
-                               " SELECT a FROM temp.dirty_pairs UNION SELECT b FROM "
-                               "temp.dirty_pairs"
-                               " UNION SELECT ip FROM temp.dirty_svc UNION SELECT a_ip FROM "
-                               "temp.epoch_sessions"
-                               " UNION SELECT b_ip FROM temp.epoch_sessions;"
-                               "UPDATE hosts SET services_provided ="
-                               " (SELECT COUNT(*) FROM services s WHERE s.ip = hosts.ip),"
-                               " services_used = (SELECT COUNT(*) FROM edges e WHERE e.client_ip = "
-                               "hosts.ip)"
-                               " WHERE ip IN (SELECT ip FROM temp.dirty_hosts);"
-                               "UPDATE hosts SET kind = " HOST_KIND(
-                                   "services_provided",
-                                   "services_used") " WHERE ip IN (SELECT ip FROM "
-                                                    "temp.dirty_hosts);"
-                                                    /* 6. meta totals: the epoch's added */
-                                                    "INSERT OR REPLACE INTO meta(key, value)"
-                                                    " SELECT 'packets', COALESCE((SELECT value "
-                                                    "FROM meta WHERE key = 'packets'), 0)"
-                                                    "  + COALESCE((SELECT SUM(pkts_ab + pkts_ba) "
-                                                    "FROM temp.epoch_sessions), 0)"
-                                                    " UNION ALL SELECT 'bytes', COALESCE((SELECT "
-                                                    "value FROM meta WHERE key = 'bytes'), 0)"
-                                                    "  + COALESCE((SELECT SUM(bytes_ab + bytes_ba) "
-                                                    "FROM temp.epoch_sessions), 0)"
-                                                    " UNION ALL SELECT 'first_seen_ns', (SELECT "
-                                                    "MIN(v) FROM (SELECT value AS v FROM meta"
-                                                    "  WHERE key = 'first_seen_ns' UNION ALL "
-                                                    "SELECT first_ns FROM temp.epoch_sessions))"
-                                                    " UNION ALL SELECT 'last_seen_ns', (SELECT "
-                                                    "MAX(v) FROM (SELECT value AS v FROM meta"
-                                                    "  WHERE key = 'last_seen_ns' UNION ALL SELECT "
-                                                    "last_ns FROM "
-                                                    "temp.epoch_sessions));" GROUPS_INCR
-                                                        DIRTY_CLEAR;
+    " WITH j AS (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb,"
+    "   eb.confidence AS cb FROM sessions_all s"
+    "   LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"
+    "   LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"
+    "   WHERE s.a_port <> 0 AND s.b_port <> 0 AND s.proto NOT IN (1, 58)),"
+    " d AS (SELECT *, " SRV_SIDE " AS srv FROM j)"
+    " SELECT CASE srv WHEN 'A' THEN b_ip ELSE a_ip END,"
+    "  CASE srv WHEN 'A' THEN a_ip ELSE b_ip END, proto,"
+    "  CASE srv WHEN 'A' THEN a_port ELSE b_port END,"
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN b_ip ELSE a_ip END),"
+    "  renkei_ipkey(CASE srv WHEN 'A' THEN a_ip ELSE b_ip END),"
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ba ELSE pkts_ab END),"
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ba ELSE bytes_ab END),"
+    "  SUM(CASE srv WHEN 'A' THEN pkts_ab ELSE pkts_ba END),"
+    "  SUM(CASE srv WHEN 'A' THEN bytes_ab ELSE bytes_ba END),"
+    "  COUNT(DISTINCT CASE WHEN retired = 0 THEN CASE srv WHEN 'A' THEN b_port ELSE a_port END"
+    "   END) + SUM(retired),"
+    "  MIN(first_ns), MAX(last_ns)"
+    " FROM d WHERE srv IS NOT NULL GROUP BY 1, 2, 3, 4"
+    " HAVING proto <> 6 OR SUM(CASE srv WHEN 'A'"
+    "  THEN pkts_ba - (syn_ba - synack_ba) - rst_ba"
+    "  ELSE pkts_ab - (syn_ab - synack_ab) - rst_ab END) > 0;"
+    "DELETE FROM services;"
+    "INSERT INTO services(ip, proto, port, ip_key, clients, packets, bytes, confidence,"
+    " first_ns, last_ns)"
+    " SELECT e.ip, e.proto, e.port, renkei_ipkey(e.ip), COALESCE(g.clients, 0),"
+    "  COALESCE(g.packets, 0), COALESCE(g.bytes, 0), e.confidence, e.first_ns, e.last_ns"
+    " FROM endpoints e LEFT JOIN (SELECT server_ip, proto, server_port, COUNT(*) AS clients,"
+    "   SUM(packets_c2s + packets_s2c) AS packets, SUM(bytes_c2s + bytes_s2c) AS bytes"
+    "   FROM edges GROUP BY 1, 2, 3) g"
+    "  ON g.server_ip = e.ip AND g.proto = e.proto AND g.server_port = e.port"
+    " WHERE e.role = 'server' AND e.port <> 0 AND e.proto NOT IN (1, 58);"
+    "DELETE FROM hosts;"
+    "INSERT INTO hosts(ip, ip_key, name, network, kind, services_provided,"
+    " services_used, packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
+    " SELECT ip, renkei_ipkey(ip), (SELECT n.name FROM host_names n WHERE n.ip = g.ip),"
+    "  renkei_network(ip), " HOST_KIND("sp", "su") ", sp, su, po, bo, pi, bi, f, l"
+    " FROM (SELECT t.ip AS ip,"
+    "   (SELECT COUNT(*) FROM services s WHERE s.ip = t.ip) AS sp,"
+    "   (SELECT COUNT(*) FROM edges e WHERE e.client_ip = t.ip) AS su,"
+    "   SUM(po) AS po, SUM(bo) AS bo, SUM(pi) AS pi, SUM(bi) AS bi,"
+    "   MIN(f) AS f, MAX(l) AS l"
+    "  FROM (SELECT a_ip AS ip, pkts_ab AS po, bytes_ab AS bo, pkts_ba AS pi,"
+    "   bytes_ba AS bi, first_ns AS f, last_ns AS l FROM sessions_all"
+    "   UNION ALL SELECT b_ip, pkts_ba, bytes_ba, pkts_ab, bytes_ab, first_ns, last_ns"
+    "   FROM sessions_all) t GROUP BY t.ip) g;"
+    "INSERT OR REPLACE INTO meta(key, value)"
+    " SELECT 'packets', COALESCE(SUM(pkts_ab + pkts_ba), 0) FROM sessions_all"
+    " UNION ALL SELECT 'bytes', COALESCE(SUM(bytes_ab + bytes_ba), 0) FROM sessions_all"
+    " UNION ALL SELECT 'first_seen_ns', MIN(first_ns) FROM sessions_all"
+    " UNION ALL SELECT 'last_seen_ns', MAX(last_ns) FROM sessions_all;"
+    /* groups: per group address, protocol and group-side port, the distinct
+     * senders (addresses on the other side) and the traffic both ways */
+    "DELETE FROM groups;"
+    "INSERT INTO groups(group_ip, proto, port, senders, packets, bytes, first_ns, last_ns)"
+    " SELECT group_ip, proto, port, COUNT(DISTINCT sender), SUM(p), SUM(b), MIN(f), MAX(l)"
+    " FROM (SELECT CASE g WHEN 'A' THEN a_ip ELSE b_ip END AS group_ip, proto,"
+    "   CASE g WHEN 'A' THEN a_port ELSE b_port END AS port,"
+    "   CASE g WHEN 'A' THEN b_ip ELSE a_ip END AS sender, pkts_ab + pkts_ba AS p,"
+    "   bytes_ab + bytes_ba AS b, first_ns AS f, last_ns AS l"
+    "  FROM (SELECT s.*, " GROUP_SIDE("s.") " AS g FROM sessions_all s) WHERE g IS NOT NULL)"
+    " GROUP BY 1, 2, 3;";
+// clang-format on
 
 /* Statement texts, indexed by enum st_id. */
 enum st_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
-    ST_SESSION_UPSERT,
-    ST_EPOCH_SESSION,
+    ST_SESSION_PUT,
+    ST_SESSION_DEL,
+    ST_RETIRED_PUT,
     ST_ENDPOINT_REPLACE,
-    ST_ENDPOINT_OLD,
-    ST_DIRTY_IP,
-    ST_DIRTY_SVC,
-    ST_DIRTY_CONF,
+    ST_ENDPOINT_DEL,
     ST_EVENT_REPLACE,
+    ST_EDGE_PUT,
+    ST_EDGE_DEL,
+    ST_SERVICE_PUT,
+    ST_SERVICE_DEL,
+    ST_HOST_PUT,
+    ST_GROUP_PUT,
+    ST_USAGE_ADD,
     ST_EPOCH_UPSERT,
     ST_STATS_UPSERT,
     ST_META_SET,
@@ -504,34 +230,24 @@ enum st_id {
     ST_COUNT
 };
 
+#define SESS_COLS                                                                                  \
+    "a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab, pkts_ba, bytes_ba, syn_ab, syn_ba,"     \
+    " synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba, rst_ab, rst_ba, flags, epochs,"        \
+    " first_ns, last_ns"
+
 static const char *const s_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_SESSION_UPSERT] =
-        "INSERT INTO sessions(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab, pkts_ba,"
-        " bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"
-        " rst_ab, rst_ba, flags, epochs, first_ns, last_ns)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,1,?21,?22)"
-        " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"
-        " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + excluded.bytes_ab,"
-        " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + excluded.bytes_ba,"
-        " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + excluded.syn_ba,"
-        " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba + excluded.synack_ba,"
-        " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + excluded.ack_ba,"
-        " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + excluded.fin_ba,"
-        " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + excluded.rst_ba,"
-        /* the initiator is decided by the first epoch that saw the session */
-        " flags = CASE WHEN flags & 3 THEN flags | (excluded.flags & ~3)"
-        "  ELSE flags | excluded.flags END,"
-        " epochs = epochs + 1, first_ns = MIN(first_ns, excluded.first_ns),"
-        " last_ns = MAX(last_ns, excluded.last_ns)",
-    /* the epoch's deltas, for mrg_rollup's usage rows (same parameters) */
-    [ST_EPOCH_SESSION] =
-        "INSERT INTO temp.epoch_sessions(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab,"
-        " pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"
-        " rst_ab, rst_ba, flags, first_ns, last_ns)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
+    /* whole rows from the live window (the cumulative counters it holds) */
+    [ST_SESSION_PUT] = "INSERT OR REPLACE INTO sessions(" SESS_COLS ")"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+                       "?19,?20,?21,?22,?23)",
+    [ST_SESSION_DEL] = "DELETE FROM sessions WHERE a_ip = ?1 AND a_port = ?2 AND b_ip = ?3"
+                       " AND b_port = ?4 AND proto = ?5",
+    [ST_RETIRED_PUT] = "INSERT OR REPLACE INTO sessions_retired(" SESS_COLS ", retired)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+                       "?19,?20,?21,?22,?23,?24)",
     [ST_ENDPOINT_REPLACE] =
         "INSERT OR REPLACE INTO endpoints(ip, proto, port, role, confidence, peers, peer_ports,"
         " sessions, synack_sent, synack_recv, syn_sent, syn_recv, rst_sent, rst_recv,"
@@ -539,15 +255,36 @@ static const char *const s_sql[ST_COUNT] = {
         " bytes_out, bytes_in, first_ns, last_ns)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
         "?23,?24)",
-    /* f(endpoint) before its replacement: what the edges see of it */
-    [ST_ENDPOINT_OLD] = "SELECT role = 'server', confidence FROM endpoints"
-                        " WHERE ip = ?1 AND proto = ?2 AND port = ?3",
-    [ST_DIRTY_IP] = "INSERT OR IGNORE INTO temp.dirty_ips(ip) VALUES(?1)",
-    [ST_DIRTY_SVC] = "INSERT OR IGNORE INTO temp.dirty_svc(ip, proto, port) VALUES(?1, ?2, ?3)",
-    [ST_DIRTY_CONF] = "INSERT OR IGNORE INTO temp.dirty_conf(ip, proto, port) VALUES(?1, ?2, ?3)",
+    [ST_ENDPOINT_DEL] = "DELETE FROM endpoints WHERE ip = ?1 AND proto = ?2 AND port = ?3",
     [ST_EVENT_REPLACE] =
         "INSERT OR REPLACE INTO events(kind, target_ip, port, proto, actor_ip, source_count,"
         " packets, port_count, first_ns, last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_EDGE_PUT] =
+        "INSERT OR REPLACE INTO edges(client_ip, server_ip, proto, server_port, client_key,"
+        " server_key, packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions, first_ns, last_ns)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [ST_EDGE_DEL] = "DELETE FROM edges WHERE client_ip = ?1 AND server_ip = ?2 AND proto = ?3"
+                    " AND server_port = ?4",
+    [ST_SERVICE_PUT] = "INSERT OR REPLACE INTO services(ip, proto, port, ip_key, clients, packets,"
+                       " bytes, confidence, first_ns, last_ns)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_SERVICE_DEL] = "DELETE FROM services WHERE ip = ?1 AND proto = ?2 AND port = ?3",
+    [ST_HOST_PUT] =
+        "INSERT OR REPLACE INTO hosts(ip, ip_key, name, network, kind, services_provided,"
+        " services_used, packets_out, bytes_out, packets_in, bytes_in, first_ns, last_ns)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [ST_GROUP_PUT] = "INSERT OR REPLACE INTO groups(group_ip, proto, port, senders, packets, bytes,"
+                     " first_ns, last_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    /* the epoch's usage of one edge; a late commit of the same epoch adds */
+    [ST_USAGE_ADD] =
+        "INSERT INTO usage_edges(res, start_ns, server_ip, proto, server_port, client_ip,"
+        " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        " ON CONFLICT(res, start_ns, server_ip, proto, server_port, client_ip) DO UPDATE SET"
+        " packets_c2s = packets_c2s + excluded.packets_c2s,"
+        " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"
+        " packets_s2c = packets_s2c + excluded.packets_s2c,"
+        " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions",
     [ST_EPOCH_UPSERT] =
         "INSERT INTO epochs(epoch, start_ns, end_ns, packets, bytes, sessions, duplicates,"
         " trackers, final, commits, committed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10)"
@@ -585,7 +322,13 @@ struct mrg_db {
     sqlite3_stmt *st[ST_COUNT]; /* prepared statements, enum st_id */
     char *path;                 /* for messages */
     struct mrg_retain retain;   /* retention of sessions and usage rows (mrg_rollup) */
-    bool full_refresh;          /* rebuild derived tables per epoch (mrg_db_set_full_refresh) */
+    bool full_refresh;     /* rebuild derived tables in SQL per epoch (mrg_db_set_full_refresh) */
+    struct mrg_live *live; /* the live window, equal to the tables after each commit */
+    uint64_t memcap;       /* the live window's memcap (bytes) */
+    uint64_t epoch_res;    /* usage rows of the commit in hand: res */
+    uint64_t epoch_start;  /* and start_ns */
+    uint32_t checkpoint_epochs; /* per-session detail written every this many commits */
+    uint32_t since_checkpoint;  /* commits since the last checkpoint */
 };
 
 /* ---- SQL functions used by the derived-table queries ---- */
@@ -640,6 +383,44 @@ static void s_fn_group_pair(sqlite3_context *ctx, int argc, sqlite3_value **argv
     bool g =
         a && b && cmn_ip_parse(a, x) == 0 && cmn_ip_parse(b, y) == 0 && cmn_ip_is_group_pair(x, y);
     sqlite3_result_int(ctx, g ? 1 : 0);
+}
+
+/* renkei_srv_side(a_ip, b_ip, a_port, b_port, proto, flags, a_server, ca,
+ * b_server, cb, pkts_ab, pkts_ba, syn_ab, syn_ba, synack_ab, synack_ba,
+ * ack_ab, ack_ba, fin_ab, fin_ba, rst_ab, rst_ba) -> 'A', 'B' or NULL: the
+ * edge rule of mrg_rule.h on one row of sessions_all (a_server / b_server:
+ * the endpoint's role is server; NULL reads as false, a NULL confidence as
+ * 0). The reference rebuild's only way to the rule. */
+static void s_fn_srv_side(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *a = (const char *)sqlite3_value_text(argv[0]);
+    const char *b = (const char *)sqlite3_value_text(argv[1]);
+    uint8_t x[16], y[16];
+    struct mrg_rule_row r;
+    memset(&r, 0, sizeof(r));
+    r.group_pair =
+        a && b && cmn_ip_parse(a, x) == 0 && cmn_ip_parse(b, y) == 0 && cmn_ip_is_group_pair(x, y);
+    r.a_port = (int32_t)sqlite3_value_int64(argv[2]);
+    r.b_port = (int32_t)sqlite3_value_int64(argv[3]);
+    r.proto = (uint8_t)sqlite3_value_int64(argv[4]);
+    r.flags = (uint8_t)sqlite3_value_int64(argv[5]);
+    struct mrg_rule_ep ea = {sqlite3_value_int64(argv[6]) != 0, sqlite3_value_double(argv[7])};
+    struct mrg_rule_ep eb = {sqlite3_value_int64(argv[8]) != 0, sqlite3_value_double(argv[9])};
+    uint64_t *cols[] = {r.pkts, r.syn, r.synack, r.ack, r.fin, r.rst};
+    for (int c = 0; c < 6; c++)
+        for (int d = 0; d < 2; d++)
+            cols[c][d] = (uint64_t)sqlite3_value_int64(argv[10 + 2 * c + d]);
+    switch (mrg_rule_srv_side(&r, &ea, &eb)) {
+        case MRG_SIDE_A:
+            sqlite3_result_text(ctx, "A", 1, SQLITE_STATIC);
+            break;
+        case MRG_SIDE_B:
+            sqlite3_result_text(ctx, "B", 1, SQLITE_STATIC);
+            break;
+        default:
+            sqlite3_result_null(ctx);
+    }
 }
 
 static void s_now_text(char *buf, size_t len)
@@ -709,6 +490,374 @@ static int s_check_version(struct mrg_db *db)
     return mrg_db_meta_set_text(db, "renkei_version", RENKEI_VERSION);
 }
 
+static int s_rollback(struct mrg_db *db);
+
+/* ---- writing the live window's changes ---- */
+
+static int s_w_session(void *ctx, const struct mrg_live_row *r, bool put)
+{
+    struct mrg_db *db = ctx;
+    enum st_id id = put ? ST_SESSION_PUT : ST_SESSION_DEL;
+    sqlite3_stmt *s = db->st[id];
+    sqlite3_bind_text(s, 1, r->a_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, r->a_port);
+    sqlite3_bind_text(s, 3, r->b_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, r->b_port);
+    sqlite3_bind_int(s, 5, r->proto);
+    if (put) {
+        s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
+        s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
+        s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
+        s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
+        for (int d = 0; d < 2; d++) {
+            s_bind_u64(s, 10 + d, r->syn[d]);
+            s_bind_u64(s, 12 + d, r->synack[d]);
+            s_bind_u64(s, 14 + d, r->ack[d]);
+            s_bind_u64(s, 16 + d, r->fin[d]);
+            s_bind_u64(s, 18 + d, r->rst[d]);
+        }
+        sqlite3_bind_int(s, 20, r->flags);
+        s_bind_u64(s, 21, r->epochs);
+        s_bind_u64(s, 22, r->first_ns);
+        s_bind_u64(s, 23, r->last_ns);
+    }
+    return s_step_done(db, id);
+}
+
+static int s_w_retired(void *ctx, const struct mrg_live_row *r, bool put)
+{
+    struct mrg_db *db = ctx;
+    if (CMN_NEVER(!put))
+        return 0;
+    sqlite3_stmt *s = db->st[ST_RETIRED_PUT];
+    sqlite3_bind_text(s, 1, r->a_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, r->a_port);
+    sqlite3_bind_text(s, 3, r->b_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, r->b_port);
+    sqlite3_bind_int(s, 5, r->proto);
+    s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
+    s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
+    s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
+    s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
+    for (int d = 0; d < 2; d++) {
+        s_bind_u64(s, 10 + d, r->syn[d]);
+        s_bind_u64(s, 12 + d, r->synack[d]);
+        s_bind_u64(s, 14 + d, r->ack[d]);
+        s_bind_u64(s, 16 + d, r->fin[d]);
+        s_bind_u64(s, 18 + d, r->rst[d]);
+    }
+    sqlite3_bind_int(s, 20, r->flags);
+    s_bind_u64(s, 21, r->epochs);
+    s_bind_u64(s, 22, r->first_ns);
+    s_bind_u64(s, 23, r->last_ns);
+    s_bind_u64(s, 24, r->retired);
+    return s_step_done(db, ST_RETIRED_PUT);
+}
+
+static int s_w_endpoint_del(void *ctx, const struct mrg_live_ep_key *k)
+{
+    struct mrg_db *db = ctx;
+    sqlite3_stmt *s = db->st[ST_ENDPOINT_DEL];
+    sqlite3_bind_text(s, 1, k->ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, k->proto);
+    sqlite3_bind_int(s, 3, k->port);
+    return s_step_done(db, ST_ENDPOINT_DEL);
+}
+
+static int s_w_edge(void *ctx, const struct mrg_live_edge *e, bool put)
+{
+    struct mrg_db *db = ctx;
+    enum st_id id = put ? ST_EDGE_PUT : ST_EDGE_DEL;
+    sqlite3_stmt *s = db->st[id];
+    sqlite3_bind_text(s, 1, e->client_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->server_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, e->proto);
+    sqlite3_bind_int(s, 4, e->server_port);
+    if (put) {
+        sqlite3_bind_blob(s, 5, e->client_key, 16, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 6, e->server_key, 16, SQLITE_STATIC);
+        s_bind_u64(s, 7, e->pkts_c2s);
+        s_bind_u64(s, 8, e->bytes_c2s);
+        s_bind_u64(s, 9, e->pkts_s2c);
+        s_bind_u64(s, 10, e->bytes_s2c);
+        s_bind_u64(s, 11, e->sessions);
+        s_bind_u64(s, 12, e->first_ns);
+        s_bind_u64(s, 13, e->last_ns);
+    }
+    return s_step_done(db, id);
+}
+
+static int s_w_service(void *ctx, const struct mrg_live_service *v, bool put)
+{
+    struct mrg_db *db = ctx;
+    enum st_id id = put ? ST_SERVICE_PUT : ST_SERVICE_DEL;
+    sqlite3_stmt *s = db->st[id];
+    sqlite3_bind_text(s, 1, v->ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, v->proto);
+    sqlite3_bind_int(s, 3, v->port);
+    if (put) {
+        sqlite3_bind_blob(s, 4, v->key, 16, SQLITE_STATIC);
+        s_bind_u64(s, 5, v->clients);
+        s_bind_u64(s, 6, v->pkts);
+        s_bind_u64(s, 7, v->bytes);
+        sqlite3_bind_double(s, 8, v->confidence);
+        s_bind_u64(s, 9, v->first_ns);
+        s_bind_u64(s, 10, v->last_ns);
+    }
+    return s_step_done(db, id);
+}
+
+static const char *s_kind(uint64_t sp, uint64_t su)
+{
+    return sp && su ? "both" : sp ? "server" : su ? "client" : "unknown";
+}
+
+static int s_w_host(void *ctx, const struct mrg_live_host *h)
+{
+    struct mrg_db *db = ctx;
+    sqlite3_stmt *s = db->st[ST_HOST_PUT];
+    char net[CMN_IP_STRLEN + 8];
+    sqlite3_bind_text(s, 1, h->ip, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, h->key, 16, SQLITE_STATIC);
+    if (h->name)
+        sqlite3_bind_text(s, 3, h->name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 3);
+    sqlite3_bind_text(s, 4, cmn_ip_network(h->key, net, sizeof(net)), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, s_kind(h->provided, h->used), -1, SQLITE_STATIC);
+    s_bind_u64(s, 6, h->provided);
+    s_bind_u64(s, 7, h->used);
+    s_bind_u64(s, 8, h->po);
+    s_bind_u64(s, 9, h->bo);
+    s_bind_u64(s, 10, h->pi);
+    s_bind_u64(s, 11, h->bi);
+    s_bind_u64(s, 12, h->first_ns);
+    s_bind_u64(s, 13, h->last_ns);
+    return s_step_done(db, ST_HOST_PUT);
+}
+
+static int s_w_group(void *ctx, const struct mrg_live_group *g)
+{
+    struct mrg_db *db = ctx;
+    sqlite3_stmt *s = db->st[ST_GROUP_PUT];
+    sqlite3_bind_text(s, 1, g->ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, g->proto);
+    sqlite3_bind_int(s, 3, g->port);
+    s_bind_u64(s, 4, g->senders);
+    s_bind_u64(s, 5, g->pkts);
+    s_bind_u64(s, 6, g->bytes);
+    s_bind_u64(s, 7, g->first_ns);
+    s_bind_u64(s, 8, g->last_ns);
+    return s_step_done(db, ST_GROUP_PUT);
+}
+
+static int s_w_usage(void *ctx, const struct mrg_live_usage *u)
+{
+    struct mrg_db *db = ctx;
+    sqlite3_stmt *s = db->st[ST_USAGE_ADD];
+    s_bind_u64(s, 1, db->epoch_res);
+    s_bind_u64(s, 2, db->epoch_start);
+    sqlite3_bind_text(s, 3, u->server_ip, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, u->proto);
+    sqlite3_bind_int(s, 5, u->server_port);
+    sqlite3_bind_text(s, 6, u->client_ip, -1, SQLITE_STATIC);
+    s_bind_u64(s, 7, u->pkts_c2s);
+    s_bind_u64(s, 8, u->bytes_c2s);
+    s_bind_u64(s, 9, u->pkts_s2c);
+    s_bind_u64(s, 10, u->bytes_s2c);
+    s_bind_u64(s, 11, u->sessions);
+    return s_step_done(db, ST_USAGE_ADD);
+}
+
+/* meta totals of the live window. */
+static int s_w_totals(struct mrg_db *db)
+{
+    struct mrg_live_totals t;
+    mrg_live_totals(db->live, &t);
+    if (mrg_db_meta_set_u64(db, "packets", t.pkts) != 0 ||
+        mrg_db_meta_set_u64(db, "bytes", t.bytes) != 0)
+        return -EIO;
+    const char *k[2] = {"first_seen_ns", "last_seen_ns"};
+    uint64_t v[2] = {t.first_ns, t.last_ns};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *s = db->st[ST_META_SET];
+        sqlite3_bind_text(s, 1, k[i], -1, SQLITE_STATIC);
+        if (t.any)
+            s_bind_u64(s, 2, v[i]);
+        else
+            sqlite3_bind_null(s, 2);
+        if (s_step_done(db, ST_META_SET) != 0)
+            return -EIO;
+    }
+    return 0;
+}
+
+static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e, float c);
+
+static int s_w_endpoint(void *ctx, const struct cmn_endpoint_rec *e, float conf)
+{
+    return s_put_endpoint(ctx, e, conf);
+}
+
+/* Write the per-session detail the live window changed since the last
+ * checkpoint: session rows, retired folds, endpoint rows (the checkpoint
+ * set: sessions_all whole in the tables). */
+static int s_write_detail(struct mrg_db *db)
+{
+    struct mrg_live *lv = db->live;
+    if (mrg_live_visit_sessions(lv, s_w_session, db) != 0 ||
+        mrg_live_visit_retired(lv, s_w_retired, db) != 0 ||
+        mrg_live_visit_endpoint_deletes(lv, s_w_endpoint_del, db) != 0 ||
+        mrg_live_visit_endpoints(lv, s_w_endpoint, db) != 0)
+        return -EIO;
+    mrg_live_detail_done(lv);
+    db->since_checkpoint = 0;
+    return 0;
+}
+
+/* Write the aggregates the live window changed (every commit). */
+static int s_write_changes(struct mrg_db *db)
+{
+    struct mrg_live *lv = db->live;
+    if (mrg_live_visit_edges(lv, s_w_edge, db) != 0 ||
+        mrg_live_visit_services(lv, s_w_service, db) != 0 ||
+        mrg_live_visit_hosts(lv, s_w_host, db) != 0 ||
+        mrg_live_visit_groups(lv, s_w_group, db) != 0 ||
+        mrg_live_visit_usage(lv, s_w_usage, db) != 0)
+        return -EIO;
+    mrg_live_changes_done(lv);
+    return 0;
+}
+
+/* ---- the live window from the database (open, after a failed commit) ---- */
+
+static uint8_t s_role_of(const unsigned char *t)
+{
+    if (t && strcmp((const char *)t, "server") == 0)
+        return CMN_ROLE_SERVER;
+    if (t && strcmp((const char *)t, "client") == 0)
+        return CMN_ROLE_CLIENT;
+    return CMN_ROLE_UNKNOWN;
+}
+
+static int s_load_names(struct mrg_db *db)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db->db, "SELECT ip, name FROM host_names", -1, &q, NULL) != SQLITE_OK)
+        return s_fail(db, "read host_names");
+    uint8_t ip[16];
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(q, 0);
+        const char *n = (const char *)sqlite3_column_text(q, 1);
+        if (a && cmn_ip_parse(a, ip) == 0)
+            mrg_live_set_name(db->live, ip, n);
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
+/* Rebuild the live window from sessions, sessions_retired, endpoints and
+ * host_names; with `rewrite`, write the derived tables again from it (a
+ * database some other writer left with derived rows that disagree is
+ * repaired). Returns 0 or -EIO. */
+static int s_load(struct mrg_db *db)
+{
+    mrg_live_destroy(&db->live);
+    struct mrg_live_config lc = {.memcap = db->memcap};
+    db->live = mrg_live_new(&lc);
+    if (s_load_names(db) != 0)
+        return -EIO;
+    static const char *const q[2] = {
+        "SELECT " SESS_COLS ", 0 FROM sessions",
+        "SELECT " SESS_COLS ", retired FROM sessions_retired",
+    };
+    uint64_t rows = 0, bad = 0;
+    for (int t = 0; t < 2; t++) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db->db, q[t], -1, &st, NULL) != SQLITE_OK)
+            return s_fail(db, q[t]);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            uint8_t a[16], b[16];
+            const char *at = (const char *)sqlite3_column_text(st, 0);
+            const char *bt = (const char *)sqlite3_column_text(st, 2);
+            struct mrg_live_row r;
+            memset(&r, 0, sizeof(r));
+            r.proto = (uint8_t)sqlite3_column_int(st, 4);
+            for (int d = 0; d < 2; d++) {
+                r.pkts[d] = (uint64_t)sqlite3_column_int64(st, 5 + 2 * d);
+                r.bytes[d] = (uint64_t)sqlite3_column_int64(st, 6 + 2 * d);
+                r.syn[d] = (uint64_t)sqlite3_column_int64(st, 9 + d);
+                r.synack[d] = (uint64_t)sqlite3_column_int64(st, 11 + d);
+                r.ack[d] = (uint64_t)sqlite3_column_int64(st, 13 + d);
+                r.fin[d] = (uint64_t)sqlite3_column_int64(st, 15 + d);
+                r.rst[d] = (uint64_t)sqlite3_column_int64(st, 17 + d);
+            }
+            r.flags = (uint8_t)sqlite3_column_int(st, 19);
+            r.epochs = (uint32_t)sqlite3_column_int64(st, 20);
+            r.first_ns = (uint64_t)sqlite3_column_int64(st, 21);
+            r.last_ns = (uint64_t)sqlite3_column_int64(st, 22);
+            r.retired = (uint32_t)sqlite3_column_int64(st, 23);
+            if (t == 1 && r.retired == 0)
+                r.retired = 1; /* a fold counts at least its own session */
+            if (!at || !bt || cmn_ip_parse(at, a) != 0 || cmn_ip_parse(bt, b) != 0 ||
+                mrg_live_load_row(db->live, a, b, sqlite3_column_int(st, 1),
+                                  sqlite3_column_int(st, 3), &r) != 0) {
+                bad++;
+                continue;
+            }
+            rows++;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT ip, proto, port, role, confidence, first_ns, last_ns"
+                           " FROM endpoints",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(db, "read endpoints");
+    uint64_t eps = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint8_t ip[16];
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (!t || cmn_ip_parse(t, ip) != 0 ||
+            mrg_live_load_endpoint(
+                db->live, ip, (uint8_t)sqlite3_column_int(st, 1),
+                (uint16_t)sqlite3_column_int(st, 2), s_role_of(sqlite3_column_text(st, 3)),
+                sqlite3_column_double(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
+                (uint64_t)sqlite3_column_int64(st, 6)) != 0) {
+            bad++;
+            continue;
+        }
+        eps++;
+    }
+    sqlite3_finalize(st);
+    mrg_live_load_done(db->live);
+    if (bad)
+        CMN_LOG(WARN, "%s: %" PRIu64 " session or endpoint rows unreadable, left out", db->path,
+                bad);
+    mrg_live_detail_done(db->live);
+    if (rows == 0 && eps == 0) {
+        mrg_live_changes_done(db->live);
+        return 0;
+    }
+    /* derived rows written again from the window: the same rows when the
+     * database was consistent (one pass per merger start) */
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    if (sqlite3_exec(db->db,
+                     "DELETE FROM edges; DELETE FROM services; DELETE FROM hosts;"
+                     " DELETE FROM groups;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        s_write_changes(db) != 0 || s_w_totals(db) != 0 || s_step_done(db, ST_COMMIT) != 0) {
+        s_fail(db, "rewrite derived tables");
+        s_step_done(db, ST_ROLLBACK);
+        return -EIO;
+    }
+    CMN_LOG(INFO, "%s: live window reloaded: %" PRIu64 " session rows, %" PRIu64 " endpoints",
+            db->path, rows, eps);
+    return 0;
+}
+
 struct mrg_db *mrg_db_open(const char *path)
 {
     struct mrg_db *db = calloc(1, sizeof(*db));
@@ -727,9 +876,8 @@ struct mrg_db *mrg_db_open(const char *path)
         goto err;
     }
     sqlite3_busy_timeout(db->db, 5000);
-    /* A 64 MiB page cache (default 2 MiB): the per-epoch session upserts and
-     * endpoint replacements otherwise re-read pages from the file; measured
-     * on a 2 M-packet analyze: 9.8 -> 5.7 CPU-s for all processes together. */
+    /* A 64 MiB page cache (default 2 MiB): the per-epoch session and
+     * endpoint rows otherwise re-read pages from the file. */
     if (sqlite3_exec(db->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      " PRAGMA cache_size=-65536;",
@@ -744,7 +892,9 @@ struct mrg_db *mrg_db_open(const char *path)
         sqlite3_create_function(db->db, "renkei_group", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 s_fn_group, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function(db->db, "renkei_group_pair", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, s_fn_group_pair, NULL, NULL) != SQLITE_OK) {
+                                NULL, s_fn_group_pair, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db->db, "renkei_srv_side", 22, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, s_fn_srv_side, NULL, NULL) != SQLITE_OK) {
         s_fail(db, "create functions");
         goto err;
     }
@@ -764,6 +914,10 @@ struct mrg_db *mrg_db_open(const char *path)
     }
     if (s_check_version(db) != 0)
         goto err;
+    db->memcap = MRG_LIVE_MEMCAP_DEFAULT;
+    db->checkpoint_epochs = 1;
+    if (s_load(db) != 0)
+        goto err;
     return db;
 err:
     sqlite3_free(err);
@@ -776,10 +930,16 @@ void mrg_db_close(struct mrg_db **dbp)
     if (!dbp || !*dbp)
         return;
     struct mrg_db *db = *dbp;
+    if (db->live && mrg_live_detail_pending(db->live) && mrg_db_checkpoint(db) != 0)
+        CMN_LOG(ERR,
+                "%s: closed without the last checkpoint: per-session rows of the last"
+                " epochs are missing",
+                db->path);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     /* closed even after a failed open: sqlite3_open_v2 allocates the handle */
     sqlite3_close(db->db);
+    mrg_live_destroy(&db->live);
     free(db->path);
     free(db);
     *dbp = NULL;
@@ -797,14 +957,50 @@ void mrg_db_set_full_refresh(struct mrg_db *db, bool on)
     db->full_refresh = on;
 }
 
+void mrg_db_set_checkpoint_epochs(struct mrg_db *db, uint32_t n)
+{
+    assert(db);
+    db->checkpoint_epochs = n ? n : 1;
+}
+
+int mrg_db_checkpoint(struct mrg_db *db)
+{
+    assert(db);
+    if (!mrg_live_detail_pending(db->live))
+        return 0;
+    if (s_step_done(db, ST_BEGIN) != 0)
+        return -EIO;
+    if (s_write_detail(db) != 0 || s_step_done(db, ST_COMMIT) != 0)
+        return s_rollback(db);
+    return 0;
+}
+
+void mrg_db_set_memcap(struct mrg_db *db, uint64_t bytes)
+{
+    assert(db);
+    db->memcap = bytes ? bytes : MRG_LIVE_MEMCAP_DEFAULT;
+    mrg_live_set_memcap(db->live, db->memcap);
+}
+
+void mrg_db_live_stats(struct mrg_db *db, struct mrg_live_stats *out)
+{
+    assert(db && out);
+    mrg_live_get_stats(db->live, out);
+}
+
 void *mrg_db_handle(struct mrg_db *db)
 {
     return db->db;
 }
 
+/* Roll back the transaction in hand; the live window, which had applied
+ * the epoch, is rebuilt from the database (the epoch is lost, as it is in
+ * the tables). */
 static int s_rollback(struct mrg_db *db)
 {
     s_step_done(db, ST_ROLLBACK);
+    if (s_load(db) != 0)
+        CMN_LOG(ERR, "%s: live window not reloaded after a failed commit", db->path);
     return -EIO;
 }
 
@@ -848,56 +1044,6 @@ static const uint8_t *s_seen_add(struct s_seen *t, const uint8_t *row)
     }
 }
 
-/* Store one session delta (row bytes `raw`, aligned copy `r`) unless its key
- * was already stored in this epoch; a second copy counts as a duplicate, and
- * as mismatched when its counters differ from the first. */
-static int s_put_session(struct mrg_db *db, struct s_seen *seen, const uint8_t *raw,
-                         const struct cmn_session_rec *r, struct mrg_epoch_stats *st)
-{
-    _Static_assert(offsetof(struct cmn_session_rec, a_ip) == 0 &&
-                       offsetof(struct cmn_session_rec, b_ip) == 16 &&
-                       offsetof(struct cmn_session_rec, a_port) == 32 &&
-                       offsetof(struct cmn_session_rec, b_port) == 34 &&
-                       offsetof(struct cmn_session_rec, proto) == 36,
-                   "session key layout");
-    const uint8_t *first = s_seen_add(seen, raw);
-    if (first) {
-        st->duplicates++;
-        if (memcmp(first + SESS_KEY_LEN, raw + SESS_KEY_LEN, sizeof(*r) - SESS_KEY_LEN) != 0)
-            st->mismatched++;
-        return 0;
-    }
-    sqlite3_stmt *s;
-    for (int k = 0; k < 2; k++) {
-        s = db->st[k ? ST_EPOCH_SESSION : ST_SESSION_UPSERT];
-        s_bind_ip(s, 1, r->a_ip);
-        sqlite3_bind_int(s, 2, r->a_port);
-        s_bind_ip(s, 3, r->b_ip);
-        sqlite3_bind_int(s, 4, r->b_port);
-        sqlite3_bind_int(s, 5, r->proto);
-        s_bind_u64(s, 6, r->pkts[CMN_DIR_AB]);
-        s_bind_u64(s, 7, r->bytes[CMN_DIR_AB]);
-        s_bind_u64(s, 8, r->pkts[CMN_DIR_BA]);
-        s_bind_u64(s, 9, r->bytes[CMN_DIR_BA]);
-        for (int d = 0; d < 2; d++) {
-            s_bind_u64(s, 10 + d, r->syn[d]);
-            s_bind_u64(s, 12 + d, r->synack[d]);
-            s_bind_u64(s, 14 + d, r->ack[d]);
-            s_bind_u64(s, 16 + d, r->fin[d]);
-            s_bind_u64(s, 18 + d, r->rst[d]);
-        }
-        sqlite3_bind_int(s, 20, r->flags);
-        s_bind_u64(s, 21, r->first_ns);
-        s_bind_u64(s, 22, r->last_ns);
-        if (s_step_done(db, k ? ST_EPOCH_SESSION : ST_SESSION_UPSERT) != 0)
-            return -EIO;
-    }
-    st->sessions++;
-    st->packets += r->pkts[0] + r->pkts[1];
-    st->bytes += r->bytes[0] + r->bytes[1];
-    return 0;
-}
-
 static const char *s_role_name(uint8_t role)
 {
     switch (role) {
@@ -910,63 +1056,13 @@ static const char *s_role_name(uint8_t role)
     }
 }
 
-/* Insert (ip, proto, port) of endpoint e into the dirty table of statement id. */
-static int s_mark_endpoint_key(struct mrg_db *db, enum st_id id, const char *ip,
-                               const struct cmn_endpoint_rec *e)
-{
-    sqlite3_stmt *s = db->st[id];
-    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, e->proto);
-    sqlite3_bind_int(s, 3, e->port);
-    return s_step_done(db, id);
-}
-
-/* Mark what replacing endpoint `ip` (text), with server-ness `srv` and
- * confidence `conf`, dirties for the incremental refresh: its service when it
- * was or becomes a server; every pair of its address when its server-ness
- * changes; the endpoint itself (temp.dirty_conf) when it stays a server with
- * another confidence, which only sessions between two servers can see. */
-static int s_mark_endpoint(struct mrg_db *db, const char *ip, const struct cmn_endpoint_rec *e,
-                           bool srv, double conf)
-{
-    sqlite3_stmt *s = db->st[ST_ENDPOINT_OLD];
-    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, e->proto);
-    sqlite3_bind_int(s, 3, e->port);
-    int rc = sqlite3_step(s);
-    bool old_srv = rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
-    double old_conf = rc == SQLITE_ROW ? sqlite3_column_double(s, 1) : 0.0;
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return s_fail(db, s_sql[ST_ENDPOINT_OLD]);
-    if ((old_srv || srv) && s_mark_endpoint_key(db, ST_DIRTY_SVC, ip, e) != 0)
-        return -EIO;
-    if (old_srv != srv) {
-        s = db->st[ST_DIRTY_IP];
-        sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
-        if (s_step_done(db, ST_DIRTY_IP) != 0)
-            return -EIO;
-    } else if (srv && old_conf != conf && s_mark_endpoint_key(db, ST_DIRTY_CONF, ip, e) != 0) {
-        return -EIO;
-    }
-    return 0;
-}
-
-static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e)
+/* Replace endpoint row e (confidence `c`, clamped) in the endpoints table. */
+static int s_put_endpoint(struct mrg_db *db, const struct cmn_endpoint_rec *e, float c)
 {
     char ip[CMN_IP_STRLEN];
     cmn_ip_format(e->ip, ip, sizeof(ip));
-    float c = e->confidence;
-    /* wire floats may be NaN or out of range; clamp rather than store garbage */
-    if (!(c >= 0.0f))
-        c = 0.0f;
-    if (c > 1.0f)
-        c = 1.0f;
-    if (s_mark_endpoint(db, ip, e, e->role == CMN_ROLE_SERVER, (double)c) != 0)
-        return -EIO;
     sqlite3_stmt *s = db->st[ST_ENDPOINT_REPLACE];
-    sqlite3_bind_text(s, 1, ip, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, e->proto);
     sqlite3_bind_int(s, 3, e->port);
     sqlite3_bind_text(s, 4, s_role_name(e->role), -1, SQLITE_STATIC);
@@ -1049,12 +1145,11 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
 {
     assert(db && (parts || n_parts == 0));
     struct mrg_epoch_stats st = {0};
+    struct mrg_live *lv = db->live;
     uint64_t t[6];
     t[0] = cmn_mono_ns();
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (mrg_rollup_epoch_begin(db->db) != 0 || s_refresh(db, DIRTY_CLEAR) != 0)
-        return s_rollback(db);
     size_t n_sess = 0;
     for (size_t p = 0; p < n_parts; p++)
         n_sess += parts[p].n_sessions;
@@ -1063,17 +1158,37 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         CMN_LOG(ERR, "%s: out of memory for %zu session keys", db->path, n_sess);
         return s_rollback(db);
     }
+    _Static_assert(offsetof(struct cmn_session_rec, a_ip) == 0 &&
+                       offsetof(struct cmn_session_rec, b_ip) == 16 &&
+                       offsetof(struct cmn_session_rec, a_port) == 32 &&
+                       offsetof(struct cmn_session_rec, b_port) == 34 &&
+                       offsetof(struct cmn_session_rec, proto) == 36,
+                   "session key layout");
+    mrg_live_epoch_begin(lv);
     for (size_t p = 0; p < n_parts; p++) {
         const struct mrg_part *pt = &parts[p];
         /* arrays may sit unaligned inside protobuf buffers: copy each row */
         for (size_t i = 0; i < pt->n_sessions; i++) {
             const uint8_t *raw = (const uint8_t *)pt->sessions + i * sizeof(struct cmn_session_rec);
+            const uint8_t *first = s_seen_add(&seen, raw);
+            if (first) {
+                /* a second copy of a shared session; mismatched when its
+                 * counters differ from the first */
+                st.duplicates++;
+                if (memcmp(first + SESS_KEY_LEN, raw + SESS_KEY_LEN,
+                           sizeof(struct cmn_session_rec) - SESS_KEY_LEN) != 0)
+                    st.mismatched++;
+                continue;
+            }
             struct cmn_session_rec r;
             memcpy(&r, raw, sizeof(r));
-            if (s_put_session(db, &seen, raw, &r, &st) != 0) {
-                free(seen.slot);
-                return s_rollback(db);
+            if (mrg_live_add_session(lv, &r) != 0) {
+                st.refused++;
+                continue;
             }
+            st.sessions++;
+            st.packets += r.pkts[0] + r.pkts[1];
+            st.bytes += r.bytes[0] + r.bytes[1];
         }
     }
     free(seen.slot);
@@ -1083,7 +1198,18 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         for (size_t i = 0; i < pt->n_endpoints; i++) {
             struct cmn_endpoint_rec e;
             memcpy(&e, (const uint8_t *)pt->endpoints + i * sizeof(e), sizeof(e));
-            if (s_put_endpoint(db, &e) != 0)
+            float c = e.confidence;
+            /* wire floats may be NaN or out of range; clamp rather than store garbage */
+            if (!(c >= 0.0f))
+                c = 0.0f;
+            if (c > 1.0f)
+                c = 1.0f;
+            int now = mrg_live_put_endpoint(lv, &e, c, db->checkpoint_epochs > 1);
+            if (now < 0) {
+                st.refused++;
+                continue;
+            }
+            if (now && s_put_endpoint(db, &e, c) != 0)
                 return s_rollback(db);
             st.endpoints++;
         }
@@ -1096,8 +1222,11 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         }
     }
     t[2] = cmn_mono_ns();
-    if (s_refresh(db, s_epoch_attr) != 0 ||
-        s_refresh(db, db->full_refresh ? s_refresh_full : s_refresh_incr) != 0)
+    /* the derived rows this commit changed, and the epoch's usage rows */
+    mrg_live_derive(lv);
+    db->epoch_res = (uint64_t)mrg_rollup_res(epoch_ns);
+    db->epoch_start = epoch * epoch_ns;
+    if (s_write_changes(db) != 0 || s_w_totals(db) != 0)
         return s_rollback(db);
     t[3] = cmn_mono_ns();
 
@@ -1115,7 +1244,20 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     sqlite3_bind_int(s, 9, final ? 1 : 0);
     sqlite3_bind_text(s, 10, now, -1, SQLITE_TRANSIENT);
     if (s_step_done(db, ST_EPOCH_UPSERT) != 0 ||
-        mrg_rollup_epoch_end(db->db, &db->retain, epoch, epoch_ns) != 0)
+        mrg_rollup_usage_done(db->db, epoch, epoch_ns) != 0 ||
+        mrg_rollup_roll(db->db, &db->retain, epoch, epoch_ns) != 0)
+        return s_rollback(db);
+    /* retirement: the sessions idle for the recent window folded per edge,
+     * idle client endpoints deleted; memory past the memcap's mark retired
+     * oldest first */
+    uint64_t cut = 0;
+    bool retire = mrg_rollup_cut(db->db, &db->retain, epoch, epoch_ns, &cut);
+    mrg_live_retire(lv, retire, cut);
+    if (s_write_changes(db) != 0 || mrg_rollup_prune(db->db, &db->retain, epoch, epoch_ns) != 0)
+        return s_rollback(db);
+    /* the checkpoint set every checkpoint_epochs commits and with the final
+     * results */
+    if ((final || ++db->since_checkpoint >= db->checkpoint_epochs) && s_write_detail(db) != 0)
         return s_rollback(db);
     t[4] = cmn_mono_ns();
     uint64_t dedup = mrg_db_meta_u64(db, "shared_sessions_deduplicated", 0) + st.duplicates;
@@ -1123,16 +1265,21 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         mrg_db_meta_set_u64(db, "last_epoch", epoch) != 0 ||
         mrg_db_meta_set_u64(db, "epoch_ns", epoch_ns) != 0)
         return s_rollback(db);
+    if (db->full_refresh && s_refresh(db, s_refresh_full) != 0)
+        return s_rollback(db);
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);
     t[5] = cmn_mono_ns();
     CMN_LOG(INFO,
             "epoch %" PRIu64 ": %" PRIu64 " sessions %.1f ms, %" PRIu64 " endpoints + %" PRIu64
-            " events %.1f ms, refresh %.1f ms, roll-up %.1f ms,"
+            " events %.1f ms, derive and write %.1f ms, roll-up and retire %.1f ms,"
             " commit %.1f ms",
             epoch, st.sessions, (double)(t[1] - t[0]) / 1e6, st.endpoints, st.events,
             (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
             (double)(t[5] - t[4]) / 1e6);
+    if (st.refused)
+        CMN_LOG(WARN, "epoch %" PRIu64 ": %" PRIu64 " rows refused by the memcap", epoch,
+                st.refused);
     if (out)
         *out = st;
     return 0;
@@ -1255,6 +1402,9 @@ long mrg_db_load_hosts_file(struct mrg_db *db, const char *path)
         return s_rollback(db);
     if (s_step_done(db, ST_COMMIT) != 0)
         return s_rollback(db);
+    /* hosts rows written later take their names from the live window */
+    if (s_load_names(db) != 0)
+        return -EIO;
     return n;
 }
 

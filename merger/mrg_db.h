@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT
  * mrg_db: the renkei analysis database (SQLite, WAL), schema in docs/SCHEMA.md.
- * Owns one read-write connection and its prepared statements. The merger node
- * is the only writer: it calls mrg_db_commit_epoch() once per complete epoch
- * (one transaction: sessions deduplicated and added, endpoints and events
- * replaced, the services / edges / hosts / meta totals it touched recomputed, epoch row
- * written). Single-threaded; readers (reporter, sqlite3 CLI) may read while
- * it writes. Times are ns since the Unix epoch; IPs are stored as export text.
+ * Owns one read-write connection, its prepared statements and the merger's
+ * live window (mrg_live.h: sessions, endpoints and what is derived from them,
+ * in memory, reloaded from the tables when the database is opened). The
+ * merger node is the only writer: it calls mrg_db_commit_epoch() once per
+ * complete epoch (one transaction: sessions deduplicated and applied to the
+ * live window, endpoints and events replaced, then only the rows that
+ * changed written: sessions, edges, services, hosts, groups, meta totals,
+ * usage rows, retired folds, the epoch row). Single-threaded; readers
+ * (reporter, sqlite3 CLI) may read while it writes. Times are ns since the
+ * Unix epoch; IPs are stored as export text.
  */
 #ifndef MRG_DB_H
 #define MRG_DB_H
@@ -17,6 +21,7 @@
 #include "cmn_names.h"
 #include "cmn_record.h"
 #include "cmn_wire.h"
+#include "mrg_live.h"
 #include "mrg_rollup.h"
 
 #define MRG_SCHEMA_VERSION 1
@@ -45,6 +50,7 @@ struct mrg_epoch_stats {
     uint64_t bytes;      /* IP bytes of the stored sessions */
     uint64_t endpoints;  /* endpoint rows replaced */
     uint64_t events;     /* event rows replaced */
+    uint64_t refused;    /* session deltas and endpoint rows the memcap refused */
 };
 
 /* Open (creating if needed) the database at `path`: WAL, schema, statements.
@@ -62,18 +68,40 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
                         const struct mrg_part *parts, size_t n_parts,
                         struct mrg_epoch_stats *st /* OUT */);
 
-/* Rebuild edges, services, hosts and meta totals from all of sessions_all,
- * endpoints and host names. mrg_db_commit_epoch instead recomputes, inside its
- * transaction, only the rows the epoch can have changed (same rows; see
- * s_refresh_incr in mrg_db.c); this is the reference and the repair.
- * 0 or -EIO. mrg_db_refresh is the same function (older name). */
+/* Rebuild edges, services, hosts, groups and meta totals in SQL from all of
+ * sessions_all, endpoints and host names (the edge rule through the SQL
+ * function renkei_srv_side). mrg_db_commit_epoch instead writes the rows the
+ * live window changed (the same rows); this is the reference. It leaves the
+ * live window as it is. 0 or -EIO. mrg_db_refresh is the same function
+ * (older name). */
 int mrg_db_refresh_full(struct mrg_db *db);
 int mrg_db_refresh(struct mrg_db *db);
 
-/* Make mrg_db_commit_epoch rebuild the derived tables in full after every
- * epoch (the behaviour before the incremental refresh: for comparisons and
- * benchmarks). Default off. */
+/* Make mrg_db_commit_epoch rebuild the derived tables in SQL after every
+ * epoch (mrg_db_refresh_full, after writing the live window's rows: for
+ * comparisons). Default off. */
 void mrg_db_set_full_refresh(struct mrg_db *db, bool on);
+
+/* Memory cap of the live window in bytes (merger key memcap_mb; 0: the
+ * default MRG_LIVE_MEMCAP_DEFAULT). Past it, new sessions are refused; past
+ * MRG_LIVE_EVICT_AT of it, the oldest live sessions retire early (mrg_live.h). */
+void mrg_db_set_memcap(struct mrg_db *db, uint64_t bytes);
+
+/* Write the per-session detail (sessions, sessions_retired, endpoint rows
+ * of non-servers) every n commits instead of every commit (default 1: the
+ * tables after each commit are exactly as docs/SCHEMA.md defines them). With
+ * n > 1 those three tables lag by up to n - 1 epochs (the derived tables,
+ * services' endpoint rows and usage never do); the final results, an
+ * mrg_db_checkpoint and mrg_db_close write them whole. The merger key
+ * checkpoint_epochs. */
+void mrg_db_set_checkpoint_epochs(struct mrg_db *db, uint32_t n);
+
+/* Write the per-session detail waiting for a checkpoint now, in its own
+ * transaction. 0 or -EIO. */
+int mrg_db_checkpoint(struct mrg_db *db);
+
+/* The live window's counters (memory, rows, evicted, refused). */
+void mrg_db_live_stats(struct mrg_db *db, struct mrg_live_stats *out /* OUT */);
 
 /* Store counters of one node into node_stats (upsert by kind, id, counter),
  * in one transaction. kind: "collector", "splitter", "tracker", "merger". */

@@ -1,19 +1,15 @@
 /* SPDX-License-Identifier: MIT
- * mrg_rollup: retention and roll-ups of the analysis database. The derived
- * tables (edges, services, hosts) and meta totals are cumulative and read
- * the view sessions_all = live sessions + sessions_retired. A session idle
- * for the recent window (retain_minutes, and as many committed epochs) is
- * retired: folded into one row per (pair, proto, server port) whose client
- * port is -1 (no edge side: both ports 0), with `retired` counting the
- * sessions folded in. The attribution is the one of s_refresh in mrg_db.c at
- * the time of retirement, so edges, services, hosts and totals stay the same
- * (which lets mrg_db's incremental refresh ignore retirement: a retired row
- * keeps its server port, whose endpoint still decides; the client side's -1
- * port has no endpoint, like a deleted non-server one); the rule is
- * MRG_SRV_SIDE of mrg_rule.h, shared with mrg_db. A session with a broadcast
- * or multicast side has no server side; it keeps its group port, so the
- * groups table does not change either. Usage history (usage_edges, usage_services)
- * is written per epoch and rolled up per hour and per day.
+ * mrg_rollup: retention and roll-ups of the analysis database, in SQL. The
+ * derived tables (edges, services, hosts) and meta totals are cumulative and
+ * read the view sessions_all = live sessions + sessions_retired. A session
+ * idle for the recent window (retain_minutes, and as many committed epochs:
+ * mrg_rollup_cut) is retired by the live window (mrg_live.c): folded into one
+ * row per (pair, proto, server port) whose client port is -1 (no edge side:
+ * both ports 0), with `retired` counting the sessions folded in, so edges,
+ * services, hosts, groups and totals stay the same. Usage history
+ * (usage_edges, written per epoch by mrg_db from the live window's
+ * attribution; usage_services, recomputed here from it) is rolled up per
+ * hour and per day; old epoch rows are pruned.
  */
 #define CMN_LOG_TAG "mrg_rollup"
 #include <errno.h>
@@ -22,7 +18,6 @@
 
 #include "cmn_log.h"
 #include "mrg_rollup.h"
-#include "mrg_rule.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -35,9 +30,11 @@ static const char s_schema[] =
     " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, epochs INTEGER,"
     " first_ns INTEGER, last_ns INTEGER, retired INTEGER,"
     " PRIMARY KEY(a_ip, b_ip, a_port, b_port, proto)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS sessions_retired_ba ON sessions_retired(b_ip, a_ip);"
-    "CREATE INDEX IF NOT EXISTS sessions_last ON sessions(last_ns);"
-    "CREATE INDEX IF NOT EXISTS endpoints_idle ON endpoints(last_ns) WHERE role <> 'server';"
+    /* indexes only the SQL merger read (retirement, its incremental
+     * refresh): the live window finds those rows in memory, and every index
+     * costs each write */
+    "DROP INDEX IF EXISTS sessions_retired_ba; DROP INDEX IF EXISTS sessions_last;"
+    "DROP INDEX IF EXISTS endpoints_idle;"
     "CREATE VIEW IF NOT EXISTS sessions_all AS SELECT a_ip, a_port, b_ip, b_port, proto,"
     " pkts_ab, bytes_ab, pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab,"
     " ack_ba, fin_ab, fin_ba, rst_ab, rst_ba, flags, epochs, first_ns, last_ns, 0 AS retired"
@@ -56,77 +53,7 @@ static const char s_schema[] =
     "CREATE INDEX IF NOT EXISTS usage_edges_server ON usage_edges(server_ip);"
     "CREATE INDEX IF NOT EXISTS usage_edges_client ON usage_edges(client_ip);"
     "CREATE INDEX IF NOT EXISTS usage_services_ip ON usage_services(ip, proto, port);"
-    "CREATE TEMP TABLE IF NOT EXISTS epoch_sessions(a_ip TEXT, a_port INTEGER, b_ip TEXT,"
-    " b_port INTEGER, proto INTEGER, pkts_ab INTEGER, bytes_ab INTEGER, pkts_ba INTEGER,"
-    " bytes_ba INTEGER, syn_ab INTEGER, syn_ba INTEGER, synack_ab INTEGER,"
-    " synack_ba INTEGER, ack_ab INTEGER, ack_ba INTEGER, fin_ab INTEGER, fin_ba INTEGER,"
-    " rst_ab INTEGER, rst_ba INTEGER, flags INTEGER, first_ns INTEGER, last_ns INTEGER);"
     "CREATE TEMP TABLE IF NOT EXISTS rollup_buckets(start_ns INTEGER PRIMARY KEY);";
-
-/* The port a retired row keeps on side X (column X_port): the server side's
- * (srv = ME), -1 on the client side (srv = OTHER); without a server side, a
- * session with a broadcast / multicast side keeps that side's port and -1 on
- * a non-zero port of the sender (so the groups table reads the same after
- * retirement); anything else 0. */
-#define RETIRED_PORT(X, ME, OTHER)                                                                 \
-    "CASE srv WHEN " ME " THEN " X "_port WHEN " OTHER " THEN -1 ELSE CASE grp WHEN " ME           \
-    " THEN " X "_port WHEN " OTHER " THEN (CASE WHEN " X "_port = 0 THEN 0 ELSE -1 END)"           \
-    " ELSE 0 END END"
-
-// clang-format off
-/* Rows of SRC (alias s) filtered by WHERE, with their server side `srv` and
- * their group side `grp`. */
-#define ATTR(SRC, WHERE)                                                                           \
-    "(SELECT s.*, " MRG_SRV_SIDE("s.") " AS srv, " MRG_GROUP_SIDE("s.") " AS grp"                  \
-    " FROM (SELECT s.*, ea.role AS ra, ea.confidence AS ca, eb.role AS rb, eb.confidence AS cb"    \
-    " FROM " SRC " s"                                                                              \
-    " LEFT JOIN endpoints ea ON ea.ip = s.a_ip AND ea.proto = s.proto AND ea.port = s.a_port"      \
-    " LEFT JOIN endpoints eb ON eb.ip = s.b_ip AND eb.proto = s.proto AND eb.port = s.b_port"      \
-    " WHERE " WHERE ") s)"
-
-/* Retire sessions idle since before %lld ns; then the client endpoints of
- * retired sessions are not needed any more. */
-#define SQL_RETIRE                                                                                 \
-    "INSERT INTO sessions_retired(a_ip, a_port, b_ip, b_port, proto, pkts_ab, bytes_ab,"           \
-    " pkts_ba, bytes_ba, syn_ab, syn_ba, synack_ab, synack_ba, ack_ab, ack_ba, fin_ab, fin_ba,"    \
-    " rst_ab, rst_ba, flags, epochs, first_ns, last_ns, retired)"                                  \
-    " SELECT a_ip, " RETIRED_PORT("a", "'A'", "'B'") ", b_ip, "                                    \
-    RETIRED_PORT("b", "'B'", "'A'") ", proto, SUM(pkts_ab),"                                       \
-    "  SUM(bytes_ab), SUM(pkts_ba), SUM(bytes_ba), SUM(syn_ab), SUM(syn_ba), SUM(synack_ab),"      \
-    "  SUM(synack_ba), SUM(ack_ab), SUM(ack_ba), SUM(fin_ab), SUM(fin_ba), SUM(rst_ab),"           \
-    "  SUM(rst_ba), MAX(flags), SUM(epochs), MIN(first_ns), MAX(last_ns), COUNT(*)"                \
-    " FROM " ATTR("sessions", "s.last_ns < %lld") " GROUP BY 1, 2, 3, 4, 5"                        \
-    " ON CONFLICT(a_ip, a_port, b_ip, b_port, proto) DO UPDATE SET"                                \
-    " pkts_ab = pkts_ab + excluded.pkts_ab, bytes_ab = bytes_ab + excluded.bytes_ab,"              \
-    " pkts_ba = pkts_ba + excluded.pkts_ba, bytes_ba = bytes_ba + excluded.bytes_ba,"              \
-    " syn_ab = syn_ab + excluded.syn_ab, syn_ba = syn_ba + excluded.syn_ba,"                       \
-    " synack_ab = synack_ab + excluded.synack_ab, synack_ba = synack_ba + excluded.synack_ba,"     \
-    " ack_ab = ack_ab + excluded.ack_ab, ack_ba = ack_ba + excluded.ack_ba,"                       \
-    " fin_ab = fin_ab + excluded.fin_ab, fin_ba = fin_ba + excluded.fin_ba,"                       \
-    " rst_ab = rst_ab + excluded.rst_ab, rst_ba = rst_ba + excluded.rst_ba,"                       \
-    " flags = MAX(flags, excluded.flags), epochs = epochs + excluded.epochs,"                      \
-    " first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns),"      \
-    " retired = retired + excluded.retired;"                                                       \
-    "DELETE FROM sessions WHERE last_ns < %lld;"                                                   \
-    "DELETE FROM endpoints WHERE role <> 'server' AND last_ns < %lld;"
-// clang-format on
-
-/* The epoch's usage rows (res %lld s, bucket %lld ns), from its deltas as
- * mrg_db attributed them to edges (temp.epoch_attr, one row per delta with a
- * server side). */
-#define SQL_USAGE                                                                                  \
-    "INSERT INTO usage_edges(res, start_ns, server_ip, proto, server_port, client_ip,"             \
-    " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions)"                                   \
-    " SELECT %lld, %lld, server_ip, proto, server_port, client_ip, SUM(packets_c2s),"              \
-    "  SUM(bytes_c2s), SUM(packets_s2c), SUM(bytes_s2c), COUNT(*)"                                 \
-    " FROM temp.epoch_attr GROUP BY 3, 4, 5, 6"                                                    \
-    " ON CONFLICT(res, start_ns, server_ip, proto, server_port, client_ip) DO UPDATE SET"          \
-    " packets_c2s = packets_c2s + excluded.packets_c2s,"                                           \
-    " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"                                                 \
-    " packets_s2c = packets_s2c + excluded.packets_s2c,"                                           \
-    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions;"        \
-    "DELETE FROM temp.rollup_buckets;"                                                             \
-    "INSERT INTO temp.rollup_buckets VALUES(%lld);"
 
 /* Services of the buckets in temp.rollup_buckets at res %lld, from the
  * edge rows of the same resolution (clients = distinct client IPs). */
@@ -173,11 +100,6 @@ int mrg_rollup_init(sqlite3 *db)
     return s_exec(db, s_schema);
 }
 
-int mrg_rollup_epoch_begin(sqlite3 *db)
-{
-    return s_exec(db, "DELETE FROM temp.epoch_sessions");
-}
-
 /* Recompute usage_services for temp.rollup_buckets at resolution res. */
 static int s_services_at(sqlite3 *db, long long res)
 {
@@ -220,21 +142,31 @@ static long long s_nth_epoch(sqlite3 *db, uint64_t n)
     return v;
 }
 
-int mrg_rollup_epoch_end(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch, uint64_t epoch_ns)
+long long mrg_rollup_res(uint64_t epoch_ns)
 {
     if (epoch_ns == 0)
         epoch_ns = 60 * NS_PER_S;
-    const long long res = (long long)(epoch_ns / NS_PER_S ? epoch_ns / NS_PER_S : 1);
-    const long long start = (long long)(epoch * epoch_ns);
-    const long long end = start + (long long)epoch_ns;
-    char sql[sizeof(SQL_RETIRE) + sizeof(SQL_USAGE) + 256];
+    return (long long)(epoch_ns / NS_PER_S ? epoch_ns / NS_PER_S : 1);
+}
 
-    /* 1. this epoch's usage rows, and its services */
-    snprintf(sql, sizeof(sql), SQL_USAGE, res, start, start);
-    if (s_exec(db, sql) != 0 || s_services_at(db, res) != 0)
+int mrg_rollup_usage_done(sqlite3 *db, uint64_t epoch, uint64_t epoch_ns)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM temp.rollup_buckets; INSERT INTO temp.rollup_buckets VALUES(%lld);",
+             (long long)(epoch * epoch_ns));
+    if (s_exec(db, sql) != 0)
         return -EIO;
+    return s_services_at(db, mrg_rollup_res(epoch_ns));
+}
 
-    /* 2. roll-ups: epoch -> hour -> day -> gone, each after its retention */
+int mrg_rollup_roll(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch, uint64_t epoch_ns)
+{
+    if (epoch_ns == 0)
+        epoch_ns = 60 * NS_PER_S;
+    const long long res = mrg_rollup_res(epoch_ns);
+    const long long end = (long long)(epoch * epoch_ns) + (long long)epoch_ns;
+    /* epoch -> hour -> day -> gone, each after its retention */
     const long long min_ns = 60 * (long long)NS_PER_S, hour_ns = 3600 * (long long)NS_PER_S;
     if (r->minutes && end > (long long)r->minutes * min_ns &&
         s_roll(db, res, r->hours ? 3600 : 86400, end - (long long)r->minutes * min_ns) != 0)
@@ -245,28 +177,44 @@ int mrg_rollup_epoch_end(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch
     if (r->days && end > (long long)r->days * 24 * hour_ns &&
         s_roll(db, 86400, 0, end - (long long)r->days * 24 * hour_ns) != 0)
         return -EIO;
+    return 0;
+}
 
-    /* 3. retire sessions idle for the window in time and in committed
-     * epochs (sparse captures: years between epochs retire nothing early) */
-    if (r->minutes && end > (long long)r->minutes * min_ns) {
-        long long cut = end - (long long)r->minutes * min_ns;
-        uint64_t n = ((uint64_t)r->minutes * (uint64_t)min_ns + epoch_ns - 1) / epoch_ns;
-        long long nth = s_nth_epoch(db, n + 1);
-        if (nth >= 0) {
-            long long by_count = nth * (long long)epoch_ns + (long long)epoch_ns;
-            if (by_count < cut)
-                cut = by_count;
-            snprintf(sql, sizeof(sql), SQL_RETIRE, cut, cut, cut);
-            if (s_exec(db, sql) != 0)
-                return -EIO;
-        }
-    }
+bool mrg_rollup_cut(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch, uint64_t epoch_ns,
+                    uint64_t *cut_out)
+{
+    if (epoch_ns == 0)
+        epoch_ns = 60 * NS_PER_S;
+    const long long end = (long long)(epoch * epoch_ns) + (long long)epoch_ns;
+    const long long min_ns = 60 * (long long)NS_PER_S;
+    /* idle for the window in time and in committed epochs (sparse captures:
+     * years between epochs retire nothing early) */
+    if (!r->minutes || end <= (long long)r->minutes * min_ns)
+        return false;
+    long long cut = end - (long long)r->minutes * min_ns;
+    uint64_t n = ((uint64_t)r->minutes * (uint64_t)min_ns + epoch_ns - 1) / epoch_ns;
+    long long nth = s_nth_epoch(db, n + 1);
+    if (nth < 0)
+        return false;
+    long long by_count = nth * (long long)epoch_ns + (long long)epoch_ns;
+    if (by_count < cut)
+        cut = by_count;
+    *cut_out = cut < 0 ? 0 : (uint64_t)cut;
+    return true;
+}
 
-    /* 4. epoch rows follow the hourly retention (they are one per minute) */
+int mrg_rollup_prune(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch, uint64_t epoch_ns)
+{
+    if (epoch_ns == 0)
+        epoch_ns = 60 * NS_PER_S;
+    const long long end = (long long)(epoch * epoch_ns) + (long long)epoch_ns;
+    const long long min_ns = 60 * (long long)NS_PER_S, hour_ns = 3600 * (long long)NS_PER_S;
+    /* epoch rows follow the hourly retention (they are one per minute) */
     long long keep = (long long)(r->hours ? r->hours : 0) * hour_ns;
     if (keep && keep < (long long)r->minutes * min_ns)
         keep = (long long)r->minutes * min_ns;
     if (keep && end > keep) {
+        char sql[96];
         snprintf(sql, sizeof(sql), "DELETE FROM epochs WHERE end_ns <= %lld", end - keep);
         if (s_exec(db, sql) != 0)
             return -EIO;

@@ -1,82 +1,144 @@
 /* SPDX-License-Identifier: MIT
- * mrg_rule: the edge rule as SQL text, written once for every statement that
- * needs a session's server side (mrg_db: edges, the epoch's attribution;
- * mrg_rollup: retirement). Internal to the merger. The expressions read the
- * columns a_ip, b_ip, a_port, b_port, proto, flags of a session row through
- * the prefix P ("" or "s.") and the joined endpoint roles / confidences ra,
- * ca, rb, cb, and call the SQL functions mrg_db registers on its connection
- * (renkei_group_pair, renkei_group); they are never stored in the schema, so
- * the sqlite3 shell can still read every table and view.
+ * mrg_rule: the edge rule (docs/SCHEMA.md "Edge rule"), written once, in C,
+ * for everything that needs a session's server side: the live window's
+ * edges, the epoch's usage attribution and retirement (mrg_live.c), and the
+ * SQL reference rebuild mrg_db_refresh_full, which calls it through the SQL
+ * function renkei_srv_side that mrg_db registers on its own connection (never
+ * stored in the schema: the sqlite3 shell still reads every table and view).
+ * Internal to the merger; pure functions of one session row and what its two
+ * endpoints say.
  *
- * Rule (docs/SCHEMA.md "Edge rule"): no server side for port-less rows, ICMP,
- * or a session with a broadcast / multicast side or a 0.0.0.0 / :: side
- * (cmn_ip_is_group_pair); else the endpoint whose role is server; both
- * servers: the initiator is the client (not for a mid-stream session: its
- * first packet seen names no initiator), then the higher confidence, then
- * the lower port is the server. Decided per session: a TCP session that is only
- * a probe (MRG_PROBE_AB) has no server side, so it adds nothing to an edge,
+ * Rule: no server side for port-less rows, ICMP, or a session with a
+ * broadcast / multicast side or a 0.0.0.0 / :: side (cmn_ip_is_group_pair);
+ * else the endpoint whose role is server; both servers: the initiator is the
+ * client (not for a mid-stream session: its first packet seen names no
+ * initiator), then the higher confidence, then the lower port is the server.
+ * Decided per session, on its cumulative counters: a TCP session that is only
+ * a probe (mrg_rule_probe) has no server side, so it adds nothing to an edge,
  * whatever the other sessions of its pair; so has a datagram session whose
- * server side sent nothing but ICMP refusals (MRG_REFUSED).
+ * server side sent nothing but ICMP refusals (mrg_rule_refused). Counters are
+ * compared as signed 64-bit integers, as SQLite did when the rule was SQL.
  */
 #ifndef MRG_RULE_H
 #define MRG_RULE_H
 
-/* Column X of a session row read through prefix P (MRG_SRV_SIDE_C's C). */
-#define MRG_COL(P, X) P #X
+#include <stdbool.h>
+#include <stdint.h>
 
-/* TCP probe test: true when the session, by its counters read through
- * C(P, column), S the suffix of the server's direction (ab when A is the
- * server side) and K the client's, is only a probe and no conversation
- * (docs/SCHEMA.md "Edge rule"): the client sent nothing but pure SYNs and
- * RSTs (half-open, SYN scans, spoofed floods); or it sent neither SYN nor ACK
- * and the server nothing but RSTs (FIN, Null, Xmas probes, unanswered by an
- * open port); or it completed a handshake, closed it (RST or FIN) and sent
- * nothing but the ACK and that close (connect scans; a handshake not closed
- * yet may be an idle connection, so it counts). A retired row (client port -1) was a
- * conversation when it retired. */
-// clang-format off
-#define MRG_PROBE_AB(P, C, S, K)                                                                   \
-    "(" P "proto = 6 AND " P "a_port <> -1 AND " P "b_port <> -1 AND ("                            \
-    /* half-open: only pure SYNs and RSTs from the client */                                       \
-    " " C(P, pkts_##K) " - (" C(P, syn_##K) " - " C(P, synack_##K) ") - " C(P, rst_##K) " <= 0"   \
-    /* FIN / Null / Xmas: neither SYN nor ACK; the server silent or RST */                         \
-    " OR (" C(P, ack_##K) " = 0 AND " C(P, syn_##K) " = 0"                                         \
-    "  AND " C(P, pkts_##S) " = " C(P, rst_##S) ")"                                                \
-    /* connect scan: handshake, then only the ACK and the client's close */                        \
-    " OR (" C(P, synack_##S) " > 0 AND " C(P, syn_##K) " > " C(P, synack_##K)                      \
-    "  AND " C(P, rst_##K) " + " C(P, fin_##K) " > 0"                                              \
-    "  AND " C(P, pkts_##K) " - " C(P, syn_##K) " - " C(P, rst_##K) " - " C(P, fin_##K)            \
-    "   - MIN(" C(P, fin_##S) ", 1) <= 1)))"
-// clang-format on
+#include "cmn_record.h"
 
-/* Datagram refusal test: true when the server side (suffix S) of a UDP or
- * SCTP session sent nothing but ICMP refusals of it (rst_S counts them,
- * cmn_session_rec.rst): the port was closed to that client, no dependency. */
-#define MRG_REFUSED(P, C, S)                                                                       \
-    "(" P "proto <> 6 AND " C(P, rst_##S) " > 0 AND " C(P, pkts_##S) " = 0)"
+/* Server side of a session row. */
+enum mrg_side {
+    MRG_SIDE_NONE = 0, /* no edge: the traffic stays in host totals */
+    MRG_SIDE_A = 1,    /* A (the lower address) is the server */
+    MRG_SIDE_B = 2,    /* B is the server */
+};
 
-/* 'A', 'B' or NULL: the server side of a session row whose counters are
- * read through C(P, column); the keys, ports and flags through P. */
-#define MRG_SRV_SIDE_C(P, C)                                                                       \
-    "CASE (CASE WHEN " P "a_port = 0 OR " P "b_port = 0 OR " P "proto IN (1, 58) THEN NULL"        \
-    " WHEN renkei_group_pair(" P "a_ip, " P "b_ip) THEN NULL"                                      \
-    " WHEN ra = 'server' AND rb = 'server' THEN CASE"                                              \
-    "  WHEN " P "flags & 9 = 1 THEN 'B' WHEN " P "flags & 10 = 2 THEN 'A'"                         \
-    "  WHEN ca > cb THEN 'A' WHEN cb > ca THEN 'B'"                                                \
-    "  WHEN " P "a_port <= " P "b_port THEN 'A' ELSE 'B' END"                                      \
-    " WHEN ra = 'server' THEN 'A' WHEN rb = 'server' THEN 'B' END)"                                \
-    " WHEN 'A' THEN CASE WHEN " MRG_PROBE_AB(P, C, ab, ba) " OR " MRG_REFUSED(                     \
-        P, C, ab) " THEN NULL ELSE 'A' END"                                                        \
-                  " WHEN 'B' THEN CASE WHEN " MRG_PROBE_AB(P, C, ba, ab) " OR " MRG_REFUSED(       \
-                      P, C, ba) " THEN NULL ELSE 'B' END END"
+/* What the rule reads of a session row of sessions_all (a live session or a
+ * retired fold). Counters are cumulative, indexed by direction (CMN_DIR_AB:
+ * sent by A). A retired row's client port is -1. */
+struct mrg_rule_row {
+    int32_t a_port;     /* A's port, -1 on a retired row's client side */
+    int32_t b_port;     /* B's port */
+    uint8_t proto;      /* IP protocol */
+    uint8_t flags;      /* CMN_SESS_* (merged) */
+    bool group_pair;    /* cmn_ip_is_group_pair(a_ip, b_ip) */
+    uint64_t pkts[2];   /* packets per direction */
+    uint64_t syn[2];    /* SYN (incl. SYN+ACK) per direction */
+    uint64_t synack[2]; /* SYN+ACK per direction */
+    uint64_t ack[2];    /* ACK per direction */
+    uint64_t fin[2];    /* FIN per direction */
+    uint64_t rst[2];    /* RST (datagrams: ICMP refusals) per direction */
+};
 
-/* 'A', 'B' or NULL: the server side of a session row. */
-#define MRG_SRV_SIDE(P) MRG_SRV_SIDE_C(P, MRG_COL)
+/* What the rule reads of an endpoint: f(endpoint) = (role is server,
+ * confidence). A missing endpoint and a non-server one are alike. */
+struct mrg_rule_ep {
+    bool server; /* role = 'server' */
+    double conf; /* its confidence, only read when server */
+};
 
-/* 'A', 'B' or NULL: the broadcast / multicast side of a session row
- * (cmn_ip_is_group of that side seen from the other; A first). */
-#define MRG_GROUP_SIDE(P)                                                                          \
-    "CASE WHEN renkei_group(" P "a_ip, " P "b_ip) THEN 'A'"                                        \
-    " WHEN renkei_group(" P "b_ip, " P "a_ip) THEN 'B' END"
+/* TCP probe test (docs/SCHEMA.md "Edge rule"): true when the session, whose
+ * server sends in direction s (CMN_DIR_AB when A is the server side) and
+ * whose client sends in 1 - s, is only a probe and no conversation: the
+ * client sent nothing but pure SYNs and RSTs (half-open, SYN scans, spoofed
+ * floods); or it sent neither SYN nor ACK and the server nothing but RSTs
+ * (FIN, Null, Xmas probes, unanswered by an open port); or it completed a
+ * handshake, closed it (RST or FIN) and sent nothing but the ACK and that
+ * close (connect scans; a handshake not closed yet may be an idle connection,
+ * so it counts). A retired row (client port -1) was a conversation when it
+ * retired. */
+static inline bool mrg_rule_probe(const struct mrg_rule_row *r, int s)
+{
+    if (r->proto != 6 || r->a_port == -1 || r->b_port == -1)
+        return false;
+    const int k = 1 - s;
+    const int64_t pk = (int64_t)r->pkts[k], sk = (int64_t)r->syn[k], sak = (int64_t)r->synack[k];
+    const int64_t rk = (int64_t)r->rst[k], ak = (int64_t)r->ack[k], fk = (int64_t)r->fin[k];
+    const int64_t ps = (int64_t)r->pkts[s], rs = (int64_t)r->rst[s];
+    const int64_t sas = (int64_t)r->synack[s], fs = (int64_t)r->fin[s];
+    if (pk - (sk - sak) - rk <= 0) /* half-open: only pure SYNs and RSTs from the client */
+        return true;
+    if (ak == 0 && sk == 0 && ps == rs) /* FIN / Null / Xmas: the server silent or RST */
+        return true;
+    /* connect scan: handshake, then only the ACK and the client's close */
+    return sas > 0 && sk > sak && rk + fk > 0 && pk - sk - rk - fk - (fs < 1 ? fs : 1) <= 1;
+}
+
+/* Datagram refusal test: true when the server side (sending in direction s)
+ * of a UDP or SCTP session sent nothing but ICMP refusals of it (rst counts
+ * them, cmn_session_rec.rst): the port was closed to that client. */
+static inline bool mrg_rule_refused(const struct mrg_rule_row *r, int s)
+{
+    return r->proto != 6 && (int64_t)r->rst[s] > 0 && r->pkts[s] == 0;
+}
+
+/* The side the endpoints name server, before the per-session probe and
+ * refusal tests (also tells whether confidences decide: *by_conf). */
+static inline enum mrg_side mrg_rule_named_side(const struct mrg_rule_row *r,
+                                                const struct mrg_rule_ep *ea,
+                                                const struct mrg_rule_ep *eb,
+                                                bool *by_conf /* OUT, may be NULL */)
+{
+    if (by_conf)
+        *by_conf = false;
+    if (r->a_port == 0 || r->b_port == 0 || r->proto == 1 || r->proto == 58 || r->group_pair)
+        return MRG_SIDE_NONE;
+    if (ea->server && eb->server) {
+        if ((r->flags & (CMN_SESS_A_INIT | CMN_SESS_MIDSTREAM)) == CMN_SESS_A_INIT)
+            return MRG_SIDE_B;
+        if ((r->flags & (CMN_SESS_B_INIT | CMN_SESS_MIDSTREAM)) == CMN_SESS_B_INIT)
+            return MRG_SIDE_A;
+        if (by_conf)
+            *by_conf = true;
+        if (ea->conf > eb->conf)
+            return MRG_SIDE_A;
+        if (eb->conf > ea->conf)
+            return MRG_SIDE_B;
+        return r->a_port <= r->b_port ? MRG_SIDE_A : MRG_SIDE_B;
+    }
+    return ea->server ? MRG_SIDE_A : eb->server ? MRG_SIDE_B : MRG_SIDE_NONE;
+}
+
+/* The server side of a session row (the rule above). */
+static inline enum mrg_side mrg_rule_srv_side(const struct mrg_rule_row *r,
+                                              const struct mrg_rule_ep *ea,
+                                              const struct mrg_rule_ep *eb)
+{
+    enum mrg_side s = mrg_rule_named_side(r, ea, eb, NULL);
+    if (s == MRG_SIDE_NONE)
+        return s;
+    const int d = s == MRG_SIDE_A ? CMN_DIR_AB : CMN_DIR_BA; /* the server's direction */
+    return mrg_rule_probe(r, d) || mrg_rule_refused(r, d) ? MRG_SIDE_NONE : s;
+}
+
+/* The client's "real" packets of a session row with server side s (not a
+ * pure SYN, not an RST): a TCP edge is shown only when they add up to more
+ * than 0 over its sessions (the handshake rule). */
+static inline int64_t mrg_rule_real(const struct mrg_rule_row *r, enum mrg_side s)
+{
+    const int k = s == MRG_SIDE_A ? CMN_DIR_BA : CMN_DIR_AB; /* the client's direction */
+    return (int64_t)r->pkts[k] - ((int64_t)r->syn[k] - (int64_t)r->synack[k]) - (int64_t)r->rst[k];
+}
 
 #endif /* MRG_RULE_H */

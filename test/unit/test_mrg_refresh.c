@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT
- * test_mrg_refresh: the incremental refresh of the derived tables (edges,
- * services, hosts, meta totals) after each epoch gives exactly the rows of a
- * full rebuild. Two databases are fed the same pseudo-random epochs (role
- * flips, both-servers pairs, port-less and ICMP rows, SYN-only and RST-only
- * TCP, sessions shared by two parts, retirement with a short window, a hosts
- * file loaded mid-run): one refreshed incrementally, one rebuilt in full
+ * test_mrg_refresh: the merger's live window (mrg_live: the derived tables
+ * maintained in C, delta by delta) gives exactly the rows of a full rebuild
+ * in SQL from all sessions (mrg_db_refresh_full). Two databases are fed the
+ * same pseudo-random epochs (role flips, both-servers pairs, port-less and
+ * ICMP rows, SYN-only and RST-only TCP, sessions shared by two parts,
+ * retirement with a short window, a hosts file loaded mid-run): one written
+ * from the live window only, one rebuilt in SQL after every epoch
  * (mrg_db_set_full_refresh); after every epoch their derived tables must be
- * equal row for row, value and type, and equal to mrg_db_refresh_full.
+ * equal row for row, value and type, and equal to mrg_db_refresh_full. Also:
+ * per-session detail written every few commits (checkpoint_epochs) and a
+ * merger restarted from its tables give the same database, and a memcap
+ * retires early without changing a derived row.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -741,6 +745,158 @@ TEST(groups_and_retirement)
     PASS;
 }
 
+/* Every table a reader sees, in a fixed order (timestamps of the wall clock
+ * left out). */
+static const char *const s_all[] = {
+    "SELECT * FROM sessions ORDER BY a_ip, b_ip, a_port, b_port, proto",
+    "SELECT * FROM sessions_retired ORDER BY a_ip, b_ip, a_port, b_port, proto",
+    "SELECT * FROM endpoints ORDER BY ip, proto, port",
+    "SELECT * FROM events ORDER BY kind, target_ip, port, proto, actor_ip",
+    ("SELECT epoch, start_ns, end_ns, packets, bytes, sessions, duplicates, trackers, final,"
+     " commits FROM epochs ORDER BY epoch"),
+    "SELECT * FROM usage_edges ORDER BY res, start_ns, server_ip, proto, server_port, client_ip",
+    "SELECT * FROM usage_services ORDER BY res, start_ns, ip, proto, port",
+    ("SELECT key, value FROM meta WHERE key NOT IN ('created_at', 'renkei_version')"
+     " ORDER BY key"),
+};
+#define N_ALL (sizeof(s_all) / sizeof(s_all[0]))
+
+/* Tables `sql[0..n)` of a and b equal; prints the first that differs. */
+static int s_same_tables(struct mrg_db *a, struct mrg_db *b, const char *const *sql, size_t n,
+                         uint64_t epoch, const char *what)
+{
+    for (size_t t = 0; t < n; t++) {
+        char *x = s_dump(mrg_db_handle(a), sql[t]);
+        char *y = s_dump(mrg_db_handle(b), sql[t]);
+        int diff = strcmp(x, y) != 0;
+        if (diff)
+            fprintf(stderr, "  epoch %llu, %s: %s differs\n--- a\n%s--- b\n%s",
+                    (unsigned long long)epoch, what, sql[t], x, y);
+        free(x);
+        free(y);
+        if (diff)
+            return 1;
+    }
+    return 0;
+}
+
+/* The live window's two ways through time: per-session detail written every
+ * 4 commits (checkpoint_epochs) and a merger restarted every 5 epochs (the
+ * window reloaded from the tables) give the same database as one merger
+ * writing every commit: derived tables, services' endpoints, usage and meta
+ * after every epoch, every table after a checkpoint and at the end. */
+TEST(checkpoints_and_restarts)
+{
+    char pa[256], pb[256], pc[256];
+    tu_db_path(pa, sizeof(pa), "mrg_refresh", "ck_every");
+    tu_db_path(pb, sizeof(pb), "mrg_refresh", "ck_four");
+    tu_db_path(pc, sizeof(pc), "mrg_refresh", "ck_restart");
+    struct mrg_db *a = mrg_db_open(pa), *b = mrg_db_open(pb), *c = mrg_db_open(pc);
+    FAIL_IF_NOT(a && b && c);
+    struct mrg_retain r = {3, 1, 1};
+    mrg_db_set_retention(a, &r);
+    mrg_db_set_retention(b, &r);
+    mrg_db_set_retention(c, &r);
+    mrg_db_set_checkpoint_epochs(b, 4);
+    static const char *const svc_eps =
+        "SELECT * FROM endpoints WHERE role = 'server' ORDER BY ip, proto, port";
+    s_rng = 0x853c49e6748fea9bull;
+    uint64_t e = 5000;
+    const int epochs = 60;
+    for (int n = 0; n < epochs; n++) {
+        struct cmn_session_rec ss[40];
+        struct cmn_endpoint_rec ee[16];
+        size_t ns = 8 + s_rand(32), ne = s_rand(16);
+        for (size_t i = 0; i < ns; i++)
+            ss[i] = s_rand_sess(e);
+        for (size_t i = 0; i < ne; i++)
+            ee[i] = s_rand_ep(e);
+        struct mrg_part p = {.sessions = ss, .n_sessions = ns, .endpoints = ee, .n_endpoints = ne};
+        bool final = n == epochs - 1;
+        FAIL_IF_NOT(mrg_db_commit_epoch(a, e, EPOCH, final, &p, 1, NULL) == 0);
+        FAIL_IF_NOT(mrg_db_commit_epoch(b, e, EPOCH, final, &p, 1, NULL) == 0);
+        FAIL_IF_NOT(mrg_db_commit_epoch(c, e, EPOCH, final, &p, 1, NULL) == 0);
+        FAIL_IF(s_same(a, b, e, "checkpoint_epochs 4"));
+        FAIL_IF(s_same_tables(a, b, &svc_eps, 1, e, "checkpoint_epochs 4"));
+        FAIL_IF(s_same_tables(a, b, s_all + 3, N_ALL - 3, e, "checkpoint_epochs 4"));
+        if (n % 4 == 3 || final)
+            FAIL_IF(s_same_tables(a, b, s_all, N_ALL, e, "checkpoint_epochs 4, checkpoint"));
+        FAIL_IF(s_same(a, c, e, "restarted"));
+        FAIL_IF(s_same_tables(a, c, s_all, N_ALL, e, "restarted"));
+        if (n % 5 == 4) {
+            mrg_db_close(&c);
+            c = mrg_db_open(pc);
+            FAIL_IF_NOT(c);
+            mrg_db_set_retention(c, &r);
+            FAIL_IF(s_same(a, c, e, "reloaded"));
+            FAIL_IF(s_same_tables(a, c, s_all, N_ALL, e, "reloaded"));
+        }
+        e += 1 + (s_rand(6) == 0);
+    }
+    /* closing writes what waits; reopening reloads the same window */
+    mrg_db_close(&b);
+    b = mrg_db_open(pb);
+    FAIL_IF_NOT(b);
+    FAIL_IF(s_same(a, b, e, "checkpoint_epochs 4, reopened"));
+    FAIL_IF(s_same_tables(a, b, s_all, N_ALL, e, "checkpoint_epochs 4, reopened"));
+    FAIL_IF_NOT(tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM sessions_retired") > 0);
+    struct mrg_live_stats ls;
+    mrg_db_live_stats(a, &ls);
+    FAIL_IF_NOT(ls.sessions > 0 && ls.bytes > 0 && ls.refused == 0 && ls.sessions_evicted == 0);
+    mrg_db_close(&a);
+    mrg_db_close(&b);
+    mrg_db_close(&c);
+    tu_db_path(pa, sizeof(pa), "mrg_refresh", "ck_every");
+    tu_db_path(pb, sizeof(pb), "mrg_refresh", "ck_four");
+    tu_db_path(pc, sizeof(pc), "mrg_refresh", "ck_restart");
+    PASS;
+}
+
+/* A memcap far below the window: the oldest live sessions retire early
+ * (counted), which changes no derived row; new rows past the cap are
+ * refused and counted. */
+TEST(memcap_evicts)
+{
+    char pa[256], pb[256];
+    tu_db_path(pa, sizeof(pa), "mrg_refresh", "cap_none");
+    tu_db_path(pb, sizeof(pb), "mrg_refresh", "cap_small");
+    struct mrg_db *a = mrg_db_open(pa), *b = mrg_db_open(pb);
+    FAIL_IF_NOT(a && b);
+    struct mrg_retain keep = {0, 0, 0}; /* nothing retires by age */
+    mrg_db_set_retention(a, &keep);
+    mrg_db_set_retention(b, &keep);
+    struct mrg_live_stats ls;
+    mrg_db_live_stats(b, &ls);
+    mrg_db_set_memcap(b, ls.bytes + 64 * 1024); /* room for a few hundred sessions */
+    s_rng = 0x2545f4914f6cdd1dull;
+    uint64_t e = 7000;
+    for (int n = 0; n < 40; n++) {
+        struct cmn_session_rec ss[64];
+        for (size_t i = 0; i < 64; i++) {
+            ss[i] = s_rand_sess(e);
+            ss[i].a_port = (uint16_t)(1024 + n * 64 + i); /* new sessions every epoch */
+        }
+        struct mrg_part p = {.sessions = ss, .n_sessions = 64};
+        FAIL_IF_NOT(mrg_db_commit_epoch(a, e, EPOCH, false, &p, 1, NULL) == 0);
+        FAIL_IF_NOT(mrg_db_commit_epoch(b, e, EPOCH, false, &p, 1, NULL) == 0);
+        mrg_db_live_stats(b, &ls);
+        if (ls.refused == 0) /* the same derived rows while nothing was refused */
+            FAIL_IF(s_same(a, b, e, "memcap"));
+        e++;
+    }
+    mrg_db_live_stats(b, &ls);
+    FAIL_IF_NOT(ls.sessions_evicted > 0);
+    FAIL_IF_NOT(tu_q(mrg_db_handle(b), "SELECT COUNT(*) FROM sessions") <
+                tu_q(mrg_db_handle(a), "SELECT COUNT(*) FROM sessions"));
+    FAIL_IF_NOT(tu_q(mrg_db_handle(b), "SELECT COUNT(*) FROM sessions_retired") > 0);
+    mrg_db_close(&a);
+    mrg_db_close(&b);
+    tu_db_path(pa, sizeof(pa), "mrg_refresh", "cap_none");
+    tu_db_path(pb, sizeof(pb), "mrg_refresh", "cap_small");
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(endpoint_only_epochs) TEST_ENTRY(groups_and_retirement)
               TEST_ENTRY(probe_sessions) TEST_ENTRY(deltas_that_move_edges)
-                  TEST_ENTRY(retained_short) TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds))
+                  TEST_ENTRY(retained_short) TEST_ENTRY(retained_never) TEST_ENTRY(many_seeds)
+                      TEST_ENTRY(checkpoints_and_restarts) TEST_ENTRY(memcap_evicts))
