@@ -237,7 +237,10 @@ static void s_mark_interrupted(const char *path)
         sqlite3_busy_timeout(db, 2000);
         sqlite3_exec(db,
                      "UPDATE meta SET value = 'interrupted' WHERE key = 'run_state'"
-                     " AND value IN ('running', 'new')",
+                     " AND value IN ('running', 'new');"
+                     /* stopped between creating meta and writing its first rows */
+                     "INSERT INTO meta(key, value) SELECT 'run_state', 'interrupted'"
+                     " WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'run_state')",
                      NULL, NULL, NULL);
     }
     sqlite3_close(db);

@@ -64,10 +64,14 @@ case_stop() {
     }
     local st
     st=$(sqlite3 "$db" "SELECT value FROM meta WHERE key = 'run_state'" 2>/dev/null || echo none)
-    # a merger stopped before it created the database leaves none: nothing to mislead
+    # a merger stopped before it created the database (or its meta table)
+    # leaves none: nothing to mislead
+    local schema
+    schema=$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE name = 'meta'" 2>/dev/null || echo 0)
     case "$st" in
         "$want_state") ok "$name: run_state $st" ;;
-        none) [ "$name" = merger ] && [ ! -s "$db" ] && ok "$name: stopped before it made a database" ||
+        none | "") [ "$name" = merger ] && { [ ! -s "$db" ] || [ "$schema" = 0 ]; } &&
+            ok "$name: stopped before it made a database" ||
             bad "$name: no run_state in $db" ;;
         *) bad "$name: run_state '$st', want $want_state" ;;
     esac
