@@ -75,6 +75,29 @@ inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector2.pid" x "$BIN/renkei
     --batch-delay-ms 10 2>"$TMP/collector2.log" &
 C2JOB=$!
 sleep 3 # EAL start, interface open
+# DPDK's af_packet PMD joins a PACKET_FANOUT group numbered from its pid and
+# the interface index: two collectors in one namespace whose numbers collide
+# (consecutive pids on consecutive indexes do) fail with EINVAL. Start the
+# one that lost again (a new pid).
+for n in 1 2; do
+    pf=$TMP/collector.pid log=$TMP/collector.log
+    [ $n = 2 ] && pf=$TMP/collector2.pid log=$TMP/collector2.log
+    if ! kill -0 "$(cat "$pf")" 2>/dev/null && grep -q PACKET_FANOUT "$log"; then
+        echo "collector $n: PACKET_FANOUT group taken (DPDK af_packet), started again"
+        if [ $n = 1 ]; then
+            inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector.pid" x \
+                "$BIN/renkei-collector" --id 1 --iface vcap-$$ --splitter "$S" --merger "$M" \
+                --file-prefix "rk-live2-$$" --batch-delay-ms 10 2>"$TMP/collector.log" &
+            CJOB=$!
+        else
+            inA sh -c 'echo $$ >"$0"; shift; exec "$@"' "$TMP/collector2.pid" x \
+                "$BIN/renkei-collector" --id 2 --iface vidle-$$ --splitter "$S" --merger "$M" \
+                --file-prefix "rk-idle2-$$" --batch-delay-ms 10 2>"$TMP/collector2.log" &
+            C2JOB=$!
+        fi
+        sleep 3
+    fi
+done
 wait "$CHATTER" || true
 
 # Traffic from rk-b: a TCP server in rk-a, TCP clients and UDP datagrams from rk-b.
@@ -95,7 +118,12 @@ sleep 0.5
 inB python3 -c '
 import socket, time
 for i in range(3):
-    c = socket.create_connection(("10.99.0.1", 8080))
+    for _ in range(100):  # the server may still be starting under load
+        try:
+            c = socket.create_connection(("10.99.0.1", 8080))
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.1)
     for j in range(5):
         c.sendall(b"hello renkei %d %d\n" % (i, j) * 50); c.recv(65536)
     c.close()
