@@ -228,7 +228,9 @@ static bool s_watch_merger(void *arg, char *why, size_t len)
 }
 
 /* After a failed run: a merger that was killed cannot say its run ended,
- * so the database would read `running` for good; say `interrupted`. */
+ * so the database would read `running` for good, or `new` when it was
+ * stopped after creating the database and before the run reached it; say
+ * `interrupted`. */
 static void s_mark_interrupted(const char *path)
 {
     sqlite3 *db = NULL;
@@ -236,7 +238,7 @@ static void s_mark_interrupted(const char *path)
         sqlite3_busy_timeout(db, 2000);
         sqlite3_exec(db,
                      "UPDATE meta SET value = 'interrupted' WHERE key = 'run_state'"
-                     " AND value = 'running'",
+                     " AND value IN ('running', 'new')",
                      NULL, NULL, NULL);
     }
     sqlite3_close(db);
