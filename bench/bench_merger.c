@@ -360,7 +360,7 @@ int main(int argc, char **argv)
         abort();
     const uint64_t ep0 = 29000ull * 1440;
     uint64_t stored = 0, wire = 0, n_ep = 0, dups = 0;
-    double cpu = 0, wall = 0;
+    double cpu = 0, wall = 0, live_s = 0, sql_s = 0;
     long long rss_before = 0;
     struct cmn_event_rec ev;
     memset(&ev, 0, sizeof(ev));
@@ -487,6 +487,8 @@ int main(int argc, char **argv)
         wall += w1 - w0;
         ms[k] = (w1 - w0) * 1e3;
         stored += st.sessions;
+        live_s += (double)st.live_ns / 1e9;
+        sql_s += (double)st.sql_ns / 1e9;
         dups += st.duplicates;
         wire += offered;
         fprintf(stderr, "epoch %u: %llu deltas (%zu on the wire), %.1f ms\n", k,
@@ -504,6 +506,10 @@ int main(int argc, char **argv)
     printf("RESULT merger_deltas_per_s %.0f deltas/s\n", (double)stored / cpu);
     printf("RESULT merger_wire_deltas_per_s %.0f deltas/s\n", (double)wire / cpu);
     printf("RESULT merger_endpoint_rows_per_s %.0f rows/s\n", (double)n_ep / cpu);
+    /* the split of the commits' wall time: the live window alone (what a
+     * merger without SQLite would do per delta), and SQLite */
+    printf("RESULT merger_live_deltas_per_s %.0f deltas/s\n", (double)stored / live_s);
+    printf("RESULT merger_sqlite_share %.3f ratio\n", sql_s / (live_s + sql_s));
     printf("RESULT merger_epoch_ms %.1f ms\n", ms[epochs / 2]);
     printf("RESULT merger_epoch_ms_max %.1f ms\n", ms[epochs - 1]);
     printf("RESULT merger_rss_before %lld B\n", rss_before);

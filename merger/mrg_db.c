@@ -1146,10 +1146,51 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     assert(db && (parts || n_parts == 0));
     struct mrg_epoch_stats st = {0};
     struct mrg_live *lv = db->live;
-    uint64_t t[6];
+    uint64_t t[6], live = 0, l0;
     t[0] = cmn_mono_ns();
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
+    _Static_assert(offsetof(struct cmn_session_rec, a_ip) == 0 &&
+                       offsetof(struct cmn_session_rec, b_ip) == 16 &&
+                       offsetof(struct cmn_session_rec, a_port) == 32 &&
+                       offsetof(struct cmn_session_rec, b_port) == 34 &&
+                       offsetof(struct cmn_session_rec, proto) == 36,
+                   "session key layout");
+    mrg_live_epoch_begin(lv);
+    /* endpoint rows first: each delta is then decided at once, with the
+     * endpoints as this epoch leaves them */
+    for (size_t p = 0; p < n_parts; p++) {
+        const struct mrg_part *pt = &parts[p];
+        for (size_t i = 0; i < pt->n_endpoints; i++) {
+            struct cmn_endpoint_rec e;
+            memcpy(&e, (const uint8_t *)pt->endpoints + i * sizeof(e), sizeof(e));
+            float c = e.confidence;
+            /* wire floats may be NaN or out of range; clamp rather than store garbage */
+            if (!(c >= 0.0f))
+                c = 0.0f;
+            if (c > 1.0f)
+                c = 1.0f;
+            l0 = cmn_mono_ns();
+            int now = mrg_live_put_endpoint(lv, &e, c, db->checkpoint_epochs > 1);
+            live += cmn_mono_ns() - l0;
+            if (now < 0) {
+                st.refused++;
+                continue;
+            }
+            if (now && s_put_endpoint(db, &e, c) != 0)
+                return s_rollback(db);
+            st.endpoints++;
+        }
+        for (size_t i = 0; i < pt->n_events; i++) {
+            struct cmn_event_rec ev;
+            memcpy(&ev, (const uint8_t *)pt->events + i * sizeof(ev), sizeof(ev));
+            if (s_put_event(db, &ev) != 0)
+                return s_rollback(db);
+            st.events++;
+        }
+    }
+    t[1] = cmn_mono_ns();
+    l0 = t[1];
     size_t n_sess = 0;
     for (size_t p = 0; p < n_parts; p++)
         n_sess += parts[p].n_sessions;
@@ -1158,13 +1199,6 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         CMN_LOG(ERR, "%s: out of memory for %zu session keys", db->path, n_sess);
         return s_rollback(db);
     }
-    _Static_assert(offsetof(struct cmn_session_rec, a_ip) == 0 &&
-                       offsetof(struct cmn_session_rec, b_ip) == 16 &&
-                       offsetof(struct cmn_session_rec, a_port) == 32 &&
-                       offsetof(struct cmn_session_rec, b_port) == 34 &&
-                       offsetof(struct cmn_session_rec, proto) == 36,
-                   "session key layout");
-    mrg_live_epoch_begin(lv);
     for (size_t p = 0; p < n_parts; p++) {
         const struct mrg_part *pt = &parts[p];
         /* arrays may sit unaligned inside protobuf buffers: copy each row */
@@ -1192,38 +1226,12 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         }
     }
     free(seen.slot);
-    t[1] = cmn_mono_ns();
-    for (size_t p = 0; p < n_parts; p++) {
-        const struct mrg_part *pt = &parts[p];
-        for (size_t i = 0; i < pt->n_endpoints; i++) {
-            struct cmn_endpoint_rec e;
-            memcpy(&e, (const uint8_t *)pt->endpoints + i * sizeof(e), sizeof(e));
-            float c = e.confidence;
-            /* wire floats may be NaN or out of range; clamp rather than store garbage */
-            if (!(c >= 0.0f))
-                c = 0.0f;
-            if (c > 1.0f)
-                c = 1.0f;
-            int now = mrg_live_put_endpoint(lv, &e, c, db->checkpoint_epochs > 1);
-            if (now < 0) {
-                st.refused++;
-                continue;
-            }
-            if (now && s_put_endpoint(db, &e, c) != 0)
-                return s_rollback(db);
-            st.endpoints++;
-        }
-        for (size_t i = 0; i < pt->n_events; i++) {
-            struct cmn_event_rec ev;
-            memcpy(&ev, (const uint8_t *)pt->events + i * sizeof(ev), sizeof(ev));
-            if (s_put_event(db, &ev) != 0)
-                return s_rollback(db);
-            st.events++;
-        }
-    }
     t[2] = cmn_mono_ns();
+    live += t[2] - l0;
     /* the derived rows this commit changed, and the epoch's usage rows */
+    l0 = cmn_mono_ns();
     mrg_live_derive(lv);
+    live += cmn_mono_ns() - l0;
     db->epoch_res = (uint64_t)mrg_rollup_res(epoch_ns);
     db->epoch_start = epoch * epoch_ns;
     if (s_write_changes(db) != 0 || s_w_totals(db) != 0)
@@ -1252,7 +1260,9 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
      * oldest first */
     uint64_t cut = 0;
     bool retire = mrg_rollup_cut(db->db, &db->retain, epoch, epoch_ns, &cut);
+    l0 = cmn_mono_ns();
     mrg_live_retire(lv, retire, cut);
+    live += cmn_mono_ns() - l0;
     if (s_write_changes(db) != 0 || mrg_rollup_prune(db->db, &db->retain, epoch, epoch_ns) != 0)
         return s_rollback(db);
     /* the checkpoint set every checkpoint_epochs commits and with the final
@@ -1271,15 +1281,17 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         return s_rollback(db);
     t[5] = cmn_mono_ns();
     CMN_LOG(INFO,
-            "epoch %" PRIu64 ": %" PRIu64 " sessions %.1f ms, %" PRIu64 " endpoints + %" PRIu64
-            " events %.1f ms, derive and write %.1f ms, roll-up and retire %.1f ms,"
+            "epoch %" PRIu64 ": %" PRIu64 " endpoints + %" PRIu64 " events %.1f ms, %" PRIu64
+            " sessions %.1f ms, derive and write %.1f ms, roll-up and retire %.1f ms,"
             " commit %.1f ms",
-            epoch, st.sessions, (double)(t[1] - t[0]) / 1e6, st.endpoints, st.events,
+            epoch, st.endpoints, st.events, (double)(t[1] - t[0]) / 1e6, st.sessions,
             (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
             (double)(t[5] - t[4]) / 1e6);
     if (st.refused)
         CMN_LOG(WARN, "epoch %" PRIu64 ": %" PRIu64 " rows refused by the memcap", epoch,
                 st.refused);
+    st.live_ns = live;
+    st.sql_ns = t[5] - t[0] - live;
     if (out)
         *out = st;
     return 0;

@@ -51,6 +51,8 @@ struct mrg_epoch_stats {
     uint64_t endpoints;  /* endpoint rows replaced */
     uint64_t events;     /* event rows replaced */
     uint64_t refused;    /* session deltas and endpoint rows the memcap refused */
+    uint64_t live_ns;    /* wall time in the live window (C: dedup, deltas, rule, retirement) */
+    uint64_t sql_ns;     /* wall time in SQLite (writes, roll-ups, commit) */
 };
 
 /* Open (creating if needed) the database at `path`: WAL, schema, statements.

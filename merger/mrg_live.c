@@ -287,7 +287,7 @@ struct host {
 #define R_TOUCH   0x010 /* a delta this commit (in the touched list) */
 #define R_REEVAL  0x020 /* queued for a new decision */
 #define R_CONF    0x040 /* decided by confidences: counted in both endpoints' nconf */
-#define R_WHEEL   0x080 /* in the time wheel */
+#define R_WHEEL   0x080 /* in the time wheel (in a bucket at or before its last_ns's) */
 #define R_SAMEEP                                                                                   \
     0x100 /* ep[1] == ep[0] (a session of one address and port with                                \
              itself): listed once, as side 0 */
@@ -304,7 +304,7 @@ struct row {
     uint32_t enext[2];     /* next row in ep[i]'s list */
     uint32_t eprev[2];     /* previous row in ep[i]'s list */
     uint32_t edge;         /* the edge it adds to, NONE */
-    uint32_t tnext, tprev; /* time wheel links (live rows) */
+    uint32_t tnext;        /* next in its time wheel bucket (live rows) */
     uint32_t dix;          /* index in lv->drows while R_DIRTY */
     uint16_t bits;         /* R_* */
     uint8_t srv;           /* enum mrg_side as last decided */
@@ -317,27 +317,28 @@ struct row {
 #define E_SDIRT 0x004 /* service in the change list */
 #define E_FLIP  0x008 /* queued: server-ness changed */
 #define E_CONF  0x010 /* queued: confidence of a server changed */
-#define E_WHEEL 0x020 /* in the endpoint wheel (non-server rows of the table) */
+#define E_WHEEL 0x020 /* in the endpoint wheel (was a non-server row of the table) */
 #define E_RECMP 0x040 /* queued: its edges are recomputed */
 #define E_PEND  0x080 /* its reported row waits for the next checkpoint */
+#define E_BACK  0x100 /* in lv->eback: its last_ns went back before its wheel bucket */
 
 struct ep {
-    uint32_t host;         /* host id */
-    uint16_t port;         /* port */
-    uint8_t proto;         /* IP protocol */
-    uint8_t role;          /* enum cmn_role (a stub: unknown) */
-    float conf;            /* confidence as stored */
-    uint32_t head;         /* first row of its list */
-    uint32_t nrows;        /* rows in its list */
-    uint32_t nconf;        /* rows of its list decided by confidences */
-    uint64_t first_ns;     /* the endpoint row's */
-    uint64_t last_ns;      /* the endpoint row's */
-    uint64_t sv_pkts;      /* its service: packets over shown edges */
-    uint64_t sv_bytes;     /* bytes over shown edges */
-    uint32_t sv_clients;   /* shown edges */
-    uint32_t tnext, tprev; /* endpoint wheel links */
-    uint32_t pend;         /* its row not written yet (E_PEND): index in lv->pend */
-    uint16_t bits;         /* E_* */
+    uint32_t host;       /* host id */
+    uint16_t port;       /* port */
+    uint8_t proto;       /* IP protocol */
+    uint8_t role;        /* enum cmn_role (a stub: unknown) */
+    float conf;          /* confidence as stored */
+    uint32_t head;       /* first row of its list */
+    uint32_t nrows;      /* rows in its list */
+    uint32_t nconf;      /* rows of its list decided by confidences */
+    uint64_t first_ns;   /* the endpoint row's */
+    uint64_t last_ns;    /* the endpoint row's */
+    uint64_t sv_pkts;    /* its service: packets over shown edges */
+    uint64_t sv_bytes;   /* bytes over shown edges */
+    uint32_t sv_clients; /* shown edges */
+    uint32_t tnext;      /* next in its endpoint wheel bucket */
+    uint32_t pend;       /* its row not written yet (E_PEND): index in lv->pend */
+    uint16_t bits;       /* E_* */
 };
 
 /* An endpoint row waiting for the next checkpoint. */
@@ -430,8 +431,7 @@ struct mrg_live {
     size_t smask, sn;    /* its slots - 1, entries */
     struct wheel rwheel; /* live rows by last_ns */
     struct wheel ewheel; /* non-server endpoint rows by last_ns */
-    struct touch *touch; /* the commit's deltas */
-    size_t ntouch, captouch;
+    struct vec touched;  /* rows with a delta this commit (R_TOUCH) */
     struct delkey *dels; /* rows deleted from sessions this commit */
     size_t ndels, capdels;
     struct delkey *edels; /* endpoint rows deleted */
@@ -450,6 +450,7 @@ struct mrg_live {
     struct vec usage;           /* edges with usage this commit */
     struct vec recomp;          /* server endpoints with edges to recompute */
     struct vec scratch;         /* temporary */
+    struct vec eback;           /* endpoints whose last_ns went back (E_BACK) */
     struct mrg_live_totals tot; /* meta totals */
     struct {                    /* names of host_names: address -> name */
         uint8_t (*ip)[16];
@@ -531,33 +532,30 @@ static struct wbkt *s_wbkt(struct wheel *w, uint64_t no, bool make)
     return &w->b[lo];
 }
 
+/* Put object id at the head of the bucket of last_ns. The wheel is lazy:
+ * an object whose last_ns grows stays where it is (no work per delta) and
+ * is moved on when its old bucket is examined (s_wheel_take). */
 static bool s_wheel_link(struct mrg_live *lv, struct wheel *w, uint32_t id, uint64_t last_ns)
 {
     struct wbkt *b = s_wbkt(w, last_ns / WHEEL_NS, true);
     if (!b)
         return false;
-    uint32_t *t = s_tlinks(lv, w, id);
-    t[0] = b->head;
-    t[1] = NONE;
-    if (b->head != NONE)
-        s_tlinks(lv, w, b->head)[1] = id;
+    *s_tlinks(lv, w, id) = b->head;
     b->head = id;
     return true;
 }
 
-static void s_wheel_unlink(struct mrg_live *lv, struct wheel *w, uint32_t id, uint64_t last_ns)
+/* Detach the list of the front bucket (which stays, empty, for objects put
+ * back in it); NONE when the wheel is empty. */
+static uint32_t s_wheel_take(struct wheel *w, uint64_t *no)
 {
-    uint32_t *t = s_tlinks(lv, w, id);
-    if (t[1] != NONE) {
-        s_tlinks(lv, w, t[1])[0] = t[0];
-    } else {
-        struct wbkt *b = s_wbkt(w, last_ns / WHEEL_NS, false);
-        if (CMN_NEVER(!b || b->head != id))
-            return;
-        b->head = t[0];
-    }
-    if (t[0] != NONE)
-        s_tlinks(lv, w, t[0])[1] = t[1];
+    if (!w->n)
+        return NONE;
+    struct wbkt *b = &w->b[w->start];
+    uint32_t head = b->head;
+    b->head = NONE;
+    *no = b->no;
+    return head;
 }
 
 /* Drop empty buckets from the front. */
@@ -735,7 +733,7 @@ static uint32_t s_ep(struct mrg_live *lv, uint32_t host, uint8_t proto, uint16_t
     e->port = port;
     e->role = CMN_ROLE_UNKNOWN;
     e->head = NONE;
-    e->tnext = e->tprev = NONE;
+    e->tnext = NONE;
     e->pend = NONE;
     return id;
 }
@@ -746,7 +744,8 @@ static void s_ep_maybe_free(struct mrg_live *lv, uint32_t id)
 {
     struct ep *e = EP(lv, id);
     if (e->nrows ||
-        (e->bits & (E_INDB | E_SVC | E_SDIRT | E_FLIP | E_CONF | E_RECMP | E_WHEEL | E_PEND)) ||
+        (e->bits &
+         (E_INDB | E_SVC | E_SDIRT | E_FLIP | E_CONF | E_RECMP | E_WHEEL | E_PEND | E_BACK)) ||
         e->sv_clients)
         return;
     s_idx_del(&lv->eidx, s_tag(s_hash_ep(lv, e->host, e->proto, e->port)), id);
@@ -888,7 +887,7 @@ static uint32_t s_row_new(struct mrg_live *lv, uint32_t a, uint32_t b, int32_t a
     r->ep[0] = r->ep[1] = NONE;
     r->enext[0] = r->enext[1] = r->eprev[0] = r->eprev[1] = NONE;
     r->edge = NONE;
-    r->tnext = r->tprev = NONE;
+    r->tnext = NONE;
     r->dix = NONE;
     r->bits = retired ? R_RETIRED : 0;
     r->grp = s_group_side(ha->ip, hb->ip);
@@ -1138,13 +1137,12 @@ void mrg_live_destroy(struct mrg_live **lvp)
     free(lv->senders);
     free(lv->rwheel.b);
     free(lv->ewheel.b);
-    free(lv->touch);
     free(lv->dels);
     free(lv->edels);
     free(lv->pend);
-    struct vec *v[] = {&lv->drows,   &lv->reeval, &lv->flips,  &lv->confs,
-                       &lv->dedges,  &lv->xdel,   &lv->dsvc,   &lv->dhosts,
-                       &lv->dgroups, &lv->usage,  &lv->recomp, &lv->scratch};
+    struct vec *v[] = {&lv->drows,  &lv->reeval,  &lv->flips,  &lv->confs,   &lv->dedges,
+                       &lv->xdel,   &lv->dsvc,    &lv->dhosts, &lv->dgroups, &lv->usage,
+                       &lv->recomp, &lv->scratch, &lv->eback,  &lv->touched};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         free(v[i]->v);
     free(lv);
@@ -1175,8 +1173,8 @@ void mrg_live_get_stats(const struct mrg_live *lv, struct mrg_live_stats *out)
                  s_pool_bytes(&lv->edges) + s_pool_bytes(&lv->groups) + s_idx_bytes(&lv->hidx) +
                  s_idx_bytes(&lv->ridx) + s_idx_bytes(&lv->eidx) + s_idx_bytes(&lv->xidx) +
                  s_idx_bytes(&lv->gidx) + (lv->smask + 1) * sizeof(uint64_t) +
-                 lv->captouch * sizeof(struct touch) + s_vec_bytes(&lv->drows) +
-                 s_vec_bytes(&lv->dedges) + s_vec_bytes(&lv->dhosts);
+                 s_vec_bytes(&lv->touched) + s_vec_bytes(&lv->drows) + s_vec_bytes(&lv->dedges) +
+                 s_vec_bytes(&lv->dhosts);
     out->hosts = lv->hosts.live;
     out->sessions = lv->ridx.n; /* live and retired */
     out->endpoints = lv->eps.live;
@@ -1190,7 +1188,7 @@ void mrg_live_get_stats(const struct mrg_live *lv, struct mrg_live_stats *out)
 
 void mrg_live_epoch_begin(struct mrg_live *lv)
 {
-    lv->ntouch = 0;
+    lv->touched.n = 0;
 }
 
 /* Add traffic sent (po, bo) and received (pi, bi) to host id. */
@@ -1223,19 +1221,7 @@ static void s_totals_add(struct mrg_live *lv, const uint64_t pkts[2], const uint
     t->any = true;
 }
 
-/* Move live row id in the wheel after its last_ns went from old_last. */
-static void s_row_rewheel(struct mrg_live *lv, uint32_t id, uint64_t old_last)
-{
-    struct row *r = ROW(lv, id);
-    if (r->bits & R_WHEEL) {
-        if (old_last / WHEEL_NS == r->last_ns / WHEEL_NS)
-            return;
-        s_wheel_unlink(lv, &lv->rwheel, id, old_last);
-    }
-    if (!s_wheel_link(lv, &lv->rwheel, id, r->last_ns))
-        abort();
-    r->bits |= R_WHEEL;
-}
+static void s_decide(struct mrg_live *lv, uint32_t id, const struct touch *t);
 
 int mrg_live_add_session(struct mrg_live *lv, const struct cmn_session_rec *d)
 {
@@ -1249,36 +1235,25 @@ int mrg_live_add_session(struct mrg_live *lv, const struct cmn_session_rec *d)
         lv->refused++;
         return -ENOSPC;
     }
-    if (lv->ntouch == lv->captouch) {
-        size_t c = lv->captouch ? 2 * lv->captouch : 1024;
-        struct touch *n = realloc(lv->touch, c * sizeof(*n));
-        if (!n)
-            abort();
-        lv->touch = n;
-        lv->captouch = c;
-    }
     struct row *r = ROW(lv, id);
-    struct touch *t = &lv->touch[lv->ntouch++];
-    t->row = id;
-    t->flags = d->flags;
+    struct touch t;
+    t.row = id;
+    t.flags = d->flags;
     for (int i = 0; i < 2; i++) {
-        t->pkts[i] = d->pkts[i];
-        t->bytes[i] = d->bytes[i];
-        t->real[i] =
+        t.pkts[i] = d->pkts[i];
+        t.bytes[i] = d->bytes[i];
+        t.real[i] =
             (int64_t)d->pkts[i] - ((int64_t)d->syn[i] - (int64_t)d->synack[i]) - (int64_t)d->rst[i];
     }
-    if (r->bits & R_TOUCH) {
-        /* a second delta of one session in one commit (mrg_db dedups, so
-         * never): its edge is recomputed rather than added to twice */
-        if (CMN_NEVER(r->edge != NONE))
-            EDGE(lv, r->edge)->bits |= X_RECMP;
+    if (!(r->bits & R_TOUCH)) {
+        if (s_vec_push(&lv->touched, id) != 0)
+            abort();
+        r->bits |= R_TOUCH;
     }
-    r->bits |= R_TOUCH;
     s_host_add(lv, a, d->pkts[0], d->bytes[0], d->pkts[1], d->bytes[1], d->first_ns, d->last_ns);
     s_host_add(lv, b, d->pkts[1], d->bytes[1], d->pkts[0], d->bytes[0], d->first_ns, d->last_ns);
     s_totals_add(lv, d->pkts, d->bytes, d->first_ns, d->last_ns);
     s_group_add(lv, r, d->pkts, d->bytes, d->first_ns, d->last_ns);
-    uint64_t old_last = r->last_ns;
     for (int i = 0; i < 2; i++) {
         r->k.pkts[i] += d->pkts[i];
         r->bytes[i] += d->bytes[i];
@@ -1298,8 +1273,15 @@ int mrg_live_add_session(struct mrg_live *lv, const struct cmn_session_rec *d)
     if (r->epochs == 0 || d->last_ns > r->last_ns)
         r->last_ns = d->last_ns;
     r->epochs++;
-    s_row_rewheel(lv, id, old_last);
+    if (!(r->bits & R_WHEEL)) { /* a new row; later deltas only move last_ns on */
+        if (!s_wheel_link(lv, &lv->rwheel, id, r->last_ns))
+            abort();
+        r->bits |= R_WHEEL;
+    }
     s_row_dirty(lv, id);
+    /* decided at once, the row at hand: the commit's endpoint rows came
+     * first, so the rule sees them as the epoch leaves them */
+    s_decide(lv, id, &t);
     return 0;
 }
 
@@ -1325,16 +1307,19 @@ int mrg_live_put_endpoint(struct mrg_live *lv, const struct cmn_endpoint_rec *re
     struct ep *e = EP(lv, id);
     bool old_srv = e->role == CMN_ROLE_SERVER, srv = rec->role == CMN_ROLE_SERVER;
     float old_conf = e->conf;
-    if (e->bits & E_WHEEL) {
-        s_wheel_unlink(lv, &lv->ewheel, id, e->last_ns);
-        e->bits &= (uint16_t)~E_WHEEL;
+    if ((e->bits & E_WHEEL) && !(e->bits & E_BACK) &&
+        rec->last_ns / WHEEL_NS < e->last_ns / WHEEL_NS) {
+        /* the lazy wheel holds it too late: examined on its own until due */
+        if (s_vec_push(&lv->eback, id) != 0)
+            abort();
+        e->bits |= E_BACK;
     }
     e->role = rec->role;
     e->conf = conf;
     e->first_ns = rec->first_ns;
     e->last_ns = rec->last_ns;
     e->bits |= E_INDB;
-    if (!srv) {
+    if (!srv && !(e->bits & E_WHEEL)) {
         if (!s_wheel_link(lv, &lv->ewheel, id, e->last_ns))
             abort();
         e->bits |= E_WHEEL;
@@ -1422,7 +1407,9 @@ static void s_decide(struct mrg_live *lv, uint32_t id, const struct touch *t)
         r->bits ^= R_CONF;
     }
     uint32_t old = r->edge, ne = NONE;
-    if (s != MRG_SIDE_NONE) {
+    if (s != MRG_SIDE_NONE && s == r->srv && old != NONE) {
+        ne = old; /* the same side: the same edge (its endpoints never change) */
+    } else if (s != MRG_SIDE_NONE) {
         uint32_t client, sep;
         s_edge_key(r, s, &client, &sep);
         ne = s_edge(lv, client, sep);
@@ -1610,15 +1597,13 @@ void mrg_live_derive(struct mrg_live *lv)
             if (ROW(lv, rid)->bits & R_CONF)
                 s_queue_row(lv, rid);
     }
-    for (size_t i = 0; i < lv->ntouch; i++)
-        s_decide(lv, lv->touch[i].row, &lv->touch[i]);
     for (size_t i = 0; i < lv->reeval.n; i++)
         s_decide(lv, lv->reeval.v[i], NULL);
-    for (size_t i = 0; i < lv->ntouch; i++)
-        ROW(lv, lv->touch[i].row)->bits &= (uint16_t)~R_TOUCH;
+    for (size_t i = 0; i < lv->touched.n; i++)
+        ROW(lv, lv->touched.v[i])->bits &= (uint16_t)~R_TOUCH;
     for (size_t i = 0; i < lv->reeval.n; i++)
         ROW(lv, lv->reeval.v[i])->bits &= (uint16_t)~R_REEVAL;
-    lv->ntouch = 0;
+    lv->touched.n = 0;
     lv->reeval.n = 0;
     for (size_t i = 0; i < lv->flips.n; i++)
         EP(lv, lv->flips.v[i])->bits &= (uint16_t)~E_FLIP;
@@ -1724,8 +1709,6 @@ static void s_retire_row(struct mrg_live *lv, uint32_t id)
     uint32_t ea = r->ep[0], eb = r->ep[1];
     s_ep_unlink(lv, id, 1);
     s_ep_unlink(lv, id, 0);
-    if (r->bits & R_WHEEL)
-        s_wheel_unlink(lv, &lv->rwheel, id, r->last_ns);
     if (r->bits & R_INDB) {
         struct delkey k = {r->a, r->b, r->k.a_port, r->k.b_port, r->k.proto};
         s_push_del(&lv->dels, &lv->ndels, &lv->capdels, &k);
@@ -1739,32 +1722,91 @@ static void s_retire_row(struct mrg_live *lv, uint32_t id)
         s_ep_maybe_free(lv, eb);
 }
 
-/* Retire live rows from the wheel's front: all with last_ns < cut, or (evict)
- * the oldest while memory is above `goal`. */
+/* Retire live rows from the wheel's front: all with last_ns < cut, or
+ * (evict) the oldest while memory is above `goal`. A row whose last_ns moved
+ * on since it was put in its bucket goes to its bucket now. */
 static void s_retire_front(struct mrg_live *lv, bool evict, uint64_t cut, size_t goal)
 {
     struct wheel *w = &lv->rwheel;
-    while (w->n) {
-        struct wbkt *b = &w->b[w->start];
-        if (!evict && b->no * WHEEL_NS >= cut)
-            break;
-        bool whole = evict || (b->no + 1) * WHEEL_NS <= cut;
-        uint32_t rid = b->head;
+    for (;;) {
+        s_wheel_trim(w);
+        if (!w->n || (!evict && w->b[w->start].no * WHEEL_NS >= cut))
+            return;
+        uint64_t no;
+        uint32_t rid = s_wheel_take(w, &no);
         while (rid != NONE) {
-            uint32_t next = ROW(lv, rid)->tnext;
-            if (evict && s_used(lv) <= goal)
-                return;
-            if (whole || ROW(lv, rid)->last_ns < cut) {
+            struct row *r = ROW(lv, rid);
+            uint32_t next = r->tnext;
+            bool go = evict ? r->last_ns / WHEEL_NS <= no && s_used(lv) > goal : r->last_ns < cut;
+            if (go) {
                 s_retire_row(lv, rid);
                 if (evict)
                     lv->evicted++;
+            } else if (!s_wheel_link(lv, w, rid, r->last_ns)) {
+                abort();
             }
             rid = next;
-            b = &w->b[w->start]; /* s_retire_row may have added buckets: none before it */
         }
-        if (!whole)
-            break;
+        if (evict ? s_used(lv) <= goal : (no + 1) * WHEEL_NS > cut)
+            return; /* what stays in that bucket is not due yet */
+    }
+}
+
+/* Endpoint id is due (a non-server row idle since before the cut): its row
+ * is deleted. */
+static void s_expire_ep(struct mrg_live *lv, uint32_t id)
+{
+    struct ep *e = EP(lv, id);
+    if (e->bits & E_PEND) /* reported, not written: no row to write */
+        lv->pend[e->pend].ep = NONE;
+    e->bits &= (uint16_t) ~(E_INDB | E_PEND);
+    struct delkey k = {e->host, 0, e->port, 0, e->proto};
+    s_push_del(&lv->edels, &lv->nedels, &lv->capedels, &k);
+}
+
+/* Delete the non-server endpoint rows idle since before cut: no fold needs
+ * them (a fold's client side has no endpoint). */
+static void s_expire_endpoints(struct mrg_live *lv, uint64_t cut)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < lv->eback.n; i++) {
+        uint32_t id = lv->eback.v[i];
+        struct ep *e = EP(lv, id);
+        bool live = (e->bits & E_INDB) && e->role != CMN_ROLE_SERVER;
+        if (live && e->last_ns < cut)
+            s_expire_ep(lv, id);
+        else if (live) {
+            lv->eback.v[keep++] = id;
+            continue;
+        }
+        e->bits &= (uint16_t)~E_BACK;
+        s_ep_maybe_free(lv, id);
+    }
+    lv->eback.n = keep;
+    struct wheel *w = &lv->ewheel;
+    for (;;) {
         s_wheel_trim(w);
+        if (!w->n || w->b[w->start].no * WHEEL_NS >= cut)
+            return;
+        uint64_t no;
+        uint32_t id = s_wheel_take(w, &no);
+        while (id != NONE) {
+            struct ep *e = EP(lv, id);
+            uint32_t next = e->tnext;
+            if (!(e->bits & E_INDB) || e->role == CMN_ROLE_SERVER) {
+                e->bits &= (uint16_t)~E_WHEEL; /* a server now, or deleted: not due */
+                s_ep_maybe_free(lv, id);
+            } else if (e->last_ns < cut) {
+                s_expire_ep(lv, id);
+                e->bits &= (uint16_t)~E_WHEEL;
+                s_ep_maybe_free(lv, id);
+            } else if (!s_wheel_link(lv, w, id, e->last_ns)) {
+                abort();
+            }
+            id = next;
+        }
+        if ((no + 1) * WHEEL_NS > cut)
+            return;
     }
 }
 
@@ -1774,40 +1816,13 @@ void mrg_live_retire(struct mrg_live *lv, bool cut_valid, uint64_t cut)
     lv->nocap = true;
     if (cut_valid) {
         s_retire_front(lv, false, cut, 0);
-        s_wheel_trim(&lv->rwheel);
-        /* non-server endpoint rows idle as long: not needed by any fold */
-        struct wheel *w = &lv->ewheel;
-        while (w->n) {
-            struct wbkt *b = &w->b[w->start];
-            if (b->no * WHEEL_NS >= cut)
-                break;
-            bool whole = (b->no + 1) * WHEEL_NS <= cut;
-            for (uint32_t id = b->head; id != NONE;) {
-                struct ep *e = EP(lv, id);
-                uint32_t next = e->tnext;
-                if (whole || e->last_ns < cut) {
-                    s_wheel_unlink(lv, w, id, e->last_ns);
-                    if (e->bits & E_PEND) /* reported, not written: no row to write */
-                        lv->pend[e->pend].ep = NONE;
-                    e->bits &= (uint16_t) ~(E_WHEEL | E_INDB | E_PEND);
-                    struct delkey k = {e->host, 0, e->port, 0, e->proto};
-                    s_push_del(&lv->edels, &lv->nedels, &lv->capedels, &k);
-                    s_ep_maybe_free(lv, id);
-                }
-                id = next;
-            }
-            if (!whole)
-                break;
-            s_wheel_trim(w);
-        }
-        s_wheel_trim(w);
+        s_expire_endpoints(lv, cut);
     }
     const double cap = (double)lv->memcap;
     if ((double)s_used(lv) > MRG_LIVE_EVICT_AT * cap) {
         size_t goal = (size_t)(MRG_LIVE_EVICT_TO * cap);
         uint64_t before = lv->evicted;
         s_retire_front(lv, true, 0, goal);
-        s_wheel_trim(&lv->rwheel);
         if (lv->evicted > before)
             CMN_LOG(WARN,
                     "memcap: %llu live sessions retired early (%zu of %llu bytes in use); raise"
@@ -1917,8 +1932,44 @@ int mrg_live_visit_endpoints(struct mrg_live *lv, mrg_live_epw_fn fn, void *ctx)
     return 0;
 }
 
+/* Edge ids in the order of the edges table's key (client text, server
+ * text, proto, port): SQLite then walks its B-tree forwards, page after
+ * page, instead of jumping. */
+static int s_cmp_edge(const void *x, const void *y, void *ctx)
+{
+    const struct mrg_live *lv = ctx;
+    const struct edge *a = EDGE(lv, *(const uint32_t *)x), *b = EDGE(lv, *(const uint32_t *)y);
+    int c = a->client == b->client ? 0 : strcmp(HOST(lv, a->client)->txt, HOST(lv, b->client)->txt);
+    if (c)
+        return c;
+    const struct ep *sa = EP(lv, a->sep), *sb = EP(lv, b->sep);
+    c = sa->host == sb->host ? 0 : strcmp(HOST(lv, sa->host)->txt, HOST(lv, sb->host)->txt);
+    if (c)
+        return c;
+    if (sa->proto != sb->proto)
+        return sa->proto < sb->proto ? -1 : 1;
+    return sa->port < sb->port ? -1 : sa->port > sb->port;
+}
+
+/* The same for usage_edges (server text, proto, port, client text). */
+static int s_cmp_usage(const void *x, const void *y, void *ctx)
+{
+    const struct mrg_live *lv = ctx;
+    const struct edge *a = EDGE(lv, *(const uint32_t *)x), *b = EDGE(lv, *(const uint32_t *)y);
+    const struct ep *sa = EP(lv, a->sep), *sb = EP(lv, b->sep);
+    int c = sa->host == sb->host ? 0 : strcmp(HOST(lv, sa->host)->txt, HOST(lv, sb->host)->txt);
+    if (c)
+        return c;
+    if (sa->proto != sb->proto)
+        return sa->proto < sb->proto ? -1 : 1;
+    if (sa->port != sb->port)
+        return sa->port < sb->port ? -1 : 1;
+    return a->client == b->client ? 0 : strcmp(HOST(lv, a->client)->txt, HOST(lv, b->client)->txt);
+}
+
 int mrg_live_visit_edges(struct mrg_live *lv, mrg_live_edge_fn fn, void *ctx)
 {
+    qsort_r(lv->dedges.v, lv->dedges.n, sizeof(uint32_t), s_cmp_edge, lv);
     for (size_t i = 0; i < lv->dedges.n; i++) {
         struct edge *e = EDGE(lv, lv->dedges.v[i]);
         bool shown = e->bits & X_SHOWN;
@@ -1984,6 +2035,7 @@ int mrg_live_visit_groups(struct mrg_live *lv, mrg_live_group_fn fn, void *ctx)
 
 int mrg_live_visit_usage(struct mrg_live *lv, mrg_live_usage_fn fn, void *ctx)
 {
+    qsort_r(lv->usage.v, lv->usage.n, sizeof(uint32_t), s_cmp_usage, lv);
     for (size_t i = 0; i < lv->usage.n; i++) {
         const struct edge *e = EDGE(lv, lv->usage.v[i]);
         const struct ep *sv = EP(lv, e->sep);

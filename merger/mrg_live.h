@@ -9,9 +9,11 @@
  * then writes only the rows that changed, once per epoch, visiting them
  * here.
  *
- * One epoch: mrg_live_epoch_begin, mrg_live_add_session for each distinct
- * delta (mrg_db deduplicates), mrg_live_put_endpoint for each endpoint row,
- * mrg_live_derive, the visitors (writes), mrg_live_changes_done; then
+ * One epoch: mrg_live_epoch_begin, mrg_live_put_endpoint for each endpoint
+ * row, then mrg_live_add_session for each distinct delta (mrg_db
+ * deduplicates; each delta is decided at once, with the endpoints as the
+ * epoch leaves them), mrg_live_derive, the visitors (writes),
+ * mrg_live_changes_done; then
  * mrg_live_retire with the cut of mrg_rollup, the visitors again,
  * mrg_live_changes_done. Memory is bounded by a memcap: past it, new rows are
  * refused (counted), and past MRG_LIVE_EVICT_AT of it the oldest live
@@ -149,8 +151,9 @@ void mrg_live_destroy(struct mrg_live **lv);
 /* Start applying one commit (an epoch, or late results for it). */
 void mrg_live_epoch_begin(struct mrg_live *lv);
 
-/* Apply one distinct session delta. 0, or -ENOSPC when the memcap refused a
- * new row (counted; the delta is not applied). */
+/* Apply one distinct session delta (after the commit's endpoint rows):
+ * counters, hosts, groups, totals, its row's server side, edge and usage. 0,
+ * or -ENOSPC when the memcap refused a new row (counted; not applied). */
 int mrg_live_add_session(struct mrg_live *lv, const struct cmn_session_rec *r);
 
 /* Replace the endpoint (e->ip, proto, port) with row e (confidence already
