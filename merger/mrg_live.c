@@ -1528,7 +1528,8 @@ static uint64_t s_self_sessions(struct mrg_live *lv, uint32_t eid)
         if (s_vec_push(&lv->scratch, (uint32_t)cp) != 0)
             abort();
     }
-    qsort(lv->scratch.v, lv->scratch.n, sizeof(uint32_t), s_cmp_u32);
+    if (lv->scratch.n > 1) /* an empty array may have no buffer yet */
+        qsort(lv->scratch.v, lv->scratch.n, sizeof(uint32_t), s_cmp_u32);
     uint64_t n = 0;
     for (size_t i = 0; i < lv->scratch.n; i++)
         n += i == 0 || lv->scratch.v[i] != lv->scratch.v[i - 1];
@@ -1969,7 +1970,8 @@ static int s_cmp_usage(const void *x, const void *y, void *ctx)
 
 int mrg_live_visit_edges(struct mrg_live *lv, mrg_live_edge_fn fn, void *ctx)
 {
-    qsort_r(lv->dedges.v, lv->dedges.n, sizeof(uint32_t), s_cmp_edge, lv);
+    if (lv->dedges.n > 1) /* an empty array may have no buffer yet */
+        qsort_r(lv->dedges.v, lv->dedges.n, sizeof(uint32_t), s_cmp_edge, lv);
     for (size_t i = 0; i < lv->dedges.n; i++) {
         struct edge *e = EDGE(lv, lv->dedges.v[i]);
         bool shown = e->bits & X_SHOWN;
@@ -2035,7 +2037,8 @@ int mrg_live_visit_groups(struct mrg_live *lv, mrg_live_group_fn fn, void *ctx)
 
 int mrg_live_visit_usage(struct mrg_live *lv, mrg_live_usage_fn fn, void *ctx)
 {
-    qsort_r(lv->usage.v, lv->usage.n, sizeof(uint32_t), s_cmp_usage, lv);
+    if (lv->usage.n > 1)
+        qsort_r(lv->usage.v, lv->usage.n, sizeof(uint32_t), s_cmp_usage, lv);
     for (size_t i = 0; i < lv->usage.n; i++) {
         const struct edge *e = EDGE(lv, lv->usage.v[i]);
         const struct ep *sv = EP(lv, e->sep);
