@@ -71,41 +71,59 @@ int64_t rep_page_int(const struct rep_page *p, const char *key, int64_t lo, int6
     return x;
 }
 
+/* One character of text at s to f: valid UTF-8 passes, bytes that are not
+ * valid UTF-8 and control characters become U+FFFD (the pages and plain
+ * answers say charset=utf-8, as rep_json_str). Returns the bytes consumed. */
+static size_t s_text_char(FILE *f, const char *s)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c >= 0x80 ? rep_utf8_len((const unsigned char *)s) : 1;
+    if (n == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+        fputs("\xef\xbf\xbd", f);
+        return 1;
+    }
+    fwrite(s, 1, n, f);
+    return n;
+}
+
 void rep_html_esc(FILE *f, const char *s)
 {
     if (!s)
         return;
-    for (; *s; s++) {
+    while (*s) {
+        const char *ent = NULL;
         switch (*s) {
             case '&':
-                fputs("&amp;", f);
+                ent = "&amp;";
                 break;
             case '<':
-                fputs("&lt;", f);
+                ent = "&lt;";
                 break;
             case '>':
-                fputs("&gt;", f);
+                ent = "&gt;";
                 break;
             case '"':
-                fputs("&quot;", f);
+                ent = "&quot;";
                 break;
             case '\'':
-                fputs("&#39;", f);
+                ent = "&#39;";
                 break;
-            default: {
-                /* the page says charset=utf-8: bytes that are not valid UTF-8,
-                 * and control characters, become U+FFFD (as rep_json_str) */
-                unsigned char c = (unsigned char)*s;
-                size_t n = c >= 0x80 ? rep_utf8_len((const unsigned char *)s) : 1;
-                if (n == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-                    fputs("\xef\xbf\xbd", f);
-                    break;
-                }
-                fwrite(s, 1, n, f);
-                s += n - 1;
-            }
+            default:
+                break;
+        }
+        if (ent) {
+            fputs(ent, f);
+            s++;
+        } else {
+            s += s_text_char(f, s);
         }
     }
+}
+
+void rep_text_esc(FILE *f, const char *s)
+{
+    while (s && *s)
+        s += s_text_char(f, s);
 }
 
 void rep_html_q(FILE *f, const char *s)

@@ -52,6 +52,11 @@ int64_t rep_page_int(const struct rep_page *p, const char *key, int64_t lo, int6
 /* HTML-escape `s` (& < > " ') into f; NULL writes nothing. */
 void rep_html_esc(FILE *f, const char *s);
 
+/* `s` as plain UTF-8 text into f (a text/plain answer that echoes a request
+ * value): invalid UTF-8 and control characters but tab and newline become
+ * U+FFFD; NULL writes nothing. */
+void rep_text_esc(FILE *f, const char *s);
+
 /* Percent-encode `s` for a URL query value or path segment (everything but
  * unreserved characters), which is also safe inside an HTML attribute. */
 void rep_html_q(FILE *f, const char *s);

@@ -360,7 +360,8 @@ int rep_pages_impact(struct rep_page *p, bool csv)
         p->resp->status = MHD_HTTP_BAD_REQUEST;
         if (csv) {
             p->resp->type = "text/plain; charset=utf-8";
-            fprintf(f, "%s\n", err);
+            rep_text_esc(f, err);
+            fputc('\n', f);
         } else {
             fputs("<p class=failed>", f);
             rep_html_esc(f, err);
