@@ -21,6 +21,7 @@
 
 #include "cmn_record.h"
 #include "cmn_wire.h"
+#include "col_stats.h"
 
 /* Room before rec[] for the Envelope + RecordBatch header, and after the last
  * record for first/last_ts_ns (cmn_wire_frame_batch writes both). */
@@ -36,6 +37,9 @@ struct col_batch {
     uint64_t first_ts;                             /* smallest rec[].ts_ns (valid when n > 0) */
     uint64_t last_ts;                              /* largest rec[].ts_ns (valid when n > 0) */
     struct col_queue *q;                           /* owner: where col_batch_free returns it */
+    uint64_t frames_end;                           /* capture files: frames consumed when the
+                                                      batch was closed (col_state) */
+    uint64_t stats[COL_STAT_COUNT];                /* capture files: RX counters at that frame */
     _Alignas(64) uint8_t head[COL_BATCH_HEADROOM]; /* message header space, ends at rec[] */
     struct cmn_record rec[]; /* the records (64-byte aligned), then tailroom */
 };

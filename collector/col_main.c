@@ -35,7 +35,12 @@ static const struct cmn_cli_opt s_opts[] = {
     {"splitter", "ENDPOINT",
      "splitter endpoint, e.g. tcp://10.0.0.5:5550 (required unless --print)"},
     {"merger", "ENDPOINT", "endpoint for periodic stats (optional)"},
-    {"pcap", "FILE", "capture file to replay (net_pcap vdev)"},
+    {"pcap", "FILE", "capture file to read (pcap or pcapng, memory-mapped)"},
+    {"pcap_dpdk", NULL,
+     "read --pcap through DPDK's net_pcap vdev instead of the collector's own reader"},
+    {"state", "FILE",
+     "with --pcap: keep the position in FILE and resume there after a crash or a stop "
+     "by signal (delete FILE to read the capture from the start)"},
     {"iface", "IF", "live interface (net_af_packet vdev)"},
     {"eal", "'ARGS'", "raw EAL arguments for a real NIC, e.g. '-l 2-3 -a 0000:3b:00.0'"},
     {"file_prefix", "P", "DPDK --file-prefix (default renkei-col-<id>-<pid>)"},
@@ -91,6 +96,7 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "start_delay_ms", 0, 0, 3600 * 1000, &start_delay) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
         cmn_config_bool(cfg, sect, "print", false, &c.print) ||
+        cmn_config_bool(cfg, sect, "pcap_dpdk", false, &c.pcap_dpdk) ||
         cmn_config_u64(cfg, sect, "max_packets", 0, 0, UINT64_MAX, &c.max_packets) ||
         cmn_config_double(cfg, sect, "duration", 0, 0, 1e6, &c.duration))
         goto out;
@@ -109,6 +115,18 @@ int main(int argc, char **argv)
         goto out;
     }
     c.source = c.pcap ? COL_SRC_PCAP : c.iface ? COL_SRC_IFACE : COL_SRC_EAL;
+    c.state = cmn_config_get(cfg, sect, "state");
+    if (c.pcap_dpdk && !c.pcap) {
+        fprintf(stderr, "%s: --pcap-dpdk needs --pcap\n", s_spec.prog);
+        goto out;
+    }
+    if (c.state && (!c.pcap || c.pcap_dpdk || c.print)) {
+        fprintf(stderr,
+                "%s: --state needs --pcap, read by the collector (not --pcap-dpdk) and sent "
+                "to a splitter (not --print)\n",
+                s_spec.prog);
+        goto out;
+    }
     def_lossless = c.source == COL_SRC_PCAP;
     if (cmn_config_bool(cfg, sect, "lossless", def_lossless, &c.lossless))
         goto out;

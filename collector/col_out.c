@@ -25,6 +25,7 @@
 #include "col_out.h"
 
 #define COL_OUT_HWM       1000  /* messages queued per socket before back pressure */
+#define COL_OUT_HWM_FILE  16    /* the same for capture files (col_out_config.small_queue) */
 #define COL_OUT_LINGER_MS 30000 /* delivery time left for the last messages at exit */
 /* An RX loop descheduled this long still keeps a heartbeat's promise
  * (col_out_config.wall_ts); a record stamped earlier than promised reaches
@@ -48,7 +49,42 @@ struct col_out {
     uint64_t records;          /* records sent */
     bool failed;               /* a batch could not be delivered */
     FILE *out;                 /* print mode stream */
+    uint64_t synced_ns;        /* monotonic time the state file was last synced */
 };
+
+/* fdatasync of the state file: at most once a second */
+#define COL_OUT_STATE_SYNC_NS 1000000000ull
+
+/* Save the state as it is once batch `seq` (closed at b's frame, with b's
+ * counters) is handed over; b NULL: at `frames` with the shared counters. */
+static int s_save_state(struct col_out *o, const struct col_batch *b, uint64_t frames, uint64_t seq,
+                        uint64_t records, bool done)
+{
+    struct col_state_rec r;
+    memset(&r, 0, sizeof(r));
+    r.frames = b ? b->frames_end : frames;
+    r.seq = seq;
+    r.records_sent = records;
+    r.done = done;
+    if (b)
+        memcpy(r.stats, b->stats, sizeof(r.stats));
+    else
+        for (int i = 0; i < COL_STAT_COUNT; i++)
+            r.stats[i] = col_stats_get(o->stats, (enum col_stat)i);
+    r.stats[COL_STAT_BATCHES] = seq;
+    r.stats[COL_STAT_RECORDS_SENT] = records;
+    r.stats[COL_STAT_DNS_SENT] = o->dns_sent;
+    uint64_t now = cmn_mono_ns();
+    bool sync = done || now - o->synced_ns >= COL_OUT_STATE_SYNC_NS;
+    int rc = col_state_save(o->cfg.state, &r, sync);
+    if (rc != 0) {
+        CMN_LOG(ERR, "state file %s: %s", col_state_path(o->cfg.state), strerror(-rc));
+        return rc;
+    }
+    if (sync)
+        o->synced_ns = now;
+    return 0;
+}
 
 static bool s_aborting(const struct col_out *o)
 {
@@ -117,6 +153,13 @@ static void s_batch(struct col_out *o, struct col_batch *b)
         s_print(o, b);
         col_queue_release(o->q, b);
     } else {
+        /* The state first: a crash between the two loses this batch, counted
+         * as lost by the splitter (seq gap, totals), never sends it twice. */
+        if (o->cfg.state && s_save_state(o, b, 0, o->seq + 1, o->records + n, false) != 0) {
+            o->failed = true;
+            col_queue_release(o->q, b);
+            return;
+        }
         int rc = s_send_batch(o, b, o->seq + 1);
         if (rc != 0) {
             if (!o->failed)
@@ -284,6 +327,12 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
     o->q = q;
     o->dns = dns;
     o->stats = stats;
+    if (cfg->state && cfg->resume) {
+        const struct col_state_rec *r = cfg->resume;
+        o->seq = o->batches = r->seq;
+        o->records = r->records_sent;
+        o->dns_sent = r->stats[COL_STAT_DNS_SENT];
+    }
     if (cfg->print) {
         o->out = stdout;
         return o;
@@ -293,7 +342,8 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
         CMN_LOG(ERR, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
         goto err;
     }
-    o->spl = cmn_zmq_open(o->ctx, ZMQ_PUSH, cfg->splitter, false, COL_OUT_LINGER_MS, COL_OUT_HWM);
+    o->spl = cmn_zmq_open(o->ctx, ZMQ_PUSH, cfg->splitter, false, COL_OUT_LINGER_MS,
+                          cfg->small_queue ? COL_OUT_HWM_FILE : COL_OUT_HWM);
     if (!o->spl)
         goto err;
     if (cfg->merger) {
@@ -301,8 +351,12 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
         if (!o->mrg)
             goto err;
     }
-    if (cmn_wire_send_hello(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, cfg->id, o->cfg.name, 0) !=
-        0) {
+    uint64_t resume_seq = cfg->state && cfg->resumed ? o->seq + 1 : 0;
+    if (resume_seq)
+        CMN_LOG(NOTICE, "resuming after batch %" PRIu64 " (%" PRIu64 " records sent before)",
+                o->seq, o->records);
+    if (cmn_wire_send_hello_resume(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, cfg->id, o->cfg.name,
+                                   0, resume_seq) != 0) {
         CMN_LOG(ERR, "Hello to %s failed", cfg->splitter);
         goto err;
     }
@@ -324,7 +378,7 @@ int col_out_start(struct col_out *o)
     return 0;
 }
 
-int col_out_finish(struct col_out *o)
+int col_out_finish(struct col_out *o, uint64_t frames, bool eos)
 {
     __atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
     if (o->running) {
@@ -335,12 +389,24 @@ int col_out_finish(struct col_out *o)
     s_stats(o, true);
     if (o->cfg.print) {
         fflush(o->out);
-    } else {
+    } else if (eos) {
         int rc = s_eos(o);
         if (rc != 0) {
             CMN_LOG(ERR, "EndOfStream to %s not sent: %s", o->cfg.splitter, strerror(-rc));
             o->failed = true;
         }
+    }
+    if (o->cfg.state && !o->failed) {
+        /* frames past the last batch (no record made) are consumed too; a
+         * crash before this save resumes at the last batch and sends the
+         * end of stream again */
+        if (s_save_state(o, NULL, frames, o->seq, o->records, eos) != 0)
+            o->failed = true;
+        else if (!eos)
+            CMN_LOG(NOTICE,
+                    "stopped after frame %" PRIu64 " and batch %" PRIu64
+                    " without end of stream: start again with state file %s to resume",
+                    frames, o->seq, col_state_path(o->cfg.state));
     }
     CMN_LOG(INFO, "sent %" PRIu64 " batches, %" PRIu64 " records", o->batches, o->records);
     return o->failed ? -EIO : 0;

@@ -7,6 +7,9 @@
  * answers (col_dns) leave as DnsNames messages on the splitter socket after
  * each batch, when idle, and all of them before EndOfStream. In print mode it
  * writes one text line per record to stdout instead (debugging, tests).
+ * With a state file (capture files, col_state.h) it saves the state just
+ * before it hands each batch to ZeroMQ, and a resumed run goes on from the
+ * saved seq, totals and counters (its Hello carries resume_seq).
  */
 #ifndef COL_OUT_H
 #define COL_OUT_H
@@ -17,6 +20,7 @@
 
 #include "col_batch.h"
 #include "col_dns.h"
+#include "col_state.h"
 #include "col_stats.h"
 
 struct col_out_config {
@@ -31,6 +35,11 @@ struct col_out_config {
                                        port without PMD timestamps): heartbeats promise
                                        a lower bound of what comes next */
     uint64_t batch_delay_ns;        /* the RX side's longest hold of a partial batch */
+    struct col_state *state;        /* capture files: saved before each batch (borrowed), or NULL */
+    const struct col_state_rec *resume; /* with state: where the saved run stood (borrowed) */
+    bool resumed;                       /* resume holds a run that had started: Hello says so */
+    bool small_queue;                   /* capture files: few batches queued in ZeroMQ (what a
+                                           kill -9 loses; RX waits anyway) */
 };
 
 struct col_out;
@@ -44,9 +53,12 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
 /* Start the sender thread. 0 or -errno. */
 int col_out_start(struct col_out *o);
 
-/* The RX side is done: drain the queue, send EndOfStream, join the thread.
- * Returns 0, or -EIO when batches could not be delivered. */
-int col_out_finish(struct col_out *o);
+/* The RX side is done: drain the queue, join the thread, send EndOfStream
+ * when `eos` (a run stopped by a signal with a state file sends none: it is
+ * resumed later). With a state file, records `frames` consumed and, after
+ * EndOfStream, that the run is done. Returns 0, or -EIO when batches could
+ * not be delivered. */
+int col_out_finish(struct col_out *o, uint64_t frames, bool eos);
 
 /* Close sockets and free. Accepts NULL; NULLs *o. */
 void col_out_destroy(struct col_out **o);

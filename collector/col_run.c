@@ -3,12 +3,16 @@
  * owns its counters (kept in registers for a burst, published every 100 ms
  * and when idle) and its current batch; it never allocates, never logs per
  * packet, prefetches packet data and record lines ahead, and frees mbufs in
- * bulk. Common frames take cmn_parse's fast path.
+ * bulk. Common frames take cmn_parse's fast path. Capture files have a loop
+ * of their own over cmn_capfile's packets (borrowed from the mapping, each
+ * with its own link type), with the same counters, that closes each batch
+ * with the frame count and counters col_state saves.
  */
 #define CMN_LOG_TAG "run"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@
 #include "col_out.h"
 #include "col_port.h"
 #include "col_run.h"
+#include "col_state.h"
 #include "col_stats.h"
 
 #define COL_BURST        64           /* mbufs per rx_burst */
@@ -59,6 +64,7 @@ struct rx_ctx {
     uint32_t ts_mult;                 /* its units to ns */
     uint64_t expected;                /* files: packets the port will deliver (0: live) */
     bool file;                        /* source is a capture file */
+    uint64_t frames;                  /* capture files read directly: frames consumed */
     volatile sig_atomic_t *stop;      /* signals */
 };
 
@@ -308,7 +314,173 @@ static void s_rx_loop(struct rx_ctx *x)
     }
 }
 
-/* Files: scan, choose link type, convert mixed pcapng. Returns CMN_EXIT_*. */
+/* Link types the parser does not read, as met in a capture (for the warning). */
+struct s_unsupported {
+    uint32_t lt[8]; /* link types */
+    uint64_t n[8];  /* frames of each */
+    uint32_t count; /* entries used */
+};
+
+static void s_note_unsupported(struct s_unsupported *u, uint32_t lt)
+{
+    for (uint32_t i = 0; i < u->count; i++)
+        if (u->lt[i] == lt) {
+            u->n[i]++;
+            return;
+        }
+    if (u->count < 8) {
+        u->lt[u->count] = lt;
+        u->n[u->count++] = 1;
+    }
+}
+
+/* Hand a batch of a capture file to the sender with the position and
+ * counters a resumed run starts from. */
+static void s_file_submit(struct rx_ctx *x, struct col_batch *b, uint64_t frames)
+{
+    b->frames_end = frames;
+    memcpy(b->stats, x->local.v, sizeof(b->stats));
+    col_queue_submit(x->q, b);
+}
+
+/* Read a capture file to its end (or *stop, or max_packets). Batches are
+ * cut only when full and at the end, so the same frames always make the
+ * same batches (a resumed run sends what the killed one would have). */
+static void s_file_loop(struct rx_ctx *x, struct cmn_capfile *cf)
+{
+    uint64_t *v = x->local.v;
+    uint64_t frames = x->frames, max_pkts = x->cfg->max_packets ? x->cfg->max_packets : UINT64_MAX;
+    uint64_t next_pub = cmn_mono_ns() + COL_PORT_POLL;
+    struct s_unsupported unsup = {.count = 0};
+    struct col_batch *cur = NULL;
+    struct cmn_record spare; /* parse target when no batch is free (record dropped) */
+    struct cmn_cap_pkt pk;
+    int r = 0;
+    while (!*x->stop && v[COL_STAT_PACKETS] < max_pkts && (r = cmn_capfile_next(cf, &pk)) == 1) {
+        frames++;
+        if (!cur)
+            cur = s_batch(x);
+        struct cmn_record *rec = cur ? &cur->rec[cur->n] : &spare;
+        v[COL_STAT_PACKETS]++;
+        v[COL_STAT_BYTES] += pk.caplen;
+        enum cmn_parse_result pr =
+            cmn_parse_packet(pk.data, pk.caplen, pk.linktype, pk.ts_ns, &x->popts, rec);
+        if (unlikely(pr != CMN_PARSE_OK)) {
+            s_count_drop(x, pr);
+            if (pr == CMN_PARSE_UNSUPPORTED_LINKTYPE)
+                s_note_unsupported(&unsup, pk.linktype);
+        } else {
+            if (unlikely(col_dns_wanted(rec->proto, rec->sport)))
+                col_dns_extract(x->dns, pk.data, pk.caplen, pk.linktype, &x->popts, rec, v);
+            if (unlikely(!cur)) {
+                v[COL_STAT_DROP_QUEUE_FULL]++;
+            } else {
+                uint8_t fl = rec->flags;
+                v[COL_STAT_RECORDS]++;
+                v[COL_STAT_IP_BYTES] += rec->ip_len;
+                v[COL_STAT_TRUNCATED] += (fl & CMN_REC_TRUNCATED) != 0;
+                v[COL_STAT_FRAGMENTS_LATER] += (fl & CMN_REC_FRAG_LATER) != 0;
+                v[COL_STAT_TUNNELED] += (fl & CMN_REC_TUNNELED) != 0;
+                if (cur->n == 0 || pk.ts_ns < cur->first_ts)
+                    cur->first_ts = pk.ts_ns;
+                if (cur->n == 0 || pk.ts_ns > cur->last_ts)
+                    cur->last_ts = pk.ts_ns;
+                if (++cur->n == cur->cap) {
+                    s_file_submit(x, cur, frames);
+                    cur = NULL;
+                }
+            }
+        }
+        if (unlikely((frames & 4095) == 0)) {
+            uint64_t now = cmn_mono_ns();
+            if (now >= next_pub) {
+                col_stats_publish(x->shared, &x->local);
+                next_pub = now + COL_PORT_POLL;
+            }
+        }
+    }
+    if (r < 0)
+        CMN_LOG(WARN, "%s; the %" PRIu64 " packets before it are used", cmn_capfile_error(cf),
+                frames);
+    if (cur && cur->n)
+        s_file_submit(x, cur, frames);
+    else if (cur)
+        col_queue_release(x->q, cur);
+    for (uint32_t i = 0; i < unsup.count; i++) {
+        char nb[24];
+        CMN_LOG(WARN,
+                "%s: link type %" PRIu32 " (%s) is not parsed; its %" PRIu64
+                " packets are skipped and count as malformed_unsupported_linktype",
+                x->cfg->pcap, unsup.lt[i], cmn_capfile_linktype_name(unsup.lt[i], nb, sizeof(nb)),
+                unsup.n[i]);
+    }
+    x->frames = frames;
+    col_stats_publish(x->shared, &x->local);
+    CMN_LOG(INFO, "%s: %s, %" PRIu64 " frames read%s", x->cfg->pcap,
+            cmn_capfile_format(cf) == CMN_CAP_PCAPNG ? "pcapng" : "pcap", frames,
+            *x->stop ? " (stopped by a signal)" : "");
+}
+
+/* A mapped capture file that shrank under us: say so instead of dying
+ * silently of SIGBUS. */
+static void s_on_sigbus(int sig)
+{
+    static const char msg[] = "renkei-collector: SIGBUS reading the capture file: it was "
+                              "truncated or changed while being read\n";
+    (void)sig;
+    ssize_t w = write(2, msg, sizeof(msg) - 1);
+    (void)w;
+    _exit(CMN_EXIT_ERROR);
+}
+
+/* Open a capture file for the collector's own reader, and its state file:
+ * skip the frames a killed run had consumed and take its counters back.
+ * Returns CMN_EXIT_*. */
+static int s_open_file(struct rx_ctx *x, struct cmn_capfile **cf, struct col_state **st,
+                       struct col_state_rec *rec, bool *resumed)
+{
+    const struct col_run_config *c = x->cfg;
+    char err[768];
+    *cf = cmn_capfile_open(c->pcap, err, sizeof(err));
+    if (!*cf) {
+        CMN_LOG(ERR, "%s", err);
+        return CMN_EXIT_USAGE;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_sigbus;
+    sigaction(SIGBUS, &sa, NULL);
+    memset(rec, 0, sizeof(*rec));
+    *resumed = false;
+    if (!c->state)
+        return CMN_EXIT_OK;
+    *st = col_state_open(c->state, c->id, c->pcap, rec, err, sizeof(err));
+    if (!*st) {
+        CMN_LOG(ERR, "%s", err);
+        return CMN_EXIT_USAGE;
+    }
+    *resumed = rec->frames > 0 || rec->seq > 0;
+    if (!*resumed)
+        return CMN_EXIT_OK;
+    struct cmn_cap_pkt pk;
+    for (uint64_t i = 0; i < rec->frames; i++) {
+        if (cmn_capfile_next(*cf, &pk) != 1) {
+            CMN_LOG(ERR,
+                    "state file %s: %s was read to frame %" PRIu64 ", but it has only %" PRIu64
+                    " readable frames; delete the state file to start over",
+                    c->state, c->pcap, rec->frames, i);
+            return CMN_EXIT_USAGE;
+        }
+    }
+    x->frames = rec->frames;
+    memcpy(x->local.v, rec->stats, sizeof(x->local.v));
+    memcpy(x->shared->v, rec->stats, sizeof(x->shared->v));
+    CMN_LOG(NOTICE, "%s: resuming after frame %" PRIu64 " (state file %s%s)", c->pcap, rec->frames,
+            c->state, rec->done ? ": the run was complete, its end of stream is sent again" : "");
+    return CMN_EXIT_OK;
+}
+
+/* Files through net_pcap: scan, choose link type, convert mixed pcapng. Returns CMN_EXIT_*. */
 static int s_prepare_file(const struct col_run_config *c, char *tmp, size_t tmplen,
                           uint32_t *linktype, uint64_t *expected)
 {
@@ -347,6 +519,8 @@ static int s_prepare_file(const struct col_run_config *c, char *tmp, size_t tmpl
         }
         *linktype = CMN_LINK_RENKEI;
         *expected = n;
+        CMN_LOG(NOTICE, "%s: mixed link types: converted to renkei's framing for net_pcap",
+                c->pcap);
     }
     CMN_LOG(INFO, "%s: %s, %" PRIu64 " packets, link type %" PRIu32 "%s", c->pcap,
             info.format == CMN_CAP_PCAPNG ? "pcapng" : "pcap", info.packets, *linktype,
@@ -362,6 +536,10 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     struct col_queue *q = NULL;
     struct col_out *out = NULL;
     struct col_dns *dns = NULL;
+    struct cmn_capfile *cf = NULL;
+    struct col_state *st = NULL;
+    struct col_state_rec srec;
+    bool resumed = false;
     static struct col_stats shared; /* outlives the sender thread */
     struct rx_ctx x;
     memset(&x, 0, sizeof(x));
@@ -372,29 +550,38 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
     x.linktype = CMN_LINK_EN10MB;
     x.popts.keep_outer = c->keep_outer;
     x.file = c->source == COL_SRC_PCAP;
+    bool direct = x.file && !c->pcap_dpdk; /* read by us, not by a DPDK port */
+    memset(&srec, 0, sizeof(srec));
 
-    if (x.file) {
+    if (direct) {
+        rc = s_open_file(&x, &cf, &st, &srec, &resumed);
+        if (rc != CMN_EXIT_OK)
+            goto out;
+        rc = CMN_EXIT_ERROR;
+    } else if (x.file) {
         rc = s_prepare_file(c, tmp, sizeof(tmp), &x.linktype, &x.expected);
         if (rc != CMN_EXIT_OK)
             goto out;
         rc = CMN_EXIT_ERROR;
     }
-    struct col_port_config pc = {
-        .prog = c->prog,
-        .source = c->source,
-        .pcap = tmp[0] ? tmp : c->pcap,
-        .iface = c->iface,
-        .eal = c->eal,
-        .extra = c->extra_eal,
-        .n_extra = c->n_extra_eal,
-        .file_prefix = c->file_prefix,
-    };
-    port = col_port_new(&pc);
-    if (!port)
-        goto out;
-    x.port = col_port_id(port);
     x.ts_off = -1;
-    col_port_ts_field(port, &x.ts_off, &x.ts_flag, &x.ts_mult);
+    if (!direct) {
+        struct col_port_config pc = {
+            .prog = c->prog,
+            .source = c->source,
+            .pcap = tmp[0] ? tmp : c->pcap,
+            .iface = c->iface,
+            .eal = c->eal,
+            .extra = c->extra_eal,
+            .n_extra = c->n_extra_eal,
+            .file_prefix = c->file_prefix,
+        };
+        port = col_port_new(&pc);
+        if (!port)
+            goto out;
+        x.port = col_port_id(port);
+        col_port_ts_field(port, &x.ts_off, &x.ts_flag, &x.ts_mult);
+    }
 
     uint32_t nb = COL_QUEUE_BYTES / (c->batch_records * (uint32_t)sizeof(struct cmn_record));
     nb = nb < 8 ? 8 : nb > 4096 ? 4096 : nb;
@@ -418,12 +605,16 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         .signals = stop,
         .wall_ts = !x.file && x.ts_off < 0,
         .batch_delay_ns = (uint64_t)c->batch_delay_ms * 1000000ull,
+        .state = st,
+        .resume = &srec,
+        .resumed = resumed,
+        .small_queue = x.file,
     };
     /* ZeroMQ starts its I/O thread with the first socket and the sender
      * thread is started here: both inherit the creating thread's CPUs, so
      * give it the helper CPUs meanwhile and keep RX's core to RX. */
     cpu_set_t helpers, rx_cpus;
-    bool pin = col_port_helper_cpus(port, &helpers) &&
+    bool pin = port && col_port_helper_cpus(port, &helpers) &&
                pthread_getaffinity_np(pthread_self(), sizeof(rx_cpus), &rx_cpus) == 0 &&
                pthread_setaffinity_np(pthread_self(), sizeof(helpers), &helpers) == 0;
     out = col_out_new(&oc, q, dns, &shared);
@@ -436,10 +627,18 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         CMN_LOG(INFO, "sender and ZeroMQ threads kept off the RX lcore's CPUs");
     CMN_LOG(NOTICE, "collector %" PRIu32 " (%s) running: %s%s", c->id, c->name,
             c->print ? "printing records" : "sending to ", c->print ? "" : c->splitter);
-    s_rx_loop(&x);
-    rc = col_out_finish(out) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+    if (direct)
+        s_file_loop(&x, cf);
+    else
+        s_rx_loop(&x);
+    /* Stopped by a signal with a state file: no end of stream, the run is
+     * resumed later (col_out.h). */
+    bool eos = !(st && *stop);
+    rc = col_out_finish(out, x.frames, eos) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
 out:
     col_out_destroy(&out);
+    col_state_close(&st);
+    cmn_capfile_close(&cf);
     col_dns_destroy(&dns);
     col_queue_destroy(&q);
     col_port_destroy(&port);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT
- * col_run: one collector run from start to end of stream. Checks the input
- * (a capture file is scanned with cmn_capfile first: link types, packet
- * count, damage; mixed link types are converted, see col_convert.h), starts
- * the port and the sender thread, then runs the RX loop on the calling
- * thread: bursts of 64 from the port, parse, append to the current batch,
- * submit full or aged batches; after 1000 empty polls in a row it sleeps
- * 20 microseconds per poll until traffic returns (an idle port costs no
- * core). Ends when a capture file has been fully received, on *stop, after
+ * col_run: one collector run from start to end of stream. A capture file is
+ * read by the collector itself (cmn_capfile, memory-mapped, each packet with
+ * its own link type; no DPDK, no EAL), optionally resuming where a killed run
+ * stopped (col_state.h). A port (live interface, NIC, any vdev) goes through
+ * DPDK: the port and the sender thread start, then the RX loop runs on the
+ * calling thread: bursts of 64 from the port, parse, append to the current
+ * batch, submit full or aged batches; after 1000 empty polls in a row it
+ * sleeps between polls until traffic returns (an idle port costs no core).
+ * `pcap_dpdk` reads a capture file through DPDK's net_pcap vdev instead, as
+ * before (the file is scanned first: link types, packet count; mixed link
+ * types are converted, see col_convert.h): the differential test compares
+ * both paths. Ends when a capture file has been read, on *stop, after
  * max_packets or duration (benchmarks: a looping vdev never ends; the run
- * then logs its packet rate, drops and CPU time), or (files only) after an
- * idle timeout with a warning.
+ * then logs its packet rate, drops and CPU time), or (net_pcap only) after
+ * an idle timeout with a warning.
  */
 #ifndef COL_RUN_H
 #define COL_RUN_H
@@ -42,6 +46,8 @@ struct col_run_config {
     double idle_timeout;     /* files: seconds without packets before giving up */
     uint64_t max_packets;    /* stop after this many packets (0: no limit; benchmarks) */
     double duration;         /* stop this many seconds after the first packet (0: no limit) */
+    bool pcap_dpdk;          /* read the capture file through net_pcap (not by the collector) */
+    const char *state;       /* capture files: state file to resume from (NULL: none) */
 };
 
 /* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,

@@ -4,6 +4,9 @@
  * it before use; anything that does not fit is "damage" with a reason that
  * names the file, the byte offset and the field. No libpcap: the collector
  * needs per-packet link types of pcapng files, which libpcap does not expose.
+ * A regular file is memory-mapped: packets are handed out in place, never
+ * copied (the collector reads capture files itself this way); should mmap
+ * fail, stdio reads into a bounded buffer instead.
  */
 #define CMN_LOG_TAG "capfile"
 #include <errno.h>
@@ -12,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "cmn_capfile.h"
 #include "cmn_file.h"
@@ -41,7 +46,9 @@ struct cap_iface {
 };
 
 struct cmn_capfile {
-    FILE *f;                                 /* the open file */
+    FILE *f;                                 /* the open file (NULL once mapped) */
+    uint8_t *map;                            /* the whole file, mapped PROT_READ, or NULL */
+    uint64_t size;                           /* bytes mapped */
     char path[256];                          /* for messages */
     enum cmn_cap_format format;              /* pcap or pcapng */
     bool swap;                               /* file (or section) byte order differs from ours */
@@ -85,9 +92,22 @@ __attribute__((format(printf, 2, 3))) static int s_fail(struct cmn_capfile *cf, 
     return -EBADMSG;
 }
 
+/* Bytes of the map left after the read position. */
+static uint64_t s_left(const struct cmn_capfile *cf)
+{
+    return cf->offset < cf->size ? cf->size - cf->offset : 0;
+}
+
 /* Read exactly n bytes. 1 read, 0 clean EOF before any byte, -1 short read. */
 static int s_read(struct cmn_capfile *cf, void *dst, size_t n)
 {
+    if (cf->map) {
+        uint64_t left = s_left(cf);
+        size_t got = left < n ? (size_t)left : n;
+        memcpy(dst, cf->map + cf->offset, got);
+        cf->offset += got;
+        return got == n ? 1 : got == 0 ? 0 : -1;
+    }
     size_t got = fread(dst, 1, n, cf->f);
     cf->offset += got;
     if (got == n)
@@ -99,10 +119,30 @@ static int s_skip(struct cmn_capfile *cf, uint64_t n)
 {
     if (n == 0)
         return 0;
+    if (cf->map) { /* past the end is found by the next read, as with fseeko */
+        cf->offset += n;
+        return 0;
+    }
     if (fseeko(cf->f, (off_t)n, SEEK_CUR) != 0)
         return -1;
     cf->offset += n;
     return 0;
+}
+
+/* The next n bytes: in place when mapped (no copy), else read into cf->buf
+ * (n <= its size). NULL on a short read (the callers' "truncated"). */
+static const uint8_t *s_take(struct cmn_capfile *cf, size_t n)
+{
+    if (cf->map) {
+        if (s_left(cf) < n) {
+            cf->offset = cf->size;
+            return NULL;
+        }
+        const uint8_t *p = cf->map + cf->offset;
+        cf->offset += n;
+        return p;
+    }
+    return s_read(cf, cf->buf, n) == 1 ? cf->buf : NULL;
 }
 
 /* Units per second to ns: exact for 10^n, 128-bit for 2^n. */
@@ -138,12 +178,13 @@ static int s_pcap_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
     if (frac >= (cf->ns ? 1000000000u : 1000000u))
         return s_fail(cf, "record at offset %" PRIu64 " has a bad timestamp fraction %" PRIu32, at,
                       frac);
-    if (caplen > 0 && s_read(cf, cf->buf, caplen) != 1)
+    const uint8_t *data = caplen > 0 ? s_take(cf, caplen) : cf->buf;
+    if (!data)
         return s_fail(cf,
                       "truncated packet data at offset %" PRIu64 " after %" PRIu64
                       " packets (%" PRIu32 " bytes announced)",
                       at, cf->packets, caplen);
-    pkt->data = cf->buf;
+    pkt->data = data;
     pkt->caplen = caplen;
     pkt->origlen = origlen < caplen ? caplen : origlen;
     pkt->ts_ns = (uint64_t)sec * 1000000000ull + (cf->ns ? frac : (uint64_t)frac * 1000ull);
@@ -229,19 +270,20 @@ static int s_shb(struct cmn_capfile *cf, const uint8_t h[8], uint64_t at)
         return s_fail(cf, "section header block at offset %" PRIu64 ": bad block length %" PRIu32,
                       at, blen);
     uint32_t rest = blen - 12; /* after type, length, BOM */
-    if (s_read(cf, cf->buf, rest) != 1)
+    const uint8_t *b = s_take(cf, rest);
+    if (!b)
         return s_fail(cf, "truncated section header block at offset %" PRIu64, at);
-    uint16_t major = s_u16(cf, cf->buf), minor = s_u16(cf, cf->buf + 2);
+    uint16_t major = s_u16(cf, b), minor = s_u16(cf, b + 2);
     if (major != 1)
         return s_fail(cf, "pcapng major version %u unsupported (section at offset %" PRIu64 ")",
                       major, at);
     (void)minor;
     /* Options before the trailer, as libpcap does: an overlong option is the
      * more telling message when both are wrong. */
-    int rc = s_options(cf, cf->buf + 12, cf->buf + rest - 4, PCAPNG_SHB, at, NULL, NULL);
+    int rc = s_options(cf, b + 12, b + rest - 4, PCAPNG_SHB, at, NULL, NULL);
     if (rc != 0)
         return rc;
-    if (s_u32(cf, cf->buf + rest - 4) != blen)
+    if (s_u32(cf, b + rest - 4) != blen)
         return s_fail(cf,
                       "section header block at offset %" PRIu64
                       ": trailing length differs from leading length %" PRIu32,
@@ -325,12 +367,12 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
                           " packets): length %" PRIu32 " exceeds the maximum of %u",
                           type, at, cf->packets, blen,
                           type == PCAPNG_IDB ? CAP_MAX_META : CAP_MAX_BLOCK);
-        if (s_read(cf, cf->buf, blen - 8) != 1)
+        const uint8_t *b = s_take(cf, blen - 8);
+        if (!b)
             return s_fail(cf,
                           "truncated block type 0x%08" PRIx32 " at offset %" PRIu64 " (%" PRIu32
                           " bytes announced)",
                           type, at, blen);
-        const uint8_t *b = cf->buf;
         uint32_t body = blen - 12;
         if (s_u32(cf, b + body) != blen)
             return s_fail(cf,
@@ -423,7 +465,20 @@ static struct cmn_capfile *s_open(const char *path, char *err, size_t errlen, in
         *rc = errno == EISDIR || errno == EINVAL ? -EINVAL : -EIO;
         goto err;
     }
-    setvbuf(cf->f, cf->iobuf, _IOFBF, CAP_IOBUF);
+    struct stat st;
+    if (fstat(fileno(cf->f), &st) == 0 && st.st_size > 0 &&
+        (uint64_t)st.st_size <= (uint64_t)SIZE_MAX) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(cf->f), 0);
+        if (m != MAP_FAILED) {
+            madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+            cf->map = m;
+            cf->size = (uint64_t)st.st_size;
+            fclose(cf->f);
+            cf->f = NULL;
+        }
+    }
+    if (cf->f)
+        setvbuf(cf->f, cf->iobuf, _IOFBF, CAP_IOBUF);
     uint8_t h[24];
     int r = s_read(cf, h, 8);
     if (r != 1) {
@@ -489,9 +544,19 @@ int cmn_capfile_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
     int rc = cf->format == CMN_CAP_PCAP ? s_pcap_next(cf, pkt) : s_pcapng_next(cf, pkt);
     if (rc == 1)
         cf->packets++;
-    else if (rc == 0 && ferror(cf->f))
+    else if (rc == 0 && cf->f && ferror(cf->f))
         rc = s_fail(cf, "read error after %" PRIu64 " packets: %s", cf->packets, strerror(EIO));
     return rc;
+}
+
+uint64_t cmn_capfile_offset(const struct cmn_capfile *cf)
+{
+    return cf->offset;
+}
+
+uint64_t cmn_capfile_packets(const struct cmn_capfile *cf)
+{
+    return cf->packets;
 }
 
 const char *cmn_capfile_error(const struct cmn_capfile *cf)
@@ -515,6 +580,8 @@ void cmn_capfile_close(struct cmn_capfile **cf)
         return;
     if ((*cf)->f)
         fclose((*cf)->f);
+    if ((*cf)->map)
+        munmap((*cf)->map, (size_t)(*cf)->size);
     free((*cf)->iobuf);
     free((*cf)->buf);
     free(*cf);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * cmn_capfile: reads capture files without libpcap: classic pcap (µs and ns,
  * either byte order) and pcapng (several sections and interfaces, each with
- * its own link type), told apart by magic number, never by file name. Used by
- * the collector to learn link types (the DPDK pcap vdev does not pass them
- * on) and count packets, and by `renkei analyze` to reject unreadable files
- * before starting the pipeline. Every error names the file and what is wrong.
+ * its own link type), told apart by magic number, never by file name. The
+ * collector reads capture files with it (memory-mapped: packets are borrowed
+ * in place); `renkei analyze` checks file headers with it before starting
+ * the pipeline. Every error names the file and what is wrong. A regular file
+ * that shrinks while mapped raises SIGBUS on the next read of the lost part
+ * (the collector turns it into a message).
  */
 #ifndef CMN_CAPFILE_H
 #define CMN_CAPFILE_H
@@ -71,6 +73,10 @@ struct cmn_capfile *cmn_capfile_open(const char *path, char *err /* OUT */, size
  * rest of the file is damaged (reason via cmn_capfile_error). Non-packet
  * pcapng blocks are skipped. */
 int cmn_capfile_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt /* OUT */);
+
+/* File offset of the next unread byte; packets returned so far. */
+uint64_t cmn_capfile_offset(const struct cmn_capfile *cf);
+uint64_t cmn_capfile_packets(const struct cmn_capfile *cf);
 
 /* Reason of the last failure ("" if none). Borrowed. */
 const char *cmn_capfile_error(const struct cmn_capfile *cf);

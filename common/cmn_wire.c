@@ -754,6 +754,12 @@ int cmn_wire_send_heartbeat_from(void *sock, Renkei__NodeKind kind, uint32_t nod
 int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         uint32_t tracker_count)
 {
+    return cmn_wire_send_hello_resume(sock, kind, node_id, name, tracker_count, 0);
+}
+
+int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                               const char *name, uint32_t tracker_count, uint64_t resume_seq)
+{
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.kind = kind;
     h.node_id = node_id;
@@ -761,6 +767,7 @@ int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     h.pid = (uint32_t)getpid();
     h.name = (char *)(uintptr_t)(name ? name : "");
     h.tracker_count = tracker_count;
+    h.resume_seq = resume_seq;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
     env.hello = &h;

@@ -206,6 +206,11 @@ int cmn_wire_send_heartbeat_from(void *sock, Renkei__NodeKind kind, uint32_t nod
 int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         uint32_t tracker_count);
 
+/* The same with Hello.resume_seq: a collector resuming after a crash names the
+ * first batch seq it sends now (0: fresh start). */
+int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                               const char *name, uint32_t tracker_count, uint64_t resume_seq);
+
 /* Value of counter `name` in a Stats message, or `def` when absent. */
 uint64_t cmn_wire_stat(const Renkei__Stats *s, const char *name, uint64_t def);
 

@@ -46,6 +46,10 @@ struct s_coll {
     uint64_t gap_batches;      /* batches missing from the seq sequence */
     uint64_t batches_sent;     /* from its EndOfStream(s), cumulative */
     uint64_t records_sent;     /* from its EndOfStream(s), cumulative */
+    uint64_t base_batches;     /* batches_sent / records_sent before its current run (a */
+    uint64_t base_records;     /* resumed run's EndOfStream counts the whole run) */
+    uint64_t replay_upto;      /* after a resume: batches up to this seq arrived already */
+    bool ignoring;             /* resumed after its end of stream: nothing more is taken */
     int src;                   /* its source index in the dedup merge */
     uint64_t heard_ns;         /* monotonic time of its last message */
     bool down;                 /* silent past liveness_timeout (until it speaks again) */
@@ -97,6 +101,9 @@ struct spl_node {
     uint64_t epochs_flushed;      /* EpochFlush rounds sent */
     uint64_t epochs_untracked;    /* epochs not remembered because pending was full */
     uint64_t batches_reordered;   /* seq not above the last one (duplicate or restart) */
+    uint64_t collector_resumes;   /* Hellos of collectors resuming a run after a crash */
+    uint64_t batches_duplicate;   /* batches a resumed collector sent again: dropped */
+    uint64_t records_duplicate;   /* records in them */
     uint64_t send_errors;         /* failed sends of any kind */
     uint64_t records_send_failed; /* records in out-batches that could not be sent */
     uint64_t dns_messages;        /* DnsNames messages forwarded to the merger */
@@ -238,7 +245,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 37 };
+    enum { FIXED = 40 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -277,6 +284,9 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("epochs_flushed", node->epochs_flushed);
     S_FIXED("epochs_untracked", node->epochs_untracked);
     S_FIXED("batches_reordered", node->batches_reordered);
+    S_FIXED("collector_resumes", node->collector_resumes);
+    S_FIXED("batches_duplicate", node->batches_duplicate);
+    S_FIXED("records_duplicate", node->records_duplicate);
     S_FIXED("send_errors", node->send_errors);
     S_FIXED("records_send_failed", node->records_send_failed);
     S_FIXED("collectors_seen", node->ncoll);
@@ -584,17 +594,46 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
     struct s_coll *c = s_coll_get(node, h->node_id);
     if (!c)
         return;
+    if (h->name && h->name[0])
+        snprintf(c->name, sizeof(c->name), "%s", h->name);
+    if (h->resume_seq > 0) {
+        /* A collector resuming its run after a crash (collector/col_state.h):
+         * its sequence and totals go on; what died with the old process
+         * shows as a seq gap and in the totals of its end of stream. */
+        node->collector_resumes++;
+        if (c->ended) {
+            /* Its end of stream had arrived: everything it sent did. */
+            c->ignoring = true;
+            CMN_LOG(NOTICE,
+                    "collector %" PRIu32 " (%s) resumed after its end of stream had arrived: "
+                    "its messages are ignored",
+                    c->id, c->name);
+            return;
+        }
+        if (h->resume_seq <= c->last_seq)
+            c->replay_upto = c->last_seq; /* sent again: drop what arrived already */
+        CMN_LOG(NOTICE,
+                "collector %" PRIu32 " (%s, pid %" PRIu32 ") resumed at batch %" PRIu64
+                " (last one received %" PRIu64 ")",
+                c->id, c->name, h->pid, h->resume_seq, c->last_seq);
+        return;
+    }
+    c->ignoring = false;
+    c->replay_upto = 0;
     if (c->ended) {
         /* A new run of an ended collector (daemon mode): it counts as live again. */
         c->ended = false;
         node->nended--;
         c->last_seq = 0;
     } else if (c->last_seq > 0) {
-        CMN_LOG(WARN, "collector %" PRIu32 " restarted without end of stream", c->id);
+        CMN_LOG(WARN,
+                "collector %" PRIu32 " restarted without end of stream and without a state "
+                "file: what it sends again is counted again",
+                c->id);
         c->last_seq = 0;
     }
-    if (h->name && h->name[0])
-        snprintf(c->name, sizeof(c->name), "%s", h->name);
+    c->base_batches = c->batches_sent;
+    c->base_records = c->records_sent;
     CMN_LOG(INFO, "hello from collector %" PRIu32 " (%s, pid %" PRIu32 ")", c->id, c->name, h->pid);
 }
 
@@ -617,6 +656,15 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
     struct s_coll *c = s_coll_get(node, b->collector_id);
     if (!c)
         return;
+    if (c->ignoring) {
+        node->unexpected_messages++;
+        return;
+    }
+    if (b->seq <= c->replay_upto) {
+        node->batches_duplicate++;
+        node->records_duplicate += (uint64_t)n;
+        return;
+    }
     if (b->seq > c->last_seq) {
         uint64_t gap = b->seq - c->last_seq - 1;
         if (gap > 0)
@@ -625,7 +673,11 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         c->gap_batches += gap;
         c->last_seq = b->seq;
     } else {
+        /* Only across a restart: the old connection's last batches read
+         * after the new one's first. It fills a hole counted as a gap. */
         node->batches_reordered++;
+        if (c->gap_batches > 0)
+            c->gap_batches--;
     }
     c->batches_received++;
     c->records_received += (uint64_t)n;
@@ -676,14 +728,15 @@ static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
     struct s_coll *c = s_coll_get(node, e->node_id);
     if (!c)
         return;
-    if (c->ended) {
+    if (c->ended || c->ignoring) {
         node->unexpected_messages++;
         return;
     }
     c->ended = true;
     node->nended++;
-    c->batches_sent += e->batches_sent;
-    c->records_sent += e->records_sent;
+    /* this run's totals (a resumed run's count from its start) */
+    c->batches_sent = c->base_batches + e->batches_sent;
+    c->records_sent = c->base_records + e->records_sent;
     if (c->records_sent != c->records_received)
         CMN_LOG(WARN, "collector %" PRIu32 " (%s) sent %" PRIu64 " records, %" PRIu64 " arrived",
                 c->id, c->name, c->records_sent, c->records_received);
