@@ -219,7 +219,7 @@ void cmn_metrics_publish(struct cmn_metrics *m, const struct cmn_counter *c, siz
             else {
                 fprintf(f, "%s ", m->kind);
                 s_help(f, x->orig);
-                fputs(" (the counter of its Stats messages)", f);
+                fputs(" (as in its Stats messages)", f);
             }
             fprintf(f, "\n# TYPE %s %s\n", x->family, s_type_name(x->type));
         }
@@ -556,7 +556,7 @@ struct cmn_metrics *cmn_metrics_new(const struct cmn_metrics_config *cfg, int *e
     pthread_sigmask(SIG_BLOCK, &block, &old);
     m->mhd = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_handler, m,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CMN_METRICS_CONNS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CMN_METRICS_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CMN_METRICS_TIMEOUT_S, MHD_OPTION_END);
