@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,18 +34,18 @@
 #define S_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct cmn_metrics {
-    struct MHD_Daemon *mhd; /* serving thread; NULL until started */
-    int fd;                 /* listening socket (MHD uses it, we close it) */
-    uint16_t port;          /* bound port */
-    char *kind;             /* sanitised kind, the prefix after renkei_ */
-    char *labels;           /* node="<id>",name="<escaped>" */
-    char *token;            /* bearer token, or NULL: none required */
-    size_t token_len;       /* its length */
-    pthread_mutex_t lock;   /* text, text_len, published_ns, dropped */
-    char *text;             /* the last snapshot's exposition text (owned) */
-    size_t text_len;        /* bytes in text */
-    uint64_t published_ns;  /* monotonic time of the last publish (start: creation) */
-    uint64_t dropped;       /* samples left out as duplicates */
+    struct MHD_Daemon *mhd;       /* serving thread; NULL until started */
+    int fd;                       /* listening socket (MHD uses it, we close it) */
+    uint16_t port;                /* bound port */
+    char *kind;                   /* sanitised kind, the prefix after renkei_ */
+    char *labels;                 /* node="<id>",name="<escaped>" */
+    char *token;                  /* bearer token, or NULL: none required */
+    size_t token_len;             /* its length */
+    pthread_mutex_t lock;         /* text, text_len, published_ns */
+    char *text;                   /* the last snapshot's exposition text (owned) */
+    size_t text_len;              /* bytes in text */
+    uint64_t published_ns;        /* monotonic time of the last publish (start: creation) */
+    atomic_uint_fast64_t dropped; /* samples left out as duplicates */
 };
 
 /* ---- text format --------------------------------------------------------- */
@@ -244,8 +245,8 @@ void cmn_metrics_publish(struct cmn_metrics *m, const struct cmn_counter *c, siz
     m->text = buf;
     m->text_len = len;
     m->published_ns = s_mono_ns();
-    m->dropped += dropped;
     pthread_mutex_unlock(&m->lock);
+    atomic_fetch_add(&m->dropped, dropped);
     free(old);
     if (dropped)
         CMN_LOG(INFO, "%" PRIu64 " duplicate or reserved samples left out of the snapshot",
@@ -254,11 +255,7 @@ void cmn_metrics_publish(struct cmn_metrics *m, const struct cmn_counter *c, siz
 
 uint64_t cmn_metrics_dropped(const struct cmn_metrics *m)
 {
-    struct cmn_metrics *mm = (struct cmn_metrics *)(uintptr_t)m; /* the lock only */
-    pthread_mutex_lock(&mm->lock);
-    uint64_t d = m->dropped;
-    pthread_mutex_unlock(&mm->lock);
-    return d;
+    return atomic_load(&m->dropped);
 }
 
 /* The response body: the snapshot, then the module's own gauges. Owned by

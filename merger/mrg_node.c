@@ -408,10 +408,13 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
         memcpy(all + nc, n->acct_rows, n->n_acct * sizeof(*all));
     size_t k = 0;
     uint64_t mono = cmn_mono_ns();
-    x[k++] = (struct cmn_metric){.name = "final",
-                                 .type = CMN_METRIC_GAUGE,
-                                 .value = final,
-                                 .help = "1 once the run ended and its accounting was stored"};
+    /* node_stats' final flag drops back to 0 at the next periodic row; the
+     * gauge stays 1 until another run begins */
+    x[k++] = (struct cmn_metric){
+        .name = "final",
+        .type = CMN_METRIC_GAUGE,
+        .value = final || (n->acct.ended && !n->run_active),
+        .help = "1 from the end of a run (its accounting stored) until the next begins"};
     if (n->have_committed) {
         x[k++] = (struct cmn_metric){.name = "epoch",
                                      .type = CMN_METRIC_GAUGE,
