@@ -4,6 +4,7 @@
  * Exit codes: 0 ok, 1 runtime error, 2 usage, 3 records were lost.
  */
 #define CMN_LOG_TAG "merger"
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cmn_cli.h"
 #include "cmn_curve.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "cmn_names.h"
 #include "cmn_sites.h"
 #include "cmn_wire.h"
@@ -42,6 +44,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"liveness_timeout", "SECONDS",
      "the splitter or a tracker silent this long is marked down, 0 never (default 30)"},
     CMN_CURVE_CLI_OPTS,
+    CMN_METRICS_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
     /* cmn_cli_parse applied log_level (a built-in key) */
     struct mrg_node_config nc = {0};
     struct cmn_sites *sites = NULL;
+    struct cmn_metrics *metrics = NULL;
     uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0, live = 0;
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
@@ -105,6 +109,13 @@ int main(int argc, char **argv)
         free(se);
     }
 
+    /* before the socket: a bad address or a port in use stops the start */
+    int mrc = cmn_metrics_from_config(cfg, section, "merger", 0, nc.listen, &metrics);
+    if (mrc != 0) {
+        rc = mrc == -EINVAL ? CMN_EXIT_USAGE : CMN_EXIT_ERROR;
+        goto out;
+    }
+    nc.metrics = metrics;
     s_node = mrg_node_new(&nc);
     if (!s_node) {
         rc = CMN_EXIT_ERROR;
@@ -125,6 +136,7 @@ int main(int argc, char **argv)
     }
     mrg_node_destroy(&s_node);
 out:
+    cmn_metrics_destroy(&metrics);
     cmn_sites_destroy(&sites);
     cmn_config_destroy(&cfg);
     return rc;

@@ -21,6 +21,7 @@
 #include "cmn_cli.h"
 #include "cmn_curve.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "cmn_wire.h"
 #include "mrg_db.h"
 #include "mrg_node.h"
@@ -82,24 +83,28 @@ struct mrg_node {
     bool spl_down;            /* the splitter is marked down */
 
     /* counters (merger's own node_stats) */
-    uint64_t messages;          /* envelopes received */
-    uint64_t undecodable;       /* messages that did not decode (dropped) */
-    uint64_t unexpected;        /* decodable but not for the merger (dropped) */
-    uint64_t impostors;         /* from a CURVE peer speaking for a node it may not (as=) */
-    uint64_t results;           /* TrackerResult chunks received */
-    uint64_t results_invalid;   /* results whose arrays failed validation */
-    uint64_t results_late;      /* results for an epoch already committed */
-    uint64_t epochs_committed;  /* commits */
-    uint64_t epochs_incomplete; /* committed without all chunks (end of run) */
-    uint64_t sessions_stored;   /* distinct session deltas stored */
-    uint64_t shared_dedup;      /* shared sessions stored once */
-    uint64_t shared_mismatch;   /* of those, copies that differed */
-    uint64_t db_errors;         /* failed commits */
-    uint64_t dns_messages;      /* DnsNames messages received */
-    struct mrg_dns_stats dns;   /* their names: stored, capped, invalid */
-    uint64_t runs_ended;        /* runs that ended */
-    struct mrg_accounting acct; /* last run's accounting */
-    bool handle_error;          /* the run mrg_node_handle just ended failed to close */
+    uint64_t messages;             /* envelopes received */
+    uint64_t undecodable;          /* messages that did not decode (dropped) */
+    uint64_t unexpected;           /* decodable but not for the merger (dropped) */
+    uint64_t impostors;            /* from a CURVE peer speaking for a node it may not (as=) */
+    uint64_t results;              /* TrackerResult chunks received */
+    uint64_t results_invalid;      /* results whose arrays failed validation */
+    uint64_t results_late;         /* results for an epoch already committed */
+    uint64_t epochs_committed;     /* commits */
+    uint64_t epochs_incomplete;    /* committed without all chunks (end of run) */
+    uint64_t sessions_stored;      /* distinct session deltas stored */
+    uint64_t shared_dedup;         /* shared sessions stored once */
+    uint64_t shared_mismatch;      /* of those, copies that differed */
+    uint64_t db_errors;            /* failed commits */
+    uint64_t dns_messages;         /* DnsNames messages received */
+    struct mrg_dns_stats dns;      /* their names: stored, capped, invalid */
+    uint64_t runs_ended;           /* runs that ended */
+    struct mrg_accounting acct;    /* last run's accounting */
+    bool handle_error;             /* the run mrg_node_handle just ended failed to close */
+    uint64_t committed_end_ns;     /* capture-time end of the last epoch committed (0: none) */
+    struct cmn_counter *acct_rows; /* the last run's accounting rows (node_stats), or NULL */
+    char (*acct_names)[64];        /* names the rows point into */
+    size_t n_acct;                 /* rows */
 };
 
 static const char *s_kind_name(Renkei__NodeKind k)
@@ -270,6 +275,7 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
     if (!s->final && (!n->have_committed || s->epoch > n->last_committed)) {
         n->last_committed = s->epoch;
         n->have_committed = true;
+        n->committed_end_ns = (epoch + 1) * ens;
     }
     bool final = s->final;
     s_slot_free(s);
@@ -381,10 +387,75 @@ static uint64_t s_stat(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id, c
     return v == missing ? 0 : v;
 }
 
-/* The merger's own counters, as node_stats rows (kind "merger", id 0). */
-static void s_put_own_stats(struct mrg_node *n, bool final)
+/* Counters of the merger's node_stats rows that go up and down: the
+ * accounting of the last run. */
+static const char *const s_gauges[] = {"records_lost", "*.records_lost", "pipes_unverifiable",
+                                       NULL};
+
+/* The node_stats rows just stored (own counters c[0..nc), the accounting
+ * rows of the last run) to /metrics, with the endpoint's own gauges. */
+static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc, bool final)
 {
-    const struct cmn_counter c[] = {
+    if (!n->cfg.metrics)
+        return;
+    struct cmn_counter *all = calloc(nc + n->n_acct + 1, sizeof(*all));
+    struct cmn_metric *x = calloc(n->n_trackers + 4, sizeof(*x));
+    char(*peer)[24] = calloc(n->n_trackers + 1, sizeof(*peer));
+    if (!all || !x || !peer)
+        abort();
+    memcpy(all, c, nc * sizeof(*c));
+    if (n->n_acct)
+        memcpy(all + nc, n->acct_rows, n->n_acct * sizeof(*all));
+    size_t k = 0;
+    uint64_t mono = cmn_mono_ns();
+    /* node_stats' final flag drops back to 0 at the next periodic row; the
+     * gauge stays 1 until another run begins */
+    x[k++] = (struct cmn_metric){
+        .name = "final",
+        .type = CMN_METRIC_GAUGE,
+        .value = final || (n->acct.ended && !n->run_active),
+        .help = "1 from the end of a run (its accounting stored) until the next begins"};
+    if (n->have_committed) {
+        x[k++] = (struct cmn_metric){.name = "epoch",
+                                     .type = CMN_METRIC_GAUGE,
+                                     .value = n->last_committed,
+                                     .help = "the last epoch committed"};
+        x[k++] = (struct cmn_metric){
+            .name = "lag_seconds",
+            .type = CMN_METRIC_GAUGE_REAL,
+            .real = ((double)cmn_now_ns() - (double)n->committed_end_ns) / 1e9,
+            .help = "wall clock minus the end of the last epoch committed (capture time; "
+                    "large for a replayed capture)"};
+    }
+    static const char help[] = "seconds since the peer's last message in this run";
+    if (n->run_active && n->spl_heard)
+        x[k++] = (struct cmn_metric){.name = "peer_last_heard_seconds",
+                                     .type = CMN_METRIC_GAUGE_REAL,
+                                     .real = (double)(mono - n->spl_heard) / 1e9,
+                                     .peer = "splitter",
+                                     .help = help};
+    for (uint32_t t = 0; n->run_active && t < n->n_trackers && t < MRG_MAX_TRACKERS; t++) {
+        if (!n->trk_heard[t])
+            continue;
+        snprintf(peer[t], sizeof(peer[t]), "tracker.%" PRIu32, t);
+        x[k++] = (struct cmn_metric){.name = "peer_last_heard_seconds",
+                                     .type = CMN_METRIC_GAUGE_REAL,
+                                     .real = (double)(mono - n->trk_heard[t]) / 1e9,
+                                     .peer = peer[t],
+                                     .help = help};
+    }
+    cmn_metrics_publish(n->cfg.metrics, all, nc + n->n_acct, s_gauges, x, k);
+    free(all);
+    free(x);
+    free(peer);
+}
+
+#define MRG_OWN_COUNTERS 18 /* entries of s_own_counters */
+
+/* The merger's own counters into c[MRG_OWN_COUNTERS]. */
+static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
+{
+    const struct cmn_counter own[MRG_OWN_COUNTERS] = {
         {"messages_received", n->messages},
         {"messages_undecodable", n->undecodable},
         {"messages_unexpected", n->unexpected},
@@ -404,7 +475,16 @@ static void s_put_own_stats(struct mrg_node *n, bool final)
         {"dns_names_invalid", n->dns.invalid},
         {"connections_refused", cmn_curve_refused()},
     };
-    mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, final, c, sizeof(c) / sizeof(c[0]));
+    memcpy(c, own, sizeof(own));
+}
+
+/* The merger's own counters, as node_stats rows (kind "merger", id 0). */
+static void s_put_own_stats(struct mrg_node *n, bool final)
+{
+    struct cmn_counter c[MRG_OWN_COUNTERS];
+    s_own_counters(n, c);
+    mrg_db_put_stats(n->db, "merger", 0, n->cfg.listen, final, c, MRG_OWN_COUNTERS);
+    s_publish(n, c, MRG_OWN_COUNTERS, final);
 }
 
 /* ---- accounting ---- */
@@ -574,8 +654,12 @@ static void s_account(struct mrg_node *n)
     mrg_db_meta_set_u64(n->db, "records_lost", a->records_lost);
     mrg_db_meta_set_u64(n->db, "duplicates_removed", dup);
     mrg_db_meta_set_text(n->db, "records_lost_where", a->where);
-    free(rows);
-    free(names);
+    /* kept for /metrics: the accounting rows stay in node_stats too */
+    free(n->acct_rows);
+    free(n->acct_names);
+    n->acct_rows = rows;
+    n->acct_names = names;
+    n->n_acct = nr;
 }
 
 static bool s_run_lossy(const struct mrg_accounting *a)
@@ -1005,6 +1089,9 @@ int mrg_node_run(struct mrg_node *n)
     uint64_t ival = (uint64_t)n->cfg.stats_interval * 1000000000ull;
     uint64_t next_stats = cmn_mono_ns() + ival;
     uint64_t next_beat = 0;
+    struct cmn_counter own[MRG_OWN_COUNTERS]; /* the counters' names show from the start */
+    s_own_counters(n, own);
+    s_publish(n, own, MRG_OWN_COUNTERS, false);
     /* results arrive as large messages: keep freed buffers mapped */
     cmn_wire_keep_buffers();
     while (!n->stop) {
@@ -1124,6 +1211,8 @@ void mrg_node_destroy(struct mrg_node **np)
     free(n->tracker_eos);
     free(n->trk_down);
     free(n->trk_heard);
+    free(n->acct_rows);
+    free(n->acct_names);
     free(n);
     *np = NULL;
 }

@@ -15,6 +15,11 @@
  * merger writes meta.merger_heartbeat_ns every second so `renkei analyze`
  * and `renkei status` see a merger that stopped. One thread owns a
  * node; only mrg_node_stop() may be called from elsewhere (signal handlers).
+ * Metrics (cfg.metrics): whenever the merger stores its own node_stats rows
+ * (every stats_interval, at the end of a run: its counters and the run's
+ * accounting rows) it publishes the same names and values to its /metrics,
+ * with epoch, lag_seconds, peer_last_heard_seconds{peer="splitter" /
+ * "tracker.<i>"} and final.
  */
 #ifndef MRG_NODE_H
 #define MRG_NODE_H
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 struct cmn_sites;
+struct cmn_metrics;
 
 struct mrg_node_config {
     const char *listen;            /* ZeroMQ endpoint to bind, e.g. "tcp://0.0.0.0:5560" */
@@ -35,10 +41,11 @@ struct mrg_node_config {
     bool exit_on_eos;              /* return from mrg_node_run after the first run ends */
     uint32_t stats_interval;       /* seconds between stats log lines / merger node_stats; 0 off */
     void *zmq_ctx;                 /* borrowed ZeroMQ context (tests, inproc); NULL: own one */
-    uint32_t retain_minutes;   /* live sessions, per-epoch usage; 0 with all three 0: defaults */
-    uint32_t retain_hours;     /* hourly usage rows (mrg_rollup.h) */
-    uint32_t retain_days;      /* daily usage rows */
-    uint32_t liveness_timeout; /* seconds; 0: never mark a node down */
+    uint32_t retain_minutes;     /* live sessions, per-epoch usage; 0 with all three 0: defaults */
+    uint32_t retain_hours;       /* hourly usage rows (mrg_rollup.h) */
+    uint32_t retain_days;        /* daily usage rows */
+    uint32_t liveness_timeout;   /* seconds; 0: never mark a node down */
+    struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
 };
 
 /* Result of the accounting at the end of a run. */

@@ -16,6 +16,7 @@
 #include "cmn_curve.h"
 #include "cmn_config.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
 #include "spl_node.h"
@@ -46,6 +47,7 @@ static const struct cmn_cli_opt s_opts[] = {
      "a collector silent or a tracker not taking records this long is marked down, 0 never "
      "(default 30)"},
     CMN_CURVE_CLI_OPTS,
+    CMN_METRICS_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
     const char **trackers = NULL, **ranges = NULL;
     void *ctx = NULL;
     struct spl_node *node = NULL;
+    struct cmn_metrics *metrics = NULL;
     uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem, live;
     const char *listen = cmn_cli_require(&s_spec, cfg, sect, "listen");
     const char *merger = cmn_cli_require(&s_spec, cfg, sect, "merger");
@@ -115,6 +118,13 @@ int main(int argc, char **argv)
         cmn_shard_map_destroy(&m);
     }
 
+    /* before any socket: a bad address or a port in use stops the start */
+    int mrc = cmn_metrics_from_config(cfg, sect, "splitter", 0, listen, &metrics);
+    if (mrc != 0) {
+        rc = mrc == -EINVAL ? CMN_EXIT_USAGE : CMN_EXIT_ERROR;
+        goto out;
+    }
+
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = s_on_signal; /* no SA_RESTART: the poll wakes up */
@@ -146,6 +156,7 @@ int main(int argc, char **argv)
         .dedup_window_us = dwin,
         .dedup_memcap_mb = dmem,
         .liveness_timeout = (uint32_t)live,
+        .metrics = metrics,
     };
     node = spl_node_new(&sc);
     if (!node) {
@@ -157,6 +168,7 @@ int main(int argc, char **argv)
 
 out:
     spl_node_destroy(&node);
+    cmn_metrics_destroy(&metrics);
     if (ctx)
         zmq_ctx_term(ctx);
     free(trackers);

@@ -364,10 +364,61 @@ uint64_t spl_node_counter(const struct spl_node *node, const char *name)
     return v;
 }
 
+/* Counters of s_counters that go up and down (cmn_metrics types the rest
+ * as counters). */
+static const char *const s_gauges[] = {
+    "dedup_window_us",  "dedup_held",         "dedup_held_max",
+    "collectors_seen",  "collectors_ended",   "collectors_expected",
+    "trackers",         "epoch_seconds",      "next_epoch",
+    "collectors_down",  "collectors_missing", "trackers_down",
+    "collector.*.down", "tracker.*.down",     NULL,
+};
+
+static bool s_watermark(const struct spl_node *node, uint64_t *w, bool *inf);
+
+/* The same counters as the Stats message, plus what only the endpoint shows. */
+static void s_publish(const struct spl_node *node, const struct cmn_counter *c, size_t n,
+                      bool final)
+{
+    if (!node->cfg.metrics)
+        return;
+    struct cmn_metric *x = calloc(node->ncoll + 2, sizeof(*x));
+    char(*peer)[24] = calloc(node->ncoll + 1, sizeof(*peer));
+    if (!x || !peer)
+        abort();
+    size_t k = 0;
+    x[k++] = (struct cmn_metric){.name = "final",
+                                 .type = CMN_METRIC_GAUGE,
+                                 .value = final,
+                                 .help = "1 once the run ended and the final stats were sent"};
+    uint64_t w = 0, now = cmn_now_ns(), mono = cmn_mono_ns();
+    bool inf = false;
+    if (s_watermark(node, &w, &inf) && !inf && w > 0)
+        x[k++] = (struct cmn_metric){
+            .name = "lag_seconds",
+            .type = CMN_METRIC_GAUGE_REAL,
+            .real = ((double)now - (double)w) / 1e9,
+            .help = "wall clock minus the epoch watermark (capture time): how far behind live "
+                    "traffic the epochs close (large for a replayed capture)"};
+    for (size_t i = 0; i < node->ncoll; i++) {
+        snprintf(peer[i], sizeof(peer[i]), "collector.%" PRIu32, node->coll[i].id);
+        x[k++] = (struct cmn_metric){
+            .name = "peer_last_heard_seconds",
+            .type = CMN_METRIC_GAUGE_REAL,
+            .real = (double)(mono - node->coll[i].heard_ns) / 1e9,
+            .peer = peer[i],
+            .help = "seconds since the peer's last message (liveness_timeout marks it down)"};
+    }
+    cmn_metrics_publish(node->cfg.metrics, c, n, s_gauges, x, k);
+    free(x);
+    free(peer);
+}
+
 static void s_stats(struct spl_node *node, bool final)
 {
     size_t n;
     struct cmn_counter *c = s_counters(node, &n);
+    s_publish(node, c, n, final);
     if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
                             final, c, n, 0) < 0)
         node->send_errors++;
@@ -1041,6 +1092,12 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     node->next_stats_ns =
         cfg->stats_interval ? cmn_mono_ns() + cfg->stats_interval * 1000000000ull : UINT64_MAX;
     node->start_ns = cmn_mono_ns();
+    if (cfg->metrics) { /* the counters' names show from the start */
+        size_t n;
+        struct cmn_counter *c = s_counters(node, &n);
+        s_publish(node, c, n, false);
+        free(c);
+    }
     CMN_LOG(NOTICE,
             "listening on %s; %" PRIu32 " trackers; expecting %" PRIu32
             " collectors%s; epoch %" PRIu64 " s; dedup window %" PRIu64 " us",

@@ -69,6 +69,12 @@
  *                  batches_sent / batches_lost / down (1 while marked down)
  *   tracker.<i>.down (1 while marked down)
  *   tracker.<i>.records_sent / batches_sent
+ *
+ * Metrics (cfg.metrics): every Stats message's counters are also published
+ * to the node's /metrics (at start, every stats_interval, at the end), the
+ * gauges among them typed so (s_gauges in spl_node.c), plus lag_seconds
+ * (wall clock minus the watermark), peer_last_heard_seconds{peer=
+ * "collector.<id>"} and final (1 once the final stats are out).
  */
 #ifndef SPL_NODE_H
 #define SPL_NODE_H
@@ -77,6 +83,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cmn_metrics.h"
 
 struct spl_config {
     void *zmq_ctx;               /* borrowed ZeroMQ context; outlives the node */
@@ -95,6 +103,7 @@ struct spl_config {
     uint64_t dedup_window_us;    /* redundant copies within this are one packet; 0: no dedup */
     uint64_t dedup_memcap_mb;    /* records held for the time-ordered merge; 0: default */
     uint32_t liveness_timeout;   /* seconds; 0: never mark a peer down (see Liveness above) */
+    struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
 };
 
 #define SPL_DEDUP_WINDOW_US 500        /* default dedup_window_us */

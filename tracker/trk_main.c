@@ -4,6 +4,7 @@
  * library so tests run what the daemon runs.
  */
 #define CMN_LOG_TAG "tracker"
+#include <errno.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "cmn_cli.h"
 #include "cmn_curve.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "trk_node.h"
 
 static struct trk_node *g_node; /* for the signal handler */
@@ -34,6 +36,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"hash_seed", "N", "fixed hash seed for reproducible table layouts (default random)"},
     {"log_level", "LEVEL", "err|warn|notice|info|debug (default notice)"},
     CMN_CURVE_CLI_OPTS,
+    CMN_METRICS_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -54,6 +57,7 @@ int main(int argc, char **argv)
     if (cmn_cli_parse(&s_spec, argc, argv, &cfg, &sec, &first) != 0)
         return CMN_EXIT_USAGE;
     int rc = CMN_EXIT_USAGE;
+    struct cmn_metrics *metrics = NULL;
     const char *lvl = cmn_config_get(cfg, sec, "log_level");
     enum cmn_log_level level = CMN_LOG_NOTICE;
     if (lvl && cmn_log_level_parse(lvl, &level) != 0) {
@@ -75,6 +79,12 @@ int main(int argc, char **argv)
         cmn_config_double(cfg, sec, "stats_interval", 5, 0, 86400, &interval) != 0 ||
         cmn_config_bool(cfg, sec, "exit_on_eos", false, &exit_on_eos) != 0)
         goto out;
+    /* before any socket: a bad address or a port in use stops the start */
+    int mrc = cmn_metrics_from_config(cfg, sec, "tracker", (uint32_t)id, listen, &metrics);
+    if (mrc != 0) {
+        rc = mrc == -EINVAL ? CMN_EXIT_USAGE : CMN_EXIT_ERROR;
+        goto out;
+    }
     struct trk_node_config nc = {
         .id = (uint32_t)id,
         .listen = listen,
@@ -84,6 +94,7 @@ int main(int argc, char **argv)
         .exit_on_eos = exit_on_eos,
         .stats_interval_s = interval,
         .seed = seed,
+        .metrics = metrics,
     };
     g_node = trk_node_new(&nc);
     if (!g_node) {
@@ -101,6 +112,7 @@ int main(int argc, char **argv)
     rc = trk_node_run(g_node);
     trk_node_destroy(&g_node);
 out:
+    cmn_metrics_destroy(&metrics);
     cmn_config_destroy(&cfg);
     return rc;
 }

@@ -72,37 +72,40 @@ struct emitter {
 };
 
 struct trk_node {
-    uint32_t id;                /* tracker index from the config */
-    uint32_t owner;             /* tracker index in the ShardMap (ownership) */
-    char *listen;               /* bound endpoint */
-    char *merger;               /* merger endpoint */
-    void *ctx;                  /* ZeroMQ context */
-    bool own_ctx;               /* we created ctx */
-    void *pull;                 /* from the splitter */
-    void *push;                 /* to the merger */
-    struct trk_mem mem;         /* memcap shared by the tables */
-    struct trk_table *table;    /* sessions */
-    struct trk_endpoints *eps;  /* endpoint evidence */
-    struct trk_events *evs;     /* flood and scan detection */
-    struct trk_frag *frag;      /* later fragments -> ports of their first */
-    struct cmn_shard_map *map;  /* ShardMap, NULL until received */
-    bool exit_on_eos;           /* leave after one stream */
-    double stats_interval;      /* seconds, 0 = off */
-    volatile sig_atomic_t stop; /* set by trk_node_stop */
-    uint64_t next_seq;          /* expected RecordBatch.seq */
-    uint64_t epoch_ns;          /* epoch length from the last EpochFlush */
-    uint64_t last_epoch;        /* last flushed epoch */
-    bool flushed;               /* last_epoch is valid */
-    uint64_t flushed_end_ns;    /* end of the last flushed epoch (late records) */
-    bool warned_nomap;          /* logged the missing map once */
-    struct cmn_record *scratch; /* aligned copy of an unaligned batch */
-    size_t scratch_cap;         /* records in scratch */
-    struct emitter em;          /* result packing */
-    struct node_counters c;     /* this stream's counters */
-    uint64_t stats_next;        /* monotonic ns of the next stats line */
-    uint64_t stats_records;     /* records_received at the previous line */
-    uint64_t stats_mono;        /* monotonic ns of the previous line */
-    int lost_any;               /* some stream ended with loss */
+    uint32_t id;                 /* tracker index from the config */
+    uint32_t owner;              /* tracker index in the ShardMap (ownership) */
+    char *listen;                /* bound endpoint */
+    char *merger;                /* merger endpoint */
+    void *ctx;                   /* ZeroMQ context */
+    bool own_ctx;                /* we created ctx */
+    void *pull;                  /* from the splitter */
+    void *push;                  /* to the merger */
+    struct trk_mem mem;          /* memcap shared by the tables */
+    struct trk_table *table;     /* sessions */
+    struct trk_endpoints *eps;   /* endpoint evidence */
+    struct trk_events *evs;      /* flood and scan detection */
+    struct trk_frag *frag;       /* later fragments -> ports of their first */
+    struct cmn_shard_map *map;   /* ShardMap, NULL until received */
+    bool exit_on_eos;            /* leave after one stream */
+    double stats_interval;       /* seconds, 0 = off */
+    volatile sig_atomic_t stop;  /* set by trk_node_stop */
+    uint64_t next_seq;           /* expected RecordBatch.seq */
+    uint64_t epoch_ns;           /* epoch length from the last EpochFlush */
+    uint64_t last_epoch;         /* last flushed epoch */
+    bool flushed;                /* last_epoch is valid */
+    uint64_t flushed_end_ns;     /* end of the last flushed epoch (late records) */
+    bool warned_nomap;           /* logged the missing map once */
+    struct cmn_record *scratch;  /* aligned copy of an unaligned batch */
+    size_t scratch_cap;          /* records in scratch */
+    struct emitter em;           /* result packing */
+    struct node_counters c;      /* this stream's counters */
+    uint64_t stats_next;         /* monotonic ns of the next stats line */
+    uint64_t stats_records;      /* records_received at the previous line */
+    uint64_t stats_mono;         /* monotonic ns of the previous line */
+    int lost_any;                /* some stream ended with loss */
+    struct cmn_metrics *metrics; /* borrowed endpoint, or NULL */
+    uint64_t heard_ns;           /* monotonic ns of the splitter's last message (0: none yet) */
+    bool hold_final;             /* the final snapshot stays until the next stream begins */
 };
 
 void trk_node_stop(struct trk_node *n)
@@ -122,6 +125,7 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     n->owner = cfg->id;
     n->exit_on_eos = cfg->exit_on_eos;
     n->stats_interval = cfg->stats_interval_s;
+    n->metrics = cfg->metrics;
     n->mem.cap = cfg->memcap_bytes;
     n->next_seq = 1;
     n->listen = strdup(cfg->listen);
@@ -528,6 +532,47 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     return k;
 }
 
+/* Counters of s_counters that go up and down. */
+static const char *const s_gauges[] = {
+    "records_expected", "records_lost", "sessions_live",     "endpoints", "event_rows",
+    "memory_bytes",     "memcap_bytes", "memory_peak_bytes", NULL,
+};
+
+/* The Stats counters and the endpoint's own gauges to /metrics. */
+static void s_publish(const struct trk_node *n, bool final)
+{
+    if (!n->metrics)
+        return;
+    struct cmn_counter c[TRK_COUNTERS_MAX];
+    size_t k = s_counters(n, c);
+    struct cmn_metric x[4];
+    size_t nx = 0;
+    x[nx++] = (struct cmn_metric){.name = "final",
+                                  .type = CMN_METRIC_GAUGE,
+                                  .value = final,
+                                  .help = "1 once the stream ended and the final stats were sent"};
+    if (n->flushed) {
+        x[nx++] = (struct cmn_metric){.name = "epoch",
+                                      .type = CMN_METRIC_GAUGE,
+                                      .value = n->last_epoch,
+                                      .help = "the last epoch flushed"};
+        if (n->flushed_end_ns)
+            x[nx++] = (struct cmn_metric){
+                .name = "lag_seconds",
+                .type = CMN_METRIC_GAUGE_REAL,
+                .real = ((double)cmn_now_ns() - (double)n->flushed_end_ns) / 1e9,
+                .help = "wall clock minus the end of the last epoch flushed (capture time; large "
+                        "for a replayed capture)"};
+    }
+    if (n->heard_ns)
+        x[nx++] = (struct cmn_metric){.name = "peer_last_heard_seconds",
+                                      .type = CMN_METRIC_GAUGE_REAL,
+                                      .real = (double)(cmn_mono_ns() - n->heard_ns) / 1e9,
+                                      .peer = "splitter",
+                                      .help = "seconds since the splitter's last message"};
+    cmn_metrics_publish(n->metrics, c, k, s_gauges, x, nx);
+}
+
 /* New stream: forget sessions, endpoints, sequence and counters. */
 static void s_reset(struct trk_node *n)
 {
@@ -569,6 +614,8 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     if (cmn_wire_send_stats(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, true, c, k,
                             0) != 0)
         n->c.send_errors++;
+    s_publish(n, true); /* what the merger stores in node_stats for us */
+    n->hold_final = true;
     Renkei__EndOfStream out = RENKEI__END_OF_STREAM__INIT;
     out.kind = RENKEI__NODE_KIND__NODE_TRACKER;
     out.node_id = n->id;
@@ -596,6 +643,9 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
 
 static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
 {
+    if (!m->is_batch && m->env->body_case == RENKEI__ENVELOPE__BODY_EOS)
+        return s_on_eos(n, m->env->eos);
+    n->hold_final = false; /* a new stream (or more of this one) */
     if (m->is_batch) {
         s_on_batch(n, &m->batch); /* read in place: records point into the message */
         return false;
@@ -608,8 +658,6 @@ static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
         case RENKEI__ENVELOPE__BODY_FLUSH:
             s_on_flush(n, env->flush);
             return false;
-        case RENKEI__ENVELOPE__BODY_EOS:
-            return s_on_eos(n, env->eos);
         default:
             n->c.unexpected_messages++;
             return false;
@@ -644,6 +692,8 @@ static void s_stats_line(struct trk_node *n, uint64_t mono)
             n->c.batches_lost, n->mem.used >> 20);
     n->stats_records = n->c.records_received;
     n->stats_mono = mono;
+    if (!n->hold_final)
+        s_publish(n, false);
 }
 
 int trk_node_run(struct trk_node *n)
@@ -655,6 +705,7 @@ int trk_node_run(struct trk_node *n)
     /* Received batches are fresh 256 KiB allocations (ZeroMQ's I/O thread):
      * keep freed ones mapped so each batch does not fault its pages in again. */
     cmn_wire_keep_buffers();
+    s_publish(n, false); /* the counters' names show from the start */
     uint64_t step = (uint64_t)(n->stats_interval * 1e9);
     n->stats_mono = cmn_mono_ns();
     n->stats_next = n->stats_mono + step;
@@ -689,6 +740,7 @@ int trk_node_run(struct trk_node *n)
                 n->c.impostor_messages++;
             else
                 done = trk_node_handle(n, zmq_msg_data(&zm), zmq_msg_size(&zm)) == 1;
+            n->heard_ns = cmn_mono_ns();
             zmq_msg_close(&zm);
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);

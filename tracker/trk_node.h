@@ -11,6 +11,12 @@
  * envelopes and batches are counted and dropped. Sequence gaps count
  * batches_lost; EndOfStream totals give records_lost.
  *
+ * Metrics (cfg.metrics): the counters of the final Stats are also published
+ * to the node's /metrics, at start, at every stats line and at end of
+ * stream, with epoch, lag_seconds, peer_last_heard_seconds{peer="splitter"}
+ * and final. After an end of stream the final snapshot stays until the next
+ * stream's first message (the counters restart from 0 there).
+ *
  * Contract: one node per thread; trk_node_stop may be called from a signal
  * handler or another thread.
  */
@@ -20,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cmn_metrics.h"
 
 #define TRK_RESULT_MAX_BYTES (4u << 20) /* default cap of one TrackerResult message */
 
@@ -37,6 +45,7 @@ struct trk_node_config {
     size_t result_max_bytes;     /* cap per TrackerResult; 0 = TRK_RESULT_MAX_BYTES */
     size_t spare_sessions;       /* session rows preallocated; 0 = default */
     void *zmq_ctx;               /* shared ZeroMQ context (inproc tests), NULL = own */
+    struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
 };
 
 /* Open sockets and tables. Returns NULL after logging why. */
