@@ -18,6 +18,7 @@
 #include "cmn_config.h"
 #include "cmn_file.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "col_run.h"
 
 static volatile sig_atomic_t s_signals;
@@ -59,6 +60,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {"start_delay_ms", "MS",
      "wait this long before starting (tests: makes this collector's batches arrive late)"},
     CMN_CURVE_CLI_OPTS,
+    CMN_METRICS_CLI_OPTS,
     {NULL, NULL, NULL},
 };
 
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
         return CMN_EXIT_USAGE;
 
     int rc = CMN_EXIT_USAGE;
+    struct cmn_metrics *metrics = NULL;
     char prefix[128], name[256];
     struct col_run_config c;
     memset(&c, 0, sizeof(c));
@@ -153,6 +156,13 @@ int main(int argc, char **argv)
     }
     c.extra_eal = argv + pos;
     c.n_extra_eal = argc - pos;
+    /* before any socket: a bad address or a port in use stops the start */
+    int mrc = cmn_metrics_from_config(cfg, sect, "collector", c.id, c.name, &metrics);
+    if (mrc != 0) {
+        rc = mrc == -EINVAL ? CMN_EXIT_USAGE : CMN_EXIT_ERROR;
+        goto out;
+    }
+    c.metrics = metrics;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -171,6 +181,7 @@ int main(int argc, char **argv)
     }
     rc = col_run(&c, &s_signals);
 out:
+    cmn_metrics_destroy(&metrics);
     cmn_config_destroy(&cfg);
     return rc;
 }

@@ -21,6 +21,7 @@
 
 #include "cmn_ip.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "cmn_wire.h"
 #include "col_out.h"
 
@@ -215,11 +216,30 @@ static void s_dns_flush(struct col_out *o)
     }
 }
 
+/* The collector's /metrics: its Stats counters (all of them only go up),
+ * `final` once the run ended. */
+static void s_publish(struct col_out *o, bool final)
+{
+    if (!o->cfg.metrics)
+        return;
+    struct cmn_counter c[COL_STAT_COUNT];
+    size_t n = col_stats_snapshot(o->stats, c);
+    const struct cmn_metric x[] = {
+        {.name = "final", .type = CMN_METRIC_GAUGE, .value = final, .help = "1 once the run ended"},
+        {.name = "batch_seq",
+         .type = CMN_METRIC_GAUGE,
+         .value = o->seq,
+         .help = "seq of the last batch sent"},
+    };
+    cmn_metrics_publish(o->cfg.metrics, c, n, NULL, x, sizeof(x) / sizeof(x[0]));
+}
+
 static void s_stats(struct col_out *o, bool final)
 {
     char line[2048];
     col_stats_line(o->stats, line, sizeof(line));
     CMN_LOG(NOTICE, "%s%s: %s", final ? "final " : "", o->cfg.name, line);
+    s_publish(o, final);
     if (o->mrg && !final) {
         struct cmn_counter c[COL_STAT_COUNT];
         size_t n = col_stats_snapshot(o->stats, c);
@@ -368,6 +388,7 @@ err:
 
 int col_out_start(struct col_out *o)
 {
+    s_publish(o, false); /* the counters' names show from the start */
     int rc = pthread_create(&o->thread, NULL, s_thread, o);
     if (rc != 0) {
         CMN_LOG(ERR, "sender thread: %s", strerror(rc));

@@ -23,6 +23,8 @@
 #include "col_state.h"
 #include "col_stats.h"
 
+struct cmn_metrics;
+
 struct col_out_config {
     uint32_t id;                    /* collector id */
     const char *name;               /* label in Hello/Stats */
@@ -40,6 +42,7 @@ struct col_out_config {
     bool resumed;                       /* resume holds a run that had started: Hello says so */
     bool small_queue;                   /* capture files: few batches queued in ZeroMQ (what a
                                            kill -9 loses; RX waits anyway) */
+    struct cmn_metrics *metrics; /* own /metrics: published with each stats line, or NULL */
 };
 
 struct col_out;

@@ -609,6 +609,7 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         .resume = &srec,
         .resumed = resumed,
         .small_queue = x.file,
+        .metrics = c->metrics,
     };
     /* ZeroMQ starts its I/O thread with the first socket and the sender
      * thread is started here: both inherit the creating thread's CPUs, so

@@ -24,6 +24,8 @@
 
 #include "col_port.h"
 
+struct cmn_metrics;
+
 struct col_run_config {
     const char *prog;        /* argv[0] */
     uint32_t id;             /* collector id */
@@ -48,6 +50,7 @@ struct col_run_config {
     double duration;         /* stop this many seconds after the first packet (0: no limit) */
     bool pcap_dpdk;          /* read the capture file through net_pcap (not by the collector) */
     const char *state;       /* capture files: state file to resume from (NULL: none) */
+    struct cmn_metrics *metrics; /* this collector's own /metrics (borrowed), or NULL */
 };
 
 /* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,
