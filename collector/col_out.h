@@ -42,7 +42,7 @@ struct col_out_config {
     bool resumed;                       /* resume holds a run that had started: Hello says so */
     bool small_queue;                   /* capture files: few batches queued in ZeroMQ (what a
                                            kill -9 loses; RX waits anyway) */
-    struct cmn_metrics *metrics; /* own /metrics: published with each stats line, or NULL */
+    struct cmn_metrics *metrics;        /* own /metrics: published with each stats line, or NULL */
 };
 
 struct col_out;
