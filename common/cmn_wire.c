@@ -53,6 +53,28 @@ void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int lin
     return s;
 }
 
+uint8_t *cmn_wire_pack(Renkei__Envelope *env, size_t *len)
+{
+    env->version = CMN_WIRE_VERSION;
+    *len = renkei__envelope__get_packed_size(env);
+    uint8_t *b = malloc(*len ? *len : 1);
+    if (b)
+        renkei__envelope__pack(env, b);
+    return b;
+}
+
+int cmn_wire_send_bytes(void *sock, const uint8_t *data, size_t len, int flags)
+{
+    for (;;) {
+        if (zmq_send(sock, data, len, flags) >= 0)
+            return 0;
+        int e = zmq_errno();
+        if (e == EINTR && !(flags & ZMQ_DONTWAIT))
+            continue;
+        return -e;
+    }
+}
+
 int cmn_wire_send(void *sock, Renkei__Envelope *env, int flags)
 {
     env->version = CMN_WIRE_VERSION;
@@ -172,7 +194,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 10, /* bodies are fields 2..10 (oneof; 10 heartbeat) */
+    S_ENV_LAST_BODY = 11, /* bodies are fields 2..11 (oneof; 11 ack) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,
@@ -706,8 +728,10 @@ void cmn_wire_keep_buffers(void)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
-int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
-                        bool final, const struct cmn_counter *c, size_t n, int flags)
+/* Build a Stats envelope on the stack and hand it to fn. */
+static int s_with_stats(Renkei__NodeKind kind, uint32_t node_id, const char *name, bool final,
+                        const struct cmn_counter *c, size_t n,
+                        int (*fn)(Renkei__Envelope *env, void *arg), void *arg)
 {
     Renkei__Counter cs[n ? n : 1];
     Renkei__Counter *cp[n ? n : 1];
@@ -728,7 +752,46 @@ int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_STATS;
     env.stats = &st;
-    return cmn_wire_send(sock, &env, flags);
+    return fn(&env, arg);
+}
+
+struct s_send_arg {
+    void *sock;
+    int flags;
+};
+
+static int s_stats_send(Renkei__Envelope *env, void *arg)
+{
+    const struct s_send_arg *a = arg;
+    return cmn_wire_send(a->sock, env, a->flags);
+}
+
+int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
+                        bool final, const struct cmn_counter *c, size_t n, int flags)
+{
+    struct s_send_arg a = {sock, flags};
+    return s_with_stats(kind, node_id, name, final, c, n, s_stats_send, &a);
+}
+
+struct s_pack_arg {
+    uint8_t *data;
+    size_t len;
+};
+
+static int s_stats_pack(Renkei__Envelope *env, void *arg)
+{
+    struct s_pack_arg *a = arg;
+    a->data = cmn_wire_pack(env, &a->len);
+    return a->data ? 0 : -ENOMEM;
+}
+
+uint8_t *cmn_wire_pack_stats(Renkei__NodeKind kind, uint32_t node_id, const char *name, bool final,
+                             const struct cmn_counter *c, size_t n, size_t *len)
+{
+    struct s_pack_arg a = {NULL, 0};
+    (void)s_with_stats(kind, node_id, name, final, c, n, s_stats_pack, &a);
+    *len = a.len;
+    return a.data;
 }
 
 int cmn_wire_send_heartbeat(void *sock, Renkei__NodeKind kind, uint32_t node_id)
@@ -757,8 +820,23 @@ int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     return cmn_wire_send_hello_resume(sock, kind, node_id, name, tracker_count, 0);
 }
 
+static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
+                        uint32_t tracker_count, uint64_t resume_seq, bool replay);
+
+int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                               const char *name, uint32_t tracker_count, uint64_t resume_seq)
+{
+    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, true);
+}
+
 int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq)
+{
+    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, false);
+}
+
+static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
+                        uint32_t tracker_count, uint64_t resume_seq, bool replay)
 {
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.kind = kind;
@@ -768,6 +846,7 @@ int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_
     h.name = (char *)(uintptr_t)(name ? name : "");
     h.tracker_count = tracker_count;
     h.resume_seq = resume_seq;
+    h.replay = replay;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
     env.hello = &h;

@@ -37,6 +37,13 @@ void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int lin
  * `flags` as zmq_msg_send (0 blocks). Returns 0 or -errno (-EAGAIN with ZMQ_DONTWAIT). */
 int cmn_wire_send(void *sock, Renkei__Envelope *env, int flags);
 
+/* Pack `env` (version set) into a malloc'ed buffer of *len bytes (the caller
+ * frees it), or NULL when out of memory: a message kept to be sent again. */
+uint8_t *cmn_wire_pack(Renkei__Envelope *env, size_t *len /* OUT */);
+
+/* Send bytes packed by cmn_wire_pack (copied). 0 or -errno, as cmn_wire_send. */
+int cmn_wire_send_bytes(void *sock, const uint8_t *data, size_t len, int flags);
+
 /* Receive one message and unpack it. Returns the envelope (free with
  * cmn_wire_free), or NULL with *err set: -EAGAIN (nothing with ZMQ_DONTWAIT),
  * -EINTR/-ETERM (interrupted / context ended), -EPROTO (undecodable or wrong
@@ -185,6 +192,10 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r,
 int cmn_wire_send_stats(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
                         bool final, const struct cmn_counter *c, size_t n, int flags);
 
+/* The same Stats, packed (cmn_wire_pack) instead of sent. */
+uint8_t *cmn_wire_pack_stats(Renkei__NodeKind kind, uint32_t node_id, const char *name, bool final,
+                             const struct cmn_counter *c, size_t n, size_t *len /* OUT */);
+
 /* Liveness (docs/OPERATIONS.md "Liveness"): nodes send a Heartbeat every
  * CMN_HEARTBEAT_MS on their upstream socket; a receiver marks a sender down
  * once it heard nothing from it (no message of any kind) for its
@@ -209,6 +220,11 @@ int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
 /* The same with Hello.resume_seq: a collector resuming after a crash names the
  * first batch seq it sends now (0: fresh start). */
 int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                               const char *name, uint32_t tracker_count, uint64_t resume_seq);
+
+/* The same with Hello.replay: the messages that follow are sent again to a
+ * merger that connected again, the first result with seq resume_seq. */
+int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq);
 
 /* Value of counter `name` in a Stats message, or `def` when absent. */

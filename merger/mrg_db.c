@@ -1351,6 +1351,30 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def)
     return v;
 }
 
+int mrg_db_last_epoch(struct mrg_db *db, uint64_t since_ns, uint64_t *epoch)
+{
+    sqlite3_stmt *s = NULL;
+    /* committed_at is RFC 3339 UTC text, whole seconds: compares as text */
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT MAX(epoch) FROM epochs WHERE final = 0 AND committed_at >= "
+                           "strftime('%Y-%m-%dT%H:%M:%SZ', ?1 / 1000000000, 'unixepoch')",
+                           -1, &s, NULL) != SQLITE_OK) {
+        CMN_LOG(ERR, "%s", sqlite3_errmsg(db->db));
+        return -EIO;
+    }
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)since_ns);
+    int rc = sqlite3_step(s);
+    int found = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+    if (found)
+        *epoch = (uint64_t)sqlite3_column_int64(s, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        CMN_LOG(ERR, "%s", sqlite3_errmsg(db->db));
+        found = -EIO;
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
 bool mrg_db_meta_text_is(struct mrg_db *db, const char *key, const char *value)
 {
     sqlite3_stmt *s = db->st[ST_META_GET];

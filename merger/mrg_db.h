@@ -120,6 +120,12 @@ uint64_t mrg_db_meta_u64(struct mrg_db *db, const char *key, uint64_t def);
 /* Whether meta `key` holds the text `value`. */
 bool mrg_db_meta_text_is(struct mrg_db *db, const char *key, const char *value);
 
+/* The highest non-final epoch committed since `since_ns` (wall clock, ns:
+ * the run's start), for a merger resuming a run. 1 with *epoch set, 0 when
+ * none, -EIO on a database error. Each epoch's commit is one transaction, so
+ * what this returns is in the database whole. */
+int mrg_db_last_epoch(struct mrg_db *db, uint64_t since_ns, uint64_t *epoch /* OUT */);
+
 /* Read /etc/hosts-format `path` (address, canonical name, aliases; # comments)
  * into host_names (first name per address wins) and apply to hosts.name.
  * Returns the number of names or -errno after logging. */

@@ -30,6 +30,10 @@ static void s_on_signal(int sig)
 
 static const struct cmn_cli_opt s_opts[] = {
     {"listen", "ENDPOINT", "ZeroMQ endpoint to bind, e.g. tcp://*:5560 (required)"},
+    {"ack_listen", "ENDPOINT",
+     "endpoint to bind for Acks to the trackers and the splitter (their merger_ack): they "
+     "keep what no Ack covers and send it again to a restarted merger, which resumes its "
+     "run (default: none)"},
     {"db", "FILE", "SQLite database to write (required)"},
     {"trackers", "N", "trackers to wait for per epoch (default: from the splitter's Hello)"},
     {"hosts_file", "FILE", "/etc/hosts-format host names"},
@@ -74,6 +78,7 @@ int main(int argc, char **argv)
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
     nc.hosts_file = cmn_config_get(cfg, section, "hosts_file");
     nc.services_file = cmn_config_get(cfg, section, "services_file");
+    nc.ack_listen = cmn_config_get(cfg, section, "ack_listen");
     if (!nc.listen || !nc.db_path ||
         cmn_config_u64(cfg, section, "trackers", 0, 0, 4096, &trackers) != 0 ||
         cmn_config_u64(cfg, section, "stats_interval", 5, 0, 86400, &ival) != 0 ||

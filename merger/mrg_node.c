@@ -104,7 +104,22 @@ struct mrg_node {
     uint64_t committed_end_ns;     /* capture-time end of the last epoch committed (0: none) */
     struct cmn_counter *acct_rows; /* the last run's accounting rows (node_stats), or NULL */
     char (*acct_names)[64];        /* names the rows point into */
-    size_t n_acct;                 /* rows */
+
+    /* replay (cfg.ack_listen) */
+    void *ack;                  /* PUB bound to cfg.ack_listen, or NULL */
+    bool ack_final;             /* the last run's final results are committed (until a new run) */
+    uint64_t run_started_ns;    /* the current (or last) run's start, meta run_started_ns */
+    uint64_t *trk_seq;          /* per tracker index: TrackerResult.seq taken in order so far */
+    uint8_t *trk_hold;          /* per tracker index: messages dropped until its Hello{replay}
+                                   (a seq gap, or a resumed run) */
+    bool resumed;               /* this run was resumed from the database */
+    uint64_t resume_epoch;      /* highest epoch committed before the resume (resumed_any) */
+    bool resumed_any;           /* some epoch was committed before the resume */
+    uint64_t results_replayed;  /* results sent again for epochs already committed: dropped */
+    uint64_t results_duplicate; /* results that arrived twice (seq, chunk): dropped */
+    uint64_t messages_held;     /* a tracker's messages dropped while waiting for its replay */
+    uint64_t results_unkept;    /* results a tracker could not send again (its keep memcap) */
+    size_t n_acct;              /* rows */
 };
 
 static const char *s_kind_name(Renkei__NodeKind k)
@@ -162,7 +177,9 @@ static struct slot *s_slot_get(struct mrg_node *n, uint64_t epoch, bool final)
     return s;
 }
 
-static void s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
+/* Add a result chunk (taken); false when the tracker's chunk of that index
+ * is there already (sent again: freed). */
+static bool s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
 {
     if (tid >= s->n_trk) {
         uint32_t m = tid + 1;
@@ -173,6 +190,12 @@ static void s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
         s->n_trk = m;
     }
     struct chunk_set *c = &s->trk[tid];
+    for (uint32_t k = 0; k < c->n; k++) {
+        if (c->env[k]->result->chunk == (*envp)->result->chunk) {
+            cmn_wire_free(envp);
+            return false;
+        }
+    }
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 4;
         c->env = realloc(c->env, c->cap * sizeof(*c->env));
@@ -189,6 +212,7 @@ static void s_slot_add(struct slot *s, uint32_t tid, Renkei__Envelope **envp)
         s->epoch_ns = r->epoch_ns;
     c->env[c->n++] = *envp;
     *envp = NULL;
+    return true;
 }
 
 static bool s_slot_has(const struct slot *s, uint32_t t)
@@ -214,6 +238,23 @@ static bool s_slot_partial(const struct mrg_node *n, const struct slot *s)
         if (!s_slot_has(s, t))
             return true;
     return false;
+}
+
+/* Tell trackers and the splitter what is committed for good (cfg.ack_listen):
+ * what an Ack covers they need not keep to send again. Never blocks. */
+static void s_ack(struct mrg_node *n)
+{
+    if (!n->ack)
+        return;
+    Renkei__Ack a = RENKEI__ACK__INIT;
+    a.any_committed = n->have_committed;
+    a.committed_epoch = n->have_committed ? n->last_committed : 0;
+    a.final_committed = n->ack_final;
+    a.run_started_ns = n->run_started_ns;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_ACK;
+    env.ack = &a;
+    (void)cmn_wire_send(n->ack, &env, ZMQ_DONTWAIT);
 }
 
 /* Commit one slot (complete or not) and unlink it. */
@@ -284,6 +325,9 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
         return rc;
     }
     n->epochs_committed++;
+    if (final)
+        n->ack_final = true;
+    s_ack(n);
     n->sessions_stored += st.sessions;
     n->shared_dedup += st.duplicates;
     n->shared_mismatch += st.mismatched;
@@ -450,7 +494,7 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     free(peer);
 }
 
-#define MRG_OWN_COUNTERS 18 /* entries of s_own_counters */
+#define MRG_OWN_COUNTERS 22 /* entries of s_own_counters */
 
 /* The merger's own counters into c[MRG_OWN_COUNTERS]. */
 static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
@@ -463,6 +507,10 @@ static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
         {"results_received", n->results},
         {"results_invalid", n->results_invalid},
         {"results_late", n->results_late},
+        {"results_replayed", n->results_replayed},
+        {"results_duplicate", n->results_duplicate},
+        {"messages_held_for_replay", n->messages_held},
+        {"results_unkept", n->results_unkept},
         {"epochs_committed", n->epochs_committed},
         {"epochs_incomplete", n->epochs_incomplete},
         {"sessions_stored", n->sessions_stored},
@@ -742,20 +790,47 @@ static void s_run_start(struct mrg_node *n)
     if (n->run_active)
         return;
     n->run_active = true;
+    n->ack_final = false;
+    n->resumed = false;
+    memset(n->trk_hold, 0, MRG_MAX_TRACKERS);
+    memset(n->trk_seq, 0, MRG_MAX_TRACKERS * sizeof(*n->trk_seq));
     uint64_t now = cmn_mono_ns();
     n->spl_heard = now;
     for (uint32_t t = 0; t < MRG_MAX_TRACKERS; t++)
         n->trk_heard[t] = now;
+    n->run_started_ns = cmn_now_ns();
     mrg_db_meta_set_text(n->db, "run_state", "running");
-    mrg_db_meta_set_u64(n->db, "run_started_ns", cmn_now_ns());
+    mrg_db_meta_set_u64(n->db, "run_started_ns", n->run_started_ns);
 }
 
 /* ---- messages ---- */
 
 static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
 {
-    CMN_LOG(INFO, "hello from %s %u (%s, pid %u, version %s)", s_kind_name(h->kind), h->node_id,
-            h->name ? h->name : "", h->pid, h->version ? h->version : "?");
+    if (h->replay)
+        CMN_LOG(NOTICE, "hello again from %s %u (%s, pid %u): it sends again what no Ack covered",
+                s_kind_name(h->kind), h->node_id, h->name ? h->name : "", h->pid);
+    else
+        CMN_LOG(INFO, "hello from %s %u (%s, pid %u, version %s)", s_kind_name(h->kind), h->node_id,
+                h->name ? h->name : "", h->pid, h->version ? h->version : "?");
+    if (h->kind == RENKEI__NODE_KIND__NODE_TRACKER && !h->replay && h->node_id < MRG_MAX_TRACKERS) {
+        /* a tracker process (re)started: its results are numbered from 1 */
+        n->trk_seq[h->node_id] = 0;
+        n->trk_hold[h->node_id] = 0;
+    }
+    if (h->kind == RENKEI__NODE_KIND__NODE_TRACKER && h->replay && h->node_id < MRG_MAX_TRACKERS) {
+        uint32_t t = h->node_id;
+        n->trk_hold[t] = 0;
+        if (h->resume_seq > n->trk_seq[t] + 1 && !(n->resumed && n->trk_seq[t] == 0)) {
+            n->results_unkept += h->resume_seq - 1 - n->trk_seq[t];
+            CMN_LOG(WARN,
+                    "tracker %u cannot send results %" PRIu64 "..%" PRIu64 " again (not kept)", t,
+                    n->trk_seq[t] + 1, h->resume_seq - 1);
+        }
+        /* a resumed merger knows no seq yet: the replay starts it */
+        if (h->resume_seq > 0 && (h->resume_seq - 1 > n->trk_seq[t] || n->resumed))
+            n->trk_seq[t] = h->resume_seq - 1;
+    }
     if (h->kind != RENKEI__NODE_KIND__NODE_SPLITTER)
         return;
     n->splitter_hello = true;
@@ -782,6 +857,35 @@ static int s_on_result(struct mrg_node *n, Renkei__Envelope **envp)
         cmn_wire_free(envp);
         return 0;
     }
+    uint32_t tid = r->tracker_id;
+    if (r->seq) { /* numbered: taken in order, each once */
+        if (r->seq <= n->trk_seq[tid]) {
+            n->results_duplicate++;
+            cmn_wire_free(envp);
+            return 0;
+        }
+        if (r->seq > n->trk_seq[tid] + 1) {
+            /* lost on the way (a merger that restarted or reconnected):
+             * everything from this tracker waits until it sends again */
+            n->trk_hold[tid] = 1;
+            n->messages_held++;
+            CMN_LOG(WARN,
+                    "tracker %u: result %" PRIu64 " after %" PRIu64
+                    ": waiting for it to send the missing ones again",
+                    tid, r->seq, n->trk_seq[tid]);
+            cmn_wire_free(envp);
+            return 0;
+        }
+        n->trk_seq[tid] = r->seq;
+    }
+    if (!r->final && n->resumed && n->resumed_any && r->epoch <= n->resume_epoch) {
+        /* sent again to a resumed merger: that epoch is in the database
+         * already (its commit had this tracker's result, or was made
+         * without it, incomplete and counted) */
+        n->results_replayed++;
+        cmn_wire_free(envp);
+        return 0;
+    }
     if (!r->final && n->have_committed && r->epoch <= n->last_committed) {
         /* its epoch is gone: store it alone rather than lose it */
         n->results_late++;
@@ -791,14 +895,16 @@ static int s_on_result(struct mrg_node *n, Renkei__Envelope **envp)
         if (!s)
             abort();
         s->epoch = r->epoch;
-        uint32_t tid = r->tracker_id;
-        s_slot_add(s, tid, envp);
+        (void)s_slot_add(s, tid, envp);
         s->next = n->slots;
         n->slots = s;
         return s_slot_commit(n, s);
     }
     struct slot *s = s_slot_get(n, r->epoch, r->final);
-    s_slot_add(s, r->tracker_id, envp);
+    if (!s_slot_add(s, r->tracker_id, envp)) {
+        n->results_duplicate++;
+        return 0;
+    }
     return s_commit_ready(n);
 }
 
@@ -872,6 +978,23 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
             break;
         default:
             break;
+    }
+    /* A tracker whose results came with a gap, or any tracker of a resumed
+     * run, sends everything again after its Hello{replay}: until then its
+     * results, stats and end of stream are dropped (they come again). */
+    int64_t from_trk = env->body_case == RENKEI__ENVELOPE__BODY_RESULT
+                           ? (int64_t)env->result->tracker_id
+                       : env->body_case == RENKEI__ENVELOPE__BODY_STATS &&
+                               env->stats->kind == RENKEI__NODE_KIND__NODE_TRACKER
+                           ? (int64_t)env->stats->node_id
+                       : env->body_case == RENKEI__ENVELOPE__BODY_EOS &&
+                               env->eos->kind == RENKEI__NODE_KIND__NODE_TRACKER
+                           ? (int64_t)env->eos->node_id
+                           : -1;
+    if (from_trk >= 0 && from_trk < MRG_MAX_TRACKERS && n->trk_hold[from_trk]) {
+        n->messages_held++;
+        cmn_wire_free(envp);
+        return 0;
     }
     switch (env->body_case) {
         case RENKEI__ENVELOPE__BODY_HEARTBEAT:
@@ -1028,7 +1151,9 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->tracker_eos = calloc(MRG_MAX_TRACKERS, 1);
     n->trk_down = calloc(MRG_MAX_TRACKERS, 1);
     n->trk_heard = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_heard));
-    if (!n->tracker_eos || !n->trk_down || !n->trk_heard)
+    n->trk_hold = calloc(MRG_MAX_TRACKERS, 1);
+    n->trk_seq = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_seq));
+    if (!n->tracker_eos || !n->trk_down || !n->trk_heard || !n->trk_hold || !n->trk_seq)
         abort();
     if (cfg->trackers > MRG_MAX_TRACKERS) {
         CMN_LOG(ERR, "trackers = %u: at most %u", cfg->trackers, MRG_MAX_TRACKERS);
@@ -1037,10 +1162,41 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->db = mrg_db_open(cfg->db_path);
     if (!n->db)
         goto err;
-    if (mrg_db_meta_text_is(n->db, "run_state", "running")) {
+    n->run_started_ns = mrg_db_meta_u64(n->db, "run_started_ns", 0);
+    if (mrg_db_meta_text_is(n->db, "run_state", "running") && cfg->ack_listen) {
+        /* Resume: what this run committed is in the database whole (one
+         * transaction per epoch); the trackers and the splitter send again
+         * what no Ack covered. */
+        uint64_t e = 0;
+        int f = mrg_db_last_epoch(n->db, n->run_started_ns, &e);
+        if (f < 0)
+            goto err;
+        n->have_committed = f == 1;
+        n->last_committed = e;
+        n->resumed = true;
+        n->resumed_any = f == 1;
+        n->resume_epoch = e;
+        memset(n->trk_hold, 1, MRG_MAX_TRACKERS); /* until each tracker sends again */
+        n->run_active = true;
+        if (!n->n_trackers)
+            n->n_trackers = (uint32_t)mrg_db_meta_u64(n->db, "trackers", 0);
+        uint64_t now = cmn_mono_ns();
+        n->spl_heard = now;
+        for (uint32_t t = 0; t < MRG_MAX_TRACKERS; t++)
+            n->trk_heard[t] = now;
+        if (f == 1)
+            CMN_LOG(NOTICE,
+                    "resuming the run a stopped merger left: epochs through %" PRIu64
+                    " are committed; the trackers and the splitter send the rest again",
+                    e);
+        else
+            CMN_LOG(NOTICE, "resuming the run a stopped merger left (no epoch committed yet)");
+    } else if (mrg_db_meta_text_is(n->db, "run_state", "running")) {
         CMN_LOG(WARN, "the database's last run never ended (its merger stopped or crashed "
                       "mid-run): marked interrupted");
         mrg_db_meta_set_text(n->db, "run_state", "interrupted");
+    } else {
+        n->ack_final = n->run_started_ns != 0; /* its last run ended */
     }
     if (cfg->retain_minutes || cfg->retain_hours || cfg->retain_days) {
         const struct mrg_retain r = {cfg->retain_minutes, cfg->retain_hours, cfg->retain_days};
@@ -1076,6 +1232,11 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->sock = cmn_zmq_open(n->ctx, ZMQ_PULL, cfg->listen, true, 0, MRG_HWM);
     if (!n->sock)
         goto err;
+    if (cfg->ack_listen) {
+        n->ack = cmn_zmq_open(n->ctx, ZMQ_PUB, cfg->ack_listen, true, 1000, 1000);
+        if (!n->ack)
+            goto err;
+    }
     return n;
 err:
     mrg_node_destroy(&n);
@@ -1140,6 +1301,7 @@ int mrg_node_run(struct mrg_node *n)
         uint64_t now = cmn_mono_ns();
         if (now >= next_beat) { /* renkei analyze and renkei status watch it */
             mrg_db_meta_set_u64(n->db, "merger_heartbeat_ns", cmn_now_ns());
+            s_ack(n);
             next_beat = now + CMN_HEARTBEAT_MS * 1000000ull;
         }
         if (drained && pr == 0) {
@@ -1205,12 +1367,18 @@ void mrg_node_destroy(struct mrg_node **np)
     }
     if (n->sock)
         zmq_close(n->sock);
+    if (n->ack) {
+        s_ack(n); /* the last word (a final Ack with exit_on_eos) */
+        zmq_close(n->ack);
+    }
     if (n->own_ctx && n->ctx)
         zmq_ctx_term(n->ctx);
     mrg_db_close(&n->db);
     free(n->tracker_eos);
     free(n->trk_down);
     free(n->trk_heard);
+    free(n->trk_hold);
+    free(n->trk_seq);
     free(n->acct_rows);
     free(n->acct_names);
     free(n);

@@ -46,6 +46,9 @@ struct mrg_node_config {
     uint32_t retain_days;        /* daily usage rows */
     uint32_t liveness_timeout;   /* seconds; 0: never mark a node down */
     struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
+    const char *ack_listen;      /* PUB endpoint for Acks to trackers and splitter (replay,
+                                    docs/OPERATIONS.md "Restarts"); NULL: none, and a run a
+                                    killed merger left is marked interrupted, not resumed */
 };
 
 /* Result of the accounting at the end of a run. */

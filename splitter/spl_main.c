@@ -33,6 +33,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"listen", "ENDPOINT", "bind for collectors, e.g. tcp://*:5550 (required)"},
     {"tracker", "ENDPOINT", "tracker endpoint; repeat, in tracker-index order (required)"},
     {"merger", "ENDPOINT", "merger endpoint (required)"},
+    {"merger_ack", "ENDPOINT",
+     "the merger's ack_listen: send the end of the run again to a restarted merger, and "
+     "wait for its Ack before leaving (default: none)"},
     {"collectors", "N", "collectors to expect; end of stream after all ended (0: run forever)"},
     {"range", "'PREFIX TRACKER'", "shard rule, repeatable (default: even split)"},
     {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
         .dedup_memcap_mb = dmem,
         .liveness_timeout = (uint32_t)live,
         .metrics = metrics,
+        .merger_ack = cmn_config_get(cfg, sect, "merger_ack"),
     };
     node = spl_node_new(&sc);
     if (!node) {

@@ -66,8 +66,23 @@ struct s_pipe {
     uint64_t handshakes;   /* connections to the tracker completed */
 };
 
+/* A message to the merger kept to be sent again (merger_ack). */
+struct s_kept {
+    uint8_t *data; /* packed envelope */
+    size_t len;    /* bytes */
+};
+
+#define SPL_FINAL_ACK_WAIT_S 120 /* merger_ack: wait this long for the final Ack */
+
 struct spl_node {
     struct spl_config cfg;     /* copy; strings borrowed from the caller */
+    void *ack;                 /* SUB to cfg.merger_ack, or NULL */
+    void *mmon;                /* PAIR reading the merger socket's handshakes */
+    uint64_t mhandshakes;      /* connections to the merger completed */
+    struct s_kept *kept;       /* Hello and the end of the run, in order */
+    size_t nkept, capkept;     /* entries used, allocated */
+    bool final_acked;          /* the merger committed the run's end */
+    uint64_t messages_resent;  /* kept messages sent again to a merger that reconnected */
     struct cmn_shard_map *map; /* address ranges -> tracker */
     struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
     struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
@@ -221,6 +236,79 @@ static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env)
         node->send_errors++;
 }
 
+/* Send packed bytes to the merger and, with merger_ack, keep them (taken). */
+static void s_send_kept_bytes(struct spl_node *node, uint8_t *data, size_t len)
+{
+    if (!data) {
+        node->send_errors++;
+        return;
+    }
+    if (cmn_wire_send_bytes(node->merger, data, len, 0) < 0)
+        node->send_errors++;
+    if (!node->ack) {
+        free(data);
+        return;
+    }
+    if (node->nkept == node->capkept) {
+        node->capkept = node->capkept ? 2 * node->capkept : 16;
+        node->kept = realloc(node->kept, node->capkept * sizeof(*node->kept));
+        if (!node->kept)
+            abort();
+    }
+    node->kept[node->nkept++] = (struct s_kept){data, len};
+}
+
+/* The same for an envelope. */
+static void s_send_kept(struct spl_node *node, Renkei__Envelope *env)
+{
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    s_send_kept_bytes(node, data, len);
+}
+
+/* Acks from the merger; a merger that connected again gets Hello{replay}
+ * and the end of the run as far as it was sent. */
+static void s_replay_poll(struct spl_node *node)
+{
+    if (!node->ack)
+        return;
+    for (;;) {
+        int err = 0;
+        Renkei__Envelope *env = cmn_wire_recv(node->ack, ZMQ_DONTWAIT, &err);
+        if (!env)
+            break;
+        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK && env->ack->final_committed && node->done)
+            node->final_acked = true;
+        cmn_wire_free(&env);
+    }
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, node->mmon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) { /* the event's address frame */
+            zmq_msg_init(&ev);
+            (void)zmq_msg_recv(&ev, node->mmon, ZMQ_DONTWAIT);
+            zmq_msg_close(&ev);
+        }
+        if (++node->mhandshakes < 2)
+            continue;
+        CMN_LOG(NOTICE,
+                "merger %s connected again: sending Hello and %zu end-of-run messages again",
+                node->cfg.merger, node->nkept);
+        if (cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
+                                       node->cfg.listen, node->cfg.tracker_count, 0) < 0)
+            node->send_errors++;
+        for (size_t i = 0; i < node->nkept; i++)
+            if (cmn_wire_send_bytes(node->merger, node->kept[i].data, node->kept[i].len, 0) == 0)
+                node->messages_resent++;
+    }
+}
+
 static void s_flush_all(struct spl_node *node)
 {
     spl_shard_flush(node->shard);
@@ -245,7 +333,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 40 };
+    enum { FIXED = 41 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -287,6 +375,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("collector_resumes", node->collector_resumes);
     S_FIXED("batches_duplicate", node->batches_duplicate);
     S_FIXED("records_duplicate", node->records_duplicate);
+    S_FIXED("messages_resent", node->messages_resent);
     S_FIXED("send_errors", node->send_errors);
     S_FIXED("records_send_failed", node->records_send_failed);
     S_FIXED("collectors_seen", node->ncoll);
@@ -419,9 +508,15 @@ static void s_stats(struct spl_node *node, bool final)
     size_t n;
     struct cmn_counter *c = s_counters(node, &n);
     s_publish(node, c, n, final);
-    if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
-                            final, c, n, 0) < 0)
+    if (final) {
+        size_t len;
+        uint8_t *d = cmn_wire_pack_stats(RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
+                                         true, c, n, &len);
+        s_send_kept_bytes(node, d, len);
+    } else if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
+                                   node->cfg.listen, false, c, n, 0) < 0) {
         node->send_errors++;
+    }
     /* c[0..] order is fixed above: received, forwarded, copies, batches... */
     CMN_LOG(NOTICE,
             "%s%" PRIu64 " records in %" PRIu64 " batches from %zu/%" PRIu32
@@ -756,9 +851,10 @@ static void s_forward_final_stats(struct spl_node *node, const struct s_coll *c,
             {.name = "records_sent", .value = c->records_sent},
             {.name = "batches_sent", .value = c->batches_sent},
         };
-        if (cmn_wire_send_stats(node->merger, RENKEI__NODE_KIND__NODE_COLLECTOR, c->id, c->name,
-                                true, cs, 2, 0) < 0)
-            node->send_errors++;
+        size_t len;
+        uint8_t *d = cmn_wire_pack_stats(RENKEI__NODE_KIND__NODE_COLLECTOR, c->id, c->name, true,
+                                         cs, 2, &len);
+        s_send_kept_bytes(node, d, len);
         return;
     }
     st->kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
@@ -767,7 +863,7 @@ static void s_forward_final_stats(struct spl_node *node, const struct s_coll *c,
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_STATS;
     env.stats = st;
-    s_send(node, node->merger, &env);
+    s_send_kept(node, &env);
 }
 
 static void s_on_eos(struct spl_node *node, Renkei__EndOfStream *e)
@@ -1078,6 +1174,24 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     node->merger = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->merger, false, -1, hwm);
     if (!node->merger)
         goto err_pull;
+    if (cfg->merger_ack) {
+        char addr[64];
+        snprintf(addr, sizeof(addr), "inproc://spl-mmon-%p", (void *)node);
+        node->ack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->merger_ack, false, 0, 100);
+        node->mmon = zmq_socket(cfg->zmq_ctx, ZMQ_PAIR);
+        if (!node->ack || zmq_setsockopt(node->ack, ZMQ_SUBSCRIBE, "", 0) != 0 || !node->mmon ||
+            zmq_socket_monitor(node->merger, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+            zmq_connect(node->mmon, addr) != 0) {
+            CMN_LOG(ERR, "merger_ack %s: %s", cfg->merger_ack, zmq_strerror(zmq_errno()));
+            if (node->mmon)
+                zmq_close(node->mmon);
+            if (node->ack)
+                zmq_close(node->ack);
+            node->ack = node->mmon = NULL;
+            zmq_close(node->merger);
+            goto err_pull;
+        }
+    }
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
         node->pipes[t].sock =
             cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->trackers[t], false, -1, hwm);
@@ -1148,6 +1262,13 @@ void spl_node_destroy(struct spl_node **nodep)
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
         zmq_close(node->pipes[t].sock);
     }
+    if (node->mmon)
+        zmq_close(node->mmon);
+    if (node->ack)
+        zmq_close(node->ack);
+    for (size_t i = 0; i < node->nkept; i++)
+        free(node->kept[i].data);
+    free(node->kept);
     zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_close(node->merger);
     zmq_close(node->pull);
@@ -1193,7 +1314,7 @@ void spl_node_finish(struct spl_node *node)
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_EOS;
     env.eos = &e;
-    s_send(node, node->merger, &env);
+    s_send_kept(node, &env);
     node->done = true;
     uint64_t lost = spl_node_counter(node, "records_lost");
     if (lost > 0 || node->interrupted)
@@ -1327,12 +1448,36 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     return 0;
 }
 
+/* merger_ack: the end of the run is sent; wait until the merger has it for
+ * good, sending it again should the merger restart meanwhile. */
+static void s_wait_final_ack(struct spl_node *node, const volatile sig_atomic_t *stop)
+{
+    uint64_t until = cmn_mono_ns() + SPL_FINAL_ACK_WAIT_S * 1000000000ull;
+    while (node->ack && !node->final_acked && !(stop && *stop)) {
+        s_replay_poll(node);
+        uint64_t now = cmn_mono_ns();
+        if (now >= until) {
+            CMN_LOG(WARN, "the merger did not acknowledge the end of the run within %d s",
+                    SPL_FINAL_ACK_WAIT_S);
+            return;
+        }
+        if (now >= node->next_beat_ns) {
+            (void)cmn_wire_send_heartbeat(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0);
+            node->next_beat_ns = now + CMN_HEARTBEAT_MS * 1000000ull;
+        }
+        zmq_poll(NULL, 0, 50);
+    }
+}
+
 int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
 {
     while (!(stop && *stop)) {
         int rc = spl_node_poll(node, 500);
-        if (rc == 1)
+        s_replay_poll(node);
+        if (rc == 1) {
+            s_wait_final_ack(node, stop);
             return 0;
+        }
         if (rc < 0) {
             CMN_LOG(ERR, "receive failed: %s", zmq_strerror(-rc));
             node->interrupted = true;

@@ -104,6 +104,10 @@ struct spl_config {
     uint64_t dedup_memcap_mb;    /* records held for the time-ordered merge; 0: default */
     uint32_t liveness_timeout;   /* seconds; 0: never mark a peer down (see Liveness above) */
     struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
+    const char *merger_ack;      /* the merger's ack_listen: the end of the run (collectors'
+                                    final Stats, ours, EndOfStream) is sent again to a merger
+                                    that connects again, and spl_node_run returns once the
+                                    merger acknowledged it; NULL: none */
 };
 
 #define SPL_DEDUP_WINDOW_US 500        /* default dedup_window_us */

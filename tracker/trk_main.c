@@ -29,6 +29,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"id", "N", "tracker index (0-based, the splitter's order)"},
     {"listen", "ENDPOINT", "ZeroMQ endpoint to bind for the splitter, e.g. tcp://*:5560"},
     {"merger", "ENDPOINT", "ZeroMQ endpoint of the merger"},
+    {"merger_ack", "ENDPOINT",
+     "the merger's ack_listen: keep results until the merger has them for good, send them "
+     "again to a restarted merger (default: none)"},
     {"memcap_mb", "MB", "memory cap of session and endpoint tables (default 1024)"},
     {"session_timeout", "SECONDS", "idle capture time before a session ends (default 120)"},
     {"exit_on_eos", NULL, "exit after end of stream instead of waiting for the next"},
@@ -89,6 +92,7 @@ int main(int argc, char **argv)
         .id = (uint32_t)id,
         .listen = listen,
         .merger = merger,
+        .merger_ack = cmn_config_get(cfg, sec, "merger_ack"),
         .memcap_bytes = memcap_mb << 20,
         .session_timeout_ns = timeout * 1000000000ull,
         .exit_on_eos = exit_on_eos,

@@ -54,7 +54,21 @@ struct node_counters {
     uint64_t unexpected_messages;     /* message kinds a tracker does not take */
     uint64_t impostor_messages;       /* from a CURVE peer its keyring may not call the splitter */
     uint64_t send_errors;             /* results or stats that could not be sent */
+    uint64_t messages_resent;         /* kept messages sent again to a merger that reconnected */
+    uint64_t messages_unkept;         /* not kept: past the keep memcap (lost if the merger dies) */
 };
+
+/* A message sent to the merger and kept until an Ack covers it. */
+struct kept_msg {
+    uint64_t seq;   /* TrackerResult.seq, 0 for other messages */
+    uint64_t epoch; /* its epoch (results) */
+    bool final;     /* end of the run: final results, final stats, EndOfStream */
+    uint8_t *data;  /* packed envelope */
+    size_t len;     /* bytes */
+};
+
+#define TRK_KEEP_DEFAULT     (1ull << 30) /* bytes kept for the merger at most */
+#define TRK_FINAL_ACK_WAIT_S 120          /* exit_on_eos: wait for the merger's final Ack */
 
 /* Packs rows of one flush into chunks. */
 struct emitter {
@@ -72,37 +86,48 @@ struct emitter {
 };
 
 struct trk_node {
-    uint32_t id;                 /* tracker index from the config */
-    uint32_t owner;              /* tracker index in the ShardMap (ownership) */
-    char *listen;                /* bound endpoint */
-    char *merger;                /* merger endpoint */
-    void *ctx;                   /* ZeroMQ context */
-    bool own_ctx;                /* we created ctx */
-    void *pull;                  /* from the splitter */
-    void *push;                  /* to the merger */
-    struct trk_mem mem;          /* memcap shared by the tables */
-    struct trk_table *table;     /* sessions */
-    struct trk_endpoints *eps;   /* endpoint evidence */
-    struct trk_events *evs;      /* flood and scan detection */
-    struct trk_frag *frag;       /* later fragments -> ports of their first */
-    struct cmn_shard_map *map;   /* ShardMap, NULL until received */
-    bool exit_on_eos;            /* leave after one stream */
-    double stats_interval;       /* seconds, 0 = off */
-    volatile sig_atomic_t stop;  /* set by trk_node_stop */
-    uint64_t next_seq;           /* expected RecordBatch.seq */
-    uint64_t epoch_ns;           /* epoch length from the last EpochFlush */
-    uint64_t last_epoch;         /* last flushed epoch */
-    bool flushed;                /* last_epoch is valid */
-    uint64_t flushed_end_ns;     /* end of the last flushed epoch (late records) */
-    bool warned_nomap;           /* logged the missing map once */
-    struct cmn_record *scratch;  /* aligned copy of an unaligned batch */
-    size_t scratch_cap;          /* records in scratch */
-    struct emitter em;           /* result packing */
-    struct node_counters c;      /* this stream's counters */
-    uint64_t stats_next;         /* monotonic ns of the next stats line */
-    uint64_t stats_records;      /* records_received at the previous line */
-    uint64_t stats_mono;         /* monotonic ns of the previous line */
-    int lost_any;                /* some stream ended with loss */
+    uint32_t id;                /* tracker index from the config */
+    uint32_t owner;             /* tracker index in the ShardMap (ownership) */
+    char *listen;               /* bound endpoint */
+    char *merger;               /* merger endpoint */
+    void *ctx;                  /* ZeroMQ context */
+    bool own_ctx;               /* we created ctx */
+    void *pull;                 /* from the splitter */
+    void *push;                 /* to the merger */
+    struct trk_mem mem;         /* memcap shared by the tables */
+    struct trk_table *table;    /* sessions */
+    struct trk_endpoints *eps;  /* endpoint evidence */
+    struct trk_events *evs;     /* flood and scan detection */
+    struct trk_frag *frag;      /* later fragments -> ports of their first */
+    struct cmn_shard_map *map;  /* ShardMap, NULL until received */
+    bool exit_on_eos;           /* leave after one stream */
+    double stats_interval;      /* seconds, 0 = off */
+    volatile sig_atomic_t stop; /* set by trk_node_stop */
+    uint64_t next_seq;          /* expected RecordBatch.seq */
+    uint64_t epoch_ns;          /* epoch length from the last EpochFlush */
+    uint64_t last_epoch;        /* last flushed epoch */
+    bool flushed;               /* last_epoch is valid */
+    uint64_t flushed_end_ns;    /* end of the last flushed epoch (late records) */
+    bool warned_nomap;          /* logged the missing map once */
+    struct cmn_record *scratch; /* aligned copy of an unaligned batch */
+    size_t scratch_cap;         /* records in scratch */
+    struct emitter em;          /* result packing */
+    struct node_counters c;     /* this stream's counters */
+    uint64_t stats_next;        /* monotonic ns of the next stats line */
+    uint64_t stats_records;     /* records_received at the previous line */
+    uint64_t stats_mono;        /* monotonic ns of the previous line */
+    int lost_any;               /* some stream ended with loss */
+    /* replay to a restarted merger (cfg.merger_ack; docs/OPERATIONS.md "Restarts") */
+    char *merger_ack;            /* the merger's Ack endpoint, or NULL */
+    void *ack;                   /* SUB to it */
+    void *mon;                   /* PAIR reading the push socket's handshakes */
+    uint64_t handshakes;         /* connections to the merger completed */
+    struct kept_msg *kept;       /* sent, not yet acknowledged, in order */
+    size_t nkept, capkept;       /* entries used, allocated */
+    uint64_t kept_bytes;         /* bytes in kept */
+    uint64_t keep_cap;           /* memcap of kept */
+    bool final_acked;            /* the merger committed this run's final results */
+    uint64_t result_seq;         /* TrackerResult.seq of the last result sent in this run */
     struct cmn_metrics *metrics; /* borrowed endpoint, or NULL */
     uint64_t heard_ns;           /* monotonic ns of the splitter's last message (0: none yet) */
     bool hold_final;             /* the final snapshot stays until the next stream begins */
@@ -131,6 +156,9 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     n->listen = strdup(cfg->listen);
     n->merger = strdup(cfg->merger);
     if (!n->listen || !n->merger)
+        goto err;
+    n->keep_cap = cfg->keep_bytes ? cfg->keep_bytes : TRK_KEEP_DEFAULT;
+    if (cfg->merger_ack && !(n->merger_ack = strdup(cfg->merger_ack)))
         goto err;
     uint64_t seed = cfg->seed ? cfg->seed : trk_key_random_seed();
     struct trk_table_config tc = {
@@ -179,6 +207,20 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
         goto err;
     int timeo = NODE_SEND_TIMEO;
     zmq_setsockopt(n->push, ZMQ_SNDTIMEO, &timeo, sizeof(timeo));
+    if (n->merger_ack) {
+        n->ack = cmn_zmq_open(n->ctx, ZMQ_SUB, n->merger_ack, false, 0, 100);
+        if (!n->ack || zmq_setsockopt(n->ack, ZMQ_SUBSCRIBE, "", 0) != 0)
+            goto err;
+        /* a merger that connects again is a new handshake on the push socket */
+        char addr[64];
+        snprintf(addr, sizeof(addr), "inproc://trk-mon-%p", (void *)n);
+        n->mon = zmq_socket(n->ctx, ZMQ_PAIR);
+        if (zmq_socket_monitor(n->push, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 || !n->mon ||
+            zmq_connect(n->mon, addr) != 0) {
+            CMN_LOG(ERR, "merger connection monitor: %s", zmq_strerror(zmq_errno()));
+            goto err;
+        }
+    }
     return n;
 err:
     trk_node_destroy(&n);
@@ -197,6 +239,14 @@ void trk_node_destroy(struct trk_node **np)
         }
         zmq_close(n->push);
     }
+    if (n->mon)
+        zmq_close(n->mon);
+    if (n->ack)
+        zmq_close(n->ack);
+    for (size_t i = 0; i < n->nkept; i++)
+        free(n->kept[i].data);
+    free(n->kept);
+    free(n->merger_ack);
     if (n->pull)
         zmq_close(n->pull);
     if (n->own_ctx && n->ctx)
@@ -216,17 +266,126 @@ void trk_node_destroy(struct trk_node **np)
     *np = NULL;
 }
 
-/* Blocking send that still honours trk_node_stop. */
-static int s_send(struct trk_node *n, Renkei__Envelope *env)
+/* Keep a packed message for a merger that may connect again (taken). */
+static void s_keep(struct trk_node *n, uint8_t *data, size_t len, uint64_t seq, uint64_t epoch,
+                   bool final)
+{
+    if (n->kept_bytes + len > n->keep_cap) {
+        n->c.messages_unkept++;
+        if ((n->c.messages_unkept & (n->c.messages_unkept - 1)) == 0)
+            CMN_LOG(WARN,
+                    "%" PRIu64 " messages for the merger not kept (memcap %" PRIu64
+                    " bytes): a merger restart now loses them",
+                    n->c.messages_unkept, n->keep_cap);
+        free(data);
+        return;
+    }
+    if (n->nkept == n->capkept) {
+        n->capkept = n->capkept ? 2 * n->capkept : 64;
+        n->kept = realloc(n->kept, n->capkept * sizeof(*n->kept));
+        if (!n->kept)
+            abort();
+    }
+    n->kept[n->nkept++] = (struct kept_msg){seq, epoch, final, data, len};
+    n->kept_bytes += len;
+}
+
+/* Blocking send of packed bytes that still honours trk_node_stop. */
+static int s_send_bytes(struct trk_node *n, const uint8_t *data, size_t len)
 {
     for (;;) {
-        int rc = cmn_wire_send(n->push, env, 0);
+        int rc = cmn_wire_send_bytes(n->push, data, len, 0);
         if (rc == 0)
             return 0;
         if (rc != -EAGAIN || n->stop) {
             n->c.send_errors++;
             return rc;
         }
+    }
+}
+
+/* Send a message the merger must not lose: with merger_ack it is kept until
+ * an Ack covers `epoch` (or, `final`, the run's end). */
+static int s_send_kept(struct trk_node *n, Renkei__Envelope *env, uint64_t seq, uint64_t epoch,
+                       bool final)
+{
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    if (!data)
+        return -ENOMEM;
+    int rc = s_send_bytes(n, data, len);
+    if (n->ack)
+        s_keep(n, data, len, seq, epoch, final);
+    else
+        free(data);
+    return rc;
+}
+
+/* Drop what an Ack covers. */
+static void s_on_ack(struct trk_node *n, const Renkei__Ack *a)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->nkept; i++) {
+        struct kept_msg *m = &n->kept[i];
+        bool covered =
+            a->final_committed || (!m->final && a->any_committed && m->epoch <= a->committed_epoch);
+        if (covered) {
+            n->kept_bytes -= m->len;
+            free(m->data);
+        } else {
+            n->kept[k++] = *m;
+        }
+    }
+    n->nkept = k;
+    if (a->final_committed)
+        n->final_acked = true;
+}
+
+/* Acks waiting on the SUB socket; a merger that connected again gets Hello
+ * and everything kept, in order. */
+static void s_replay_poll(struct trk_node *n)
+{
+    if (!n->ack)
+        return;
+    for (;;) {
+        int err = 0;
+        Renkei__Envelope *env = cmn_wire_recv(n->ack, ZMQ_DONTWAIT, &err);
+        if (!env)
+            break;
+        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK)
+            s_on_ack(n, env->ack);
+        cmn_wire_free(&env);
+    }
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, n->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        bool first = zmq_msg_size(&ev) >= 2 && zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (zmq_msg_init(&ev) == 0 && zmq_msg_recv(&ev, n->mon, ZMQ_DONTWAIT) >= 0 &&
+               zmq_msg_more(&ev))
+            zmq_msg_close(&ev); /* the event's address frame */
+        zmq_msg_close(&ev);
+        if (!first || ++n->handshakes < 2)
+            continue;
+        CMN_LOG(NOTICE,
+                "merger %s connected again: sending again %zu messages (%" PRIu64
+                " bytes) it has not acknowledged",
+                n->merger, n->nkept, n->kept_bytes);
+        uint64_t from = n->result_seq + 1; /* the first result sent again */
+        for (size_t i = 0; i < n->nkept; i++)
+            if (n->kept[i].seq) {
+                from = n->kept[i].seq;
+                break;
+            }
+        (void)cmn_wire_send_hello_replay(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen,
+                                         0, from);
+        for (size_t i = 0; i < n->nkept && !n->stop; i++)
+            if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
+                n->c.messages_resent++;
     }
 }
 
@@ -268,6 +427,7 @@ static void s_em_send(struct trk_node *n)
     r.epoch_ns = em->epoch_ns;
     r.chunk = em->chunk;
     r.chunks = em->chunks;
+    r.seq = n->ack ? ++n->result_seq : 0; /* numbered when they can be sent again */
     r.session_count = (uint32_t)em->ns;
     r.session_size = sizeof(struct cmn_session_rec);
     r.sessions.len = em->ns * sizeof(struct cmn_session_rec);
@@ -283,7 +443,7 @@ static void s_em_send(struct trk_node *n)
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
     env.result = &r;
-    if (s_send(n, &env) == 0)
+    if (s_send_kept(n, &env, r.seq, em->epoch, em->final) == 0)
         n->c.results_sent++;
     (void)CMN_NEVER(em->chunk >= em->chunks);
     em->chunk++;
@@ -524,6 +684,9 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("unexpected_messages", n->c.unexpected_messages);
     C("impostor_messages", n->c.impostor_messages);
     C("send_errors", n->c.send_errors);
+    C("messages_resent", n->c.messages_resent);
+    C("messages_unkept", n->c.messages_unkept);
+    C("messages_kept", n->nkept);
     C("memory_bytes", n->mem.used);
     C("memory_peak_bytes", n->mem.peak);
     C("memcap_bytes", n->mem.cap);
@@ -588,6 +751,8 @@ static void s_reset(struct trk_node *n)
     n->flushed = false;
     n->flushed_end_ns = 0;
     n->warned_nomap = false;
+    n->final_acked = false;
+    n->result_seq = 0;
     memset(&n->c, 0, sizeof(n->c));
     n->stats_records = 0;
 }
@@ -611,9 +776,15 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     s_flush(n, epoch, n->epoch_ns, true);
     struct cmn_counter c[TRK_COUNTERS_MAX];
     size_t k = s_counters(n, c);
-    if (cmn_wire_send_stats(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, true, c, k,
-                            0) != 0)
+    size_t slen;
+    uint8_t *sb =
+        cmn_wire_pack_stats(RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, true, c, k, &slen);
+    if (!sb || s_send_bytes(n, sb, slen) != 0)
         n->c.send_errors++;
+    if (sb && n->ack)
+        s_keep(n, sb, slen, 0, 0, true);
+    else
+        free(sb);
     s_publish(n, true); /* what the merger stores in node_stats for us */
     n->hold_final = true;
     Renkei__EndOfStream out = RENKEI__END_OF_STREAM__INIT;
@@ -624,7 +795,7 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_EOS;
     env.eos = &out;
-    (void)s_send(n, &env);
+    (void)s_send_kept(n, &env, 0, 0, true);
     bool lost = n->c.records_lost || n->c.batches_lost;
     struct trk_table_stats ts;
     trk_table_get_stats(n->table, &ts);
@@ -744,6 +915,7 @@ int trk_node_run(struct trk_node *n)
             zmq_msg_close(&zm);
         }
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);
+        s_replay_poll(n);
         uint64_t mono = cmn_mono_ns();
         if (mono >= beat) { /* liveness, to the merger (docs/OPERATIONS.md) */
             (void)cmn_wire_send_heartbeat(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id);
@@ -753,6 +925,26 @@ int trk_node_run(struct trk_node *n)
             s_stats_line(n, mono);
             n->stats_next = mono + step;
         }
+    }
+    /* exit_on_eos with replay: the end of the run is sent; leave once the
+     * merger has it for good, sending it again should the merger restart
+     * meanwhile */
+    uint64_t until = cmn_mono_ns() + TRK_FINAL_ACK_WAIT_S * 1000000000ull;
+    while (done && n->ack && !n->final_acked && !n->stop) {
+        s_replay_poll(n);
+        uint64_t mono = cmn_mono_ns();
+        if (mono >= until) {
+            CMN_LOG(WARN,
+                    "the merger did not acknowledge the end of the run within %d s; leaving "
+                    "(%zu messages unacknowledged)",
+                    TRK_FINAL_ACK_WAIT_S, n->nkept);
+            break;
+        }
+        if (mono >= beat) {
+            (void)cmn_wire_send_heartbeat(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id);
+            beat = mono + CMN_HEARTBEAT_MS * 1000000ull;
+        }
+        zmq_poll(NULL, 0, 50);
     }
     if (rc == CMN_EXIT_OK && n->lost_any)
         rc = CMN_EXIT_LOST;

@@ -46,6 +46,10 @@ struct trk_node_config {
     size_t spare_sessions;       /* session rows preallocated; 0 = default */
     void *zmq_ctx;               /* shared ZeroMQ context (inproc tests), NULL = own */
     struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
+    const char *merger_ack;      /* the merger's ack_listen (SUB): keep what the merger has not
+                                    acknowledged and send it again when it connects again;
+                                    NULL: none (copied) */
+    uint64_t keep_bytes;         /* memcap of what is kept for the merger; 0: default */
 };
 
 /* Open sockets and tables. Returns NULL after logging why. */
