@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmn_capfile.h"
 #include "cmn_file.h"
@@ -27,6 +28,7 @@
 #define CAP_MAX_META   (1024u * 1024u)           /* SHB/IDB blocks we read whole */
 #define CAP_MAX_IFACES 256u                      /* interfaces per pcapng section */
 #define CAP_IOBUF      (1u << 20)                /* stdio buffer */
+#define CAP_RELEASE    (64ull << 20)             /* mapped bytes read before they are released */
 
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
@@ -49,6 +51,7 @@ struct cmn_capfile {
     FILE *f;                                 /* the open file (NULL once mapped) */
     uint8_t *map;                            /* the whole file, mapped PROT_READ, or NULL */
     uint64_t size;                           /* bytes mapped */
+    uint64_t released;                       /* map bytes before this were given back */
     char path[256];                          /* for messages */
     enum cmn_cap_format format;              /* pcap or pcapng */
     bool swap;                               /* file (or section) byte order differs from ours */
@@ -541,6 +544,17 @@ int cmn_capfile_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
 {
     if (cf->error[0])
         return -EBADMSG; /* damage is sticky: no resync guesses */
+    if (cf->map && cf->offset - cf->released >= CAP_RELEASE) {
+        /* the packets before this one are no longer borrowed: give their
+         * pages back, so the mapping of a large file does not grow the
+         * process's resident set to the file's size */
+        long ps = sysconf(_SC_PAGESIZE);
+        uint64_t page = ps > 0 ? (uint64_t)ps : 4096, upto = cf->offset / page * page;
+        if (upto > cf->released && upto <= cf->size) {
+            madvise(cf->map + cf->released, (size_t)(upto - cf->released), MADV_DONTNEED);
+            cf->released = upto;
+        }
+    }
     int rc = cf->format == CMN_CAP_PCAP ? s_pcap_next(cf, pkt) : s_pcapng_next(cf, pkt);
     if (rc == 1)
         cf->packets++;
