@@ -34,8 +34,14 @@ done
 "$BIN/renkei" keygen --out "$TMP/merger" >/dev/null 2>&1 &&
     bad "keygen overwrote an existing key" || ok "keygen refuses to overwrite a key"
 
-BASE=$((20000 + $$ % 20000))
-M=tcp://127.0.0.1:$BASE T=tcp://127.0.0.1:$((BASE + 1)) S=tcp://127.0.0.1:$((BASE + 2))
+# three free ports on 127.0.0.1 (pid-derived ones collided with other
+# tests' ephemeral ports under ctest -j)
+read -r PM PT PS < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+M=tcp://127.0.0.1:$PM T=tcp://127.0.0.1:$PT S=tcp://127.0.0.1:$PS
 pub() { cat "$TMP/$1.pub"; }
 cat >"$TMP/peers" <<EOF
 # name key endpoints it serves, the node identities it may speak for
