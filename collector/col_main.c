@@ -40,8 +40,8 @@ static const struct cmn_cli_opt s_opts[] = {
     {"pcap_dpdk", NULL,
      "read --pcap through DPDK's net_pcap vdev instead of the collector's own reader"},
     {"state", "FILE",
-     "with --pcap: keep the position in FILE and resume there after a crash or a stop "
-     "by signal (delete FILE to read the capture from the start)"},
+     "keep the batch sequence and counters in FILE and resume them after a crash or a stop "
+     "by signal; with --pcap also the position in the capture (delete FILE to start over)"},
     {"iface", "IF", "live interface (net_af_packet vdev)"},
     {"eal", "'ARGS'", "raw EAL arguments for a real NIC, e.g. '-l 2-3 -a 0000:3b:00.0'"},
     {"file_prefix", "P", "DPDK --file-prefix (default renkei-col-<id>-<pid>)"},
@@ -123,10 +123,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --pcap-dpdk needs --pcap\n", s_spec.prog);
         goto out;
     }
-    if (c.state && (!c.pcap || c.pcap_dpdk || c.print)) {
+    if (c.state && (c.pcap_dpdk || c.print)) {
         fprintf(stderr,
-                "%s: --state needs --pcap, read by the collector (not --pcap-dpdk) and sent "
-                "to a splitter (not --print)\n",
+                "%s: --state needs a capture read by the collector (not --pcap-dpdk) or a "
+                "port, sent to a splitter (not --print)\n",
                 s_spec.prog);
         goto out;
     }

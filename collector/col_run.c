@@ -65,6 +65,7 @@ struct rx_ctx {
     uint64_t expected;                /* files: packets the port will deliver (0: live) */
     bool file;                        /* source is a capture file */
     uint64_t frames;                  /* capture files read directly: frames consumed */
+    bool keep_state;                  /* a port with a state file: batches carry counters */
     volatile sig_atomic_t *stop;      /* signals */
 };
 
@@ -105,6 +106,17 @@ static inline void s_prefetch_w(const void *p)
 #else
     __builtin_prefetch(p, 1, 3);
 #endif
+}
+
+/* Hand a batch of a port to the sender; with a state file it carries the
+ * counters (as of the last whole burst) a resumed run starts from. */
+static inline void s_port_submit(struct rx_ctx *x, struct col_batch *b)
+{
+    if (unlikely(x->keep_state)) {
+        b->frames_end = x->local.v[COL_STAT_PACKETS];
+        memcpy(b->stats, x->local.v, sizeof(b->stats));
+    }
+    col_queue_submit(x->q, b);
 }
 
 /* Count a frame that made no record. */
@@ -192,7 +204,7 @@ static void s_burst(struct rx_ctx *x, struct rte_mbuf **m, uint16_t n, uint64_t 
             cur->n = used;
             cur->first_ts = lo;
             cur->last_ts = hi;
-            col_queue_submit(x->q, cur);
+            s_port_submit(x, cur);
             cur = s_batch(x);
             used = 0;
             cap = cur ? cur->cap : 0;
@@ -225,7 +237,10 @@ static void s_rx_loop(struct rx_ctx *x)
     uint64_t delay = (uint64_t)x->cfg->batch_delay_ms * 1000000ull;
     uint64_t idle = (uint64_t)(x->cfg->idle_timeout * 1e9);
     uint64_t now = cmn_mono_ns(), last_rx = now, next_poll = now, first_rx = 0;
-    uint64_t max_pkts = x->cfg->max_packets ? x->cfg->max_packets : UINT64_MAX;
+    /* packets of this process (a resumed run's counters start where the
+     * stopped one's were) */
+    const uint64_t pk0 = x->local.v[COL_STAT_PACKETS];
+    uint64_t max_pkts = x->cfg->max_packets ? pk0 + x->cfg->max_packets : UINT64_MAX;
     uint64_t max_ns = x->cfg->duration > 0 ? (uint64_t)(x->cfg->duration * 1e9) : UINT64_MAX;
     uint32_t empty = 0;          /* consecutive empty polls */
     long nap = COL_IDLE_NAP_MIN; /* next idle sleep, ns */
@@ -250,7 +265,7 @@ static void s_rx_loop(struct rx_ctx *x)
                 break;
         }
         if (cur && cur->n && now - cur->opened_ns >= delay) {
-            col_queue_submit(x->q, cur);
+            s_port_submit(x, cur);
             cur = NULL;
         }
         if (now >= next_poll || n == 0) {
@@ -289,26 +304,28 @@ static void s_rx_loop(struct rx_ctx *x)
         }
     }
     if (cur && cur->n)
-        col_queue_submit(x->q, cur);
+        s_port_submit(x, cur);
     else if (cur)
         col_queue_release(x->q, cur); /* empty: straight back to the free list */
     s_port_drops(x);
     col_stats_publish(x->shared, &x->local);
+    x->frames = x->local.v[COL_STAT_PACKETS];
     if (x->cfg->max_packets || x->cfg->duration > 0) {
         /* CPU time beside the rate: on a shared host the rate says how much
          * CPU the loop got, ns per packet what it needs (the RX thread's
          * must stay under 67 ns for 14.88 Mpps on a core of its own). */
         const uint64_t *v = x->local.v;
         double secs = first_rx ? (double)(last_rx - first_rx) / 1e9 : 0;
-        double pk = v[COL_STAT_PACKETS] ? (double)v[COL_STAT_PACKETS] : 1.0;
+        uint64_t np = v[COL_STAT_PACKETS] - pk0;
+        double pk = np ? (double)np : 1.0;
         double rx_cpu = (double)(s_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
         double all_cpu = (double)(s_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - pcpu0);
         CMN_LOG(NOTICE,
                 "rx rate: %" PRIu64 " packets in %.3f s: %.3f Mpps; drops rx_missed %" PRIu64
                 " rx_nombuf %" PRIu64 " queue_full %" PRIu64
                 "; cpu rx %.2f s (%.1f ns/packet), process %.2f s (%.1f ns/packet)",
-                v[COL_STAT_PACKETS], secs,
-                secs > 0 ? (double)v[COL_STAT_PACKETS] / secs / 1e6 : 0.0,
+                np, secs,
+                secs > 0 ? (double)np / secs / 1e6 : 0.0,
                 v[COL_STAT_DROP_RX_MISSED], v[COL_STAT_DROP_RX_NOMBUF], v[COL_STAT_DROP_QUEUE_FULL],
                 rx_cpu / 1e9, rx_cpu / pk, all_cpu / 1e9, all_cpu / pk);
     }
@@ -356,6 +373,8 @@ static void s_file_loop(struct rx_ctx *x, struct cmn_capfile *cf)
     struct cmn_record spare; /* parse target when no batch is free (record dropped) */
     struct cmn_cap_pkt pk;
     int r = 0;
+    if (x->cfg->max_packets) /* of this process */
+        max_pkts = v[COL_STAT_PACKETS] + x->cfg->max_packets;
     while (!*x->stop && v[COL_STAT_PACKETS] < max_pkts && (r = cmn_capfile_next(cf, &pk)) == 1) {
         frames++;
         if (!cur)
@@ -563,6 +582,26 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         if (rc != CMN_EXIT_OK)
             goto out;
         rc = CMN_EXIT_ERROR;
+    } else if (c->state) {
+        /* a port: its batch sequence and counters go on after a restart
+         * (what it had captured and not yet handed over is gone) */
+        char err[768];
+        st = col_state_open(c->state, c->id, NULL, &srec, err, sizeof(err));
+        if (!st) {
+            CMN_LOG(ERR, "%s", err);
+            rc = CMN_EXIT_USAGE;
+            goto out;
+        }
+        resumed = srec.frames > 0 || srec.seq > 0;
+        x.keep_state = true;
+        if (resumed) {
+            memcpy(x.local.v, srec.stats, sizeof(x.local.v));
+            memcpy(shared.v, srec.stats, sizeof(shared.v));
+            CMN_LOG(NOTICE,
+                    "resuming the batch sequence after batch %" PRIu64 " (state file %s): what "
+                    "the stopped collector had not handed over is lost and counted",
+                    srec.seq, c->state);
+        }
     }
     x.ts_off = -1;
     if (!direct) {

@@ -71,7 +71,8 @@ struct col_state *col_state_open(const char *path, uint32_t id, const char *pcap
 {
     memset(rec, 0, sizeof(*rec));
     struct stat cs;
-    if (stat(pcap, &cs) != 0) {
+    memset(&cs, 0, sizeof(cs)); /* a port: no capture identity */
+    if (pcap && stat(pcap, &cs) != 0) {
         snprintf(err, errlen, "capture %s: %s", pcap, strerror(errno));
         return NULL;
     }
@@ -128,7 +129,7 @@ struct col_state *col_state_open(const char *path, uint32_t id, const char *pcap
                  "state file %s: written for another capture than %s, or for it before it "
                  "changed (device, inode, size or modification time differ); delete the state "
                  "file to read the capture from the beginning",
-                 path, pcap);
+                 path, pcap ? pcap : "this port");
         goto fail;
     }
     st->gen = b[W_GEN];

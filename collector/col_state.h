@@ -34,10 +34,10 @@ struct col_state_rec {
 struct col_state;
 
 /* Open (create) the state file `path` for collector `id` reading capture
- * `pcap`. *rec is the saved state (all zero for a new file or a new run).
- * NULL with the reason in err (names both files) when the file cannot be
- * used: unreadable, of another collector id, or written for another capture
- * or for this capture before it changed. */
+ * `pcap` (NULL: a port, whose state has no capture and no frame position). *rec is the saved state
+ * (all zero for a new file or a new run). NULL with the reason in err (names both files) when the
+ * file cannot be used: unreadable, of another collector id, or written for another capture or for
+ * this capture before it changed. */
 struct col_state *col_state_open(const char *path, uint32_t id, const char *pcap,
                                  struct col_state_rec *rec /* OUT */, char *err /* OUT */,
                                  size_t errlen);
