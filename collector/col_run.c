@@ -324,10 +324,9 @@ static void s_rx_loop(struct rx_ctx *x)
                 "rx rate: %" PRIu64 " packets in %.3f s: %.3f Mpps; drops rx_missed %" PRIu64
                 " rx_nombuf %" PRIu64 " queue_full %" PRIu64
                 "; cpu rx %.2f s (%.1f ns/packet), process %.2f s (%.1f ns/packet)",
-                np, secs,
-                secs > 0 ? (double)np / secs / 1e6 : 0.0,
-                v[COL_STAT_DROP_RX_MISSED], v[COL_STAT_DROP_RX_NOMBUF], v[COL_STAT_DROP_QUEUE_FULL],
-                rx_cpu / 1e9, rx_cpu / pk, all_cpu / 1e9, all_cpu / pk);
+                np, secs, secs > 0 ? (double)np / secs / 1e6 : 0.0, v[COL_STAT_DROP_RX_MISSED],
+                v[COL_STAT_DROP_RX_NOMBUF], v[COL_STAT_DROP_QUEUE_FULL], rx_cpu / 1e9, rx_cpu / pk,
+                all_cpu / 1e9, all_cpu / pk);
     }
 }
 
