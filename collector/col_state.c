@@ -2,7 +2,7 @@
  * col_state: two fixed 4 KiB slots of 64-bit words in this host's byte order
  * (the file never leaves the host): magic, version and collector id, a write
  * generation, the capture's identity, the position and totals, the counters,
- * and a check word (cmn_parse_hash of the others). The valid slot with the
+ * and a check word (cmn_hash of the others). The valid slot with the
  * highest generation wins.
  */
 #define CMN_LOG_TAG "state"
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmn_parse.h"
+#include "cmn_hash.h"
 #include "col_state.h"
 
 #define ST_SLOT    4096u
@@ -51,7 +51,7 @@ struct col_state {
 
 static uint64_t s_check(const uint64_t *w)
 {
-    return cmn_parse_hash(w, W_CHECK) | (uint64_t)ST_MAGIC << 32;
+    return cmn_hash_words64(w, W_CHECK, ST_MAGIC);
 }
 
 /* One slot: 1 valid (w filled), 0 empty or never written, -1 damaged. */

@@ -9,6 +9,7 @@
 
 #include "cmn_capfile.h"
 #include "cmn_ip.h"
+#include "cmn_hash.h"
 #include "cmn_parse.h"
 
 /* Fields that feed the signature but have no home in the record. */
@@ -62,28 +63,12 @@ static inline uint64_t s_le64(const uint8_t *p)
     return (uint64_t)s_le32(p) | (uint64_t)s_le32(p + 4) << 32;
 }
 
-static inline uint64_t s_rotl(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-/* murmur3 x64 body and finaliser over whole words: a few ns per record, well
- * mixed, and identical on every host (inputs are built little-endian).
- * Inline so the fast path hashes its words from registers. */
+/* The record signature: cmn_hash over whole words, folded to 32 bits; the
+ * same on every host (inputs are built little-endian). Inline so the fast
+ * path hashes its words from registers. */
 static inline uint32_t s_hash(const uint64_t *words, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = words[i] * 0x87c37b91114253d5ull;
-        k = s_rotl(k, 31) * 0x4cf5ad432745937full;
-        h ^= k;
-        h = s_rotl(h, 27) * 5 + 0x52dce729;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
+    uint64_t h = cmn_hash_words64(words, n, CMN_HASH_K3);
     return (uint32_t)(h ^ (h >> 32));
 }
 

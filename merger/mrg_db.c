@@ -25,6 +25,7 @@
 #include "cmn_log.h"
 #include "cmn_sites.h"
 #include "cmn_file.h"
+#include "cmn_hash.h"
 #include "mrg_db.h"
 #include "mrg_live.h"
 #include "mrg_rollup.h"
@@ -1030,10 +1031,7 @@ static int s_seen_init(struct s_seen *t, size_t n)
 /* NULL if the key of `row` is new (then remembered), else the first row. */
 static const uint8_t *s_seen_add(struct s_seen *t, const uint8_t *row)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < SESS_KEY_LEN; i++)
-        h = (h ^ row[i]) * 0x100000001b3ull;
-    h ^= h >> 29;
+    uint64_t h = cmn_hash_bytes(row, SESS_KEY_LEN, 0);
     for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
         if (!t->slot[i]) {
             t->slot[i] = row;

@@ -41,6 +41,7 @@
 
 #include "cmn_ip.h"
 #include "cmn_log.h"
+#include "cmn_hash.h"
 #include "mrg_live.h"
 #include "mrg_rule.h"
 
@@ -244,12 +245,7 @@ static size_t s_vec_bytes(const struct vec *a)
 /* Seeded 64-bit mixing of key words (one hash family for the window). */
 static inline uint64_t s_mix(uint64_t x)
 {
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ull;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ull;
-    x ^= x >> 32;
-    return x;
+    return cmn_hash_u64(x, 0);
 }
 
 static inline uint64_t s_ld64(const void *p)

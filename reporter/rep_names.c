@@ -21,6 +21,7 @@
 
 #include "cmn_ip.h"
 #include "cmn_log.h"
+#include "cmn_hash.h"
 #include "rep_names.h"
 #include "rep_ports.h"
 
@@ -79,10 +80,7 @@ static uint64_t s_now(void)
 
 static size_t s_rd_slot(const uint8_t ip[16])
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: a cache index, not a table under attack */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ ip[i]) * 1099511628211ull;
-    return (size_t)(h % REP_NAMES_RDNS_CACHE);
+    return (size_t)(cmn_hash_bytes(ip, 16, 0) % REP_NAMES_RDNS_CACHE);
 }
 
 static void *s_rd_thread(void *arg)

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "cmn_log.h"
+#include "cmn_hash.h"
 #include "spl_dedup.h"
 
 #define S_RING_MIN  4096          /* first FIFO allocation, records */
@@ -85,9 +86,7 @@ struct spl_dedup {
 
 static inline uint64_t s_mix(uint64_t h, uint64_t v)
 {
-    h ^= v * 0x9e3779b97f4a7c15ull;
-    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 29);
+    return cmn_hash_mix(h ^ v, CMN_HASH_K1);
 }
 
 /* Hash of the fields both mirror copies share (never ts, ttl, vlan, flags). */

@@ -277,8 +277,11 @@ static void s_replay_poll(struct spl_node *node)
         Renkei__Envelope *env = cmn_wire_recv(node->ack, ZMQ_DONTWAIT, &err);
         if (!env)
             break;
-        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK && env->ack->final_committed && node->done)
-            node->final_acked = true;
+        /* the latest Ack counts: the merger says final_committed from its
+         * final commit (which may come before our own end of stream is out:
+         * the trackers' final results complete it) until a new run starts */
+        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK)
+            node->final_acked = env->ack->final_committed;
         cmn_wire_free(&env);
     }
     for (;;) {

@@ -143,7 +143,7 @@ static long s_get(struct trk_endpoints *t, const uint8_t ip[16], uint8_t proto, 
     if (s_reserve(t) != 0)
         return -ENOSPC;
     uint32_t idx = (uint32_t)t->n;
-    int rc = trk_hset_insert(t->index, &k, trk_hash_words(&k, sizeof(k), t->seed), &idx);
+    int rc = trk_hset_insert(t->index, &k, cmn_hash_bytes(&k, sizeof(k), t->seed), &idx);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -168,7 +168,7 @@ static void s_add32(uint32_t *c, uint64_t v)
 static int s_set_add(struct trk_endpoints *t, struct trk_hset *set, const void *key, size_t len)
 {
     uint32_t v = 0;
-    uint64_t hash = trk_hash_words(key, len, t->seed);
+    uint64_t hash = cmn_hash_bytes(key, len, t->seed);
     return trk_hset_insert(set, key, hash, &v);
 }
 
@@ -296,7 +296,7 @@ bool trk_endpoints_get(const struct trk_endpoints *t, const uint8_t ip[16], uint
     k.port = port;
     k.proto = proto;
     uint32_t idx;
-    if (trk_hset_find(t->index, &k, trk_hash_words(&k, sizeof(k), t->seed), &idx) != 0)
+    if (trk_hset_find(t->index, &k, cmn_hash_bytes(&k, sizeof(k), t->seed), &idx) != 0)
         return false;
     *out = t->ep[idx];
     float conf = 0;

@@ -183,7 +183,7 @@ static long s_slot(struct trk_events *t, struct trk_hset *set, const void *key, 
     if (s_grow(t, (void **)&t->slot, &t->cap_slot, t->nslot, sizeof(*t->slot)) != 0)
         return -ENOSPC;
     uint32_t v = (uint32_t)t->nslot;
-    int rc = trk_hset_insert(set, key, trk_hash_words(key, klen, t->seed), &v);
+    int rc = trk_hset_insert(set, key, cmn_hash_bytes(key, klen, t->seed), &v);
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -199,7 +199,7 @@ static long s_row(struct trk_events *t, struct trk_hset *index, const void *key,
     if (s_reserve(t) != 0)
         return -ENOSPC;
     uint32_t idx = (uint32_t)t->n;
-    int rc = trk_hset_insert(index, key, trk_hash_words(key, klen, t->seed), &idx);
+    int rc = trk_hset_insert(index, key, cmn_hash_bytes(key, klen, t->seed), &idx);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -350,9 +350,9 @@ int trk_events_fold(struct trk_events *t, const struct trk_sess_view *v, bool ow
     memcpy(raw + 32, &r->a_port, 2);
     memcpy(raw + 34, &r->b_port, 2);
     memset(raw + 36, 0, 4);
-    k.h[0] = trk_hash_words(raw, sizeof(raw), t->seed);
-    k.h[1] = trk_hash_words(raw, sizeof(raw), ~t->seed * 0x9e3779b97f4a7c15ull);
-    uint64_t kh = trk_hash_words(&k, sizeof(k), t->seed);
+    k.h[0] = cmn_hash_bytes(raw, sizeof(raw), t->seed);
+    k.h[1] = cmn_hash_bytes(raw, sizeof(raw), ~t->seed * 0x9e3779b97f4a7c15ull);
+    uint64_t kh = cmn_hash_bytes(&k, sizeof(k), t->seed);
     uint32_t pi;
     bool known = trk_hset_find(t->sess, &k, kh, &pi) == 0;
     if (known && v->created && !t->probe[pi].dead)

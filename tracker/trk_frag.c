@@ -72,9 +72,9 @@ static struct slot *s_slot(struct trk_frag *f, const struct cmn_record *r)
     uint64_t w[4];
     memcpy(w, r->src, 16);
     memcpy(w + 2, r->dst, 16);
-    uint64_t h = trk_mix64(w[0] ^ f->seed ^ ((uint64_t)r->ip_id << 8 | r->proto),
-                           w[1] ^ 0xe7037ed1a0b428dbull);
-    h = trk_mix64(h ^ w[2], w[3] ^ 0x8ebc6af09c88c6e3ull);
+    uint64_t h = cmn_hash_mix(w[0] ^ f->seed ^ ((uint64_t)r->ip_id << 8 | r->proto),
+                              w[1] ^ 0xe7037ed1a0b428dbull);
+    h = cmn_hash_mix(h ^ w[2], w[3] ^ 0x8ebc6af09c88c6e3ull);
     return &f->slot[h & (TRK_FRAG_SLOTS - 1)];
 }
 

@@ -6,7 +6,7 @@
  * charged to a trk_mem before it happens; a refused growth is -ENOSPC.
  *
  * Contract: single-threaded; the caller computes the key's hash once (any
- * well-mixed 64-bit hash, e.g. trk_mix64-based) and passes it in.
+ * well-mixed 64-bit hash, e.g. cmn_hash_mix-based) and passes it in.
  */
 #ifndef TRK_HSET_H
 #define TRK_HSET_H

@@ -45,5 +45,5 @@ uint64_t trk_key_random_seed(void)
         return s;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return trk_mix64((uint64_t)ts.tv_nsec ^ K2, (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^ K3);
+    return cmn_hash_mix((uint64_t)ts.tv_nsec ^ K2, (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^ K3);
 }

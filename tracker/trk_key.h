@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cmn_hash.h"
 #include "cmn_record.h"
 
 /* 40 bytes, five 64-bit words so hashing and comparing are word-wise. */
@@ -53,27 +54,6 @@ static inline bool trk_key_is_frag_row(const struct cmn_record *r)
     return (r->flags & CMN_REC_TRUNCATED) && r->sport == 0 && r->dport == 0;
 }
 
-/* 64x64->128 multiply folded to 64 bits: the mixing step of the hashes. */
-static inline uint64_t trk_mix64(uint64_t a, uint64_t b)
-{
-    unsigned __int128 r = (unsigned __int128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/* Seeded hash of a key made of whole 64-bit words (len a multiple of 8): the
- * hash of the fixed-size keys of trk_hset tables (endpoints, peers, events). */
-static inline uint64_t trk_hash_words(const void *k, size_t len, uint64_t seed)
-{
-    uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
-    const uint8_t *p = k;
-    for (size_t i = 0; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = trk_mix64(h ^ w, 0xe7037ed1a0b428dbull);
-    }
-    return trk_mix64(h, 0x8ebc6af09c88c6e3ull ^ len);
-}
-
 /* Seeded 64-bit hash of a key (wyhash-style multiply-fold over its five
  * words; not meant to resist an attacker who knows the seed). Equal keys hash
  * equal for equal seeds; use a fixed seed for reproducible table layouts. */
@@ -81,9 +61,9 @@ static inline uint64_t trk_key_hash(const struct trk_key *k, uint64_t seed)
 {
     uint64_t w[5];
     memcpy(w, k, sizeof(w));
-    uint64_t h = trk_mix64(w[0] ^ seed ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull);
-    h = trk_mix64(h ^ w[2] ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull);
-    return trk_mix64(h ^ w[4] ^ 0x1d8e4e27c47d124full, seed ^ 0xe7037ed1a0b428dbull);
+    uint64_t h = cmn_hash_mix(w[0] ^ seed ^ CMN_HASH_K0, w[1] ^ CMN_HASH_K1);
+    h = cmn_hash_mix(h ^ w[2] ^ CMN_HASH_K2, w[3] ^ CMN_HASH_K3);
+    return cmn_hash_mix(h ^ w[4] ^ CMN_HASH_K4, seed ^ CMN_HASH_K1);
 }
 
 /* A random seed from the OS (getrandom), or a time-based one if that fails. */

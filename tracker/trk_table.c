@@ -238,14 +238,14 @@ static inline int s_probe_of_record(struct probe *p, struct trk_key *kbuf,
 
 static inline uint64_t s_probe_hash(const struct probe *p, uint64_t seed)
 {
-    uint64_t h = trk_mix64(p->w0 ^ seed ^ 0xa0761d6478bd642full, p->w1 ^ 0xe7037ed1a0b428dbull);
+    uint64_t h = cmn_hash_mix(p->w0 ^ seed ^ 0xa0761d6478bd642full, p->w1 ^ 0xe7037ed1a0b428dbull);
     if (p->a) {
-        h = trk_mix64(h ^ s_ld64(p->a) ^ 0x8ebc6af09c88c6e3ull,
-                      s_ld64(p->a + 8) ^ 0x589965cc75374cc3ull);
-        h = trk_mix64(h ^ s_ld64(p->b) ^ 0x1d8e4e27c47d124full,
-                      s_ld64(p->b + 8) ^ 0xa0761d6478bd642full);
+        h = cmn_hash_mix(h ^ s_ld64(p->a) ^ 0x8ebc6af09c88c6e3ull,
+                         s_ld64(p->a + 8) ^ 0x589965cc75374cc3ull);
+        h = cmn_hash_mix(h ^ s_ld64(p->b) ^ 0x1d8e4e27c47d124full,
+                         s_ld64(p->b + 8) ^ 0xa0761d6478bd642full);
     }
-    return trk_mix64(h ^ 0x1d8e4e27c47d124full, seed ^ 0xe7037ed1a0b428dbull);
+    return cmn_hash_mix(h ^ 0x1d8e4e27c47d124full, seed ^ 0xe7037ed1a0b428dbull);
 }
 
 /* Does row `e` hold the probe's key? */
@@ -599,7 +599,7 @@ static int s_spill(struct trk_table *t, struct sess *e, uint32_t idx)
         t->spill_cap = cap;
     }
     uint32_t si = (uint32_t)t->nspill;
-    int rc = trk_hset_insert(t->spill_idx, &idx, trk_mix64(idx, t->seed | 1), &si);
+    int rc = trk_hset_insert(t->spill_idx, &idx, cmn_hash_mix(idx, t->seed | 1), &si);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -894,7 +894,7 @@ static void s_view(const struct trk_table *t, const struct sess *e, uint32_t idx
     }
     uint32_t si;
     if ((e->state & SS_SPILL) &&
-        trk_hset_find(t->spill_idx, &idx, trk_mix64(idx, t->seed | 1), &si) == 0 &&
+        trk_hset_find(t->spill_idx, &idx, cmn_hash_mix(idx, t->seed | 1), &si) == 0 &&
         si < t->nspill) {
         const struct spill *p = &t->spill[si];
         for (int d = 0; d < 2; d++) {
