@@ -13,6 +13,7 @@
  */
 #define CMN_LOG_TAG "mrg_rollup"
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -196,7 +197,10 @@ bool mrg_rollup_cut(sqlite3 *db, const struct mrg_retain *r, uint64_t epoch, uin
     long long nth = s_nth_epoch(db, n + 1);
     if (nth < 0)
         return false;
-    long long by_count = nth * (long long)epoch_ns + (long long)epoch_ns;
+    long long by_count; /* saturated: a forged epoch length must not overflow */
+    if (__builtin_mul_overflow(nth, (long long)epoch_ns, &by_count) ||
+        __builtin_add_overflow(by_count, (long long)epoch_ns, &by_count))
+        by_count = LLONG_MAX;
     if (by_count < cut)
         cut = by_count;
     *cut_out = cut < 0 ? 0 : (uint64_t)cut;
