@@ -72,7 +72,16 @@ struct s_kept {
     size_t len;    /* bytes */
 };
 
-#define SPL_FINAL_ACK_WAIT_S 120 /* merger_ack: wait this long for the final Ack */
+#define SPL_FINAL_ACK_WAIT_S 120         /* merger_ack: wait this long for the final Ack */
+#define SPL_DNS_KEEP_BYTES   (64u << 20) /* merger_ack: DnsNames kept until acknowledged */
+
+/* A DnsNames message forwarded to the merger, numbered, kept until an Ack's
+ * dns_seq covers it (merger_ack). */
+struct s_dns_kept {
+    uint8_t *data; /* packed envelope */
+    size_t len;    /* bytes */
+    uint64_t seq;  /* its DnsNames.seq */
+};
 
 struct spl_node {
     struct spl_config cfg;     /* copy; strings borrowed from the caller */
@@ -83,6 +92,12 @@ struct spl_node {
     size_t nkept, capkept;     /* entries used, allocated */
     bool final_acked;          /* the merger committed the run's end */
     uint64_t messages_resent;  /* kept messages sent again to a merger that reconnected */
+    struct s_dns_kept *dkept;  /* DnsNames not yet acknowledged, oldest first from dhead */
+    size_t dhead;              /* its first live entry */
+    size_t ndkept, capdkept;   /* entries used, allocated */
+    size_t dkept_bytes;        /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
+    uint64_t dns_seq;          /* last DnsNames.seq given */
+    uint64_t dns_unkept;       /* DnsNames not kept (memcap): lost if the merger dies */
     struct cmn_shard_map *map; /* address ranges -> tracker */
     struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
     struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
@@ -266,8 +281,69 @@ static void s_send_kept(struct spl_node *node, Renkei__Envelope *env)
     s_send_kept_bytes(node, data, len);
 }
 
-/* Acks from the merger; a merger that connected again gets Hello{replay}
- * and the end of the run as far as it was sent. */
+/* Drop the kept DnsNames an Ack covers (seq <= upto), or the oldest one
+ * (upto = 0, to make room). */
+static void s_dns_release(struct spl_node *node, uint64_t upto)
+{
+    while (node->dhead < node->ndkept && (upto ? node->dkept[node->dhead].seq <= upto : true)) {
+        struct s_dns_kept *k = &node->dkept[node->dhead++];
+        node->dkept_bytes -= k->len;
+        free(k->data);
+        if (!upto)
+            break;
+    }
+    if (node->dhead == node->ndkept)
+        node->dhead = node->ndkept = 0;
+}
+
+/* Forward passive DNS names to the merger. With merger_ack each message is
+ * numbered and kept until acknowledged (memcap SPL_DNS_KEEP_BYTES; past it
+ * the oldest goes, counted in dns_messages_unkept), and sent again to a
+ * merger that connects again: the merger takes each seq once. */
+static void s_forward_dns(struct spl_node *node, Renkei__Envelope *env)
+{
+    if (!node->ack) {
+        env->dns_names->seq = 0; /* numbers are the splitter's to give */
+        s_send(node, node->merger, env);
+        return;
+    }
+    env->dns_names->seq = ++node->dns_seq;
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    if (!data) {
+        node->send_errors++;
+        return;
+    }
+    if (cmn_wire_send_bytes(node->merger, data, len, 0) < 0)
+        node->send_errors++;
+    while (node->dhead < node->ndkept && node->dkept_bytes + len > SPL_DNS_KEEP_BYTES) {
+        s_dns_release(node, 0);
+        node->dns_unkept++;
+    }
+    if (len > SPL_DNS_KEEP_BYTES) {
+        node->dns_unkept++;
+        free(data);
+        return;
+    }
+    if (node->dhead > 0 && node->ndkept == node->capdkept) { /* compact */
+        memmove(node->dkept, node->dkept + node->dhead,
+                (node->ndkept - node->dhead) * sizeof(*node->dkept));
+        node->ndkept -= node->dhead;
+        node->dhead = 0;
+    }
+    if (node->ndkept == node->capdkept) {
+        node->capdkept = node->capdkept ? 2 * node->capdkept : 64;
+        node->dkept = realloc(node->dkept, node->capdkept * sizeof(*node->dkept));
+        if (!node->dkept)
+            abort();
+    }
+    node->dkept[node->ndkept++] = (struct s_dns_kept){data, len, node->dns_seq};
+    node->dkept_bytes += len;
+}
+
+/* Acks from the merger; a merger that connected again gets Hello{replay},
+ * the DnsNames it has not acknowledged and the end of the run as far as it
+ * was sent. */
 static void s_replay_poll(struct spl_node *node)
 {
     if (!node->ack)
@@ -280,8 +356,11 @@ static void s_replay_poll(struct spl_node *node)
         /* the latest Ack counts: the merger says final_committed from its
          * final commit (which may come before our own end of stream is out:
          * the trackers' final results complete it) until a new run starts */
-        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK)
+        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
             node->final_acked = env->ack->final_committed;
+            if (env->ack->dns_seq)
+                s_dns_release(node, env->ack->dns_seq);
+        }
         cmn_wire_free(&env);
     }
     for (;;) {
@@ -301,11 +380,15 @@ static void s_replay_poll(struct spl_node *node)
         if (++node->mhandshakes < 2)
             continue;
         CMN_LOG(NOTICE,
-                "merger %s connected again: sending Hello and %zu end-of-run messages again",
-                node->cfg.merger, node->nkept);
+                "merger %s connected again: sending Hello, %zu DNS name messages and %zu "
+                "end-of-run messages again",
+                node->cfg.merger, node->ndkept - node->dhead, node->nkept);
         if (cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
                                        node->cfg.listen, node->cfg.tracker_count, 0) < 0)
             node->send_errors++;
+        for (size_t i = node->dhead; i < node->ndkept; i++)
+            if (cmn_wire_send_bytes(node->merger, node->dkept[i].data, node->dkept[i].len, 0) == 0)
+                node->messages_resent++;
         for (size_t i = 0; i < node->nkept; i++)
             if (cmn_wire_send_bytes(node->merger, node->kept[i].data, node->kept[i].len, 0) == 0)
                 node->messages_resent++;
@@ -336,7 +419,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 41 };
+    enum { FIXED = 43 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -379,6 +462,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("batches_duplicate", node->batches_duplicate);
     S_FIXED("records_duplicate", node->records_duplicate);
     S_FIXED("messages_resent", node->messages_resent);
+    S_FIXED("dns_messages_unkept", node->dns_unkept);
     S_FIXED("send_errors", node->send_errors);
     S_FIXED("records_send_failed", node->records_send_failed);
     S_FIXED("collectors_seen", node->ncoll);
@@ -398,6 +482,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dns_messages_forwarded", node->dns_messages);
     S_FIXED("dns_names_forwarded", node->dns_names);
     S_FIXED("connections_refused", cmn_curve_refused());
+    S_FIXED("connections_closed", cmn_curve_closed());
     S_FIXED("collectors_down", node->ndown);
     S_FIXED("collectors_missing", node->missing_given_up && node->cfg.collectors > node->ncoll
                                       ? node->cfg.collectors - node->ncoll
@@ -951,11 +1036,11 @@ static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
                 s_heard(node, env->eos->node_id);
             break;
         case RENKEI__ENVELOPE__BODY_DNS_NAMES:
-            /* passive DNS: straight on to the merger, as decoded (the merger
-             * upserts, so the copies of redundant collectors do no harm) */
+            /* passive DNS: on to the merger, as decoded (the merger upserts,
+             * so the copies of redundant collectors do no harm) */
             node->dns_messages++;
             node->dns_names += env->dns_names->n_names;
-            s_send(node, node->merger, env);
+            s_forward_dns(node, env);
             break;
         default:
             node->unexpected_messages++;
@@ -1272,6 +1357,9 @@ void spl_node_destroy(struct spl_node **nodep)
     for (size_t i = 0; i < node->nkept; i++)
         free(node->kept[i].data);
     free(node->kept);
+    for (size_t i = node->dhead; i < node->ndkept; i++)
+        free(node->dkept[i].data);
+    free(node->dkept);
     zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_close(node->merger);
     zmq_close(node->pull);
