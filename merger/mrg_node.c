@@ -736,7 +736,10 @@ static int s_run_end(struct mrg_node *n)
     }
     s_account(n);
     s_put_own_stats(n, true);
-    mrg_db_meta_set_text(n->db, "run_state", n->acct.nodes_down ? "partial" : "complete");
+    /* partial: a node is down, or was while epochs were committed without
+     * its results (a tracker back later cannot fill them: results_late) */
+    bool partial = n->acct.nodes_down || n->epochs_incomplete;
+    mrg_db_meta_set_text(n->db, "run_state", partial ? "partial" : "complete");
     mrg_db_meta_set_u64(n->db, "run_ended_ns", cmn_now_ns());
     const struct mrg_accounting *a = &n->acct;
     uint64_t pk = mrg_db_meta_u64(n->db, "packets", 0);
@@ -747,8 +750,11 @@ static int s_run_end(struct mrg_node *n)
                 " packets, %" PRIu64 " bytes, %" PRIu64
                 " shared sessions deduplicated, RECORDS LOST %" PRIu64 ", %" PRIu64
                 " pipes unverifiable: %s",
-                a->nodes_down ? "ended PARTIAL (nodes down)" : "complete", a->collectors,
-                a->trackers, pk, by, n->shared_dedup, a->records_lost, a->unverifiable, a->where);
+                a->nodes_down          ? "ended PARTIAL (nodes down)"
+                : n->epochs_incomplete ? "ended PARTIAL (epochs committed incomplete)"
+                                       : "complete",
+                a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost,
+                a->unverifiable, a->where);
     else
         CMN_LOG(NOTICE,
                 "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
