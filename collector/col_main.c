@@ -22,10 +22,12 @@
 #include "col_run.h"
 
 static volatile sig_atomic_t s_signals;
+static volatile sig_atomic_t s_pause; /* SIGTERM: a pause when there is a state file */
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGTERM)
+        s_pause = 1;
     if (s_signals < 2)
         s_signals++;
 }
@@ -41,7 +43,8 @@ static const struct cmn_cli_opt s_opts[] = {
      "read --pcap through DPDK's net_pcap vdev instead of the collector's own reader"},
     {"state", "FILE",
      "keep the batch sequence and counters in FILE and resume them after a crash or a stop "
-     "by signal; with --pcap also the position in the capture (delete FILE to start over)"},
+     "by SIGTERM (SIGINT ends the stream); with --pcap also the position in the capture "
+     "(delete FILE to start over)"},
     {"iface", "IF", "live interface (net_af_packet vdev)"},
     {"eal", "'ARGS'", "raw EAL arguments for a real NIC, e.g. '-l 2-3 -a 0000:3b:00.0'"},
     {"file_prefix", "P", "DPDK --file-prefix (default renkei-col-<id>-<pid>)"},
@@ -179,6 +182,7 @@ int main(int argc, char **argv)
         rc = CMN_EXIT_OK;
         goto out;
     }
+    c.pause = &s_pause;
     rc = col_run(&c, &s_signals);
 out:
     cmn_metrics_destroy(&metrics);

@@ -670,9 +670,9 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         s_file_loop(&x, cf);
     else
         s_rx_loop(&x);
-    /* Stopped by a signal with a state file: no end of stream, the run is
-     * resumed later (col_out.h). */
-    bool eos = !(st && *stop);
+    /* Stopped by SIGTERM with a state file: no end of stream, the run is
+     * resumed later (col_out.h); SIGINT ends the stream. */
+    bool eos = !(st && *stop && c->pause && *c->pause);
     rc = col_out_finish(out, x.frames, eos) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
 out:
     col_out_destroy(&out);

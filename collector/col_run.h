@@ -51,12 +51,16 @@ struct col_run_config {
     bool pcap_dpdk;              /* read the capture file through net_pcap (not by the collector) */
     const char *state;           /* capture files: state file to resume from (NULL: none) */
     struct cmn_metrics *metrics; /* this collector's own /metrics (borrowed), or NULL */
+    volatile sig_atomic_t *pause; /* set by SIGTERM: with a state file, a stop is a pause
+                                     (no end of stream; started again, the run goes on);
+                                     NULL or 0 (SIGINT): a stop ends the stream */
 };
 
 /* Run to the end. Returns a CMN_EXIT_* code: 0 done, 1 runtime failure,
  * 2 unreadable input (a link type the parser does not read is not an
  * error: its frames are counted and skipped). `stop` counts SIGINT/SIGTERM
- * (1: finish cleanly, 2: abandon blocked sends). */
+ * (1: finish cleanly, 2: abandon blocked sends); cfg->pause says whether
+ * the stop ends the stream. */
 int col_run(const struct col_run_config *cfg, volatile sig_atomic_t *stop);
 
 #endif /* COL_RUN_H */

@@ -19,6 +19,7 @@
 #include "cmn_curve.h"
 #include "cmn_file.h"
 #include "cmn_log.h"
+#include "cmn_wire.h"
 
 #define PEERS_MAX  4096 /* keyring entries */
 #define EPS_MAX    16   /* endpoints per entry */
@@ -428,13 +429,21 @@ done:
  * (a plaintext or NULL-mechanism client, a broken greeting): logged (1st,
  * 2nd, 4th... time) and counted in cmn_curve_refused. A refused key fails
  * with ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, which the ZAP handler already
- * counted, so that event is not asked for. */
+ * counted, so that event is not asked for. Closed connections are counted
+ * in cmn_curve_closed (ZeroMQ names no reason: a peer that left and one
+ * dropped for a message over CMN_WIRE_MSG_MAX look alike). */
 struct s_mon {
     void *pair;        /* PAIR connected to the monitor's inproc endpoint */
     char endpoint[96]; /* the bound endpoint, for the log */
 };
 
 static atomic_uint_fast64_t g_handshake_failed;
+static atomic_uint_fast64_t g_closed; /* connections of bound CURVE sockets that closed */
+
+uint64_t cmn_curve_closed(void)
+{
+    return atomic_load(&g_closed);
+}
 
 static void *s_monitor_thread(void *arg)
 {
@@ -462,6 +471,15 @@ static void *s_monitor_thread(void *arg)
                 addr[n] = '\0';
             }
             zmq_msg_close(&a);
+        }
+        if (id == ZMQ_EVENT_DISCONNECTED) {
+            uint64_t c = atomic_fetch_add(&g_closed, 1) + 1;
+            if ((c & (c - 1)) == 0)
+                CMN_LOG(NOTICE,
+                        "%s: a peer's connection closed (it left, or ZeroMQ dropped it: a "
+                        "message over %lld bytes or a broken frame) (%" PRIu64 " so far)",
+                        m->endpoint, (long long)CMN_WIRE_MSG_MAX, c);
+            continue;
         }
         atomic_fetch_add(&g_refused, 1);
         uint64_t n = atomic_fetch_add(&g_handshake_failed, 1) + 1;
@@ -491,7 +509,7 @@ static void s_monitor_start(void *ctx, void *sock, const char *endpoint)
     int linger = 0;
     if (zmq_socket_monitor(sock, addr,
                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED) != 0 ||
         !(m->pair = zmq_socket(ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
         zmq_connect(m->pair, addr) != 0) {

@@ -74,6 +74,12 @@ uint64_t cmn_curve_impostors(void);
 /* Connections refused by this process's ZAP handlers so far. */
 uint64_t cmn_curve_refused(void);
 
+/* Connections to this process's bound CURVE sockets that closed after their
+ * handshake: a peer that left, or one ZeroMQ dropped for a message over
+ * CMN_WIRE_MSG_MAX or a broken frame (ZeroMQ tells no reason). Logged 1st,
+ * 2nd, 4th... time. */
+uint64_t cmn_curve_closed(void);
+
 /* Forget the configuration (tests). */
 void cmn_curve_reset(void);
 

@@ -1477,10 +1477,12 @@ int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t 
     struct mrg_dns_stats z = {0};
     if (!st)
         st = &z;
-    if (m->n_names == 0)
+    if (m->n_names == 0 && m->seq == 0)
         return 0;
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
+    if (m->seq != 0 && mrg_db_meta_set_u64(db, "dns_seq", m->seq) != 0)
+        return s_rollback(db);
     for (size_t i = 0; i < m->n_names; i++) {
         const Renkei__DnsName *d = m->names[i];
         const char *rt = cmn_dns_rtype_name(d->rtype);

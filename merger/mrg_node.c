@@ -97,6 +97,8 @@ struct mrg_node {
     uint64_t shared_mismatch;      /* of those, copies that differed */
     uint64_t db_errors;            /* failed commits */
     uint64_t dns_messages;         /* DnsNames messages received */
+    uint64_t dns_seq;              /* highest numbered DnsNames stored (meta dns_seq) */
+    uint64_t dns_duplicate;        /* numbered DnsNames already stored: dropped */
     struct mrg_dns_stats dns;      /* their names: stored, capped, invalid */
     uint64_t runs_ended;           /* runs that ended */
     struct mrg_accounting acct;    /* last run's accounting */
@@ -251,6 +253,7 @@ static void s_ack(struct mrg_node *n)
     a.committed_epoch = n->have_committed ? n->last_committed : 0;
     a.final_committed = n->ack_final;
     a.run_started_ns = n->run_started_ns;
+    a.dns_seq = n->dns_seq;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_ACK;
     env.ack = &a;
@@ -494,7 +497,7 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     free(peer);
 }
 
-#define MRG_OWN_COUNTERS 22 /* entries of s_own_counters */
+#define MRG_OWN_COUNTERS 24 /* entries of s_own_counters */
 
 /* The merger's own counters into c[MRG_OWN_COUNTERS]. */
 static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
@@ -518,10 +521,12 @@ static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
         {"shared_sessions_mismatched", n->shared_mismatch},
         {"db_errors", n->db_errors},
         {"dns_messages", n->dns_messages},
+        {"dns_messages_duplicate", n->dns_duplicate},
         {"dns_names_stored", n->dns.stored},
         {"dns_names_capped", n->dns.capped},
         {"dns_names_invalid", n->dns.invalid},
         {"connections_refused", cmn_curve_refused()},
+        {"connections_closed", cmn_curve_closed()},
     };
     memcpy(c, own, sizeof(own));
 }
@@ -731,7 +736,10 @@ static int s_run_end(struct mrg_node *n)
     }
     s_account(n);
     s_put_own_stats(n, true);
-    mrg_db_meta_set_text(n->db, "run_state", n->acct.nodes_down ? "partial" : "complete");
+    /* partial: a node is down, or was while epochs were committed without
+     * its results (a tracker back later cannot fill them: results_late) */
+    bool partial = n->acct.nodes_down || n->epochs_incomplete;
+    mrg_db_meta_set_text(n->db, "run_state", partial ? "partial" : "complete");
     mrg_db_meta_set_u64(n->db, "run_ended_ns", cmn_now_ns());
     const struct mrg_accounting *a = &n->acct;
     uint64_t pk = mrg_db_meta_u64(n->db, "packets", 0);
@@ -742,8 +750,11 @@ static int s_run_end(struct mrg_node *n)
                 " packets, %" PRIu64 " bytes, %" PRIu64
                 " shared sessions deduplicated, RECORDS LOST %" PRIu64 ", %" PRIu64
                 " pipes unverifiable: %s",
-                a->nodes_down ? "ended PARTIAL (nodes down)" : "complete", a->collectors,
-                a->trackers, pk, by, n->shared_dedup, a->records_lost, a->unverifiable, a->where);
+                a->nodes_down          ? "ended PARTIAL (nodes down)"
+                : n->epochs_incomplete ? "ended PARTIAL (epochs committed incomplete)"
+                                       : "complete",
+                a->collectors, a->trackers, pk, by, n->shared_dedup, a->records_lost,
+                a->unverifiable, a->where);
     else
         CMN_LOG(NOTICE,
                 "run complete: %" PRIu64 " collectors, %" PRIu64 " trackers, %" PRIu64
@@ -792,6 +803,8 @@ static void s_run_start(struct mrg_node *n)
     n->run_active = true;
     n->ack_final = false;
     n->resumed = false;
+    n->dns_seq = 0; /* the splitter numbers its names from 1 per run */
+    (void)mrg_db_meta_set_u64(n->db, "dns_seq", 0);
     memset(n->trk_hold, 0, MRG_MAX_TRACKERS);
     memset(n->trk_seq, 0, MRG_MAX_TRACKERS * sizeof(*n->trk_seq));
     uint64_t now = cmn_mono_ns();
@@ -1013,8 +1026,14 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
             break;
         case RENKEI__ENVELOPE__BODY_DNS_NAMES:
             n->dns_messages++;
+            if (env->dns_names->seq != 0 && env->dns_names->seq <= n->dns_seq) {
+                n->dns_duplicate++; /* sent again after a restart: stored already */
+                break;
+            }
             if (mrg_db_put_dns_names(n->db, env->dns_names, MRG_DNS_NAMES_PER_IP, &n->dns) != 0)
                 n->db_errors++; /* names are advisory: the run goes on */
+            else if (env->dns_names->seq != 0)
+                n->dns_seq = env->dns_names->seq;
             break;
         default:
             n->unexpected++;
@@ -1176,6 +1195,7 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
         n->resumed = true;
         n->resumed_any = f == 1;
         n->resume_epoch = e;
+        n->dns_seq = mrg_db_meta_u64(n->db, "dns_seq", 0);
         memset(n->trk_hold, 1, MRG_MAX_TRACKERS); /* until each tracker sends again */
         n->run_active = true;
         if (!n->n_trackers)

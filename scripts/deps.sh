@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential cmake pkg-config git
     libsqlite3-dev sqlite3 libmicrohttpd-dev libsodium-dev netbase python3
     nodejs npm)
 # clang: libFuzzer (test/fuzz/run)
-TEST_PKGS=(tshark clang-format clang iproute2 graphviz chromium curl openssl procps)
+TEST_PKGS=(tshark tcpreplay clang-format clang iproute2 graphviz chromium curl openssl procps)
 BENCH_PKGS=(pmacct argus-server argus-client tshark linux-perf valgrind)
 pkgs=("${BUILD_PKGS[@]}")
 for a in "$@"; do

@@ -36,6 +36,10 @@ static const struct cmn_cli_opt s_opts[] = {
     {"merger_ack", "ENDPOINT",
      "the merger's ack_listen: send the end of the run again to a restarted merger, and "
      "wait for its Ack before leaving (default: none)"},
+    {"spill_dir", "DIR",
+     "a tracker that takes nothing for 1 s gets its messages spilled to a file here, in order, "
+     "and sent from it once it takes them again; the others go on (default: none, wait)"},
+    {"spill_max_mb", "MB", "size of one tracker's spill file at most; then wait (default 4096)"},
     {"collectors", "N", "collectors to expect; end of stream after all ended (0: run forever)"},
     {"range", "'PREFIX TRACKER'", "shard rule, repeatable (default: even split)"},
     {"epoch_seconds", "S", "epoch length in capture time (default 60)"},
@@ -78,7 +82,7 @@ int main(int argc, char **argv)
     void *ctx = NULL;
     struct spl_node *node = NULL;
     struct cmn_metrics *metrics = NULL;
-    uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem, live;
+    uint64_t collectors, epoch_s, batch, delay, stats, dwin, dmem, live, spill_mb;
     const char *listen = cmn_cli_require(&s_spec, cfg, sect, "listen");
     const char *merger = cmn_cli_require(&s_spec, cfg, sect, "merger");
     size_t ntr = cmn_config_count(cfg, sect, "tracker");
@@ -93,7 +97,8 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
         cmn_config_u64(cfg, sect, "dedup_window_us", SPL_DEDUP_WINDOW_US, 0, 10000000, &dwin) ||
         cmn_config_u64(cfg, sect, "dedup_memcap_mb", SPL_DEDUP_MEMCAP_MB, 1, 1 << 20, &dmem) ||
-        cmn_config_u64(cfg, sect, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400, &live))
+        cmn_config_u64(cfg, sect, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400, &live) ||
+        cmn_config_u64(cfg, sect, "spill_max_mb", 4096, 1, 1 << 24, &spill_mb))
         goto out;
     if (ntr > 4096) {
         CMN_LOG(ERR, "at most 4096 trackers, got %zu", ntr);
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
         .liveness_timeout = (uint32_t)live,
         .metrics = metrics,
         .merger_ack = cmn_config_get(cfg, sect, "merger_ack"),
+        .spill_dir = cmn_config_get(cfg, sect, "spill_dir"),
+        .spill_max_bytes = spill_mb << 20,
     };
     node = spl_node_new(&sc);
     if (!node) {

@@ -21,6 +21,7 @@
 #include "spl_dedup.h"
 #include "spl_node.h"
 #include "spl_shard.h"
+#include "spl_spill.h"
 
 #define SPL_MSG_BURST      32    /* envelopes handled per poll turn */
 #define SPL_COLLECTORS_MAX 1024  /* memcap on collector states (each owns out-batches) */
@@ -57,13 +58,15 @@ struct s_coll {
 
 /* One splitter -> tracker pipe. */
 struct s_pipe {
-    void *sock;            /* PUSH, connected */
-    uint64_t seq;          /* last RecordBatch seq sent (starts at 1) */
-    uint64_t batches_sent; /* RecordBatch messages sent */
-    uint64_t records_sent; /* records in them */
-    bool down;             /* took nothing for liveness_timeout (see spl_node.h) */
-    void *mon;             /* PAIR reading the socket's handshake events, or NULL */
-    uint64_t handshakes;   /* connections to the tracker completed */
+    void *sock;              /* PUSH, connected */
+    uint64_t seq;            /* last RecordBatch seq sent (starts at 1) */
+    uint64_t batches_sent;   /* RecordBatch messages sent */
+    uint64_t records_sent;   /* records in them */
+    bool down;               /* took nothing for liveness_timeout (see spl_node.h) */
+    void *mon;               /* PAIR reading the socket's handshake events, or NULL */
+    uint64_t handshakes;     /* connections to the tracker completed */
+    struct spl_spill *spill; /* cfg.spill_dir: its messages while it takes none, or NULL */
+    bool spilling;           /* messages go to spill (until it is empty) */
 };
 
 /* A message to the merger kept to be sent again (merger_ack). */
@@ -72,7 +75,16 @@ struct s_kept {
     size_t len;    /* bytes */
 };
 
-#define SPL_FINAL_ACK_WAIT_S 120 /* merger_ack: wait this long for the final Ack */
+#define SPL_FINAL_ACK_WAIT_S 120         /* merger_ack: wait this long for the final Ack */
+#define SPL_DNS_KEEP_BYTES   (64u << 20) /* merger_ack: DnsNames kept until acknowledged */
+
+/* A DnsNames message forwarded to the merger, numbered, kept until an Ack's
+ * dns_seq covers it (merger_ack). */
+struct s_dns_kept {
+    uint8_t *data; /* packed envelope */
+    size_t len;    /* bytes */
+    uint64_t seq;  /* its DnsNames.seq */
+};
 
 struct spl_node {
     struct spl_config cfg;     /* copy; strings borrowed from the caller */
@@ -83,6 +95,14 @@ struct spl_node {
     size_t nkept, capkept;     /* entries used, allocated */
     bool final_acked;          /* the merger committed the run's end */
     uint64_t messages_resent;  /* kept messages sent again to a merger that reconnected */
+    struct s_dns_kept *dkept;  /* DnsNames not yet acknowledged, oldest first from dhead */
+    size_t dhead;              /* its first live entry */
+    size_t ndkept, capdkept;   /* entries used, allocated */
+    size_t dkept_bytes;        /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
+    uint64_t dns_seq;          /* last DnsNames.seq given */
+    uint64_t dns_unkept;       /* DnsNames not kept (memcap): lost if the merger dies */
+    uint64_t spilled;          /* messages to trackers put in spill files */
+    uint64_t unspilled;        /* of those, sent from the files since */
     struct cmn_shard_map *map; /* address ranges -> tracker */
     struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
     struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
@@ -197,14 +217,151 @@ static void s_pipe_wait(struct spl_node *node, uint32_t t)
     }
 }
 
+/* ---- spill files (cfg.spill_dir, spl_spill.h) ---- */
+
+static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env);
+
+static uint64_t s_spill_bytes(const struct spl_node *node)
+{
+    uint64_t b = 0;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (node->pipes[t].spill)
+            b += spl_spill_bytes(node->pipes[t].spill);
+    return b;
+}
+
+/* Send what pipe t's spill file holds while the pipe takes it (never
+ * blocks). */
+static void s_spill_drain(struct spl_node *node, uint32_t t)
+{
+    struct s_pipe *p = &node->pipes[t];
+    if (!p->spill)
+        return;
+    const uint8_t *d;
+    size_t len;
+    int rc;
+    while ((rc = spl_spill_peek(p->spill, &d, &len)) == 1) {
+        if (cmn_wire_send_bytes(p->sock, d, len, ZMQ_DONTWAIT) != 0)
+            return;
+        spl_spill_pop(p->spill);
+        node->unspilled++;
+    }
+    if (rc < 0) { /* unreadable: what it held is lost; the tracker counts the gap */
+        CMN_LOG(ERR, "tracker %" PRIu32 ": %" PRIu64 " spilled messages lost", t,
+                spl_spill_count(p->spill));
+        spl_spill_close(&p->spill);
+    }
+    if (p->spilling && (!p->spill || spl_spill_count(p->spill) == 0)) {
+        p->spilling = false;
+        CMN_LOG(NOTICE, "tracker %" PRIu32 " takes messages again: its spill file is sent", t);
+    }
+}
+
+/* Whether pipe t's next message goes straight to its socket (true) or to its
+ * spill file (false, keeping the order). Without a spill file it waits for
+ * the pipe (s_pipe_wait) and is always true. */
+static bool s_pipe_direct(struct spl_node *node, uint32_t t)
+{
+    struct s_pipe *p = &node->pipes[t];
+    if (!p->spill) {
+        s_pipe_wait(node, t);
+        return true;
+    }
+    if (p->spilling) {
+        s_spill_drain(node, t);
+        if (p->spilling)
+            return false;
+    }
+    if (s_writable(p->sock))
+        return true;
+    uint64_t limit = cmn_mono_ns() + SPL_SPILL_AFTER_MS * 1000000ull;
+    for (;;) {
+        zmq_pollitem_t it = {.socket = p->sock, .events = ZMQ_POLLOUT};
+        if (zmq_poll(&it, 1, 50) > 0)
+            return true;
+        uint64_t now = cmn_mono_ns();
+        s_heartbeat(node, now);
+        if (now >= limit)
+            return false;
+    }
+}
+
+/* Put `len` bytes for pipe t into its spill file; a full (or failing) file
+ * makes it wait for the pipe as without one. Returns 0 or the send's -errno. */
+static int s_pipe_spill(struct spl_node *node, uint32_t t, const uint8_t *data, size_t len)
+{
+    struct s_pipe *p = &node->pipes[t];
+    if (p->spill && spl_spill_push(p->spill, data, len) == 0) {
+        if (!p->spilling)
+            CMN_LOG(WARN,
+                    "tracker %" PRIu32 " took nothing for %d ms: its messages go to its spill "
+                    "file until it takes them again",
+                    t, SPL_SPILL_AFTER_MS);
+        p->spilling = true;
+        node->spilled++;
+        return 0;
+    }
+    CMN_LOG(WARN, "tracker %" PRIu32 ": spill file full or failing: waiting for the tracker", t);
+    while (p->spill && spl_spill_count(p->spill) > 0) {
+        s_pipe_wait(node, t);
+        s_spill_drain(node, t);
+    }
+    p->spilling = false;
+    s_pipe_wait(node, t);
+    return cmn_wire_send_bytes(p->sock, data, len, 0);
+}
+
+/* An envelope to pipe t: straight, or into its spill file. */
+static void s_pipe_send(struct spl_node *node, uint32_t t, Renkei__Envelope *env)
+{
+    if (s_pipe_direct(node, t)) {
+        s_send(node, node->pipes[t].sock, env);
+        return;
+    }
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    if (!data || s_pipe_spill(node, t, data, len) != 0)
+        node->send_errors++;
+    free(data);
+}
+
+/* A RecordBatch of the n records at recs (with CMN_WIRE_BATCH_HEADROOM
+ * bytes before them and CMN_WIRE_BATCH_TAILROOM after, writable) into pipe
+ * t's spill file. Returns 0 or -errno. */
+static int s_spill_batch(struct spl_node *node, uint32_t t, uint32_t collector_id,
+                         struct cmn_record *recs, size_t n)
+{
+    uint64_t first = UINT64_MAX, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        first = recs[i].ts_ns < first ? recs[i].ts_ns : first;
+        last = recs[i].ts_ns > last ? recs[i].ts_ns : last;
+    }
+    uint8_t *start;
+    size_t len = cmn_wire_frame_batch((uint8_t *)recs, n, collector_id, node->pipes[t].seq + 1,
+                                      n ? first : 0, last, &start);
+    return s_pipe_spill(node, t, start, len);
+}
+
 /* spl_emit_fn: one out-batch onto a tracker pipe. */
 static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cmn_record *recs,
                    size_t n)
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
-    s_pipe_wait(node, t);
-    s_account(node, p, cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0), n);
+    if (s_pipe_direct(node, t)) {
+        s_account(node, p, cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0), n);
+        return;
+    }
+    size_t bytes = CMN_WIRE_BATCH_HEADROOM + n * sizeof(*recs) + CMN_WIRE_BATCH_TAILROOM;
+    uint8_t *buf = malloc(bytes);
+    if (!buf)
+        abort();
+    memcpy(buf + CMN_WIRE_BATCH_HEADROOM, recs, n * sizeof(*recs));
+    s_account(node, p,
+              s_spill_batch(node, t, collector_id,
+                            (struct cmn_record *)(void *)(buf + CMN_WIRE_BATCH_HEADROOM), n),
+              n);
+    free(buf);
 }
 
 /* spl_emit_own_fn: an out-batch built in a pool buffer, sent without copying. */
@@ -213,9 +370,14 @@ static void s_emit_own(void *arg, uint32_t t, uint32_t collector_id, struct cmn_
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
-    s_pipe_wait(node, t);
-    s_account(node, p,
-              cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0), n);
+    if (s_pipe_direct(node, t)) {
+        s_account(node, p,
+                  cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0),
+                  n);
+        return;
+    }
+    s_account(node, p, s_spill_batch(node, t, collector_id, recs, n), n);
+    cmn_wire_pool_put(node->pool, recs);
 }
 
 static struct cmn_record *s_take(void *arg)
@@ -266,8 +428,69 @@ static void s_send_kept(struct spl_node *node, Renkei__Envelope *env)
     s_send_kept_bytes(node, data, len);
 }
 
-/* Acks from the merger; a merger that connected again gets Hello{replay}
- * and the end of the run as far as it was sent. */
+/* Drop the kept DnsNames an Ack covers (seq <= upto), or the oldest one
+ * (upto = 0, to make room). */
+static void s_dns_release(struct spl_node *node, uint64_t upto)
+{
+    while (node->dhead < node->ndkept && (upto ? node->dkept[node->dhead].seq <= upto : true)) {
+        struct s_dns_kept *k = &node->dkept[node->dhead++];
+        node->dkept_bytes -= k->len;
+        free(k->data);
+        if (!upto)
+            break;
+    }
+    if (node->dhead == node->ndkept)
+        node->dhead = node->ndkept = 0;
+}
+
+/* Forward passive DNS names to the merger. With merger_ack each message is
+ * numbered and kept until acknowledged (memcap SPL_DNS_KEEP_BYTES; past it
+ * the oldest goes, counted in dns_messages_unkept), and sent again to a
+ * merger that connects again: the merger takes each seq once. */
+static void s_forward_dns(struct spl_node *node, Renkei__Envelope *env)
+{
+    if (!node->ack) {
+        env->dns_names->seq = 0; /* numbers are the splitter's to give */
+        s_send(node, node->merger, env);
+        return;
+    }
+    env->dns_names->seq = ++node->dns_seq;
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    if (!data) {
+        node->send_errors++;
+        return;
+    }
+    if (cmn_wire_send_bytes(node->merger, data, len, 0) < 0)
+        node->send_errors++;
+    while (node->dhead < node->ndkept && node->dkept_bytes + len > SPL_DNS_KEEP_BYTES) {
+        s_dns_release(node, 0);
+        node->dns_unkept++;
+    }
+    if (len > SPL_DNS_KEEP_BYTES) {
+        node->dns_unkept++;
+        free(data);
+        return;
+    }
+    if (node->dhead > 0 && node->ndkept == node->capdkept) { /* compact */
+        memmove(node->dkept, node->dkept + node->dhead,
+                (node->ndkept - node->dhead) * sizeof(*node->dkept));
+        node->ndkept -= node->dhead;
+        node->dhead = 0;
+    }
+    if (node->ndkept == node->capdkept) {
+        node->capdkept = node->capdkept ? 2 * node->capdkept : 64;
+        node->dkept = realloc(node->dkept, node->capdkept * sizeof(*node->dkept));
+        if (!node->dkept)
+            abort();
+    }
+    node->dkept[node->ndkept++] = (struct s_dns_kept){data, len, node->dns_seq};
+    node->dkept_bytes += len;
+}
+
+/* Acks from the merger; a merger that connected again gets Hello{replay},
+ * the DnsNames it has not acknowledged and the end of the run as far as it
+ * was sent. */
 static void s_replay_poll(struct spl_node *node)
 {
     if (!node->ack)
@@ -280,8 +503,11 @@ static void s_replay_poll(struct spl_node *node)
         /* the latest Ack counts: the merger says final_committed from its
          * final commit (which may come before our own end of stream is out:
          * the trackers' final results complete it) until a new run starts */
-        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK)
+        if (env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
             node->final_acked = env->ack->final_committed;
+            if (env->ack->dns_seq)
+                s_dns_release(node, env->ack->dns_seq);
+        }
         cmn_wire_free(&env);
     }
     for (;;) {
@@ -301,11 +527,15 @@ static void s_replay_poll(struct spl_node *node)
         if (++node->mhandshakes < 2)
             continue;
         CMN_LOG(NOTICE,
-                "merger %s connected again: sending Hello and %zu end-of-run messages again",
-                node->cfg.merger, node->nkept);
+                "merger %s connected again: sending Hello, %zu DNS name messages and %zu "
+                "end-of-run messages again",
+                node->cfg.merger, node->ndkept - node->dhead, node->nkept);
         if (cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
                                        node->cfg.listen, node->cfg.tracker_count, 0) < 0)
             node->send_errors++;
+        for (size_t i = node->dhead; i < node->ndkept; i++)
+            if (cmn_wire_send_bytes(node->merger, node->dkept[i].data, node->dkept[i].len, 0) == 0)
+                node->messages_resent++;
         for (size_t i = 0; i < node->nkept; i++)
             if (cmn_wire_send_bytes(node->merger, node->kept[i].data, node->kept[i].len, 0) == 0)
                 node->messages_resent++;
@@ -336,7 +566,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 41 };
+    enum { FIXED = 46 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -379,6 +609,10 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("batches_duplicate", node->batches_duplicate);
     S_FIXED("records_duplicate", node->records_duplicate);
     S_FIXED("messages_resent", node->messages_resent);
+    S_FIXED("dns_messages_unkept", node->dns_unkept);
+    S_FIXED("messages_spilled", node->spilled);
+    S_FIXED("messages_unspilled", node->unspilled);
+    S_FIXED("spill_bytes", s_spill_bytes(node));
     S_FIXED("send_errors", node->send_errors);
     S_FIXED("records_send_failed", node->records_send_failed);
     S_FIXED("collectors_seen", node->ncoll);
@@ -398,6 +632,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("dns_messages_forwarded", node->dns_messages);
     S_FIXED("dns_names_forwarded", node->dns_names);
     S_FIXED("connections_refused", cmn_curve_refused());
+    S_FIXED("connections_closed", cmn_curve_closed());
     S_FIXED("collectors_down", node->ndown);
     S_FIXED("collectors_missing", node->missing_given_up && node->cfg.collectors > node->ncoll
                                       ? node->cfg.collectors - node->ncoll
@@ -610,7 +845,7 @@ static void s_epoch_flush_below(struct spl_node *node, uint64_t closed)
         env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
         env.flush = &f;
         for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
-            s_send(node, node->pipes[t].sock, &env);
+            s_pipe_send(node, t, &env);
         node->epochs_flushed++;
         last = node->pending[k];
         CMN_DEBUG("epoch %" PRIu64 " flushed", last);
@@ -951,11 +1186,11 @@ static void s_handle(struct spl_node *node, const struct cmn_wire_msg *m)
                 s_heard(node, env->eos->node_id);
             break;
         case RENKEI__ENVELOPE__BODY_DNS_NAMES:
-            /* passive DNS: straight on to the merger, as decoded (the merger
-             * upserts, so the copies of redundant collectors do no harm) */
+            /* passive DNS: on to the merger, as decoded (the merger upserts,
+             * so the copies of redundant collectors do no harm) */
             node->dns_messages++;
             node->dns_names += env->dns_names->n_names;
-            s_send(node, node->merger, env);
+            s_forward_dns(node, env);
             break;
         default:
             node->unexpected_messages++;
@@ -1201,6 +1436,14 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         if (!node->pipes[t].sock)
             goto err_pipes;
         s_pipe_monitor(node, t);
+        if (cfg->spill_dir) {
+            char name[48];
+            snprintf(name, sizeof(name), "tracker-%" PRIu32 ".spill", t);
+            node->pipes[t].spill = spl_spill_open(
+                cfg->spill_dir, name, cfg->spill_max_bytes ? cfg->spill_max_bytes : 4ull << 30);
+            if (!node->pipes[t].spill)
+                goto err_pipes;
+        }
     }
     if (s_start(node) < 0) {
         CMN_LOG(ERR, "cannot send hello / shard maps");
@@ -1224,6 +1467,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
 
 err_pipes:
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
+        spl_spill_close(&node->pipes[t].spill);
         if (node->pipes[t].mon)
             zmq_close(node->pipes[t].mon);
         if (node->pipes[t].sock) {
@@ -1260,6 +1504,10 @@ void spl_node_destroy(struct spl_node **nodep)
      * After a stop request the peers may be gone: give them a little while. */
     int linger = node->interrupted ? SPL_LINGER_STOP_MS : -1;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        if (node->pipes[t].spill && spl_spill_count(node->pipes[t].spill) > 0)
+            CMN_LOG(WARN, "tracker %" PRIu32 ": %" PRIu64 " spilled messages never sent", t,
+                    spl_spill_count(node->pipes[t].spill));
+        spl_spill_close(&node->pipes[t].spill);
         if (node->pipes[t].mon)
             zmq_close(node->pipes[t].mon);
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
@@ -1272,6 +1520,9 @@ void spl_node_destroy(struct spl_node **nodep)
     for (size_t i = 0; i < node->nkept; i++)
         free(node->kept[i].data);
     free(node->kept);
+    for (size_t i = node->dhead; i < node->ndkept; i++)
+        free(node->dkept[i].data);
+    free(node->dkept);
     zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_close(node->merger);
     zmq_close(node->pull);
@@ -1303,8 +1554,7 @@ void spl_node_finish(struct spl_node *node)
         Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
         env.body_case = RENKEI__ENVELOPE__BODY_EOS;
         env.eos = &e;
-        s_pipe_wait(node, t);
-        s_send(node, p->sock, &env);
+        s_pipe_send(node, t, &env);
         batches += p->batches_sent;
         records += p->records_sent;
     }
@@ -1438,6 +1688,9 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     uint64_t now = cmn_mono_ns();
     s_heartbeat(node, now);
     s_pipe_events(node);
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (node->pipes[t].spilling)
+            s_spill_drain(node, t);
     if (drained)
         s_liveness(node, now);
     if (node->done)
@@ -1449,6 +1702,29 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         node->next_stats_ns = now + node->cfg.stats_interval * 1000000000ull;
     }
     return 0;
+}
+
+/* spill_dir: the end of the run is in the spill files of trackers that were
+ * behind; send it all (waiting for them, heartbeats going on) before leaving. */
+static void s_spill_finish(struct spl_node *node, const volatile sig_atomic_t *stop)
+{
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        struct s_pipe *p = &node->pipes[t];
+        if (p->spilling)
+            CMN_LOG(NOTICE,
+                    "tracker %" PRIu32 ": sending the %" PRIu64 " messages of its spill "
+                    "file before leaving",
+                    t, spl_spill_count(p->spill));
+        while (p->spilling && !(stop && *stop)) {
+            s_spill_drain(node, t);
+            if (!p->spilling)
+                break;
+            zmq_pollitem_t it = {.socket = p->sock, .events = ZMQ_POLLOUT};
+            zmq_poll(&it, 1, 200);
+            s_heartbeat(node, cmn_mono_ns());
+            s_replay_poll(node);
+        }
+    }
 }
 
 /* merger_ack: the end of the run is sent; wait until the merger has it for
@@ -1478,6 +1754,7 @@ int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
         int rc = spl_node_poll(node, 500);
         s_replay_poll(node);
         if (rc == 1) {
+            s_spill_finish(node, stop);
             s_wait_final_ack(node, stop);
             return 0;
         }

@@ -38,7 +38,12 @@
  * seconds is reported (trackers_down, tracker.<i>.down) but still waited
  * for: a slow merger's backpressure looks the same as a stopped tracker, so
  * nothing is dropped; the merger, which hears every tracker, decides.
- * Heartbeats to the merger go on while a send waits.
+ * Heartbeats to the merger go on while a send waits. With spill_dir, a pipe
+ * that takes nothing for SPL_SPILL_AFTER_MS has its messages appended to its
+ * spill file instead (in order: once a pipe spills, everything for it goes
+ * there until the file is empty), sent from it as the pipe takes them again;
+ * the run's end waits until every spill file is sent (messages_spilled,
+ * messages_unspilled, spill_bytes).
  *
  * Counters (names are a contract; spl_node_counter and the Stats messages use them):
  *   records_received, batches_received  from collectors, all of them
@@ -108,7 +113,14 @@ struct spl_config {
                                     final Stats, ours, EndOfStream) is sent again to a merger
                                     that connects again, and spl_node_run returns once the
                                     merger acknowledged it; NULL: none */
+    const char *spill_dir;       /* a tracker pipe that takes nothing for SPL_SPILL_AFTER_MS
+                                    spills its messages, in order, to DIR/tracker-N.spill
+                                    (spl_spill.h) and is sent from it when it takes them again:
+                                    one stopped tracker no longer holds the others; NULL: wait */
+    uint64_t spill_max_bytes;    /* size of one spill file at most (then wait); 0: 4 GiB */
 };
+
+#define SPL_SPILL_AFTER_MS 1000 /* spill_dir: a pipe this long unwritable starts spilling */
 
 #define SPL_DEDUP_WINDOW_US 500        /* default dedup_window_us */
 #define SPL_DEDUP_MEMCAP_MB 256ull     /* default dedup_memcap_mb */

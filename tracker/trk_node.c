@@ -669,6 +669,7 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("icmp_refusals", n->c.icmp_refusals);
     C("icmp_refusals_unmatched", n->c.icmp_refusals_unmatched);
     C("connections_refused", cmn_curve_refused());
+    C("connections_closed", cmn_curve_closed());
     C("sessions_live", ts.live);
     C("sessions_created", ts.created);
     C("sessions_restarted", ts.restarted);

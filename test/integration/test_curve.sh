@@ -96,8 +96,9 @@ PIDS+=("$XPID")
 PPID2=$!
 PIDS+=("$PPID2")
 XKEY=$(pub stranger)
-for _ in $(seq 150); do # the stranger's EAL start, then its refused handshakes
-    grep -qF "key $XKEY is not in curve_peers" "$TMP/splitter.log" && break
+for _ in $(seq 150); do # the stranger's start, then its refused handshakes (both daemons)
+    grep -qF "key $XKEY is not in curve_peers" "$TMP/splitter.log" &&
+        grep -qF "key $XKEY is not in curve_peers" "$TMP/merger.log" && break
     sleep 0.1
 done
 # An impostor: a trusted key (collector 9's) speaking as collector 1.
