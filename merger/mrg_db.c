@@ -1472,16 +1472,16 @@ static bool s_dns_name_ok(const char *s)
 }
 
 int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t max_per_ip,
-                         struct mrg_dns_stats *st)
+                         uint64_t seq_done, struct mrg_dns_stats *st)
 {
     struct mrg_dns_stats z = {0};
     if (!st)
         st = &z;
-    if (m->n_names == 0 && m->seq == 0)
+    if (m->n_names == 0 && seq_done == 0)
         return 0;
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
-    if (m->seq != 0 && mrg_db_meta_set_u64(db, "dns_seq", m->seq) != 0)
+    if (seq_done != 0 && mrg_db_meta_set_u64(db, "dns_seq", seq_done) != 0)
         return s_rollback(db);
     for (size_t i = 0; i < m->n_names; i++) {
         const Renkei__DnsName *d = m->names[i];

@@ -146,10 +146,11 @@ struct mrg_dns_stats {
 
 /* Upsert the names of one DnsNames message into dns_names (min first_ns,
  * max last_ns, seen + 1), at most max_per_ip names per address, in one
- * transaction, which also sets meta dns_seq to m->seq when that is not 0. Adds to *st (may be
- * NULL). 0 or -EIO. */
+ * transaction, which also sets meta dns_seq to seq_done when that is not 0
+ * (the splitter's numbered messages stored so far, mrg_node). Adds to *st
+ * (may be NULL). 0 or -EIO. */
 int mrg_db_put_dns_names(struct mrg_db *db, const Renkei__DnsNames *m, uint32_t max_per_ip,
-                         struct mrg_dns_stats *st /* OUT: added to */);
+                         uint64_t seq_done, struct mrg_dns_stats *st);
 /* Replace the contents of table `sites` with `sites` (cmn_sites.h: the
  * merger's sites_file), one row per (site, prefix) in the file's order, in
  * one transaction. Returns 0 or -EIO after logging. */

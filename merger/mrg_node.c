@@ -97,7 +97,10 @@ struct mrg_node {
     uint64_t shared_mismatch;      /* of those, copies that differed */
     uint64_t db_errors;            /* failed commits */
     uint64_t dns_messages;         /* DnsNames messages received */
-    uint64_t dns_seq;              /* highest numbered DnsNames stored (meta dns_seq) */
+    uint64_t dns_seq;              /* numbered DnsNames 1..dns_seq all stored (meta dns_seq) */
+    uint64_t *dns_above;           /* stored ones above dns_seq (arrived out of order: sent
+                                      again after a restart) */
+    size_t n_above, cap_above;     /* entries used, allocated */
     uint64_t dns_duplicate;        /* numbered DnsNames already stored: dropped */
     struct mrg_dns_stats dns;      /* their names: stored, capped, invalid */
     uint64_t runs_ended;           /* runs that ended */
@@ -804,6 +807,7 @@ static void s_run_start(struct mrg_node *n)
     n->ack_final = false;
     n->resumed = false;
     n->dns_seq = 0; /* the splitter numbers its names from 1 per run */
+    n->n_above = 0;
     (void)mrg_db_meta_set_u64(n->db, "dns_seq", 0);
     memset(n->trk_hold, 0, MRG_MAX_TRACKERS);
     memset(n->trk_seq, 0, MRG_MAX_TRACKERS * sizeof(*n->trk_seq));
@@ -966,6 +970,58 @@ static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
     }
 }
 
+/* Whether numbered DnsNames `seq` is stored already: at or below the
+ * contiguous dns_seq, or among those above it. */
+static bool s_dns_have(const struct mrg_node *n, uint64_t seq)
+{
+    if (seq <= n->dns_seq)
+        return true;
+    for (size_t i = 0; i < n->n_above; i++)
+        if (n->dns_above[i] == seq)
+            return true;
+    return false;
+}
+
+/* Passive DNS names from the splitter. Numbered ones (merger_ack) are
+ * taken once each whatever their order: after a restart the splitter's
+ * queued messages can arrive before the older ones it sends again. The
+ * database keeps the contiguous count (meta dns_seq, the Acks' dns_seq); a
+ * merger killed with stored ones above it stores those again (seen + 1). */
+static void s_on_dns_names(struct mrg_node *n, const Renkei__DnsNames *m)
+{
+    uint64_t seq = m->seq;
+    if (seq != 0 && s_dns_have(n, seq)) {
+        n->dns_duplicate++;
+        return;
+    }
+    uint64_t done = n->dns_seq; /* the contiguous count once this one is stored */
+    if (seq == done + 1)
+        while (s_dns_have(n, ++done + 1))
+            ;
+    if (mrg_db_put_dns_names(n->db, m, MRG_DNS_NAMES_PER_IP, seq ? done : 0, &n->dns) != 0) {
+        n->db_errors++; /* names are advisory: the run goes on */
+        return;
+    }
+    if (seq == 0)
+        return;
+    if (done > n->dns_seq) { /* in order: the count moves, past those above it */
+        n->dns_seq = done;
+        size_t k = 0;
+        for (size_t i = 0; i < n->n_above; i++)
+            if (n->dns_above[i] > done)
+                n->dns_above[k++] = n->dns_above[i];
+        n->n_above = k;
+        return;
+    }
+    if (n->n_above == n->cap_above) {
+        n->cap_above = n->cap_above ? 2 * n->cap_above : 64;
+        n->dns_above = realloc(n->dns_above, n->cap_above * sizeof(*n->dns_above));
+        if (!n->dns_above)
+            abort();
+    }
+    n->dns_above[n->n_above++] = seq;
+}
+
 /* Handle one envelope (taken). Returns 0 or -EIO (database failure). */
 static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
 {
@@ -1026,14 +1082,7 @@ static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
             break;
         case RENKEI__ENVELOPE__BODY_DNS_NAMES:
             n->dns_messages++;
-            if (env->dns_names->seq != 0 && env->dns_names->seq <= n->dns_seq) {
-                n->dns_duplicate++; /* sent again after a restart: stored already */
-                break;
-            }
-            if (mrg_db_put_dns_names(n->db, env->dns_names, MRG_DNS_NAMES_PER_IP, &n->dns) != 0)
-                n->db_errors++; /* names are advisory: the run goes on */
-            else if (env->dns_names->seq != 0)
-                n->dns_seq = env->dns_names->seq;
+            s_on_dns_names(n, env->dns_names);
             break;
         default:
             n->unexpected++;
@@ -1398,6 +1447,7 @@ void mrg_node_destroy(struct mrg_node **np)
     free(n->trk_down);
     free(n->trk_heard);
     free(n->trk_hold);
+    free(n->dns_above);
     free(n->trk_seq);
     free(n->acct_rows);
     free(n->acct_names);

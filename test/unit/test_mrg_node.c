@@ -6,6 +6,7 @@
  * exits CMN_EXIT_LOST naming the pipe. Garbage messages are counted.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,5 +474,71 @@ TEST(liveness)
     PASS;
 }
 
+/* One DnsNames message from the splitter: `name` for 10.0.0.<host>, numbered `seq`. */
+static int s_send_dns(void *sock, uint64_t seq, int host, const char *name)
+{
+    char ip[32];
+    snprintf(ip, sizeof(ip), "10.0.0.%d", host);
+    uint8_t a[16];
+    cmn_ip_parse(ip, a);
+    Renkei__DnsName d = RENKEI__DNS_NAME__INIT, *dp = &d;
+    d.ip.data = a;
+    d.ip.len = 16;
+    d.name = (char *)(uintptr_t)name;
+    d.rtype = 1;
+    d.ts_ns = 300 * NS;
+    Renkei__DnsNames m = RENKEI__DNS_NAMES__INIT;
+    m.kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
+    m.node_id = 1;
+    m.n_names = 1;
+    m.names = &dp;
+    m.seq = seq;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_DNS_NAMES;
+    env.dns_names = &m;
+    return cmn_wire_send(sock, &env, 0);
+}
+
+/* Numbered DnsNames (a splitter with merger_ack) are stored once each in any
+ * order: after a merger restart, messages queued during the outage can come
+ * before the older ones the splitter sends again. */
+TEST(dns_names_once_in_any_order)
+{
+    char p[256];
+    tu_db_path(p, sizeof(p), "mrg_node", "dns");
+    void *ctx = zmq_ctx_new();
+    struct mrg_node_config cfg = {
+        .listen = "inproc://mrg-dns", .db_path = p, .exit_on_eos = true, .zmq_ctx = ctx};
+    struct runner r = {.node = mrg_node_new(&cfg)};
+    FAIL_IF_NOT(r.node);
+    struct senders s;
+    FAIL_IF_NOT(s_open_senders(ctx, cfg.listen, &s) == 0);
+    FAIL_IF_NOT(pthread_create(&r.th, NULL, s_run, &r) == 0);
+    FAIL_IF_NOT(cmn_wire_send_hello(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0, "spl", 1) == 0);
+    FAIL_IF_NOT(cmn_wire_send_hello(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0, "t0", 0) == 0);
+    FAIL_IF_NOT(s_send_dns(s.spl, 3, 3, "c.example") == 0); /* queued during an outage */
+    FAIL_IF_NOT(s_send_dns(s.spl, 1, 1, "a.example") == 0); /* sent again, older */
+    FAIL_IF_NOT(s_send_dns(s.spl, 3, 3, "c.example") == 0); /* sent again: a duplicate */
+    FAIL_IF_NOT(s_send_dns(s.spl, 2, 2, "b.example") == 0);
+    FAIL_IF_NOT(s_send_dns(s.spl, 1, 1, "a.example") == 0); /* a duplicate */
+    FAIL_IF_NOT(s_send_dns(s.spl, 0, 4, "d.example") == 0); /* unnumbered: always taken */
+    struct cmn_session_rec own = s_sess("10.0.0.1", 40001, "10.0.0.2", 22, 3);
+    FAIL_IF_NOT(s_send_result(s.trk[0], 0, 6, true, 0, 1, &own, 1, NULL, 0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.trk[0], RENKEI__NODE_KIND__NODE_TRACKER, 0) == 0);
+    FAIL_IF_NOT(s_send_eos(s.spl, RENKEI__NODE_KIND__NODE_SPLITTER, 0) == 0);
+    FAIL_IF_NOT(s_join(&r) == 0);
+    mrg_node_destroy(&r.node);
+    s_close_senders(&s);
+    zmq_ctx_term(ctx);
+    FAIL_IF_NOT(s_q(p, "SELECT COUNT(*) FROM dns_names") == 4);
+    FAIL_IF_NOT(s_q(p, "SELECT MAX(seen) FROM dns_names") == 1);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM meta WHERE key = 'dns_seq'") == 3);
+    FAIL_IF_NOT(s_q(p, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                       " AND counter = 'dns_messages_duplicate'") == 2);
+    tu_db_rm(p);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config)
-              TEST_ENTRY(pending_epochs_bounded) TEST_ENTRY(liveness))
+              TEST_ENTRY(pending_epochs_bounded) TEST_ENTRY(liveness)
+                  TEST_ENTRY(dns_names_once_in_any_order))

@@ -45,7 +45,7 @@ static int s_put(struct mrg_db *db, size_t n, const char *const *ips, const char
     Renkei__DnsNames m = RENKEI__DNS_NAMES__INIT;
     m.n_names = n;
     m.names = dp;
-    return mrg_db_put_dns_names(db, &m, MRG_DNS_NAMES_PER_IP, st);
+    return mrg_db_put_dns_names(db, &m, MRG_DNS_NAMES_PER_IP, 0, st);
 }
 
 TEST(dns_upsert_and_names)
