@@ -9,13 +9,11 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,30 +96,33 @@ static void s_cmd_free(struct s_cmd *c)
     c->argc = 0;
 }
 
-/* Free TCP ports on 127.0.0.1: bind port 0, read it back. All sockets stay
- * open until every port is chosen, so no port is handed out twice. */
-static int s_free_ports(uint16_t *ports, size_t n)
+/* The run's ZeroMQ endpoints: ipc:// sockets in a private directory made
+ * here (mode 0700: only this user's processes reach them; no TCP, so no
+ * port to find and no CURVE to need), removed at the end (s_ipc_remove). */
+static int s_ipc_dir(char *dir, size_t len)
 {
-    int fds[CLI_MAX_TRACKERS + 2];
-    int rc = 0;
-    size_t k = 0;
-    for (; k < n; k++) {
-        fds[k] = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(a);
-        if (fds[k] < 0 || bind(fds[k], (struct sockaddr *)&a, sizeof(a)) != 0 ||
-            getsockname(fds[k], (struct sockaddr *)&a, &len) != 0) {
-            rc = -errno;
-            CMN_LOG(ERR, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
-            if (fds[k] >= 0)
-                close(fds[k]);
-            break;
-        }
-        ports[k] = ntohs(a.sin_port);
+    snprintf(dir, len, "/tmp/renkei-analyze-XXXXXX");
+    if (!mkdtemp(dir)) {
+        CMN_LOG(ERR, "cannot make a directory for the run's sockets in /tmp: %s", strerror(errno));
+        return -errno;
     }
-    while (k > 0)
-        close(fds[--k]);
-    return rc;
+    return 0;
+}
+
+static void s_ipc_remove(const char *dir, uint64_t trackers)
+{
+    if (!dir[0])
+        return;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/merger", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/splitter", dir);
+    unlink(p);
+    for (uint64_t t = 0; t < trackers; t++) {
+        snprintf(p, sizeof(p), "%s/tracker-%" PRIu64, dir, t);
+        unlink(p);
+    }
+    rmdir(dir);
 }
 
 /* Directory of this executable (where the daemons are installed too). */
@@ -277,7 +278,8 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *cmds = NULL;
     size_t ncmd = 0;
     struct cli_proc_set *procs = NULL;
-    uint64_t trackers, live;
+    char ipc[64] = ""; /* directory of the run's ipc:// sockets */
+    uint64_t trackers = 0, live;
     bool keep_outer, force;
     const char *db = cmn_cli_require(&s_spec, cfg, sect, "db");
     const char *export = cmn_config_get(cfg, sect, "export");
@@ -383,12 +385,9 @@ int cli_analyze_main(int argc, char **argv)
         }
     }
 
-    /* 4. Ports: merger, trackers, splitter. */
-    uint16_t ports[CLI_MAX_TRACKERS + 2];
-    size_t nports = (size_t)trackers + 2;
-    if (s_free_ports(ports, nports) != 0)
+    /* 4. Endpoints: ipc:// sockets in a private directory (one host). */
+    if (s_ipc_dir(ipc, sizeof(ipc)) != 0)
         goto out;
-    uint16_t p_merger = ports[0], p_splitter = ports[nports - 1];
 
     /* 5. Command lines. */
     ncmd = 2 + (size_t)trackers + (size_t)ncap;
@@ -399,8 +398,7 @@ int cli_analyze_main(int argc, char **argv)
     struct s_cmd *c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-merger");
     s_arg(c, "%s", path[0]);
-    s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
-    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_merger);
+    s_arg(c, "--listen=ipc://%s/merger", ipc);
     s_arg(c, "--db=%s", db);
     s_arg(c, "--trackers=%" PRIu64, trackers);
     s_arg(c, "--exit-on-eos");
@@ -416,20 +414,18 @@ int cli_analyze_main(int argc, char **argv)
         c = &cmds[k++];
         snprintf(c->label, sizeof(c->label), "renkei-tracker %" PRIu64, t);
         s_arg(c, "%s", path[1]);
-        s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
         s_arg(c, "--id=%" PRIu64, t);
-        s_arg(c, "--listen=tcp://127.0.0.1:%u", ports[1 + t]);
-        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+        s_arg(c, "--listen=ipc://%s/tracker-%" PRIu64, ipc, t);
+        s_arg(c, "--merger=ipc://%s/merger", ipc);
         s_arg(c, "--exit-on-eos");
     }
     c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-splitter");
     s_arg(c, "%s", path[2]);
-    s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
-    s_arg(c, "--listen=tcp://127.0.0.1:%u", p_splitter);
+    s_arg(c, "--listen=ipc://%s/splitter", ipc);
     for (uint64_t t = 0; t < trackers; t++)
-        s_arg(c, "--tracker=tcp://127.0.0.1:%u", ports[1 + t]);
-    s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+        s_arg(c, "--tracker=ipc://%s/tracker-%" PRIu64, ipc, t);
+    s_arg(c, "--merger=ipc://%s/merger", ipc);
     s_arg(c, "--collectors=%d", ncap);
     s_arg(c, "--liveness-timeout=%" PRIu64, live);
     if (epoch_s)
@@ -443,12 +439,11 @@ int cli_analyze_main(int argc, char **argv)
         c = &cmds[k++];
         snprintf(c->label, sizeof(c->label), "renkei-collector %d", i);
         s_arg(c, "%s", path[3]);
-        s_arg(c, "--insecure-lab"); /* loopback only, this host's run */
         s_arg(c, "--id=%d", i);
         s_arg(c, "--pcap=%s", argv[pos + i]);
         s_arg(c, "--file-prefix=renkei-%d-col-%d", (int)getpid(), i);
-        s_arg(c, "--splitter=tcp://127.0.0.1:%u", p_splitter);
-        s_arg(c, "--merger=tcp://127.0.0.1:%u", p_merger);
+        s_arg(c, "--splitter=ipc://%s/splitter", ipc);
+        s_arg(c, "--merger=ipc://%s/merger", ipc);
         if (batch)
             s_arg(c, "--batch-records=%s", batch);
         if (keep_outer)
@@ -567,6 +562,7 @@ int cli_analyze_main(int argc, char **argv)
 
 out:
     cli_proc_set_destroy(&procs);
+    s_ipc_remove(ipc, trackers);
     for (size_t i = 0; i < ncmd; i++)
         s_cmd_free(&cmds[i]);
     free(cmds);

@@ -149,6 +149,19 @@ static const uint8_t *s_take(struct cmn_capfile *cf, size_t n)
 }
 
 /* Units per second to ns: exact for 10^n, 128-bit for 2^n. */
+/* ts_ns moved by if_tsoffset's off_s seconds, saturated: a forged offset
+ * can neither overflow the multiply nor wrap the time before 1970. */
+static uint64_t s_offset(uint64_t ts_ns, int64_t off_s)
+{
+    const int64_t lim = INT64_MAX / 1000000000ll;
+    off_s = off_s > lim ? lim : off_s < -lim ? -lim : off_s;
+    int64_t off = off_s * 1000000000ll;
+    if (off >= 0)
+        return ts_ns > UINT64_MAX - (uint64_t)off ? UINT64_MAX : ts_ns + (uint64_t)off;
+    uint64_t neg = (uint64_t)(-off);
+    return ts_ns < neg ? 0 : ts_ns - neg;
+}
+
 static uint64_t s_ts_ns(uint64_t ts, uint64_t units)
 {
     if (units == 1000000000ull)
@@ -438,7 +451,7 @@ static int s_pcapng_next(struct cmn_capfile *cf, struct cmn_cap_pkt *pkt)
         pkt->data = b + hdr;
         pkt->caplen = caplen;
         pkt->origlen = origlen < caplen ? caplen : origlen;
-        pkt->ts_ns = s_ts_ns(ts, ifc->units) + (uint64_t)(ifc->offset_s * 1000000000ll);
+        pkt->ts_ns = s_offset(s_ts_ns(ts, ifc->units), ifc->offset_s);
         pkt->linktype = ifc->linktype;
         pkt->ifindex = ifidx;
         return 1;

@@ -356,9 +356,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     return s_reply(conn, MHD_HTTP_OK, S_CONTENT_TYPE, body, len, NULL, NULL);
 }
 
-/* libmicrohttpd's own messages (a connection refused over a limit): at most
- * one line per 10 s per process, so a flood cannot flood the log. */
-__attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+void cmn_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -553,7 +551,7 @@ struct cmn_metrics *cmn_metrics_new(const struct cmn_metrics_config *cfg, int *e
     pthread_sigmask(SIG_BLOCK, &block, &old);
     m->mhd = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_handler, m,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd,
+        MHD_OPTION_EXTERNAL_LOGGER, cmn_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)m->fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CMN_METRICS_CONNS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CMN_METRICS_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CMN_METRICS_TIMEOUT_S, MHD_OPTION_END);

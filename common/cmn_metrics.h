@@ -31,6 +31,7 @@
 #ifndef CMN_METRICS_H
 #define CMN_METRICS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,5 +113,11 @@ uint64_t cmn_metrics_dropped(const struct cmn_metrics *m);
 
 /* Whether `name` matches `pattern` (exact, or one '*' as above). */
 bool cmn_metrics_match(const char *pattern, const char *name);
+
+/* libmicrohttpd's own messages (MHD_OPTION_EXTERNAL_LOGGER: a connection
+ * refused over a limit, a TLS handshake failure), for /metrics and the
+ * reporter: at most one line per 10 s per process, with how many were held
+ * back, so a flood of connections cannot flood the log. */
+__attribute__((format(printf, 2, 0))) void cmn_mhd_log(void *cls, const char *fmt, va_list ap);
 
 #endif /* CMN_METRICS_H */

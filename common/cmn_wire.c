@@ -526,6 +526,27 @@ void cmn_wire_msg_close(struct cmn_wire_msg *m)
     m->is_batch = false;
 }
 
+int cmn_wire_monitor_event(void *mon)
+{
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&ev);
+        return -EAGAIN;
+    }
+    uint16_t id = 0;
+    if (zmq_msg_size(&ev) >= 2)
+        memcpy(&id, zmq_msg_data(&ev), 2);
+    bool more = zmq_msg_more(&ev);
+    zmq_msg_close(&ev);
+    while (more) { /* the event's endpoint frame */
+        zmq_msg_init(&ev);
+        more = zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+    }
+    return id;
+}
+
 /* ---- zero-copy batch sending ------------------------------------------------ */
 
 #define S_POOL_HDR  64 /* struct s_pbuf, padded: keeps the records 64-byte aligned */

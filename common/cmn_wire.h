@@ -117,6 +117,12 @@ void cmn_wire_record(const char *node, const uint8_t *data, size_t len);
 /* Release a message received with cmn_wire_recv_msg or cmn_wire_decode_msg. */
 void cmn_wire_msg_close(struct cmn_wire_msg *m);
 
+/* One event from the PAIR socket connected to a zmq_socket_monitor endpoint,
+ * without blocking: both frames are read (the event's id and value, then its
+ * endpoint). Returns the event id (ZMQ_EVENT_*; 0 for a malformed event) or
+ * -EAGAIN when none is waiting. */
+int cmn_wire_monitor_event(void *mon);
+
 /* ---- zero-copy batch sending ------------------------------------------------ */
 
 #define CMN_WIRE_BATCH_HEADROOM 64 /* bytes before the records: envelope header, <= 41 used */

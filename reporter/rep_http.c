@@ -28,6 +28,7 @@
 #include "cmn_config.h"
 #include "cmn_file.h"
 #include "cmn_log.h"
+#include "cmn_metrics.h"
 #include "cmn_sites.h"
 #include "rep_api.h"
 #include "rep_auth.h"
@@ -270,33 +271,6 @@ static int s_parse_listen(const char *listen, struct sockaddr_storage *ss, bool 
     return 0;
 }
 
-/* libmicrohttpd's own messages (a refused connection over a limit, a TLS
- * handshake failure): at most one line per 10 s, with how many were held
- * back, so a flood of connections cannot flood the log. */
-__attribute__((format(printf, 2, 0))) static void s_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static time_t last;
-    static unsigned long held;
-    char msg[256];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    msg[strcspn(msg, "\r\n")] = '\0';
-    time_t now = time(NULL);
-    pthread_mutex_lock(&lock);
-    bool show = now - last >= 10;
-    unsigned long before = held;
-    if (show) {
-        last = now;
-        held = 0;
-    } else {
-        held++;
-    }
-    pthread_mutex_unlock(&lock);
-    if (show)
-        CMN_LOG(WARN, "libmicrohttpd: %s (%lu similar messages held back)", msg, before);
-}
-
 /* A loopback address: 127.0.0.0/8, ::1, or ::ffff:127.x. */
 static bool s_loopback(const struct sockaddr_storage *ss)
 {
@@ -421,7 +395,7 @@ struct rep_server *rep_server_start(const struct rep_config *cfg)
      * polling thread per pool worker); the per-address cap keeps one client
      * from taking every slot, the timeout frees the slots of silent ones. */
     struct MHD_OptionItem ops[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s_mhd_log, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)cmn_mhd_log, NULL},
         {MHD_OPTION_THREAD_POOL_SIZE, REP_THREADS, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conns, NULL},

@@ -510,21 +510,9 @@ static void s_replay_poll(struct spl_node *node)
         }
         cmn_wire_free(&env);
     }
-    for (;;) {
-        zmq_msg_t ev;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, node->mmon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            break;
-        }
-        bool more = zmq_msg_more(&ev);
-        zmq_msg_close(&ev);
-        if (more) { /* the event's address frame */
-            zmq_msg_init(&ev);
-            (void)zmq_msg_recv(&ev, node->mmon, ZMQ_DONTWAIT);
-            zmq_msg_close(&ev);
-        }
-        if (++node->mhandshakes < 2)
+    int ev;
+    while ((ev = cmn_wire_monitor_event(node->mmon)) != -EAGAIN) {
+        if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++node->mhandshakes < 2)
             continue;
         CMN_LOG(NOTICE,
                 "merger %s connected again: sending Hello, %zu DNS name messages and %zu "
@@ -1298,23 +1286,8 @@ static void s_pipe_events(struct spl_node *node)
         struct s_pipe *p = &node->pipes[t];
         if (!p->mon)
             continue;
-        for (;;) {
-            zmq_msg_t ev, addr;
-            zmq_msg_init(&ev);
-            if (zmq_msg_recv(&ev, p->mon, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&ev);
-                break;
-            }
-            uint16_t id = 0;
-            if (zmq_msg_size(&ev) >= 2)
-                memcpy(&id, zmq_msg_data(&ev), 2);
-            bool more = zmq_msg_more(&ev);
-            zmq_msg_close(&ev);
-            if (more) {
-                zmq_msg_init(&addr);
-                (void)zmq_msg_recv(&addr, p->mon, 0);
-                zmq_msg_close(&addr);
-            }
+        int id;
+        while ((id = cmn_wire_monitor_event(p->mon)) != -EAGAIN) {
             if (id != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++p->handshakes == 1)
                 continue;
             node->shard_maps_resent++;

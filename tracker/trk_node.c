@@ -356,20 +356,9 @@ static void s_replay_poll(struct trk_node *n)
             s_on_ack(n, env->ack);
         cmn_wire_free(&env);
     }
-    for (;;) {
-        zmq_msg_t ev;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, n->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            break;
-        }
-        bool first = zmq_msg_size(&ev) >= 2 && zmq_msg_more(&ev);
-        zmq_msg_close(&ev);
-        while (zmq_msg_init(&ev) == 0 && zmq_msg_recv(&ev, n->mon, ZMQ_DONTWAIT) >= 0 &&
-               zmq_msg_more(&ev))
-            zmq_msg_close(&ev); /* the event's address frame */
-        zmq_msg_close(&ev);
-        if (!first || ++n->handshakes < 2)
+    int ev;
+    while ((ev = cmn_wire_monitor_event(n->mon)) != -EAGAIN) {
+        if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++n->handshakes < 2)
             continue;
         CMN_LOG(NOTICE,
                 "merger %s connected again: sending again %zu messages (%" PRIu64

@@ -205,8 +205,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * (400) is a line of plain text */
         bool html = strcmp(r.type, "text/html; charset=utf-8") == 0;
         bool plain = r.status == 400 && strcmp(r.type, "text/plain; charset=utf-8") == 0;
-        CHECK(html || plain || strncmp(r.type, "text/csv", 8) == 0,
-              "page neither HTML nor CSV nor a plain-text refusal");
+        /* /metrics: the Prometheus text format (its UTF-8 checked above) */
+        bool prom = strcmp(in, "/metrics") == 0 && r.status == 200 &&
+                    strcmp(r.type, "text/plain; version=0.0.4; charset=utf-8") == 0;
+        CHECK(html || plain || prom || strncmp(r.type, "text/csv", 8) == 0,
+              "page neither HTML nor CSV nor a plain-text refusal nor /metrics");
         /* the comparison page is fetched without parameters, so the check
          * holds for parameterless requests; fuzz_pages checks the tags of
          * pages with parameters */

@@ -364,6 +364,54 @@ TEST(crafted_pcapng_sections)
     PASS;
 }
 
+/* if_tsoffset moves every timestamp of its interface, saturated: a
+ * negative one past 1970 gives 0, a forged huge one the largest time. */
+TEST(pcapng_tsoffset_saturates)
+{
+    const int64_t offs[] = {-5, -100, 1000, INT64_MAX, INT64_MIN};
+    const uint64_t ts = 7000000000ull; /* 7 s, ns units */
+    const int64_t lim = INT64_MAX / 1000000000ll;
+    const uint64_t want[] = {2000000000ull, 0, 1007000000000ull, (uint64_t)lim * 1000000000ull + ts,
+                             0};
+    for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+        uint8_t f[512], body[64];
+        size_t n = 0;
+        memset(body, 0, sizeof(body));
+        s_put32le(body, 0x1a2b3c4d);
+        s_put16le(body + 4, 1);
+        memset(body + 8, 0xff, 8);
+        n += s_block(f + n, 0x0a0d0d0a, body, 16);
+        /* IDB: Ethernet, if_tsresol 9, if_tsoffset offs[k], end of options */
+        memset(body, 0, sizeof(body));
+        s_put16le(body, 1);
+        s_put16le(body + 8, 9);
+        s_put16le(body + 10, 1);
+        body[12] = 9;
+        s_put16le(body + 16, 14);
+        s_put16le(body + 18, 8);
+        uint64_t o = (uint64_t)offs[k];
+        s_put32le(body + 20, (uint32_t)o);
+        s_put32le(body + 24, (uint32_t)(o >> 32));
+        n += s_block(f + n, 1, body, 32);
+        memset(body, 0, sizeof(body));
+        s_put32le(body + 4, (uint32_t)(ts >> 32));
+        s_put32le(body + 8, (uint32_t)ts);
+        s_put32le(body + 12, 4);
+        s_put32le(body + 16, 4);
+        n += s_block(f + n, 6, body, 24);
+        const char *path = s_write_tmp(f, n);
+        char err[256];
+        struct cmn_capfile *cf = cmn_capfile_open(path, err, sizeof(err));
+        FAIL_IF_NOT(cf);
+        struct cmn_cap_pkt p;
+        FAIL_IF_NOT(cmn_capfile_next(cf, &p) == 1);
+        FAIL_IF_NOT(p.ts_ns == want[k]);
+        cmn_capfile_close(&cf);
+        unlink(path);
+    }
+    PASS;
+}
+
 TEST(linktypes_supported)
 {
     FAIL_IF_NOT(cmn_capfile_linktype_supported(CMN_LINK_EN10MB));
@@ -385,4 +433,5 @@ TEST(linktypes_supported)
 
 TEST_MAIN(TEST_ENTRY(manifest_counts) TEST_ENTRY(corrupt_files) TEST_ENTRY(mixed_pcapng)
               TEST_ENTRY(nanosecond_timestamps) TEST_ENTRY(crafted_pcap_be)
-                  TEST_ENTRY(crafted_pcapng_sections) TEST_ENTRY(linktypes_supported))
+                  TEST_ENTRY(crafted_pcapng_sections) TEST_ENTRY(pcapng_tsoffset_saturates)
+                      TEST_ENTRY(linktypes_supported))
