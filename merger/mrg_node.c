@@ -970,6 +970,8 @@ static void s_heard(struct mrg_node *n, Renkei__NodeKind kind, uint32_t id)
     }
 }
 
+#define MRG_DNS_ABOVE_MAX 65536 /* numbered DnsNames remembered above the contiguous count */
+
 /* Whether numbered DnsNames `seq` is stored already: at or below the
  * contiguous dns_seq, or among those above it. */
 static bool s_dns_have(const struct mrg_node *n, uint64_t seq)
@@ -1013,6 +1015,8 @@ static void s_on_dns_names(struct mrg_node *n, const Renkei__DnsNames *m)
         n->n_above = k;
         return;
     }
+    if (n->n_above == MRG_DNS_ABOVE_MAX)
+        return; /* a splitter skipping numbers for ever: stored, not remembered */
     if (n->n_above == n->cap_above) {
         n->cap_above = n->cap_above ? 2 * n->cap_above : 64;
         n->dns_above = realloc(n->dns_above, n->cap_above * sizeof(*n->dns_above));

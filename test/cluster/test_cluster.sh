@@ -294,6 +294,14 @@ else
     bad "r1: oversized message: connections_closed ${cl:-missing}, log lines $closed0 -> $closed, peak RSS ${hwm:-?} kB"
 fi
 
+# renkei status, as an operator runs it on the merger host: the whole cluster
+if in_ns merge "$BIN/renkei" status --config "$CONF" >"$TMP/r1-status.txt" 2>&1 &&
+    [ "$(grep -Ec '^(collector +[12]|splitter +0|tracker +[012]) ' "$TMP/r1-status.txt")" = 6 ]; then
+    ok "r1: renkei status --config lists the run and all six nodes"
+else
+    bad "r1: renkei status --config: $(head -c 600 "$TMP/r1-status.txt")"
+fi
+
 # ==== run 2: the merger killed mid-run and started again ====
 run_cluster r2 1
 in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r2-replay1.log" 2>&1 &

@@ -17,6 +17,7 @@
 #  4. a state file of another capture, and a damaged one, are refused.
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
+. "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/renkei-resume-XXXXXX)
 cleanup() {
@@ -41,11 +42,7 @@ echo "reference: $REF_RECORDS records"
 # the merger committed 3 epochs, start it again; sets DB, MRC (merger status).
 cluster() {
     local name=$1 sig=$2
-    read -r PM PT0 PT1 PS < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+    read -r PM PT0 PT1 PS < <(free_ports 4)
     local M=tcp://127.0.0.1:$PM T0=tcp://127.0.0.1:$PT0 T1=tcp://127.0.0.1:$PT1
     local S=tcp://127.0.0.1:$PS
     DB=$TMP/$name.sqlite
@@ -137,11 +134,7 @@ fi
 #    (the splitter sees a resume, not "restarted without end of stream"), so
 #    what died in its queue is a gap, counted exactly by the end of stream
 #    that covers both processes: received + records_lost = records sent.
-read -r PM PT PS < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r PM PT PS < <(free_ports 3)
 M=tcp://127.0.0.1:$PM T=tcp://127.0.0.1:$PT S=tcp://127.0.0.1:$PS
 DB=$TMP/port.sqlite
 "$BIN/renkei-merger" --insecure-lab --listen "$M" --db "$DB" --trackers 1 --exit-on-eos \

@@ -13,6 +13,7 @@
 # the copies), and nothing the trackers sent is missing.
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
+. "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/renkei-mrestart-XXXXXX)
 cleanup() {
@@ -30,11 +31,7 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
     --export "$TMP/ref.json" "$TMP/g.pcap" >"$TMP/ref.log" 2>&1 ||
     { cat "$TMP/ref.log"; echo "FAIL reference analyze"; exit 1; }
 
-read -r PM PA PT0 PT1 PS < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(5)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r PM PA PT0 PT1 PS < <(free_ports 5)
 M=tcp://127.0.0.1:$PM A=tcp://127.0.0.1:$PA T0=tcp://127.0.0.1:$PT0 T1=tcp://127.0.0.1:$PT1
 S=tcp://127.0.0.1:$PS
 DB=$TMP/run.sqlite

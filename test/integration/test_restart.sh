@@ -10,6 +10,7 @@
 # lost and placed ("splitter -> tracker 1"), never reported as a clean run.
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
+. "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/renkei-restart-XXXXXX)
 cleanup() {
@@ -24,11 +25,7 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 "$BIN/renkei-gen" --seed 9 --packets 4000000 --snaplen 128 --duration 600 \
     --out "$TMP/g.pcap" --truth "$TMP/g.json" 2>/dev/null
 # four free ports on 127.0.0.1
-read -r PM PT0 PT1 PS < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r PM PT0 PT1 PS < <(free_ports 4)
 M=tcp://127.0.0.1:$PM T0=tcp://127.0.0.1:$PT0 T1E=tcp://127.0.0.1:$PT1 S=tcp://127.0.0.1:$PS
 DB=$TMP/rt.sqlite
 "$BIN/renkei-merger" --insecure-lab --listen "$M" --db "$DB" --trackers 2 --exit-on-eos \
