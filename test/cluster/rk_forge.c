@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "cmn_config.h"
@@ -67,19 +66,11 @@ static int s_eos(void *sock, uint32_t id, uint64_t batches, uint64_t records)
 
 static int s_collector(void *sock, uint32_t id, uint64_t seq)
 {
-    Renkei__Hello h = RENKEI__HELLO__INIT;
-    h.kind = RENKEI__NODE_KIND__NODE_COLLECTOR;
-    h.node_id = id;
-    char version[] = "forged", name[] = "intruder";
-    h.version = version;
-    h.pid = (uint32_t)getpid();
-    h.name = name;
-    h.resume_seq = seq;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    if (s_send(sock, &env, "Hello") != 0)
+    if (cmn_wire_send_hello_resume(sock, RENKEI__NODE_KIND__NODE_COLLECTOR, id, "intruder", 0,
+                                   seq) != 0) {
+        fprintf(stderr, "rk_forge: sending Hello failed\n");
         return -1;
+    }
     struct cmn_record r[64];
     memset(r, 0, sizeof(r));
     struct timespec ts;
