@@ -194,7 +194,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 11, /* bodies are fields 2..11 (oneof; 11 ack) */
+    S_ENV_LAST_BODY = 12, /* bodies are fields 2..12 (oneof; 12 tracker_ack) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,
@@ -842,22 +842,30 @@ int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
 }
 
 static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
-                        uint32_t tracker_count, uint64_t resume_seq, bool replay);
+                        uint32_t tracker_count, uint64_t resume_seq, int replay);
+
+#define S_HELLO_RESTARTED 2 /* s_send_hello's replay: replay and restarted */
+
+int cmn_wire_send_hello_restarted(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                                  const char *name, uint64_t resume_seq)
+{
+    return s_send_hello(sock, kind, node_id, name, 0, resume_seq, S_HELLO_RESTARTED);
+}
 
 int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq)
 {
-    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, true);
+    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, 1);
 }
 
 int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq)
 {
-    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, false);
+    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, 0);
 }
 
 static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
-                        uint32_t tracker_count, uint64_t resume_seq, bool replay)
+                        uint32_t tracker_count, uint64_t resume_seq, int replay)
 {
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.kind = kind;
@@ -867,7 +875,8 @@ static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     h.name = (char *)(uintptr_t)(name ? name : "");
     h.tracker_count = tracker_count;
     h.resume_seq = resume_seq;
-    h.replay = replay;
+    h.replay = replay != 0;
+    h.restarted = replay == S_HELLO_RESTARTED;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
     env.hello = &h;

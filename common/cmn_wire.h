@@ -233,6 +233,13 @@ int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_
 int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq);
 
+/* Hello.replay with Hello.restarted: a tracker resuming from its checkpoint
+ * (to the merger: results from resume_seq on are sent again, what the dead
+ * process sent from there is void), or the splitter sending a restarted
+ * tracker its pipe again from batch seq resume_seq (to the tracker). */
+int cmn_wire_send_hello_restarted(void *sock, Renkei__NodeKind kind, uint32_t node_id,
+                                  const char *name, uint64_t resume_seq);
+
 /* Value of counter `name` in a Stats message, or `def` when absent. */
 uint64_t cmn_wire_stat(const Renkei__Stats *s, const char *name, uint64_t def);
 

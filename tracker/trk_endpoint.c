@@ -13,6 +13,7 @@
 
 #include "cmn_ip.h"
 #include "cmn_log.h"
+#include "trk_ckpt.h"
 #include "trk_endpoint.h"
 #include "trk_hset.h"
 #include "trk_key.h"
@@ -109,10 +110,9 @@ bool trk_endpoints_applies(uint8_t proto, uint8_t flags)
     return trk_proto_has_ports(proto) && !(flags & CMN_SESS_FRAGS);
 }
 
-static int s_reserve(struct trk_endpoints *t)
+/* Double the arrays (charged to the memcap first). */
+static int s_grow_arrays(struct trk_endpoints *t)
 {
-    if (t->n < t->cap)
-        return 0;
     size_t cap = t->cap ? t->cap * 2 : 256;
     if (!trk_mem_take(t->mem, (cap - t->cap) * EP_BYTES))
         return -ENOSPC;
@@ -131,6 +131,12 @@ static int s_reserve(struct trk_endpoints *t)
     }
     t->cap = cap;
     return 0;
+}
+
+/* Room for one more endpoint. */
+static int s_reserve(struct trk_endpoints *t)
+{
+    return t->n < t->cap ? 0 : s_grow_arrays(t);
 }
 
 static long s_get(struct trk_endpoints *t, const uint8_t ip[16], uint8_t proto, uint16_t port)
@@ -324,4 +330,37 @@ void trk_endpoints_reset(struct trk_endpoints *t)
     t->n = 0;
     t->ndirty = 0;
     t->drops = 0;
+}
+
+void trk_endpoints_save(const struct trk_endpoints *t, struct trk_ckpt *c)
+{
+    (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
+    trk_ckpt_put_u64(c, t->n);
+    trk_ckpt_put_u64(c, t->drops);
+    trk_ckpt_put(c, t->ep, t->n * sizeof(*t->ep));
+    trk_hset_save(t->index, c);
+    trk_hset_save(t->peers, c);
+    trk_hset_save(t->ports, c);
+    trk_hset_save(t->sessions, c);
+}
+
+int trk_endpoints_load(struct trk_endpoints *t, struct trk_ckpt *c)
+{
+    uint64_t n = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t drops = 0;
+    if (trk_ckpt_get(c, &drops, sizeof(drops)) || t->n)
+        return c->err ? c->err : (c->err = -EPROTO);
+    while (t->cap < n)
+        if (s_grow_arrays(t) != 0)
+            return c->err = -ENOSPC;
+    if (trk_ckpt_get(c, t->ep, n * sizeof(*t->ep)))
+        return c->err;
+    if (n)
+        memset(t->changed, 0, n);
+    t->n = n;
+    t->drops = drops;
+    if (trk_hset_load(t->index, c) || trk_hset_load(t->peers, c) || trk_hset_load(t->ports, c) ||
+        trk_hset_load(t->sessions, c))
+        return c->err;
+    return trk_hset_count(t->index) == n ? 0 : (c->err = -EPROTO);
 }

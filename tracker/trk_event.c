@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmn_log.h"
+#include "trk_ckpt.h"
 #include "trk_event.h"
 #include "trk_hset.h"
 #include "trk_key.h"
@@ -131,10 +132,9 @@ void trk_events_destroy(struct trk_events **tp)
     *tp = NULL;
 }
 
-static int s_reserve(struct trk_events *t)
+/* Double the row arrays (charged to the memcap first). */
+static int s_grow_rows(struct trk_events *t)
 {
-    if (t->n < t->cap)
-        return 0;
     size_t cap = t->cap ? t->cap * 2 : 64;
     if (!trk_mem_take(t->mem, (cap - t->cap) * ROW_BYTES))
         return -ENOSPC;
@@ -156,6 +156,12 @@ static int s_reserve(struct trk_events *t)
     }
     t->cap = cap;
     return 0;
+}
+
+/* Room for one more row. */
+static int s_reserve(struct trk_events *t)
+{
+    return t->n < t->cap ? 0 : s_grow_rows(t);
 }
 
 /* Make room for one more element in a growable array; 0 or -ENOSPC. */
@@ -466,4 +472,54 @@ void trk_events_reset(struct trk_events *t)
     t->n = 0;
     t->ndirty = 0;
     t->drops = 0;
+}
+
+void trk_events_save(const struct trk_events *t, struct trk_ckpt *c)
+{
+    (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
+    trk_ckpt_put_u64(c, t->n);
+    trk_ckpt_put_u64(c, t->nslot);
+    trk_ckpt_put_u64(c, t->nprobe);
+    trk_ckpt_put_u64(c, t->drops);
+    trk_ckpt_put(c, t->ev, t->n * sizeof(*t->ev));
+    trk_ckpt_put(c, t->syns, t->n * sizeof(*t->syns));
+    trk_ckpt_put(c, t->slot, t->nslot * sizeof(*t->slot));
+    trk_ckpt_put(c, t->probe, t->nprobe * sizeof(*t->probe));
+    const struct trk_hset *sets[] = {t->floods, t->scans, t->stealth, t->sources, t->ports, t->sess};
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+        trk_hset_save(sets[i], c);
+}
+
+int trk_events_load(struct trk_events *t, struct trk_ckpt *c)
+{
+    uint64_t n = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t nslot = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t nprobe = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t drops = 0;
+    if (trk_ckpt_get(c, &drops, sizeof(drops)) || t->n || t->nslot || t->nprobe)
+        return c->err ? c->err : (c->err = -EPROTO);
+    while (t->cap < n)
+        if (s_grow_rows(t) != 0)
+            return c->err = -ENOSPC;
+    while (t->cap_slot < nslot)
+        if (s_grow(t, (void **)&t->slot, &t->cap_slot, t->cap_slot, sizeof(*t->slot)) != 0)
+            return c->err = -ENOSPC;
+    while (t->cap_probe < nprobe)
+        if (s_grow(t, (void **)&t->probe, &t->cap_probe, t->cap_probe, sizeof(*t->probe)) != 0)
+            return c->err = -ENOSPC;
+    if (trk_ckpt_get(c, t->ev, n * sizeof(*t->ev)) || trk_ckpt_get(c, t->syns, n * sizeof(*t->syns)) ||
+        trk_ckpt_get(c, t->slot, nslot * sizeof(*t->slot)) ||
+        trk_ckpt_get(c, t->probe, nprobe * sizeof(*t->probe)))
+        return c->err;
+    if (n)
+        memset(t->changed, 0, n);
+    t->n = n;
+    t->nslot = nslot;
+    t->nprobe = nprobe;
+    t->drops = drops;
+    struct trk_hset *sets[] = {t->floods, t->scans, t->stealth, t->sources, t->ports, t->sess};
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+        if (trk_hset_load(sets[i], c))
+            return c->err;
+    return 0;
 }

@@ -32,6 +32,12 @@ static const struct cmn_cli_opt s_opts[] = {
     {"merger_ack", "ENDPOINT",
      "the merger's ack_listen: keep results until the merger has them for good, send them "
      "again to a restarted merger (default: none)"},
+    {"state_dir", "DIR",
+     "write a checkpoint here at every epoch and resume from it after a crash, the splitter "
+     "sending again what came after it (needs ack_listen; default: none)"},
+    {"ack_listen", "ENDPOINT",
+     "bind a PUB socket here telling the splitter (its tracker_ack) where the checkpoint "
+     "stands (with state_dir)"},
     {"memcap_mb", "MB", "memory cap of session and endpoint tables (default 1024)"},
     {"session_timeout", "SECONDS", "idle capture time before a session ends (default 120)"},
     {"exit_on_eos", NULL, "exit after end of stream instead of waiting for the next"},
@@ -82,6 +88,14 @@ int main(int argc, char **argv)
         cmn_config_double(cfg, sec, "stats_interval", 5, 0, 86400, &interval) != 0 ||
         cmn_config_bool(cfg, sec, "exit_on_eos", false, &exit_on_eos) != 0)
         goto out;
+    const char *state_dir = cmn_config_get(cfg, sec, "state_dir");
+    const char *ack_listen = cmn_config_get(cfg, sec, "ack_listen");
+    if (!state_dir != !ack_listen) {
+        fprintf(stderr, "renkei-tracker: %s needs %s too (checkpoints are acknowledged to the "
+                        "splitter)\n",
+                state_dir ? "state_dir" : "ack_listen", state_dir ? "ack_listen" : "state_dir");
+        goto out;
+    }
     /* before any socket: a bad address or a port in use stops the start */
     int mrc = cmn_metrics_from_config(cfg, sec, "tracker", (uint32_t)id, listen, &metrics);
     if (mrc != 0) {
@@ -93,6 +107,8 @@ int main(int argc, char **argv)
         .listen = listen,
         .merger = merger,
         .merger_ack = cmn_config_get(cfg, sec, "merger_ack"),
+        .state_dir = state_dir,
+        .ack_listen = ack_listen,
         .memcap_bytes = memcap_mb << 20,
         .session_timeout_ns = timeout * 1000000000ull,
         .exit_on_eos = exit_on_eos,

@@ -20,6 +20,7 @@
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
+#include "trk_ckpt.h"
 #include "trk_endpoint.h"
 #include "trk_event.h"
 #include "trk_frag.h"
@@ -56,6 +57,10 @@ struct node_counters {
     uint64_t send_errors;             /* results or stats that could not be sent */
     uint64_t messages_resent;         /* kept messages sent again to a merger that reconnected */
     uint64_t messages_unkept;         /* not kept: past the keep memcap (lost if the merger dies) */
+    uint64_t batches_duplicate;       /* sent again in a replay, taken before: dropped */
+    uint64_t messages_before_replay;  /* restarted: dropped while waiting for the replay */
+    uint64_t checkpoints;             /* checkpoints written */
+    uint64_t checkpoint_errors;       /* checkpoints that could not be written */
 };
 
 /* A message sent to the merger and kept until an Ack covers it. */
@@ -68,6 +73,9 @@ struct kept_msg {
 };
 
 #define TRK_KEEP_DEFAULT     (1ull << 30) /* bytes kept for the merger at most */
+#define TRK_AWAIT_REPLAY_S   30           /* restarted: wait this long for the splitter's replay */
+#define TRK_CKPT_MAGIC       "RKTRKCK1"   /* checkpoint file: magic and layout */
+#define TRK_CKPT_LAYOUT      1u
 #define TRK_FINAL_ACK_WAIT_S 120          /* exit_on_eos: wait for the merger's final Ack */
 
 /* Packs rows of one flush into chunks. */
@@ -131,12 +139,53 @@ struct trk_node {
     struct cmn_metrics *metrics; /* borrowed endpoint, or NULL */
     uint64_t heard_ns;           /* monotonic ns of the splitter's last message (0: none yet) */
     bool hold_final;             /* the final snapshot stays until the next stream begins */
+    /* checkpoints (cfg.state_dir, cfg.ack_listen) */
+    uint64_t seed;          /* the tables' hash seed (a checkpoint keeps it) */
+    char *state_dir;        /* checkpoint directory, or NULL */
+    char ckpt_name[32];     /* tracker-ID.ckpt */
+    char *ack_listen;       /* PUB endpoint for TrackerAck, or NULL */
+    void *tack;             /* that PUB socket */
+    uint64_t incarnation;   /* this process's start, wall ns */
+    bool ck_written;        /* this stream has a checkpoint file */
+    bool ck_any_epoch;      /* it holds a flushed epoch: */
+    uint64_t ck_epoch;      /*   the last one */
+    uint64_t ck_seq;        /* and the last batch seq it holds */
+    bool restored;          /* started from a checkpoint (the merger is told so) */
+    bool awaiting;          /* restarted: dropping what comes until the splitter's replay */
+    uint64_t await_until;   /* monotonic ns when awaiting gives up */
+    uint64_t dup_upto;      /* in a replay: batches up to this seq were taken before */
+    uint64_t next_tack;     /* monotonic ns of the next TrackerAck */
 };
 
 void trk_node_stop(struct trk_node *n)
 {
     n->stop = 1;
 }
+
+/* ---- checkpoint layout ---- */
+
+struct ck_head {
+    char magic[8];   /* TRK_CKPT_MAGIC */
+    uint32_t layout; /* TRK_CKPT_LAYOUT */
+    uint32_t id;     /* tracker index */
+    uint64_t seed;   /* the tables' hash seed */
+    uint64_t sizes;  /* struct sizes of this build, folded (another build is refused) */
+};
+
+struct ck_state {
+    uint64_t owner, next_seq, epoch_ns, last_epoch, flushed_end_ns, result_seq;
+    uint64_t ck_epoch, ck_seq;
+    uint8_t flushed, warned_nomap, ck_any_epoch, pad[5];
+};
+
+static uint64_t s_ck_sizes(void)
+{
+    return sizeof(struct node_counters) | (uint64_t)sizeof(struct cmn_session_rec) << 16 |
+           (uint64_t)sizeof(struct cmn_endpoint_rec) << 32 |
+           (uint64_t)sizeof(struct cmn_event_rec) << 48;
+}
+
+static int s_ckpt_restore(struct trk_node *n, struct trk_ckpt *c);
 
 struct trk_node *trk_node_new(const struct trk_node_config *cfg)
 {
@@ -160,7 +209,28 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     n->keep_cap = cfg->keep_bytes ? cfg->keep_bytes : TRK_KEEP_DEFAULT;
     if (cfg->merger_ack && !(n->merger_ack = strdup(cfg->merger_ack)))
         goto err;
-    uint64_t seed = cfg->seed ? cfg->seed : trk_key_random_seed();
+    if (cfg->state_dir && !(n->state_dir = strdup(cfg->state_dir)))
+        goto err;
+    if (cfg->ack_listen && !(n->ack_listen = strdup(cfg->ack_listen)))
+        goto err;
+    snprintf(n->ckpt_name, sizeof(n->ckpt_name), "tracker-%u.ckpt", n->id);
+    n->incarnation = cmn_now_ns();
+    /* a checkpoint left by a process that died: its seed makes the tables */
+    struct trk_ckpt ck;
+    struct ck_head hd;
+    int have = n->state_dir ? trk_ckpt_open_read(&ck, n->state_dir, n->ckpt_name) : 0;
+    if (have == 1 && (trk_ckpt_get(&ck, &hd, sizeof(hd)) != 0 ||
+                      memcmp(hd.magic, TRK_CKPT_MAGIC, 8) != 0 || hd.layout != TRK_CKPT_LAYOUT ||
+                      hd.id != n->id || hd.sizes != s_ck_sizes())) {
+        CMN_LOG(ERR,
+                "checkpoint %s/%s is not this tracker's or this build's (or torn): starting "
+                "empty, asking the splitter for its whole pipe",
+                n->state_dir, n->ckpt_name);
+        (void)trk_ckpt_close_read(&ck);
+        have = -1;
+    }
+    uint64_t seed = have == 1 ? hd.seed : cfg->seed ? cfg->seed : trk_key_random_seed();
+    n->seed = seed;
     struct trk_table_config tc = {
         .spare_sessions = cfg->spare_sessions,
         .session_timeout_ns = cfg->session_timeout_ns,
@@ -221,6 +291,22 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
             goto err;
         }
     }
+    if (n->ack_listen && !(n->tack = cmn_zmq_open(n->ctx, ZMQ_PUB, n->ack_listen, true, 0, 100)))
+        goto err;
+    if (have == 1 && s_ckpt_restore(n, &ck) == 0) {
+        n->restored = true;
+        CMN_LOG(NOTICE,
+                "resuming from checkpoint %s/%s: epoch %s%" PRIu64 ", batch seq %" PRIu64
+                ", %zu messages kept for the merger; waiting for the splitter to send the rest "
+                "again",
+                n->state_dir, n->ckpt_name, n->ck_any_epoch ? "" : "(none) ",
+                n->ck_any_epoch ? n->ck_epoch : 0, n->ck_seq, n->nkept);
+    }
+    if (have != 0) { /* a stream was under way when the old process died */
+        n->awaiting = true;
+        n->ck_written = true;
+        n->await_until = cmn_mono_ns() + TRK_AWAIT_REPLAY_S * 1000000000ull;
+    }
     return n;
 err:
     trk_node_destroy(&n);
@@ -247,6 +333,10 @@ void trk_node_destroy(struct trk_node **np)
         free(n->kept[i].data);
     free(n->kept);
     free(n->merger_ack);
+    if (n->tack)
+        zmq_close(n->tack);
+    free(n->state_dir);
+    free(n->ack_listen);
     if (n->pull)
         zmq_close(n->pull);
     if (n->own_ctx && n->ctx)
@@ -376,6 +466,154 @@ static void s_replay_poll(struct trk_node *n)
             if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
                 n->c.messages_resent++;
     }
+}
+
+/* ---- checkpoints (cfg.state_dir) ---- */
+
+static void s_reset(struct trk_node *n);
+
+/* Where the newest checkpoint stands, to the splitter (never blocks). */
+static void s_tack(struct trk_node *n)
+{
+    if (!n->tack)
+        return;
+    Renkei__TrackerAck a = RENKEI__TRACKER_ACK__INIT;
+    a.tracker_id = n->id;
+    a.incarnation = n->incarnation;
+    a.any_epoch = n->ck_any_epoch;
+    a.epoch = n->ck_epoch;
+    a.pipe_seq = n->ck_seq;
+    a.awaiting = n->awaiting;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_TRACKER_ACK;
+    env.tracker_ack = &a;
+    (void)cmn_wire_send(n->tack, &env, ZMQ_DONTWAIT);
+    n->next_tack = cmn_mono_ns() + CMN_HEARTBEAT_MS * 1000000ull;
+}
+
+/* Write the checkpoint: everything taken so far (right after a flush, or
+ * before a stream's first message), then tell the splitter. */
+static void s_ckpt_write(struct trk_node *n)
+{
+    if (!n->state_dir)
+        return;
+    struct trk_ckpt c;
+    if (trk_ckpt_open_write(&c, n->state_dir, n->ckpt_name) != 0) {
+        n->c.checkpoint_errors++;
+        return;
+    }
+    bool any = n->flushed;
+    struct ck_head hd = {.layout = TRK_CKPT_LAYOUT, .id = n->id, .seed = n->seed};
+    memcpy(hd.magic, TRK_CKPT_MAGIC, 8);
+    hd.sizes = s_ck_sizes();
+    struct ck_state st = {
+        .owner = n->owner,
+        .next_seq = n->next_seq,
+        .epoch_ns = n->epoch_ns,
+        .last_epoch = n->last_epoch,
+        .flushed_end_ns = n->flushed_end_ns,
+        .result_seq = n->result_seq,
+        .ck_epoch = any ? n->last_epoch : 0,
+        .ck_seq = n->next_seq - 1,
+        .flushed = n->flushed,
+        .warned_nomap = n->warned_nomap,
+        .ck_any_epoch = any,
+    };
+    trk_ckpt_put(&c, &hd, sizeof(hd));
+    trk_ckpt_put(&c, &st, sizeof(st));
+    n->c.checkpoints++; /* counted in the file as written */
+    trk_ckpt_put(&c, &n->c, sizeof(n->c));
+    size_t nr = 0;
+    const struct cmn_shard_range *r = n->map ? cmn_shard_ranges(n->map, &nr) : NULL;
+    trk_ckpt_put_u64(&c, n->map ? cmn_shard_trackers(n->map) : 0);
+    trk_ckpt_put_u64(&c, nr);
+    trk_ckpt_put(&c, r, nr * sizeof(*r));
+    trk_table_save(n->table, &c);
+    trk_endpoints_save(n->eps, &c);
+    trk_events_save(n->evs, &c);
+    trk_frag_save(n->frag, &c);
+    trk_ckpt_put_u64(&c, n->nkept);
+    for (size_t i = 0; i < n->nkept; i++) {
+        const struct kept_msg *m = &n->kept[i];
+        uint64_t w[4] = {m->seq, m->epoch, m->final, m->len};
+        trk_ckpt_put(&c, w, sizeof(w));
+        trk_ckpt_put(&c, m->data, m->len);
+    }
+    if (trk_ckpt_close_write(&c) != 0) {
+        n->c.checkpoints--;
+        n->c.checkpoint_errors++;
+        return;
+    }
+    n->ck_written = true;
+    n->ck_any_epoch = any;
+    n->ck_epoch = st.ck_epoch;
+    n->ck_seq = st.ck_seq;
+    s_tack(n);
+}
+
+/* The rest of a checkpoint whose header was read: 0, or the tables are
+ * emptied again (logged) and -EPROTO / -errno. */
+static int s_ckpt_restore(struct trk_node *n, struct trk_ckpt *c)
+{
+    struct ck_state st;
+    struct node_counters cnt;
+    uint64_t trackers = 0, nr = 0;
+    void *ranges = NULL;
+    if (trk_ckpt_get(c, &st, sizeof(st)) == 0 && trk_ckpt_get(c, &cnt, sizeof(cnt)) == 0) {
+        trackers = trk_ckpt_get_count(c, 4096);
+        nr = trk_ckpt_get_count(c, 1u << 20);
+    }
+    if (!c->err && nr && !(ranges = malloc(nr * sizeof(struct cmn_shard_range))))
+        c->err = -ENOMEM;
+    if (!c->err && trk_ckpt_get(c, ranges, nr * sizeof(struct cmn_shard_range)) == 0 && trackers &&
+        !(n->map = cmn_shard_map_decode((uint32_t)trackers, ranges,
+                                        nr * sizeof(struct cmn_shard_range))))
+        c->err = -EPROTO;
+    free(ranges);
+    if (!c->err && trk_table_load(n->table, c) == 0 && trk_endpoints_load(n->eps, c) == 0 &&
+        trk_events_load(n->evs, c) == 0 && trk_frag_load(n->frag, c) == 0) {
+        uint64_t nk = trk_ckpt_get_count(c, UINT32_MAX);
+        for (uint64_t i = 0; i < nk && !c->err; i++) {
+            uint64_t w[4];
+            if (trk_ckpt_get(c, w, sizeof(w)) != 0 || w[3] == 0 || w[3] > (1ull << 31)) {
+                c->err = c->err ? c->err : -EPROTO;
+                break;
+            }
+            uint8_t *d = malloc(w[3]);
+            if (!d || trk_ckpt_get(c, d, w[3]) != 0) {
+                free(d);
+                c->err = c->err ? c->err : -ENOMEM;
+                break;
+            }
+            s_keep(n, d, w[3], w[0], w[1], w[2] != 0);
+        }
+    }
+    int rc = trk_ckpt_close_read(c);
+    if (rc != 0) {
+        CMN_LOG(ERR,
+                "checkpoint %s/%s unusable (%s): starting empty, asking the splitter for its "
+                "whole pipe",
+                n->state_dir, n->ckpt_name, rc == -EPROTO ? "torn or altered" : strerror(-rc));
+        s_reset(n);
+        for (size_t i = 0; i < n->nkept; i++)
+            free(n->kept[i].data);
+        n->nkept = 0;
+        n->kept_bytes = 0;
+        return rc;
+    }
+    n->c = cnt;
+    n->owner = (uint32_t)st.owner;
+    n->next_seq = st.next_seq;
+    n->epoch_ns = st.epoch_ns;
+    n->last_epoch = st.last_epoch;
+    n->flushed = st.flushed;
+    n->flushed_end_ns = st.flushed_end_ns;
+    n->result_seq = st.result_seq;
+    n->warned_nomap = st.warned_nomap;
+    n->ck_any_epoch = st.ck_any_epoch;
+    n->ck_epoch = st.ck_epoch;
+    n->ck_seq = st.ck_seq;
+    return 0;
 }
 
 /* ---- result chunks ---- */
@@ -583,6 +821,11 @@ static void s_on_batch(struct trk_node *n, const struct cmn_wire_batch *b)
         n->c.batches_malformed++;
         return;
     }
+    if (n->dup_upto && b->seq <= n->dup_upto) { /* a replay from before our checkpoint */
+        n->c.batches_duplicate++;
+        return;
+    }
+    n->dup_upto = 0;
     if (b->seq > n->next_seq) {
         n->c.batches_lost += b->seq - n->next_seq;
         n->next_seq = b->seq + 1;
@@ -624,6 +867,8 @@ static void s_on_batch(struct trk_node *n, const struct cmn_wire_batch *b)
 
 static void s_on_flush(struct trk_node *n, const Renkei__EpochFlush *f)
 {
+    if (n->dup_upto && n->flushed && f->epoch <= n->last_epoch)
+        return; /* a replay from before our checkpoint: reported already */
     if (n->flushed && f->epoch <= n->last_epoch) {
         n->c.protocol_errors++; /* repeated or backwards flush: report it anyway */
         CMN_LOG(WARN, "EpochFlush %" PRIu64 " after %" PRIu64, f->epoch, n->last_epoch);
@@ -636,6 +881,32 @@ static void s_on_flush(struct trk_node *n, const Renkei__EpochFlush *f)
         n->epoch_ns = f->epoch_ns;
         n->flushed_end_ns = (f->epoch + 1) * f->epoch_ns;
     }
+    s_ckpt_write(n); /* the epoch's results are sent: the pipe up to here is in it */
+}
+
+/* The splitter's Hello{restarted}: its keep log follows, from batch seq
+ * resume_seq. Anything else from the splitter in a Hello is unexpected. */
+static void s_on_splitter_hello(struct trk_node *n, const Renkei__Hello *h)
+{
+    if (h->kind != RENKEI__NODE_KIND__NODE_SPLITTER || !h->restarted) {
+        n->c.unexpected_messages++;
+        return;
+    }
+    uint64_t from = h->resume_seq ? h->resume_seq : 1;
+    CMN_LOG(NOTICE,
+            "the splitter sends this pipe again from batch seq %" PRIu64 " (expected %" PRIu64
+            "; %" PRIu64 " messages dropped while waiting)",
+            from, n->next_seq, n->c.messages_before_replay);
+    n->awaiting = false;
+    if (from > n->next_seq) {
+        n->c.batches_lost += from - n->next_seq;
+        CMN_LOG(WARN, "batches %" PRIu64 "..%" PRIu64 " are not in the splitter's keep log: lost",
+                n->next_seq, from - 1);
+        n->next_seq = from;
+    } else if (from < n->next_seq) {
+        n->dup_upto = n->next_seq - 1;
+    }
+    s_tack(n);
 }
 
 static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
@@ -677,6 +948,10 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("messages_resent", n->c.messages_resent);
     C("messages_unkept", n->c.messages_unkept);
     C("messages_kept", n->nkept);
+    C("batches_duplicate", n->c.batches_duplicate);
+    C("messages_before_replay", n->c.messages_before_replay);
+    C("checkpoints", n->c.checkpoints);
+    C("checkpoint_errors", n->c.checkpoint_errors);
     C("memory_bytes", n->mem.used);
     C("memory_peak_bytes", n->mem.peak);
     C("memcap_bytes", n->mem.cap);
@@ -743,6 +1018,7 @@ static void s_reset(struct trk_node *n)
     n->warned_nomap = false;
     n->final_acked = false;
     n->result_seq = 0;
+    n->dup_upto = 0;
     memset(&n->c, 0, sizeof(n->c));
     n->stats_records = 0;
 }
@@ -753,6 +1029,11 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     if (e->kind != RENKEI__NODE_KIND__NODE_SPLITTER) {
         n->c.unexpected_messages++;
         return false;
+    }
+    if (n->state_dir) { /* the stream is whole: nothing to resume from */
+        trk_ckpt_remove(n->state_dir, n->ckpt_name);
+        n->ck_written = n->ck_any_epoch = false;
+        n->ck_seq = n->ck_epoch = 0;
     }
     n->c.records_expected = e->records_sent;
     n->c.records_lost =
@@ -804,6 +1085,17 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
 
 static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
 {
+    bool hello = !m->is_batch && m->env->body_case == RENKEI__ENVELOPE__BODY_HELLO;
+    if (hello) {
+        s_on_splitter_hello(n, m->env->hello);
+        return false;
+    }
+    if (n->awaiting) { /* restarted: it all comes again after the splitter's Hello */
+        n->c.messages_before_replay++;
+        return false;
+    }
+    if (n->state_dir && !n->ck_written)
+        s_ckpt_write(n); /* a stream begins: a crash from here on resumes from its start */
     if (!m->is_batch && m->env->body_case == RENKEI__ENVELOPE__BODY_EOS)
         return s_on_eos(n, m->env->eos);
     n->hold_final = false; /* a new stream (or more of this one) */
@@ -859,10 +1151,20 @@ static void s_stats_line(struct trk_node *n, uint64_t mono)
 
 int trk_node_run(struct trk_node *n)
 {
-    if (cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen, 0) != 0) {
+    /* restarted: what the dead process sent after its checkpoint is void;
+     * what the checkpoint kept for the merger goes again */
+    int hrc = n->awaiting ? cmn_wire_send_hello_restarted(n->push, RENKEI__NODE_KIND__NODE_TRACKER,
+                                                          n->id, n->listen, n->result_seq + 1)
+                          : cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id,
+                                                n->listen, 0);
+    if (hrc != 0) {
         CMN_LOG(ERR, "cannot send Hello to %s", n->merger);
         return CMN_EXIT_ERROR;
     }
+    for (size_t i = 0; n->awaiting && i < n->nkept && !n->stop; i++)
+        if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
+            n->c.messages_resent++;
+    s_tack(n);
     /* Received batches are fresh 256 KiB allocations (ZeroMQ's I/O thread):
      * keep freed ones mapped so each batch does not fault its pages in again. */
     cmn_wire_keep_buffers();
@@ -907,6 +1209,16 @@ int trk_node_run(struct trk_node *n)
         trk_table_expire(n->table, NODE_EXPIRE_VISIT);
         s_replay_poll(n);
         uint64_t mono = cmn_mono_ns();
+        if (n->awaiting && mono >= n->await_until) {
+            CMN_LOG(WARN,
+                    "no replay from the splitter within %d s (is this tracker's ack_listen its "
+                    "tracker_ack?): taking its messages as they come; what came after the "
+                    "checkpoint is lost and counted as a gap",
+                    TRK_AWAIT_REPLAY_S);
+            n->awaiting = false;
+        }
+        if (n->tack && mono >= n->next_tack)
+            s_tack(n);
         if (mono >= beat) { /* liveness, to the merger (docs/OPERATIONS.md) */
             (void)cmn_wire_send_heartbeat(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id);
             beat = mono + CMN_HEARTBEAT_MS * 1000000ull;

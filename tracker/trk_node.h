@@ -11,6 +11,18 @@
  * envelopes and batches are counted and dropped. Sequence gaps count
  * batches_lost; EndOfStream totals give records_lost.
  *
+ * Checkpoints (cfg.state_dir, cfg.ack_listen; docs/OPERATIONS.md "A tracker
+ * killed"): right after each epoch's results are sent, the tables, counters,
+ * sequence numbers, shard map and what is kept for the merger go to the
+ * checkpoint file (trk_ckpt.h), and a TrackerAck says so to the splitter,
+ * which keeps the pipe from there on. A tracker that starts and finds a
+ * checkpoint loads it, tells the merger (Hello restarted: results from the
+ * checkpoint's next seq on are void and come again), and drops what the
+ * splitter sends until the splitter's Hello{restarted} begins the replay of
+ * everything after the checkpoint (awaiting; past TRK_AWAIT_REPLAY_S it
+ * gives up waiting and counts the gap). The file is removed at the end of
+ * the stream.
+ *
  * Metrics (cfg.metrics): the counters of the final Stats are also published
  * to the node's /metrics, at start, at every stats line and at end of
  * stream, with epoch, lag_seconds, peer_last_heard_seconds{peer="splitter"}
@@ -50,6 +62,11 @@ struct trk_node_config {
                                     acknowledged and send it again when it connects again;
                                     NULL: none (copied) */
     uint64_t keep_bytes;         /* memcap of what is kept for the merger; 0: default */
+    const char *state_dir;       /* checkpoint at every epoch flush into DIR/tracker-ID.ckpt and
+                                    resume from it after a crash; NULL: none (copied) */
+    const char *ack_listen;      /* PUB bound here for the splitter's tracker_ack: where the
+                                    newest checkpoint stands (TrackerAck); with state_dir
+                                    (copied) */
 };
 
 /* Open sockets and tables. Returns NULL after logging why. */
