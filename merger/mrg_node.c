@@ -49,6 +49,16 @@ struct slot {
     struct slot *next;     /* list sorted by epoch, final slot last */
 };
 
+/* What is committed of one tracker's results, for a tracker that restarts
+ * from its checkpoint and computes epochs again (docs/OPERATIONS.md "A
+ * tracker killed"). */
+struct trk_redo {
+    bool done_any;       /* some epoch was committed with this tracker's complete results */
+    uint64_t done_epoch; /* the highest such epoch */
+    bool redo;           /* it restarted: results of epochs up to redo_upto come again */
+    uint64_t redo_upto;  /* done_epoch when it said so */
+};
+
 /* Latest Stats of one node, owned. */
 struct node_stats {
     Renkei__NodeKind kind;   /* sender kind */
@@ -124,6 +134,10 @@ struct mrg_node {
     uint64_t results_duplicate; /* results that arrived twice (seq, chunk): dropped */
     uint64_t messages_held;     /* a tracker's messages dropped while waiting for its replay */
     uint64_t results_unkept;    /* results a tracker could not send again (its keep memcap) */
+    struct trk_redo *trk_re;    /* per tracker index */
+    uint64_t results_voided;    /* uncommitted chunks of a tracker process that died after its
+                                   checkpoint: dropped, the new process sends them again */
+    uint64_t tracker_restarts;  /* Hello{restarted} of trackers resuming from a checkpoint */
     size_t n_acct;              /* rows */
 };
 
@@ -312,6 +326,11 @@ static int s_slot_commit(struct mrg_node *n, struct slot *s)
     }
     int rc = mrg_db_commit_epoch(n->db, epoch, ens, s->final, parts, p, &st);
     free(parts);
+    for (uint32_t t = 0; rc == 0 && !s->final && t < s->n_trk && t < MRG_MAX_TRACKERS; t++)
+        if (s_slot_has(s, t) && (!n->trk_re[t].done_any || s->epoch > n->trk_re[t].done_epoch)) {
+            n->trk_re[t].done_any = true;
+            n->trk_re[t].done_epoch = s->epoch;
+        }
     /* unlink */
     for (struct slot **pp = &n->slots; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
@@ -500,7 +519,7 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     free(peer);
 }
 
-#define MRG_OWN_COUNTERS 24 /* entries of s_own_counters */
+#define MRG_OWN_COUNTERS 26 /* entries of s_own_counters */
 
 /* The merger's own counters into c[MRG_OWN_COUNTERS]. */
 static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
@@ -516,6 +535,8 @@ static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
         {"results_replayed", n->results_replayed},
         {"results_duplicate", n->results_duplicate},
         {"messages_held_for_replay", n->messages_held},
+        {"results_voided", n->results_voided},
+        {"tracker_restarts", n->tracker_restarts},
         {"results_unkept", n->results_unkept},
         {"epochs_committed", n->epochs_committed},
         {"epochs_incomplete", n->epochs_incomplete},
@@ -811,6 +832,7 @@ static void s_run_start(struct mrg_node *n)
     (void)mrg_db_meta_set_u64(n->db, "dns_seq", 0);
     memset(n->trk_hold, 0, MRG_MAX_TRACKERS);
     memset(n->trk_seq, 0, MRG_MAX_TRACKERS * sizeof(*n->trk_seq));
+    memset(n->trk_re, 0, MRG_MAX_TRACKERS * sizeof(*n->trk_re));
     uint64_t now = cmn_mono_ns();
     n->spl_heard = now;
     for (uint32_t t = 0; t < MRG_MAX_TRACKERS; t++)
@@ -821,6 +843,46 @@ static void s_run_start(struct mrg_node *n)
 }
 
 /* ---- messages ---- */
+
+/* Tracker t restarted from its checkpoint: the chunks its dead process sent
+ * from result seq `from` on and that are not committed are void (it may
+ * have sent part of an epoch); the new process sends them again, and its
+ * results of epochs committed with the dead one's are dropped as replayed. */
+static void s_tracker_restarted(struct mrg_node *n, uint32_t t, uint64_t from)
+{
+    uint64_t voided = 0;
+    for (struct slot *s = n->slots; s; s = s->next) {
+        if (t >= s->n_trk)
+            continue;
+        struct chunk_set *c = &s->trk[t];
+        uint32_t k = 0;
+        c->expected = 0;
+        for (uint32_t i = 0; i < c->n; i++) {
+            const Renkei__TrackerResult *r = c->env[i]->result;
+            if (r->seq >= from || r->seq == 0) {
+                cmn_wire_free(&c->env[i]);
+                voided++;
+                continue;
+            }
+            if (r->chunks > c->expected)
+                c->expected = r->chunks;
+            c->env[k++] = c->env[i];
+        }
+        c->n = k;
+    }
+    n->tracker_restarts++;
+    n->results_voided += voided;
+    if (n->trk_seq[t] >= from)
+        n->trk_seq[t] = from - 1;
+    n->trk_hold[t] = 0;
+    n->tracker_eos[t] = 0;
+    n->trk_re[t].redo = n->trk_re[t].done_any;
+    n->trk_re[t].redo_upto = n->trk_re[t].done_epoch;
+    CMN_LOG(NOTICE,
+            "tracker %u restarted from its checkpoint: results from seq %" PRIu64
+            " come again (%" PRIu64 " uncommitted chunks of the old process dropped)",
+            t, from, voided);
+}
 
 static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
 {
@@ -834,6 +896,11 @@ static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
         /* a tracker process (re)started: its results are numbered from 1 */
         n->trk_seq[h->node_id] = 0;
         n->trk_hold[h->node_id] = 0;
+    }
+    if (h->kind == RENKEI__NODE_KIND__NODE_TRACKER && h->restarted &&
+        h->node_id < MRG_MAX_TRACKERS) {
+        s_tracker_restarted(n, h->node_id, h->resume_seq ? h->resume_seq : 1);
+        return;
     }
     if (h->kind == RENKEI__NODE_KIND__NODE_TRACKER && h->replay && h->node_id < MRG_MAX_TRACKERS) {
         uint32_t t = h->node_id;
@@ -894,6 +961,13 @@ static int s_on_result(struct mrg_node *n, Renkei__Envelope **envp)
             return 0;
         }
         n->trk_seq[tid] = r->seq;
+    }
+    if (!r->final && n->trk_re[tid].redo && r->epoch <= n->trk_re[tid].redo_upto) {
+        /* a tracker restarted from its checkpoint computed this epoch again:
+         * it is committed with the old process's results */
+        n->results_replayed++;
+        cmn_wire_free(envp);
+        return 0;
     }
     if (!r->final && n->resumed && n->resumed_any && r->epoch <= n->resume_epoch) {
         /* sent again to a resumed merger: that epoch is in the database
@@ -1225,7 +1299,9 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     n->trk_heard = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_heard));
     n->trk_hold = calloc(MRG_MAX_TRACKERS, 1);
     n->trk_seq = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_seq));
-    if (!n->tracker_eos || !n->trk_down || !n->trk_heard || !n->trk_hold || !n->trk_seq)
+    n->trk_re = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_re));
+    if (!n->tracker_eos || !n->trk_down || !n->trk_heard || !n->trk_hold || !n->trk_seq ||
+        !n->trk_re)
         abort();
     if (cfg->trackers > MRG_MAX_TRACKERS) {
         CMN_LOG(ERR, "trackers = %u: at most %u", cfg->trackers, MRG_MAX_TRACKERS);
@@ -1453,6 +1529,7 @@ void mrg_node_destroy(struct mrg_node **np)
     free(n->trk_hold);
     free(n->dns_above);
     free(n->trk_seq);
+    free(n->trk_re);
     free(n->acct_rows);
     free(n->acct_names);
     free(n);

@@ -39,6 +39,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"spill_dir", "DIR",
      "a tracker that takes nothing for 1 s gets its messages spilled to a file here, in order, "
      "and sent from it once it takes them again; the others go on (default: none, wait)"},
+    {"tracker_ack", "ENDPOINT",
+     "a tracker's ack_listen; repeat, in tracker order, one per tracker: its pipe is kept "
+     "(in spill_dir) until its checkpoint has it, and sent again if it restarts"},
     {"spill_max_mb", "MB", "size of one tracker's spill file at most; then wait (default 4096)"},
     {"collectors", "N", "collectors to expect; end of stream after all ended (0: run forever)"},
     {"range", "'PREFIX TRACKER'", "shard rule, repeatable (default: even split)"},
@@ -58,7 +61,7 @@ static const struct cmn_cli_opt s_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static const char *const s_repeat[] = {"tracker", "range", NULL};
+static const char *const s_repeat[] = {"tracker", "range", "tracker_ack", NULL};
 
 static const struct cmn_cli_spec s_spec = {
     .prog = "renkei-splitter",
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
         return CMN_EXIT_USAGE;
 
     int rc = CMN_EXIT_USAGE;
-    const char **trackers = NULL, **ranges = NULL;
+    const char **trackers = NULL, **ranges = NULL, **tacks = NULL;
     void *ctx = NULL;
     struct spl_node *node = NULL;
     struct cmn_metrics *metrics = NULL;
@@ -111,6 +114,21 @@ int main(int argc, char **argv)
         abort();
     for (size_t i = 0; i < ntr; i++)
         trackers[i] = cmn_config_get_nth(cfg, sect, "tracker", i);
+    size_t nta = cmn_config_count(cfg, sect, "tracker_ack");
+    if (nta) {
+        char where[512];
+        if (nta != ntr || !cmn_config_get(cfg, sect, "spill_dir")) {
+            CMN_LOG(ERR, "%s: tracker_ack: %s",
+                    cmn_config_where(cfg, sect, "tracker_ack", where, sizeof(where)),
+                    nta != ntr ? "one per tracker, in tracker order (their counts differ)"
+                               : "needs spill_dir (the keep logs are written there)");
+            goto out;
+        }
+        if (!(tacks = calloc(nta, sizeof(*tacks))))
+            abort();
+        for (size_t i = 0; i < nta; i++)
+            tacks[i] = cmn_config_get_nth(cfg, sect, "tracker_ack", i);
+    }
     for (size_t i = 0; i < nr; i++)
         ranges[i] = cmn_config_get_nth(cfg, sect, "range", i);
     if (nr > 0) {
@@ -168,6 +186,7 @@ int main(int argc, char **argv)
         .merger_ack = cmn_config_get(cfg, sect, "merger_ack"),
         .spill_dir = cmn_config_get(cfg, sect, "spill_dir"),
         .spill_max_bytes = spill_mb << 20,
+        .tracker_acks = tacks,
     };
     node = spl_node_new(&sc);
     if (!node) {
@@ -184,6 +203,7 @@ out:
         zmq_ctx_term(ctx);
     free(trackers);
     free(ranges);
+    free(tacks);
     cmn_config_destroy(&cfg);
     return rc;
 }

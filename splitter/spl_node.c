@@ -21,6 +21,7 @@
 #include "spl_dedup.h"
 #include "spl_node.h"
 #include "spl_shard.h"
+#include "spl_keep.h"
 #include "spl_spill.h"
 
 #define SPL_MSG_BURST      32    /* envelopes handled per poll turn */
@@ -67,6 +68,9 @@ struct s_pipe {
     uint64_t handshakes;     /* connections to the tracker completed */
     struct spl_spill *spill; /* cfg.spill_dir: its messages while it takes none, or NULL */
     bool spilling;           /* messages go to spill (until it is empty) */
+    struct spl_keep *keep;   /* cfg.tracker_acks: every message until its checkpoint has it */
+    void *tack;              /* SUB to the tracker's ack_listen, or NULL */
+    uint64_t replayed_inc;   /* the tracker process (incarnation) last sent its pipe again */
 };
 
 /* A message to the merger kept to be sent again (merger_ack). */
@@ -143,6 +147,8 @@ struct spl_node {
     uint64_t records_send_failed; /* records in out-batches that could not be sent */
     uint64_t dns_messages;        /* DnsNames messages forwarded to the merger */
     uint64_t dns_names;           /* names in them */
+    uint64_t tracker_replays;     /* restarted trackers sent their pipe again (keep log) */
+    uint64_t messages_replayed;   /* messages in those replays */
 
     struct cmn_wire_pool *pool; /* out-batch buffers sent without a copy */
 };
@@ -311,35 +317,74 @@ static int s_pipe_spill(struct spl_node *node, uint32_t t, const uint8_t *data, 
     return cmn_wire_send_bytes(p->sock, data, len, 0);
 }
 
-/* An envelope to pipe t: straight, or into its spill file. */
+/* An envelope to pipe t: straight, or into its spill file; with a keep log
+ * (an EpochFlush or the EndOfStream) kept there too. */
 static void s_pipe_send(struct spl_node *node, uint32_t t, Renkei__Envelope *env)
 {
-    if (s_pipe_direct(node, t)) {
+    struct spl_keep *k = node->pipes[t].keep;
+    bool direct = s_pipe_direct(node, t);
+    if (direct && !k) {
         s_send(node, node->pipes[t].sock, env);
         return;
     }
     size_t len;
     uint8_t *data = cmn_wire_pack(env, &len);
-    if (!data || s_pipe_spill(node, t, data, len) != 0)
+    bool flush = env->body_case == RENKEI__ENVELOPE__BODY_FLUSH;
+    int rc = data ? 0 : -ENOMEM;
+    bool kept = false;
+    if (rc == 0 && k) {
+        rc = spl_keep_append(k, data, len, flush ? SPL_KEEP_FLUSH : SPL_KEEP_OTHER,
+                             flush ? env->flush->epoch : 0);
+        kept = rc == 0;
+    }
+    if (rc == 0)
+        rc = direct ? cmn_wire_send_bytes(node->pipes[t].sock, data, len, 0)
+                    : s_pipe_spill(node, t, data, len);
+    if (rc < 0) {
         node->send_errors++;
+        if (kept)
+            spl_keep_unappend(k);
+    }
     free(data);
 }
 
-/* A RecordBatch of the n records at recs (with CMN_WIRE_BATCH_HEADROOM
- * bytes before them and CMN_WIRE_BATCH_TAILROOM after, writable) into pipe
- * t's spill file. Returns 0 or -errno. */
-static int s_spill_batch(struct spl_node *node, uint32_t t, uint32_t collector_id,
-                         struct cmn_record *recs, size_t n)
+/* Frame the n records at recs (with CMN_WIRE_BATCH_HEADROOM bytes before
+ * them and CMN_WIRE_BATCH_TAILROOM after, writable) in place as pipe t's
+ * next RecordBatch; with a keep log, append it there. *start, returns the
+ * length; 0 when the keep log refused it (counted as a send error). */
+static size_t s_frame(struct spl_node *node, uint32_t t, uint32_t collector_id,
+                      struct cmn_record *recs, size_t n, uint8_t **start)
 {
     uint64_t first = UINT64_MAX, last = 0;
     for (size_t i = 0; i < n; i++) {
         first = recs[i].ts_ns < first ? recs[i].ts_ns : first;
         last = recs[i].ts_ns > last ? recs[i].ts_ns : last;
     }
+    uint64_t seq = node->pipes[t].seq + 1;
+    size_t len =
+        cmn_wire_frame_batch((uint8_t *)recs, n, collector_id, seq, n ? first : 0, last, start);
+    struct spl_keep *k = node->pipes[t].keep;
+    return k && spl_keep_append(k, *start, len, SPL_KEEP_BATCH, seq) != 0 ? 0 : len;
+}
+
+/* A framed message failed to go out: the keep log forgets it too. */
+static int s_unkeep_failed(struct spl_node *node, uint32_t t, int rc)
+{
+    if (rc < 0 && node->pipes[t].keep)
+        spl_keep_unappend(node->pipes[t].keep);
+    return rc;
+}
+
+/* A RecordBatch of the n records at recs (room around them as for s_frame)
+ * into pipe t's spill file. Returns 0 or -errno. */
+static int s_spill_batch(struct spl_node *node, uint32_t t, uint32_t collector_id,
+                         struct cmn_record *recs, size_t n)
+{
     uint8_t *start;
-    size_t len = cmn_wire_frame_batch((uint8_t *)recs, n, collector_id, node->pipes[t].seq + 1,
-                                      n ? first : 0, last, &start);
-    return s_pipe_spill(node, t, start, len);
+    size_t len = s_frame(node, t, collector_id, recs, n, &start);
+    if (!len)
+        return -EIO;
+    return s_unkeep_failed(node, t, s_pipe_spill(node, t, start, len));
 }
 
 /* spl_emit_fn: one out-batch onto a tracker pipe. */
@@ -348,7 +393,8 @@ static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cm
 {
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
-    if (s_pipe_direct(node, t)) {
+    bool direct = s_pipe_direct(node, t);
+    if (direct && !p->keep) {
         s_account(node, p, cmn_wire_send_batch(p->sock, collector_id, p->seq + 1, recs, n, 0), n);
         return;
     }
@@ -357,10 +403,16 @@ static void s_emit(void *arg, uint32_t t, uint32_t collector_id, const struct cm
     if (!buf)
         abort();
     memcpy(buf + CMN_WIRE_BATCH_HEADROOM, recs, n * sizeof(*recs));
-    s_account(node, p,
-              s_spill_batch(node, t, collector_id,
-                            (struct cmn_record *)(void *)(buf + CMN_WIRE_BATCH_HEADROOM), n),
-              n);
+    struct cmn_record *r = (struct cmn_record *)(void *)(buf + CMN_WIRE_BATCH_HEADROOM);
+    int rc;
+    if (direct) { /* with a keep log: framed once, kept, sent */
+        uint8_t *start;
+        size_t len = s_frame(node, t, collector_id, r, n, &start);
+        rc = !len ? -EIO : s_unkeep_failed(node, t, cmn_wire_send_bytes(p->sock, start, len, 0));
+    } else {
+        rc = s_spill_batch(node, t, collector_id, r, n);
+    }
+    s_account(node, p, rc, n);
     free(buf);
 }
 
@@ -371,8 +423,16 @@ static void s_emit_own(void *arg, uint32_t t, uint32_t collector_id, struct cmn_
     struct spl_node *node = arg;
     struct s_pipe *p = &node->pipes[t];
     if (s_pipe_direct(node, t)) {
+        uint8_t *start; /* with a keep log: kept first (the pool send frames it the same way) */
+        if (p->keep && !s_frame(node, t, collector_id, recs, n, &start)) {
+            cmn_wire_pool_put(node->pool, recs);
+            s_account(node, p, -EIO, n);
+            return;
+        }
         s_account(node, p,
-                  cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1, &recs, n, 0),
+                  s_unkeep_failed(node, t,
+                                  cmn_wire_pool_send(p->sock, node->pool, collector_id, p->seq + 1,
+                                                     &recs, n, 0)),
                   n);
         return;
     }
@@ -554,7 +614,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 46 };
+    enum { FIXED = 50 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -628,6 +688,16 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("trackers_down", node->ntrk_down);
     S_FIXED("impostor_messages", node->impostor_messages);
     S_FIXED("shard_maps_resent", node->shard_maps_resent);
+    uint64_t kb = 0, kd = 0;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (node->pipes[t].keep) {
+            kb += spl_keep_bytes(node->pipes[t].keep);
+            kd += spl_keep_dropped(node->pipes[t].keep);
+        }
+    S_FIXED("tracker_replays", node->tracker_replays);
+    S_FIXED("messages_replayed", node->messages_replayed);
+    S_FIXED("keep_bytes", kb);
+    S_FIXED("keep_dropped", kd);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -1300,6 +1370,73 @@ static void s_pipe_events(struct spl_node *node)
     }
 }
 
+/* Send tracker t its pipe again from its keep log: Hello{restarted} with the
+ * first batch seq that follows, the shard map, then every message kept
+ * after the EpochFlush its checkpoint holds. What its spill file held is in
+ * the keep log too: the spill is dropped. */
+static void s_replay(struct spl_node *node, uint32_t t, const Renkei__TrackerAck *a)
+{
+    struct s_pipe *p = &node->pipes[t];
+    size_t from = spl_keep_after(p->keep, a->any_epoch, a->epoch);
+    uint64_t first = p->seq + 1;
+    const uint8_t *d;
+    size_t len;
+    enum spl_keep_kind kind;
+    uint64_t tag;
+    for (size_t i = from; spl_keep_get(p->keep, i, &d, &len, &kind, &tag) == 1; i++)
+        if (kind == SPL_KEEP_BATCH) {
+            first = tag;
+            break;
+        }
+    if (p->spill)
+        spl_spill_clear(p->spill);
+    p->spilling = false;
+    CMN_LOG(NOTICE,
+            "tracker %" PRIu32 " restarted from its checkpoint (epoch %s%" PRIu64
+            ", batch seq %" PRIu64 "): sending its pipe again from batch seq %" PRIu64
+            " (%zu messages kept)",
+            t, a->any_epoch ? "" : "none, ", a->any_epoch ? a->epoch : 0, a->pipe_seq, first,
+            spl_keep_count(p->keep) - from);
+    node->tracker_replays++;
+    s_pipe_wait(node, t);
+    if (cmn_wire_send_hello_restarted(p->sock, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
+                                      node->cfg.listen, first) < 0 ||
+        s_send_map(node, t) < 0)
+        node->send_errors++;
+    for (size_t i = from; spl_keep_get(p->keep, i, &d, &len, &kind, &tag) == 1; i++) {
+        s_pipe_wait(node, t);
+        if (cmn_wire_send_bytes(p->sock, d, len, 0) != 0)
+            node->send_errors++;
+        else
+            node->messages_replayed++;
+    }
+}
+
+/* TrackerAcks (cfg.tracker_acks): release what a checkpoint holds; a
+ * restarted tracker (awaiting, a new incarnation) gets its pipe again. */
+static void s_tracker_acks(struct spl_node *node)
+{
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        struct s_pipe *p = &node->pipes[t];
+        int err = 0;
+        Renkei__Envelope *env;
+        while (p->tack && (env = cmn_wire_recv(p->tack, ZMQ_DONTWAIT, &err))) {
+            const Renkei__TrackerAck *a = env->tracker_ack;
+            if (env->body_case != RENKEI__ENVELOPE__BODY_TRACKER_ACK || a->tracker_id != t) {
+                node->unexpected_messages++;
+            } else if (a->awaiting) {
+                if (a->incarnation != p->replayed_inc) {
+                    p->replayed_inc = a->incarnation;
+                    s_replay(node, t, a);
+                }
+            } else if (a->any_epoch) {
+                spl_keep_release(p->keep, a->epoch);
+            }
+            cmn_wire_free(&env);
+        }
+    }
+}
+
 static int s_start(struct spl_node *node)
 {
     if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
@@ -1417,6 +1554,16 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             if (!node->pipes[t].spill)
                 goto err_pipes;
         }
+        if (cfg->tracker_acks) { /* spl_main requires spill_dir with them */
+            char name[48];
+            snprintf(name, sizeof(name), "tracker-%" PRIu32 ".keep", t);
+            struct s_pipe *p = &node->pipes[t];
+            p->keep = spl_keep_open(cfg->spill_dir ? cfg->spill_dir : ".", name,
+                                    cfg->spill_max_bytes ? cfg->spill_max_bytes : 4ull << 30);
+            p->tack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->tracker_acks[t], false, 0, 100);
+            if (!p->keep || !p->tack || zmq_setsockopt(p->tack, ZMQ_SUBSCRIBE, "", 0) != 0)
+                goto err_pipes;
+        }
     }
     if (s_start(node) < 0) {
         CMN_LOG(ERR, "cannot send hello / shard maps");
@@ -1441,6 +1588,9 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
 err_pipes:
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
         spl_spill_close(&node->pipes[t].spill);
+        spl_keep_close(&node->pipes[t].keep);
+        if (node->pipes[t].tack)
+            zmq_close(node->pipes[t].tack);
         if (node->pipes[t].mon)
             zmq_close(node->pipes[t].mon);
         if (node->pipes[t].sock) {
@@ -1481,6 +1631,9 @@ void spl_node_destroy(struct spl_node **nodep)
             CMN_LOG(WARN, "tracker %" PRIu32 ": %" PRIu64 " spilled messages never sent", t,
                     spl_spill_count(node->pipes[t].spill));
         spl_spill_close(&node->pipes[t].spill);
+        spl_keep_close(&node->pipes[t].keep);
+        if (node->pipes[t].tack)
+            zmq_close(node->pipes[t].tack);
         if (node->pipes[t].mon)
             zmq_close(node->pipes[t].mon);
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
@@ -1661,6 +1814,7 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     uint64_t now = cmn_mono_ns();
     s_heartbeat(node, now);
     s_pipe_events(node);
+    s_tracker_acks(node);
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
         if (node->pipes[t].spilling)
             s_spill_drain(node, t);
@@ -1696,6 +1850,7 @@ static void s_spill_finish(struct spl_node *node, const volatile sig_atomic_t *s
             zmq_poll(&it, 1, 200);
             s_heartbeat(node, cmn_mono_ns());
             s_replay_poll(node);
+            s_tracker_acks(node);
         }
     }
 }
@@ -1707,6 +1862,7 @@ static void s_wait_final_ack(struct spl_node *node, const volatile sig_atomic_t 
     uint64_t until = cmn_mono_ns() + SPL_FINAL_ACK_WAIT_S * 1000000000ull;
     while (node->ack && !node->final_acked && !(stop && *stop)) {
         s_replay_poll(node);
+        s_tracker_acks(node); /* a tracker that restarts now still gets its pipe again */
         uint64_t now = cmn_mono_ns();
         if (now >= until) {
             CMN_LOG(WARN, "the merger did not acknowledge the end of the run within %d s",

@@ -73,6 +73,9 @@
  *   collector.<id>.records_received / records_sent / batches_received /
  *                  batches_sent / batches_lost / down (1 while marked down)
  *   tracker.<i>.down (1 while marked down)
+ *   tracker_replays, messages_replayed (restarted trackers sent their pipe again
+ *   from the keep log), keep_bytes (held in keep logs now), keep_dropped (past
+ *   spill_max_bytes: a tracker restarting then misses them and counts the gap)
  *   tracker.<i>.records_sent / batches_sent
  *
  * Metrics (cfg.metrics): every Stats message's counters are also published
@@ -118,6 +121,11 @@ struct spl_config {
                                     (spl_spill.h) and is sent from it when it takes them again:
                                     one stopped tracker no longer holds the others; NULL: wait */
     uint64_t spill_max_bytes;    /* size of one spill file at most (then wait); 0: 4 GiB */
+    const char *const *tracker_acks; /* per tracker, index order: its ack_listen (TrackerAck).
+                                    Every message of its pipe is kept (DIR/tracker-N.keep in
+                                    spill_dir, spl_keep.h, at most spill_max_bytes) until its
+                                    checkpoint holds it; a tracker restarted from its checkpoint
+                                    is sent the rest again; NULL: none */
 };
 
 #define SPL_SPILL_AFTER_MS 1000 /* spill_dir: a pipe this long unwritable starts spilling */

@@ -152,6 +152,15 @@ void spl_spill_pop(struct spl_spill *s)
     }
 }
 
+void spl_spill_clear(struct spl_spill *s)
+{
+    s->rd = s->wr = 0;
+    s->count = 0;
+    s->peeked = 0;
+    if (ftruncate(s->fd, 0) != 0)
+        CMN_LOG(WARN, "spill file %s: truncate: %s", s->path, strerror(errno));
+}
+
 uint64_t spl_spill_count(const struct spl_spill *s)
 {
     return s->count;

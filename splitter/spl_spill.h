@@ -39,6 +39,9 @@ int spl_spill_peek(struct spl_spill *s, const uint8_t **data, size_t *len);
 /* Drop the message spl_spill_peek returned. */
 void spl_spill_pop(struct spl_spill *s);
 
+/* Drop every message (they are sent another way: spl_keep). */
+void spl_spill_clear(struct spl_spill *s);
+
 /* Messages and bytes (length prefixes included) held. */
 uint64_t spl_spill_count(const struct spl_spill *s);
 uint64_t spl_spill_bytes(const struct spl_spill *s);

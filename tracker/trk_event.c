@@ -485,7 +485,8 @@ void trk_events_save(const struct trk_events *t, struct trk_ckpt *c)
     trk_ckpt_put(c, t->syns, t->n * sizeof(*t->syns));
     trk_ckpt_put(c, t->slot, t->nslot * sizeof(*t->slot));
     trk_ckpt_put(c, t->probe, t->nprobe * sizeof(*t->probe));
-    const struct trk_hset *sets[] = {t->floods, t->scans, t->stealth, t->sources, t->ports, t->sess};
+    const struct trk_hset *sets[] = {t->floods,  t->scans, t->stealth,
+                                     t->sources, t->ports, t->sess};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         trk_hset_save(sets[i], c);
 }
@@ -507,7 +508,8 @@ int trk_events_load(struct trk_events *t, struct trk_ckpt *c)
     while (t->cap_probe < nprobe)
         if (s_grow(t, (void **)&t->probe, &t->cap_probe, t->cap_probe, sizeof(*t->probe)) != 0)
             return c->err = -ENOSPC;
-    if (trk_ckpt_get(c, t->ev, n * sizeof(*t->ev)) || trk_ckpt_get(c, t->syns, n * sizeof(*t->syns)) ||
+    if (trk_ckpt_get(c, t->ev, n * sizeof(*t->ev)) ||
+        trk_ckpt_get(c, t->syns, n * sizeof(*t->syns)) ||
         trk_ckpt_get(c, t->slot, nslot * sizeof(*t->slot)) ||
         trk_ckpt_get(c, t->probe, nprobe * sizeof(*t->probe)))
         return c->err;

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmn_cli.h"
 #include "cmn_curve.h"
@@ -90,9 +91,19 @@ int main(int argc, char **argv)
         goto out;
     const char *state_dir = cmn_config_get(cfg, sec, "state_dir");
     const char *ack_listen = cmn_config_get(cfg, sec, "ack_listen");
+    if (state_dir && !cmn_config_get(cfg, sec, "merger_ack")) {
+        fprintf(stderr, "renkei-tracker: state_dir needs merger_ack (a checkpoint keeps what the "
+                        "merger has not acknowledged)\n");
+        goto out;
+    }
+    if (state_dir && access(state_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "renkei-tracker: state_dir %s: %s\n", state_dir, strerror(errno));
+        goto out;
+    }
     if (!state_dir != !ack_listen) {
-        fprintf(stderr, "renkei-tracker: %s needs %s too (checkpoints are acknowledged to the "
-                        "splitter)\n",
+        fprintf(stderr,
+                "renkei-tracker: %s needs %s too (checkpoints are acknowledged to the "
+                "splitter)\n",
                 state_dir ? "state_dir" : "ack_listen", state_dir ? "ack_listen" : "state_dir");
         goto out;
     }

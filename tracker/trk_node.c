@@ -76,7 +76,7 @@ struct kept_msg {
 #define TRK_AWAIT_REPLAY_S   30           /* restarted: wait this long for the splitter's replay */
 #define TRK_CKPT_MAGIC       "RKTRKCK1"   /* checkpoint file: magic and layout */
 #define TRK_CKPT_LAYOUT      1u
-#define TRK_FINAL_ACK_WAIT_S 120          /* exit_on_eos: wait for the merger's final Ack */
+#define TRK_FINAL_ACK_WAIT_S 120 /* exit_on_eos: wait for the merger's final Ack */
 
 /* Packs rows of one flush into chunks. */
 struct emitter {
@@ -140,21 +140,21 @@ struct trk_node {
     uint64_t heard_ns;           /* monotonic ns of the splitter's last message (0: none yet) */
     bool hold_final;             /* the final snapshot stays until the next stream begins */
     /* checkpoints (cfg.state_dir, cfg.ack_listen) */
-    uint64_t seed;          /* the tables' hash seed (a checkpoint keeps it) */
-    char *state_dir;        /* checkpoint directory, or NULL */
-    char ckpt_name[32];     /* tracker-ID.ckpt */
-    char *ack_listen;       /* PUB endpoint for TrackerAck, or NULL */
-    void *tack;             /* that PUB socket */
-    uint64_t incarnation;   /* this process's start, wall ns */
-    bool ck_written;        /* this stream has a checkpoint file */
-    bool ck_any_epoch;      /* it holds a flushed epoch: */
-    uint64_t ck_epoch;      /*   the last one */
-    uint64_t ck_seq;        /* and the last batch seq it holds */
-    bool restored;          /* started from a checkpoint (the merger is told so) */
-    bool awaiting;          /* restarted: dropping what comes until the splitter's replay */
-    uint64_t await_until;   /* monotonic ns when awaiting gives up */
-    uint64_t dup_upto;      /* in a replay: batches up to this seq were taken before */
-    uint64_t next_tack;     /* monotonic ns of the next TrackerAck */
+    uint64_t seed;        /* the tables' hash seed (a checkpoint keeps it) */
+    char *state_dir;      /* checkpoint directory, or NULL */
+    char ckpt_name[32];   /* tracker-ID.ckpt */
+    char *ack_listen;     /* PUB endpoint for TrackerAck, or NULL */
+    void *tack;           /* that PUB socket */
+    uint64_t incarnation; /* this process's start, wall ns */
+    bool ck_written;      /* this stream has a checkpoint file */
+    bool ck_any_epoch;    /* it holds a flushed epoch: */
+    uint64_t ck_epoch;    /*   the last one */
+    uint64_t ck_seq;      /* and the last batch seq it holds */
+    bool restored;        /* started from a checkpoint (the merger is told so) */
+    bool awaiting;        /* restarted: dropping what comes until the splitter's replay */
+    uint64_t await_until; /* monotonic ns when awaiting gives up */
+    uint64_t dup_upto;    /* in a replay: batches up to this seq were taken before */
+    uint64_t next_tack;   /* monotonic ns of the next TrackerAck */
 };
 
 void trk_node_stop(struct trk_node *n)
@@ -219,9 +219,9 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     struct trk_ckpt ck;
     struct ck_head hd;
     int have = n->state_dir ? trk_ckpt_open_read(&ck, n->state_dir, n->ckpt_name) : 0;
-    if (have == 1 && (trk_ckpt_get(&ck, &hd, sizeof(hd)) != 0 ||
-                      memcmp(hd.magic, TRK_CKPT_MAGIC, 8) != 0 || hd.layout != TRK_CKPT_LAYOUT ||
-                      hd.id != n->id || hd.sizes != s_ck_sizes())) {
+    if (have == 1 &&
+        (trk_ckpt_get(&ck, &hd, sizeof(hd)) != 0 || memcmp(hd.magic, TRK_CKPT_MAGIC, 8) != 0 ||
+         hd.layout != TRK_CKPT_LAYOUT || hd.id != n->id || hd.sizes != s_ck_sizes())) {
         CMN_LOG(ERR,
                 "checkpoint %s/%s is not this tracker's or this build's (or torn): starting "
                 "empty, asking the splitter for its whole pipe",

@@ -101,9 +101,9 @@ cat >"$TMP/peers" <<EOF
 cap1 $(pub cap1) as=collector:1
 cap2 $(pub cap2) as=collector:2
 split $(pub split) tcp://10.77.0.20:5550 as=splitter:0
-trk0 $(pub trk0) tcp://10.77.0.21:5570 as=tracker:0
-trk1 $(pub trk1) tcp://10.77.0.22:5570 as=tracker:1
-trk2 $(pub trk2) tcp://10.77.0.23:5570 as=tracker:2
+trk0 $(pub trk0) tcp://10.77.0.21:5570 tcp://10.77.0.21:5571 as=tracker:0
+trk1 $(pub trk1) tcp://10.77.0.22:5570 tcp://10.77.0.22:5571 as=tracker:1
+trk2 $(pub trk2) tcp://10.77.0.23:5570 tcp://10.77.0.23:5571 as=tracker:2
 merge $(pub merge) tcp://10.77.0.30:5560 tcp://10.77.0.30:5561 as=merger:0
 # a lab probe: trusted, but only as collector 9 (which never runs)
 intruder $(pub intruder) as=collector:9
@@ -136,7 +136,7 @@ stat_of() { # KIND COUNTER: the largest value any node of KIND reported
 # run_cluster RUN EPOCH [LIVENESS]: the whole cluster, fresh database and state
 run_cluster() {
     RUN=$1
-    mkdir -p "$TMP/$RUN/spill"
+    mkdir -p "$TMP/$RUN/spill" "$TMP/$RUN/trk0" "$TMP/$RUN/trk1" "$TMP/$RUN/trk2"
     CONF=$TMP/$RUN/cluster.conf
     DB=$TMP/$RUN/cluster.sqlite
     sed -e "s|@DIR@|$TMP/$RUN|g; s|@EPOCH@|$2|g; s|$TMP/$RUN/keys|$TMP/keys|g" \
@@ -358,6 +358,34 @@ EOF
 else
     bad "r3: the loss of the killed collector is not counted exactly"
 fi
+
+# ==== run 5: tracker 1 killed mid-run and started again ====
+run_cluster r5 1
+in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r5-replay1.log" 2>&1 &
+R1=$!
+in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r5-replay2.log" 2>&1 &
+R2=$!
+for _ in $(seq 200); do
+    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
+    sleep 0.1
+done
+committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+sleep 0.5 # mid-epoch: the dead process has sent part of the next one
+kill -9 "$(pidof_ r5-trk1)"
+sleep 1
+start r5-trk1 trk1 renkei-tracker tracker.1
+wait $R1 $R2 || bad "r5: tcpreplay failed"
+end_run r5
+grep -q "resuming from checkpoint" "$TMP/r5-trk1.log" &&
+    grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-splitter.log" &&
+    grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-merger.log" &&
+    ok "r5: tracker 1, killed after $committed committed epochs, resumed from its checkpoint; the splitter sent its pipe again, the merger dropped what the dead process had sent after it" ||
+    bad "r5: tracker 1 did not resume from its checkpoint (committed before the kill: $committed)"
+grep -q "end of stream: \([0-9]*\) records received of \1 sent (0 lost, 0 batch gaps)" "$TMP/r5-trk1.log" &&
+    ok "r5: the restarted tracker 1 counts every record the splitter sent it, once (0 lost, 0 gaps)" ||
+    bad "r5: tracker 1: $(grep "end of stream" "$TMP/r5-trk1.log" | tail -1)"
+same_as_analyze r5 "tracker killed mid-run and started again"
+clean_run r5
 
 # ==== run 4: tracker 2 stopped (SIGSTOP) past liveness_timeout ====
 # Small batches and small TCP buffers on its pipe, so that the stopped

@@ -539,6 +539,105 @@ TEST(dns_names_once_in_any_order)
     PASS;
 }
 
+/* mrg_node_handle bytes of a numbered TrackerResult chunk with sessions. */
+static uint8_t *s_pack_seq(uint32_t tid, uint64_t epoch, uint64_t seq, uint32_t chunk,
+                           uint32_t chunks, const struct cmn_session_rec *ss, size_t ns,
+                           size_t *len)
+{
+    Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
+    r.tracker_id = tid;
+    r.epoch = epoch;
+    r.seq = seq;
+    r.layout = CMN_LAYOUT_VERSION;
+    r.epoch_ns = 60 * NS;
+    r.chunk = chunk;
+    r.chunks = chunks;
+    r.session_count = (uint32_t)ns;
+    r.session_size = sizeof(*ss);
+    r.sessions.len = ns * sizeof(*ss);
+    r.sessions.data = (uint8_t *)(uintptr_t)ss;
+    r.endpoint_size = sizeof(struct cmn_endpoint_rec);
+    r.event_size = sizeof(struct cmn_event_rec);
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.version = CMN_WIRE_VERSION;
+    env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    *len = renkei__envelope__get_packed_size(&env);
+    uint8_t *b = malloc(*len);
+    renkei__envelope__pack(&env, b);
+    return b;
+}
+
+static int s_res(struct mrg_node *n, uint32_t tid, uint64_t epoch, uint64_t seq, uint32_t chunk,
+                 uint32_t chunks, const struct cmn_session_rec *ss, size_t ns)
+{
+    size_t len;
+    uint8_t *b = s_pack_seq(tid, epoch, seq, chunk, chunks, ss, ns, &len);
+    int rc = mrg_node_handle(n, b, len);
+    free(b);
+    return rc;
+}
+
+/* Tracker `tid`'s Hello{replay, restarted, resume_seq}: resumed from its checkpoint. */
+static int s_restarted(struct mrg_node *n, uint32_t tid, uint64_t resume_seq)
+{
+    Renkei__Hello h = RENKEI__HELLO__INIT;
+    h.kind = RENKEI__NODE_KIND__NODE_TRACKER;
+    h.node_id = tid;
+    h.replay = h.restarted = true;
+    h.resume_seq = resume_seq;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.version = CMN_WIRE_VERSION;
+    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    size_t len = renkei__envelope__get_packed_size(&env);
+    uint8_t *b = malloc(len);
+    renkei__envelope__pack(&env, b);
+    int rc = mrg_node_handle(n, b, len);
+    free(b);
+    return rc;
+}
+
+/* A tracker restarted from its checkpoint (docs/OPERATIONS.md "A tracker
+ * killed"): the chunk of epoch 2 its dead process sent (1 of 2) is void and
+ * the new process's epoch 2, chunked otherwise, counts once; when the dead
+ * process had sent a whole epoch that was committed, the new one's results
+ * of that epoch are dropped as replayed, not stored again. */
+TEST(tracker_restart_voids_and_redoes)
+{
+    char db[64];
+    snprintf(db, sizeof(db), "/tmp/renkei-test-mrg-restart-%d.sqlite", (int)getpid());
+    unlink(db);
+    struct mrg_node_config cfg = {.listen = "inproc://mrg-restart", .db_path = db, .trackers = 2};
+    struct mrg_node *n = mrg_node_new(&cfg);
+    FAIL_IF(!n);
+    FAIL_IF(s_ctl(n, RENKEI__ENVELOPE__BODY_HELLO, RENKEI__NODE_KIND__NODE_SPLITTER, 0, 2) != 0);
+    struct cmn_session_rec a = s_sess("10.0.0.1", 40000, "10.0.0.9", 80, 1);
+    struct cmn_session_rec b = s_sess("10.200.0.1", 40000, "10.200.0.9", 80, 10);
+    struct cmn_session_rec c = s_sess("10.200.0.2", 40000, "10.200.0.9", 80, 100);
+    struct cmn_session_rec both[2] = {b, c};
+    FAIL_IF(s_res(n, 0, 1, 1, 0, 1, &a, 1) || s_res(n, 1, 1, 1, 0, 1, &b, 1));
+    FAIL_IF(s_q(db, "SELECT packets FROM epochs WHERE epoch = 1") != 22);
+    /* epoch 2: tracker 1's dead process sent chunk 0 of 2, then it restarted
+     * from its checkpoint of epoch 1 (results from seq 2 come again) */
+    FAIL_IF(s_res(n, 0, 2, 2, 0, 1, &a, 1) || s_res(n, 1, 2, 2, 0, 2, &c, 1));
+    FAIL_IF(s_restarted(n, 1, 2) != 0);
+    FAIL_IF(s_res(n, 1, 2, 2, 0, 1, both, 2) != 0);
+    FAIL_IF(s_q(db, "SELECT packets FROM epochs WHERE epoch = 2") != 2 + 20 + 200);
+    /* it dies again after epoch 2 was committed, its checkpoint still at
+     * epoch 1: epoch 2 comes again (dropped), epoch 3 is new */
+    FAIL_IF(s_restarted(n, 1, 2) != 0);
+    FAIL_IF(s_res(n, 1, 2, 2, 0, 1, both, 2) != 0);
+    FAIL_IF(s_res(n, 0, 3, 3, 0, 1, &a, 1) || s_res(n, 1, 3, 3, 0, 1, &b, 1));
+    FAIL_IF(s_q(db, "SELECT packets FROM epochs WHERE epoch = 2") != 222);
+    FAIL_IF(s_q(db, "SELECT packets FROM epochs WHERE epoch = 3") != 22);
+    FAIL_IF(s_q(db, "SELECT COUNT(*) FROM epochs") != 3);
+    mrg_node_destroy(&n);
+    unlink(db);
+    PASS;
+}
+
 TEST_MAIN(TEST_ENTRY(clean_run) TEST_ENTRY(lost_records) TEST_ENTRY(stop_and_bad_config)
               TEST_ENTRY(pending_epochs_bounded) TEST_ENTRY(liveness)
-                  TEST_ENTRY(dns_names_once_in_any_order))
+                  TEST_ENTRY(dns_names_once_in_any_order)
+                      TEST_ENTRY(tracker_restart_voids_and_redoes))

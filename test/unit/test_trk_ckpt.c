@@ -134,8 +134,8 @@ static size_t s_traffic(struct cmn_record *r, uint64_t e, int half)
     }
     /* IPv6 UDP sessions (wide rows) 2001:db8::1 -> 2001:db8::2:53, new ones each half */
     for (int i = 0; i < 20; i++) {
-        struct cmn_record a = tu_rec(t0 + 200000 + (uint64_t)i, 1, (uint16_t)(50000 + i), 2, 53,
-                                     17, 0, 80);
+        struct cmn_record a =
+            tu_rec(t0 + 200000 + (uint64_t)i, 1, (uint16_t)(50000 + i), 2, 53, 17, 0, 80);
         memset(a.src, 0, 16);
         memset(a.dst, 0, 16);
         a.src[0] = a.dst[0] = 0x20;
@@ -331,7 +331,8 @@ TEST(ckpt_resume_equals_uninterrupted)
     s_sort(&a);
     s_sort(&b);
     s_sort(&c);
-    FAIL_IF_NOT(a.len[0] > 0 && a.len[0] == b.len[0] && memcmp(a.rows[0], b.rows[0], a.len[0]) == 0);
+    FAIL_IF_NOT(a.len[0] > 0 && a.len[0] == b.len[0] &&
+                memcmp(a.rows[0], b.rows[0], a.len[0]) == 0);
     for (int e = 1; e < 100; e++) {
         if (a.len[e] != c.len[e] || (a.len[e] && memcmp(a.rows[e], c.rows[e], a.len[e]) != 0)) {
             fprintf(stderr, "epoch %d: %zu bytes uninterrupted, %zu resumed\n", e, a.len[e],

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT
+ * spl_keep: see spl_keep.h. */
+#define CMN_LOG_TAG "keep"
+#include "spl_keep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmn_log.h"
+
+#define KEEP_COMPACT_MIN (64ull << 20) /* dead front bytes before a compaction is considered */
+
+struct entry {
+    uint64_t off; /* file offset of its length prefix */
+    uint32_t len; /* message bytes */
+    uint8_t kind; /* enum spl_keep_kind */
+    uint64_t tag; /* seq or epoch */
+};
+
+struct spl_keep {
+    int fd;
+    char path[PATH_MAX];
+    uint64_t max_bytes;
+    uint64_t wr;         /* file offset of the next append */
+    struct entry *e;     /* live entries are e[head .. n) */
+    size_t head, n, cap; /* first live, end, allocated */
+    uint64_t dropped;    /* dropped for max_bytes */
+    bool warned;         /* the current overflow is logged */
+    uint8_t *buf;        /* the message spl_keep_get read */
+    size_t bufcap;       /* bytes allocated at buf */
+};
+
+struct spl_keep *spl_keep_open(const char *dir, const char *name, uint64_t max_bytes)
+{
+    struct spl_keep *k = calloc(1, sizeof(*k));
+    if (!k)
+        return NULL;
+    int n = snprintf(k->path, sizeof(k->path), "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof(k->path)) {
+        CMN_LOG(ERR, "keep log %s/%s: path too long", dir, name);
+        free(k);
+        return NULL;
+    }
+    struct stat st;
+    if (lstat(k->path, &st) == 0) {
+        CMN_LOG(WARN, "keep log %s (%lld bytes) left by a splitter that stopped: removed", k->path,
+                (long long)st.st_size);
+        unlink(k->path);
+    }
+    k->fd = open(k->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (k->fd < 0) {
+        CMN_LOG(ERR, "keep log %s: %s", k->path, strerror(errno));
+        free(k);
+        return NULL;
+    }
+    k->max_bytes = max_bytes;
+    return k;
+}
+
+void spl_keep_close(struct spl_keep **kp)
+{
+    if (!kp || !*kp)
+        return;
+    struct spl_keep *k = *kp;
+    close(k->fd);
+    unlink(k->path);
+    free(k->e);
+    free(k->buf);
+    free(k);
+    *kp = NULL;
+}
+
+static int s_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w, n -= (size_t)w, off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r, n -= (size_t)r, off += (uint64_t)r;
+    }
+    return 0;
+}
+
+uint64_t spl_keep_bytes(const struct spl_keep *k)
+{
+    return k->head < k->n ? k->wr - k->e[k->head].off : 0;
+}
+
+size_t spl_keep_count(const struct spl_keep *k)
+{
+    return k->n - k->head;
+}
+
+uint64_t spl_keep_dropped(const struct spl_keep *k)
+{
+    return k->dropped;
+}
+
+void spl_keep_clear(struct spl_keep *k)
+{
+    k->head = k->n = 0;
+    k->wr = 0;
+    if (ftruncate(k->fd, 0) != 0)
+        CMN_LOG(WARN, "keep log %s: truncate: %s", k->path, strerror(errno));
+}
+
+/* Give back the released front: empty file, or the live rest copied to a
+ * new file once the dead front outweighs it. */
+static void s_compact(struct spl_keep *k)
+{
+    if (k->head == k->n) {
+        spl_keep_clear(k);
+        return;
+    }
+    uint64_t dead = k->e[k->head].off, live = k->wr - dead;
+    if (dead < KEEP_COMPACT_MIN || dead < live)
+        return;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.new", k->path);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    uint8_t *b = malloc(1 << 20);
+    uint64_t done = 0;
+    while (fd >= 0 && b && done < live) {
+        size_t step = live - done < (1u << 20) ? (size_t)(live - done) : (1u << 20);
+        if (s_pread_all(k->fd, b, step, dead + done) || s_pwrite_all(fd, b, step, done))
+            break;
+        done += step;
+    }
+    free(b);
+    if (done < live || rename(tmp, k->path) != 0) { /* keep the old file: nothing lost */
+        CMN_LOG(WARN, "keep log %s: compaction failed: %s", k->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        return;
+    }
+    close(k->fd);
+    k->fd = fd;
+    memmove(k->e, k->e + k->head, (k->n - k->head) * sizeof(*k->e));
+    k->n -= k->head;
+    k->head = 0;
+    for (size_t i = 0; i < k->n; i++)
+        k->e[i].off -= dead;
+    k->wr = live;
+}
+
+int spl_keep_append(struct spl_keep *k, const uint8_t *data, size_t len, enum spl_keep_kind kind,
+                    uint64_t tag)
+{
+    if (len == 0 || len > UINT32_MAX - 1)
+        return -EINVAL;
+    while (k->head < k->n && spl_keep_bytes(k) + 4 + len > k->max_bytes) {
+        if (!k->warned)
+            CMN_LOG(WARN,
+                    "keep log %s full (%" PRIu64 " bytes): dropping its oldest messages (a "
+                    "tracker restarting now misses them; it counts the gap)",
+                    k->path, k->max_bytes);
+        k->warned = true;
+        k->head++;
+        k->dropped++;
+    }
+    if (k->head == k->n)
+        s_compact(k);
+    if (k->n == k->cap) {
+        if (k->head > 0) { /* slide the live entries down before growing */
+            memmove(k->e, k->e + k->head, (k->n - k->head) * sizeof(*k->e));
+            k->n -= k->head;
+            k->head = 0;
+        }
+        if (k->n == k->cap) {
+            size_t cap = k->cap ? 2 * k->cap : 1024;
+            struct entry *e = realloc(k->e, cap * sizeof(*e));
+            if (!e)
+                return -ENOMEM;
+            k->e = e;
+            k->cap = cap;
+        }
+    }
+    uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                      (uint8_t)(len >> 24)};
+    if (s_pwrite_all(k->fd, hdr, 4, k->wr) != 0 || s_pwrite_all(k->fd, data, len, k->wr + 4) != 0) {
+        CMN_LOG(ERR, "keep log %s: write: %s", k->path, strerror(errno));
+        return -EIO;
+    }
+    k->e[k->n++] = (struct entry){k->wr, (uint32_t)len, (uint8_t)kind, tag};
+    k->wr += 4 + len;
+    return 0;
+}
+
+void spl_keep_unappend(struct spl_keep *k)
+{
+    if (k->n == k->head)
+        return;
+    k->n--;
+    k->wr = k->e[k->n].off;
+}
+
+uint64_t spl_keep_release(struct spl_keep *k, uint64_t epoch)
+{
+    size_t at = spl_keep_after(k, true, epoch);
+    if (at == 0)
+        return 0;
+    k->head += at;
+    k->warned = false;
+    s_compact(k);
+    return at;
+}
+
+size_t spl_keep_after(const struct spl_keep *k, bool any_epoch, uint64_t epoch)
+{
+    if (!any_epoch)
+        return 0;
+    for (size_t i = k->n; i-- > k->head;) /* the flush is usually near the front */
+        if (k->e[i].kind == SPL_KEEP_FLUSH && k->e[i].tag == epoch)
+            return i + 1 - k->head;
+    return 0;
+}
+
+int spl_keep_get(struct spl_keep *k, size_t i, const uint8_t **data, size_t *len,
+                 enum spl_keep_kind *kind, uint64_t *tag)
+{
+    if (i >= k->n - k->head)
+        return 0;
+    const struct entry *e = &k->e[k->head + i];
+    if (e->len > k->bufcap) {
+        uint8_t *b = realloc(k->buf, e->len);
+        if (!b)
+            return -ENOMEM;
+        k->buf = b;
+        k->bufcap = e->len;
+    }
+    if (s_pread_all(k->fd, k->buf, e->len, e->off + 4) != 0) {
+        CMN_LOG(ERR, "keep log %s: read at offset %llu failed", k->path,
+                (unsigned long long)e->off);
+        return -EIO;
+    }
+    *data = k->buf;
+    *len = e->len;
+    *kind = (enum spl_keep_kind)e->kind;
+    *tag = e->tag;
+    return 1;
+}
