@@ -19,6 +19,7 @@
 #include "cmn_file.h"
 #include "cmn_log.h"
 #include "cmn_metrics.h"
+#include "col_out.h"
 #include "col_run.h"
 
 static volatile sig_atomic_t s_signals;
@@ -38,6 +39,11 @@ static const struct cmn_cli_opt s_opts[] = {
     {"splitter", "ENDPOINT",
      "splitter endpoint, e.g. tcp://10.0.0.5:5550 (required unless --print)"},
     {"merger", "ENDPOINT", "endpoint for periodic stats (optional)"},
+    {"splitter_ack", "ENDPOINT",
+     "the splitter's ack_listen: keep what the splitter's checkpoint does not hold yet and send "
+     "it again to a restarted splitter (optional)"},
+    {"splitter_keep_mb", "MB",
+     "with splitter_ack: bytes kept at most (about an epoch of records; default 256)"},
     {"pcap", "FILE", "capture file to read (pcap or pcapng, memory-mapped)"},
     {"pcap_dpdk", NULL,
      "read --pcap through DPDK's net_pcap vdev instead of the collector's own reader"},
@@ -90,7 +96,7 @@ int main(int argc, char **argv)
     struct col_run_config c;
     memset(&c, 0, sizeof(c));
     c.prog = argv[0];
-    uint64_t id, batch, delay, stats, start_delay;
+    uint64_t id, batch, delay, stats, start_delay, keep_mb;
     bool def_lossless;
     const char *idtext = cmn_cli_require(&s_spec, cfg, sect, "id");
     if (!idtext)
@@ -100,6 +106,8 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
         cmn_config_u64(cfg, sect, "start_delay_ms", 0, 0, 3600 * 1000, &start_delay) ||
+        cmn_config_u64(cfg, sect, "splitter_keep_mb", COL_OUT_KEEP_DEFAULT >> 20, 1, 1 << 20,
+                       &keep_mb) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
         cmn_config_bool(cfg, sect, "print", false, &c.print) ||
         cmn_config_bool(cfg, sect, "pcap_dpdk", false, &c.pcap_dpdk) ||
@@ -107,6 +115,7 @@ int main(int argc, char **argv)
         cmn_config_double(cfg, sect, "duration", 0, 0, 1e6, &c.duration))
         goto out;
     c.id = (uint32_t)id;
+    c.splitter_keep_bytes = keep_mb << 20;
     c.batch_records = (uint32_t)batch;
     c.batch_delay_ms = (uint32_t)delay;
     c.stats_interval = (uint32_t)stats;
@@ -145,6 +154,7 @@ int main(int argc, char **argv)
     if (!c.print && !cmn_cli_require(&s_spec, cfg, sect, "splitter"))
         goto out;
     c.merger = c.print ? NULL : cmn_config_get(cfg, sect, "merger");
+    c.splitter_ack = c.print ? NULL : cmn_config_get(cfg, sect, "splitter_ack");
     c.file_prefix = cmn_config_get(cfg, sect, "file_prefix");
     if (!c.file_prefix) {
         snprintf(prefix, sizeof(prefix), "renkei-col-%" PRIu32 "-%d", c.id, (int)getpid());

@@ -32,6 +32,16 @@
  * (col_out_config.wall_ts); a record stamped earlier than promised reaches
  * the splitter late and is counted there as late. */
 #define COL_OUT_PROMISE_SLACK_NS 250000000ull
+#define COL_OUT_FINAL_WAIT_S     120 /* splitter_ack: wait this long for the run's end */
+
+/* A message sent to the splitter, kept until a SplitterAck covers it. */
+struct col_kept {
+    uint8_t *data;    /* packed envelope */
+    size_t len;       /* bytes */
+    uint64_t seq;     /* a batch: its seq; else 0 */
+    uint64_t after;   /* the last batch seq sent before it (or its own) */
+    uint64_t records; /* records in it */
+};
 
 struct col_out {
     struct col_out_config cfg; /* copy (strings borrowed) */
@@ -51,7 +61,106 @@ struct col_out {
     bool failed;               /* a batch could not be delivered */
     FILE *out;                 /* print mode stream */
     uint64_t synced_ns;        /* monotonic time the state file was last synced */
+    /* cfg.splitter_ack */
+    void *sack;              /* SUB to the splitter's ack_listen, or NULL */
+    void *smon;              /* PAIR reading the splitter socket's handshakes */
+    uint64_t shandshakes;    /* connections to the splitter completed */
+    struct col_kept *kept;   /* ring of kcap: live ones from khead, kn of them */
+    size_t khead, kn, kcap;  /* ring position, entries, capacity */
+    uint64_t kbytes;         /* bytes kept */
+    uint64_t resent, unkept; /* messages sent again; records not kept */
+    bool final_acked;        /* the splitter said its run ended */
 };
+
+/* Keep a sent message (copied) for a splitter that may restart. */
+static void s_keep(struct col_out *o, const uint8_t *data, size_t len, uint64_t seq,
+                   uint64_t records)
+{
+    uint64_t cap = o->cfg.keep_bytes ? o->cfg.keep_bytes : COL_OUT_KEEP_DEFAULT;
+    while (o->kn && o->kbytes + len > cap) { /* the oldest go: lost if the splitter dies now */
+        struct col_kept *k = &o->kept[o->khead];
+        o->unkept += k->records;
+        o->kbytes -= k->len;
+        free(k->data);
+        o->khead = (o->khead + 1) % o->kcap;
+        o->kn--;
+        col_stats_set(o->stats, COL_STAT_UNKEPT, o->unkept);
+    }
+    if (o->kn == o->kcap) {
+        size_t cap2 = o->kcap ? 2 * o->kcap : 256;
+        struct col_kept *r = malloc(cap2 * sizeof(*r));
+        if (!r)
+            abort();
+        for (size_t i = 0; i < o->kn; i++)
+            r[i] = o->kept[(o->khead + i) % o->kcap];
+        free(o->kept);
+        o->kept = r;
+        o->kcap = cap2;
+        o->khead = 0;
+    }
+    uint8_t *d = malloc(len);
+    if (!d)
+        abort();
+    memcpy(d, data, len);
+    o->kept[(o->khead + o->kn++) % o->kcap] =
+        (struct col_kept){d, len, seq, seq ? seq : o->seq, records};
+    o->kbytes += len;
+}
+
+/* SplitterAcks: drop what the splitter's checkpoint holds (batches up to
+ * the acked seq, and what was sent before the last of them); a splitter
+ * that connected again gets Hello{resume_seq} and everything kept. */
+static void s_sack_poll(struct col_out *o)
+{
+    if (!o->sack)
+        return;
+    int err = 0;
+    Renkei__Envelope *env;
+    while ((env = cmn_wire_recv(o->sack, ZMQ_DONTWAIT, &err))) {
+        const Renkei__SplitterAck *a = env->splitter_ack;
+        if (env->body_case == RENKEI__ENVELOPE__BODY_SPLITTER_ACK) {
+            if (a->final)
+                o->final_acked = true;
+            for (size_t i = 0; i < a->n_collector_ids && i < a->n_seqs; i++) {
+                if (a->collector_ids[i] != o->cfg.id)
+                    continue;
+                while (o->kn) {
+                    struct col_kept *k = &o->kept[o->khead];
+                    if (k->seq ? k->seq > a->seqs[i] : k->after >= a->seqs[i])
+                        break;
+                    o->kbytes -= k->len;
+                    free(k->data);
+                    o->khead = (o->khead + 1) % o->kcap;
+                    o->kn--;
+                }
+            }
+        }
+        cmn_wire_free(&env);
+    }
+    int ev;
+    while ((ev = cmn_wire_monitor_event(o->smon)) != -EAGAIN) {
+        if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++o->shandshakes < 2)
+            continue;
+        uint64_t from = o->seq + 1;
+        for (size_t i = 0; i < o->kn; i++)
+            if (o->kept[(o->khead + i) % o->kcap].seq) {
+                from = o->kept[(o->khead + i) % o->kcap].seq;
+                break;
+            }
+        CMN_LOG(NOTICE,
+                "splitter %s connected again: sending again from batch %" PRIu64
+                " (%zu messages, %" PRIu64 " bytes kept)",
+                o->cfg.splitter, from, o->kn, o->kbytes);
+        (void)cmn_wire_send_hello_resume(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, o->cfg.id,
+                                         o->cfg.name, 0, from);
+        for (size_t i = 0; i < o->kn; i++) {
+            const struct col_kept *k = &o->kept[(o->khead + i) % o->kcap];
+            if (cmn_wire_send_bytes(o->spl, k->data, k->len, 0) == 0)
+                o->resent++;
+        }
+        col_stats_set(o->stats, COL_STAT_RESENT, o->resent);
+    }
+}
 
 /* fdatasync of the state file: at most once a second */
 #define COL_OUT_STATE_SYNC_NS 1000000000ull
@@ -92,17 +201,29 @@ static bool s_aborting(const struct col_out *o)
     return o->cfg.signals && *o->cfg.signals >= 2;
 }
 
-/* Send with back pressure: retry EAGAIN until delivered or aborted. */
+/* Send with back pressure: retry EAGAIN until delivered or aborted; with
+ * splitter_ack, kept too. */
 static int s_send(struct col_out *o, Renkei__Envelope *env)
 {
+    size_t len;
+    uint8_t *data = cmn_wire_pack(env, &len);
+    if (!data)
+        return -ENOMEM;
+    int rc;
     for (;;) {
-        int rc = cmn_wire_send(o->spl, env, ZMQ_DONTWAIT);
+        rc = cmn_wire_send_bytes(o->spl, data, len, ZMQ_DONTWAIT);
         if (rc != -EAGAIN)
-            return rc;
-        if (s_aborting(o))
-            return -ECANCELED;
+            break;
+        if (s_aborting(o)) {
+            rc = -ECANCELED;
+            break;
+        }
         usleep(500);
     }
+    if (rc == 0 && o->sack)
+        s_keep(o, data, len, 0, 0);
+    free(data);
+    return rc;
 }
 
 /* Send a framed batch without copying: ZeroMQ owns the buffer from a
@@ -113,6 +234,8 @@ static int s_send_batch(struct col_out *o, struct col_batch *b, uint64_t seq)
 {
     uint8_t *data;
     size_t len = col_batch_frame(b, o->cfg.id, seq, &data);
+    if (data && o->sack)
+        s_keep(o, data, len, seq, b->n); /* kept before ZeroMQ owns the buffer */
     zmq_msg_t msg;
     if (!data || zmq_msg_init_data(&msg, data, len, col_batch_free, b) != 0) {
         col_queue_release(o->q, b);
@@ -293,9 +416,14 @@ static void *s_thread(void *arg)
      * an RX loop descheduled for a while) is out: what a heartbeat promises
      * (the splitter's watermark then passes an idle port). */
     uint64_t empty_at = 0;
+    uint64_t acks = 0; /* monotonic time of the next look at SplitterAcks */
     for (;;) {
         if (o->spl) {
             uint64_t now = cmn_mono_ns();
+            if (o->sack && now >= acks) {
+                s_sack_poll(o);
+                acks = now + 10000000ull;
+            }
             if (now >= beat) {
                 uint64_t hold = o->cfg.batch_delay_ns + COL_OUT_PROMISE_SLACK_NS;
                 uint64_t from = o->cfg.wall_ts && empty_at > hold ? empty_at - hold : 0;
@@ -371,6 +499,18 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
         if (!o->mrg)
             goto err;
     }
+    if (cfg->splitter_ack) {
+        char addr[64];
+        snprintf(addr, sizeof(addr), "inproc://col-smon-%p", (void *)o);
+        o->sack = cmn_zmq_open(o->ctx, ZMQ_SUB, cfg->splitter_ack, false, 0, 100);
+        o->smon = zmq_socket(o->ctx, ZMQ_PAIR);
+        if (!o->sack || zmq_setsockopt(o->sack, ZMQ_SUBSCRIBE, "", 0) != 0 || !o->smon ||
+            zmq_socket_monitor(o->spl, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+            zmq_connect(o->smon, addr) != 0) {
+            CMN_LOG(ERR, "splitter_ack %s: %s", cfg->splitter_ack, zmq_strerror(zmq_errno()));
+            goto err;
+        }
+    }
     uint64_t resume_seq = cfg->state && cfg->resumed ? o->seq + 1 : 0;
     if (resume_seq)
         CMN_LOG(NOTICE, "resuming after batch %" PRIu64 " (%" PRIu64 " records sent before)",
@@ -417,6 +557,18 @@ int col_out_finish(struct col_out *o, uint64_t frames, bool eos)
             o->failed = true;
         }
     }
+    /* splitter_ack: a splitter that dies before its run ends needs all of
+     * it again; stay until it says the run ended */
+    uint64_t until = cmn_mono_ns() + COL_OUT_FINAL_WAIT_S * 1000000000ull;
+    while (eos && o->sack && !o->final_acked && !o->failed && !s_aborting(o)) {
+        s_sack_poll(o);
+        if (cmn_mono_ns() >= until) {
+            CMN_LOG(WARN, "the splitter did not say its run ended within %d s; leaving",
+                    COL_OUT_FINAL_WAIT_S);
+            break;
+        }
+        usleep(20000);
+    }
     if (o->cfg.state && !o->failed) {
         /* frames past the last batch (no record made) are consumed too; a
          * crash before this save resumes at the last batch and sends the
@@ -448,6 +600,13 @@ void col_out_destroy(struct col_out **op)
     }
     if (o->mrg)
         zmq_close(o->mrg);
+    if (o->smon)
+        zmq_close(o->smon);
+    if (o->sack)
+        zmq_close(o->sack);
+    for (size_t i = 0; i < o->kn; i++)
+        free(o->kept[(o->khead + i) % o->kcap].data);
+    free(o->kept);
     if (o->spl)
         zmq_close(o->spl);
     if (o->ctx)

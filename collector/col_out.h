@@ -10,6 +10,12 @@
  * With a state file (capture files, col_state.h) it saves the state just
  * before it hands each batch to ZeroMQ, and a resumed run goes on from the
  * saved seq, totals and counters (its Hello carries resume_seq).
+ * With splitter_ack (docs/OPERATIONS.md "The splitter killed") every message
+ * sent to the splitter is also kept (copied) until a SplitterAck says the
+ * splitter's checkpoint holds it; when the splitter connects again (a new
+ * process resumed from its checkpoint) Hello{resume_seq} and everything
+ * kept go again, in order; past keep_bytes the oldest are dropped and their
+ * records counted in records_unkept.
  */
 #ifndef COL_OUT_H
 #define COL_OUT_H
@@ -43,7 +49,14 @@ struct col_out_config {
     bool small_queue;                   /* capture files: few batches queued in ZeroMQ (what a
                                            kill -9 loses; RX waits anyway) */
     struct cmn_metrics *metrics;        /* own /metrics: published with each stats line, or NULL */
+    const char *splitter_ack;           /* the splitter's ack_listen (SplitterAck): keep what it
+                                           sent after what the splitter's checkpoint holds, send
+                                           it again when the splitter connects again, and at the
+                                           end wait until the splitter's run ended; NULL: none */
+    uint64_t keep_bytes;                /* memcap of what is kept; 0: COL_OUT_KEEP_DEFAULT */
 };
+
+#define COL_OUT_KEEP_DEFAULT (256ull << 20) /* bytes kept for a splitter that may restart */
 
 struct col_out;
 

@@ -638,6 +638,8 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         .name = c->name,
         .splitter = c->splitter,
         .merger = c->merger,
+        .splitter_ack = c->splitter_ack,
+        .keep_bytes = c->splitter_keep_bytes,
         .print = c->print,
         .stats_interval = c->stats_interval,
         .signals = stop,

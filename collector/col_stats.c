@@ -31,6 +31,8 @@ static const char *const s_names[COL_STAT_MALFORMED_BASE] = {
     [COL_STAT_DNS_SKIPPED] = "dns_skipped",
     [COL_STAT_DNS_DROPPED] = "dns_dropped",
     [COL_STAT_DNS_SENT] = "dns_sent",
+    [COL_STAT_RESENT] = "messages_resent",
+    [COL_STAT_UNKEPT] = "records_unkept",
 };
 
 /* "malformed_" + reason, built once (names must outlive every snapshot). */
@@ -58,7 +60,8 @@ const char *col_stats_name(enum col_stat s)
 void col_stats_publish(struct col_stats *shared, const struct col_stats *local)
 {
     for (int i = 0; i < COL_STAT_COUNT; i++) {
-        if (i == COL_STAT_BATCHES || i == COL_STAT_RECORDS_SENT || i == COL_STAT_DNS_SENT)
+        if (i == COL_STAT_BATCHES || i == COL_STAT_RECORDS_SENT || i == COL_STAT_DNS_SENT ||
+            i == COL_STAT_RESENT || i == COL_STAT_UNKEPT)
             continue;
         __atomic_store_n(&shared->v[i], local->v[i], __ATOMIC_RELAXED);
     }

@@ -194,7 +194,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 12, /* bodies are fields 2..12 (oneof; 12 tracker_ack) */
+    S_ENV_LAST_BODY = 13, /* bodies are fields 2..13 (oneof; 13 splitter_ack) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,
@@ -877,6 +877,23 @@ static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     h.resume_seq = resume_seq;
     h.replay = replay != 0;
     h.restarted = replay == S_HELLO_RESTARTED;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    return cmn_wire_send(sock, &env, 0);
+}
+
+int cmn_wire_send_hello_rollback(void *sock, const char *name, bool any, uint64_t epoch)
+{
+    Renkei__Hello h = RENKEI__HELLO__INIT;
+    h.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+    h.version = (char *)(uintptr_t)RENKEI_VERSION;
+    h.pid = (uint32_t)getpid();
+    h.name = (char *)(uintptr_t)(name ? name : "");
+    h.replay = true;
+    h.rollback = true;
+    h.rollback_any = any;
+    h.rollback_epoch = epoch;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
     env.hello = &h;

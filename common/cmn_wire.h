@@ -240,6 +240,11 @@ int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_
 int cmn_wire_send_hello_restarted(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                   const char *name, uint64_t resume_seq);
 
+/* Splitter -> tracker: Hello{replay, rollback}: the splitter restarted from
+ * its checkpoint taken after the EpochFlush of `epoch` (any: some epoch;
+ * else the run's start). */
+int cmn_wire_send_hello_rollback(void *sock, const char *name, bool any, uint64_t epoch);
+
 /* Value of counter `name` in a Stats message, or `def` when absent. */
 uint64_t cmn_wire_stat(const Renkei__Stats *s, const char *name, uint64_t def);
 

@@ -271,6 +271,10 @@ static void s_ack(struct mrg_node *n)
     a.final_committed = n->ack_final;
     a.run_started_ns = n->run_started_ns;
     a.dns_seq = n->dns_seq;
+    a.dns_seq_max = n->dns_seq;
+    for (size_t i = 0; i < n->n_above; i++)
+        if (n->dns_above[i] > a.dns_seq_max)
+            a.dns_seq_max = n->dns_above[i];
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_ACK;
     env.ack = &a;

@@ -455,3 +455,18 @@ size_t spl_dedup_pairs(const struct spl_dedup *d, struct spl_dedup_pair *out, si
         qsort(out, n < max ? n : max, sizeof(*out), s_pair_cmp);
     return n;
 }
+
+void spl_dedup_restore_counts(struct spl_dedup *d, const struct spl_dedup_stats *st,
+                              const struct spl_dedup_pair *pairs, size_t n)
+{
+    uint64_t held = d->st.held, held_max = d->st.held_max;
+    d->st = *st;
+    d->st.held = held;
+    d->st.held_max = held_max > st->held_max ? held_max : st->held_max;
+    for (size_t k = 0; k < n; k++) {
+        int a = spl_dedup_source(d, pairs[k].a), b = spl_dedup_source(d, pairs[k].b);
+        if (a < 0 || b < 0 || a >= SPL_DEDUP_SOURCES || b >= SPL_DEDUP_SOURCES)
+            continue;
+        d->pair[a < b ? a : b][a < b ? b : a] = pairs[k].count;
+    }
+}

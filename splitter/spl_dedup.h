@@ -96,4 +96,9 @@ void spl_dedup_stats(const struct spl_dedup *d, struct spl_dedup_stats *out /* O
  * number of pairs that have duplicates (may exceed max). */
 size_t spl_dedup_pairs(const struct spl_dedup *d, struct spl_dedup_pair *out /* OUT */, size_t max);
 
+/* A splitter restarted from its checkpoint: the counters and pair counts
+ * its predecessor had (held is not restored: those records come again). */
+void spl_dedup_restore_counts(struct spl_dedup *d, const struct spl_dedup_stats *st,
+                              const struct spl_dedup_pair *pairs, size_t n);
+
 #endif /* SPL_DEDUP_H */

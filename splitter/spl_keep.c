@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmn_log.h"
+#include "cmn_wire.h"
 
 #define KEEP_COMPACT_MIN (64ull << 20) /* dead front bytes before a compaction is considered */
 
@@ -64,6 +65,80 @@ struct spl_keep *spl_keep_open(const char *dir, const char *name, uint64_t max_b
     return k;
 }
 
+static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off);
+
+struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max_bytes, bool last,
+                                 enum spl_keep_kind want_kind, uint64_t want_tag)
+{
+    struct spl_keep *k = calloc(1, sizeof(*k));
+    if (!k)
+        return NULL;
+    snprintf(k->path, sizeof(k->path), "%s/%s", dir, name);
+    k->fd = open(k->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (k->fd < 0) {
+        CMN_LOG(ERR, "keep log %s: %s", k->path, strerror(errno));
+        free(k);
+        return NULL;
+    }
+    k->max_bytes = max_bytes;
+    struct stat st;
+    uint64_t size = fstat(k->fd, &st) == 0 ? (uint64_t)st.st_size : 0, off = 0;
+    size_t cut = SIZE_MAX; /* entries kept: through the last (want_kind, want_tag) */
+    while (off + 4 <= size) {
+        uint8_t hdr[4];
+        if (s_pread_all(k->fd, hdr, 4, off) != 0)
+            break;
+        size_t len =
+            (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
+        if (len == 0 || off + 4 + len > size)
+            break; /* torn */
+        if (len > k->bufcap) {
+            uint8_t *b = realloc(k->buf, len);
+            if (!b)
+                break;
+            k->buf = b;
+            k->bufcap = len;
+        }
+        if (s_pread_all(k->fd, k->buf, len, off + 4) != 0)
+            break;
+        struct cmn_wire_msg m;
+        if (cmn_wire_decode_msg(k->buf, len, &m) != 0)
+            break;
+        enum spl_keep_kind kind = SPL_KEEP_OTHER;
+        uint64_t tag = 0;
+        if (m.is_batch) {
+            kind = SPL_KEEP_BATCH;
+            tag = m.batch.seq;
+        } else if (m.env->body_case == RENKEI__ENVELOPE__BODY_FLUSH) {
+            kind = SPL_KEEP_FLUSH;
+            tag = m.env->flush->epoch;
+        }
+        cmn_wire_msg_close(&m);
+        if (k->n == k->cap) {
+            size_t cap = k->cap ? 2 * k->cap : 1024;
+            struct entry *e = realloc(k->e, cap * sizeof(*e));
+            if (!e)
+                break;
+            k->e = e;
+            k->cap = cap;
+        }
+        k->e[k->n++] = (struct entry){off, (uint32_t)len, (uint8_t)kind, tag};
+        off += 4 + len;
+        if (last && kind == want_kind && tag == want_tag)
+            cut = k->n;
+    }
+    /* not found: released past it (or the run's start: nothing was kept) */
+    k->n = cut == SIZE_MAX ? 0 : cut;
+    k->wr = k->n ? k->e[k->n - 1].off + 4 + k->e[k->n - 1].len : 0;
+    if (ftruncate(k->fd, (off_t)k->wr) != 0)
+        CMN_LOG(WARN, "keep log %s: truncate: %s", k->path, strerror(errno));
+    CMN_LOG(NOTICE,
+            "keep log %s: %zu messages kept from the splitter before (%" PRIu64
+            " bytes cut: made anew)",
+            k->path, k->n, size - k->wr);
+    return k;
+}
+
 void spl_keep_close(struct spl_keep **kp)
 {
     if (!kp || !*kp)
@@ -101,6 +176,15 @@ static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
         p += r, n -= (size_t)r, off += (uint64_t)r;
     }
     return 0;
+}
+
+bool spl_keep_last(const struct spl_keep *k, enum spl_keep_kind *kind, uint64_t *tag)
+{
+    if (k->n == k->head)
+        return false;
+    *kind = (enum spl_keep_kind)k->e[k->n - 1].kind;
+    *tag = k->e[k->n - 1].tag;
+    return true;
 }
 
 uint64_t spl_keep_bytes(const struct spl_keep *k)

@@ -36,6 +36,18 @@ struct spl_keep;
 /* A log in DIR/NAME. NULL after logging why. */
 struct spl_keep *spl_keep_open(const char *dir, const char *name, uint64_t max_bytes);
 
+/* The log a splitter that died left in DIR/NAME, for its successor resuming
+ * from its checkpoint, whose last message in this log was (kind, tag) (last
+ * false: none): what follows that message is void (the successor makes it
+ * anew) and cut off; so is a torn last message. The message not found (the
+ * log was released past it), nothing is kept. The index is rebuilt by
+ * decoding each message. NULL after logging why. */
+struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max_bytes, bool last,
+                                 enum spl_keep_kind kind, uint64_t tag);
+
+/* The last message appended: true with its kind and tag, false when empty. */
+bool spl_keep_last(const struct spl_keep *k, enum spl_keep_kind *kind, uint64_t *tag);
+
 /* Remove the file and free; accepts NULL and NULLs the pointer. */
 void spl_keep_close(struct spl_keep **k);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cmn_cli.h"
@@ -42,6 +43,12 @@ static const struct cmn_cli_opt s_opts[] = {
     {"tracker_ack", "ENDPOINT",
      "a tracker's ack_listen; repeat, in tracker order, one per tracker: its pipe is kept "
      "(in spill_dir) until its checkpoint has it, and sent again if it restarts"},
+    {"state_dir", "DIR",
+     "checkpoint here after every epoch and resume from it after a crash: trackers go back to "
+     "it, collectors send again what came after (needs tracker_ack, merger_ack, ack_listen)"},
+    {"ack_listen", "ENDPOINT",
+     "bind a PUB socket here telling the collectors (their splitter_ack) what the checkpoint "
+     "holds of each (with state_dir)"},
     {"spill_max_mb", "MB", "size of one tracker's spill file at most; then wait (default 4096)"},
     {"collectors", "N", "collectors to expect; end of stream after all ended (0: run forever)"},
     {"range", "'PREFIX TRACKER'", "shard rule, repeatable (default: even split)"},
@@ -144,6 +151,26 @@ int main(int argc, char **argv)
         cmn_shard_map_destroy(&m);
     }
 
+    const char *state_dir = cmn_config_get(cfg, sect, "state_dir");
+    if (state_dir) {
+        const char *need = !nta                                       ? "tracker_ack"
+                           : !cmn_config_get(cfg, sect, "merger_ack") ? "merger_ack"
+                           : !cmn_config_get(cfg, sect, "ack_listen") ? "ack_listen"
+                                                                      : NULL;
+        char where[512];
+        cmn_config_where(cfg, sect, "state_dir", where, sizeof(where));
+        if (need) {
+            CMN_LOG(ERR,
+                    "%s: state_dir needs %s too (trackers go back to the checkpoint, "
+                    "collectors send again what came after it)",
+                    where, need);
+            goto out;
+        }
+        if (access(state_dir, W_OK | X_OK) != 0) {
+            CMN_LOG(ERR, "%s: state_dir %s: %s", where, state_dir, strerror(errno));
+            goto out;
+        }
+    }
     /* before any socket: a bad address or a port in use stops the start */
     int mrc = cmn_metrics_from_config(cfg, sect, "splitter", 0, listen, &metrics);
     if (mrc != 0) {
@@ -187,6 +214,8 @@ int main(int argc, char **argv)
         .spill_dir = cmn_config_get(cfg, sect, "spill_dir"),
         .spill_max_bytes = spill_mb << 20,
         .tracker_acks = tacks,
+        .state_dir = state_dir,
+        .ack_listen = cmn_config_get(cfg, sect, "ack_listen"),
     };
     node = spl_node_new(&sc);
     if (!node) {

@@ -21,6 +21,7 @@
 #include "spl_dedup.h"
 #include "spl_node.h"
 #include "spl_shard.h"
+#include "cmn_ckpt.h"
 #include "spl_keep.h"
 #include "spl_spill.h"
 
@@ -35,42 +36,74 @@
 /* Zero-copy out-batch buffers: bytes at most (past it, out-batches are copied). */
 #define SPL_POOL_MEMCAP (256ull << 20)
 
+/* A batch kept back until the ones before it arrive (s_hold_push). */
+struct s_stash {
+    uint64_t seq;         /* RecordBatch.seq */
+    struct cmn_record *r; /* its records to hold (owned) */
+    size_t n;             /* how many */
+};
+
+/* A batch whose records are not all forwarded yet (the hold has some). */
+struct s_pend {
+    uint64_t seq;    /* RecordBatch.seq */
+    uint64_t max_ts; /* its largest record time */
+};
+
+#define SPL_SEQ_WIN 65536 /* batch seqs above the contiguous ones remembered per collector */
+
 /* What the splitter knows about one collector (keyed by its id). */
 struct s_coll {
-    uint32_t id;               /* collector id from Hello / batches / EOS */
-    bool ended;                /* EndOfStream received (until a new Hello) */
-    char name[SPL_NAME_MAX];   /* label from Hello */
-    uint64_t last_seq;         /* highest batch seq received since its Hello */
-    uint64_t max_ts_ns;        /* largest record timestamp received (watermark input) */
-    uint64_t from_ns;          /* its heartbeats' promise: later records have ts >= this */
-    uint64_t batches_received; /* valid batches */
-    uint64_t records_received; /* records in them */
-    uint64_t gap_batches;      /* batches missing from the seq sequence */
-    uint64_t batches_sent;     /* from its EndOfStream(s), cumulative */
-    uint64_t records_sent;     /* from its EndOfStream(s), cumulative */
-    uint64_t base_batches;     /* batches_sent / records_sent before its current run (a */
-    uint64_t base_records;     /* resumed run's EndOfStream counts the whole run) */
-    uint64_t replay_upto;      /* after a resume: batches up to this seq arrived already */
-    bool ignoring;             /* resumed after its end of stream: nothing more is taken */
-    int src;                   /* its source index in the dedup merge */
-    uint64_t heard_ns;         /* monotonic time of its last message */
-    bool down;                 /* silent past liveness_timeout (until it speaks again) */
+    uint32_t id;                     /* collector id from Hello / batches / EOS */
+    bool ended;                      /* EndOfStream received (until a new Hello) */
+    char name[SPL_NAME_MAX];         /* label from Hello */
+    uint64_t last_seq;               /* highest batch seq received since its Hello */
+    uint64_t max_ts_ns;              /* largest record timestamp received (watermark input) */
+    uint64_t from_ns;                /* its heartbeats' promise: later records have ts >= this */
+    uint64_t batches_received;       /* valid batches */
+    uint64_t records_received;       /* records in them */
+    uint64_t gap_batches;            /* batches missing from the seq sequence */
+    uint64_t batches_sent;           /* from its EndOfStream(s), cumulative */
+    uint64_t records_sent;           /* from its EndOfStream(s), cumulative */
+    uint64_t base_batches;           /* batches_sent / records_sent before its current run (a */
+    uint64_t base_records;           /* resumed run's EndOfStream counts the whole run) */
+    uint64_t contig;                 /* every batch seq up to this one arrived */
+    uint64_t seen[SPL_SEQ_WIN / 64]; /* above contig: bit seq % SPL_SEQ_WIN set when arrived */
+    bool ignoring;                   /* resumed after its end of stream: nothing more is taken */
+    int src;                         /* its source index in the dedup merge */
+    uint64_t heard_ns;               /* monotonic time of its last message */
+    bool down;                       /* silent past liveness_timeout (until it speaks again) */
+    /* checkpoints (cfg.state_dir): batches not wholly forwarded, oldest first */
+    struct s_pend *pend; /* ring of pcap entries; live ones from phead, pn of them */
+    size_t phead, pn, pcap;
+    uint64_t retake_upto; /* restored: batches up to this seq may have reached the process before */
+    uint64_t old_contig;  /* restored: the process before had every batch up to this seq, */
+    uint64_t *old_seen;   /*   and those of its `seen` (retake_upto - old_contig < SPL_SEQ_WIN) */
+    uint64_t ck_acked;    /* s_coll_acked at the newest checkpoint (SplitterAck) */
+    bool promise_hold;    /* restored: heartbeat promises wait for its Hello{resume} (what it
+                             sends again is older than what it promises) */
+    uint64_t hold_upto;   /* restored: its watermark stays at the checkpoint's release point
+                             until what it sends again reaches this seq (0: no hold) */
+    struct s_stash *stash; /* batches waiting for the holes before them (s_hold_push) */
+    size_t nstash, capstash;
 };
 
 /* One splitter -> tracker pipe. */
 struct s_pipe {
-    void *sock;              /* PUSH, connected */
-    uint64_t seq;            /* last RecordBatch seq sent (starts at 1) */
-    uint64_t batches_sent;   /* RecordBatch messages sent */
-    uint64_t records_sent;   /* records in them */
-    bool down;               /* took nothing for liveness_timeout (see spl_node.h) */
-    void *mon;               /* PAIR reading the socket's handshake events, or NULL */
-    uint64_t handshakes;     /* connections to the tracker completed */
-    struct spl_spill *spill; /* cfg.spill_dir: its messages while it takes none, or NULL */
-    bool spilling;           /* messages go to spill (until it is empty) */
-    struct spl_keep *keep;   /* cfg.tracker_acks: every message until its checkpoint has it */
-    void *tack;              /* SUB to the tracker's ack_listen, or NULL */
-    uint64_t replayed_inc;   /* the tracker process (incarnation) last sent its pipe again */
+    void *sock;                 /* PUSH, connected */
+    uint64_t seq;               /* last RecordBatch seq sent (starts at 1) */
+    uint64_t batches_sent;      /* RecordBatch messages sent */
+    uint64_t records_sent;      /* records in them */
+    bool down;                  /* took nothing for liveness_timeout (see spl_node.h) */
+    void *mon;                  /* PAIR reading the socket's handshake events, or NULL */
+    uint64_t handshakes;        /* connections to the tracker completed */
+    struct spl_spill *spill;    /* cfg.spill_dir: its messages while it takes none, or NULL */
+    bool spilling;              /* messages go to spill (until it is empty) */
+    struct spl_keep *keep;      /* cfg.tracker_acks: every message until its checkpoint has it */
+    void *tack;                 /* SUB to the tracker's ack_listen, or NULL */
+    uint64_t replayed_inc;      /* the tracker process (incarnation) last sent its pipe again */
+    bool ck_last;               /* restored: the keep log's last message at the checkpoint, */
+    enum spl_keep_kind ck_kind; /* its kind */
+    uint64_t ck_tag;            /* and tag (what follows it is void) */
 };
 
 /* A message to the merger kept to be sent again (merger_ack). */
@@ -151,7 +184,36 @@ struct spl_node {
     uint64_t messages_replayed;   /* messages in those replays */
 
     struct cmn_wire_pool *pool; /* out-batch buffers sent without a copy */
+
+    /* checkpoints (cfg.state_dir, cfg.ack_listen; docs/OPERATIONS.md "The splitter killed") */
+    bool rel_any;          /* the hold released something: */
+    uint64_t rel;          /*   every record with ts <= rel is forwarded */
+    bool flushed_any;      /* some epoch was flushed: */
+    uint64_t last_flushed; /*   the last one */
+    void *cack;            /* PUB bound to cfg.ack_listen (SplitterAck), or NULL */
+    uint64_t next_cack_ns; /* monotonic ns of the next SplitterAck */
+    bool restored;         /* resumed from a checkpoint */
+    bool ck_due;           /* epochs were flushed: a checkpoint once the release is over */
+    bool ck_flushed_any;   /* the newest checkpoint written holds a flushed epoch: */
+    uint64_t ck_flushed;   /*   this one (keep logs are released no further) */
+    uint64_t retake_ts;    /* restored: its release point; records of batches that reached the
+                              process before are taken again only above it */
+    bool retake_any;       /* retake_ts is valid */
+    uint64_t checkpoints;  /* checkpoints written */
+    uint64_t checkpoint_errors;
+    uint64_t records_retaken; /* records of batches sent again, held at the checkpoint: taken */
 };
+
+/* The counters a checkpoint carries (the node's own; collector and pipe
+ * totals travel in their structs). */
+#define SPL_CKPT_COUNTERS(X)                                                                       \
+    X(records_forwarded)                                                                           \
+    X(malformed_messages) X(unexpected_messages) X(impostor_messages) X(shard_maps_resent)         \
+        X(records_late) X(epochs_flushed) X(epochs_untracked) X(batches_reordered)                 \
+            X(collector_resumes) X(batches_duplicate) X(records_duplicate) X(send_errors)          \
+                X(records_send_failed) X(dns_messages) X(dns_names) X(tracker_replays)             \
+                    X(messages_replayed) X(spilled) X(unspilled) X(messages_resent) X(dns_unkept)  \
+                        X(dns_seq) X(checkpoints) X(checkpoint_errors) X(records_retaken)
 
 /* ---- sending ---------------------------------------------------------------- */
 
@@ -614,7 +676,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 50 };
+    enum { FIXED = 53 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -698,6 +760,9 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("messages_replayed", node->messages_replayed);
     S_FIXED("keep_bytes", kb);
     S_FIXED("keep_dropped", kd);
+    S_FIXED("checkpoints", node->checkpoints);
+    S_FIXED("checkpoint_errors", node->checkpoint_errors);
+    S_FIXED("records_retaken", node->records_retaken);
 #undef S_FIXED
     assert(k == FIXED);
 
@@ -869,6 +934,8 @@ static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool
         uint64_t at = c->max_ts_ns > c->from_ns ? c->max_ts_ns : c->from_ns;
         if (at == 0)
             return false;
+        if ((c->promise_hold || c->hold_upto) && node->retake_any && at > node->retake_ts + 1)
+            at = node->retake_ts + 1; /* what it sends again is older: not released yet */
         if (at < min)
             min = at;
     }
@@ -884,6 +951,8 @@ static bool s_watermark(const struct spl_node *node, uint64_t *w /* OUT */, bool
     *w = min;
     return true;
 }
+
+static void s_ckpt_write(struct spl_node *node);
 
 /* Flush every pending epoch below `closed` (UINT64_MAX: all): records
  * already routed go out first, so on every pipe an epoch's records precede
@@ -913,6 +982,9 @@ static void s_epoch_flush_below(struct spl_node *node, uint64_t closed)
     uint64_t next = closed == UINT64_MAX ? last + 1 : closed;
     if (next > node->next_epoch)
         node->next_epoch = next;
+    node->flushed_any = true;
+    node->last_flushed = last;
+    node->ck_due = true; /* written once the release that flushed is over (s_release) */
 }
 
 /* Epochs below the returned one are complete by the watermark (UINT64_MAX
@@ -979,9 +1051,58 @@ static void s_release(struct spl_node *node)
 {
     uint64_t w;
     bool inf;
-    if (s_watermark(node, &w, &inf))
-        spl_dedup_release(node->dedup, inf ? UINT64_MAX : w - 1);
+    if (s_watermark(node, &w, &inf)) {
+        uint64_t upto = inf ? UINT64_MAX : w - 1;
+        spl_dedup_release(node->dedup, upto);
+        if (!node->rel_any || upto > node->rel) {
+            node->rel = upto;
+            node->rel_any = true;
+        }
+        for (size_t i = 0; node->cfg.state_dir && i < node->ncoll; i++) {
+            struct s_coll *c = &node->coll[i]; /* batches now wholly forwarded */
+            while (c->pn && c->pend[c->phead].max_ts <= node->rel) {
+                c->phead = (c->phead + 1) % c->pcap;
+                c->pn--;
+            }
+        }
+    }
     s_epoch_advance(node);
+    if (node->ck_due) {
+        /* epochs were flushed (perhaps in the middle of the release): once
+         * every record up to rel is on its pipe, the state is whole */
+        node->ck_due = false;
+        s_flush_all(node);
+        s_ckpt_write(node);
+    }
+}
+
+/* Remember batch (seq, max_ts) of collector c until it is wholly forwarded. */
+static void s_pend_push(struct s_coll *c, uint64_t seq, uint64_t max_ts)
+{
+    if (c->pn == c->pcap) {
+        size_t cap = c->pcap ? 2 * c->pcap : 64;
+        struct s_pend *p = malloc(cap * sizeof(*p));
+        if (!p)
+            abort();
+        for (size_t i = 0; i < c->pn; i++)
+            p[i] = c->pend[(c->phead + i) % c->pcap];
+        free(c->pend);
+        c->pend = p;
+        c->pcap = cap;
+        c->phead = 0;
+    }
+    size_t i = c->pn++; /* sorted by seq: a batch sent again may come after later ones */
+    while (i > 0 && c->pend[(c->phead + i - 1) % c->pcap].seq > seq) {
+        c->pend[(c->phead + i) % c->pcap] = c->pend[(c->phead + i - 1) % c->pcap];
+        i--;
+    }
+    c->pend[(c->phead + i) % c->pcap] = (struct s_pend){seq, max_ts};
+}
+
+/* The last batch seq of collector c whose records are all forwarded. */
+static uint64_t s_coll_acked(const struct s_coll *c)
+{
+    return c->pn ? c->pend[c->phead].seq - 1 : c->last_seq;
 }
 
 /* ---- collectors ------------------------------------------------------------- */
@@ -1027,6 +1148,115 @@ static struct s_coll *s_coll_get(struct spl_node *node, uint32_t id)
     return c;
 }
 
+static bool s_bit(const uint64_t *w, uint64_t seq)
+{
+    return (w[(seq % SPL_SEQ_WIN) / 64] >> (seq % 64)) & 1;
+}
+
+/* Whether batch `seq` of collector c arrived already. */
+static bool s_seq_have(const struct s_coll *c, uint64_t seq)
+{
+    return seq <= c->contig || (seq - c->contig <= SPL_SEQ_WIN && s_bit(c->seen, seq));
+}
+
+/* Whether the process before a restart had batch `seq` (restored collectors). */
+static bool s_seq_had(const struct s_coll *c, uint64_t seq)
+{
+    return seq <= c->old_contig ||
+           (c->old_seen && seq - c->old_contig <= SPL_SEQ_WIN && s_bit(c->old_seen, seq));
+}
+
+/* Batch `seq` arrived. Past the window, the oldest unarrived seqs are
+ * given up (they were counted in the gap when passed). */
+static void s_seq_mark(struct s_coll *c, uint64_t seq)
+{
+    while (seq - c->contig > SPL_SEQ_WIN) {
+        c->contig++;
+        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
+    }
+    c->seen[(seq % SPL_SEQ_WIN) / 64] |= 1ull << (seq % 64);
+    while (s_bit(c->seen, c->contig + 1)) {
+        c->contig++;
+        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
+    }
+}
+
+/* Give up waiting for batches up to `upto` (they will not come). */
+static void s_seq_skip(struct s_coll *c, uint64_t upto)
+{
+    while (c->contig < upto) {
+        c->contig++;
+        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
+    }
+    while (s_bit(c->seen, c->contig + 1)) {
+        c->contig++;
+        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
+    }
+}
+
+/* A new sequence (a collector started again without a state file). */
+static void s_seq_reset(struct s_coll *c)
+{
+    c->contig = 0;
+    memset(c->seen, 0, sizeof(c->seen));
+}
+
+/* A batch a collector sends again to a splitter restarted from its
+ * checkpoint, one that reached the process before: it was counted then,
+ * and its records up to the checkpoint's release point were forwarded;
+ * the rest were held and died with that process: those are taken again
+ * (copied to out, returns how many). */
+static size_t s_retake(struct spl_node *node, const struct cmn_record *recs, size_t n,
+                       struct cmn_record *out)
+{
+    size_t k = 0; /* the checkpoint's ring still has this batch (s_pend_push) */
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&out[k], (const uint8_t *)recs + i * sizeof(*out), sizeof(*out));
+        k += !node->retake_any || out[k].ts_ns > node->retake_ts;
+    }
+    node->records_retaken += k;
+    return k;
+}
+
+/* Into the hold, in batch order: while a restored collector sends again
+ * what the checkpoint held, its newer batches (queued before it knew)
+ * wait here until the holes before them are filled, so its records enter
+ * the hold in time order. */
+static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
+                        const struct cmn_record *recs, size_t n)
+{
+    if (c->hold_upto && seq > c->contig) {
+        if (c->nstash == c->capstash) {
+            c->capstash = c->capstash ? 2 * c->capstash : 64;
+            c->stash = realloc(c->stash, c->capstash * sizeof(*c->stash));
+            if (!c->stash)
+                abort();
+        }
+        struct cmn_record *r = malloc(n ? n * sizeof(*r) : 1);
+        if (!r)
+            abort();
+        memcpy(r, recs, n * sizeof(*r));
+        size_t i = c->nstash++; /* sorted by seq */
+        while (i > 0 && c->stash[i - 1].seq > seq) {
+            c->stash[i] = c->stash[i - 1];
+            i--;
+        }
+        c->stash[i] = (struct s_stash){seq, r, n};
+        return;
+    }
+    if (n)
+        spl_dedup_push(node->dedup, c->src, recs, n);
+    size_t k = 0;
+    while (k < c->nstash && (!c->hold_upto || c->stash[k].seq <= c->contig)) {
+        if (c->stash[k].n)
+            spl_dedup_push(node->dedup, c->src, c->stash[k].r, c->stash[k].n);
+        free(c->stash[k].r);
+        k++;
+    }
+    memmove(c->stash, c->stash + k, (c->nstash - k) * sizeof(*c->stash));
+    c->nstash -= k;
+}
+
 static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
 {
     if (h->kind != RENKEI__NODE_KIND__NODE_COLLECTOR) {
@@ -1043,6 +1273,13 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
          * its sequence and totals go on; what died with the old process
          * shows as a seq gap and in the totals of its end of stream. */
         node->collector_resumes++;
+        c->promise_hold = false;           /* it sends again what it kept, then its promises hold */
+        if (h->resume_seq > c->contig + 1) /* it kept nothing before: those are lost */
+            s_seq_skip(c, h->resume_seq - 1);
+        if (c->hold_upto && c->contig >= c->last_seq) {
+            c->hold_upto = 0; /* nothing to wait for */
+            s_hold_push(node, c, 0, NULL, 0);
+        }
         if (c->ended) {
             /* Its end of stream had arrived: everything it sent did. */
             c->ignoring = true;
@@ -1052,8 +1289,7 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
                     c->id, c->name);
             return;
         }
-        if (h->resume_seq <= c->last_seq)
-            c->replay_upto = c->last_seq; /* sent again: drop what arrived already */
+        /* what it sends again that arrived already is dropped (s_seq_have) */
         CMN_LOG(NOTICE,
                 "collector %" PRIu32 " (%s, pid %" PRIu32 ") resumed at batch %" PRIu64
                 " (last one received %" PRIu64 ")",
@@ -1061,18 +1297,19 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
         return;
     }
     c->ignoring = false;
-    c->replay_upto = 0;
     if (c->ended) {
         /* A new run of an ended collector (daemon mode): it counts as live again. */
         c->ended = false;
         node->nended--;
         c->last_seq = 0;
+        s_seq_reset(c);
     } else if (c->last_seq > 0) {
         CMN_LOG(WARN,
                 "collector %" PRIu32 " restarted without end of stream and without a state "
                 "file: what it sends again is counted again",
                 c->id);
         c->last_seq = 0;
+        s_seq_reset(c);
     }
     c->base_batches = c->batches_sent;
     c->base_records = c->records_sent;
@@ -1102,9 +1339,21 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         node->unexpected_messages++;
         return;
     }
-    if (b->seq <= c->replay_upto) {
+    if (s_seq_have(c, b->seq)) { /* sent again (a collector resuming, a splitter restarted) */
         node->batches_duplicate++;
         node->records_duplicate += (uint64_t)n;
+        return;
+    }
+    s_seq_mark(c, b->seq);
+    if (c->hold_upto && !c->promise_hold && c->contig >= c->last_seq && b->seq >= c->hold_upto)
+        c->hold_upto = 0; /* what it sent again filled every hole: its watermark goes on */
+    if (b->seq <= c->retake_upto && s_seq_had(c, b->seq)) {
+        struct cmn_record *keep = malloc(n ? (size_t)n * sizeof(*keep) : 1);
+        if (!keep)
+            abort();
+        s_hold_push(node, c, b->seq, keep, s_retake(node, recs, (size_t)n, keep));
+        free(keep);
+        s_release(node);
         return;
     }
     if (b->seq > c->last_seq) {
@@ -1127,15 +1376,29 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
     /* Watermark input. Read through memcpy: the bytes field need not be
      * 8-byte aligned. */
     const uint8_t *raw = (const uint8_t *)recs;
+    uint64_t bmax = 0;
     for (long i = 0; i < n; i++) {
         uint64_t ts;
         memcpy(&ts,
                raw + (size_t)i * sizeof(struct cmn_record) + offsetof(struct cmn_record, ts_ns),
                sizeof(ts));
-        if (ts > c->max_ts_ns)
-            c->max_ts_ns = ts;
+        if (ts > bmax)
+            bmax = ts;
     }
-    spl_dedup_push(node->dedup, c->src, recs, (size_t)n);
+    if (bmax > c->max_ts_ns)
+        c->max_ts_ns = bmax;
+    if (node->cfg.state_dir && n > 0 && (!node->rel_any || bmax > node->rel))
+        s_pend_push(c, b->seq, bmax);
+    if (c->hold_upto || c->nstash) {
+        struct cmn_record *copy = malloc(n ? (size_t)n * sizeof(*copy) : 1); /* aligned */
+        if (!copy)
+            abort();
+        memcpy(copy, recs, (size_t)n * sizeof(*copy));
+        s_hold_push(node, c, b->seq, copy, (size_t)n);
+        free(copy);
+    } else {
+        spl_dedup_push(node->dedup, c->src, recs, (size_t)n);
+    }
     s_release(node);
 }
 
@@ -1210,7 +1473,7 @@ static void s_heard(struct spl_node *node, uint32_t id)
 static void s_on_promise(struct spl_node *node, uint32_t id, uint64_t from_ns)
 {
     struct s_coll *c = s_coll_find(node, id);
-    if (!c || from_ns <= c->from_ns)
+    if (!c || from_ns <= c->from_ns || c->promise_hold)
         return;
     c->from_ns = from_ns;
     s_release(node);
@@ -1306,6 +1569,281 @@ static void s_liveness(struct spl_node *node, uint64_t now)
         s_release(node);
         s_check_done(node);
     }
+}
+
+/* ---- checkpoints (cfg.state_dir; docs/OPERATIONS.md "The splitter killed") ---- */
+
+#define SPL_CKPT_NAME        "splitter.ckpt"
+#define SPL_CKPT_MAGIC       "RKSPLCK1"
+#define SPL_CKPT_LAYOUT      1u
+#define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
+#define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
+
+struct spl_ck_head {
+    char magic[8];     /* SPL_CKPT_MAGIC */
+    uint32_t layout;   /* SPL_CKPT_LAYOUT */
+    uint32_t trackers; /* tracker_count: another map is another run */
+    uint64_t sizes;    /* struct sizes of this build, folded */
+};
+
+struct spl_ck_state {
+    uint64_t rel, last_flushed, next_epoch, nended, ncoll, npending, nkept, ndkept, npairs;
+    uint8_t rel_any, flushed_any, missing_given_up, pad[5];
+};
+
+static uint64_t s_ck_sizes(void)
+{
+    return sizeof(struct s_coll) | (uint64_t)sizeof(struct spl_ck_state) << 16 |
+           (uint64_t)sizeof(struct spl_dedup_stats) << 32;
+}
+
+/* SplitterAck: per collector, what the newest checkpoint holds (never blocks). */
+static void s_cack(struct spl_node *node)
+{
+    if (!node->cack)
+        return;
+    uint32_t *ids = malloc((node->ncoll + 1) * sizeof(*ids));
+    uint64_t *seqs = malloc((node->ncoll + 1) * sizeof(*seqs));
+    if (!ids || !seqs)
+        abort();
+    for (size_t i = 0; i < node->ncoll; i++) {
+        ids[i] = node->coll[i].id;
+        seqs[i] = node->coll[i].ck_acked;
+    }
+    Renkei__SplitterAck a = RENKEI__SPLITTER_ACK__INIT;
+    a.final = node->done && (node->final_acked || !node->ack);
+    a.n_collector_ids = a.n_seqs = node->ncoll;
+    a.collector_ids = ids;
+    a.seqs = seqs;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_SPLITTER_ACK;
+    env.splitter_ack = &a;
+    (void)cmn_wire_send(node->cack, &env, ZMQ_DONTWAIT);
+    free(ids);
+    free(seqs);
+    node->next_cack_ns = cmn_mono_ns() + CMN_HEARTBEAT_MS * 1000000ull;
+}
+
+/* Write the checkpoint (right after a round of EpochFlush, or at the start
+ * of a run): collectors, epochs, pipes, counters, what is kept for the
+ * merger; the hold is not in it: its records come again from the
+ * collectors, which keep every batch after s_coll_acked. */
+static void s_ckpt_write(struct spl_node *node)
+{
+    if (!node->cfg.state_dir)
+        return;
+    struct cmn_ckpt c;
+    if (cmn_ckpt_open_write(&c, node->cfg.state_dir, SPL_CKPT_NAME) != 0) {
+        node->checkpoint_errors++;
+        return;
+    }
+    struct spl_ck_head hd = {.layout = SPL_CKPT_LAYOUT, .trackers = node->cfg.tracker_count};
+    memcpy(hd.magic, SPL_CKPT_MAGIC, 8);
+    hd.sizes = s_ck_sizes();
+    struct spl_dedup_stats ds;
+    spl_dedup_stats(node->dedup, &ds);
+    size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
+    struct spl_dedup_pair *pairs = calloc(npairs + 1, sizeof(*pairs));
+    if (!pairs)
+        abort();
+    npairs = spl_dedup_pairs(node->dedup, pairs, npairs);
+    struct spl_ck_state st = {
+        .rel = node->rel,
+        .last_flushed = node->last_flushed,
+        .next_epoch = node->next_epoch,
+        .nended = node->nended,
+        .ncoll = node->ncoll,
+        .npending = node->npending,
+        .nkept = node->nkept,
+        .ndkept = node->ndkept - node->dhead,
+        .npairs = npairs,
+        .rel_any = node->rel_any,
+        .flushed_any = node->flushed_any,
+        .missing_given_up = node->missing_given_up,
+    };
+    node->checkpoints++;
+    cmn_ckpt_put(&c, &hd, sizeof(hd));
+    cmn_ckpt_put(&c, &st, sizeof(st));
+#define X(f) cmn_ckpt_put_u64(&c, node->f);
+    SPL_CKPT_COUNTERS(X)
+#undef X
+    cmn_ckpt_put(&c, &ds, sizeof(ds));
+    cmn_ckpt_put(&c, pairs, npairs * sizeof(*pairs));
+    free(pairs);
+    cmn_ckpt_put(&c, node->pending, node->npending * sizeof(*node->pending));
+    for (size_t i = 0; i < node->ncoll; i++) {
+        struct s_coll *cl = &node->coll[i];
+        cl->ck_acked = s_coll_acked(cl);
+        cmn_ckpt_put(&c, cl, sizeof(*cl));
+        for (size_t k = 0; k < cl->pn; k++)
+            cmn_ckpt_put(&c, &cl->pend[(cl->phead + k) % cl->pcap], sizeof(struct s_pend));
+    }
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        const struct s_pipe *pp = &node->pipes[t];
+        enum spl_keep_kind kind = 0;
+        uint64_t tag = 0;
+        bool last = pp->keep && spl_keep_last(pp->keep, &kind, &tag);
+        uint64_t w[6] = {pp->seq, pp->batches_sent, pp->records_sent, last, kind, tag};
+        cmn_ckpt_put(&c, w, sizeof(w));
+    }
+    for (size_t i = 0; i < node->nkept; i++) {
+        cmn_ckpt_put_u64(&c, node->kept[i].len);
+        cmn_ckpt_put(&c, node->kept[i].data, node->kept[i].len);
+    }
+    for (size_t i = node->dhead; i < node->ndkept; i++) {
+        uint64_t w[2] = {node->dkept[i].seq, node->dkept[i].len};
+        cmn_ckpt_put(&c, w, sizeof(w));
+        cmn_ckpt_put(&c, node->dkept[i].data, node->dkept[i].len);
+    }
+    if (cmn_ckpt_close_write(&c) != 0) {
+        node->checkpoints--;
+        node->checkpoint_errors++;
+        return;
+    }
+    node->ck_flushed_any = node->flushed_any;
+    node->ck_flushed = node->last_flushed;
+    s_cack(node);
+}
+
+/* Read bytes of a kept message: a fresh allocation, or NULL (c->err set). */
+static uint8_t *s_ck_blob(struct cmn_ckpt *c, uint64_t len)
+{
+    if (len == 0 || len > (1ull << 31)) {
+        c->err = -EPROTO;
+        return NULL;
+    }
+    uint8_t *d = malloc(len);
+    if (!d || cmn_ckpt_get(c, d, len) != 0) {
+        free(d);
+        c->err = c->err ? c->err : -ENOMEM;
+        return NULL;
+    }
+    return d;
+}
+
+/* Load DIR/splitter.ckpt (cfg.state_dir) into a node being made (before its
+ * sockets). 1: restored; 0: none (a fresh run); -1: unusable (logged: the
+ * run starts afresh, trackers are told to go back to its start). */
+static int s_ckpt_restore(struct spl_node *node)
+{
+    struct cmn_ckpt c;
+    int r = cmn_ckpt_open_read(&c, node->cfg.state_dir, SPL_CKPT_NAME);
+    if (r != 1)
+        return r;
+    struct spl_ck_head hd;
+    struct spl_ck_state st;
+    if (cmn_ckpt_get(&c, &hd, sizeof(hd)) || memcmp(hd.magic, SPL_CKPT_MAGIC, 8) != 0 ||
+        hd.layout != SPL_CKPT_LAYOUT || hd.sizes != s_ck_sizes() ||
+        hd.trackers != node->cfg.tracker_count || cmn_ckpt_get(&c, &st, sizeof(st)) ||
+        st.ncoll > SPL_COLLECTORS_MAX || st.npending > SPL_EPOCHS_MAX || st.npairs > 1u << 20)
+        c.err = c.err ? c.err : -EPROTO;
+#define X(f)                                                                                       \
+    if (!c.err)                                                                                    \
+        (void)cmn_ckpt_get(&c, &node->f, sizeof(node->f));
+    SPL_CKPT_COUNTERS(X)
+#undef X
+    struct spl_dedup_stats ds;
+    struct spl_dedup_pair *pairs = NULL;
+    if (!c.err && cmn_ckpt_get(&c, &ds, sizeof(ds)) == 0 &&
+        (pairs = calloc(st.npairs + 1, sizeof(*pairs))) &&
+        cmn_ckpt_get(&c, pairs, st.npairs * sizeof(*pairs)) == 0 &&
+        cmn_ckpt_get(&c, node->pending, st.npending * sizeof(*node->pending)) == 0) {
+        node->npending = st.npending;
+        node->coll = calloc(st.ncoll + 1, sizeof(*node->coll));
+        node->capcoll = st.ncoll + 1;
+        if (!node->coll)
+            abort();
+        for (size_t i = 0; i < st.ncoll && !c.err; i++) {
+            struct s_coll *cl = &node->coll[i];
+            if (cmn_ckpt_get(&c, cl, sizeof(*cl)) != 0)
+                break;
+            size_t pn = cl->pn;
+            cl->pend = NULL;
+            cl->phead = cl->pn = cl->pcap = 0;
+            cl->src = spl_dedup_source(node->dedup, cl->id);
+            cl->heard_ns = cmn_mono_ns();
+            cl->down = false;
+            cl->retake_upto = cl->last_seq;
+            cl->promise_hold = true;
+            cl->stash = NULL;
+            cl->nstash = cl->capstash = 0;
+            cl->hold_upto = cl->last_seq;
+            cl->old_contig = cl->contig;
+            cl->old_seen = malloc(sizeof(cl->seen));
+            if (!cl->old_seen)
+                abort();
+            memcpy(cl->old_seen, cl->seen, sizeof(cl->seen));
+            /* what the checkpoint holds is had for good; the rest comes again */
+            cl->contig = cl->ck_acked;
+            memset(cl->seen, 0, sizeof(cl->seen));
+            node->ncoll = i + 1;
+            for (size_t k = 0; k < pn && !c.err; k++) {
+                struct s_pend e;
+                if (cmn_ckpt_get(&c, &e, sizeof(e)) == 0)
+                    s_pend_push(cl, e.seq, e.max_ts);
+            }
+        }
+        for (uint32_t t = 0; t < node->cfg.tracker_count && !c.err; t++) {
+            uint64_t w[6];
+            if (cmn_ckpt_get(&c, w, sizeof(w)) == 0) {
+                node->pipes[t].seq = w[0];
+                node->pipes[t].batches_sent = w[1];
+                node->pipes[t].records_sent = w[2];
+                node->pipes[t].ck_last = w[3] != 0;
+                node->pipes[t].ck_kind = (enum spl_keep_kind)w[4];
+                node->pipes[t].ck_tag = w[5];
+            }
+        }
+        for (uint64_t i = 0; i < st.nkept && !c.err; i++) {
+            uint64_t len = 0;
+            uint8_t *d = cmn_ckpt_get(&c, &len, sizeof(len)) == 0 ? s_ck_blob(&c, len) : NULL;
+            if (!d)
+                break;
+            if (node->nkept == node->capkept) {
+                node->capkept = node->capkept ? 2 * node->capkept : 16;
+                node->kept = realloc(node->kept, node->capkept * sizeof(*node->kept));
+                if (!node->kept)
+                    abort();
+            }
+            node->kept[node->nkept++] = (struct s_kept){d, len};
+        }
+        for (uint64_t i = 0; i < st.ndkept && !c.err; i++) {
+            uint64_t w[2] = {0, 0};
+            uint8_t *d = cmn_ckpt_get(&c, w, sizeof(w)) == 0 ? s_ck_blob(&c, w[1]) : NULL;
+            if (!d)
+                break;
+            if (node->ndkept == node->capdkept) {
+                node->capdkept = node->capdkept ? 2 * node->capdkept : 64;
+                node->dkept = realloc(node->dkept, node->capdkept * sizeof(*node->dkept));
+                if (!node->dkept)
+                    abort();
+            }
+            node->dkept[node->ndkept++] = (struct s_dns_kept){d, w[1], w[0]};
+            node->dkept_bytes += w[1];
+        }
+    }
+    int rc = cmn_ckpt_close_read(&c);
+    if (rc == 0 && pairs)
+        spl_dedup_restore_counts(node->dedup, &ds, pairs, st.npairs);
+    free(pairs);
+    if (rc != 0) {
+        CMN_LOG(ERR,
+                "checkpoint %s/%s unusable (%s): starting the run afresh; the trackers go back "
+                "to its start",
+                node->cfg.state_dir, SPL_CKPT_NAME,
+                rc == -EPROTO ? "torn, altered, or of another build or shard map" : strerror(-rc));
+        return -1;
+    }
+    node->rel = st.rel;
+    node->rel_any = st.rel_any;
+    node->retake_ts = st.rel;
+    node->retake_any = st.rel_any;
+    node->last_flushed = node->ck_flushed = st.last_flushed;
+    node->flushed_any = node->ck_flushed_any = st.flushed_any;
+    node->next_epoch = st.next_epoch;
+    node->nended = st.nended;
+    node->missing_given_up = st.missing_given_up;
+    return 1;
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -1429,12 +1967,104 @@ static void s_tracker_acks(struct spl_node *node)
                     p->replayed_inc = a->incarnation;
                     s_replay(node, t, a);
                 }
-            } else if (a->any_epoch) {
+            } else if (a->any_epoch && node->ck_flushed_any) {
+                /* never past the newest checkpoint: a splitter restarting
+                 * from it replays from there */
+                spl_keep_release(p->keep,
+                                 a->epoch < node->ck_flushed ? a->epoch : node->ck_flushed);
+            } else if (a->any_epoch && !node->cfg.state_dir) {
                 spl_keep_release(p->keep, a->epoch);
             }
             cmn_wire_free(&env);
         }
     }
+}
+
+/* An unusable checkpoint: what s_ckpt_restore put in the node goes. */
+static void s_ckpt_forget(struct spl_node *node)
+{
+#define X(f) node->f = 0;
+    SPL_CKPT_COUNTERS(X)
+#undef X
+    for (size_t i = 0; i < node->ncoll; i++) {
+        free(node->coll[i].pend);
+        free(node->coll[i].old_seen);
+    }
+    node->ncoll = 0;
+    node->npending = 0;
+    for (size_t i = 0; i < node->nkept; i++)
+        free(node->kept[i].data);
+    node->nkept = 0;
+    for (size_t i = node->dhead; i < node->ndkept; i++)
+        free(node->dkept[i].data);
+    node->dhead = node->ndkept = node->dkept_bytes = 0;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        node->pipes[t].seq = node->pipes[t].batches_sent = node->pipes[t].records_sent = 0;
+}
+
+/* DnsNames numbers the process before may have given after its checkpoint
+ * (up to the merger's dns_seq_max, or SPL_DNS_FILL_BLIND more without an
+ * Ack) get empty messages, so the merger's count of contiguous numbers goes
+ * on; names come again from the collectors. */
+static void s_dns_fill(struct spl_node *node)
+{
+    uint64_t upto = node->dns_seq + SPL_DNS_FILL_BLIND;
+    uint64_t until = cmn_mono_ns() + SPL_DNS_FILL_WAIT_MS * 1000000ull;
+    bool heard = false;
+    while (!heard && cmn_mono_ns() < until) {
+        zmq_pollitem_t it = {.socket = node->ack, .events = ZMQ_POLLIN};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        int err = 0;
+        Renkei__Envelope *env = cmn_wire_recv(node->ack, ZMQ_DONTWAIT, &err);
+        if (env && env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
+            heard = true;
+            upto = env->ack->dns_seq_max;
+            if (env->ack->dns_seq)
+                s_dns_release(node, env->ack->dns_seq);
+        }
+        cmn_wire_free(&env);
+    }
+    if (!heard)
+        CMN_LOG(WARN,
+                "no Ack from the merger within %d ms: %d DNS name numbers skipped with "
+                "empty messages",
+                SPL_DNS_FILL_WAIT_MS, SPL_DNS_FILL_BLIND);
+    Renkei__DnsNames d = RENKEI__DNS_NAMES__INIT;
+    d.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_DNS_NAMES;
+    env.dns_names = &d;
+    while (node->dns_seq < upto)
+        s_forward_dns(node, &env);
+}
+
+/* Resume a run from the checkpoint (or, unusable, from its start): Hello to
+ * the merger, every tracker told to go back to the checkpoint's epoch (it
+ * then asks for the rest of its pipe: s_tracker_acks), what is kept for the
+ * merger sent again, the collectors told what the checkpoint holds (they
+ * send the rest again on their own, their connection being new). */
+static int s_restart(struct spl_node *node)
+{
+    CMN_LOG(NOTICE,
+            "resuming the run %s checkpoint %s/%s (last epoch flushed: %s%" PRIu64
+            ", %zu collectors): trackers go back to it, collectors send again what came after",
+            node->restored ? "from" : "from the start: no usable", node->cfg.state_dir,
+            SPL_CKPT_NAME, node->flushed_any ? "" : "none, ", node->last_flushed, node->ncoll);
+    if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
+                            node->cfg.tracker_count) < 0)
+        return -EIO;
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (cmn_wire_send_hello_rollback(node->pipes[t].sock, node->cfg.listen, node->flushed_any,
+                                         node->last_flushed) < 0)
+            return -EIO;
+    for (size_t i = node->dhead; i < node->ndkept; i++)
+        if (cmn_wire_send_bytes(node->merger, node->dkept[i].data, node->dkept[i].len, 0) == 0)
+            node->messages_resent++;
+    if (node->ack)
+        s_dns_fill(node);
+    s_cack(node);
+    return 0;
 }
 
 static int s_start(struct spl_node *node)
@@ -1516,6 +2146,11 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     node->pipes = calloc(cfg->tracker_count, sizeof(*node->pipes));
     if (!node->pending || !node->pipes)
         abort();
+    /* a checkpoint left by a splitter that died mid-run (cfg.state_dir) */
+    int resume = cfg->state_dir ? s_ckpt_restore(node) : 0;
+    if (resume < 0)
+        s_ckpt_forget(node);
+    node->restored = resume == 1;
     node->pull = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PULL, cfg->listen, true, 0, hwm);
     if (!node->pull)
         goto err_map;
@@ -1558,17 +2193,25 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             char name[48];
             snprintf(name, sizeof(name), "tracker-%" PRIu32 ".keep", t);
             struct s_pipe *p = &node->pipes[t];
-            p->keep = spl_keep_open(cfg->spill_dir ? cfg->spill_dir : ".", name,
-                                    cfg->spill_max_bytes ? cfg->spill_max_bytes : 4ull << 30);
+            const char *dir = cfg->spill_dir ? cfg->spill_dir : ".";
+            uint64_t max = cfg->spill_max_bytes ? cfg->spill_max_bytes : 4ull << 30;
+            p->keep = resume ? spl_keep_resume(dir, name, max, node->restored && p->ck_last,
+                                               p->ck_kind, p->ck_tag)
+                             : spl_keep_open(dir, name, max);
             p->tack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->tracker_acks[t], false, 0, 100);
             if (!p->keep || !p->tack || zmq_setsockopt(p->tack, ZMQ_SUBSCRIBE, "", 0) != 0)
                 goto err_pipes;
         }
     }
-    if (s_start(node) < 0) {
+    if (cfg->ack_listen &&
+        !(node->cack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUB, cfg->ack_listen, true, 0, 100)))
+        goto err_pipes;
+    if (resume ? s_restart(node) < 0 : s_start(node) < 0) {
         CMN_LOG(ERR, "cannot send hello / shard maps");
         goto err_pipes;
     }
+    if (!resume)
+        s_ckpt_write(node); /* the run's start: a crash from here on resumes from it */
     node->next_stats_ns =
         cfg->stats_interval ? cmn_mono_ns() + cfg->stats_interval * 1000000000ull : UINT64_MAX;
     node->start_ns = cmn_mono_ns();
@@ -1586,6 +2229,8 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     return node;
 
 err_pipes:
+    if (node->cack)
+        zmq_close(node->cack);
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
         spl_spill_close(&node->pipes[t].spill);
         spl_keep_close(&node->pipes[t].keep);
@@ -1643,6 +2288,17 @@ void spl_node_destroy(struct spl_node **nodep)
         zmq_close(node->mmon);
     if (node->ack)
         zmq_close(node->ack);
+    if (node->cack)
+        zmq_close(node->cack);
+    if (node->done && node->cfg.state_dir) /* the run ended: nothing to resume */
+        cmn_ckpt_remove(node->cfg.state_dir, SPL_CKPT_NAME);
+    for (size_t i = 0; i < node->ncoll; i++) {
+        free(node->coll[i].pend);
+        free(node->coll[i].old_seen);
+        for (size_t k = 0; k < node->coll[i].nstash; k++)
+            free(node->coll[i].stash[k].r);
+        free(node->coll[i].stash);
+    }
     for (size_t i = 0; i < node->nkept; i++)
         free(node->kept[i].data);
     free(node->kept);
@@ -1815,6 +2471,8 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     s_heartbeat(node, now);
     s_pipe_events(node);
     s_tracker_acks(node);
+    if (node->cack && now >= node->next_cack_ns)
+        s_cack(node);
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
         if (node->pipes[t].spilling)
             s_spill_drain(node, t);
@@ -1885,6 +2543,10 @@ int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
         if (rc == 1) {
             s_spill_finish(node, stop);
             s_wait_final_ack(node, stop);
+            for (int i = 0; node->cack && i < 5; i++) { /* the collectors may leave now */
+                s_cack(node);
+                zmq_poll(NULL, 0, 100);
+            }
             return 0;
         }
         if (rc < 0) {

@@ -126,6 +126,11 @@ struct spl_config {
                                     spill_dir, spl_keep.h, at most spill_max_bytes) until its
                                     checkpoint holds it; a tracker restarted from its checkpoint
                                     is sent the rest again; NULL: none */
+    const char *state_dir;           /* checkpoint DIR/splitter.ckpt after every round of EpochFlush
+                                        and resume from it after a crash (needs tracker_acks,
+                                        merger_ack); NULL: none */
+    const char *ack_listen;          /* PUB bound here: SplitterAck to the collectors (what the
+                                        checkpoint holds of each); NULL: none */
 };
 
 #define SPL_SPILL_AFTER_MS 1000 /* spill_dir: a pipe this long unwritable starts spilling */

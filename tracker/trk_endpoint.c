@@ -13,7 +13,7 @@
 
 #include "cmn_ip.h"
 #include "cmn_log.h"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_endpoint.h"
 #include "trk_hset.h"
 #include "trk_key.h"
@@ -332,28 +332,28 @@ void trk_endpoints_reset(struct trk_endpoints *t)
     t->drops = 0;
 }
 
-void trk_endpoints_save(const struct trk_endpoints *t, struct trk_ckpt *c)
+void trk_endpoints_save(const struct trk_endpoints *t, struct cmn_ckpt *c)
 {
     (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
-    trk_ckpt_put_u64(c, t->n);
-    trk_ckpt_put_u64(c, t->drops);
-    trk_ckpt_put(c, t->ep, t->n * sizeof(*t->ep));
+    cmn_ckpt_put_u64(c, t->n);
+    cmn_ckpt_put_u64(c, t->drops);
+    cmn_ckpt_put(c, t->ep, t->n * sizeof(*t->ep));
     trk_hset_save(t->index, c);
     trk_hset_save(t->peers, c);
     trk_hset_save(t->ports, c);
     trk_hset_save(t->sessions, c);
 }
 
-int trk_endpoints_load(struct trk_endpoints *t, struct trk_ckpt *c)
+int trk_endpoints_load(struct trk_endpoints *t, struct cmn_ckpt *c)
 {
-    uint64_t n = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
     uint64_t drops = 0;
-    if (trk_ckpt_get(c, &drops, sizeof(drops)) || t->n)
+    if (cmn_ckpt_get(c, &drops, sizeof(drops)) || t->n)
         return c->err ? c->err : (c->err = -EPROTO);
     while (t->cap < n)
         if (s_grow_arrays(t) != 0)
             return c->err = -ENOSPC;
-    if (trk_ckpt_get(c, t->ep, n * sizeof(*t->ep)))
+    if (cmn_ckpt_get(c, t->ep, n * sizeof(*t->ep)))
         return c->err;
     if (n)
         memset(t->changed, 0, n);

@@ -76,12 +76,12 @@ uint64_t trk_endpoints_drops(const struct trk_endpoints *t);
 /* Forget everything (new stream). */
 void trk_endpoints_reset(struct trk_endpoints *t);
 
-struct trk_ckpt;
+struct cmn_ckpt;
 
-/* Checkpoint (trk_ckpt.h) of every endpoint and set, right after a
+/* Checkpoint (cmn_ckpt.h) of every endpoint and set, right after a
  * trk_endpoints_flush; load into a new, empty table made with the same seed.
  * 0, or -errno / -EPROTO (the table is then to be discarded). */
-void trk_endpoints_save(const struct trk_endpoints *t, struct trk_ckpt *c);
-int trk_endpoints_load(struct trk_endpoints *t, struct trk_ckpt *c);
+void trk_endpoints_save(const struct trk_endpoints *t, struct cmn_ckpt *c);
+int trk_endpoints_load(struct trk_endpoints *t, struct cmn_ckpt *c);
 
 #endif /* TRK_ENDPOINT_H */

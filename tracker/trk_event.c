@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cmn_log.h"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_event.h"
 #include "trk_hset.h"
 #include "trk_key.h"
@@ -474,30 +474,30 @@ void trk_events_reset(struct trk_events *t)
     t->drops = 0;
 }
 
-void trk_events_save(const struct trk_events *t, struct trk_ckpt *c)
+void trk_events_save(const struct trk_events *t, struct cmn_ckpt *c)
 {
     (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
-    trk_ckpt_put_u64(c, t->n);
-    trk_ckpt_put_u64(c, t->nslot);
-    trk_ckpt_put_u64(c, t->nprobe);
-    trk_ckpt_put_u64(c, t->drops);
-    trk_ckpt_put(c, t->ev, t->n * sizeof(*t->ev));
-    trk_ckpt_put(c, t->syns, t->n * sizeof(*t->syns));
-    trk_ckpt_put(c, t->slot, t->nslot * sizeof(*t->slot));
-    trk_ckpt_put(c, t->probe, t->nprobe * sizeof(*t->probe));
+    cmn_ckpt_put_u64(c, t->n);
+    cmn_ckpt_put_u64(c, t->nslot);
+    cmn_ckpt_put_u64(c, t->nprobe);
+    cmn_ckpt_put_u64(c, t->drops);
+    cmn_ckpt_put(c, t->ev, t->n * sizeof(*t->ev));
+    cmn_ckpt_put(c, t->syns, t->n * sizeof(*t->syns));
+    cmn_ckpt_put(c, t->slot, t->nslot * sizeof(*t->slot));
+    cmn_ckpt_put(c, t->probe, t->nprobe * sizeof(*t->probe));
     const struct trk_hset *sets[] = {t->floods,  t->scans, t->stealth,
                                      t->sources, t->ports, t->sess};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         trk_hset_save(sets[i], c);
 }
 
-int trk_events_load(struct trk_events *t, struct trk_ckpt *c)
+int trk_events_load(struct trk_events *t, struct cmn_ckpt *c)
 {
-    uint64_t n = trk_ckpt_get_count(c, UINT32_MAX);
-    uint64_t nslot = trk_ckpt_get_count(c, UINT32_MAX);
-    uint64_t nprobe = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
+    uint64_t nslot = cmn_ckpt_get_count(c, UINT32_MAX);
+    uint64_t nprobe = cmn_ckpt_get_count(c, UINT32_MAX);
     uint64_t drops = 0;
-    if (trk_ckpt_get(c, &drops, sizeof(drops)) || t->n || t->nslot || t->nprobe)
+    if (cmn_ckpt_get(c, &drops, sizeof(drops)) || t->n || t->nslot || t->nprobe)
         return c->err ? c->err : (c->err = -EPROTO);
     while (t->cap < n)
         if (s_grow_rows(t) != 0)
@@ -508,10 +508,10 @@ int trk_events_load(struct trk_events *t, struct trk_ckpt *c)
     while (t->cap_probe < nprobe)
         if (s_grow(t, (void **)&t->probe, &t->cap_probe, t->cap_probe, sizeof(*t->probe)) != 0)
             return c->err = -ENOSPC;
-    if (trk_ckpt_get(c, t->ev, n * sizeof(*t->ev)) ||
-        trk_ckpt_get(c, t->syns, n * sizeof(*t->syns)) ||
-        trk_ckpt_get(c, t->slot, nslot * sizeof(*t->slot)) ||
-        trk_ckpt_get(c, t->probe, nprobe * sizeof(*t->probe)))
+    if (cmn_ckpt_get(c, t->ev, n * sizeof(*t->ev)) ||
+        cmn_ckpt_get(c, t->syns, n * sizeof(*t->syns)) ||
+        cmn_ckpt_get(c, t->slot, nslot * sizeof(*t->slot)) ||
+        cmn_ckpt_get(c, t->probe, nprobe * sizeof(*t->probe)))
         return c->err;
     if (n)
         memset(t->changed, 0, n);

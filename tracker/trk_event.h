@@ -85,12 +85,12 @@ uint64_t trk_events_drops(const struct trk_events *t);
 /* Forget everything (new stream). */
 void trk_events_reset(struct trk_events *t);
 
-struct trk_ckpt;
+struct cmn_ckpt;
 
-/* Checkpoint (trk_ckpt.h) of every row, counter slot, probe session and set,
+/* Checkpoint (cmn_ckpt.h) of every row, counter slot, probe session and set,
  * right after a trk_events_flush; load into a new, empty detector made with
  * the same seed. 0, or -errno / -EPROTO (then to be discarded). */
-void trk_events_save(const struct trk_events *t, struct trk_ckpt *c);
-int trk_events_load(struct trk_events *t, struct trk_ckpt *c);
+void trk_events_save(const struct trk_events *t, struct cmn_ckpt *c);
+int trk_events_load(struct trk_events *t, struct cmn_ckpt *c);
 
 #endif /* TRK_EVENT_H */

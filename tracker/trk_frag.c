@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cmn_log.h"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_frag.h"
 #include "trk_key.h"
 
@@ -122,12 +122,12 @@ void trk_frag_reset(struct trk_frag *f)
     memset(f->slot, 0, TRK_FRAG_SLOTS * sizeof(struct slot));
 }
 
-void trk_frag_save(const struct trk_frag *f, struct trk_ckpt *c)
+void trk_frag_save(const struct trk_frag *f, struct cmn_ckpt *c)
 {
-    trk_ckpt_put(c, f->slot, TRK_FRAG_SLOTS * sizeof(struct slot));
+    cmn_ckpt_put(c, f->slot, TRK_FRAG_SLOTS * sizeof(struct slot));
 }
 
-int trk_frag_load(struct trk_frag *f, struct trk_ckpt *c)
+int trk_frag_load(struct trk_frag *f, struct cmn_ckpt *c)
 {
-    return trk_ckpt_get(c, f->slot, TRK_FRAG_SLOTS * sizeof(struct slot));
+    return cmn_ckpt_get(c, f->slot, TRK_FRAG_SLOTS * sizeof(struct slot));
 }

@@ -45,11 +45,11 @@ size_t trk_frag_apply(struct trk_frag *f, struct cmn_record *recs, size_t n);
 /* Forget everything (new stream). */
 void trk_frag_reset(struct trk_frag *f);
 
-struct trk_ckpt;
+struct cmn_ckpt;
 
-/* Checkpoint (trk_ckpt.h) of the table; load into one made with the same
+/* Checkpoint (cmn_ckpt.h) of the table; load into one made with the same
  * seed. 0, or -errno / -EPROTO. */
-void trk_frag_save(const struct trk_frag *f, struct trk_ckpt *c);
-int trk_frag_load(struct trk_frag *f, struct trk_ckpt *c);
+void trk_frag_save(const struct trk_frag *f, struct cmn_ckpt *c);
+int trk_frag_load(struct trk_frag *f, struct cmn_ckpt *c);
 
 #endif /* TRK_FRAG_H */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_hset.h"
 
 #define HSET_MIN_SLOTS 16u
@@ -171,30 +171,30 @@ void trk_hset_clear(struct trk_hset *s)
         abort(); /* we just gave back more than this: only out of memory gets here */
 }
 
-void trk_hset_save(const struct trk_hset *s, struct trk_ckpt *c)
+void trk_hset_save(const struct trk_hset *s, struct cmn_ckpt *c)
 {
-    trk_ckpt_put_u64(c, s->key_len);
-    trk_ckpt_put_u64(c, s->count);
+    cmn_ckpt_put_u64(c, s->key_len);
+    cmn_ckpt_put_u64(c, s->count);
     for (size_t i = 0; i <= s->mask; i++) {
         if (!s->slots[i].tag)
             continue;
-        trk_ckpt_put(c, s->keys + i * s->key_len, s->key_len);
-        trk_ckpt_put(c, &s->hashes[i], sizeof(s->hashes[i]));
-        trk_ckpt_put(c, &s->slots[i].val, sizeof(s->slots[i].val));
+        cmn_ckpt_put(c, s->keys + i * s->key_len, s->key_len);
+        cmn_ckpt_put(c, &s->hashes[i], sizeof(s->hashes[i]));
+        cmn_ckpt_put(c, &s->slots[i].val, sizeof(s->slots[i].val));
     }
 }
 
-int trk_hset_load(struct trk_hset *s, struct trk_ckpt *c)
+int trk_hset_load(struct trk_hset *s, struct cmn_ckpt *c)
 {
-    if (trk_ckpt_get_count(c, TRK_HSET_KEY_MAX) != s->key_len || s->count)
+    if (cmn_ckpt_get_count(c, TRK_HSET_KEY_MAX) != s->key_len || s->count)
         return c->err ? c->err : (c->err = -EPROTO);
-    uint64_t n = trk_ckpt_get_count(c, UINT32_MAX);
+    uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
     uint8_t key[TRK_HSET_KEY_MAX];
     for (uint64_t i = 0; i < n && !c->err; i++) {
         uint64_t h;
         uint32_t v;
-        if (trk_ckpt_get(c, key, s->key_len) || trk_ckpt_get(c, &h, sizeof(h)) ||
-            trk_ckpt_get(c, &v, sizeof(v)))
+        if (cmn_ckpt_get(c, key, s->key_len) || cmn_ckpt_get(c, &h, sizeof(h)) ||
+            cmn_ckpt_get(c, &v, sizeof(v)))
             break;
         int rc = trk_hset_insert(s, key, h, &v);
         if (rc != 1)

@@ -43,11 +43,11 @@ size_t trk_hset_count(const struct trk_hset *s);
 /* Remove everything, keep the smallest allocation. */
 void trk_hset_clear(struct trk_hset *s);
 
-struct trk_ckpt;
+struct cmn_ckpt;
 
 /* Write every (key, hash, value) to a checkpoint; read them back into an
- * empty map of the same key length (trk_ckpt.h). 0 or -errno / -EPROTO. */
-void trk_hset_save(const struct trk_hset *s, struct trk_ckpt *c);
-int trk_hset_load(struct trk_hset *s, struct trk_ckpt *c);
+ * empty map of the same key length (cmn_ckpt.h). 0 or -errno / -EPROTO. */
+void trk_hset_save(const struct trk_hset *s, struct cmn_ckpt *c);
+int trk_hset_load(struct trk_hset *s, struct cmn_ckpt *c);
 
 #endif /* TRK_HSET_H */

@@ -20,7 +20,7 @@
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_endpoint.h"
 #include "trk_event.h"
 #include "trk_frag.h"
@@ -185,7 +185,26 @@ static uint64_t s_ck_sizes(void)
            (uint64_t)sizeof(struct cmn_event_rec) << 48;
 }
 
-static int s_ckpt_restore(struct trk_node *n, struct trk_ckpt *c);
+static int s_ckpt_restore(struct trk_node *n, struct cmn_ckpt *c);
+
+/* Open checkpoint `name` and read its header: 1 (open, header valid), 0
+ * (none), -1 (not this tracker's or this build's, or torn: logged, closed). */
+static int s_ckpt_open(struct trk_node *n, const char *name, struct cmn_ckpt *ck,
+                       struct ck_head *hd)
+{
+    int have = cmn_ckpt_open_read(ck, n->state_dir, name);
+    if (have == 1 &&
+        (cmn_ckpt_get(ck, hd, sizeof(*hd)) != 0 || memcmp(hd->magic, TRK_CKPT_MAGIC, 8) != 0 ||
+         hd->layout != TRK_CKPT_LAYOUT || hd->id != n->id || hd->sizes != s_ck_sizes())) {
+        CMN_LOG(ERR,
+                "checkpoint %s/%s is not this tracker's or this build's (or torn): starting "
+                "empty, asking the splitter for its whole pipe",
+                n->state_dir, name);
+        (void)cmn_ckpt_close_read(ck);
+        have = -1;
+    }
+    return have;
+}
 
 struct trk_node *trk_node_new(const struct trk_node_config *cfg)
 {
@@ -216,19 +235,9 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     snprintf(n->ckpt_name, sizeof(n->ckpt_name), "tracker-%u.ckpt", n->id);
     n->incarnation = cmn_now_ns();
     /* a checkpoint left by a process that died: its seed makes the tables */
-    struct trk_ckpt ck;
+    struct cmn_ckpt ck;
     struct ck_head hd;
-    int have = n->state_dir ? trk_ckpt_open_read(&ck, n->state_dir, n->ckpt_name) : 0;
-    if (have == 1 &&
-        (trk_ckpt_get(&ck, &hd, sizeof(hd)) != 0 || memcmp(hd.magic, TRK_CKPT_MAGIC, 8) != 0 ||
-         hd.layout != TRK_CKPT_LAYOUT || hd.id != n->id || hd.sizes != s_ck_sizes())) {
-        CMN_LOG(ERR,
-                "checkpoint %s/%s is not this tracker's or this build's (or torn): starting "
-                "empty, asking the splitter for its whole pipe",
-                n->state_dir, n->ckpt_name);
-        (void)trk_ckpt_close_read(&ck);
-        have = -1;
-    }
+    int have = n->state_dir ? s_ckpt_open(n, n->ckpt_name, &ck, &hd) : 0;
     uint64_t seed = have == 1 ? hd.seed : cfg->seed ? cfg->seed : trk_key_random_seed();
     n->seed = seed;
     struct trk_table_config tc = {
@@ -497,8 +506,8 @@ static void s_ckpt_write(struct trk_node *n)
 {
     if (!n->state_dir)
         return;
-    struct trk_ckpt c;
-    if (trk_ckpt_open_write(&c, n->state_dir, n->ckpt_name) != 0) {
+    struct cmn_ckpt c;
+    if (cmn_ckpt_open_write(&c, n->state_dir, n->ckpt_name) != 0) {
         n->c.checkpoint_errors++;
         return;
     }
@@ -519,27 +528,27 @@ static void s_ckpt_write(struct trk_node *n)
         .warned_nomap = n->warned_nomap,
         .ck_any_epoch = any,
     };
-    trk_ckpt_put(&c, &hd, sizeof(hd));
-    trk_ckpt_put(&c, &st, sizeof(st));
+    cmn_ckpt_put(&c, &hd, sizeof(hd));
+    cmn_ckpt_put(&c, &st, sizeof(st));
     n->c.checkpoints++; /* counted in the file as written */
-    trk_ckpt_put(&c, &n->c, sizeof(n->c));
+    cmn_ckpt_put(&c, &n->c, sizeof(n->c));
     size_t nr = 0;
     const struct cmn_shard_range *r = n->map ? cmn_shard_ranges(n->map, &nr) : NULL;
-    trk_ckpt_put_u64(&c, n->map ? cmn_shard_trackers(n->map) : 0);
-    trk_ckpt_put_u64(&c, nr);
-    trk_ckpt_put(&c, r, nr * sizeof(*r));
+    cmn_ckpt_put_u64(&c, n->map ? cmn_shard_trackers(n->map) : 0);
+    cmn_ckpt_put_u64(&c, nr);
+    cmn_ckpt_put(&c, r, nr * sizeof(*r));
     trk_table_save(n->table, &c);
     trk_endpoints_save(n->eps, &c);
     trk_events_save(n->evs, &c);
     trk_frag_save(n->frag, &c);
-    trk_ckpt_put_u64(&c, n->nkept);
+    cmn_ckpt_put_u64(&c, n->nkept);
     for (size_t i = 0; i < n->nkept; i++) {
         const struct kept_msg *m = &n->kept[i];
         uint64_t w[4] = {m->seq, m->epoch, m->final, m->len};
-        trk_ckpt_put(&c, w, sizeof(w));
-        trk_ckpt_put(&c, m->data, m->len);
+        cmn_ckpt_put(&c, w, sizeof(w));
+        cmn_ckpt_put(&c, m->data, m->len);
     }
-    if (trk_ckpt_close_write(&c) != 0) {
+    if (cmn_ckpt_close_write(&c) != 0) {
         n->c.checkpoints--;
         n->c.checkpoint_errors++;
         return;
@@ -553,34 +562,34 @@ static void s_ckpt_write(struct trk_node *n)
 
 /* The rest of a checkpoint whose header was read: 0, or the tables are
  * emptied again (logged) and -EPROTO / -errno. */
-static int s_ckpt_restore(struct trk_node *n, struct trk_ckpt *c)
+static int s_ckpt_restore(struct trk_node *n, struct cmn_ckpt *c)
 {
     struct ck_state st;
     struct node_counters cnt;
     uint64_t trackers = 0, nr = 0;
     void *ranges = NULL;
-    if (trk_ckpt_get(c, &st, sizeof(st)) == 0 && trk_ckpt_get(c, &cnt, sizeof(cnt)) == 0) {
-        trackers = trk_ckpt_get_count(c, 4096);
-        nr = trk_ckpt_get_count(c, 1u << 20);
+    if (cmn_ckpt_get(c, &st, sizeof(st)) == 0 && cmn_ckpt_get(c, &cnt, sizeof(cnt)) == 0) {
+        trackers = cmn_ckpt_get_count(c, 4096);
+        nr = cmn_ckpt_get_count(c, 1u << 20);
     }
     if (!c->err && nr && !(ranges = malloc(nr * sizeof(struct cmn_shard_range))))
         c->err = -ENOMEM;
-    if (!c->err && trk_ckpt_get(c, ranges, nr * sizeof(struct cmn_shard_range)) == 0 && trackers &&
+    if (!c->err && cmn_ckpt_get(c, ranges, nr * sizeof(struct cmn_shard_range)) == 0 && trackers &&
         !(n->map = cmn_shard_map_decode((uint32_t)trackers, ranges,
                                         nr * sizeof(struct cmn_shard_range))))
         c->err = -EPROTO;
     free(ranges);
     if (!c->err && trk_table_load(n->table, c) == 0 && trk_endpoints_load(n->eps, c) == 0 &&
         trk_events_load(n->evs, c) == 0 && trk_frag_load(n->frag, c) == 0) {
-        uint64_t nk = trk_ckpt_get_count(c, UINT32_MAX);
+        uint64_t nk = cmn_ckpt_get_count(c, UINT32_MAX);
         for (uint64_t i = 0; i < nk && !c->err; i++) {
             uint64_t w[4];
-            if (trk_ckpt_get(c, w, sizeof(w)) != 0 || w[3] == 0 || w[3] > (1ull << 31)) {
+            if (cmn_ckpt_get(c, w, sizeof(w)) != 0 || w[3] == 0 || w[3] > (1ull << 31)) {
                 c->err = c->err ? c->err : -EPROTO;
                 break;
             }
             uint8_t *d = malloc(w[3]);
-            if (!d || trk_ckpt_get(c, d, w[3]) != 0) {
+            if (!d || cmn_ckpt_get(c, d, w[3]) != 0) {
                 free(d);
                 c->err = c->err ? c->err : -ENOMEM;
                 break;
@@ -588,7 +597,7 @@ static int s_ckpt_restore(struct trk_node *n, struct trk_ckpt *c)
             s_keep(n, d, w[3], w[0], w[1], w[2] != 0);
         }
     }
-    int rc = trk_ckpt_close_read(c);
+    int rc = cmn_ckpt_close_read(c);
     if (rc != 0) {
         CMN_LOG(ERR,
                 "checkpoint %s/%s unusable (%s): starting empty, asking the splitter for its "
@@ -884,10 +893,98 @@ static void s_on_flush(struct trk_node *n, const Renkei__EpochFlush *f)
     s_ckpt_write(n); /* the epoch's results are sent: the pipe up to here is in it */
 }
 
+/* Hello to the merger. Restarted from a checkpoint (awaiting): what the
+ * process before sent after the checkpoint is void, and what the checkpoint
+ * kept for the merger goes again. 0 or -errno. */
+static int s_hello_merger(struct trk_node *n)
+{
+    int rc = n->awaiting ? cmn_wire_send_hello_restarted(n->push, RENKEI__NODE_KIND__NODE_TRACKER,
+                                                         n->id, n->listen, n->result_seq + 1)
+                         : cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id,
+                                               n->listen, 0);
+    for (size_t i = 0; rc == 0 && n->awaiting && i < n->nkept && !n->stop; i++)
+        if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
+            n->c.messages_resent++;
+    s_tack(n);
+    return rc;
+}
+
+/* The epoch a checkpoint file holds (0 when readable). */
+static int s_ckpt_epoch(struct trk_node *n, const char *name, bool *any, uint64_t *epoch)
+{
+    struct cmn_ckpt ck;
+    struct ck_head hd;
+    struct ck_state st = {0};
+    if (s_ckpt_open(n, name, &ck, &hd) != 1)
+        return -1;
+    int rc = hd.seed == n->seed && cmn_ckpt_get(&ck, &st, sizeof(st)) == 0 ? 0 : -1;
+    (void)cmn_ckpt_close_read(&ck); /* not read to its end: its checksum is not checked here */
+    *any = st.ck_any_epoch;
+    *epoch = st.ck_epoch;
+    return rc;
+}
+
+/* The splitter restarted from its checkpoint of epoch `epoch` (any: some
+ * epoch): go back to the newest checkpoint at or before it (the one before
+ * the newest is kept for this), then await the replay as a restarted
+ * tracker does. */
+static void s_rollback(struct trk_node *n, bool want_any, uint64_t want)
+{
+    if (!n->state_dir) {
+        n->c.protocol_errors++;
+        CMN_LOG(WARN, "the splitter restarted and asks this tracker to go back to its checkpoint, "
+                      "but it keeps none (state_dir): what it sends again counts twice");
+        return;
+    }
+    char prev[sizeof(n->ckpt_name) + 8];
+    snprintf(prev, sizeof(prev), "%s.prev", n->ckpt_name);
+    const char *names[2] = {n->ckpt_name, prev}, *pick = NULL;
+    for (int i = 0; i < 2 && !pick; i++) {
+        bool any;
+        uint64_t ep;
+        if (s_ckpt_epoch(n, names[i], &any, &ep) == 0 && (!any || (want_any && ep <= want)))
+            pick = names[i];
+    }
+    s_reset(n);
+    for (size_t i = 0; i < n->nkept; i++)
+        free(n->kept[i].data);
+    n->nkept = 0;
+    n->kept_bytes = 0;
+    struct cmn_ckpt ck;
+    struct ck_head hd;
+    if (pick && s_ckpt_open(n, pick, &ck, &hd) == 1 && s_ckpt_restore(n, &ck) == 0) {
+        CMN_LOG(NOTICE,
+                "the splitter restarted: back to checkpoint %s (epoch %s%" PRIu64
+                ", batch seq %" PRIu64 "), waiting for it to send the rest again",
+                pick, n->ck_any_epoch ? "" : "none, ", n->ck_epoch, n->ck_seq);
+        char a[600], b[600]; /* the newer one is void now: the older takes its place */
+        snprintf(a, sizeof(a), "%s/%s", n->state_dir, prev);
+        snprintf(b, sizeof(b), "%s/%s", n->state_dir, n->ckpt_name);
+        if (pick == names[1] && rename(a, b) != 0)
+            CMN_LOG(WARN, "checkpoint %s: rename: %s", a, strerror(errno));
+    } else {
+        CMN_LOG(WARN,
+                "the splitter restarted: no checkpoint of this tracker at or before its epoch: "
+                "starting empty, asking for its whole pipe");
+        cmn_ckpt_remove(n->state_dir, n->ckpt_name);
+    }
+    n->awaiting = true;
+    n->ck_written = true;
+    n->incarnation = cmn_now_ns();
+    n->await_until = cmn_mono_ns() + TRK_AWAIT_REPLAY_S * 1000000000ull;
+    if (s_hello_merger(n) != 0)
+        n->c.send_errors++;
+}
+
 /* The splitter's Hello{restarted}: its keep log follows, from batch seq
- * resume_seq. Anything else from the splitter in a Hello is unexpected. */
+ * resume_seq; Hello{rollback}: it restarted itself. Anything else from the
+ * splitter in a Hello is unexpected. */
 static void s_on_splitter_hello(struct trk_node *n, const Renkei__Hello *h)
 {
+    if (h->kind == RENKEI__NODE_KIND__NODE_SPLITTER && h->rollback) {
+        s_rollback(n, h->rollback_any, h->rollback_epoch);
+        return;
+    }
     if (h->kind != RENKEI__NODE_KIND__NODE_SPLITTER || !h->restarted) {
         n->c.unexpected_messages++;
         return;
@@ -1031,7 +1128,7 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
         return false;
     }
     if (n->state_dir) { /* the stream is whole: nothing to resume from */
-        trk_ckpt_remove(n->state_dir, n->ckpt_name);
+        cmn_ckpt_remove(n->state_dir, n->ckpt_name);
         n->ck_written = n->ck_any_epoch = false;
         n->ck_seq = n->ck_epoch = 0;
     }
@@ -1151,20 +1248,10 @@ static void s_stats_line(struct trk_node *n, uint64_t mono)
 
 int trk_node_run(struct trk_node *n)
 {
-    /* restarted: what the dead process sent after its checkpoint is void;
-     * what the checkpoint kept for the merger goes again */
-    int hrc = n->awaiting ? cmn_wire_send_hello_restarted(n->push, RENKEI__NODE_KIND__NODE_TRACKER,
-                                                          n->id, n->listen, n->result_seq + 1)
-                          : cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id,
-                                                n->listen, 0);
-    if (hrc != 0) {
+    if (s_hello_merger(n) != 0) {
         CMN_LOG(ERR, "cannot send Hello to %s", n->merger);
         return CMN_EXIT_ERROR;
     }
-    for (size_t i = 0; n->awaiting && i < n->nkept && !n->stop; i++)
-        if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
-            n->c.messages_resent++;
-    s_tack(n);
     /* Received batches are fresh 256 KiB allocations (ZeroMQ's I/O thread):
      * keep freed ones mapped so each batch does not fault its pages in again. */
     cmn_wire_keep_buffers();

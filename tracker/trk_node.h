@@ -14,7 +14,7 @@
  * Checkpoints (cfg.state_dir, cfg.ack_listen; docs/OPERATIONS.md "A tracker
  * killed"): right after each epoch's results are sent, the tables, counters,
  * sequence numbers, shard map and what is kept for the merger go to the
- * checkpoint file (trk_ckpt.h), and a TrackerAck says so to the splitter,
+ * checkpoint file (cmn_ckpt.h), and a TrackerAck says so to the splitter,
  * which keeps the pipe from there on. A tracker that starts and finds a
  * checkpoint loads it, tells the merger (Hello restarted: results from the
  * checkpoint's next seq on are void and come again), and drops what the

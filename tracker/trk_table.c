@@ -29,7 +29,7 @@
 #endif
 
 #include "cmn_log.h"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 #include "trk_hset.h"
 #include "trk_table.h"
 
@@ -1054,36 +1054,36 @@ void trk_table_get_stats(const struct trk_table *t, struct trk_table_stats *out)
     *out = t->st;
 }
 
-void trk_table_save(const struct trk_table *t, struct trk_ckpt *c)
+void trk_table_save(const struct trk_table *t, struct cmn_ckpt *c)
 {
     (void)CMN_NEVER(t->st.dirty != 0 || t->nspill != 0); /* only right after a flush */
-    trk_ckpt_put(c, &t->st, sizeof(t->st));
-    trk_ckpt_put_u64(c, t->now);
+    cmn_ckpt_put(c, &t->st, sizeof(t->st));
+    cmn_ckpt_put_u64(c, t->now);
     for (uint32_t i = 0; i < t->rows; i++) {
         const struct sess *e = s_row(t, i);
         if (!(e->state & SS_LIVE))
             continue;
-        trk_ckpt_put(c, e, sizeof(*e));
+        cmn_ckpt_put(c, e, sizeof(*e));
         if (e->state & SS_WIDE)
-            trk_ckpt_put(c, s_wide(t, e->a4), sizeof(struct wide));
+            cmn_ckpt_put(c, s_wide(t, e->a4), sizeof(struct wide));
     }
 }
 
-int trk_table_load(struct trk_table *t, struct trk_ckpt *c)
+int trk_table_load(struct trk_table *t, struct cmn_ckpt *c)
 {
     struct trk_table_stats st;
-    if (t->st.live || trk_ckpt_get(c, &st, sizeof(st)) || trk_ckpt_get(c, &t->now, sizeof(t->now)))
+    if (t->st.live || cmn_ckpt_get(c, &st, sizeof(st)) || cmn_ckpt_get(c, &t->now, sizeof(t->now)))
         return c->err ? c->err : (c->err = -EPROTO);
     if (st.live > MAX_ROWS || st.dirty)
         return c->err = -EPROTO;
     for (uint64_t k = 0; k < st.live; k++) {
         struct sess row;
         struct wide w;
-        if (trk_ckpt_get(c, &row, sizeof(row)))
+        if (cmn_ckpt_get(c, &row, sizeof(row)))
             return c->err;
         if ((row.state & ~(SS_LIVE | SS_WIDE)) || !(row.state & SS_LIVE))
             return c->err = -EPROTO;
-        if ((row.state & SS_WIDE) && trk_ckpt_get(c, &w, sizeof(w)))
+        if ((row.state & SS_WIDE) && cmn_ckpt_get(c, &w, sizeof(w)))
             return c->err;
         if (t->st.live + 1 > (uint64_t)(t->bmask + 1) * BKT_FILL && s_grow_index(t) != 0)
             return c->err = -ENOSPC;

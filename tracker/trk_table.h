@@ -114,13 +114,13 @@ uint64_t trk_table_now(const struct trk_table *t);
 
 void trk_table_get_stats(const struct trk_table *t, struct trk_table_stats *out /* OUT */);
 
-struct trk_ckpt;
+struct cmn_ckpt;
 
-/* Checkpoint (trk_ckpt.h) of every row, right after a trk_table_flush (no
+/* Checkpoint (cmn_ckpt.h) of every row, right after a trk_table_flush (no
  * deltas pending: rows hold key, flags, opener and times only), with the
  * counters and the newest time. Load into a new, empty table made with the
  * same seed: 0, or -errno / -EPROTO (the table is then to be discarded). */
-void trk_table_save(const struct trk_table *t, struct trk_ckpt *c);
-int trk_table_load(struct trk_table *t, struct trk_ckpt *c);
+void trk_table_save(const struct trk_table *t, struct cmn_ckpt *c);
+int trk_table_load(struct trk_table *t, struct cmn_ckpt *c);
 
 #endif /* TRK_TABLE_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * test_trk_ckpt: a tracker that dies after a checkpoint and a new one that
+ * test_cmn_ckpt: a tracker that dies after a checkpoint and a new one that
  * resumes from it report exactly what one tracker that never died reports.
  * The message sequence (as the splitter sends it: ShardMap, batches, epoch
  * flushes, end of stream) mixes what every table holds across the

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
- * trk_ckpt: see trk_ckpt.h. The checksum chains cmn_hash_bytes over each
+ * cmn_ckpt: see cmn_ckpt.h. The checksum chains cmn_hash_bytes over each
  * piece as written, so reader and writer agree however the pieces are cut
  * as long as they are cut the same way (each module reads what it wrote). */
 #define CMN_LOG_TAG "checkpoint"
-#include "trk_ckpt.h"
+#include "cmn_ckpt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 
 #define CKPT_SEED 0x72656e6b6569636bull /* "renkeick" */
 
-static int s_paths(struct trk_ckpt *c, const char *dir, const char *name)
+static int s_paths(struct cmn_ckpt *c, const char *dir, const char *name)
 {
     memset(c, 0, sizeof(*c));
     c->sum = CKPT_SEED;
@@ -28,7 +28,7 @@ static int s_paths(struct trk_ckpt *c, const char *dir, const char *name)
     return 0;
 }
 
-int trk_ckpt_open_write(struct trk_ckpt *c, const char *dir, const char *name)
+int cmn_ckpt_open_write(struct cmn_ckpt *c, const char *dir, const char *name)
 {
     int rc = s_paths(c, dir, name);
     if (rc)
@@ -45,12 +45,12 @@ int trk_ckpt_open_write(struct trk_ckpt *c, const char *dir, const char *name)
     return 0;
 }
 
-static void s_sum(struct trk_ckpt *c, const void *p, size_t n)
+static void s_sum(struct cmn_ckpt *c, const void *p, size_t n)
 {
     c->sum = cmn_hash_mix(c->sum ^ cmn_hash_bytes(p, n, c->sum), CMN_HASH_K1) ^ n;
 }
 
-void trk_ckpt_put(struct trk_ckpt *c, const void *p, size_t n)
+void cmn_ckpt_put(struct cmn_ckpt *c, const void *p, size_t n)
 {
     if (c->err || n == 0)
         return;
@@ -59,7 +59,7 @@ void trk_ckpt_put(struct trk_ckpt *c, const void *p, size_t n)
         c->err = -(errno ? errno : EIO);
 }
 
-int trk_ckpt_get(struct trk_ckpt *c, void *p, size_t n)
+int cmn_ckpt_get(struct cmn_ckpt *c, void *p, size_t n)
 {
     if (c->err)
         return c->err;
@@ -73,7 +73,7 @@ int trk_ckpt_get(struct trk_ckpt *c, void *p, size_t n)
     return 0;
 }
 
-int trk_ckpt_close_write(struct trk_ckpt *c)
+int cmn_ckpt_close_write(struct cmn_ckpt *c)
 {
     if (!c->f)
         return c->err ? c->err : -EBADF;
@@ -87,6 +87,10 @@ int trk_ckpt_close_write(struct trk_ckpt *c)
     if (fclose(c->f) != 0 && !c->err)
         c->err = -errno;
     c->f = NULL;
+    char prev[sizeof(c->path) + 8];
+    snprintf(prev, sizeof(prev), "%s.prev", c->path);
+    if (!c->err && rename(c->path, prev) != 0 && errno != ENOENT)
+        c->err = -errno;
     if (!c->err && rename(c->tmp, c->path) != 0)
         c->err = -errno;
     if (c->err) {
@@ -109,7 +113,7 @@ int trk_ckpt_close_write(struct trk_ckpt *c)
     return 0;
 }
 
-int trk_ckpt_open_read(struct trk_ckpt *c, const char *dir, const char *name)
+int cmn_ckpt_open_read(struct cmn_ckpt *c, const char *dir, const char *name)
 {
     int rc = s_paths(c, dir, name);
     if (rc)
@@ -126,7 +130,7 @@ int trk_ckpt_open_read(struct trk_ckpt *c, const char *dir, const char *name)
     return 1;
 }
 
-int trk_ckpt_close_read(struct trk_ckpt *c)
+int cmn_ckpt_close_read(struct cmn_ckpt *c)
 {
     if (!c->f)
         return c->err ? c->err : -EBADF;
@@ -140,10 +144,12 @@ int trk_ckpt_close_read(struct trk_ckpt *c)
     return c->err;
 }
 
-void trk_ckpt_remove(const char *dir, const char *name)
+void cmn_ckpt_remove(const char *dir, const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (unlink(path) != 0 && errno != ENOENT)
-        CMN_LOG(WARN, "checkpoint %s: remove: %s", path, strerror(errno));
+    char path[600];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s%s", dir, name, i ? ".prev" : "");
+        if (unlink(path) != 0 && errno != ENOENT)
+            CMN_LOG(WARN, "checkpoint %s: remove: %s", path, strerror(errno));
+    }
 }
