@@ -206,14 +206,15 @@ struct spl_node {
 
 /* The counters a checkpoint carries (the node's own; collector and pipe
  * totals travel in their structs). */
+// clang-format off
 #define SPL_CKPT_COUNTERS(X)                                                                       \
-    X(records_forwarded)                                                                           \
-    X(malformed_messages) X(unexpected_messages) X(impostor_messages) X(shard_maps_resent)         \
-        X(records_late) X(epochs_flushed) X(epochs_untracked) X(batches_reordered)                 \
-            X(collector_resumes) X(batches_duplicate) X(records_duplicate) X(send_errors)          \
-                X(records_send_failed) X(dns_messages) X(dns_names) X(tracker_replays)             \
-                    X(messages_replayed) X(spilled) X(unspilled) X(messages_resent) X(dns_unkept)  \
-                        X(dns_seq) X(checkpoints) X(checkpoint_errors) X(records_retaken)
+    X(records_forwarded) X(malformed_messages) X(unexpected_messages) X(impostor_messages)      \
+    X(shard_maps_resent) X(records_late) X(epochs_flushed) X(epochs_untracked)                  \
+    X(batches_reordered) X(collector_resumes) X(batches_duplicate) X(records_duplicate)          \
+    X(send_errors) X(records_send_failed) X(dns_messages) X(dns_names) X(tracker_replays)        \
+    X(messages_replayed) X(spilled) X(unspilled) X(messages_resent) X(dns_unkept) X(dns_seq)     \
+    X(checkpoints) X(checkpoint_errors) X(records_retaken)
+// clang-format on
 
 /* ---- sending ---------------------------------------------------------------- */
 
