@@ -10,6 +10,7 @@
 #define CMN_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Open `path` for reading if it is a regular file. Returns the stream, or
@@ -26,5 +27,11 @@ int cmn_file_check(const char *path, const char *what, char *err /* OUT */, size
  * set when cmn_file_open refuses it, when it is larger (EFBIG) or unreadable. */
 char *cmn_file_read(const char *path, const char *what, size_t max, size_t *len /* OUT */,
                     char *err /* OUT */, size_t errlen);
+
+/* pread / pwrite of exactly n bytes at `off`, retrying short and
+ * interrupted calls: 0, or -1 with errno set (0 at the end of the file for
+ * a read: EIO). */
+int cmn_file_pread_all(int fd, void *buf, size_t n, uint64_t off);
+int cmn_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
 #endif /* CMN_FILE_H */

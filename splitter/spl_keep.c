@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmn_file.h"
 #include "cmn_log.h"
 #include "cmn_wire.h"
 
@@ -65,8 +66,6 @@ struct spl_keep *spl_keep_open(const char *dir, const char *name, uint64_t max_b
     return k;
 }
 
-static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off);
-
 struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max_bytes, bool last,
                                  enum spl_keep_kind want_kind, uint64_t want_tag)
 {
@@ -86,7 +85,7 @@ struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max
     size_t cut = SIZE_MAX; /* entries kept: through the last (want_kind, want_tag) */
     while (off + 4 <= size) {
         uint8_t hdr[4];
-        if (s_pread_all(k->fd, hdr, 4, off) != 0)
+        if (cmn_file_pread_all(k->fd, hdr, 4, off) != 0)
             break;
         size_t len =
             (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
@@ -99,7 +98,7 @@ struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max
             k->buf = b;
             k->bufcap = len;
         }
-        if (s_pread_all(k->fd, k->buf, len, off + 4) != 0)
+        if (cmn_file_pread_all(k->fd, k->buf, len, off + 4) != 0)
             break;
         struct cmn_wire_msg m;
         if (cmn_wire_decode_msg(k->buf, len, &m) != 0)
@@ -152,32 +151,6 @@ void spl_keep_close(struct spl_keep **kp)
     *kp = NULL;
 }
 
-static int s_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w, off += (uint64_t)w;
-    }
-    return 0;
-}
-
-static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r, n -= (size_t)r, off += (uint64_t)r;
-    }
-    return 0;
-}
-
 bool spl_keep_last(const struct spl_keep *k, enum spl_keep_kind *kind, uint64_t *tag)
 {
     if (k->n == k->head)
@@ -228,7 +201,8 @@ static void s_compact(struct spl_keep *k)
     uint64_t done = 0;
     while (fd >= 0 && b && done < live) {
         size_t step = live - done < (1u << 20) ? (size_t)(live - done) : (1u << 20);
-        if (s_pread_all(k->fd, b, step, dead + done) || s_pwrite_all(fd, b, step, done))
+        if (cmn_file_pread_all(k->fd, b, step, dead + done) ||
+            cmn_file_pwrite_all(fd, b, step, done))
             break;
         done += step;
     }
@@ -284,7 +258,8 @@ int spl_keep_append(struct spl_keep *k, const uint8_t *data, size_t len, enum sp
     }
     uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
                       (uint8_t)(len >> 24)};
-    if (s_pwrite_all(k->fd, hdr, 4, k->wr) != 0 || s_pwrite_all(k->fd, data, len, k->wr + 4) != 0) {
+    if (cmn_file_pwrite_all(k->fd, hdr, 4, k->wr) != 0 ||
+        cmn_file_pwrite_all(k->fd, data, len, k->wr + 4) != 0) {
         CMN_LOG(ERR, "keep log %s: write: %s", k->path, strerror(errno));
         return -EIO;
     }
@@ -335,7 +310,7 @@ int spl_keep_get(struct spl_keep *k, size_t i, const uint8_t **data, size_t *len
         k->buf = b;
         k->bufcap = e->len;
     }
-    if (s_pread_all(k->fd, k->buf, e->len, e->off + 4) != 0) {
+    if (cmn_file_pread_all(k->fd, k->buf, e->len, e->off + 4) != 0) {
         CMN_LOG(ERR, "keep log %s: read at offset %llu failed", k->path,
                 (unsigned long long)e->off);
         return -EIO;

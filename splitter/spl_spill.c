@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmn_file.h"
 #include "cmn_log.h"
 
 struct spl_spill {
@@ -66,39 +67,14 @@ void spl_spill_close(struct spl_spill **sp)
     *sp = NULL;
 }
 
-static int s_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w, off += (uint64_t)w;
-    }
-    return 0;
-}
-
-static int s_pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r, n -= (size_t)r, off += (uint64_t)r;
-    }
-    return 0;
-}
-
 int spl_spill_push(struct spl_spill *s, const uint8_t *data, size_t len)
 {
     if (len == 0 || len > UINT32_MAX - 1 || s->wr + 4 + len > s->max_bytes)
         return -ENOSPC;
     uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
                       (uint8_t)(len >> 24)};
-    if (s_pwrite_all(s->fd, hdr, 4, s->wr) != 0 || s_pwrite_all(s->fd, data, len, s->wr + 4) != 0) {
+    if (cmn_file_pwrite_all(s->fd, hdr, 4, s->wr) != 0 ||
+        cmn_file_pwrite_all(s->fd, data, len, s->wr + 4) != 0) {
         CMN_LOG(ERR, "spill file %s: write: %s", s->path, strerror(errno));
         return -EIO;
     }
@@ -113,7 +89,7 @@ int spl_spill_peek(struct spl_spill *s, const uint8_t **data, size_t *len)
         return 0;
     if (!s->peeked) {
         uint8_t hdr[4];
-        if (s_pread_all(s->fd, hdr, 4, s->rd) != 0)
+        if (cmn_file_pread_all(s->fd, hdr, 4, s->rd) != 0)
             goto fail;
         size_t n =
             (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
@@ -126,7 +102,7 @@ int spl_spill_peek(struct spl_spill *s, const uint8_t **data, size_t *len)
             s->buf = b;
             s->cap = n;
         }
-        if (s_pread_all(s->fd, s->buf, n, s->rd + 4) != 0)
+        if (cmn_file_pread_all(s->fd, s->buf, n, s->rd + 4) != 0)
             goto fail;
         s->peeked = 4 + n;
     }

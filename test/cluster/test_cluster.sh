@@ -228,6 +228,30 @@ clean_run() {
         bad "$RUN: records_lost is $(meta records_lost) ($(meta records_lost_where))"
 }
 
+# kill_mid_run RUN NAME HOST DAEMON SECTION PAUSE: the cluster with both
+# captures playing; after 2 committed epochs (and PAUSE s more) NAME is
+# killed with kill -9 and started again 1 s later; the run then ends
+# ($committed: epochs committed before the kill)
+kill_mid_run() {
+    local RUN=$1 R1 R2
+    run_cluster "$RUN" 1
+    in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/$RUN-replay1.log" 2>&1 &
+    R1=$!
+    in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/$RUN-replay2.log" 2>&1 &
+    R2=$!
+    for _ in $(seq 200); do
+        [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
+        sleep 0.1
+    done
+    committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+    sleep "$6"
+    kill -9 "$(pidof_ "$RUN-$2")"
+    sleep 1
+    start "$RUN-$2" "$3" "$4" "$5"
+    wait $R1 $R2 || bad "$RUN: tcpreplay failed"
+    end_run "$RUN"
+}
+
 # ==== run 1: static, with strangers and the reporter ====
 run_cluster r1 2
 X() { in_ns x "$TBIN/rk_forge" "$@"; }
@@ -303,21 +327,7 @@ else
 fi
 
 # ==== run 2: the merger killed mid-run and started again ====
-run_cluster r2 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r2-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r2-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
-committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
-kill -9 "$(pidof_ r2-merger)"
-sleep 1
-start r2-merger merge renkei-merger merger
-wait $R1 $R2 || bad "r2: tcpreplay failed"
-end_run r2
+kill_mid_run r2 merger merge renkei-merger merger 0
 grep -q "resuming the run a stopped merger left" "$TMP/r2-merger.log" &&
     ok "r2: the merger, killed after $committed committed epochs, resumed its run" ||
     bad "r2: the restarted merger did not resume (committed before the kill: $committed)"
@@ -360,22 +370,7 @@ else
 fi
 
 # ==== run 5: tracker 1 killed mid-run and started again ====
-run_cluster r5 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r5-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r5-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
-committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
-sleep 0.5 # mid-epoch: the dead process has sent part of the next one
-kill -9 "$(pidof_ r5-trk1)"
-sleep 1
-start r5-trk1 trk1 renkei-tracker tracker.1
-wait $R1 $R2 || bad "r5: tcpreplay failed"
-end_run r5
+kill_mid_run r5 trk1 trk1 renkei-tracker tracker.1 0.5 # mid-epoch: part of the next one sent
 grep -q "resuming from checkpoint" "$TMP/r5-trk1.log" &&
     grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-splitter.log" &&
     grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-merger.log" &&
@@ -388,22 +383,7 @@ same_as_analyze r5 "tracker killed mid-run and started again"
 clean_run r5
 
 # ==== run 6: the splitter killed mid-run and started again ====
-run_cluster r6 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r6-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r6-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
-committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
-sleep 0.5 # mid-epoch: records held, out-batches in flight
-kill -9 "$(pidof_ r6-splitter)"
-sleep 1
-start r6-splitter split renkei-splitter splitter
-wait $R1 $R2 || bad "r6: tcpreplay failed"
-end_run r6
+kill_mid_run r6 splitter split renkei-splitter splitter 0.5 # mid-epoch: records held
 grep -q "resuming the run from checkpoint" "$TMP/r6-splitter.log" &&
     [ "$(grep -c "the splitter restarted: back to checkpoint" "$TMP"/r6-trk[012].log | awk -F: '{s += $2} END {print s}')" = 3 ] &&
     [ "$(grep -c "splitter .* connected again: sending again" "$TMP"/r6-col[12].log | awk -F: '{s += $2} END {print s}')" = 2 ] &&

@@ -375,7 +375,8 @@ TEST(ckpt_torn_or_foreign_refused)
     snprintf(path1, sizeof(path1), "%s/tracker-1.ckpt", dir);
     FAIL_IF(link(path, path1) != 0);
     struct seen s = {0};
-    s_drain(out, &s);
+    s_drain(out, &s); /* what tracker 0 sent: not looked at */
+    s_free(&s);
     memset(&s, 0, sizeof(s));
     n = s_node(ctx, dir, 1);
     FAIL_IF_NOT(n);
@@ -390,6 +391,7 @@ TEST(ckpt_torn_or_foreign_refused)
     FAIL_IF_NOT(s.results > 0 && s.records_received == total && s.before_replay == nm);
     FAIL_IF(access(path1, F_OK) == 0);
     s_free(&s);
+    memset(&s, 0, sizeof(s));
     /* torn: cut the file short; the tracker starts empty and awaits the
      * whole pipe (everything from seq 1 counts once) */
     FILE *f = fopen(path, "r+");
