@@ -1236,7 +1236,8 @@ static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
         struct cmn_record *r = malloc(n ? n * sizeof(*r) : 1);
         if (!r)
             abort();
-        memcpy(r, recs, n * sizeof(*r));
+        if (n)
+            memcpy(r, recs, n * sizeof(*r));
         size_t i = c->nstash++; /* sorted by seq */
         while (i > 0 && c->stash[i - 1].seq > seq) {
             c->stash[i] = c->stash[i - 1];
@@ -1254,8 +1255,10 @@ static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
         free(c->stash[k].r);
         k++;
     }
-    memmove(c->stash, c->stash + k, (c->nstash - k) * sizeof(*c->stash));
-    c->nstash -= k;
+    if (k) {
+        memmove(c->stash, c->stash + k, (c->nstash - k) * sizeof(*c->stash));
+        c->nstash -= k;
+    }
 }
 
 static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
@@ -1394,7 +1397,8 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         struct cmn_record *copy = malloc(n ? (size_t)n * sizeof(*copy) : 1); /* aligned */
         if (!copy)
             abort();
-        memcpy(copy, recs, (size_t)n * sizeof(*copy));
+        if (n)
+            memcpy(copy, recs, (size_t)n * sizeof(*copy));
         s_hold_push(node, c, b->seq, copy, (size_t)n);
         free(copy);
     } else {

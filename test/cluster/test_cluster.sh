@@ -472,5 +472,11 @@ late=$(stat_of merger results_late)
     ok "r4: the run ends partial, not complete, and says why ($(meta records_lost_where | cut -c1-60))" ||
     bad "r4: run_state $(meta run_state) after epochs committed without tracker 2"
 
+# a sanitizer build's daemons: an error stops the daemon (UBSan does not
+# recover), which the cases above see only as a run that does not end
+san=$(grep -l "runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$TMP"/*.log 2>/dev/null || true)
+[ -z "$san" ] && ok "no daemon reported a sanitizer error" ||
+    bad "sanitizer errors in: $(echo $san | xargs -n1 basename | tr '\n' ' ')"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

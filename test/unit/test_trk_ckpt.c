@@ -262,9 +262,15 @@ static void s_free(struct seen *s)
 
 static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
 {
+    /* each node its own inproc names: a closed socket's endpoint is freed
+     * by ZeroMQ's reaper thread, later */
+    static int k;
+    char in[32], ack[32];
+    snprintf(in, sizeof(in), "inproc://ck-in-%d", k);
+    snprintf(ack, sizeof(ack), "inproc://ck-ack-%d", k++);
     struct trk_node_config cfg = {
         .id = id,
-        .listen = "inproc://ck-in",
+        .listen = in,
         .merger = "inproc://ck-out",
         .memcap_bytes = 256u << 20,
         .session_timeout_ns = 120 * SEC,
@@ -272,7 +278,7 @@ static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
         .result_max_bytes = 4096,
         .zmq_ctx = ctx,
         .state_dir = dir,
-        .ack_listen = dir ? "inproc://ck-ack" : NULL,
+        .ack_listen = dir ? ack : NULL,
     };
     return trk_node_new(&cfg);
 }
