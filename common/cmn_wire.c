@@ -841,63 +841,66 @@ int cmn_wire_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, con
     return cmn_wire_send_hello_resume(sock, kind, node_id, name, tracker_count, 0);
 }
 
-static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
-                        uint32_t tracker_count, uint64_t resume_seq, int replay);
+/* A Hello of (kind, node_id, name) with this process's version and pid;
+ * the caller sets the rest. */
+static void s_hello_init(Renkei__Hello *h, Renkei__NodeKind kind, uint32_t node_id,
+                         const char *name)
+{
+    renkei__hello__init(h);
+    h->kind = kind;
+    h->node_id = node_id;
+    h->version = (char *)(uintptr_t)RENKEI_VERSION;
+    h->pid = (uint32_t)getpid();
+    h->name = (char *)(uintptr_t)(name ? name : "");
+}
 
-#define S_HELLO_RESTARTED 2 /* s_send_hello's replay: replay and restarted */
+static int s_hello_send(void *sock, Renkei__Hello *h)
+{
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
+    env.hello = h;
+    return cmn_wire_send(sock, &env, 0);
+}
 
 int cmn_wire_send_hello_restarted(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                   const char *name, uint64_t resume_seq)
 {
-    return s_send_hello(sock, kind, node_id, name, 0, resume_seq, S_HELLO_RESTARTED);
+    Renkei__Hello h;
+    s_hello_init(&h, kind, node_id, name);
+    h.resume_seq = resume_seq;
+    h.replay = h.restarted = true;
+    return s_hello_send(sock, &h);
 }
 
 int cmn_wire_send_hello_replay(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq)
 {
-    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, 1);
+    Renkei__Hello h;
+    s_hello_init(&h, kind, node_id, name);
+    h.tracker_count = tracker_count;
+    h.resume_seq = resume_seq;
+    h.replay = true;
+    return s_hello_send(sock, &h);
 }
 
 int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_id,
                                const char *name, uint32_t tracker_count, uint64_t resume_seq)
 {
-    return s_send_hello(sock, kind, node_id, name, tracker_count, resume_seq, 0);
-}
-
-static int s_send_hello(void *sock, Renkei__NodeKind kind, uint32_t node_id, const char *name,
-                        uint32_t tracker_count, uint64_t resume_seq, int replay)
-{
-    Renkei__Hello h = RENKEI__HELLO__INIT;
-    h.kind = kind;
-    h.node_id = node_id;
-    h.version = (char *)(uintptr_t)RENKEI_VERSION;
-    h.pid = (uint32_t)getpid();
-    h.name = (char *)(uintptr_t)(name ? name : "");
+    Renkei__Hello h;
+    s_hello_init(&h, kind, node_id, name);
     h.tracker_count = tracker_count;
     h.resume_seq = resume_seq;
-    h.replay = replay != 0;
-    h.restarted = replay == S_HELLO_RESTARTED;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    return cmn_wire_send(sock, &env, 0);
+    return s_hello_send(sock, &h);
 }
 
 int cmn_wire_send_hello_rollback(void *sock, const char *name, bool any, uint64_t epoch)
 {
-    Renkei__Hello h = RENKEI__HELLO__INIT;
-    h.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-    h.version = (char *)(uintptr_t)RENKEI_VERSION;
-    h.pid = (uint32_t)getpid();
-    h.name = (char *)(uintptr_t)(name ? name : "");
-    h.replay = true;
-    h.rollback = true;
+    Renkei__Hello h;
+    s_hello_init(&h, RENKEI__NODE_KIND__NODE_SPLITTER, 0, name);
+    h.replay = h.rollback = true;
     h.rollback_any = any;
     h.rollback_epoch = epoch;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    return cmn_wire_send(sock, &env, 0);
+    return s_hello_send(sock, &h);
 }
 
 uint64_t cmn_wire_stat(const Renkei__Stats *s, const char *name, uint64_t def)

@@ -150,7 +150,6 @@ struct trk_node {
     bool ck_any_epoch;    /* it holds a flushed epoch: */
     uint64_t ck_epoch;    /*   the last one */
     uint64_t ck_seq;      /* and the last batch seq it holds */
-    bool restored;        /* started from a checkpoint (the merger is told so) */
     bool awaiting;        /* restarted: dropping what comes until the splitter's replay */
     uint64_t await_until; /* monotonic ns when awaiting gives up */
     uint64_t dup_upto;    /* in a replay: batches up to this seq were taken before */
@@ -303,7 +302,6 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     if (n->ack_listen && !(n->tack = cmn_zmq_open(n->ctx, ZMQ_PUB, n->ack_listen, true, 0, 100)))
         goto err;
     if (have == 1 && s_ckpt_restore(n, &ck) == 0) {
-        n->restored = true;
         CMN_LOG(NOTICE,
                 "resuming from checkpoint %s/%s: epoch %s%" PRIu64 ", batch seq %" PRIu64
                 ", %zu messages kept for the merger; waiting for the splitter to send the rest "

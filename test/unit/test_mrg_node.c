@@ -319,16 +319,23 @@ TEST(stop_and_bad_config)
     PASS;
 }
 
-/* mrg_node_handle without sockets: bytes of a TrackerResult{tid, epoch}. */
-static uint8_t *s_pack_result(uint32_t tid, uint64_t epoch, size_t *len)
+/* mrg_node_handle bytes of a numbered TrackerResult chunk with sessions. */
+static uint8_t *s_pack_seq(uint32_t tid, uint64_t epoch, uint64_t seq, uint32_t chunk,
+                           uint32_t chunks, const struct cmn_session_rec *ss, size_t ns,
+                           size_t *len)
 {
     Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
     r.tracker_id = tid;
     r.epoch = epoch;
+    r.seq = seq;
     r.layout = CMN_LAYOUT_VERSION;
     r.epoch_ns = 60 * NS;
-    r.chunks = 1;
-    r.session_size = sizeof(struct cmn_session_rec);
+    r.chunk = chunk;
+    r.chunks = chunks;
+    r.session_count = (uint32_t)ns;
+    r.session_size = sizeof(*ss);
+    r.sessions.len = ns * sizeof(*ss);
+    r.sessions.data = (uint8_t *)(uintptr_t)ss;
     r.endpoint_size = sizeof(struct cmn_endpoint_rec);
     r.event_size = sizeof(struct cmn_event_rec);
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
@@ -339,6 +346,12 @@ static uint8_t *s_pack_result(uint32_t tid, uint64_t epoch, size_t *len)
     uint8_t *b = malloc(*len);
     renkei__envelope__pack(&env, b);
     return b;
+}
+
+/* mrg_node_handle without sockets: bytes of a TrackerResult{tid, epoch}. */
+static uint8_t *s_pack_result(uint32_t tid, uint64_t epoch, size_t *len)
+{
+    return s_pack_seq(tid, epoch, 0, 0, 1, NULL, 0, len);
 }
 
 /* One tracker of two sends results for ever new epochs, the other nothing:
@@ -537,35 +550,6 @@ TEST(dns_names_once_in_any_order)
                        " AND counter = 'dns_messages_duplicate'") == 2);
     tu_db_rm(p);
     PASS;
-}
-
-/* mrg_node_handle bytes of a numbered TrackerResult chunk with sessions. */
-static uint8_t *s_pack_seq(uint32_t tid, uint64_t epoch, uint64_t seq, uint32_t chunk,
-                           uint32_t chunks, const struct cmn_session_rec *ss, size_t ns,
-                           size_t *len)
-{
-    Renkei__TrackerResult r = RENKEI__TRACKER_RESULT__INIT;
-    r.tracker_id = tid;
-    r.epoch = epoch;
-    r.seq = seq;
-    r.layout = CMN_LAYOUT_VERSION;
-    r.epoch_ns = 60 * NS;
-    r.chunk = chunk;
-    r.chunks = chunks;
-    r.session_count = (uint32_t)ns;
-    r.session_size = sizeof(*ss);
-    r.sessions.len = ns * sizeof(*ss);
-    r.sessions.data = (uint8_t *)(uintptr_t)ss;
-    r.endpoint_size = sizeof(struct cmn_endpoint_rec);
-    r.event_size = sizeof(struct cmn_event_rec);
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.version = CMN_WIRE_VERSION;
-    env.body_case = RENKEI__ENVELOPE__BODY_RESULT;
-    env.result = &r;
-    *len = renkei__envelope__get_packed_size(&env);
-    uint8_t *b = malloc(*len);
-    renkei__envelope__pack(&env, b);
-    return b;
 }
 
 static int s_res(struct mrg_node *n, uint32_t tid, uint64_t epoch, uint64_t seq, uint32_t chunk,
