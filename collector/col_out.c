@@ -503,10 +503,8 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
         char addr[64];
         snprintf(addr, sizeof(addr), "inproc://col-smon-%p", (void *)o);
         o->sack = cmn_zmq_open(o->ctx, ZMQ_SUB, cfg->splitter_ack, false, 0, 100);
-        o->smon = zmq_socket(o->ctx, ZMQ_PAIR);
-        if (!o->sack || zmq_setsockopt(o->sack, ZMQ_SUBSCRIBE, "", 0) != 0 || !o->smon ||
-            zmq_socket_monitor(o->spl, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
-            zmq_connect(o->smon, addr) != 0) {
+        if (!o->sack || zmq_setsockopt(o->sack, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+            !(o->smon = cmn_zmq_monitor(o->ctx, o->spl, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED))) {
             CMN_LOG(ERR, "splitter_ack %s: %s", cfg->splitter_ack, zmq_strerror(zmq_errno()));
             goto err;
         }
@@ -598,17 +596,13 @@ void col_out_destroy(struct col_out **op)
         int zero = 0; /* aborted: do not wait for an absent splitter */
         zmq_setsockopt(o->spl, ZMQ_LINGER, &zero, sizeof(zero));
     }
-    if (o->mrg)
-        zmq_close(o->mrg);
-    if (o->smon)
-        zmq_close(o->smon);
-    if (o->sack)
-        zmq_close(o->sack);
+    cmn_zmq_close(o->mrg);
+    cmn_zmq_close(o->sack);
     for (size_t i = 0; i < o->kn; i++)
         free(o->kept[(o->khead + i) % o->kcap].data);
     free(o->kept);
-    if (o->spl)
-        zmq_close(o->spl);
+    cmn_zmq_close(o->spl); /* before its monitor's PAIR */
+    cmn_zmq_close(o->smon);
     if (o->ctx)
         zmq_ctx_term(o->ctx);
     free(o);

@@ -507,12 +507,13 @@ static void s_monitor_start(void *ctx, void *sock, const char *endpoint)
         abort();
     snprintf(m->endpoint, sizeof(m->endpoint), "%s", endpoint);
     int linger = 0;
-    if (zmq_socket_monitor(sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED) != 0 ||
-        !(m->pair = zmq_socket(ctx, ZMQ_PAIR)) ||
+    /* the PAIR is connected first: an event ZeroMQ cannot deliver leaks */
+    if (!(m->pair = zmq_socket(ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-        zmq_connect(m->pair, addr) != 0) {
+        zmq_connect(m->pair, addr) != 0 ||
+        zmq_socket_monitor(sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED) != 0) {
         CMN_LOG(WARN, "%s: no handshake monitor: %s", endpoint, zmq_strerror(zmq_errno()));
         if (m->pair)
             zmq_close(m->pair);

@@ -53,6 +53,28 @@ void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int lin
     return s;
 }
 
+void *cmn_zmq_monitor(void *ctx, void *sock, const char *addr, int events)
+{
+    int linger = 0;
+    void *m = zmq_socket(ctx, ZMQ_PAIR);
+    if (!m || zmq_setsockopt(m, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(m, addr) != 0 || zmq_socket_monitor(sock, addr, events) != 0) {
+        CMN_LOG(ERR, "connection monitor %s: %s", addr, zmq_strerror(zmq_errno()));
+        if (m)
+            zmq_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+void cmn_zmq_close(void *sock)
+{
+    if (!sock)
+        return;
+    zmq_socket_monitor(sock, NULL, 0);
+    zmq_close(sock);
+}
+
 uint8_t *cmn_wire_pack(Renkei__Envelope *env, size_t *len)
 {
     env->version = CMN_WIRE_VERSION;

@@ -33,6 +33,18 @@ struct cmn_counter {
  * logging the endpoint and zmq error. */
 void *cmn_zmq_open(void *ctx, int type, const char *endpoint, bool bind, int linger_ms, int hwm);
 
+/* Watch `sock` for `events` (ZMQ_EVENT_*): a PAIR socket (linger 0) is
+ * connected to inproc endpoint `addr` before the monitor starts, so no event
+ * finds the PAIR absent. Returns the PAIR (read it with
+ * cmn_wire_monitor_event) or NULL after logging why. */
+void *cmn_zmq_monitor(void *ctx, void *sock, const char *addr, int events);
+
+/* Close a socket (NULL accepted), stopping its monitor first. ZeroMQ keeps
+ * monitoring a closed socket while it lingers and does not free an event it
+ * could not deliver (libzmq 4.3 socket_base_t::monitor_event): stop, then
+ * close the monitored socket before its PAIR. */
+void cmn_zmq_close(void *sock);
+
 /* Pack `env` (its version field is set to CMN_WIRE_VERSION) and send it.
  * `flags` as zmq_msg_send (0 blocks). Returns 0 or -errno (-EAGAIN with ZMQ_DONTWAIT). */
 int cmn_wire_send(void *sock, Renkei__Envelope *env, int flags);

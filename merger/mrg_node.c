@@ -1518,11 +1518,10 @@ void mrg_node_destroy(struct mrg_node **np)
         free(s);
         s = nx;
     }
-    if (n->sock)
-        zmq_close(n->sock);
+    cmn_zmq_close(n->sock);
     if (n->ack) {
         s_ack(n); /* the last word (a final Ack with exit_on_eos) */
-        zmq_close(n->ack);
+        cmn_zmq_close(n->ack);
     }
     if (n->own_ctx && n->ctx)
         zmq_ctx_term(n->ctx);

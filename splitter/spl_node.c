@@ -1876,17 +1876,10 @@ static void s_pipe_monitor(struct spl_node *node, uint32_t t)
 {
     char addr[64];
     snprintf(addr, sizeof(addr), "inproc://renkei-spl-pipe-%p-%u", (void *)node, t);
-    int linger = 0;
-    void *m = NULL;
-    if (zmq_socket_monitor(node->pipes[t].sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
-        !(m = zmq_socket(node->cfg.zmq_ctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(m, ZMQ_LINGER, &linger, sizeof(linger)) != 0 || zmq_connect(m, addr) != 0) {
-        CMN_LOG(WARN, "tracker %u: no connection monitor: %s", t, zmq_strerror(zmq_errno()));
-        if (m)
-            zmq_close(m);
-        return;
-    }
-    node->pipes[t].mon = m;
+    node->pipes[t].mon =
+        cmn_zmq_monitor(node->cfg.zmq_ctx, node->pipes[t].sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    if (!node->pipes[t].mon)
+        CMN_LOG(WARN, "tracker %u: no connection monitor (a restarted tracker gets no map)", t);
 }
 
 /* A tracker that connects again (restarted, or its link came back) gets the
@@ -2166,17 +2159,13 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         char addr[64];
         snprintf(addr, sizeof(addr), "inproc://spl-mmon-%p", (void *)node);
         node->ack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->merger_ack, false, 0, 100);
-        node->mmon = zmq_socket(cfg->zmq_ctx, ZMQ_PAIR);
-        if (!node->ack || zmq_setsockopt(node->ack, ZMQ_SUBSCRIBE, "", 0) != 0 || !node->mmon ||
-            zmq_socket_monitor(node->merger, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
-            zmq_connect(node->mmon, addr) != 0) {
+        if (!node->ack || zmq_setsockopt(node->ack, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+            !(node->mmon = cmn_zmq_monitor(cfg->zmq_ctx, node->merger, addr,
+                                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED))) {
             CMN_LOG(ERR, "merger_ack %s: %s", cfg->merger_ack, zmq_strerror(zmq_errno()));
-            if (node->mmon)
-                zmq_close(node->mmon);
-            if (node->ack)
-                zmq_close(node->ack);
-            node->ack = node->mmon = NULL;
-            zmq_close(node->merger);
+            cmn_zmq_close(node->ack);
+            node->ack = NULL;
+            cmn_zmq_close(node->merger);
             goto err_pull;
         }
     }
@@ -2234,28 +2223,27 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     return node;
 
 err_pipes:
-    if (node->cack)
-        zmq_close(node->cack);
+    cmn_zmq_close(node->cack);
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
         spl_spill_close(&node->pipes[t].spill);
         spl_keep_close(&node->pipes[t].keep);
-        if (node->pipes[t].tack)
-            zmq_close(node->pipes[t].tack);
-        if (node->pipes[t].mon)
-            zmq_close(node->pipes[t].mon);
+        cmn_zmq_close(node->pipes[t].tack);
         if (node->pipes[t].sock) {
             int zero = 0;
             zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &zero, sizeof(zero));
-            zmq_close(node->pipes[t].sock);
+            cmn_zmq_close(node->pipes[t].sock); /* before its monitor's PAIR */
         }
+        cmn_zmq_close(node->pipes[t].mon);
     }
     if (node->merger) {
         int zero = 0;
         zmq_setsockopt(node->merger, ZMQ_LINGER, &zero, sizeof(zero));
-        zmq_close(node->merger);
+        cmn_zmq_close(node->merger);
     }
+    cmn_zmq_close(node->mmon);
+    cmn_zmq_close(node->ack);
 err_pull:
-    zmq_close(node->pull);
+    cmn_zmq_close(node->pull);
 err_map:
     free(node->pipes);
     free(node->pending);
@@ -2282,19 +2270,13 @@ void spl_node_destroy(struct spl_node **nodep)
                     spl_spill_count(node->pipes[t].spill));
         spl_spill_close(&node->pipes[t].spill);
         spl_keep_close(&node->pipes[t].keep);
-        if (node->pipes[t].tack)
-            zmq_close(node->pipes[t].tack);
-        if (node->pipes[t].mon)
-            zmq_close(node->pipes[t].mon);
+        cmn_zmq_close(node->pipes[t].tack);
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
-        zmq_close(node->pipes[t].sock);
+        cmn_zmq_close(node->pipes[t].sock); /* before its monitor's PAIR */
+        cmn_zmq_close(node->pipes[t].mon);
     }
-    if (node->mmon)
-        zmq_close(node->mmon);
-    if (node->ack)
-        zmq_close(node->ack);
-    if (node->cack)
-        zmq_close(node->cack);
+    cmn_zmq_close(node->ack);
+    cmn_zmq_close(node->cack);
     if (node->done && node->cfg.state_dir) /* the run ended: nothing to resume */
         cmn_ckpt_remove(node->cfg.state_dir, SPL_CKPT_NAME);
     for (size_t i = 0; i < node->ncoll; i++) {
@@ -2311,8 +2293,9 @@ void spl_node_destroy(struct spl_node **nodep)
         free(node->dkept[i].data);
     free(node->dkept);
     zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_close(node->merger);
-    zmq_close(node->pull);
+    cmn_zmq_close(node->merger);
+    cmn_zmq_close(node->mmon);
+    cmn_zmq_close(node->pull);
     spl_shard_destroy(&node->shard);
     cmn_wire_pool_destroy(&node->pool); /* buffers still in ZeroMQ free it when released */
     spl_dedup_destroy(&node->dedup);

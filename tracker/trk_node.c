@@ -292,12 +292,8 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
         /* a merger that connects again is a new handshake on the push socket */
         char addr[64];
         snprintf(addr, sizeof(addr), "inproc://trk-mon-%p", (void *)n);
-        n->mon = zmq_socket(n->ctx, ZMQ_PAIR);
-        if (zmq_socket_monitor(n->push, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 || !n->mon ||
-            zmq_connect(n->mon, addr) != 0) {
-            CMN_LOG(ERR, "merger connection monitor: %s", zmq_strerror(zmq_errno()));
+        if (!(n->mon = cmn_zmq_monitor(n->ctx, n->push, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED)))
             goto err;
-        }
     }
     if (n->ack_listen && !(n->tack = cmn_zmq_open(n->ctx, ZMQ_PUB, n->ack_listen, true, 0, 100)))
         goto err;
@@ -330,22 +326,18 @@ void trk_node_destroy(struct trk_node **np)
             int linger = 1000;
             zmq_setsockopt(n->push, ZMQ_LINGER, &linger, sizeof(linger));
         }
-        zmq_close(n->push);
+        cmn_zmq_close(n->push); /* before its monitor's PAIR */
     }
-    if (n->mon)
-        zmq_close(n->mon);
-    if (n->ack)
-        zmq_close(n->ack);
+    cmn_zmq_close(n->mon);
+    cmn_zmq_close(n->ack);
     for (size_t i = 0; i < n->nkept; i++)
         free(n->kept[i].data);
     free(n->kept);
     free(n->merger_ack);
-    if (n->tack)
-        zmq_close(n->tack);
+    cmn_zmq_close(n->tack);
     free(n->state_dir);
     free(n->ack_listen);
-    if (n->pull)
-        zmq_close(n->pull);
+    cmn_zmq_close(n->pull);
     if (n->own_ctx && n->ctx)
         zmq_ctx_term(n->ctx);
     free(n->em.sess);
