@@ -45,6 +45,28 @@ int cmn_ckpt_open_write(struct cmn_ckpt *c, const char *dir, const char *name)
     return 0;
 }
 
+int cmn_ckpt_open_mem_write(struct cmn_ckpt *c, char **buf, size_t *len)
+{
+    memset(c, 0, sizeof(*c));
+    c->sum = CKPT_SEED;
+    c->mem = true;
+    *buf = NULL;
+    *len = 0;
+    if (!(c->f = open_memstream(buf, len)))
+        return c->err = -errno;
+    return 0;
+}
+
+int cmn_ckpt_open_mem_read(struct cmn_ckpt *c, const void *buf, size_t len)
+{
+    memset(c, 0, sizeof(*c));
+    c->sum = CKPT_SEED;
+    c->mem = true;
+    if (len == 0 || !(c->f = fmemopen((void *)(uintptr_t)buf, len, "rb")))
+        return c->err = len == 0 ? -EPROTO : -errno;
+    return 0;
+}
+
 static void s_sum(struct cmn_ckpt *c, const void *p, size_t n)
 {
     c->sum = cmn_hash_mix(c->sum ^ cmn_hash_bytes(p, n, c->sum), CMN_HASH_K1) ^ n;
@@ -82,6 +104,12 @@ int cmn_ckpt_close_write(struct cmn_ckpt *c)
         c->err = -EIO;
     if (!c->err && fflush(c->f) != 0)
         c->err = -errno;
+    if (c->mem) { /* the buffer is the caller's */
+        if (fclose(c->f) != 0 && !c->err)
+            c->err = -errno;
+        c->f = NULL;
+        return c->err;
+    }
     if (!c->err && fsync(fileno(c->f)) != 0)
         c->err = -errno;
     if (fclose(c->f) != 0 && !c->err)

@@ -31,6 +31,7 @@ struct cmn_ckpt {
     int err;        /* first error (-errno, -EPROTO for a bad file), 0: none */
     char path[512]; /* final path */
     char tmp[520];  /* writer: the temporary it writes first */
+    bool mem;       /* a stream in memory (cmn_ckpt_open_mem_*): no file, no rename */
 };
 
 /* Begin writing DIR/NAME (as DIR/NAME.tmp). 0 or -errno (logged). */
@@ -47,6 +48,13 @@ int cmn_ckpt_open_read(struct cmn_ckpt *c, const char *dir, const char *name);
 /* Check the checksum at the end and close. 0, or -EPROTO (a torn or
  * altered file) or the first read error. */
 int cmn_ckpt_close_read(struct cmn_ckpt *c);
+
+/* The same stream in memory (a tracker's handover of moved ranges,
+ * trk_node.h): written into a malloc'ed buffer that cmn_ckpt_close_write
+ * completes (checksum appended) and leaves in *buf / *len for the caller to
+ * free; read back from len bytes at buf (borrowed until close). 0 or -errno. */
+int cmn_ckpt_open_mem_write(struct cmn_ckpt *c, char **buf /* OUT */, size_t *len /* OUT */);
+int cmn_ckpt_open_mem_read(struct cmn_ckpt *c, const void *buf, size_t len);
 
 /* Remove DIR/NAME and DIR/NAME.prev (the run they belonged to ended). */
 void cmn_ckpt_remove(const char *dir, const char *name);

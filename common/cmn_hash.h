@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CMN_HASH_K0 0xa0761d6478bd642full
 #define CMN_HASH_K1 0xe7037ed1a0b428dbull
@@ -63,6 +66,18 @@ static inline uint64_t cmn_hash_bytes(const void *k, size_t len, uint64_t seed)
         h = cmn_hash_mix(h ^ w, CMN_HASH_K3);
     }
     return cmn_hash_mix(h, CMN_HASH_K2 ^ len);
+}
+
+/* A random seed from the OS (getrandom), or a time-based one if that fails. */
+static inline uint64_t cmn_random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
+        return s;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return cmn_hash_mix((uint64_t)ts.tv_nsec ^ 0x8ebc6af09c88c6e3ull,
+                        (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^ 0x589965cc75374cc3ull);
 }
 
 #endif /* CMN_HASH_H */

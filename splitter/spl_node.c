@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "cmn_curve.h"
+#include "cmn_hash.h"
 #include "cmn_log.h"
 #include "cmn_shard.h"
 #include "cmn_wire.h"
@@ -125,6 +126,7 @@ struct s_dns_kept {
 
 struct spl_node {
     struct spl_config cfg;     /* copy; strings borrowed from the caller */
+    uint64_t probe_seed;       /* ShardMap.probe_seed: random per run, kept in the checkpoint */
     void *ack;                 /* SUB to cfg.merger_ack, or NULL */
     void *mmon;                /* PAIR reading the merger socket's handshakes */
     uint64_t mhandshakes;      /* connections to the merger completed */
@@ -1580,15 +1582,16 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 #define SPL_CKPT_NAME        "splitter.ckpt"
 #define SPL_CKPT_MAGIC       "RKSPLCK1"
-#define SPL_CKPT_LAYOUT      1u
+#define SPL_CKPT_LAYOUT      2u
 #define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
 #define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
 
 struct spl_ck_head {
-    char magic[8];     /* SPL_CKPT_MAGIC */
-    uint32_t layout;   /* SPL_CKPT_LAYOUT */
-    uint32_t trackers; /* tracker_count: another map is another run */
-    uint64_t sizes;    /* struct sizes of this build, folded */
+    char magic[8];       /* SPL_CKPT_MAGIC */
+    uint32_t layout;     /* SPL_CKPT_LAYOUT */
+    uint32_t trackers;   /* tracker_count: another map is another run */
+    uint64_t sizes;      /* struct sizes of this build, folded */
+    uint64_t probe_seed; /* the run's ShardMap.probe_seed (the trackers' probes use it) */
 };
 
 struct spl_ck_state {
@@ -1642,7 +1645,9 @@ static void s_ckpt_write(struct spl_node *node)
         node->checkpoint_errors++;
         return;
     }
-    struct spl_ck_head hd = {.layout = SPL_CKPT_LAYOUT, .trackers = node->cfg.tracker_count};
+    struct spl_ck_head hd = {.layout = SPL_CKPT_LAYOUT,
+                             .trackers = node->cfg.tracker_count,
+                             .probe_seed = node->probe_seed};
     memcpy(hd.magic, SPL_CKPT_MAGIC, 8);
     hd.sizes = s_ck_sizes();
     struct spl_dedup_stats ds;
@@ -1742,6 +1747,8 @@ static int s_ckpt_restore(struct spl_node *node)
         hd.trackers != node->cfg.tracker_count || cmn_ckpt_get(&c, &st, sizeof(st)) ||
         st.ncoll > SPL_COLLECTORS_MAX || st.npending > SPL_EPOCHS_MAX || st.npairs > 1u << 20)
         c.err = c.err ? c.err : -EPROTO;
+    if (!c.err)
+        node->probe_seed = hd.probe_seed; /* the trackers' checkpoints hold probes keyed by it */
 #define X(f)                                                                                       \
     if (!c.err)                                                                                    \
         (void)cmn_ckpt_get(&c, &node->f, sizeof(node->f));
@@ -1864,6 +1871,7 @@ static int s_send_map(struct spl_node *node, uint32_t t)
     sm.ranges.data = (uint8_t *)(uintptr_t)r;
     sm.ranges.len = nr * sizeof(*r);
     sm.version = 1;
+    sm.probe_seed = node->probe_seed;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
     env.shard_map = &sm;
@@ -1876,8 +1884,8 @@ static void s_pipe_monitor(struct spl_node *node, uint32_t t)
 {
     char addr[64];
     snprintf(addr, sizeof(addr), "inproc://renkei-spl-pipe-%p-%u", (void *)node, t);
-    node->pipes[t].mon =
-        cmn_zmq_monitor(node->cfg.zmq_ctx, node->pipes[t].sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    node->pipes[t].mon = cmn_zmq_monitor(node->cfg.zmq_ctx, node->pipes[t].sock, addr,
+                                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     if (!node->pipes[t].mon)
         CMN_LOG(WARN, "tracker %u: no connection monitor (a restarted tracker gets no map)", t);
 }
@@ -2088,6 +2096,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     if (!node)
         abort();
     node->cfg = *cfg;
+    node->probe_seed = cmn_random_seed();
     node->epoch_ns = cfg->epoch_seconds * 1000000000ull;
     node->delay_ns = (uint64_t)cfg->batch_delay_ms * 1000000ull;
     int hwm = cfg->hwm > 0 ? cfg->hwm : SPL_HWM_DEFAULT;

@@ -332,6 +332,133 @@ void trk_endpoints_reset(struct trk_endpoints *t)
     t->drops = 0;
 }
 
+/* Export of one distinct set: keys of moving endpoints, the endpoint index
+ * (the key's first word) replaced by its place in the export. */
+struct s_exp {
+    const uint32_t *ord; /* per endpoint: place in the export, UINT32_MAX = stays */
+    size_t key_len;      /* bytes per key */
+    uint64_t n;          /* keys counted / written */
+    struct cmn_ckpt *c;  /* NULL: count only */
+};
+
+static void s_exp_key(void *arg, const void *key, uint32_t val)
+{
+    (void)val;
+    struct s_exp *x = arg;
+    uint32_t ep;
+    memcpy(&ep, key, sizeof(ep));
+    if (x->ord[ep] == UINT32_MAX)
+        return;
+    x->n++;
+    if (!x->c)
+        return;
+    uint8_t k[TRK_HSET_KEY_MAX];
+    memcpy(k, key, x->key_len);
+    memcpy(k, &x->ord[ep], sizeof(uint32_t));
+    cmn_ckpt_put(x->c, k, x->key_len);
+}
+
+void trk_endpoints_export(const struct trk_endpoints *t, trk_ip_fn moves, void *arg,
+                          struct cmn_ckpt *c)
+{
+    (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
+    uint32_t *ord = malloc((t->n ? t->n : 1) * sizeof(*ord));
+    if (!ord) {
+        c->err = c->err ? c->err : -ENOMEM;
+        return;
+    }
+    uint64_t m = 0;
+    for (size_t i = 0; i < t->n; i++)
+        ord[i] = moves(arg, t->ep[i].ip) ? (uint32_t)m++ : UINT32_MAX;
+    cmn_ckpt_put_u64(c, m);
+    for (size_t i = 0; i < t->n; i++)
+        if (ord[i] != UINT32_MAX)
+            cmn_ckpt_put(c, &t->ep[i], sizeof(t->ep[i]));
+    const struct trk_hset *sets[] = {t->peers, t->ports, t->sessions};
+    const size_t lens[] = {sizeof(struct peer_key), sizeof(struct port_key),
+                           sizeof(struct sess_key)};
+    for (size_t s = 0; s < 3; s++) {
+        struct s_exp x = {.ord = ord, .key_len = lens[s]};
+        trk_hset_visit(sets[s], s_exp_key, &x);
+        cmn_ckpt_put_u64(c, x.n);
+        x.c = c;
+        trk_hset_visit(sets[s], s_exp_key, &x);
+    }
+    free(ord);
+}
+
+int trk_endpoints_import(struct trk_endpoints *t, struct cmn_ckpt *c)
+{
+    uint64_t m = cmn_ckpt_get_count(c, UINT32_MAX);
+    if (c->err)
+        return c->err;
+    uint32_t *idx = malloc((m ? m : 1) * sizeof(*idx));
+    if (!idx)
+        return c->err = -ENOMEM;
+    for (uint64_t i = 0; i < m && !c->err; i++) {
+        struct cmn_endpoint_rec e;
+        if (cmn_ckpt_get(c, &e, sizeof(e)))
+            break;
+        size_t before = t->n;
+        long k = s_get(t, e.ip, e.proto, e.port);
+        if (k < 0)
+            c->err = (int)k;
+        else if (t->n == before)
+            c->err = -EPROTO; /* here already: two owners */
+        else
+            t->ep[k] = e;
+        idx[i] = (uint32_t)k;
+    }
+    struct trk_hset *sets[] = {t->peers, t->ports, t->sessions};
+    const size_t lens[] = {sizeof(struct peer_key), sizeof(struct port_key),
+                           sizeof(struct sess_key)};
+    for (size_t s = 0; s < 3 && !c->err; s++) {
+        uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
+        uint8_t k[TRK_HSET_KEY_MAX];
+        for (uint64_t i = 0; i < n && !c->err; i++) {
+            uint32_t ep;
+            if (cmn_ckpt_get(c, k, lens[s]))
+                break;
+            memcpy(&ep, k, sizeof(ep));
+            if (ep >= m) {
+                c->err = -EPROTO;
+                break;
+            }
+            memcpy(k, &idx[ep], sizeof(ep));
+            if (s_set_add(t, sets[s], k, lens[s]) < 0)
+                c->err = -ENOSPC;
+        }
+    }
+    free(idx);
+    return c->err;
+}
+
+int trk_endpoints_drop(struct trk_endpoints *t, trk_ip_fn keep, void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct cmn_ckpt c;
+    int rc = cmn_ckpt_open_mem_write(&c, &buf, &len);
+    if (rc == 0) {
+        trk_endpoints_export(t, keep, arg, &c);
+        rc = cmn_ckpt_close_write(&c);
+    }
+    if (rc == 0) {
+        uint64_t drops = t->drops;
+        trk_endpoints_reset(t);
+        t->drops = drops;
+        rc = cmn_ckpt_open_mem_read(&c, buf, len);
+        if (rc == 0 && trk_endpoints_import(t, &c) == 0)
+            rc = cmn_ckpt_close_read(&c);
+        else if (rc == 0) {
+            rc = c.err;
+            cmn_ckpt_close_read(&c);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
 void trk_endpoints_save(const struct trk_endpoints *t, struct cmn_ckpt *c)
 {
     (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */

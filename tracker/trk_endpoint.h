@@ -84,4 +84,14 @@ struct cmn_ckpt;
 void trk_endpoints_save(const struct trk_endpoints *t, struct cmn_ckpt *c);
 int trk_endpoints_load(struct trk_endpoints *t, struct cmn_ckpt *c);
 
+/* Handover (trk_table.h), right after a flush: export writes the endpoints
+ * whose address `moves`, with their distinct sets; import adds them (an
+ * endpoint has one owner: one already here is -EPROTO); drop keeps only the
+ * endpoints whose address `keep` accepts (the index and sets rebuilt).
+ * 0, or -errno / -EPROTO. */
+void trk_endpoints_export(const struct trk_endpoints *t, trk_ip_fn moves, void *arg,
+                          struct cmn_ckpt *c);
+int trk_endpoints_import(struct trk_endpoints *t, struct cmn_ckpt *c);
+int trk_endpoints_drop(struct trk_endpoints *t, trk_ip_fn keep, void *arg);
+
 #endif /* TRK_ENDPOINT_H */

@@ -76,6 +76,7 @@ struct trk_events {
     size_t nprobe, cap_probe; /* in use / allocated */
     struct trk_mem *mem;      /* memcap accountant (borrowed) */
     uint64_t seed;            /* hash seed */
+    uint64_t probe_seed;      /* seed of the probe sessions' key hashes (sess_key) */
     uint64_t drops;           /* folds with state refused for the memcap */
 };
 
@@ -93,6 +94,7 @@ struct trk_events *trk_events_new(const struct trk_events_config *cfg)
         goto err;
     t->mem = cfg->mem;
     t->seed = cfg->seed;
+    t->probe_seed = cfg->seed;
     t->floods = trk_hset_new(sizeof(struct flood_key), t->mem);
     t->scans = trk_hset_new(sizeof(struct pair_key), t->mem);
     t->stealth = trk_hset_new(sizeof(struct pair_key), t->mem);
@@ -291,6 +293,7 @@ static int s_probe_rows(struct trk_events *t, struct probe *p, bool stealth, con
                         const uint8_t *aip, uint16_t tport)
 {
     p->flood = UINT32_MAX;
+    p->scan = UINT32_MAX; /* until it has one: a probe moves with its scan row */
     if (!stealth) {
         struct flood_key fk;
         memset(&fk, 0, sizeof(fk));
@@ -356,8 +359,8 @@ int trk_events_fold(struct trk_events *t, const struct trk_sess_view *v, bool ow
     memcpy(raw + 32, &r->a_port, 2);
     memcpy(raw + 34, &r->b_port, 2);
     memset(raw + 36, 0, 4);
-    k.h[0] = cmn_hash_bytes(raw, sizeof(raw), t->seed);
-    k.h[1] = cmn_hash_bytes(raw, sizeof(raw), ~t->seed * 0x9e3779b97f4a7c15ull);
+    k.h[0] = cmn_hash_bytes(raw, sizeof(raw), t->probe_seed);
+    k.h[1] = cmn_hash_bytes(raw, sizeof(raw), ~t->probe_seed * 0x9e3779b97f4a7c15ull);
     uint64_t kh = cmn_hash_bytes(&k, sizeof(k), t->seed);
     uint32_t pi;
     bool known = trk_hset_find(t->sess, &k, kh, &pi) == 0;
@@ -477,6 +480,7 @@ void trk_events_reset(struct trk_events *t)
 void trk_events_save(const struct trk_events *t, struct cmn_ckpt *c)
 {
     (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
+    cmn_ckpt_put_u64(c, t->probe_seed);
     cmn_ckpt_put_u64(c, t->n);
     cmn_ckpt_put_u64(c, t->nslot);
     cmn_ckpt_put_u64(c, t->nprobe);
@@ -493,6 +497,8 @@ void trk_events_save(const struct trk_events *t, struct cmn_ckpt *c)
 
 int trk_events_load(struct trk_events *t, struct cmn_ckpt *c)
 {
+    if (cmn_ckpt_get(c, &t->probe_seed, sizeof(t->probe_seed)))
+        return c->err;
     uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
     uint64_t nslot = cmn_ckpt_get_count(c, UINT32_MAX);
     uint64_t nprobe = cmn_ckpt_get_count(c, UINT32_MAX);
@@ -524,4 +530,272 @@ int trk_events_load(struct trk_events *t, struct cmn_ckpt *c)
         if (trk_hset_load(sets[i], c))
             return c->err;
     return 0;
+}
+
+int trk_events_set_probe_seed(struct trk_events *t, uint64_t seed)
+{
+    if (t->nprobe && seed != t->probe_seed)
+        return -EBUSY;
+    t->probe_seed = seed;
+    return 0;
+}
+
+/* ---- handover ---- */
+
+/* Export state: places in the export of rows and counter slots that move. */
+struct s_exp {
+    const struct trk_events *t;
+    uint32_t *row;      /* per row: place in the export, UINT32_MAX = stays */
+    uint32_t *slot;     /* per slot: place in the export, UINT32_MAX = stays */
+    uint64_t nslot;     /* slots placed */
+    uint64_t n;         /* entries counted / written by the visitor */
+    size_t key_len;     /* bytes per key of the set visited */
+    struct cmn_ckpt *c; /* NULL: count (and place) only */
+};
+
+/* A (row, member) -> slot entry of the sources or ports set. */
+static void s_exp_slot(void *arg, const void *key, uint32_t val)
+{
+    struct s_exp *x = arg;
+    uint32_t row;
+    memcpy(&row, key, sizeof(row));
+    if (x->row[row] == UINT32_MAX)
+        return;
+    x->n++;
+    if (!x->c) {
+        x->slot[val] = (uint32_t)x->nslot++;
+        return;
+    }
+    uint8_t k[TRK_HSET_KEY_MAX];
+    memcpy(k, key, x->key_len);
+    memcpy(k, &x->row[row], sizeof(row));
+    cmn_ckpt_put(x->c, k, x->key_len);
+    cmn_ckpt_put(x->c, &x->t->slot[val], sizeof(uint32_t));
+}
+
+static bool s_probe_moves(const struct s_exp *x, const struct probe *p)
+{
+    return p->scan < x->t->n && x->row[p->scan] != UINT32_MAX;
+}
+
+/* A probe session (key -> probe index), its rows and slots renumbered. */
+static void s_exp_probe(void *arg, const void *key, uint32_t val)
+{
+    struct s_exp *x = arg;
+    if (val >= x->t->nprobe || !s_probe_moves(x, &x->t->probe[val]))
+        return;
+    x->n++;
+    if (!x->c)
+        return;
+    struct probe p = x->t->probe[val];
+    if (p.flood != UINT32_MAX) {
+        p.flood = x->row[p.flood];
+        p.src = x->slot[p.src];
+    }
+    p.scan = x->row[p.scan];
+    p.port = x->slot[p.port];
+    cmn_ckpt_put(x->c, key, sizeof(struct sess_key));
+    cmn_ckpt_put(x->c, &p, sizeof(p));
+}
+
+void trk_events_export(const struct trk_events *t, trk_ip_fn moves, void *arg, struct cmn_ckpt *c)
+{
+    (void)CMN_NEVER(t->ndirty != 0); /* only right after a flush */
+    struct s_exp x = {.t = t};
+    x.row = malloc((t->n ? t->n : 1) * sizeof(*x.row));
+    x.slot = malloc((t->nslot ? t->nslot : 1) * sizeof(*x.slot));
+    if (!x.row || !x.slot) {
+        c->err = c->err ? c->err : -ENOMEM;
+        goto out;
+    }
+    uint64_t m = 0;
+    for (size_t i = 0; i < t->n; i++)
+        x.row[i] = moves(arg, t->ev[i].target_ip) ? (uint32_t)m++ : UINT32_MAX;
+    for (size_t i = 0; i < t->nslot; i++)
+        x.slot[i] = UINT32_MAX;
+    cmn_ckpt_put_u64(c, t->probe_seed);
+    cmn_ckpt_put_u64(c, m);
+    for (size_t i = 0; i < t->n; i++)
+        if (x.row[i] != UINT32_MAX) {
+            cmn_ckpt_put(c, &t->ev[i], sizeof(t->ev[i]));
+            cmn_ckpt_put(c, &t->syns[i], sizeof(t->syns[i]));
+        }
+    /* slots are placed in the order the sets are visited: sources, ports */
+    const struct trk_hset *sets[] = {t->sources, t->ports};
+    const size_t lens[] = {sizeof(struct src_key), sizeof(struct port_key)};
+    for (size_t s = 0; s < 2; s++) {
+        x.c = NULL;
+        x.n = 0;
+        x.key_len = lens[s];
+        trk_hset_visit(sets[s], s_exp_slot, &x);
+        cmn_ckpt_put_u64(c, x.n);
+        x.c = c;
+        trk_hset_visit(sets[s], s_exp_slot, &x);
+    }
+    x.c = NULL;
+    x.n = 0;
+    trk_hset_visit(t->sess, s_exp_probe, &x);
+    cmn_ckpt_put_u64(c, x.n);
+    x.c = c;
+    trk_hset_visit(t->sess, s_exp_probe, &x);
+out:
+    free(x.row);
+    free(x.slot);
+}
+
+/* The index of a row's kind, and its key, from the row itself. */
+static struct trk_hset *s_row_index(struct trk_events *t, const struct cmn_event_rec *e,
+                                    uint8_t *key, size_t *klen)
+{
+    if (e->kind == CMN_EVENT_SYN_FLOOD) {
+        struct flood_key fk;
+        memset(&fk, 0, sizeof(fk));
+        memcpy(fk.ip, e->target_ip, 16);
+        fk.port = e->port;
+        memcpy(key, &fk, sizeof(fk));
+        *klen = sizeof(fk);
+        return t->floods;
+    }
+    struct pair_key pk;
+    memcpy(pk.target, e->target_ip, 16);
+    memcpy(pk.actor, e->actor_ip, 16);
+    memcpy(key, &pk, sizeof(pk));
+    *klen = sizeof(pk);
+    return e->kind == CMN_EVENT_STEALTH_SCAN ? t->stealth
+           : e->kind == CMN_EVENT_PORT_SCAN  ? t->scans
+                                             : NULL;
+}
+
+int trk_events_import(struct trk_events *t, struct cmn_ckpt *c)
+{
+    uint64_t seed = 0;
+    if (cmn_ckpt_get(c, &seed, sizeof(seed)))
+        return c->err;
+    if (seed != t->probe_seed && trk_events_set_probe_seed(t, seed) != 0) {
+        CMN_LOG(ERR, "handover: probe sessions keyed with another seed (trackers of one "
+                     "cluster need the splitter's)");
+        return c->err = -EXDEV;
+    }
+    uint64_t m = cmn_ckpt_get_count(c, UINT32_MAX);
+    uint32_t *row = malloc((m ? m : 1) * sizeof(*row));
+    uint32_t *slot = NULL;
+    uint64_t nslot = 0, cap_slot = 0;
+    if (!row)
+        return c->err = -ENOMEM;
+    for (uint64_t i = 0; i < m && !c->err; i++) {
+        struct cmn_event_rec e;
+        uint32_t syns;
+        if (cmn_ckpt_get(c, &e, sizeof(e)) || cmn_ckpt_get(c, &syns, sizeof(syns)))
+            break;
+        uint8_t key[TRK_HSET_KEY_MAX];
+        size_t klen = 0;
+        struct trk_hset *index = s_row_index(t, &e, key, &klen);
+        if (!index || s_reserve(t) != 0) {
+            c->err = index ? -ENOSPC : -EPROTO;
+            break;
+        }
+        uint32_t idx = (uint32_t)t->n;
+        int rc = trk_hset_insert(index, key, cmn_hash_bytes(key, klen, t->seed), &idx);
+        if (rc != 1) {
+            c->err = rc < 0 ? rc : -EPROTO; /* here already: two owners */
+            break;
+        }
+        t->ev[idx] = e;
+        t->syns[idx] = syns;
+        t->changed[idx] = 0;
+        t->n++;
+        row[i] = idx;
+    }
+    struct trk_hset *sets[] = {t->sources, t->ports};
+    const size_t lens[] = {sizeof(struct src_key), sizeof(struct port_key)};
+    for (size_t s = 0; s < 2 && !c->err; s++) {
+        uint64_t n = cmn_ckpt_get_count(c, UINT32_MAX);
+        for (uint64_t i = 0; i < n && !c->err; i++) {
+            uint8_t k[TRK_HSET_KEY_MAX];
+            uint32_t r, cnt;
+            if (cmn_ckpt_get(c, k, lens[s]) || cmn_ckpt_get(c, &cnt, sizeof(cnt)))
+                break;
+            memcpy(&r, k, sizeof(r));
+            if (r >= m) {
+                c->err = -EPROTO;
+                break;
+            }
+            memcpy(k, &row[r], sizeof(r));
+            long sl = s_slot(t, sets[s], k, lens[s]);
+            if (sl < 0) {
+                c->err = -ENOSPC;
+                break;
+            }
+            t->slot[sl] = cnt;
+            if (nslot == cap_slot) { /* export place -> slot here */
+                cap_slot = cap_slot ? cap_slot * 2 : 256;
+                uint32_t *ns = realloc(slot, cap_slot * sizeof(*ns));
+                if (!ns) {
+                    c->err = -ENOMEM;
+                    break;
+                }
+                slot = ns;
+            }
+            slot[nslot++] = (uint32_t)sl;
+        }
+    }
+    uint64_t np = c->err ? 0 : cmn_ckpt_get_count(c, UINT32_MAX);
+    for (uint64_t i = 0; i < np && !c->err; i++) {
+        struct sess_key k;
+        struct probe p;
+        if (cmn_ckpt_get(c, &k, sizeof(k)) || cmn_ckpt_get(c, &p, sizeof(p)))
+            break;
+        if (p.scan >= m || p.port >= nslot ||
+            (p.flood != UINT32_MAX && (p.flood >= m || p.src >= nslot))) {
+            c->err = -EPROTO;
+            break;
+        }
+        p.scan = row[p.scan];
+        p.port = slot[p.port];
+        if (p.flood != UINT32_MAX) {
+            p.flood = row[p.flood];
+            p.src = slot[p.src];
+        }
+        if (s_grow(t, (void **)&t->probe, &t->cap_probe, t->nprobe, sizeof(*t->probe)) != 0) {
+            c->err = -ENOSPC;
+            break;
+        }
+        uint32_t pi = (uint32_t)t->nprobe;
+        int rc = trk_hset_insert(t->sess, &k, cmn_hash_bytes(&k, sizeof(k), t->seed), &pi);
+        if (rc != 1) {
+            c->err = rc < 0 ? rc : -EPROTO;
+            break;
+        }
+        t->probe[t->nprobe++] = p;
+    }
+    free(row);
+    free(slot);
+    return c->err;
+}
+
+int trk_events_drop(struct trk_events *t, trk_ip_fn keep, void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct cmn_ckpt c;
+    int rc = cmn_ckpt_open_mem_write(&c, &buf, &len);
+    if (rc == 0) {
+        trk_events_export(t, keep, arg, &c);
+        rc = cmn_ckpt_close_write(&c);
+    }
+    if (rc == 0) {
+        uint64_t drops = t->drops, seed = t->probe_seed;
+        trk_events_reset(t);
+        t->drops = drops;
+        t->probe_seed = seed;
+        rc = cmn_ckpt_open_mem_read(&c, buf, len);
+        if (rc == 0 && trk_events_import(t, &c) == 0)
+            rc = cmn_ckpt_close_read(&c);
+        else if (rc == 0) {
+            rc = c.err;
+            cmn_ckpt_close_read(&c);
+        }
+    }
+    free(buf);
+    return rc;
 }

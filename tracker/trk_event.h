@@ -93,4 +93,19 @@ struct cmn_ckpt;
 void trk_events_save(const struct trk_events *t, struct cmn_ckpt *c);
 int trk_events_load(struct trk_events *t, struct cmn_ckpt *c);
 
+/* Probe sessions are known by two hashes of the session's key under the
+ * probe seed (the hash seed until set): every tracker of a cluster needs the
+ * same one for probes to move between them (the splitter's ShardMap carries
+ * it). Set only while no probe is held: 0, or -EBUSY. */
+int trk_events_set_probe_seed(struct trk_events *t, uint64_t seed);
+
+/* Handover (trk_table.h), right after a flush: export writes the rows whose
+ * target `moves`, their counter slots and probe sessions; import adds them
+ * (-EXDEV when the probe seeds differ and this side holds probes; a row
+ * here already is -EPROTO: a target has one owner); drop keeps only the
+ * rows whose target `keep` accepts. 0, or -errno / -EPROTO. */
+void trk_events_export(const struct trk_events *t, trk_ip_fn moves, void *arg, struct cmn_ckpt *c);
+int trk_events_import(struct trk_events *t, struct cmn_ckpt *c);
+int trk_events_drop(struct trk_events *t, trk_ip_fn keep, void *arg);
+
 #endif /* TRK_EVENT_H */

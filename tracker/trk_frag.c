@@ -5,6 +5,7 @@
  */
 #define CMN_LOG_TAG "frag"
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,17 @@ static struct slot *s_slot(struct trk_frag *f, const struct cmn_record *r)
     return &f->slot[h & (TRK_FRAG_SLOTS - 1)];
 }
 
+static struct slot *s_slot_of(struct trk_frag *f, const struct slot *x)
+{
+    struct cmn_record r;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.src, x->src, 16);
+    memcpy(r.dst, x->dst, 16);
+    r.ip_id = x->ip_id;
+    r.proto = x->proto;
+    return s_slot(f, &r);
+}
+
 static bool s_same(const struct slot *s, const struct cmn_record *r)
 {
     return s->ts_ns && s->ip_id == r->ip_id && s->proto == r->proto &&
@@ -130,4 +142,36 @@ void trk_frag_save(const struct trk_frag *f, struct cmn_ckpt *c)
 int trk_frag_load(struct trk_frag *f, struct cmn_ckpt *c)
 {
     return cmn_ckpt_get(c, f->slot, TRK_FRAG_SLOTS * sizeof(struct slot));
+}
+
+void trk_frag_export(const struct trk_frag *f, bool (*moves)(void *arg, const uint8_t ip[16]),
+                     void *arg, struct cmn_ckpt *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < TRK_FRAG_SLOTS; i++) {
+        const struct slot *s = &f->slot[i];
+        n += s->ts_ns && (moves(arg, s->src) || moves(arg, s->dst));
+    }
+    cmn_ckpt_put_u64(c, n);
+    for (size_t i = 0; i < TRK_FRAG_SLOTS; i++) {
+        const struct slot *s = &f->slot[i];
+        if (s->ts_ns && (moves(arg, s->src) || moves(arg, s->dst)))
+            cmn_ckpt_put(c, s, sizeof(*s));
+    }
+}
+
+int trk_frag_import(struct trk_frag *f, struct cmn_ckpt *c)
+{
+    uint64_t n = cmn_ckpt_get_count(c, TRK_FRAG_SLOTS);
+    for (uint64_t i = 0; i < n && !c->err; i++) {
+        struct slot x;
+        if (cmn_ckpt_get(c, &x, sizeof(x)))
+            break;
+        if (!x.ts_ns)
+            return c->err = -EPROTO;
+        struct slot *s = s_slot_of(f, &x);
+        if (!s->ts_ns || s->ts_ns < x.ts_ns)
+            *s = x;
+    }
+    return c->err;
 }

@@ -52,4 +52,11 @@ struct cmn_ckpt;
 void trk_frag_save(const struct trk_frag *f, struct cmn_ckpt *c);
 int trk_frag_load(struct trk_frag *f, struct cmn_ckpt *c);
 
+/* Handover (trk_table.h): export the first fragments with an end for which
+ * `moves(arg, ip)` is true; import places them by this table's own hash (a
+ * colliding newer one here stays, as in trk_frag_apply). 0 or -EPROTO. */
+void trk_frag_export(const struct trk_frag *f, bool (*moves)(void *arg, const uint8_t ip[16]),
+                     void *arg, struct cmn_ckpt *c);
+int trk_frag_import(struct trk_frag *f, struct cmn_ckpt *c);
+
 #endif /* TRK_FRAG_H */

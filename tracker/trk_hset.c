@@ -171,6 +171,13 @@ void trk_hset_clear(struct trk_hset *s)
         abort(); /* we just gave back more than this: only out of memory gets here */
 }
 
+void trk_hset_visit(const struct trk_hset *s, trk_hset_visit_fn fn, void *arg)
+{
+    for (size_t i = 0; i <= s->mask; i++)
+        if (s->slots[i].tag)
+            fn(arg, s->keys + i * s->key_len, s->slots[i].val);
+}
+
 void trk_hset_save(const struct trk_hset *s, struct cmn_ckpt *c)
 {
     cmn_ckpt_put_u64(c, s->key_len);

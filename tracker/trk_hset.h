@@ -40,6 +40,10 @@ int trk_hset_find(const struct trk_hset *s, const void *key, uint64_t hash,
 /* Number of keys. */
 size_t trk_hset_count(const struct trk_hset *s);
 
+/* Call fn for every key and its value, in slot order. */
+typedef void (*trk_hset_visit_fn)(void *arg, const void *key, uint32_t val);
+void trk_hset_visit(const struct trk_hset *s, trk_hset_visit_fn fn, void *arg);
+
 /* Remove everything, keep the smallest allocation. */
 void trk_hset_clear(struct trk_hset *s);
 

@@ -6,14 +6,8 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "trk_key.h"
-
-#define K2 0x8ebc6af09c88c6e3ull /* odd constants for the fallback seed mix */
-#define K3 0x589965cc75374cc3ull
 
 int trk_key_from_record(struct trk_key *k, const struct cmn_record *r)
 {
@@ -40,10 +34,5 @@ int trk_key_from_record(struct trk_key *k, const struct cmn_record *r)
 
 uint64_t trk_key_random_seed(void)
 {
-    uint64_t s = 0;
-    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
-        return s;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return cmn_hash_mix((uint64_t)ts.tv_nsec ^ K2, (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^ K3);
+    return cmn_random_seed();
 }

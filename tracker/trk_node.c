@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ struct emitter {
 struct trk_node {
     uint32_t id;                /* tracker index from the config */
     uint32_t owner;             /* tracker index in the ShardMap (ownership) */
+    bool warned_seed;           /* told once: the map's probe seed came too late */
     char *listen;               /* bound endpoint */
     char *merger;               /* merger endpoint */
     void *ctx;                  /* ZeroMQ context */
@@ -769,6 +771,11 @@ static void s_on_shard_map(struct trk_node *n, const Renkei__ShardMap *m)
                 "ShardMap names this tracker %u, configured id is %u: owning the ranges "
                 "of %u",
                 m->tracker_index, n->id, m->tracker_index);
+    if (m->probe_seed && trk_events_set_probe_seed(n->evs, m->probe_seed) != 0 && !n->warned_seed) {
+        n->warned_seed = true;
+        CMN_LOG(WARN, "ShardMap probe seed differs from the one this tracker's probe sessions "
+                      "use: they cannot move to another tracker (a scale-out loses them)");
+    }
     cmn_shard_map_destroy(&n->map);
     n->map = map;
     n->owner = m->tracker_index;
@@ -1328,4 +1335,117 @@ int trk_node_run(struct trk_node *n)
     if (rc == CMN_EXIT_OK && n->lost_any)
         rc = CMN_EXIT_LOST;
     return rc;
+}
+
+/* ---- handover of moved ranges (scale-out, scale-in) ---- */
+
+#define TRK_HANDOVER_MAGIC "RKTRKHO1"
+#define TRK_HANDOVER_SEED  0x72656e6b65696830ull /* "renkeih0" */
+
+struct ho_head {
+    char magic[8];  /* TRK_HANDOVER_MAGIC */
+    uint32_t from;  /* exporting tracker (index in map v) */
+    uint32_t dest;  /* importing tracker (index in the next map) */
+    uint64_t sizes; /* s_ck_sizes of the exporting build */
+};
+
+/* Which addresses an export or drop takes. */
+struct ho_sel {
+    const struct cmn_shard_map *map;  /* map v (this tracker's), NULL: none */
+    const struct cmn_shard_map *next; /* the next map */
+    uint32_t owner;                   /* this tracker in map v */
+    uint32_t dest;                    /* export: the importer; drop: this tracker in next */
+};
+
+/* Export: owned here under v, owned by dest under next. */
+static bool s_ho_moves(void *arg, const uint8_t ip[16])
+{
+    const struct ho_sel *s = arg;
+    return s->map && cmn_shard_lookup(s->map, ip) == s->owner &&
+           cmn_shard_lookup(s->next, ip) == s->dest;
+}
+
+/* Drop: what this tracker owns under next. */
+static bool s_ho_keeps(void *arg, const uint8_t ip[16])
+{
+    const struct ho_sel *s = arg;
+    return cmn_shard_lookup(s->next, ip) == s->dest;
+}
+
+int trk_node_handover_export(struct trk_node *n, const struct cmn_shard_map *next, uint32_t dest,
+                             char **buf, size_t *len)
+{
+    struct ho_sel sel = {.map = n->map, .next = next, .owner = n->owner, .dest = dest};
+    struct ho_head hd = {.from = n->owner, .dest = dest, .sizes = s_ck_sizes()};
+    memcpy(hd.magic, TRK_HANDOVER_MAGIC, 8);
+    struct cmn_ckpt c;
+    int rc = cmn_ckpt_open_mem_write(&c, buf, len);
+    if (rc == 0) {
+        cmn_ckpt_put(&c, &hd, sizeof(hd));
+        trk_table_export(n->table, s_ho_moves, &sel, &c);
+        trk_endpoints_export(n->eps, s_ho_moves, &sel, &c);
+        trk_events_export(n->evs, s_ho_moves, &sel, &c);
+        trk_frag_export(n->frag, s_ho_moves, &sel, &c);
+        rc = cmn_ckpt_close_write(&c);
+    }
+    /* a sum over the whole buffer, checked before anything is taken */
+    char *b = rc == 0 ? realloc(*buf, *len + 8) : NULL;
+    if (rc == 0 && !b)
+        rc = -ENOMEM;
+    if (b) {
+        uint64_t sum = cmn_hash_bytes(b, *len, TRK_HANDOVER_SEED);
+        memcpy(b + *len, &sum, 8);
+        *buf = b;
+        *len += 8;
+    }
+    if (rc != 0)
+        CMN_LOG(ERR, "handover to tracker %u: %s", dest, strerror(-rc));
+    return rc;
+}
+
+int trk_node_handover_import(struct trk_node *n, const void *buf, size_t len)
+{
+    struct cmn_ckpt c;
+    struct ho_head hd;
+    uint64_t sum = 0;
+    if (len > 8)
+        memcpy(&sum, (const char *)buf + len - 8, 8);
+    if (len <= 8 || sum != cmn_hash_bytes(buf, len - 8, TRK_HANDOVER_SEED)) {
+        CMN_LOG(ERR, "handover of %zu bytes refused: torn or altered (its sum does not match)",
+                len);
+        return -EPROTO;
+    }
+    int rc = cmn_ckpt_open_mem_read(&c, buf, len - 8);
+    if (rc != 0)
+        return rc;
+    if (cmn_ckpt_get(&c, &hd, sizeof(hd)) == 0 &&
+        (memcmp(hd.magic, TRK_HANDOVER_MAGIC, 8) != 0 || hd.sizes != s_ck_sizes()))
+        c.err = -EPROTO;
+    if (!c.err && trk_table_import(n->table, &c) == 0 && trk_endpoints_import(n->eps, &c) == 0 &&
+        trk_events_import(n->evs, &c) == 0)
+        (void)trk_frag_import(n->frag, &c);
+    rc = cmn_ckpt_close_read(&c);
+    if (rc != 0)
+        CMN_LOG(ERR,
+                "handover of %zu bytes refused: %s (not a handover of this build, or "
+                "state this tracker owns already): its tables are to be dropped",
+                len, rc == -EPROTO ? "malformed" : strerror(-rc));
+    else
+        CMN_LOG(NOTICE, "handover from tracker %u: %zu bytes taken", hd.from, len);
+    return rc;
+}
+
+int trk_node_handover_drop(struct trk_node *n, const struct cmn_shard_map *next, uint32_t self)
+{
+    struct ho_sel sel = {.map = n->map, .next = next, .owner = n->owner, .dest = self};
+    size_t freed = trk_table_drop(n->table, s_ho_keeps, &sel);
+    int rc = trk_endpoints_drop(n->eps, s_ho_keeps, &sel);
+    if (rc == 0)
+        rc = trk_events_drop(n->evs, s_ho_keeps, &sel);
+    if (rc != 0) {
+        CMN_LOG(ERR, "handover: dropping the ranges that moved away failed: %s", strerror(-rc));
+        return rc;
+    }
+    CMN_LOG(NOTICE, "handover: %zu sessions no longer owned freed", freed);
+    return freed > INT_MAX ? INT_MAX : (int)freed;
 }

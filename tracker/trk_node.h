@@ -86,6 +86,24 @@ int trk_node_run(struct trk_node *n);
  * 1 when the stream ended and exit_on_eos is set (trk_node_run returns), else 0. */
 int trk_node_handle(struct trk_node *n, const uint8_t *bytes, size_t len);
 
+/* Live scale-out and scale-in (docs/OPERATIONS.md "A tracker added or
+ * removed"): at an epoch boundary, right after an EpochFlush (tables
+ * clean), the ranges whose owner changes from map v (this tracker's) to
+ * map `next` move with their state. Export writes into a malloc'ed buffer
+ * (*buf, *len; the caller frees it) everything tracker `dest` of `next`
+ * needs from this one: the sessions with an end moving to it, those
+ * endpoints with their distinct sets, the events of those targets with
+ * their counter slots and probe sessions, first fragments. Import adds such
+ * a buffer (from this build; the importer may hold state already: sessions
+ * it shares are skipped). Drop then frees what this tracker no longer owns
+ * under `next`, as tracker `self` of it. Export, import: 0, or -errno /
+ * -EPROTO (logged); drop: the sessions freed, or -errno. */
+struct cmn_shard_map;
+int trk_node_handover_export(struct trk_node *n, const struct cmn_shard_map *next, uint32_t dest,
+                             char **buf /* OUT */, size_t *len /* OUT */);
+int trk_node_handover_import(struct trk_node *n, const void *buf, size_t len);
+int trk_node_handover_drop(struct trk_node *n, const struct cmn_shard_map *next, uint32_t self);
+
 /* Ask trk_node_run to return at its next loop turn. Async-signal-safe. */
 void trk_node_stop(struct trk_node *n);
 

@@ -1069,6 +1069,91 @@ void trk_table_save(const struct trk_table *t, struct cmn_ckpt *c)
     }
 }
 
+/* Does `moves` take row e (either end)? */
+static bool s_row_moves(const struct trk_table *t, const struct sess *e, trk_ip_fn moves, void *arg)
+{
+    struct trk_key k;
+    s_row_key(t, e, &k);
+    return moves(arg, k.a) || moves(arg, k.b);
+}
+
+void trk_table_export(const struct trk_table *t, trk_ip_fn moves, void *arg, struct cmn_ckpt *c)
+{
+    (void)CMN_NEVER(t->st.dirty != 0 || t->nspill != 0); /* only right after a flush */
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < t->rows; i++) {
+        const struct sess *e = s_row(t, i);
+        n += (e->state & SS_LIVE) && s_row_moves(t, e, moves, arg);
+    }
+    cmn_ckpt_put_u64(c, n);
+    cmn_ckpt_put_u64(c, t->now);
+    for (uint32_t i = 0; i < t->rows; i++) {
+        const struct sess *e = s_row(t, i);
+        if (!(e->state & SS_LIVE) || !s_row_moves(t, e, moves, arg))
+            continue;
+        cmn_ckpt_put(c, e, sizeof(*e));
+        if (e->state & SS_WIDE)
+            cmn_ckpt_put(c, s_wide(t, e->a4), sizeof(struct wide));
+    }
+}
+
+int trk_table_import(struct trk_table *t, struct cmn_ckpt *c)
+{
+    uint64_t n = cmn_ckpt_get_count(c, MAX_ROWS), now = 0;
+    if (cmn_ckpt_get(c, &now, sizeof(now)))
+        return c->err;
+    for (uint64_t k = 0; k < n; k++) {
+        struct sess row;
+        struct wide w;
+        if (cmn_ckpt_get(c, &row, sizeof(row)))
+            return c->err;
+        if ((row.state & ~(SS_LIVE | SS_WIDE)) || !(row.state & SS_LIVE))
+            return c->err = -EPROTO;
+        if ((row.state & SS_WIDE) && cmn_ckpt_get(c, &w, sizeof(w)))
+            return c->err;
+        struct probe p = {.w1 = s_ld64(&row.a_port) & W1_KEY_MASK};
+        if (row.state & SS_WIDE) {
+            p.a = w.a;
+            p.b = w.b;
+        } else {
+            p.w0 = s_ld64(&row);
+        }
+        uint64_t hash = s_probe_hash(&p, t->seed);
+        if (s_find(t, &p, hash))
+            continue; /* held already: the same records made it */
+        if (t->st.live + 1 > (uint64_t)(t->bmask + 1) * BKT_FILL && s_grow_index(t) != 0)
+            return c->err = -ENOSPC;
+        uint32_t idx, wi = 0;
+        if ((row.state & SS_WIDE) && s_alloc_wide(t, w.a, w.b, &wi) != 0)
+            return c->err = -ENOSPC;
+        if (s_alloc_row(t, &idx) != 0)
+            return c->err = -ENOSPC;
+        struct sess *e = s_row(t, idx);
+        *e = row;
+        if (row.state & SS_WIDE)
+            e->a4 = wi;
+        s_index_add(t, hash, idx);
+        t->st.live++;
+    }
+    if (now > t->now)
+        t->now = now;
+    return 0;
+}
+
+size_t trk_table_drop(struct trk_table *t, trk_ip_fn keep, void *arg)
+{
+    size_t freed = 0;
+    for (uint32_t i = 0; i < t->rows; i++) {
+        const struct sess *e = s_row(t, i);
+        if ((e->state & SS_LIVE) && !s_row_moves(t, e, keep, arg)) {
+            s_remove(t, i);
+            t->st.freed--; /* not an expiry */
+            freed++;
+        }
+    }
+    return freed;
+}
+
 int trk_table_load(struct trk_table *t, struct cmn_ckpt *c)
 {
     struct trk_table_stats st;
