@@ -15,10 +15,12 @@
 #include "cmn_config.h"
 
 enum {
-    CMN_EXIT_OK = 0,    /* finished, everything accounted for */
-    CMN_EXIT_ERROR = 1, /* runtime failure (I/O, socket, database) */
-    CMN_EXIT_USAGE = 2, /* bad option, config or input file */
-    CMN_EXIT_LOST = 3,  /* finished, but records were lost (merger, analyze) */
+    CMN_EXIT_OK = 0,      /* finished, everything accounted for */
+    CMN_EXIT_ERROR = 1,   /* runtime failure (I/O, socket, database) */
+    CMN_EXIT_USAGE = 2,   /* bad option, config or input file */
+    CMN_EXIT_LOST = 3,    /* finished, but records were lost (merger, analyze) */
+    CMN_EXIT_RESTART = 4, /* left the run to be started again (splitter SIGHUP): its
+                             checkpoint stays; a supervisor's Restart=on-failure does it */
 };
 
 /* One option / config key. */

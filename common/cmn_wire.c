@@ -216,7 +216,7 @@ long cmn_wire_result_events(const Renkei__TrackerResult *r, const struct cmn_eve
 enum {
     S_ENV_VERSION = 1,
     S_ENV_BATCH = 3,
-    S_ENV_LAST_BODY = 13, /* bodies are fields 2..13 (oneof; 13 splitter_ack) */
+    S_ENV_LAST_BODY = 14, /* bodies are fields 2..14 (oneof; 14 handover) */
     S_B_COLLECTOR = 1,
     S_B_SEQ = 2,
     S_B_COUNT = 3,
@@ -912,6 +912,16 @@ int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_
     s_hello_init(&h, kind, node_id, name);
     h.tracker_count = tracker_count;
     h.resume_seq = resume_seq;
+    return s_hello_send(sock, &h);
+}
+
+int cmn_wire_send_hello_map(void *sock, const char *name, uint32_t tracker_count, uint64_t since)
+{
+    Renkei__Hello h;
+    s_hello_init(&h, RENKEI__NODE_KIND__NODE_SPLITTER, 0, name);
+    h.tracker_count = tracker_count;
+    h.map_change = true;
+    h.map_since = since;
     return s_hello_send(sock, &h);
 }
 

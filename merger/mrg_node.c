@@ -27,6 +27,7 @@
 #include "mrg_node.h"
 
 #define MRG_MAX_TRACKERS 4096 /* as cmn_shard_map_new_even */
+#define MRG_MAPS_MAX     64   /* shard-map changes (trackers added, removed) in one run */
 #define MRG_HWM          1000 /* messages queued per peer before senders block */
 
 /* One tracker's chunks of one slot. */
@@ -68,6 +69,12 @@ struct node_stats {
     struct node_stats *next; /* list */
 };
 
+/* A shard map of the run: from epoch `since` on, `count` trackers. */
+struct mrg_map {
+    uint64_t since;
+    uint32_t count;
+};
+
 struct mrg_node {
     struct mrg_node_config cfg; /* copy; strings borrowed from the caller */
     void *ctx;                  /* ZeroMQ context */
@@ -77,20 +84,23 @@ struct mrg_node {
     volatile sig_atomic_t stop; /* set by mrg_node_stop */
 
     /* current run */
-    uint32_t n_trackers;      /* trackers per epoch; 0 until known */
-    bool run_active;          /* a message of this run arrived */
-    bool splitter_hello;      /* splitter said Hello */
-    bool splitter_eos;        /* splitter sent EndOfStream */
-    uint8_t *tracker_eos;     /* per tracker index: EOS seen */
-    struct slot *slots;       /* pending epochs */
-    bool have_committed;      /* last_committed is valid */
-    uint64_t last_committed;  /* highest non-final epoch committed */
-    struct node_stats *stats; /* latest stats per node */
-    uint64_t *trk_heard;      /* per tracker index: monotonic ns of its last message */
-    uint8_t *trk_down;        /* per tracker index: marked down (liveness) */
-    uint32_t trackers_down;   /* entries of trk_down set */
-    uint64_t spl_heard;       /* monotonic ns of the splitter's last message */
-    bool spl_down;            /* the splitter is marked down */
+    uint32_t n_trackers; /* trackers per epoch (of the newest map); 0 until known */
+    uint32_t n_all;      /* trackers of every map of the run (results, ends, accounting) */
+    struct mrg_map maps[MRG_MAPS_MAX]; /* shard maps of the run, oldest first */
+    size_t nmaps;                      /* 0: one map (n_trackers) all along */
+    bool run_active;                   /* a message of this run arrived */
+    bool splitter_hello;               /* splitter said Hello */
+    bool splitter_eos;                 /* splitter sent EndOfStream */
+    uint8_t *tracker_eos;              /* per tracker index: EOS seen */
+    struct slot *slots;                /* pending epochs */
+    bool have_committed;               /* last_committed is valid */
+    uint64_t last_committed;           /* highest non-final epoch committed */
+    struct node_stats *stats;          /* latest stats per node */
+    uint64_t *trk_heard;               /* per tracker index: monotonic ns of its last message */
+    uint8_t *trk_down;                 /* per tracker index: marked down (liveness) */
+    uint32_t trackers_down;            /* entries of trk_down set */
+    uint64_t spl_heard;                /* monotonic ns of the splitter's last message */
+    bool spl_down;                     /* the splitter is marked down */
 
     /* counters (merger's own node_stats) */
     uint64_t messages;             /* envelopes received */
@@ -239,12 +249,30 @@ static bool s_slot_has(const struct slot *s, uint32_t t)
     return t < s->n_trk && s->trk[t].n > 0 && s->trk[t].n >= s->trk[t].expected;
 }
 
+/* Trackers of every map of the run: results, ends of stream, accounting. */
+static uint32_t s_all(const struct mrg_node *n)
+{
+    return n->n_all > n->n_trackers ? n->n_all : n->n_trackers;
+}
+
+/* Trackers that cut slot s: those of the map in force at its epoch (the
+ * final results: the newest map's). */
+static uint32_t s_slot_trackers(const struct mrg_node *n, const struct slot *s)
+{
+    uint32_t c = n->n_trackers;
+    for (size_t i = 0; !s->final && i < n->nmaps; i++)
+        if (n->maps[i].since <= s->epoch)
+            c = n->maps[i].count;
+    return c;
+}
+
 /* Every tracker's chunks are there, or the tracker is down (not waited for). */
 static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
 {
-    if (n->n_trackers == 0)
+    uint32_t c = s_slot_trackers(n, s);
+    if (c == 0)
         return false;
-    for (uint32_t t = 0; t < n->n_trackers; t++)
+    for (uint32_t t = 0; t < c; t++)
         if (!s_slot_has(s, t) && !n->trk_down[t])
             return false;
     return true;
@@ -253,10 +281,65 @@ static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
 /* Some tracker's chunks are missing (its tracker down). */
 static bool s_slot_partial(const struct mrg_node *n, const struct slot *s)
 {
-    for (uint32_t t = 0; t < n->n_trackers; t++)
+    uint32_t c = s_slot_trackers(n, s);
+    for (uint32_t t = 0; t < c; t++)
         if (!s_slot_has(s, t))
             return true;
     return false;
+}
+
+/* Keep the run's shard maps in the database (a resumed merger reads them). */
+static void s_maps_store(struct mrg_node *n)
+{
+    char key[48];
+    for (size_t i = 0; i < n->nmaps; i++) {
+        snprintf(key, sizeof(key), "tracker_map.%zu.since", i);
+        mrg_db_meta_set_u64(n->db, key, n->maps[i].since);
+        snprintf(key, sizeof(key), "tracker_map.%zu.count", i);
+        mrg_db_meta_set_u64(n->db, key, n->maps[i].count);
+    }
+    mrg_db_meta_set_u64(n->db, "tracker_maps", n->nmaps);
+    mrg_db_meta_set_u64(n->db, "trackers", n->n_trackers);
+    mrg_db_meta_set_u64(n->db, "trackers_all", n->n_all);
+}
+
+static void s_maps_load(struct mrg_node *n)
+{
+    char key[48];
+    uint64_t k = mrg_db_meta_u64(n->db, "tracker_maps", 0);
+    n->nmaps = 0;
+    for (uint64_t i = 0; i < k && i < MRG_MAPS_MAX; i++) {
+        snprintf(key, sizeof(key), "tracker_map.%" PRIu64 ".since", i);
+        n->maps[i].since = mrg_db_meta_u64(n->db, key, 0);
+        snprintf(key, sizeof(key), "tracker_map.%" PRIu64 ".count", i);
+        uint64_t c = mrg_db_meta_u64(n->db, key, 0);
+        n->maps[i].count = c > MRG_MAX_TRACKERS ? MRG_MAX_TRACKERS : (uint32_t)c;
+        n->nmaps++;
+    }
+    uint64_t all = mrg_db_meta_u64(n->db, "trackers_all", 0);
+    n->n_all = all > MRG_MAX_TRACKERS ? MRG_MAX_TRACKERS : (uint32_t)all;
+}
+
+/* The splitter's Hello{map_change}: from epoch `since` on, `count` trackers. */
+static void s_map_change(struct mrg_node *n, uint32_t count, uint64_t since)
+{
+    if (n->nmaps == 0 && n->n_trackers) /* the map before, from the start */
+        n->maps[n->nmaps++] = (struct mrg_map){.since = 0, .count = n->n_trackers};
+    while (n->nmaps && n->maps[n->nmaps - 1].since >= since)
+        n->nmaps--; /* the same change announced again (a splitter restarted again) */
+    if (n->nmaps == MRG_MAPS_MAX) {
+        CMN_LOG(ERR, "more than %d shard-map changes in one run: the oldest counts are merged",
+                MRG_MAPS_MAX);
+        memmove(n->maps, n->maps + 1, (MRG_MAPS_MAX - 1) * sizeof(n->maps[0]));
+        n->nmaps--;
+    }
+    n->maps[n->nmaps++] = (struct mrg_map){.since = since, .count = count};
+    n->n_trackers = count;
+    if (count > n->n_all)
+        n->n_all = count;
+    CMN_LOG(NOTICE, "shard map changed: epochs from %" PRIu64 " on are cut by %u trackers", since,
+            count);
+    s_maps_store(n);
 }
 
 /* Tell trackers and the splitter what is committed for good (cfg.ack_listen):
@@ -472,8 +555,8 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     if (!n->cfg.metrics)
         return;
     struct cmn_counter *all = calloc(nc + n->n_acct + 1, sizeof(*all));
-    struct cmn_metric *x = calloc(n->n_trackers + 4, sizeof(*x));
-    char(*peer)[24] = calloc(n->n_trackers + 1, sizeof(*peer));
+    struct cmn_metric *x = calloc(s_all(n) + 4, sizeof(*x));
+    char(*peer)[24] = calloc(s_all(n) + 1, sizeof(*peer));
     if (!all || !x || !peer)
         abort();
     memcpy(all, c, nc * sizeof(*c));
@@ -507,7 +590,7 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
                                      .real = (double)(mono - n->spl_heard) / 1e9,
                                      .peer = "splitter",
                                      .help = help};
-    for (uint32_t t = 0; n->run_active && t < n->n_trackers && t < MRG_MAX_TRACKERS; t++) {
+    for (uint32_t t = 0; n->run_active && t < s_all(n) && t < MRG_MAX_TRACKERS; t++) {
         if (!n->trk_heard[t])
             continue;
         snprintf(peer[t], sizeof(peer[t]), "tracker.%" PRIu32, t);
@@ -680,7 +763,7 @@ static void s_account(struct mrg_node *n)
     }
 
     /* trackers: the splitter's per-pipe sent count against the tracker's received */
-    for (uint32_t t = 0; t < n->n_trackers; t++) {
+    for (uint32_t t = 0; t < s_all(n); t++) {
         char key[64];
         snprintf(key, sizeof(key), "tracker.%u.records_sent", t);
         uint64_t sent = spl ? cmn_wire_stat(spl->st, key, UINT64_MAX) : UINT64_MAX;
@@ -806,6 +889,8 @@ static int s_run_end(struct mrg_node *n)
     n->trackers_down = 0;
     n->spl_down = false;
     n->n_trackers = n->cfg.trackers;
+    n->n_all = n->n_trackers;
+    n->nmaps = 0;
     n->have_committed = false;
     n->epochs_incomplete = 0;
     n->results_invalid = 0;
@@ -818,7 +903,7 @@ static bool s_run_done(const struct mrg_node *n)
         return true; /* one run, a node gone: end it now, partial, rather than wait */
     if (!n->splitter_eos || n->n_trackers == 0)
         return false;
-    for (uint32_t t = 0; t < n->n_trackers; t++)
+    for (uint32_t t = 0; t < s_all(n); t++) /* a removed tracker ended when it left */
         if (!n->tracker_eos[t] && !n->trk_down[t])
             return false;
     return true;
@@ -926,11 +1011,17 @@ static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
         CMN_LOG(WARN, "splitter hello: tracker_count %u out of range, ignored", h->tracker_count);
         return;
     }
-    if (n->cfg.trackers && n->cfg.trackers != h->tracker_count)
+    if (h->map_change) { /* a tracker added or removed: the splitter's count wins */
+        s_map_change(n, h->tracker_count, h->map_since);
+        return;
+    }
+    if (n->cfg.trackers && n->cfg.trackers != h->tracker_count && !n->nmaps)
         CMN_LOG(WARN, "splitter feeds %u trackers but trackers = %u is configured; using %u",
                 h->tracker_count, n->cfg.trackers, n->cfg.trackers);
-    else
+    else if (!n->nmaps) /* after a change, a plain Hello is a restart: the maps stand */
         n->n_trackers = h->tracker_count;
+    if (n->n_trackers > n->n_all)
+        n->n_all = n->n_trackers;
     mrg_db_meta_set_u64(n->db, "trackers", n->n_trackers);
 }
 
@@ -938,10 +1029,9 @@ static int s_on_result(struct mrg_node *n, Renkei__Envelope **envp)
 {
     const Renkei__TrackerResult *r = (*envp)->result;
     n->results++;
-    if (r->tracker_id >= MRG_MAX_TRACKERS || (n->n_trackers && r->tracker_id >= n->n_trackers)) {
+    if (r->tracker_id >= MRG_MAX_TRACKERS || (n->n_trackers && r->tracker_id >= s_all(n))) {
         n->results_invalid++;
-        CMN_LOG(WARN, "result from tracker %u, but %u trackers: dropped", r->tracker_id,
-                n->n_trackers);
+        CMN_LOG(WARN, "result from tracker %u, but %u trackers: dropped", r->tracker_id, s_all(n));
         cmn_wire_free(envp);
         return 0;
     }
@@ -1255,7 +1345,7 @@ int mrg_node_check_liveness(struct mrg_node *n, uint64_t now)
         CMN_LOG(WARN, "splitter silent for %u s: marked down%s", n->cfg.liveness_timeout,
                 n->cfg.exit_on_eos ? "; ending the run" : "");
     }
-    for (uint32_t t = 0; t < n->n_trackers; t++) {
+    for (uint32_t t = 0; t < s_all(n); t++) {
         if (n->tracker_eos[t] || n->trk_down[t] || now < n->trk_heard[t] + to)
             continue;
         n->trk_down[t] = 1;
@@ -1298,6 +1388,7 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
         abort();
     n->cfg = *cfg;
     n->n_trackers = cfg->trackers;
+    n->n_all = cfg->trackers;
     n->tracker_eos = calloc(MRG_MAX_TRACKERS, 1);
     n->trk_down = calloc(MRG_MAX_TRACKERS, 1);
     n->trk_heard = calloc(MRG_MAX_TRACKERS, sizeof(*n->trk_heard));
@@ -1331,8 +1422,9 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
         n->dns_seq = mrg_db_meta_u64(n->db, "dns_seq", 0);
         memset(n->trk_hold, 1, MRG_MAX_TRACKERS); /* until each tracker sends again */
         n->run_active = true;
-        if (!n->n_trackers)
+        if (!n->n_trackers || mrg_db_meta_u64(n->db, "tracker_maps", 0))
             n->n_trackers = (uint32_t)mrg_db_meta_u64(n->db, "trackers", 0);
+        s_maps_load(n);
         uint64_t now = cmn_mono_ns();
         n->spl_heard = now;
         for (uint32_t t = 0; t < MRG_MAX_TRACKERS; t++)

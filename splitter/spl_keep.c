@@ -140,11 +140,17 @@ struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max
 
 void spl_keep_close(struct spl_keep **kp)
 {
+    spl_keep_leave(kp, true);
+}
+
+void spl_keep_leave(struct spl_keep **kp, bool remove)
+{
     if (!kp || !*kp)
         return;
     struct spl_keep *k = *kp;
     close(k->fd);
-    unlink(k->path);
+    if (remove)
+        unlink(k->path);
     free(k->e);
     free(k->buf);
     free(k);

@@ -51,6 +51,10 @@ bool spl_keep_last(const struct spl_keep *k, enum spl_keep_kind *kind, uint64_t 
 /* Remove the file and free; accepts NULL and NULLs the pointer. */
 void spl_keep_close(struct spl_keep **k);
 
+/* Free, removing the file only with `remove`: a splitter that leaves a run
+ * it did not end (a restart) leaves it for the next process (spl_keep_resume). */
+void spl_keep_leave(struct spl_keep **k, bool remove);
+
 /* Append one message (copied). 0 or -EIO (logged; nothing appended). */
 int spl_keep_append(struct spl_keep *k, const uint8_t *data, size_t len, enum spl_keep_kind kind,
                     uint64_t tag);

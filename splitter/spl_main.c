@@ -24,10 +24,10 @@
 
 static volatile sig_atomic_t s_stop;
 
+/* SIGINT, SIGTERM: end the stream; SIGHUP: leave the run for a restart. */
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    s_stop = 1;
+    s_stop = sig == SIGHUP ? 2 : 1;
 }
 
 static const struct cmn_cli_opt s_opts[] = {
@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     cmn_wire_keep_buffers(); /* batch messages reuse heap pages instead of faulting them in */
@@ -223,7 +224,8 @@ int main(int argc, char **argv)
         rc = CMN_EXIT_ERROR;
         goto out;
     }
-    rc = spl_node_run(node, &s_stop) == 0 ? CMN_EXIT_OK : CMN_EXIT_ERROR;
+    int run = spl_node_run(node, &s_stop);
+    rc = run == 0 ? CMN_EXIT_OK : run == 2 ? CMN_EXIT_RESTART : CMN_EXIT_ERROR;
 
 out:
     spl_node_destroy(&node);

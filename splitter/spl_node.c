@@ -105,6 +105,8 @@ struct s_pipe {
     bool ck_last;               /* restored: the keep log's last message at the checkpoint, */
     enum spl_keep_kind ck_kind; /* its kind */
     uint64_t ck_tag;            /* and tag (what follows it is void) */
+    bool ho_asked;              /* handover: the request is on this pipe */
+    bool ho_done;               /* handover: this (old) tracker sent all it exports */
 };
 
 /* A message to the merger kept to be sent again (merger_ack). */
@@ -114,6 +116,7 @@ struct s_kept {
 };
 
 #define SPL_FINAL_ACK_WAIT_S 120         /* merger_ack: wait this long for the final Ack */
+#define SPL_HANDOVER_WAIT_S  120         /* a shard-map change: wait this long for the trackers */
 #define SPL_DNS_KEEP_BYTES   (64u << 20) /* merger_ack: DnsNames kept until acknowledged */
 
 /* A DnsNames message forwarded to the merger, numbered, kept until an Ack's
@@ -125,46 +128,56 @@ struct s_dns_kept {
 };
 
 struct spl_node {
-    struct spl_config cfg;     /* copy; strings borrowed from the caller */
-    uint64_t probe_seed;       /* ShardMap.probe_seed: random per run, kept in the checkpoint */
-    void *ack;                 /* SUB to cfg.merger_ack, or NULL */
-    void *mmon;                /* PAIR reading the merger socket's handshakes */
-    uint64_t mhandshakes;      /* connections to the merger completed */
-    struct s_kept *kept;       /* Hello and the end of the run, in order */
-    size_t nkept, capkept;     /* entries used, allocated */
-    bool final_acked;          /* the merger committed the run's end */
-    uint64_t messages_resent;  /* kept messages sent again to a merger that reconnected */
-    struct s_dns_kept *dkept;  /* DnsNames not yet acknowledged, oldest first from dhead */
-    size_t dhead;              /* its first live entry */
-    size_t ndkept, capdkept;   /* entries used, allocated */
-    size_t dkept_bytes;        /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
-    uint64_t dns_seq;          /* last DnsNames.seq given */
-    uint64_t dns_unkept;       /* DnsNames not kept (memcap): lost if the merger dies */
-    uint64_t spilled;          /* messages to trackers put in spill files */
-    uint64_t unspilled;        /* of those, sent from the files since */
-    struct cmn_shard_map *map; /* address ranges -> tracker */
-    struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
-    struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
-    void *pull;                /* PULL bound to cfg.listen */
-    void *merger;              /* PUSH to the merger */
-    struct s_pipe *pipes;      /* [tracker_count] */
-    struct s_coll *coll;       /* collectors in order of first contact */
-    size_t ncoll;              /* entries used */
-    size_t capcoll;            /* entries allocated */
-    size_t nended;             /* collectors currently ended */
-    size_t ndown;              /* collectors currently marked down (not ended) */
-    uint32_t ntrk_down;        /* tracker pipes currently marked down */
-    uint64_t start_ns;         /* monotonic time the node started */
-    uint64_t next_beat_ns;     /* monotonic time of the next heartbeat to the merger */
-    bool missing_given_up;     /* expected collectors never heard: no longer waited for */
-    uint64_t epoch_ns;         /* epoch length */
-    uint64_t delay_ns;         /* batch_delay_ms in ns */
-    uint64_t next_epoch;       /* epochs below this have been flushed */
-    uint64_t *pending;         /* sorted epochs with traffic, not yet flushed */
-    size_t npending;           /* entries used */
-    uint64_t next_stats_ns;    /* monotonic time of the next periodic stats */
-    bool done;                 /* end of stream sent */
-    bool interrupted;          /* finished by a stop request, not by the collectors */
+    struct spl_config cfg;         /* copy; strings borrowed from the caller */
+    uint64_t probe_seed;           /* ShardMap.probe_seed: random per run, kept in the checkpoint */
+    uint64_t map_version;          /* ShardMap.version: 1, one more per change (kept) */
+    uint32_t ck_trackers;          /* restored: the checkpoint's tracker count */
+    struct cmn_shard_map *ck_map;  /* restored: the checkpoint's shard map */
+    bool handover;                 /* the map changed at the checkpoint: moving state, nothing
+                                      released until every old tracker is done */
+    uint64_t ho_deadline;          /* monotonic ns: past it the handover ends, incomplete */
+    uint64_t *ho_fwd;              /* [from * tracker_count + dest]: export bytes forwarded */
+    uint64_t handover_chunks;      /* Handover chunks forwarded */
+    uint64_t handover_bytes;       /* their bytes */
+    uint64_t handovers_incomplete; /* handovers ended by the deadline */
+    void *ack;                     /* SUB to cfg.merger_ack, or NULL */
+    void *mmon;                    /* PAIR reading the merger socket's handshakes */
+    uint64_t mhandshakes;          /* connections to the merger completed */
+    struct s_kept *kept;           /* Hello and the end of the run, in order */
+    size_t nkept, capkept;         /* entries used, allocated */
+    bool final_acked;              /* the merger committed the run's end */
+    uint64_t messages_resent;      /* kept messages sent again to a merger that reconnected */
+    struct s_dns_kept *dkept;      /* DnsNames not yet acknowledged, oldest first from dhead */
+    size_t dhead;                  /* its first live entry */
+    size_t ndkept, capdkept;       /* entries used, allocated */
+    size_t dkept_bytes;            /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
+    uint64_t dns_seq;              /* last DnsNames.seq given */
+    uint64_t dns_unkept;           /* DnsNames not kept (memcap): lost if the merger dies */
+    uint64_t spilled;              /* messages to trackers put in spill files */
+    uint64_t unspilled;            /* of those, sent from the files since */
+    struct cmn_shard_map *map;     /* address ranges -> tracker */
+    struct spl_dedup *dedup;       /* hold, merge in time order, drop redundant copies */
+    struct spl_shard *shard;       /* out-batches of the merged stream, one per tracker */
+    void *pull;                    /* PULL bound to cfg.listen */
+    void *merger;                  /* PUSH to the merger */
+    struct s_pipe *pipes;          /* [tracker_count] */
+    struct s_coll *coll;           /* collectors in order of first contact */
+    size_t ncoll;                  /* entries used */
+    size_t capcoll;                /* entries allocated */
+    size_t nended;                 /* collectors currently ended */
+    size_t ndown;                  /* collectors currently marked down (not ended) */
+    uint32_t ntrk_down;            /* tracker pipes currently marked down */
+    uint64_t start_ns;             /* monotonic time the node started */
+    uint64_t next_beat_ns;         /* monotonic time of the next heartbeat to the merger */
+    bool missing_given_up;         /* expected collectors never heard: no longer waited for */
+    uint64_t epoch_ns;             /* epoch length */
+    uint64_t delay_ns;             /* batch_delay_ms in ns */
+    uint64_t next_epoch;           /* epochs below this have been flushed */
+    uint64_t *pending;             /* sorted epochs with traffic, not yet flushed */
+    size_t npending;               /* entries used */
+    uint64_t next_stats_ns;        /* monotonic time of the next periodic stats */
+    bool done;                     /* end of stream sent */
+    bool interrupted;              /* finished by a stop request, not by the collectors */
     /* counters not derived from collectors or pipes */
     uint64_t records_forwarded;   /* records routed to >= 1 tracker */
     uint64_t malformed_messages;  /* undecodable envelopes, bad arrays */
@@ -679,7 +692,7 @@ static uint64_t s_coll_records_lost(const struct s_coll *c)
  * it. Caller frees the returned pointer (one allocation). */
 static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* OUT */)
 {
-    enum { FIXED = 53 };
+    enum { FIXED = 56 };
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
@@ -760,6 +773,9 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
             kd += spl_keep_dropped(node->pipes[t].keep);
         }
     S_FIXED("tracker_replays", node->tracker_replays);
+    S_FIXED("handover_chunks", node->handover_chunks);
+    S_FIXED("handover_bytes", node->handover_bytes);
+    S_FIXED("handovers_incomplete", node->handovers_incomplete);
     S_FIXED("messages_replayed", node->messages_replayed);
     S_FIXED("keep_bytes", kb);
     S_FIXED("keep_dropped", kd);
@@ -1052,6 +1068,8 @@ static void s_on_release(void *arg, const struct cmn_record *recs, size_t n)
  * the hold releases ts <= w - 1, and epochs below w / L are then complete. */
 static void s_release(struct spl_node *node)
 {
+    if (node->handover)
+        return; /* records wait for the new map (spl_dedup holds them) */
     uint64_t w;
     bool inf;
     if (s_watermark(node, &w, &inf)) {
@@ -1582,16 +1600,18 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 #define SPL_CKPT_NAME        "splitter.ckpt"
 #define SPL_CKPT_MAGIC       "RKSPLCK1"
-#define SPL_CKPT_LAYOUT      2u
+#define SPL_CKPT_LAYOUT      3u
 #define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
 #define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
 
 struct spl_ck_head {
-    char magic[8];       /* SPL_CKPT_MAGIC */
-    uint32_t layout;     /* SPL_CKPT_LAYOUT */
-    uint32_t trackers;   /* tracker_count: another map is another run */
-    uint64_t sizes;      /* struct sizes of this build, folded */
-    uint64_t probe_seed; /* the run's ShardMap.probe_seed (the trackers' probes use it) */
+    char magic[8];        /* SPL_CKPT_MAGIC */
+    uint32_t layout;      /* SPL_CKPT_LAYOUT */
+    uint32_t trackers;    /* tracker_count: another map is another run */
+    uint64_t sizes;       /* struct sizes of this build, folded */
+    uint64_t probe_seed;  /* the run's ShardMap.probe_seed (the trackers' probes use it) */
+    uint64_t map_version; /* ShardMap.version */
+    uint64_t nranges;     /* the shard map's ranges follow the state */
 };
 
 struct spl_ck_state {
@@ -1645,9 +1665,13 @@ static void s_ckpt_write(struct spl_node *node)
         node->checkpoint_errors++;
         return;
     }
+    size_t nranges;
+    const struct cmn_shard_range *ranges = cmn_shard_ranges(node->map, &nranges);
     struct spl_ck_head hd = {.layout = SPL_CKPT_LAYOUT,
                              .trackers = node->cfg.tracker_count,
-                             .probe_seed = node->probe_seed};
+                             .probe_seed = node->probe_seed,
+                             .map_version = node->map_version,
+                             .nranges = nranges};
     memcpy(hd.magic, SPL_CKPT_MAGIC, 8);
     hd.sizes = s_ck_sizes();
     struct spl_dedup_stats ds;
@@ -1674,6 +1698,7 @@ static void s_ckpt_write(struct spl_node *node)
     node->checkpoints++;
     cmn_ckpt_put(&c, &hd, sizeof(hd));
     cmn_ckpt_put(&c, &st, sizeof(st));
+    cmn_ckpt_put(&c, ranges, nranges * sizeof(*ranges));
 #define X(f) cmn_ckpt_put_u64(&c, node->f);
     SPL_CKPT_COUNTERS(X)
 #undef X
@@ -1743,12 +1768,31 @@ static int s_ckpt_restore(struct spl_node *node)
     struct spl_ck_head hd;
     struct spl_ck_state st;
     if (cmn_ckpt_get(&c, &hd, sizeof(hd)) || memcmp(hd.magic, SPL_CKPT_MAGIC, 8) != 0 ||
-        hd.layout != SPL_CKPT_LAYOUT || hd.sizes != s_ck_sizes() ||
-        hd.trackers != node->cfg.tracker_count || cmn_ckpt_get(&c, &st, sizeof(st)) ||
+        hd.layout != SPL_CKPT_LAYOUT || hd.sizes != s_ck_sizes() || hd.trackers == 0 ||
+        hd.nranges > 1u << 20 || cmn_ckpt_get(&c, &st, sizeof(st)) ||
         st.ncoll > SPL_COLLECTORS_MAX || st.npending > SPL_EPOCHS_MAX || st.npairs > 1u << 20)
         c.err = c.err ? c.err : -EPROTO;
-    if (!c.err)
+    struct cmn_shard_range *ranges = NULL;
+    if (!c.err && (ranges = calloc(hd.nranges + 1, sizeof(*ranges))) &&
+        cmn_ckpt_get(&c, ranges, hd.nranges * sizeof(*ranges)) == 0 &&
+        !(node->ck_map = cmn_shard_map_decode(hd.trackers, ranges, hd.nranges * sizeof(*ranges))))
+        c.err = -EPROTO;
+    free(ranges);
+    if (!c.err && hd.trackers > node->cfg.tracker_count) {
+        CMN_LOG(ERR,
+                "checkpoint %s/%s: its run has %u trackers, the configuration %u: removing "
+                "trackers while a run goes on is not built (docs/OPERATIONS.md); configure "
+                "them again",
+                node->cfg.state_dir, SPL_CKPT_NAME, hd.trackers, node->cfg.tracker_count);
+        cmn_ckpt_close_read(&c);
+        cmn_shard_map_destroy(&node->ck_map);
+        return -2;
+    }
+    if (!c.err) {
         node->probe_seed = hd.probe_seed; /* the trackers' checkpoints hold probes keyed by it */
+        node->map_version = hd.map_version;
+        node->ck_trackers = hd.trackers;
+    }
 #define X(f)                                                                                       \
     if (!c.err)                                                                                    \
         (void)cmn_ckpt_get(&c, &node->f, sizeof(node->f));
@@ -1795,7 +1839,7 @@ static int s_ckpt_restore(struct spl_node *node)
                     s_pend_push(cl, e.seq, e.max_ts);
             }
         }
-        for (uint32_t t = 0; t < node->cfg.tracker_count && !c.err; t++) {
+        for (uint32_t t = 0; t < hd.trackers && !c.err; t++) {
             uint64_t w[6];
             if (cmn_ckpt_get(&c, w, sizeof(w)) == 0) {
                 node->pipes[t].seq = w[0];
@@ -1855,27 +1899,140 @@ static int s_ckpt_restore(struct spl_node *node)
     node->next_epoch = st.next_epoch;
     node->nended = st.nended;
     node->missing_given_up = st.missing_given_up;
+    size_t na, nb;
+    const struct cmn_shard_range *a = cmn_shard_ranges(node->ck_map, &na);
+    const struct cmn_shard_range *b = cmn_shard_ranges(node->map, &nb);
+    if (node->ck_trackers == node->cfg.tracker_count && na == nb &&
+        memcmp(a, b, na * sizeof(*a)) == 0) {
+        cmn_shard_map_destroy(&node->ck_map); /* the same map: a plain restart */
+        return 1;
+    }
+    /* the configuration's map is another: switch at the checkpoint's cut */
+    node->handover = true;
+    node->map_version++;
+    node->ho_fwd = calloc((size_t)node->ck_trackers * node->cfg.tracker_count, sizeof(uint64_t));
+    if (!node->ho_fwd)
+        abort();
+    CMN_LOG(NOTICE,
+            "shard map v%" PRIu64 " (%u trackers) replaces v%" PRIu64 " (%u) from epoch %" PRIu64
+            " on: the trackers hand the moved ranges over first",
+            node->map_version, node->cfg.tracker_count, node->map_version - 1, node->ck_trackers,
+            node->flushed_any ? node->last_flushed + 1 : 0);
     return 1;
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
-/* The shard map to tracker t. */
-static int s_send_map(struct spl_node *node, uint32_t t)
+/* The shard map to tracker t: during a handover an old tracker's replay
+ * still goes by the checkpoint's map (its records were cut by it). With
+ * `keep` it goes through the pipe's keep log (the map switch). */
+static int s_send_map_ex(struct spl_node *node, uint32_t t, bool keep)
 {
+    bool old = node->handover && node->ck_map && !keep;
+    const struct cmn_shard_map *map = old ? node->ck_map : node->map;
     size_t nr;
-    const struct cmn_shard_range *r = cmn_shard_ranges(node->map, &nr);
+    const struct cmn_shard_range *r = cmn_shard_ranges(map, &nr);
     Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
     sm.tracker_index = t;
-    sm.tracker_count = node->cfg.tracker_count;
+    sm.tracker_count = cmn_shard_trackers(map);
     sm.ranges.data = (uint8_t *)(uintptr_t)r;
     sm.ranges.len = nr * sizeof(*r);
-    sm.version = 1;
+    sm.version = old ? node->map_version - 1 : node->map_version;
     sm.probe_seed = node->probe_seed;
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
     env.shard_map = &sm;
+    if (keep) {
+        s_pipe_send(node, t, &env);
+        return 0;
+    }
     return cmn_wire_send(node->pipes[t].sock, &env, 0);
+}
+
+static int s_send_map(struct spl_node *node, uint32_t t)
+{
+    return s_send_map_ex(node, t, false);
+}
+
+/* Handover: ask old tracker t (after its replay) to export what the new
+ * map moves, through its keep log (a tracker restarted in the middle of
+ * the handover gets the request again). */
+static void s_handover_ask(struct spl_node *node, uint32_t t)
+{
+    struct s_pipe *p = &node->pipes[t];
+    if (p->ho_asked)
+        return;
+    size_t nr;
+    const struct cmn_shard_range *r = cmn_shard_ranges(node->map, &nr);
+    Renkei__Handover h = RENKEI__HANDOVER__INIT;
+    h.request = true;
+    h.version = node->map_version;
+    h.ranges.data = (uint8_t *)(uintptr_t)r;
+    h.ranges.len = nr * sizeof(*r);
+    h.tracker_count = node->cfg.tracker_count;
+    h.tracker_index = t;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_HANDOVER;
+    env.handover = &h;
+    s_pipe_send(node, t, &env);
+    p->ho_asked = true;
+}
+
+/* Every old tracker is done (or the deadline passed): the new map to every
+ * tracker, then records again. */
+static void s_handover_finish(struct spl_node *node, bool complete)
+{
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+        (void)s_send_map_ex(node, t, true);
+    }
+    node->handover = false;
+    cmn_shard_map_destroy(&node->ck_map);
+    if (!complete) {
+        node->handovers_incomplete++;
+        CMN_LOG(ERR,
+                "handover incomplete after %d s: the state of the ranges of the trackers that "
+                "did not answer is lost; going on with shard map v%" PRIu64,
+                SPL_HANDOVER_WAIT_S, node->map_version);
+    } else {
+        CMN_LOG(NOTICE,
+                "handover done: %" PRIu64 " chunks (%" PRIu64 " bytes) moved; shard map v%" PRIu64
+                " (%u trackers) in force",
+                node->handover_chunks, node->handover_bytes, node->map_version,
+                node->cfg.tracker_count);
+    }
+}
+
+/* A Handover message on old tracker t's ack socket: a chunk for another
+ * tracker (forwarded on its pipe, once), or t's done. */
+static void s_on_tracker_handover(struct spl_node *node, uint32_t t, const Renkei__Handover *h,
+                                  Renkei__Envelope *env)
+{
+    if (!node->handover || t >= node->ck_trackers || h->from != t || h->request) {
+        if (node->handover || h->from != t)
+            node->unexpected_messages++;
+        return; /* a tracker that did its part again after a restart: had already */
+    }
+    struct s_pipe *p = &node->pipes[t];
+    if (h->done) {
+        p->ho_done = true;
+        bool all = true;
+        for (uint32_t k = 0; k < node->ck_trackers; k++)
+            all = all && node->pipes[k].ho_done;
+        if (all)
+            s_handover_finish(node, true);
+        return;
+    }
+    if (h->dest >= node->cfg.tracker_count || h->dest == t) {
+        node->unexpected_messages++;
+        return;
+    }
+    uint64_t *fwd = &node->ho_fwd[(size_t)t * node->cfg.tracker_count + h->dest];
+    if (h->offset != *fwd)
+        return; /* sent again (the tracker restarted): forwarded before */
+    s_pipe_send(node, h->dest, env);
+    *fwd += h->data.len;
+    node->handover_chunks++;
+    node->handover_bytes += h->data.len;
 }
 
 /* Watch pipe t's socket for completed handshakes (tcp, ipc: inproc has
@@ -1954,6 +2111,8 @@ static void s_replay(struct spl_node *node, uint32_t t, const Renkei__TrackerAck
         else
             node->messages_replayed++;
     }
+    if (node->handover && t < node->ck_trackers)
+        s_handover_ask(node, t); /* it is at the checkpoint's cut now */
 }
 
 /* TrackerAcks (cfg.tracker_acks): release what a checkpoint holds; a
@@ -1966,7 +2125,9 @@ static void s_tracker_acks(struct spl_node *node)
         Renkei__Envelope *env;
         while (p->tack && (env = cmn_wire_recv(p->tack, ZMQ_DONTWAIT, &err))) {
             const Renkei__TrackerAck *a = env->tracker_ack;
-            if (env->body_case != RENKEI__ENVELOPE__BODY_TRACKER_ACK || a->tracker_id != t) {
+            if (env->body_case == RENKEI__ENVELOPE__BODY_HANDOVER) {
+                s_on_tracker_handover(node, t, env->handover, env);
+            } else if (env->body_case != RENKEI__ENVELOPE__BODY_TRACKER_ACK || a->tracker_id != t) {
                 node->unexpected_messages++;
             } else if (a->awaiting) {
                 if (a->incarnation != p->replayed_inc) {
@@ -2057,10 +2218,16 @@ static int s_restart(struct spl_node *node)
             ", %zu collectors): trackers go back to it, collectors send again what came after",
             node->restored ? "from" : "from the start: no usable", node->cfg.state_dir,
             SPL_CKPT_NAME, node->flushed_any ? "" : "none, ", node->last_flushed, node->ncoll);
-    if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
-                            node->cfg.tracker_count) < 0)
+    int rc = node->handover
+                 ? cmn_wire_send_hello_map(node->merger, node->cfg.listen, node->cfg.tracker_count,
+                                           node->flushed_any ? node->last_flushed + 1 : 0)
+                 : cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
+                                       node->cfg.listen, node->cfg.tracker_count);
+    if (rc < 0)
         return -EIO;
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+    node->ho_deadline = cmn_mono_ns() + SPL_HANDOVER_WAIT_S * 1000000000ull;
+    /* trackers new to the run get their share once the old ones handed it over */
+    for (uint32_t t = 0; t < node->ck_trackers; t++)
         if (cmn_wire_send_hello_rollback(node->pipes[t].sock, node->cfg.listen, node->flushed_any,
                                          node->last_flushed) < 0)
             return -EIO;
@@ -2154,9 +2321,14 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     if (!node->pending || !node->pipes)
         abort();
     /* a checkpoint left by a splitter that died mid-run (cfg.state_dir) */
+    node->map_version = 1;
     int resume = cfg->state_dir ? s_ckpt_restore(node) : 0;
+    if (resume == -2)
+        goto err_map;
     if (resume < 0)
         s_ckpt_forget(node);
+    if (resume != 1)
+        node->ck_trackers = cfg->tracker_count;
     node->restored = resume == 1;
     node->pull = cmn_zmq_open(cfg->zmq_ctx, ZMQ_PULL, cfg->listen, true, 0, hwm);
     if (!node->pull)
@@ -2198,9 +2370,10 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             struct s_pipe *p = &node->pipes[t];
             const char *dir = cfg->spill_dir ? cfg->spill_dir : ".";
             uint64_t max = cfg->spill_max_bytes ? cfg->spill_max_bytes : 4ull << 30;
-            p->keep = resume ? spl_keep_resume(dir, name, max, node->restored && p->ck_last,
-                                               p->ck_kind, p->ck_tag)
-                             : spl_keep_open(dir, name, max);
+            p->keep = resume && t < node->ck_trackers /* not a tracker new to the run */
+                          ? spl_keep_resume(dir, name, max, node->restored && p->ck_last,
+                                            p->ck_kind, p->ck_tag)
+                          : spl_keep_open(dir, name, max);
             p->tack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->tracker_acks[t], false, 0, 100);
             if (!p->keep || !p->tack || zmq_setsockopt(p->tack, ZMQ_SUBSCRIBE, "", 0) != 0)
                 goto err_pipes;
@@ -2235,7 +2408,7 @@ err_pipes:
     cmn_zmq_close(node->cack);
     for (uint32_t t = 0; t < cfg->tracker_count; t++) {
         spl_spill_close(&node->pipes[t].spill);
-        spl_keep_close(&node->pipes[t].keep);
+        spl_keep_leave(&node->pipes[t].keep, false); /* a restart may need it */
         cmn_zmq_close(node->pipes[t].tack);
         if (node->pipes[t].sock) {
             int zero = 0;
@@ -2256,6 +2429,8 @@ err_pull:
 err_map:
     free(node->pipes);
     free(node->pending);
+    free(node->ho_fwd);
+    cmn_shard_map_destroy(&node->ck_map);
     spl_shard_destroy(&node->shard);
     cmn_wire_pool_destroy(&node->pool);
     spl_dedup_destroy(&node->dedup);
@@ -2278,7 +2453,7 @@ void spl_node_destroy(struct spl_node **nodep)
             CMN_LOG(WARN, "tracker %" PRIu32 ": %" PRIu64 " spilled messages never sent", t,
                     spl_spill_count(node->pipes[t].spill));
         spl_spill_close(&node->pipes[t].spill);
-        spl_keep_close(&node->pipes[t].keep);
+        spl_keep_leave(&node->pipes[t].keep, node->done); /* a run left for a restart goes on */
         cmn_zmq_close(node->pipes[t].tack);
         zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
         cmn_zmq_close(node->pipes[t].sock); /* before its monitor's PAIR */
@@ -2311,6 +2486,8 @@ void spl_node_destroy(struct spl_node **nodep)
     free(node->coll);
     free(node->pipes);
     free(node->pending);
+    free(node->ho_fwd);
+    cmn_shard_map_destroy(&node->ck_map);
     cmn_shard_map_destroy(&node->map);
     free(node);
     *nodep = NULL;
@@ -2468,6 +2645,8 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
     s_heartbeat(node, now);
     s_pipe_events(node);
     s_tracker_acks(node);
+    if (node->handover && now > node->ho_deadline)
+        s_handover_finish(node, false);
     if (node->cack && now >= node->next_cack_ns)
         s_cack(node);
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
@@ -2554,6 +2733,12 @@ int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
         }
     }
     node->interrupted = true;
+    if (*stop == 2) {
+        CMN_LOG(NOTICE, "leaving the run for a restart: no end of stream; the checkpoint %s",
+                node->cfg.state_dir ? "stays, the next process resumes from it"
+                                    : "is missing (no state_dir): the run is lost");
+        return 2;
+    }
     CMN_LOG(NOTICE, "stop requested: flushing and ending the stream");
     spl_node_finish(node);
     return 0;

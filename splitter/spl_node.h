@@ -169,8 +169,11 @@ int spl_node_handle(struct spl_node *node, const uint8_t *bytes, size_t len);
  * and counted in impostor_messages. */
 int spl_node_handle_from(struct spl_node *node, const uint8_t *bytes, size_t len, const char *peer);
 
-/* Loop spl_node_poll until the run ends or *stop becomes non-zero (then
- * spl_node_finish). Returns 0, or a negative errno on a fatal error. */
+/* Loop spl_node_poll until the run ends or *stop becomes non-zero: 1 ends
+ * the stream (spl_node_finish), 2 leaves the run for a restart (no end of
+ * stream; the checkpoint stays and a new process resumes from it, e.g. with
+ * more trackers). Returns 0, 2 (left for a restart), or a negative errno on
+ * a fatal error. */
 int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop);
 
 /* End the run now: flush every out-batch, send EndOfStream{SPLITTER} with the

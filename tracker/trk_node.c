@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "cmn_cli.h"
@@ -62,6 +63,17 @@ struct node_counters {
     uint64_t messages_before_replay;  /* restarted: dropped while waiting for the replay */
     uint64_t checkpoints;             /* checkpoints written */
     uint64_t checkpoint_errors;       /* checkpoints that could not be written */
+    uint64_t handovers_sent;          /* exports of moved ranges sent (one per tracker) */
+    uint64_t handovers_taken;         /* exports of other trackers imported */
+    uint64_t handover_errors;         /* refused, torn or unsendable handovers */
+};
+
+/* One export being received (chunks in order, as the splitter forwards them). */
+struct ho_in {
+    uint32_t from; /* exporting tracker */
+    uint8_t *buf;  /* the bytes so far */
+    size_t len;    /* received */
+    size_t total;  /* announced */
 };
 
 /* A message sent to the merger and kept until an Ack covers it. */
@@ -98,6 +110,8 @@ struct trk_node {
     uint32_t id;                /* tracker index from the config */
     uint32_t owner;             /* tracker index in the ShardMap (ownership) */
     bool warned_seed;           /* told once: the map's probe seed came too late */
+    struct ho_in *ho_in;        /* handovers being received, one per exporting tracker */
+    size_t nho_in;              /* entries in ho_in */
     char *listen;               /* bound endpoint */
     char *merger;               /* merger endpoint */
     void *ctx;                  /* ZeroMQ context */
@@ -299,6 +313,9 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     }
     if (n->ack_listen && !(n->tack = cmn_zmq_open(n->ctx, ZMQ_PUB, n->ack_listen, true, 0, 100)))
         goto err;
+    int nodrop = 1; /* a handover's chunks wait for the splitter rather than vanish */
+    if (n->tack)
+        zmq_setsockopt(n->tack, ZMQ_XPUB_NODROP, &nodrop, sizeof(nodrop));
     if (have == 1 && s_ckpt_restore(n, &ck) == 0) {
         CMN_LOG(NOTICE,
                 "resuming from checkpoint %s/%s: epoch %s%" PRIu64 ", batch seq %" PRIu64
@@ -335,6 +352,9 @@ void trk_node_destroy(struct trk_node **np)
     for (size_t i = 0; i < n->nkept; i++)
         free(n->kept[i].data);
     free(n->kept);
+    for (size_t i = 0; i < n->nho_in; i++)
+        free(n->ho_in[i].buf);
+    free(n->ho_in);
     free(n->merger_ack);
     cmn_zmq_close(n->tack);
     free(n->state_dir);
@@ -1046,6 +1066,9 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("messages_before_replay", n->c.messages_before_replay);
     C("checkpoints", n->c.checkpoints);
     C("checkpoint_errors", n->c.checkpoint_errors);
+    C("handovers_sent", n->c.handovers_sent);
+    C("handovers_taken", n->c.handovers_taken);
+    C("handover_errors", n->c.handover_errors);
     C("memory_bytes", n->mem.used);
     C("memory_peak_bytes", n->mem.peak);
     C("memcap_bytes", n->mem.cap);
@@ -1177,6 +1200,8 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     return false;
 }
 
+static void s_on_handover(struct trk_node *n, const Renkei__Handover *h);
+
 static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
 {
     bool hello = !m->is_batch && m->env->body_case == RENKEI__ENVELOPE__BODY_HELLO;
@@ -1204,6 +1229,9 @@ static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
             return false;
         case RENKEI__ENVELOPE__BODY_FLUSH:
             s_on_flush(n, env->flush);
+            return false;
+        case RENKEI__ENVELOPE__BODY_HANDOVER:
+            s_on_handover(n, env->handover);
             return false;
         default:
             n->c.unexpected_messages++;
@@ -1448,4 +1476,138 @@ int trk_node_handover_drop(struct trk_node *n, const struct cmn_shard_map *next,
     }
     CMN_LOG(NOTICE, "handover: %zu sessions no longer owned freed", freed);
     return freed > INT_MAX ? INT_MAX : (int)freed;
+}
+
+#define TRK_HO_CHUNK   (1u << 20) /* bytes of export per Handover message */
+#define TRK_HO_WAIT_MS 60000      /* a chunk the splitter does not take for this long: given up */
+
+/* Publish one message on the TrackerAck socket without dropping it (the
+ * socket is ZMQ_XPUB_NODROP): wait while the splitter is slow. */
+static int s_tack_send_wait(struct trk_node *n, Renkei__Envelope *env)
+{
+    uint64_t until = cmn_mono_ns() + TRK_HO_WAIT_MS * 1000000ull;
+    for (;;) {
+        int rc = cmn_wire_send(n->tack, env, ZMQ_DONTWAIT);
+        if (rc != -EAGAIN || cmn_mono_ns() > until || n->stop)
+            return rc;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The splitter's request: export for every other tracker of the next map,
+ * publish the chunks, drop what moved away, say done. */
+static void s_handover_request(struct trk_node *n, const Renkei__Handover *h)
+{
+    struct cmn_shard_map *next =
+        cmn_shard_map_decode(h->tracker_count, h->ranges.data, h->ranges.len);
+    if (!next || h->tracker_index >= h->tracker_count || !n->tack) {
+        n->c.handover_errors++;
+        CMN_LOG(ERR, "handover request (map v%" PRIu64 ", %u trackers) %s", h->version,
+                h->tracker_count,
+                n->tack ? "malformed: ignored" : "cannot be answered: no ack_listen");
+        cmn_shard_map_destroy(&next);
+        return;
+    }
+    uint64_t bytes = 0;
+    for (uint32_t dest = 0; dest < h->tracker_count; dest++) {
+        if (dest == n->owner)
+            continue;
+        char *buf = NULL;
+        size_t len = 0;
+        if (trk_node_handover_export(n, next, dest, &buf, &len) != 0) {
+            n->c.handover_errors++;
+            free(buf);
+            continue;
+        }
+        for (size_t off = 0; off < len;) {
+            size_t k = len - off < TRK_HO_CHUNK ? len - off : TRK_HO_CHUNK;
+            Renkei__Handover c = RENKEI__HANDOVER__INIT;
+            c.from = n->owner;
+            c.dest = dest;
+            c.version = h->version;
+            c.data.data = (uint8_t *)buf + off;
+            c.data.len = k;
+            c.offset = off;
+            c.total = len;
+            Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+            env.body_case = RENKEI__ENVELOPE__BODY_HANDOVER;
+            env.handover = &c;
+            if (s_tack_send_wait(n, &env) != 0) {
+                n->c.handover_errors++;
+                CMN_LOG(ERR, "handover to tracker %u: the splitter did not take it", dest);
+                break;
+            }
+            off += k;
+        }
+        bytes += len;
+        n->c.handovers_sent++;
+        free(buf);
+    }
+    int freed = trk_node_handover_drop(n, next, h->tracker_index);
+    if (freed < 0)
+        n->c.handover_errors++;
+    Renkei__Handover d = RENKEI__HANDOVER__INIT;
+    d.from = n->owner;
+    d.version = h->version;
+    d.done = true;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_HANDOVER;
+    env.handover = &d;
+    if (s_tack_send_wait(n, &env) != 0)
+        n->c.handover_errors++;
+    CMN_LOG(NOTICE, "handover for map v%" PRIu64 " (%u trackers): %" PRIu64 " bytes sent",
+            h->version, h->tracker_count, bytes);
+    cmn_shard_map_destroy(&next);
+}
+
+static void s_on_handover(struct trk_node *n, const Renkei__Handover *h)
+{
+    if (h->request) {
+        s_handover_request(n, h);
+        return;
+    }
+    if (h->done || h->dest != n->owner || h->offset + h->data.len > h->total ||
+        h->total > SIZE_MAX / 2) {
+        n->c.protocol_errors++;
+        return;
+    }
+    struct ho_in *in = NULL;
+    for (size_t i = 0; i < n->nho_in && !in; i++)
+        if (n->ho_in[i].from == h->from)
+            in = &n->ho_in[i];
+    if (!in) {
+        struct ho_in *a = realloc(n->ho_in, (n->nho_in + 1) * sizeof(*a));
+        if (!a)
+            abort();
+        n->ho_in = a;
+        in = &a[n->nho_in++];
+        memset(in, 0, sizeof(*in));
+        in->from = h->from;
+    }
+    if (h->offset != in->len || (in->len && h->total != in->total)) {
+        n->c.handover_errors++;
+        CMN_LOG(ERR, "handover from tracker %u: chunk at %" PRIu64 ", %zu bytes expected: dropped",
+                h->from, h->offset, in->len);
+        free(in->buf);
+        *in = n->ho_in[--n->nho_in];
+        return;
+    }
+    if (in->len == 0) {
+        in->total = h->total;
+        in->buf = malloc(h->total ? h->total : 1);
+        if (!in->buf)
+            abort();
+    }
+    if (h->data.len)
+        memcpy(in->buf + in->len, h->data.data, h->data.len);
+    in->len += h->data.len;
+    if (in->len < in->total)
+        return;
+    if (trk_node_handover_import(n, in->buf, in->len) == 0)
+        n->c.handovers_taken++;
+    else
+        n->c.handover_errors++;
+    free(in->buf);
+    *in = n->ho_in[--n->nho_in];
 }

@@ -1077,9 +1077,18 @@ static bool s_row_moves(const struct trk_table *t, const struct sess *e, trk_ip_
     return moves(arg, k.a) || moves(arg, k.b);
 }
 
+/* Row idx's spill record (SS_SPILL), or NULL. */
+static struct spill *s_spill_of(const struct trk_table *t, uint32_t idx)
+{
+    uint32_t si;
+    if (trk_hset_find(t->spill_idx, &idx, cmn_hash_mix(idx, t->seed | 1), &si) != 0 ||
+        si >= t->nspill)
+        return NULL;
+    return &t->spill[si];
+}
+
 void trk_table_export(const struct trk_table *t, trk_ip_fn moves, void *arg, struct cmn_ckpt *c)
 {
-    (void)CMN_NEVER(t->st.dirty != 0 || t->nspill != 0); /* only right after a flush */
     uint64_t n = 0;
     for (uint32_t i = 0; i < t->rows; i++) {
         const struct sess *e = s_row(t, i);
@@ -1094,7 +1103,84 @@ void trk_table_export(const struct trk_table *t, trk_ip_fn moves, void *arg, str
         cmn_ckpt_put(c, e, sizeof(*e));
         if (e->state & SS_WIDE)
             cmn_ckpt_put(c, s_wide(t, e->a4), sizeof(struct wide));
+        if (e->state & SS_SPILL) {
+            const struct spill *p = s_spill_of(t, i);
+            struct spill zero = {0};
+            cmn_ckpt_put(c, p ? p : &zero, sizeof(zero));
+        }
     }
+}
+
+/* Read one row written by save or export and add it; with `merge` (an
+ * export: rows may carry this epoch's deltas), a row held already is
+ * skipped (the same records made it). 0 or the sticky error. */
+static int s_read_row(struct trk_table *t, struct cmn_ckpt *c, bool merge)
+{
+    struct sess row;
+    struct wide w;
+    struct spill sp;
+    uint8_t allowed = merge ? SS_LIVE | SS_WIDE | SS_DIRTY | SS_NEW | SS_SPILL : SS_LIVE | SS_WIDE;
+    if (cmn_ckpt_get(c, &row, sizeof(row)))
+        return c->err;
+    if ((row.state & ~allowed) || !(row.state & SS_LIVE))
+        return c->err = -EPROTO;
+    if ((row.state & SS_WIDE) && cmn_ckpt_get(c, &w, sizeof(w)))
+        return c->err;
+    if ((row.state & SS_SPILL) && cmn_ckpt_get(c, &sp, sizeof(sp)))
+        return c->err;
+    struct probe p = {.w1 = s_ld64(&row.a_port) & W1_KEY_MASK};
+    if (row.state & SS_WIDE) {
+        p.a = w.a;
+        p.b = w.b;
+    } else {
+        p.w0 = s_ld64(&row);
+    }
+    uint64_t hash = s_probe_hash(&p, t->seed);
+    if (merge && s_find(t, &p, hash))
+        return 0;
+    if (t->st.live + 1 > (uint64_t)(t->bmask + 1) * BKT_FILL && s_grow_index(t) != 0)
+        return c->err = -ENOSPC;
+    uint32_t idx, wi = 0;
+    if ((row.state & SS_WIDE) && s_alloc_wide(t, w.a, w.b, &wi) != 0)
+        return c->err = -ENOSPC;
+    if (s_alloc_row(t, &idx) != 0)
+        return c->err = -ENOSPC;
+    struct sess *e = s_row(t, idx);
+    *e = row;
+    if (row.state & SS_WIDE)
+        e->a4 = wi;
+    s_index_add(t, hash, idx);
+    t->st.live++;
+    if (row.state & SS_DIRTY)
+        t->st.dirty++;
+    if (row.state & SS_SPILL) { /* its wide counters, as s_spill keeps them */
+        e->state &= (uint8_t)~SS_SPILL;
+        struct sess narrow = *e;
+        memset(e->bytes, 0, sizeof(e->bytes));
+        memset(e->pkts, 0, sizeof(e->pkts));
+        memset(e->ack, 0, sizeof(e->ack));
+        memset(e->syn, 0, sizeof(e->syn));
+        memset(e->synack, 0, sizeof(e->synack));
+        memset(e->fin, 0, sizeof(e->fin));
+        memset(e->rst, 0, sizeof(e->rst));
+        if (s_spill(t, e, idx) != 0)
+            return c->err = -ENOSPC;
+        t->st.spills--; /* not a spill of this table's */
+        struct spill *rec = s_spill_of(t, idx);
+        if (!rec)
+            return c->err = -ENOSPC;
+        *rec = sp;
+        for (int d = 0; d < 2; d++) { /* the row's narrow counters stay its own */
+            e->pkts[d] = narrow.pkts[d];
+            e->bytes[d] = narrow.bytes[d];
+            e->ack[d] = narrow.ack[d];
+            e->syn[d] = narrow.syn[d];
+            e->synack[d] = narrow.synack[d];
+            e->fin[d] = narrow.fin[d];
+            e->rst[d] = narrow.rst[d];
+        }
+    }
+    return 0;
 }
 
 int trk_table_import(struct trk_table *t, struct cmn_ckpt *c)
@@ -1102,39 +1188,9 @@ int trk_table_import(struct trk_table *t, struct cmn_ckpt *c)
     uint64_t n = cmn_ckpt_get_count(c, MAX_ROWS), now = 0;
     if (cmn_ckpt_get(c, &now, sizeof(now)))
         return c->err;
-    for (uint64_t k = 0; k < n; k++) {
-        struct sess row;
-        struct wide w;
-        if (cmn_ckpt_get(c, &row, sizeof(row)))
+    for (uint64_t k = 0; k < n; k++)
+        if (s_read_row(t, c, true) != 0)
             return c->err;
-        if ((row.state & ~(SS_LIVE | SS_WIDE)) || !(row.state & SS_LIVE))
-            return c->err = -EPROTO;
-        if ((row.state & SS_WIDE) && cmn_ckpt_get(c, &w, sizeof(w)))
-            return c->err;
-        struct probe p = {.w1 = s_ld64(&row.a_port) & W1_KEY_MASK};
-        if (row.state & SS_WIDE) {
-            p.a = w.a;
-            p.b = w.b;
-        } else {
-            p.w0 = s_ld64(&row);
-        }
-        uint64_t hash = s_probe_hash(&p, t->seed);
-        if (s_find(t, &p, hash))
-            continue; /* held already: the same records made it */
-        if (t->st.live + 1 > (uint64_t)(t->bmask + 1) * BKT_FILL && s_grow_index(t) != 0)
-            return c->err = -ENOSPC;
-        uint32_t idx, wi = 0;
-        if ((row.state & SS_WIDE) && s_alloc_wide(t, w.a, w.b, &wi) != 0)
-            return c->err = -ENOSPC;
-        if (s_alloc_row(t, &idx) != 0)
-            return c->err = -ENOSPC;
-        struct sess *e = s_row(t, idx);
-        *e = row;
-        if (row.state & SS_WIDE)
-            e->a4 = wi;
-        s_index_add(t, hash, idx);
-        t->st.live++;
-    }
     if (now > t->now)
         t->now = now;
     return 0;
@@ -1146,6 +1202,11 @@ size_t trk_table_drop(struct trk_table *t, trk_ip_fn keep, void *arg)
     for (uint32_t i = 0; i < t->rows; i++) {
         const struct sess *e = s_row(t, i);
         if ((e->state & SS_LIVE) && !s_row_moves(t, e, keep, arg)) {
+            if (e->state & SS_DIRTY)
+                t->st.dirty--; /* its deltas went with it */
+            struct spill *p = (e->state & SS_SPILL) ? s_spill_of(t, i) : NULL;
+            if (p) /* the row's number may come back: its spill record starts at 0 */
+                memset(p, 0, sizeof(*p));
             s_remove(t, i);
             t->st.freed--; /* not an expiry */
             freed++;
@@ -1161,29 +1222,9 @@ int trk_table_load(struct trk_table *t, struct cmn_ckpt *c)
         return c->err ? c->err : (c->err = -EPROTO);
     if (st.live > MAX_ROWS || st.dirty)
         return c->err = -EPROTO;
-    for (uint64_t k = 0; k < st.live; k++) {
-        struct sess row;
-        struct wide w;
-        if (cmn_ckpt_get(c, &row, sizeof(row)))
+    for (uint64_t k = 0; k < st.live; k++)
+        if (s_read_row(t, c, false) != 0)
             return c->err;
-        if ((row.state & ~(SS_LIVE | SS_WIDE)) || !(row.state & SS_LIVE))
-            return c->err = -EPROTO;
-        if ((row.state & SS_WIDE) && cmn_ckpt_get(c, &w, sizeof(w)))
-            return c->err;
-        if (t->st.live + 1 > (uint64_t)(t->bmask + 1) * BKT_FILL && s_grow_index(t) != 0)
-            return c->err = -ENOSPC;
-        uint32_t idx, wi = 0;
-        if ((row.state & SS_WIDE) && s_alloc_wide(t, w.a, w.b, &wi) != 0)
-            return c->err = -ENOSPC;
-        if (s_alloc_row(t, &idx) != 0)
-            return c->err = -ENOSPC;
-        struct sess *e = s_row(t, idx);
-        *e = row;
-        if (row.state & SS_WIDE)
-            e->a4 = wi;
-        s_index_add(t, s_row_hash(t, e), idx);
-        t->st.live++;
-    }
     uint64_t bytes = t->st.bytes;
     t->st = st;
     t->st.bytes = bytes;

@@ -126,11 +126,12 @@ int trk_table_load(struct trk_table *t, struct cmn_ckpt *c);
 /* An address test of the handover of moved ranges (scale-out, trk_node.h). */
 typedef bool (*trk_ip_fn)(void *arg, const uint8_t ip[16]);
 
-/* Handover, right after a flush as trk_table_save: export writes the rows
- * with an end for which `moves` is true; import adds them to a table that
- * may hold rows already (a row it has, from owning the other end, saw the
- * same records and is skipped); drop frees the rows with no end for which
- * `keep` is true. Import: 0, or -errno / -EPROTO; drop: rows freed. */
+/* Handover (at an epoch boundary; rows may carry deltas of the epoch that
+ * began): export writes the rows with an end for which `moves` is true,
+ * their deltas too; import adds them to a table that may hold rows already
+ * (a row it has, from owning the other end, saw the same records and is
+ * skipped); drop frees the rows with no end for which `keep` is true (their
+ * deltas gone with them). Import: 0, or -errno / -EPROTO; drop: rows freed. */
 void trk_table_export(const struct trk_table *t, trk_ip_fn moves, void *arg, struct cmn_ckpt *c);
 int trk_table_import(struct trk_table *t, struct cmn_ckpt *c);
 size_t trk_table_drop(struct trk_table *t, trk_ip_fn keep, void *arg);

@@ -141,17 +141,25 @@ stat_of() { # KIND COUNTER: the largest value any node of KIND reported
     q "SELECT MAX(value) FROM node_stats WHERE kind = '$1' AND counter = '$2'"
 }
 
+# make_conf RUN EPOCH [LIVENESS]: the run's deploy-style config ($CONF_SED:
+# one more sed script, e.g. to leave a tracker out)
+make_conf() {
+    CONF=$TMP/$1/cluster.conf
+    sed -e "s|@DIR@|$TMP/$1|g; s|@EPOCH@|$2|g; s|$TMP/$1/keys|$TMP/keys|g" \
+        -e "s|$TMP/$1/peers|$TMP/peers|; s|$TMP/$1/users|$TMP/users|" \
+        -e "s|^liveness_timeout = 60|liveness_timeout = ${3:-60}|" \
+        -e "s|^epoch_seconds = .*|&${SPLIT_EXTRA:+\\n$SPLIT_EXTRA}|" \
+        -e "${CONF_SED:-}" \
+        "$SRC/test/cluster/cluster.conf.in" >"$CONF.new"
+    mv "$CONF.new" "$CONF"
+}
+
 # run_cluster RUN EPOCH [LIVENESS]: the whole cluster, fresh database and state
 run_cluster() {
     RUN=$1
     mkdir -p "$TMP/$RUN/spill" "$TMP/$RUN/split" "$TMP/$RUN/trk0" "$TMP/$RUN/trk1" "$TMP/$RUN/trk2"
-    CONF=$TMP/$RUN/cluster.conf
     DB=$TMP/$RUN/cluster.sqlite
-    sed -e "s|@DIR@|$TMP/$RUN|g; s|@EPOCH@|$2|g; s|$TMP/$RUN/keys|$TMP/keys|g" \
-        -e "s|$TMP/$RUN/peers|$TMP/peers|; s|$TMP/$RUN/users|$TMP/users|" \
-        -e "s|^liveness_timeout = 60|liveness_timeout = ${3:-60}|" \
-        -e "s|^epoch_seconds = .*|&${SPLIT_EXTRA:+\\n$SPLIT_EXTRA}|" \
-        "$SRC/test/cluster/cluster.conf.in" >"$CONF"
+    make_conf "$@"
     start "$RUN-merger" merge renkei-merger merger
     for t in 0 1 2; do start "$RUN-trk$t" "trk$t" renkei-tracker "tracker.$t"; done
     start "$RUN-splitter" split renkei-splitter splitter
@@ -436,6 +444,46 @@ end_run r7
     bad "r7: resumptions: $(grep -c "resuming the run" "$TMP/r7-splitter.log") splitter, $(grep -c "resuming from" "$TMP/r7-trk2.log") tracker 2"
 same_as_analyze r7 "the splitter, tracker 2, the splitter killed in turn"
 clean_run r7
+
+# ==== run 8: a tracker added mid-run (scale-out) ====
+# The cluster starts with trackers 0 and 1 (172.16.0.0/12 on tracker 1;
+# tracker 2's process runs, idle);
+# after 2 committed epochs the operator adds tracker 2 to the splitter's
+# section and reloads the splitter (SIGHUP: it leaves the run without an
+# end of stream; started again, as systemd's Restart=on-failure does):
+# the old trackers hand what shard map v2 moves over (172.16.0.0/12 and a
+# third of the even split go to tracker 2), the merger counts
+# 3 trackers from the next epoch on, the export equals the static run's.
+CONF_SED='/^tracker\(_ack\)\? = tcp:\/\/10.77.0.23:/d; s/^trackers = 3$/trackers = 2/
+s/^range = 172.16.0.0\/12 2$/range = 172.16.0.0\/12 1/' run_cluster r8 1
+in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r8-replay1.log" 2>&1 &
+R1=$!
+in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r8-replay2.log" 2>&1 &
+R2=$!
+for _ in $(seq 200); do
+    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
+    sleep 0.1
+done
+committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+make_conf r8 1 # tracker 2 in the splitter's section
+pid=$(pidof_ r8-splitter) # systemctl reload: SIGHUP, it leaves the run; started again
+kill -HUP "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+start r8-splitter split renkei-splitter splitter
+wait $R1 $R2 || bad "r8: tcpreplay failed"
+end_run r8
+grep -q "shard map v2 (3 trackers) replaces v1 (2)" "$TMP/r8-splitter.log" &&
+    grep -q "handover done:" "$TMP/r8-splitter.log" &&
+    [ "$(grep -c "handover from tracker [01]:" "$TMP/r8-trk2.log")" = 2 ] &&
+    grep -q "shard map changed: epochs from [0-9]* on are cut by 3 trackers" "$TMP/r8-merger.log" &&
+    grep -q "leaving the run for a restart" "$TMP/r8-splitter.log" &&
+    ok "r8: tracker 2 added after $committed committed epochs (the splitter reloaded): trackers 0 and 1 handed it its ranges, the merger counts 3 trackers from the switch on" ||
+    bad "r8: the scale-out did not happen as planned ($(grep -c handover "$TMP/r8-splitter.log") handover lines in the splitter's log)"
+grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 batch gaps)" "$TMP/r8-trk2.log" &&
+    ok "r8: the added tracker 2 took its share of records (0 lost, 0 gaps)" ||
+    bad "r8: tracker 2: $(grep "end of stream" "$TMP/r8-trk2.log" | tail -1)"
+same_as_analyze r8 "a tracker added mid-run"
+clean_run r8
 
 # ==== run 4: tracker 2 stopped (SIGSTOP) past liveness_timeout ====
 # Small batches and small TCP buffers on its pipe, so that the stopped

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT
  * test_trk_handover: live scale-out at the tracker level. Two trackers run
- * two epochs under map v (10.0.0.0/24 split in two), then, at the epoch
- * boundary, the ranges move to map v+1 (the /24 split in three: tracker 2
- * is new, both old trackers give it part of their ranges and tracker 0
- * gives tracker 1 some): each old tracker exports what each other tracker
- * now needs (trk_node_handover_export), the owners import it, the old ones
- * drop what they no longer own, and everything goes on under v+1. The
- * results of every epoch, merged as the merger merges them (a shared
- * session once; endpoints and events from their owner), equal those of
- * three trackers that ran under v+1 from the start. The traffic crosses the
- * boundary in every table: TCP sessions that go on, new UDP sessions per
+ * two epochs and the first half of a third under map v (10.0.0.0/24 split
+ * in two), then, as at the splitter's checkpoint cut (after an EpochFlush,
+ * with records of the next epoch out already), the ranges move to map v+1 (the /24 split in three:
+ * tracker 2 is new, both old trackers give it part of their ranges and tracker 0 gives tracker 1
+ * some): each old tracker exports what each other tracker now needs (trk_node_handover_export), the
+ * owners import it, the old ones drop what they no longer own, and everything goes on under v+1.
+ * The results of every epoch, merged as the merger merges them (a shared session once; endpoints
+ * and events from their owner), equal those of three trackers that ran under v+1 from the start.
+ * The traffic crosses the boundary in every table: TCP sessions that go on, new UDP sessions per
  * half (endpoint sets), IPv6 rows, a SYN scan and a SYN flood whose probes
  * straddle it, a probe that later talks (taken back after the move), a
  * fragmented datagram split across it.
@@ -383,14 +382,16 @@ TEST(handover_equals_static)
         FAIL_IF_NOT(t[x] = s_node(ctx, x));
         s_map(t[x], v, x, 1);
     }
-    s_route(t, v, 0, 2 * MOVE_AT, seq, recs);
+    /* as at the splitter's checkpoint cut: the first half of epoch MOVE_AT
+     * went out under v already (its deltas move with the sessions) */
+    s_route(t, v, 0, 2 * MOVE_AT + 1, seq, recs);
     FAIL_IF_NOT(t[2] = s_node(ctx, 2));
     size_t moved;
     FAIL_IF(s_move(t, w, &moved) != 0);
     FAIL_IF_NOT(moved > 0);
     for (uint32_t x = 0; x < MAXT; x++)
         s_map(t[x], w, x, 2);
-    s_route(t, w, 2 * MOVE_AT, 2 * EPOCHS, seq, recs);
+    s_route(t, w, 2 * MOVE_AT + 1, 2 * EPOCHS, seq, recs);
     for (uint32_t x = 0; x < MAXT; x++) {
         s_eos(t[x], seq[x], recs[x]);
         s_drain(out, &b);
