@@ -767,8 +767,11 @@ static void s_account(struct mrg_node *n)
         char key[64];
         snprintf(key, sizeof(key), "tracker.%u.records_sent", t);
         uint64_t sent = spl ? cmn_wire_stat(spl->st, key, UINT64_MAX) : UINT64_MAX;
-        bool found;
+        bool found, told;
         uint64_t recv = s_stat(n, TRK, t, "records_received", &found);
+        uint64_t expected = s_stat(n, TRK, t, "records_expected", &told);
+        if (sent == UINT64_MAX && t >= n->n_trackers && told)
+            sent = expected; /* a tracker removed from the map: its end of stream said it */
         uint64_t dropped = s_stat(n, TRK, t, "records_lost", NULL);
         dup += s_stat(n, TRK, t, "duplicates_removed", NULL);
         a->trackers++;

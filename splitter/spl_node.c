@@ -132,6 +132,10 @@ struct spl_node {
     uint64_t probe_seed;           /* ShardMap.probe_seed: random per run, kept in the checkpoint */
     uint64_t map_version;          /* ShardMap.version: 1, one more per change (kept) */
     uint32_t ck_trackers;          /* restored: the checkpoint's tracker count */
+    uint32_t npipes;               /* pipes: tracker_count, or the checkpoint's trackers while
+                                      the ones removed from the map hand their state over */
+    char **ck_eps, **ck_acks;      /* restored: the checkpoint's tracker, tracker_ack endpoints */
+    uint32_t nck_eps;              /* entries in ck_eps and ck_acks */
     struct cmn_shard_map *ck_map;  /* restored: the checkpoint's shard map */
     bool handover;                 /* the map changed at the checkpoint: moving state, nothing
                                       released until every old tracker is done */
@@ -308,7 +312,7 @@ static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env);
 static uint64_t s_spill_bytes(const struct spl_node *node)
 {
     uint64_t b = 0;
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+    for (uint32_t t = 0; t < node->npipes; t++)
         if (node->pipes[t].spill)
             b += spl_spill_bytes(node->pipes[t].spill);
     return b;
@@ -696,7 +700,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     struct spl_dedup_stats ds;
     spl_dedup_stats(node->dedup, &ds);
     size_t npairs = spl_dedup_pairs(node->dedup, NULL, 0);
-    size_t cap = FIXED + node->ncoll * 6 + node->cfg.tracker_count * 3 + npairs;
+    size_t cap = FIXED + node->ncoll * 6 + node->npipes * 3 + npairs;
     struct cmn_counter *c = malloc(cap * sizeof(*c) + cap * SPL_COUNTER_NAME);
     if (!c)
         abort();
@@ -711,7 +715,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
         if (cl->ended)
             rec_lost += s_coll_records_lost(cl);
     }
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         copies += node->pipes[t].records_sent;
         bat_fwd += node->pipes[t].batches_sent;
     }
@@ -767,7 +771,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
     S_FIXED("impostor_messages", node->impostor_messages);
     S_FIXED("shard_maps_resent", node->shard_maps_resent);
     uint64_t kb = 0, kd = 0;
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+    for (uint32_t t = 0; t < node->npipes; t++)
         if (node->pipes[t].keep) {
             kb += spl_keep_bytes(node->pipes[t].keep);
             kd += spl_keep_dropped(node->pipes[t].keep);
@@ -801,7 +805,7 @@ static struct cmn_counter *s_counters(const struct spl_node *node, size_t *n /* 
         if (cl->down)
             S_NAMED(1, "collector.%" PRIu32 ".down", cl->id);
     }
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         S_NAMED(node->pipes[t].records_sent, "tracker.%" PRIu32 ".records_sent", t);
         S_NAMED(node->pipes[t].batches_sent, "tracker.%" PRIu32 ".batches_sent", t);
         if (node->pipes[t].down)
@@ -1699,6 +1703,14 @@ static void s_ckpt_write(struct spl_node *node)
     cmn_ckpt_put(&c, &hd, sizeof(hd));
     cmn_ckpt_put(&c, &st, sizeof(st));
     cmn_ckpt_put(&c, ranges, nranges * sizeof(*ranges));
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) { /* a scale-in needs them */
+        const char *ep[2] = {node->cfg.trackers[t],
+                             node->cfg.tracker_acks ? node->cfg.tracker_acks[t] : ""};
+        for (int k = 0; k < 2; k++) {
+            cmn_ckpt_put_u64(&c, strlen(ep[k]));
+            cmn_ckpt_put(&c, ep[k], strlen(ep[k]));
+        }
+    }
 #define X(f) cmn_ckpt_put_u64(&c, node->f);
     SPL_CKPT_COUNTERS(X)
 #undef X
@@ -1778,15 +1790,48 @@ static int s_ckpt_restore(struct spl_node *node)
         !(node->ck_map = cmn_shard_map_decode(hd.trackers, ranges, hd.nranges * sizeof(*ranges))))
         c.err = -EPROTO;
     free(ranges);
+    if (!c.err) { /* the endpoints of the checkpoint's trackers */
+        node->ck_eps = calloc(hd.trackers, sizeof(char *));
+        node->ck_acks = calloc(hd.trackers, sizeof(char *));
+        if (!node->ck_eps || !node->ck_acks)
+            abort();
+        node->nck_eps = hd.trackers;
+        for (uint32_t t = 0; t < hd.trackers && !c.err; t++)
+            for (int k = 0; k < 2 && !c.err; k++) {
+                uint64_t len = cmn_ckpt_get_count(&c, 4096);
+                char *str = calloc(len + 1, 1);
+                if (!str)
+                    abort();
+                (void)cmn_ckpt_get(&c, str, len);
+                (k ? node->ck_acks : node->ck_eps)[t] = str;
+            }
+    }
+    for (uint32_t t = 0; !c.err && t < hd.trackers && t < node->cfg.tracker_count; t++)
+        if (strcmp(node->ck_eps[t], node->cfg.trackers[t]) != 0) {
+            /* an index is a position: another endpoint there is another tracker */
+            CMN_LOG(ERR,
+                    "checkpoint %s/%s: tracker %u was %s, the configuration says %s: trackers "
+                    "keep their index (add at the end, remove from the end); put it back",
+                    node->cfg.state_dir, SPL_CKPT_NAME, t, node->ck_eps[t], node->cfg.trackers[t]);
+            cmn_ckpt_close_read(&c);
+            return -2;
+        }
     if (!c.err && hd.trackers > node->cfg.tracker_count) {
-        CMN_LOG(ERR,
-                "checkpoint %s/%s: its run has %u trackers, the configuration %u: removing "
-                "trackers while a run goes on is not built (docs/OPERATIONS.md); configure "
-                "them again",
-                node->cfg.state_dir, SPL_CKPT_NAME, hd.trackers, node->cfg.tracker_count);
-        cmn_ckpt_close_read(&c);
-        cmn_shard_map_destroy(&node->ck_map);
-        return -2;
+        /* trackers removed: their pipes stay while they hand their state over */
+        if (!node->cfg.tracker_acks) {
+            CMN_LOG(ERR,
+                    "checkpoint %s/%s: %u trackers, the configuration %u: removing trackers "
+                    "needs tracker_ack",
+                    node->cfg.state_dir, SPL_CKPT_NAME, hd.trackers, node->cfg.tracker_count);
+            c.err = -EPROTO;
+        } else {
+            struct s_pipe *pp = realloc(node->pipes, hd.trackers * sizeof(*pp));
+            if (!pp)
+                abort();
+            memset(pp + node->npipes, 0, (hd.trackers - node->npipes) * sizeof(*pp));
+            node->pipes = pp;
+            node->npipes = hd.trackers;
+        }
     }
     if (!c.err) {
         node->probe_seed = hd.probe_seed; /* the trackers' checkpoints hold probes keyed by it */
@@ -1987,6 +2032,24 @@ static void s_handover_finish(struct spl_node *node, bool complete)
     }
     node->handover = false;
     cmn_shard_map_destroy(&node->ck_map);
+    for (uint32_t t = node->cfg.tracker_count; t < node->npipes; t++) {
+        /* removed from the map, its state handed over: its stream ends (the
+         * run goes on); its pipe stays for the accounting */
+        struct s_pipe *p = &node->pipes[t];
+        Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+        e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+        e.batches_sent = p->batches_sent;
+        e.records_sent = p->records_sent;
+        e.retired = true;
+        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+        env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+        env.eos = &e;
+        s_pipe_send(node, t, &env);
+        CMN_LOG(NOTICE,
+                "tracker %" PRIu32 " removed from the map: its end of stream sent (%" PRIu64
+                " records in %" PRIu64 " batches)",
+                t, p->records_sent, p->batches_sent);
+    }
     if (!complete) {
         node->handovers_incomplete++;
         CMN_LOG(ERR,
@@ -2119,7 +2182,7 @@ static void s_replay(struct spl_node *node, uint32_t t, const Renkei__TrackerAck
  * restarted tracker (awaiting, a new incarnation) gets its pipe again. */
 static void s_tracker_acks(struct spl_node *node)
 {
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         struct s_pipe *p = &node->pipes[t];
         int err = 0;
         Renkei__Envelope *env;
@@ -2165,8 +2228,11 @@ static void s_ckpt_forget(struct spl_node *node)
     for (size_t i = node->dhead; i < node->ndkept; i++)
         free(node->dkept[i].data);
     node->dhead = node->ndkept = node->dkept_bytes = 0;
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+    for (uint32_t t = 0; t < node->npipes; t++)
         node->pipes[t].seq = node->pipes[t].batches_sent = node->pipes[t].records_sent = 0;
+    node->npipes = node->cfg.tracker_count; /* a fresh run: the configuration's trackers */
+    node->handover = false;
+    cmn_shard_map_destroy(&node->ck_map);
 }
 
 /* DnsNames numbers the process before may have given after its checkpoint
@@ -2322,8 +2388,9 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         abort();
     /* a checkpoint left by a splitter that died mid-run (cfg.state_dir) */
     node->map_version = 1;
+    node->npipes = cfg->tracker_count;
     int resume = cfg->state_dir ? s_ckpt_restore(node) : 0;
-    if (resume == -2)
+    if (resume == -2) /* a configuration that would lose the run: refused */
         goto err_map;
     if (resume < 0)
         s_ckpt_forget(node);
@@ -2350,9 +2417,11 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
             goto err_pull;
         }
     }
-    for (uint32_t t = 0; t < cfg->tracker_count; t++) {
-        node->pipes[t].sock =
-            cmn_zmq_open(cfg->zmq_ctx, ZMQ_PUSH, cfg->trackers[t], false, -1, hwm);
+    for (uint32_t t = 0; t < node->npipes; t++) {
+        /* past tracker_count: a tracker removed from the map, still to hand over */
+        bool removed = t >= cfg->tracker_count;
+        node->pipes[t].sock = cmn_zmq_open(
+            cfg->zmq_ctx, ZMQ_PUSH, removed ? node->ck_eps[t] : cfg->trackers[t], false, -1, hwm);
         if (!node->pipes[t].sock)
             goto err_pipes;
         s_pipe_monitor(node, t);
@@ -2374,7 +2443,9 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
                           ? spl_keep_resume(dir, name, max, node->restored && p->ck_last,
                                             p->ck_kind, p->ck_tag)
                           : spl_keep_open(dir, name, max);
-            p->tack = cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB, cfg->tracker_acks[t], false, 0, 100);
+            p->tack =
+                cmn_zmq_open(cfg->zmq_ctx, ZMQ_SUB,
+                             removed ? node->ck_acks[t] : cfg->tracker_acks[t], false, 0, 100);
             if (!p->keep || !p->tack || zmq_setsockopt(p->tack, ZMQ_SUBSCRIBE, "", 0) != 0)
                 goto err_pipes;
         }
@@ -2406,7 +2477,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
 
 err_pipes:
     cmn_zmq_close(node->cack);
-    for (uint32_t t = 0; t < cfg->tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         spl_spill_close(&node->pipes[t].spill);
         spl_keep_leave(&node->pipes[t].keep, false); /* a restart may need it */
         cmn_zmq_close(node->pipes[t].tack);
@@ -2431,6 +2502,12 @@ err_map:
     free(node->pending);
     free(node->ho_fwd);
     cmn_shard_map_destroy(&node->ck_map);
+    for (uint32_t t = 0; t < node->nck_eps; t++) {
+        free(node->ck_eps[t]);
+        free(node->ck_acks[t]);
+    }
+    free(node->ck_eps);
+    free(node->ck_acks);
     spl_shard_destroy(&node->shard);
     cmn_wire_pool_destroy(&node->pool);
     spl_dedup_destroy(&node->dedup);
@@ -2448,7 +2525,7 @@ void spl_node_destroy(struct spl_node **nodep)
     /* After a normal end every message must reach its peer: linger forever.
      * After a stop request the peers may be gone: give them a little while. */
     int linger = node->interrupted ? SPL_LINGER_STOP_MS : -1;
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         if (node->pipes[t].spill && spl_spill_count(node->pipes[t].spill) > 0)
             CMN_LOG(WARN, "tracker %" PRIu32 ": %" PRIu64 " spilled messages never sent", t,
                     spl_spill_count(node->pipes[t].spill));
@@ -2488,6 +2565,12 @@ void spl_node_destroy(struct spl_node **nodep)
     free(node->pending);
     free(node->ho_fwd);
     cmn_shard_map_destroy(&node->ck_map);
+    for (uint32_t t = 0; t < node->nck_eps; t++) {
+        free(node->ck_eps[t]);
+        free(node->ck_acks[t]);
+    }
+    free(node->ck_eps);
+    free(node->ck_acks);
     cmn_shard_map_destroy(&node->map);
     free(node);
     *nodep = NULL;
@@ -2649,7 +2732,7 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
         s_handover_finish(node, false);
     if (node->cack && now >= node->next_cack_ns)
         s_cack(node);
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+    for (uint32_t t = 0; t < node->npipes; t++)
         if (node->pipes[t].spilling)
             s_spill_drain(node, t);
     if (drained)
@@ -2669,7 +2752,7 @@ int spl_node_poll(struct spl_node *node, int max_wait_ms)
  * behind; send it all (waiting for them, heartbeats going on) before leaving. */
 static void s_spill_finish(struct spl_node *node, const volatile sig_atomic_t *stop)
 {
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         struct s_pipe *p = &node->pipes[t];
         if (p->spilling)
             CMN_LOG(NOTICE,

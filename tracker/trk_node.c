@@ -341,7 +341,10 @@ void trk_node_destroy(struct trk_node **np)
         return;
     struct trk_node *n = *np;
     if (n->push) {
-        if (n->stop) { /* interrupted: do not hang on an absent merger */
+        /* interrupted: do not hang on an absent merger; with merger_ack what
+         * matters was acknowledged (or waited for): the rest are copies the
+         * merger had, and one that left never takes them */
+        if (n->stop || n->final_acked || n->ack) {
             int linger = 1000;
             zmq_setsockopt(n->push, ZMQ_LINGER, &linger, sizeof(linger));
         }
@@ -1147,7 +1150,9 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
         n->c.unexpected_messages++;
         return false;
     }
-    if (n->state_dir) { /* the stream is whole: nothing to resume from */
+    if (e->retired)
+        CMN_LOG(NOTICE, "removed from the shard map: this tracker's part of the run ends here");
+    if (n->state_dir && !e->retired) { /* the stream is whole: nothing to resume from */
         cmn_ckpt_remove(n->state_dir, n->ckpt_name);
         n->ck_written = n->ck_any_epoch = false;
         n->ck_seq = n->ck_epoch = 0;
@@ -1496,12 +1501,14 @@ static int s_tack_send_wait(struct trk_node *n, Renkei__Envelope *env)
 }
 
 /* The splitter's request: export for every other tracker of the next map,
- * publish the chunks, drop what moved away, say done. */
+ * publish the chunks, drop what moved away, say done. A tracker the next
+ * map leaves out (tracker_index >= tracker_count: removed) exports
+ * everything and keeps nothing; its end of stream comes later. */
 static void s_handover_request(struct trk_node *n, const Renkei__Handover *h)
 {
     struct cmn_shard_map *next =
         cmn_shard_map_decode(h->tracker_count, h->ranges.data, h->ranges.len);
-    if (!next || h->tracker_index >= h->tracker_count || !n->tack) {
+    if (!next || h->tracker_index != n->owner || !n->tack) {
         n->c.handover_errors++;
         CMN_LOG(ERR, "handover request (map v%" PRIu64 ", %u trackers) %s", h->version,
                 h->tracker_count,
@@ -1556,8 +1563,11 @@ static void s_handover_request(struct trk_node *n, const Renkei__Handover *h)
     env.handover = &d;
     if (s_tack_send_wait(n, &env) != 0)
         n->c.handover_errors++;
-    CMN_LOG(NOTICE, "handover for map v%" PRIu64 " (%u trackers): %" PRIu64 " bytes sent",
-            h->version, h->tracker_count, bytes);
+    CMN_LOG(NOTICE, "handover for map v%" PRIu64 " (%u trackers): %" PRIu64 " bytes sent%s",
+            h->version, h->tracker_count, bytes,
+            h->tracker_index >= h->tracker_count ? "; removed from the map, this tracker keeps "
+                                                   "nothing and awaits its end of stream"
+                                                 : "");
     cmn_shard_map_destroy(&next);
 }
 

@@ -485,6 +485,42 @@ grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 b
 same_as_analyze r8 "a tracker added mid-run"
 clean_run r8
 
+# ==== run 9: a tracker removed mid-run (scale-in) ====
+# Three trackers; after 2 committed epochs the operator takes tracker 2 out
+# of the splitter's section (its range 172.16.0.0/12 to tracker 1) and
+# reloads the splitter: tracker 2 hands everything over to trackers 0 and
+# 1, gets its end of stream, and the run goes on with two.
+run_cluster r9 1
+in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r9-replay1.log" 2>&1 &
+R1=$!
+in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r9-replay2.log" 2>&1 &
+R2=$!
+for _ in $(seq 200); do
+    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
+    sleep 0.1
+done
+committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+CONF_SED='/^tracker\(_ack\)\? = tcp:\/\/10.77.0.23:/d
+s/^range = 172.16.0.0\/12 2$/range = 172.16.0.0\/12 1/' make_conf r9 1
+pid=$(pidof_ r9-splitter)
+kill -HUP "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+start r9-splitter split renkei-splitter splitter
+wait $R1 $R2 || bad "r9: tcpreplay failed"
+end_run r9
+grep -q "shard map v2 (2 trackers) replaces v1 (3)" "$TMP/r9-splitter.log" &&
+    grep -q "handover done:" "$TMP/r9-splitter.log" &&
+    grep -q "tracker 2 removed from the map: its end of stream sent" "$TMP/r9-splitter.log" &&
+    grep -q "removed from the shard map" "$TMP/r9-trk2.log" &&
+    grep -q "shard map changed: epochs from [0-9]* on are cut by 2 trackers" "$TMP/r9-merger.log" &&
+    ok "r9: tracker 2 removed after $committed committed epochs (the splitter reloaded): it handed its state to trackers 0 and 1 and ended its stream, the merger counts 2 trackers from the switch on" ||
+    bad "r9: the scale-in did not happen as planned ($(grep -c "handover\|removed" "$TMP/r9-splitter.log") handover lines in the splitter's log)"
+grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 batch gaps)" "$TMP/r9-trk2.log" &&
+    ok "r9: the removed tracker 2 received every record sent to it (0 lost, 0 gaps)" ||
+    bad "r9: tracker 2: $(grep "end of stream" "$TMP/r9-trk2.log" | tail -1)"
+same_as_analyze r9 "a tracker removed mid-run"
+clean_run r9
+
 # ==== run 4: tracker 2 stopped (SIGSTOP) past liveness_timeout ====
 # Small batches and small TCP buffers on its pipe, so that the stopped
 # tracker's share soon fills what ZeroMQ and the kernel hold: the splitter

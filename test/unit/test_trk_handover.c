@@ -327,12 +327,14 @@ static void s_route(struct trk_node **t, const struct cmn_shard_map *map, int fr
     }
 }
 
-/* Move from map v (trackers 0, 1) to w (0, 1, 2): exports, imports, drops. */
-static int s_move(struct trk_node **t, const struct cmn_shard_map *w, size_t *moved)
+/* Move from a map of `old` trackers to w: exports, imports, drops (a
+ * tracker w leaves out exports everything). */
+static int s_move(struct trk_node **t, uint32_t old, const struct cmn_shard_map *w, size_t *moved)
 {
     *moved = 0;
-    for (uint32_t from = 0; from < 2; from++)
-        for (uint32_t dest = 0; dest < MAXT; dest++) {
+    uint32_t now = cmn_shard_trackers(w);
+    for (uint32_t from = 0; from < old; from++)
+        for (uint32_t dest = 0; dest < now; dest++) {
             if (dest == from)
                 continue;
             char *buf;
@@ -345,10 +347,32 @@ static int s_move(struct trk_node **t, const struct cmn_shard_map *w, size_t *mo
                 return -1;
             *moved += len;
         }
-    for (uint32_t x = 0; x < 2; x++)
-        if (trk_node_handover_drop(t[x], w, x) <= 0) /* each gave some away */
+    int freed = 0;
+    for (uint32_t x = 0; x < old; x++) {
+        int k = trk_node_handover_drop(t[x], w, x);
+        if (k < 0)
             return -1;
-    return 0;
+        freed += k;
+    }
+    return freed > 0 ? 0 : -1; /* some sessions moved away */
+}
+
+/* Canonical forms of a and b differ (each difference printed). */
+static int s_differ(struct merged *a, struct merged *b)
+{
+    s_canon(a);
+    s_canon(b);
+    static const char *const kind[3] = {"sessions", "endpoints", "events"};
+    int bad = 0;
+    for (int e = 0; e <= EPOCHS; e++)
+        for (int k = 0; k < 3; k++)
+            if (a->len[e][k] != b->len[e][k] ||
+                (a->len[e][k] && memcmp(a->rows[e][k], b->rows[e][k], a->len[e][k]) != 0)) {
+                fprintf(stderr, "epoch %d %s: %zu bytes static, %zu after the move\n", e, kind[k],
+                        a->len[e][k], b->len[e][k]);
+                bad = 1;
+            }
+    return bad;
 }
 
 TEST(handover_equals_static)
@@ -387,7 +411,7 @@ TEST(handover_equals_static)
     s_route(t, v, 0, 2 * MOVE_AT + 1, seq, recs);
     FAIL_IF_NOT(t[2] = s_node(ctx, 2));
     size_t moved;
-    FAIL_IF(s_move(t, w, &moved) != 0);
+    FAIL_IF(s_move(t, 2, w, &moved) != 0);
     FAIL_IF_NOT(moved > 0);
     for (uint32_t x = 0; x < MAXT; x++)
         s_map(t[x], w, x, 2);
@@ -398,25 +422,69 @@ TEST(handover_equals_static)
         trk_node_destroy(&t[x]);
     }
 
-    s_canon(&a);
-    s_canon(&b);
-    static const char *const kind[3] = {"sessions", "endpoints", "events"};
-    int bad = 0;
-    for (int e = 0; e <= EPOCHS; e++)
-        for (int k = 0; k < 3; k++)
-            if (a.len[e][k] != b.len[e][k] ||
-                (a.len[e][k] && memcmp(a.rows[e][k], b.rows[e][k], a.len[e][k]) != 0)) {
-                fprintf(stderr, "epoch %d %s: %zu bytes static, %zu after the move\n", e, kind[k],
-                        a.len[e][k], b.len[e][k]);
-                bad = 1;
-            }
-    FAIL_IF(bad);
+    FAIL_IF(s_differ(&a, &b));
     /* every table had something to compare */
     FAIL_IF_NOT(a.len[MOVE_AT][0] && a.len[MOVE_AT][1] && a.len[EPOCHS][0]);
     size_t events = 0;
     for (int e = MOVE_AT; e <= EPOCHS; e++)
         events += a.len[e][2] / sizeof(struct cmn_event_rec);
     FAIL_IF_NOT(events >= 2); /* the scan and the flood, reported after the move */
+    FAIL_IF_NOT(a.records_lost == 0 && b.records_lost == 0 && b.batches_lost == 0);
+    s_free(&a);
+    s_free(&b);
+    cmn_shard_map_destroy(&v);
+    cmn_shard_map_destroy(&w);
+    zmq_close(out);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
+/* Scale-in: three trackers under w, tracker 2 removed at the cut (map v);
+ * it hands everything over, ends its stream, and the run equals two
+ * trackers under v from the start. */
+TEST(removal_equals_static)
+{
+    void *ctx = zmq_ctx_new();
+    void *out = cmn_zmq_open(ctx, ZMQ_PULL, "inproc://ho-out", true, 0, 100000);
+    FAIL_IF_NOT(out);
+    struct cmn_shard_map *v = s_rules(2, V_RULES, 2), *w = s_rules(3, W_RULES, 3);
+    FAIL_IF_NOT(v && w);
+    struct merged a = {0}, b = {0};
+    struct trk_node *t[MAXT];
+    uint64_t seq[MAXT] = {0}, recs[MAXT] = {0};
+    for (uint32_t x = 0; x < 2; x++) {
+        FAIL_IF_NOT(t[x] = s_node(ctx, x));
+        s_map(t[x], v, x, 1);
+    }
+    s_route(t, v, 0, 2 * EPOCHS, seq, recs);
+    for (uint32_t x = 0; x < 2; x++) {
+        s_eos(t[x], seq[x], recs[x]);
+        s_drain(out, &a);
+        trk_node_destroy(&t[x]);
+    }
+    memset(seq, 0, sizeof(seq));
+    memset(recs, 0, sizeof(recs));
+    for (uint32_t x = 0; x < MAXT; x++) {
+        FAIL_IF_NOT(t[x] = s_node(ctx, x));
+        s_map(t[x], w, x, 1);
+    }
+    s_route(t, w, 0, 2 * MOVE_AT + 1, seq, recs);
+    size_t moved;
+    FAIL_IF(s_move(t, 3, v, &moved) != 0);
+    FAIL_IF_NOT(moved > 0);
+    s_eos(t[2], seq[2], recs[2]); /* removed: its stream ends (nothing left to report) */
+    s_drain(out, &b);
+    trk_node_destroy(&t[2]);
+    for (uint32_t x = 0; x < 2; x++)
+        s_map(t[x], v, x, 2);
+    s_route(t, v, 2 * MOVE_AT + 1, 2 * EPOCHS, seq, recs);
+    for (uint32_t x = 0; x < 2; x++) {
+        s_eos(t[x], seq[x], recs[x]);
+        s_drain(out, &b);
+        trk_node_destroy(&t[x]);
+    }
+    FAIL_IF(s_differ(&a, &b));
+    FAIL_IF_NOT(a.len[MOVE_AT][0] && a.len[EPOCHS][0]);
     FAIL_IF_NOT(a.records_lost == 0 && b.records_lost == 0 && b.batches_lost == 0);
     s_free(&a);
     s_free(&b);
@@ -464,4 +532,5 @@ TEST(handover_refuses_garbage_and_twice)
     return 0;
 }
 
-TEST_MAIN(TEST_ENTRY(handover_equals_static) TEST_ENTRY(handover_refuses_garbage_and_twice))
+TEST_MAIN(TEST_ENTRY(handover_equals_static) TEST_ENTRY(removal_equals_static)
+              TEST_ENTRY(handover_refuses_garbage_and_twice))
