@@ -374,10 +374,14 @@ static void s_file_loop(struct rx_ctx *x, struct cmn_capfile *cf)
     int r = 0;
     if (x->cfg->max_packets) /* of this process */
         max_pkts = v[COL_STAT_PACKETS] + x->cfg->max_packets;
-    while (!*x->stop && v[COL_STAT_PACKETS] < max_pkts && (r = cmn_capfile_next(cf, &pk)) == 1) {
+    while (!*x->stop && v[COL_STAT_PACKETS] < max_pkts) {
+        /* a batch before the frame: a stop while waiting for one must not
+         * consume a frame no batch holds (the state would skip it) */
+        if (!cur && !(cur = s_batch(x)) && *x->stop)
+            break;
+        if ((r = cmn_capfile_next(cf, &pk)) != 1)
+            break;
         frames++;
-        if (!cur)
-            cur = s_batch(x);
         struct cmn_record *rec = cur ? &cur->rec[cur->n] : &spare;
         v[COL_STAT_PACKETS]++;
         v[COL_STAT_BYTES] += pk.caplen;

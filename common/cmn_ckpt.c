@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +66,29 @@ int cmn_ckpt_open_mem_read(struct cmn_ckpt *c, const void *buf, size_t len)
     if (len == 0 || !(c->f = fmemopen((void *)(uintptr_t)buf, len, "rb")))
         return c->err = len == 0 ? -EPROTO : -errno;
     return 0;
+}
+
+int cmn_ckpt_rewrite(void *obj, void (*out)(void *obj, struct cmn_ckpt *c),
+                     void (*clear)(void *obj), int (*in)(void *obj, struct cmn_ckpt *c))
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct cmn_ckpt c;
+    int rc = cmn_ckpt_open_mem_write(&c, &buf, &len);
+    if (rc == 0) {
+        out(obj, &c);
+        rc = cmn_ckpt_close_write(&c);
+    }
+    if (rc == 0) {
+        clear(obj);
+        rc = cmn_ckpt_open_mem_read(&c, buf, len);
+        if (rc == 0) {
+            (void)in(obj, &c);
+            rc = cmn_ckpt_close_read(&c);
+        }
+    }
+    free(buf);
+    return rc;
 }
 
 static void s_sum(struct cmn_ckpt *c, const void *p, size_t n)

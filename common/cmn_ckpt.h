@@ -56,6 +56,13 @@ int cmn_ckpt_close_read(struct cmn_ckpt *c);
 int cmn_ckpt_open_mem_write(struct cmn_ckpt *c, char **buf /* OUT */, size_t *len /* OUT */);
 int cmn_ckpt_open_mem_read(struct cmn_ckpt *c, const void *buf, size_t len);
 
+/* Rebuild an object through its own stream in memory: `out` writes it,
+ * `clear` empties it, `in` reads it back (a module keeping only part of
+ * itself: its export of that part, then its import). 0 or -errno / -EPROTO
+ * (the object is then empty or partly read). */
+int cmn_ckpt_rewrite(void *obj, void (*out)(void *obj, struct cmn_ckpt *c),
+                     void (*clear)(void *obj), int (*in)(void *obj, struct cmn_ckpt *c));
+
 /* Remove DIR/NAME and DIR/NAME.prev (the run they belonged to ended). */
 void cmn_ckpt_remove(const char *dir, const char *name);
 

@@ -68,6 +68,8 @@ struct s_coll {
     uint64_t base_batches;           /* batches_sent / records_sent before its current run (a */
     uint64_t base_records;           /* resumed run's EndOfStream counts the whole run) */
     uint64_t contig;                 /* every batch seq up to this one arrived */
+    uint64_t given_up;               /* a resumed collector's seqs up to this died with the old
+                                        process (unless one still comes from its connection) */
     uint64_t seen[SPL_SEQ_WIN / 64]; /* above contig: bit seq % SPL_SEQ_WIN set when arrived */
     bool ignoring;                   /* resumed after its end of stream: nothing more is taken */
     int src;                         /* its source index in the dedup merge */
@@ -1206,23 +1208,24 @@ static void s_seq_mark(struct s_coll *c, uint64_t seq)
     }
 }
 
-/* Give up waiting for batches up to `upto` (they will not come). */
-static void s_seq_skip(struct s_coll *c, uint64_t upto)
+/* contig, with the seqs a resumed collector gave up counted as had: what
+ * the holds wait for (a late one of them is still taken, s_seq_have). */
+static uint64_t s_seq_done(const struct s_coll *c)
 {
-    while (c->contig < upto) {
-        c->contig++;
-        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
+    uint64_t k = c->contig;
+    if (c->given_up > k) {
+        k = c->given_up;
+        while (k - c->contig < SPL_SEQ_WIN && s_bit(c->seen, k + 1))
+            k++;
     }
-    while (s_bit(c->seen, c->contig + 1)) {
-        c->contig++;
-        c->seen[(c->contig % SPL_SEQ_WIN) / 64] &= ~(1ull << (c->contig % 64));
-    }
+    return k;
 }
 
 /* A new sequence (a collector started again without a state file). */
 static void s_seq_reset(struct s_coll *c)
 {
     c->contig = 0;
+    c->given_up = 0;
     memset(c->seen, 0, sizeof(c->seen));
 }
 
@@ -1250,7 +1253,7 @@ static size_t s_retake(struct spl_node *node, const struct cmn_record *recs, siz
 static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
                         const struct cmn_record *recs, size_t n)
 {
-    if (c->hold_upto && seq > c->contig) {
+    if (c->hold_upto && seq > s_seq_done(c)) {
         if (c->nstash == c->capstash) {
             c->capstash = c->capstash ? 2 * c->capstash : 64;
             c->stash = realloc(c->stash, c->capstash * sizeof(*c->stash));
@@ -1273,7 +1276,7 @@ static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
     if (n)
         spl_dedup_push(node->dedup, c->src, recs, n);
     size_t k = 0;
-    while (k < c->nstash && (!c->hold_upto || c->stash[k].seq <= c->contig)) {
+    while (k < c->nstash && (!c->hold_upto || c->stash[k].seq <= s_seq_done(c))) {
         if (c->stash[k].n)
             spl_dedup_push(node->dedup, c->src, c->stash[k].r, c->stash[k].n);
         free(c->stash[k].r);
@@ -1301,10 +1304,13 @@ static void s_on_hello(struct spl_node *node, const Renkei__Hello *h)
          * its sequence and totals go on; what died with the old process
          * shows as a seq gap and in the totals of its end of stream. */
         node->collector_resumes++;
-        c->promise_hold = false;           /* it sends again what it kept, then its promises hold */
-        if (h->resume_seq > c->contig + 1) /* it kept nothing before: those are lost */
-            s_seq_skip(c, h->resume_seq - 1);
-        if (c->hold_upto && c->contig >= c->last_seq) {
+        c->promise_hold = false; /* it sends again what it kept, then its promises hold */
+        /* it kept nothing before resume_seq: those are lost, but the old
+         * process's last batches may still be queued on its connection
+         * (ZeroMQ takes connections in turn): they are taken if they come */
+        if (h->resume_seq > c->contig + 1 && h->resume_seq - 1 > c->given_up)
+            c->given_up = h->resume_seq - 1;
+        if (c->hold_upto && s_seq_done(c) >= c->last_seq) {
             c->hold_upto = 0; /* nothing to wait for */
             s_hold_push(node, c, 0, NULL, 0);
         }
@@ -1373,7 +1379,7 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         return;
     }
     s_seq_mark(c, b->seq);
-    if (c->hold_upto && !c->promise_hold && c->contig >= c->last_seq && b->seq >= c->hold_upto)
+    if (c->hold_upto && !c->promise_hold && s_seq_done(c) >= c->last_seq && b->seq >= c->hold_upto)
         c->hold_upto = 0; /* what it sent again filled every hole: its watermark goes on */
     if (b->seq <= c->retake_upto && s_seq_had(c, b->seq)) {
         struct cmn_record *keep = malloc(n ? (size_t)n * sizeof(*keep) : 1);
@@ -1968,6 +1974,39 @@ static int s_ckpt_restore(struct spl_node *node)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
+/* What a restore kept for a shard-map change. */
+static void s_handover_free(struct spl_node *node)
+{
+    free(node->ho_fwd);
+    node->ho_fwd = NULL;
+    cmn_shard_map_destroy(&node->ck_map);
+    for (uint32_t t = 0; t < node->nck_eps; t++) {
+        free(node->ck_eps[t]);
+        free(node->ck_acks[t]);
+    }
+    free(node->ck_eps);
+    free(node->ck_acks);
+    node->ck_eps = node->ck_acks = NULL;
+    node->nck_eps = 0;
+}
+
+/* EndOfStream on pipe t with its totals; `retired`: the tracker was
+ * removed from the map while the run goes on. */
+static void s_pipe_eos(struct spl_node *node, uint32_t t, bool retired)
+{
+    struct s_pipe *p = &node->pipes[t];
+    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
+    e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
+    e.node_id = 0;
+    e.batches_sent = p->batches_sent;
+    e.records_sent = p->records_sent;
+    e.retired = retired;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
+    env.eos = &e;
+    s_pipe_send(node, t, &env);
+}
+
 /* The shard map to tracker t: during a handover an old tracker's replay
  * still goes by the checkpoint's map (its records were cut by it). With
  * `keep` it goes through the pipe's keep log (the map switch). */
@@ -2035,16 +2074,8 @@ static void s_handover_finish(struct spl_node *node, bool complete)
     for (uint32_t t = node->cfg.tracker_count; t < node->npipes; t++) {
         /* removed from the map, its state handed over: its stream ends (the
          * run goes on); its pipe stays for the accounting */
-        struct s_pipe *p = &node->pipes[t];
-        Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
-        e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-        e.batches_sent = p->batches_sent;
-        e.records_sent = p->records_sent;
-        e.retired = true;
-        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-        env.body_case = RENKEI__ENVELOPE__BODY_EOS;
-        env.eos = &e;
-        s_pipe_send(node, t, &env);
+        const struct s_pipe *p = &node->pipes[t];
+        s_pipe_eos(node, t, true);
         CMN_LOG(NOTICE,
                 "tracker %" PRIu32 " removed from the map: its end of stream sent (%" PRIu64
                 " records in %" PRIu64 " batches)",
@@ -2500,14 +2531,7 @@ err_pull:
 err_map:
     free(node->pipes);
     free(node->pending);
-    free(node->ho_fwd);
-    cmn_shard_map_destroy(&node->ck_map);
-    for (uint32_t t = 0; t < node->nck_eps; t++) {
-        free(node->ck_eps[t]);
-        free(node->ck_acks[t]);
-    }
-    free(node->ck_eps);
-    free(node->ck_acks);
+    s_handover_free(node);
     spl_shard_destroy(&node->shard);
     cmn_wire_pool_destroy(&node->pool);
     spl_dedup_destroy(&node->dedup);
@@ -2563,14 +2587,7 @@ void spl_node_destroy(struct spl_node **nodep)
     free(node->coll);
     free(node->pipes);
     free(node->pending);
-    free(node->ho_fwd);
-    cmn_shard_map_destroy(&node->ck_map);
-    for (uint32_t t = 0; t < node->nck_eps; t++) {
-        free(node->ck_eps[t]);
-        free(node->ck_acks[t]);
-    }
-    free(node->ck_eps);
-    free(node->ck_acks);
+    s_handover_free(node);
     cmn_shard_map_destroy(&node->map);
     free(node);
     *nodep = NULL;
@@ -2584,18 +2601,9 @@ void spl_node_finish(struct spl_node *node)
     s_flush_all(node);
     uint64_t batches = 0, records = 0;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
-        struct s_pipe *p = &node->pipes[t];
-        Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
-        e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-        e.node_id = 0;
-        e.batches_sent = p->batches_sent;
-        e.records_sent = p->records_sent;
-        Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-        env.body_case = RENKEI__ENVELOPE__BODY_EOS;
-        env.eos = &e;
-        s_pipe_send(node, t, &env);
-        batches += p->batches_sent;
-        records += p->records_sent;
+        s_pipe_eos(node, t, false);
+        batches += node->pipes[t].batches_sent;
+        records += node->pipes[t].records_sent;
     }
     s_stats(node, true);
     Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;

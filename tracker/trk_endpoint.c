@@ -433,30 +433,36 @@ int trk_endpoints_import(struct trk_endpoints *t, struct cmn_ckpt *c)
     return c->err;
 }
 
+/* trk_endpoints_drop through cmn_ckpt_rewrite: the kept part out, back in. */
+struct s_keep {
+    struct trk_endpoints *t;
+    trk_ip_fn keep;
+    void *arg;
+};
+
+static void s_keep_out(void *x, struct cmn_ckpt *c)
+{
+    const struct s_keep *k = x;
+    trk_endpoints_export(k->t, k->keep, k->arg, c);
+}
+
+static void s_keep_clear(void *x)
+{
+    struct trk_endpoints *t = ((struct s_keep *)x)->t;
+    uint64_t drops = t->drops;
+    trk_endpoints_reset(t);
+    t->drops = drops;
+}
+
+static int s_keep_in(void *x, struct cmn_ckpt *c)
+{
+    return trk_endpoints_import(((struct s_keep *)x)->t, c);
+}
+
 int trk_endpoints_drop(struct trk_endpoints *t, trk_ip_fn keep, void *arg)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    struct cmn_ckpt c;
-    int rc = cmn_ckpt_open_mem_write(&c, &buf, &len);
-    if (rc == 0) {
-        trk_endpoints_export(t, keep, arg, &c);
-        rc = cmn_ckpt_close_write(&c);
-    }
-    if (rc == 0) {
-        uint64_t drops = t->drops;
-        trk_endpoints_reset(t);
-        t->drops = drops;
-        rc = cmn_ckpt_open_mem_read(&c, buf, len);
-        if (rc == 0 && trk_endpoints_import(t, &c) == 0)
-            rc = cmn_ckpt_close_read(&c);
-        else if (rc == 0) {
-            rc = c.err;
-            cmn_ckpt_close_read(&c);
-        }
-    }
-    free(buf);
-    return rc;
+    struct s_keep k = {t, keep, arg};
+    return cmn_ckpt_rewrite(&k, s_keep_out, s_keep_clear, s_keep_in);
 }
 
 void trk_endpoints_save(const struct trk_endpoints *t, struct cmn_ckpt *c)

@@ -256,22 +256,38 @@ kill9_restart() {
     start "$1" "$2" "$3" "$4"
 }
 
-# kill_mid_run RUN NAME HOST DAEMON SECTION PAUSE: the cluster with both
-# captures playing; after 2 committed epochs (and PAUSE s more) NAME is
-# killed with kill -9 and started again 1 s later; the run then ends
-# ($committed: epochs committed before the kill)
-kill_mid_run() {
-    local RUN=$1 R1 R2
-    run_cluster "$RUN" 1
-    in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/$RUN-replay1.log" 2>&1 &
+# play_until_committed RUN: both captures playing into the mirrors (pids in
+# $R1 $R2), back once 2 epochs are committed ($committed: how many)
+play_until_committed() {
+    in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/$1-replay1.log" 2>&1 &
     R1=$!
-    in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/$RUN-replay2.log" 2>&1 &
+    in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/$1-replay2.log" 2>&1 &
     R2=$!
     for _ in $(seq 200); do
         [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
         sleep 0.1
     done
     committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+}
+
+# reload_splitter RUN: systemctl reload (SIGHUP: it leaves the run with no
+# end of stream), then started again as Restart=on-failure does
+reload_splitter() {
+    local pid
+    pid=$(pidof_ "$1-splitter")
+    kill -HUP "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    start "$1-splitter" split renkei-splitter splitter
+}
+
+# kill_mid_run RUN NAME HOST DAEMON SECTION PAUSE: the cluster with both
+# captures playing; after 2 committed epochs (and PAUSE s more) NAME is
+# killed with kill -9 and started again 1 s later; the run then ends
+# ($committed: epochs committed before the kill)
+kill_mid_run() {
+    local RUN=$1
+    run_cluster "$RUN" 1
+    play_until_committed "$RUN"
     sleep "$6"
     kill9_restart "$RUN-$2" "$3" "$4" "$5"
     wait $R1 $R2 || bad "$RUN: tcpreplay failed"
@@ -422,14 +438,7 @@ late=$(stat_of splitter records_late) rt=$(stat_of splitter records_retaken)
 
 # ==== run 7: the splitter killed, then tracker 2, then the splitter again ====
 run_cluster r7 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r7-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r7-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
+play_until_committed r7
 sleep 0.4
 kill9_restart r7-splitter split renkei-splitter splitter
 sleep 2.3
@@ -456,20 +465,9 @@ clean_run r7
 # 3 trackers from the next epoch on, the export equals the static run's.
 CONF_SED='/^tracker\(_ack\)\? = tcp:\/\/10.77.0.23:/d; s/^trackers = 3$/trackers = 2/
 s/^range = 172.16.0.0\/12 2$/range = 172.16.0.0\/12 1/' run_cluster r8 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r8-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r8-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
-committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+play_until_committed r8
 make_conf r8 1 # tracker 2 in the splitter's section
-pid=$(pidof_ r8-splitter) # systemctl reload: SIGHUP, it leaves the run; started again
-kill -HUP "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-start r8-splitter split renkei-splitter splitter
+reload_splitter r8
 wait $R1 $R2 || bad "r8: tcpreplay failed"
 end_run r8
 grep -q "shard map v2 (3 trackers) replaces v1 (2)" "$TMP/r8-splitter.log" &&
@@ -491,21 +489,10 @@ clean_run r8
 # reloads the splitter: tracker 2 hands everything over to trackers 0 and
 # 1, gets its end of stream, and the run goes on with two.
 run_cluster r9 1
-in_ns feed1 tcpreplay -q -i vfeed --pps 3000 "$CAP1" >"$TMP/r9-replay1.log" 2>&1 &
-R1=$!
-in_ns feed2 tcpreplay -q -i vfeed --pps 1000 "$CAP2" >"$TMP/r9-replay2.log" 2>&1 &
-R2=$!
-for _ in $(seq 200); do
-    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge 2 ] 2>/dev/null && break
-    sleep 0.1
-done
-committed=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+play_until_committed r9
 CONF_SED='/^tracker\(_ack\)\? = tcp:\/\/10.77.0.23:/d
 s/^range = 172.16.0.0\/12 2$/range = 172.16.0.0\/12 1/' make_conf r9 1
-pid=$(pidof_ r9-splitter)
-kill -HUP "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-start r9-splitter split renkei-splitter splitter
+reload_splitter r9
 wait $R1 $R2 || bad "r9: tcpreplay failed"
 end_run r9
 grep -q "shard map v2 (2 trackers) replaces v1 (3)" "$TMP/r9-splitter.log" &&

@@ -40,7 +40,18 @@ echo "reference: $REF_RECORDS records"
 
 # cluster NAME SIGNAL: run the cluster, stop the collector with SIGNAL once
 # the merger committed 3 epochs, start it again; sets DB, MRC (merger status).
+# A collector that read the whole capture first (a fast machine, a slow
+# merger) was not stopped mid-file: the run is made again, at most 3 times.
 cluster() {
+    local try
+    for try in 1 2 3; do
+        cluster_once "$@" && return 0
+        echo "     $1: the collector had read the whole capture before SIG$2: again"
+    done
+    bad "$1: the collector could not be stopped mid-file in 3 runs"
+    exit 1
+}
+cluster_once() {
     local name=$1 sig=$2
     read -r PM PT0 PT1 PS < <(free_ports 4)
     local M=tcp://127.0.0.1:$PM T0=tcp://127.0.0.1:$PT0 T1=tcp://127.0.0.1:$PT1
@@ -65,18 +76,20 @@ cluster() {
         sleep 0.1
     done
     [ "${n:-0}" -ge 3 ] || { bad "$name: no 3 epochs committed within 60 s"; exit 1; }
-    kill "-$sig" "$cpid"
+    kill "-$sig" "$cpid" 2>/dev/null || true
     wait "$cpid" 2>/dev/null || true
-    if grep -q "frames read" "$TMP/$name.c1.log" && ! grep -q "stopped by a signal" \
-        "$TMP/$name.c1.log"; then
-        bad "$name: the collector had read the whole capture before SIG$sig"
-    fi
     "${col[@]}" 2>"$TMP/$name.c2.log" &
     MRC=0
     for _ in $(seq 1 3000); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$mpid" 2>/dev/null && { bad "$name: merger still running after 300 s"; exit 1; }
     wait "$mpid" || MRC=$?
     wait
+    # read to its end before the signal: not the case under test
+    if grep -q "the run was complete" "$TMP/$name.c2.log" ||
+        grep -q "resuming after frame $REF_RECORDS " "$TMP/$name.c2.log"; then
+        rm -f "$TMP/$name.state" "$DB"*
+        return 1
+    fi
 }
 q() { sqlite3 "$DB" "$1"; }
 spl() { q "SELECT value FROM node_stats WHERE kind = 'splitter' AND counter = '$1'"; }

@@ -3,7 +3,8 @@
  * kind and tag, the position after an EpochFlush, release through a flush,
  * unappend, the size cap dropping the oldest (counted), the released front
  * given back (empty file; compaction past 64 MiB), a stale file replaced,
- * the file removed on close.
+ * the file removed on close, and left for the next process by a splitter
+ * that leaves a run it did not end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,4 +125,23 @@ TEST(keep_compaction_and_stale_file)
     return 0;
 }
 
-TEST_MAIN(TEST_ENTRY(keep_order_release_unappend) TEST_ENTRY(keep_compaction_and_stale_file))
+/* A splitter leaving a run it did not end (a restart) leaves the file for
+ * the next process; one that ended it removes it. */
+TEST(keep_left_for_a_restart)
+{
+    s_setup();
+    struct spl_keep *k = spl_keep_open(s_dir, "t2.keep", 1 << 20);
+    FAIL_IF_NOT(k);
+    FAIL_IF(s_put(k, 1, 100, SPL_KEEP_BATCH, 1) || s_put(k, 2, 16, SPL_KEEP_FLUSH, 0));
+    spl_keep_leave(&k, false);
+    FAIL_IF_NOT(k == NULL && s_size("t2.keep") == 2 * 4 + 100 + 16);
+    k = spl_keep_open(s_dir, "t2.keep", 1 << 20);
+    FAIL_IF_NOT(k);
+    spl_keep_leave(&k, true);
+    FAIL_IF_NOT(k == NULL && s_size("t2.keep") == -1);
+    rmdir(s_dir);
+    return 0;
+}
+
+TEST_MAIN(TEST_ENTRY(keep_order_release_unappend) TEST_ENTRY(keep_compaction_and_stale_file)
+              TEST_ENTRY(keep_left_for_a_restart))

@@ -357,6 +357,26 @@ static int s_move(struct trk_node **t, uint32_t old, const struct cmn_shard_map 
     return freed > 0 ? 0 : -1; /* some sessions moved away */
 }
 
+/* The whole stream through the trackers of `map` from the start, into m. */
+static int s_static(void *ctx, void *out, const struct cmn_shard_map *map, struct merged *m)
+{
+    struct trk_node *t[MAXT];
+    uint64_t seq[MAXT] = {0}, recs[MAXT] = {0};
+    uint32_t n = cmn_shard_trackers(map);
+    for (uint32_t x = 0; x < n; x++) {
+        if (!(t[x] = s_node(ctx, x)))
+            return -1;
+        s_map(t[x], map, x, 1);
+    }
+    s_route(t, map, 0, 2 * EPOCHS, seq, recs);
+    for (uint32_t x = 0; x < n; x++) {
+        s_eos(t[x], seq[x], recs[x]);
+        s_drain(out, m);
+        trk_node_destroy(&t[x]);
+    }
+    return 0;
+}
+
 /* Canonical forms of a and b differ (each difference printed). */
 static int s_differ(struct merged *a, struct merged *b)
 {
@@ -385,23 +405,12 @@ TEST(handover_equals_static)
 
     /* three trackers under w from the start */
     struct merged a = {0};
-    struct trk_node *t[MAXT];
-    uint64_t seq[MAXT] = {0}, recs[MAXT] = {0};
-    for (uint32_t x = 0; x < MAXT; x++) {
-        FAIL_IF_NOT(t[x] = s_node(ctx, x));
-        s_map(t[x], w, x, 1);
-    }
-    s_route(t, w, 0, 2 * EPOCHS, seq, recs);
-    for (uint32_t x = 0; x < MAXT; x++) {
-        s_eos(t[x], seq[x], recs[x]);
-        s_drain(out, &a);
-        trk_node_destroy(&t[x]);
-    }
+    FAIL_IF(s_static(ctx, out, w, &a) != 0);
 
     /* two under v, then tracker 2 joins and the ranges move at the boundary */
     struct merged b = {0};
-    memset(seq, 0, sizeof(seq));
-    memset(recs, 0, sizeof(recs));
+    struct trk_node *t[MAXT];
+    uint64_t seq[MAXT] = {0}, recs[MAXT] = {0};
     for (uint32_t x = 0; x < 2; x++) {
         FAIL_IF_NOT(t[x] = s_node(ctx, x));
         s_map(t[x], v, x, 1);
@@ -450,20 +459,9 @@ TEST(removal_equals_static)
     struct cmn_shard_map *v = s_rules(2, V_RULES, 2), *w = s_rules(3, W_RULES, 3);
     FAIL_IF_NOT(v && w);
     struct merged a = {0}, b = {0};
+    FAIL_IF(s_static(ctx, out, v, &a) != 0);
     struct trk_node *t[MAXT];
     uint64_t seq[MAXT] = {0}, recs[MAXT] = {0};
-    for (uint32_t x = 0; x < 2; x++) {
-        FAIL_IF_NOT(t[x] = s_node(ctx, x));
-        s_map(t[x], v, x, 1);
-    }
-    s_route(t, v, 0, 2 * EPOCHS, seq, recs);
-    for (uint32_t x = 0; x < 2; x++) {
-        s_eos(t[x], seq[x], recs[x]);
-        s_drain(out, &a);
-        trk_node_destroy(&t[x]);
-    }
-    memset(seq, 0, sizeof(seq));
-    memset(recs, 0, sizeof(recs));
     for (uint32_t x = 0; x < MAXT; x++) {
         FAIL_IF_NOT(t[x] = s_node(ctx, x));
         s_map(t[x], w, x, 1);
