@@ -25,80 +25,32 @@
 #define EPOCH (10 * SEC)
 #define NREC  2048
 
-/* One splitter -> tracker message, packed. */
-struct msg {
-    uint8_t *data;
-    size_t len;
-};
+/* One splitter -> tracker message, packed (trk_testutil.h). */
 
-static struct msg s_pack(Renkei__Envelope *env)
-{
-    struct msg m;
-    m.data = cmn_wire_pack(env, &m.len);
-    return m;
-}
-
-static struct msg s_map(void)
+static struct tu_msg s_map(void)
 {
     struct cmn_shard_map *map = cmn_shard_map_new_even(2);
-    size_t n;
-    const struct cmn_shard_range *rg = cmn_shard_ranges(map, &n);
-    Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
-    sm.tracker_index = 0;
-    sm.tracker_count = 2;
-    sm.ranges.data = (uint8_t *)(uintptr_t)rg;
-    sm.ranges.len = n * sizeof(*rg);
-    sm.version = 1;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
-    env.shard_map = &sm;
-    struct msg m = s_pack(&env);
+    struct tu_msg m = tu_map(map, 0, 1, 0);
     cmn_shard_map_destroy(&map);
     return m;
 }
 
-static struct msg s_batch(uint64_t seq, const struct cmn_record *r, size_t n)
+static struct tu_msg s_batch(uint64_t seq, const struct cmn_record *r, size_t n)
 {
-    Renkei__RecordBatch b = RENKEI__RECORD_BATCH__INIT;
-    b.collector_id = UINT32_MAX;
-    b.seq = seq;
-    b.record_count = (uint32_t)n;
-    b.record_size = sizeof(*r);
-    b.layout = CMN_LAYOUT_VERSION;
-    b.records.data = (uint8_t *)(uintptr_t)r;
-    b.records.len = n * sizeof(*r);
-    b.first_ts_ns = r[0].ts_ns;
-    b.last_ts_ns = r[n - 1].ts_ns;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_BATCH;
-    env.batch = &b;
-    return s_pack(&env);
+    return tu_batch(seq, r, n);
 }
 
-static struct msg s_flush(uint64_t epoch)
+static struct tu_msg s_flush(uint64_t epoch)
 {
-    Renkei__EpochFlush f = RENKEI__EPOCH_FLUSH__INIT;
-    f.epoch = epoch;
-    f.epoch_ns = EPOCH;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
-    env.flush = &f;
-    return s_pack(&env);
+    return tu_flush(epoch, EPOCH);
 }
 
-static struct msg s_eos(uint64_t batches, uint64_t records)
+static struct tu_msg s_eos(uint64_t batches, uint64_t records)
 {
-    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
-    e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-    e.batches_sent = batches;
-    e.records_sent = records;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
-    env.eos = &e;
-    return s_pack(&env);
+    return tu_eos(batches, records);
 }
 
-static struct msg s_replay_hello(uint64_t from)
+static struct tu_msg s_replay_hello(uint64_t from)
 {
     Renkei__Hello h = RENKEI__HELLO__INIT;
     h.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
@@ -108,7 +60,7 @@ static struct msg s_replay_hello(uint64_t from)
     Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
     env.body_case = RENKEI__ENVELOPE__BODY_HELLO;
     env.hello = &h;
-    return s_pack(&env);
+    return tu_pack(&env);
 }
 
 /* Traffic of epoch `e` (records at e * EPOCH + ...), batch `half` (0, 1) of it. */
@@ -136,20 +88,10 @@ static size_t s_traffic(struct cmn_record *r, uint64_t e, int half)
     for (int i = 0; i < 20; i++) {
         struct cmn_record a =
             tu_rec(t0 + 200000 + (uint64_t)i, 1, (uint16_t)(50000 + i), 2, 53, 17, 0, 80);
-        memset(a.src, 0, 16);
-        memset(a.dst, 0, 16);
-        a.src[0] = a.dst[0] = 0x20;
-        a.src[1] = a.dst[1] = 0x01;
-        a.src[2] = a.dst[2] = 0x0d;
-        a.src[3] = a.dst[3] = 0xb8;
-        a.src[15] = 1;
-        a.dst[15] = 2;
+        tu_ip6_db8(a.src, 1);
+        tu_ip6_db8(a.dst, 2);
         a.sport = (uint16_t)(50000 + i + 100 * (int)(2 * e + (uint64_t)half));
-        struct cmn_record b = a;
-        memcpy(b.src, a.dst, 16);
-        memcpy(b.dst, a.src, 16);
-        b.sport = 53;
-        b.dport = a.sport;
+        struct cmn_record b = tu_answer(&a);
         b.ts_ns += 5;
         r[n++] = a;
         r[n++] = b;
@@ -177,7 +119,7 @@ static size_t s_traffic(struct cmn_record *r, uint64_t e, int half)
 
 /* The splitter's whole pipe: map, 2 epochs of 2 batches each, flushes, a
  * third epoch's batch, end of stream. Returns the count; *records the total. */
-static size_t s_pipe(struct msg *out, uint64_t *records)
+static size_t s_pipe(struct tu_msg *out, uint64_t *records)
 {
     static struct cmn_record r[NREC];
     size_t k = 0;
@@ -283,7 +225,7 @@ static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
     return trk_node_new(&cfg);
 }
 
-static void s_feed(struct trk_node *n, const struct msg *m, size_t from, size_t to)
+static void s_feed(struct trk_node *n, const struct tu_msg *m, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
         trk_node_handle(n, m[i].data, m[i].len);
@@ -296,7 +238,7 @@ TEST(ckpt_resume_equals_uninterrupted)
     void *ctx = zmq_ctx_new();
     void *out = cmn_zmq_open(ctx, ZMQ_PULL, "inproc://ck-out", true, 0, 100000);
     FAIL_IF_NOT(out);
-    struct msg m[32];
+    struct tu_msg m[32];
     uint64_t total;
     size_t nm = s_pipe(m, &total);
     const size_t flush1 = 3; /* m: map, batch 1, batch 2, flush 0, batch 3, ... */
@@ -325,7 +267,7 @@ TEST(ckpt_resume_equals_uninterrupted)
     struct trk_node *nc = s_node(ctx, dir, 0);
     FAIL_IF_NOT(nc);
     s_feed(nc, m, flush1 + 1, flush1 + 3); /* live messages before the replay: dropped */
-    struct msg h = s_replay_hello(3);
+    struct tu_msg h = s_replay_hello(3);
     s_feed(nc, &h, 0, 1);
     s_feed(nc, m, flush1 + 1, nm); /* the replay: everything after flush 0 */
     free(h.data);
@@ -366,7 +308,7 @@ TEST(ckpt_torn_or_foreign_refused)
     FAIL_IF_NOT(mkdtemp(dir));
     void *ctx = zmq_ctx_new();
     void *out = cmn_zmq_open(ctx, ZMQ_PULL, "inproc://ck-out", true, 0, 100000);
-    struct msg m[32];
+    struct tu_msg m[32];
     uint64_t total;
     size_t nm = s_pipe(m, &total);
     struct trk_node *n = s_node(ctx, dir, 0);
@@ -389,7 +331,7 @@ TEST(ckpt_torn_or_foreign_refused)
     s_feed(n, m, 0, nm);
     s_drain(out, &s);
     FAIL_IF(s.results != 0);
-    struct msg h = s_replay_hello(1);
+    struct tu_msg h = s_replay_hello(1);
     s_feed(n, &h, 0, 1);
     s_feed(n, m, 0, nm);
     s_drain(out, &s);

@@ -43,70 +43,16 @@ static struct cmn_shard_map *s_rules(uint32_t trackers, const char *const *rules
     return m;
 }
 
-static void s_send(struct trk_node *n, Renkei__Envelope *env)
+/* Feed one packed message to the node, then free it. */
+static void s_feed(struct trk_node *n, struct tu_msg m)
 {
-    size_t len;
-    uint8_t *d = cmn_wire_pack(env, &len);
-    trk_node_handle(n, d, len);
-    free(d);
+    trk_node_handle(n, m.data, m.len);
+    free(m.data);
 }
 
 static void s_map(struct trk_node *n, const struct cmn_shard_map *map, uint32_t idx, uint64_t ver)
 {
-    size_t nr;
-    const struct cmn_shard_range *rg = cmn_shard_ranges(map, &nr);
-    Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
-    sm.tracker_index = idx;
-    sm.tracker_count = cmn_shard_trackers(map);
-    sm.ranges.data = (uint8_t *)(uintptr_t)rg;
-    sm.ranges.len = nr * sizeof(*rg);
-    sm.version = ver;
-    sm.probe_seed = 0x9e3779b97f4a7c15ull; /* the splitter's, one per cluster */
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
-    env.shard_map = &sm;
-    s_send(n, &env);
-}
-
-static void s_batch(struct trk_node *n, uint64_t seq, const struct cmn_record *r, size_t k)
-{
-    Renkei__RecordBatch b = RENKEI__RECORD_BATCH__INIT;
-    b.collector_id = UINT32_MAX;
-    b.seq = seq;
-    b.record_count = (uint32_t)k;
-    b.record_size = sizeof(*r);
-    b.layout = CMN_LAYOUT_VERSION;
-    b.records.data = (uint8_t *)(uintptr_t)r;
-    b.records.len = k * sizeof(*r);
-    b.first_ts_ns = r[0].ts_ns;
-    b.last_ts_ns = r[k - 1].ts_ns;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_BATCH;
-    env.batch = &b;
-    s_send(n, &env);
-}
-
-static void s_flush(struct trk_node *n, uint64_t epoch)
-{
-    Renkei__EpochFlush f = RENKEI__EPOCH_FLUSH__INIT;
-    f.epoch = epoch;
-    f.epoch_ns = EPOCH;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
-    env.flush = &f;
-    s_send(n, &env);
-}
-
-static void s_eos(struct trk_node *n, uint64_t batches, uint64_t records)
-{
-    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
-    e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-    e.batches_sent = batches;
-    e.records_sent = records;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
-    env.eos = &e;
-    s_send(n, &env);
+    s_feed(n, tu_map(map, idx, ver, 0x9e3779b97f4a7c15ull)); /* the splitter's, one per cluster */
 }
 
 static struct cmn_record s_syn(uint64_t ts, uint8_t s, uint16_t sport, uint8_t d, uint16_t dport)
@@ -153,20 +99,10 @@ static size_t s_traffic(struct cmn_record *r, int h)
     /* IPv6 UDP (wide rows) 2001:db8::1 -> 2001:db8::2:53, new ones each half */
     for (int i = 0; i < 20; i++) {
         struct cmn_record a = tu_rec(t0 + 200000 + (uint64_t)i, 1, 0, 2, 53, 17, 0, 80);
-        memset(a.src, 0, 16);
-        memset(a.dst, 0, 16);
-        a.src[0] = a.dst[0] = 0x20;
-        a.src[1] = a.dst[1] = 0x01;
-        a.src[2] = a.dst[2] = 0x0d;
-        a.src[3] = a.dst[3] = 0xb8;
-        a.src[15] = 1;
-        a.dst[15] = 2;
+        tu_ip6_db8(a.src, 1);
+        tu_ip6_db8(a.dst, 2);
         a.sport = (uint16_t)(50000 + i + 100 * h);
-        struct cmn_record b = a;
-        memcpy(b.src, a.dst, 16);
-        memcpy(b.dst, a.src, 16);
-        b.sport = 53;
-        b.dport = a.sport;
+        struct cmn_record b = tu_answer(&a);
         b.ts_ns += 5;
         r[n++] = a;
         r[n++] = b;
@@ -318,12 +254,12 @@ static void s_route(struct trk_node **t, const struct cmn_shard_map *map, int fr
         }
         for (uint32_t x = 0; x < cmn_shard_trackers(map); x++)
             if (k[x]) {
-                s_batch(t[x], ++seq[x], out[x], k[x]);
+                s_feed(t[x], tu_batch(++seq[x], out[x], k[x]));
                 recs[x] += k[x];
             }
         if (h % 2 == 1 && h / 2 < EPOCHS - 1)
             for (uint32_t x = 0; x < cmn_shard_trackers(map); x++)
-                s_flush(t[x], (uint64_t)h / 2);
+                s_feed(t[x], tu_flush((uint64_t)h / 2, EPOCH));
     }
 }
 
@@ -370,7 +306,7 @@ static int s_static(void *ctx, void *out, const struct cmn_shard_map *map, struc
     }
     s_route(t, map, 0, 2 * EPOCHS, seq, recs);
     for (uint32_t x = 0; x < n; x++) {
-        s_eos(t[x], seq[x], recs[x]);
+        s_feed(t[x], tu_eos(seq[x], recs[x]));
         s_drain(out, m);
         trk_node_destroy(&t[x]);
     }
@@ -426,7 +362,7 @@ TEST(handover_equals_static)
         s_map(t[x], w, x, 2);
     s_route(t, w, 2 * MOVE_AT + 1, 2 * EPOCHS, seq, recs);
     for (uint32_t x = 0; x < MAXT; x++) {
-        s_eos(t[x], seq[x], recs[x]);
+        s_feed(t[x], tu_eos(seq[x], recs[x]));
         s_drain(out, &b);
         trk_node_destroy(&t[x]);
     }
@@ -470,14 +406,14 @@ TEST(removal_equals_static)
     size_t moved;
     FAIL_IF(s_move(t, 3, v, &moved) != 0);
     FAIL_IF_NOT(moved > 0);
-    s_eos(t[2], seq[2], recs[2]); /* removed: its stream ends (nothing left to report) */
+    s_feed(t[2], tu_eos(seq[2], recs[2])); /* removed: its stream ends (nothing left to report) */
     s_drain(out, &b);
     trk_node_destroy(&t[2]);
     for (uint32_t x = 0; x < 2; x++)
         s_map(t[x], v, x, 2);
     s_route(t, v, 2 * MOVE_AT + 1, 2 * EPOCHS, seq, recs);
     for (uint32_t x = 0; x < 2; x++) {
-        s_eos(t[x], seq[x], recs[x]);
+        s_feed(t[x], tu_eos(seq[x], recs[x]));
         s_drain(out, &b);
         trk_node_destroy(&t[x]);
     }

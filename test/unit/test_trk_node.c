@@ -31,43 +31,9 @@ static void *s_run(void *arg)
 static int s_send_map(void *push, uint32_t idx, uint32_t count)
 {
     struct cmn_shard_map *map = cmn_shard_map_new_even(count);
-    size_t n;
-    const struct cmn_shard_range *rg = cmn_shard_ranges(map, &n);
-    Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
-    sm.tracker_index = idx;
-    sm.tracker_count = count;
-    sm.ranges.data = (uint8_t *)(uintptr_t)rg;
-    sm.ranges.len = n * sizeof(*rg);
-    sm.version = 1;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
-    env.shard_map = &sm;
-    int rc = cmn_wire_send(push, &env, 0);
+    int rc = tu_send(push, tu_map(map, idx, 1, 0));
     cmn_shard_map_destroy(&map);
     return rc;
-}
-
-static int s_send_flush(void *push, uint64_t epoch, uint64_t epoch_ns)
-{
-    Renkei__EpochFlush f = RENKEI__EPOCH_FLUSH__INIT;
-    f.epoch = epoch;
-    f.epoch_ns = epoch_ns;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
-    env.flush = &f;
-    return cmn_wire_send(push, &env, 0);
-}
-
-static int s_send_eos(void *push, uint64_t batches, uint64_t records)
-{
-    Renkei__EndOfStream e = RENKEI__END_OF_STREAM__INIT;
-    e.kind = RENKEI__NODE_KIND__NODE_SPLITTER;
-    e.batches_sent = batches;
-    e.records_sent = records;
-    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
-    env.body_case = RENKEI__ENVELOPE__BODY_EOS;
-    env.eos = &e;
-    return cmn_wire_send(push, &env, 0);
 }
 
 /* 100 TCP sessions 10.0.0.1:(40000+i) -> 200.0.0.(i%50+1):443 (SYN, SYN+ACK, ACK) at t0. */
@@ -138,12 +104,12 @@ TEST(node_stream)
     FAIL_IF(cmn_wire_send_batch(in, 1, 1, recs, n, 0) != 0);
     /* seq 2 is "lost"; seq 3 repeats the first 30 records (same sessions) */
     FAIL_IF(cmn_wire_send_batch(in, 1, 3, recs, 30, 0) != 0);
-    FAIL_IF(s_send_flush(in, 0, 60 * SEC) != 0);
+    FAIL_IF(tu_send(in, tu_flush(0, 60 * SEC)) != 0);
     struct cmn_record late = recs[0]; /* a straggler of epoch 0 and a new session */
     struct cmn_record fresh = tu_rec(70 * SEC, 2, 5000, 3, 53, 17, 0, 80);
     struct cmn_record two[2] = {late, fresh};
     FAIL_IF(cmn_wire_send_batch(in, 1, 4, two, 2, 0) != 0);
-    FAIL_IF(s_send_eos(in, 4, n + 30 + 2 + 17) != 0); /* 17 records were in batch 2 */
+    FAIL_IF(tu_send(in, tu_eos(4, n + 30 + 2 + 17)) != 0); /* 17 records were in batch 2 */
 
     /* merger side */
     int err = 0;
