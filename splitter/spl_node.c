@@ -1938,7 +1938,7 @@ static int s_ckpt_restore(struct spl_node *node)
                 "checkpoint %s/%s unusable (%s): starting the run afresh; the trackers go back "
                 "to its start",
                 node->cfg.state_dir, SPL_CKPT_NAME,
-                rc == -EPROTO ? "torn, altered, or of another build or shard map" : strerror(-rc));
+                rc == -EPROTO ? "torn, altered, or of another build" : strerror(-rc));
         return -1;
     }
     node->rel = st.rel;
