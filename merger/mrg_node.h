@@ -2,7 +2,9 @@
  * mrg_node: the merger process's loop. Binds a ZeroMQ PULL socket, receives
  * Hello / TrackerResult / Stats / EndOfStream from the splitter, trackers and
  * collectors (docs/ARCHITECTURE.md), holds each epoch's result chunks until
- * all N trackers sent all of theirs, commits it through mrg_db, and at the end
+ * all N trackers sent all of theirs (N of the shard map the epoch was cut
+ * with: the splitter's Hello{map_change} says from which epoch a new count
+ * holds; kept in the database), commits it through mrg_db, and at the end
  * of a run checks the record accounting of every pipe. Liveness
  * (docs/OPERATIONS.md): the splitter and each tracker of a run that sent
  * nothing (no message of any kind, Heartbeats included) for

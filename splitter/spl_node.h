@@ -45,6 +45,16 @@
  * the run's end waits until every spill file is sent (messages_spilled,
  * messages_unspilled, spill_bytes).
  *
+ * Checkpoint and shard-map change (cfg.state_dir; docs/OPERATIONS.md "The
+ * splitter killed", "A tracker added", "A tracker removed"): after each round
+ * of EpochFlush the state goes to DIR/splitter.ckpt, with the shard map and
+ * every tracker's endpoints. A node made from a checkpoint whose map is not
+ * the configuration's switches at the checkpoint's cut: the old trackers
+ * roll back, export what moves (Handover chunks on their TrackerAck sockets,
+ * forwarded once on the importers' pipes), drop it; no record is released
+ * until each said done (or SPL_HANDOVER_WAIT_S passed); then map v+1 goes
+ * out and trackers the new map leaves out get EndOfStream{retired}.
+ *
  * Counters (names are a contract; spl_node_counter and the Stats messages use them):
  *   records_received, batches_received  from collectors, all of them
  *   records_forwarded    records sent to at least one tracker; once nothing is held,
@@ -76,7 +86,8 @@
  *   tracker_replays, messages_replayed (restarted trackers sent their pipe again
  *   from the keep log), keep_bytes (held in keep logs now), keep_dropped (past
  *   spill_max_bytes: a tracker restarting then misses them and counts the gap)
- *   tracker.<i>.records_sent / batches_sent
+ *   tracker.<i>.records_sent / batches_sent (also of a tracker being removed)
+ *   handover_chunks, handover_bytes (moved state forwarded), handovers_incomplete
  *
  * Metrics (cfg.metrics): every Stats message's counters are also published
  * to the node's /metrics (at start, every stats_interval, at the end), the
