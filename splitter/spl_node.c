@@ -1276,7 +1276,8 @@ static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
     if (n)
         spl_dedup_push(node->dedup, c->src, recs, n);
     size_t k = 0;
-    while (k < c->nstash && (!c->hold_upto || c->stash[k].seq <= s_seq_done(c))) {
+    uint64_t done = c->hold_upto ? s_seq_done(c) : UINT64_MAX; /* the loop changes no seq */
+    while (k < c->nstash && c->stash[k].seq <= done) {
         if (c->stash[k].n)
             spl_dedup_push(node->dedup, c->src, c->stash[k].r, c->stash[k].n);
         free(c->stash[k].r);
