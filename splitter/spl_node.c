@@ -2578,7 +2578,11 @@ void spl_node_destroy(struct spl_node **nodep)
     for (size_t i = node->dhead; i < node->ndkept; i++)
         free(node->dkept[i].data);
     free(node->dkept);
-    zmq_setsockopt(node->merger, ZMQ_LINGER, &linger, sizeof(linger));
+    /* with merger_ack the end of the run was acknowledged (or waited for):
+     * what is still queued are copies, and a merger that left never takes
+     * them (zmq_ctx_term would wait for ever) */
+    int mlinger = node->cfg.merger_ack ? SPL_LINGER_STOP_MS : linger;
+    zmq_setsockopt(node->merger, ZMQ_LINGER, &mlinger, sizeof(mlinger));
     cmn_zmq_close(node->merger);
     cmn_zmq_close(node->mmon);
     cmn_zmq_close(node->pull);
