@@ -43,7 +43,12 @@ static const struct cmn_cli_opt s_opts[] = {
      "the splitter's ack_listen: keep what the splitter's checkpoint does not hold yet and send "
      "it again to a restarted splitter (optional)"},
     {"splitter_keep_mb", "MB",
-     "with splitter_ack: bytes kept at most (about an epoch of records; default 256)"},
+     "with splitter_ack: memory for what is kept (about an epoch of records; default 256; 0: "
+     "all of it goes to splitter_keep_dir)"},
+    {"splitter_keep_dir", "DIR",
+     "with splitter_ack: what is kept past splitter_keep_mb goes to a file in DIR (unlinked at "
+     "once: it ends with the process); without it the oldest are dropped"},
+    {"splitter_keep_disk_mb", "MB", "with splitter_keep_dir: file bytes at most (default 4096)"},
     {"pcap", "FILE", "capture file to read (pcap or pcapng, memory-mapped)"},
     {"pcap_dpdk", NULL,
      "read --pcap through DPDK's net_pcap vdev instead of the collector's own reader"},
@@ -96,7 +101,7 @@ int main(int argc, char **argv)
     struct col_run_config c;
     memset(&c, 0, sizeof(c));
     c.prog = argv[0];
-    uint64_t id, batch, delay, stats, start_delay, keep_mb;
+    uint64_t id, batch, delay, stats, start_delay, keep_mb, keep_disk_mb;
     bool def_lossless;
     const char *idtext = cmn_cli_require(&s_spec, cfg, sect, "id");
     if (!idtext)
@@ -106,8 +111,10 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "batch_delay_ms", 50, 0, 3600 * 1000, &delay) ||
         cmn_config_u64(cfg, sect, "stats_interval", 5, 0, 86400, &stats) ||
         cmn_config_u64(cfg, sect, "start_delay_ms", 0, 0, 3600 * 1000, &start_delay) ||
-        cmn_config_u64(cfg, sect, "splitter_keep_mb", COL_OUT_KEEP_DEFAULT >> 20, 1, 1 << 20,
+        cmn_config_u64(cfg, sect, "splitter_keep_mb", COL_OUT_KEEP_DEFAULT >> 20, 0, 1 << 20,
                        &keep_mb) ||
+        cmn_config_u64(cfg, sect, "splitter_keep_disk_mb", COL_OUT_KEEP_DISK_DEFAULT >> 20, 1,
+                       1 << 30, &keep_disk_mb) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &c.keep_outer) ||
         cmn_config_bool(cfg, sect, "print", false, &c.print) ||
         cmn_config_bool(cfg, sect, "pcap_dpdk", false, &c.pcap_dpdk) ||
@@ -115,7 +122,14 @@ int main(int argc, char **argv)
         cmn_config_double(cfg, sect, "duration", 0, 0, 1e6, &c.duration))
         goto out;
     c.id = (uint32_t)id;
-    c.splitter_keep_bytes = keep_mb << 20;
+    c.splitter_keep_bytes = keep_mb ? keep_mb << 20 : 1; /* 0: all of it to the file */
+    c.splitter_keep_disk_bytes = keep_disk_mb << 20;
+    c.splitter_keep_dir = cmn_config_get(cfg, sect, "splitter_keep_dir");
+    if (c.splitter_keep_dir && access(c.splitter_keep_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "%s: splitter_keep_dir %s: %s\n", s_spec.prog, c.splitter_keep_dir,
+                strerror(errno));
+        goto out;
+    }
     c.batch_records = (uint32_t)batch;
     c.batch_delay_ms = (uint32_t)delay;
     c.stats_interval = (uint32_t)stats;

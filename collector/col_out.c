@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "cmn_ip.h"
+#include "cmn_keepq.h"
 #include "cmn_log.h"
 #include "cmn_metrics.h"
 #include "cmn_wire.h"
@@ -34,13 +35,12 @@
 #define COL_OUT_PROMISE_SLACK_NS 250000000ull
 #define COL_OUT_FINAL_WAIT_S     120 /* splitter_ack: wait this long for the run's end */
 
-/* A message sent to the splitter, kept until a SplitterAck covers it. */
-struct col_kept {
-    uint8_t *data;    /* packed envelope */
-    size_t len;       /* bytes */
-    uint64_t seq;     /* a batch: its seq; else 0 */
-    uint64_t after;   /* the last batch seq sent before it (or its own) */
-    uint64_t records; /* records in it */
+/* A message sent to the splitter is kept (o->kept) until a SplitterAck
+ * covers it; its tags in the queue: */
+enum {
+    KEPT_SEQ,    /* a batch: its seq; else 0 */
+    KEPT_AFTER,  /* the last batch seq sent before it (or its own) */
+    KEPT_RECORDS /* records in it */
 };
 
 struct col_out {
@@ -65,46 +65,29 @@ struct col_out {
     void *sack;              /* SUB to the splitter's ack_listen, or NULL */
     void *smon;              /* PAIR reading the splitter socket's handshakes */
     uint64_t shandshakes;    /* connections to the splitter completed */
-    struct col_kept *kept;   /* ring of kcap: live ones from khead, kn of them */
-    size_t khead, kn, kcap;  /* ring position, entries, capacity */
-    uint64_t kbytes;         /* bytes kept */
+    struct cmn_keepq *kept;  /* in order: memory, then cfg.keep_dir */
     uint64_t resent, unkept; /* messages sent again; records not kept */
     bool final_acked;        /* the splitter said its run ended */
 };
 
-/* Keep a sent message (copied) for a splitter that may restart. */
+/* Keep a sent message (copied) for a splitter that may restart. Past both
+ * caps the oldest go (lost if the splitter dies now; counted). */
 static void s_keep(struct col_out *o, const uint8_t *data, size_t len, uint64_t seq,
                    uint64_t records)
 {
-    uint64_t cap = o->cfg.keep_bytes ? o->cfg.keep_bytes : COL_OUT_KEEP_DEFAULT;
-    while (o->kn && o->kbytes + len > cap) { /* the oldest go: lost if the splitter dies now */
-        struct col_kept *k = &o->kept[o->khead];
-        o->unkept += k->records;
-        o->kbytes -= k->len;
-        free(k->data);
-        o->khead = (o->khead + 1) % o->kcap;
-        o->kn--;
-        col_stats_set(o->stats, COL_STAT_UNKEPT, o->unkept);
+    uint64_t tag[3] = {
+        [KEPT_SEQ] = seq, [KEPT_AFTER] = seq ? seq : o->seq, [KEPT_RECORDS] = records};
+    int rc;
+    while ((rc = cmn_keepq_push(o->kept, data, len, tag)) == -ENOSPC && cmn_keepq_count(o->kept)) {
+        o->unkept += cmn_keepq_tag(o->kept, 0)[KEPT_RECORDS];
+        cmn_keepq_pop(o->kept);
     }
-    if (o->kn == o->kcap) {
-        size_t cap2 = o->kcap ? 2 * o->kcap : 256;
-        struct col_kept *r = malloc(cap2 * sizeof(*r));
-        if (!r)
-            abort();
-        for (size_t i = 0; i < o->kn; i++)
-            r[i] = o->kept[(o->khead + i) % o->kcap];
-        free(o->kept);
-        o->kept = r;
-        o->kcap = cap2;
-        o->khead = 0;
-    }
-    uint8_t *d = malloc(len);
-    if (!d)
-        abort();
-    memcpy(d, data, len);
-    o->kept[(o->khead + o->kn++) % o->kcap] =
-        (struct col_kept){d, len, seq, seq ? seq : o->seq, records};
-    o->kbytes += len;
+    if (rc != 0)
+        o->unkept += records;
+    struct cmn_keepq_stats ks;
+    cmn_keepq_stats(o->kept, &ks);
+    col_stats_set(o->stats, COL_STAT_UNKEPT, o->unkept);
+    col_stats_set(o->stats, COL_STAT_SPILLED, ks.spilled);
 }
 
 /* SplitterAcks: drop what the splitter's checkpoint holds (batches up to
@@ -124,14 +107,11 @@ static void s_sack_poll(struct col_out *o)
             for (size_t i = 0; i < a->n_collector_ids && i < a->n_seqs; i++) {
                 if (a->collector_ids[i] != o->cfg.id)
                     continue;
-                while (o->kn) {
-                    struct col_kept *k = &o->kept[o->khead];
-                    if (k->seq ? k->seq > a->seqs[i] : k->after >= a->seqs[i])
+                while (cmn_keepq_count(o->kept)) {
+                    const uint64_t *t = cmn_keepq_tag(o->kept, 0);
+                    if (t[KEPT_SEQ] ? t[KEPT_SEQ] > a->seqs[i] : t[KEPT_AFTER] >= a->seqs[i])
                         break;
-                    o->kbytes -= k->len;
-                    free(k->data);
-                    o->khead = (o->khead + 1) % o->kcap;
-                    o->kn--;
+                    cmn_keepq_pop(o->kept);
                 }
             }
         }
@@ -142,20 +122,26 @@ static void s_sack_poll(struct col_out *o)
         if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++o->shandshakes < 2)
             continue;
         uint64_t from = o->seq + 1;
-        for (size_t i = 0; i < o->kn; i++)
-            if (o->kept[(o->khead + i) % o->kcap].seq) {
-                from = o->kept[(o->khead + i) % o->kcap].seq;
+        size_t nk = cmn_keepq_count(o->kept);
+        for (size_t i = 0; i < nk; i++)
+            if (cmn_keepq_tag(o->kept, i)[KEPT_SEQ]) {
+                from = cmn_keepq_tag(o->kept, i)[KEPT_SEQ];
                 break;
             }
+        struct cmn_keepq_stats ks;
+        cmn_keepq_stats(o->kept, &ks);
         CMN_LOG(NOTICE,
                 "splitter %s connected again: sending again from batch %" PRIu64
                 " (%zu messages, %" PRIu64 " bytes kept)",
-                o->cfg.splitter, from, o->kn, o->kbytes);
+                o->cfg.splitter, from, nk, ks.bytes);
         (void)cmn_wire_send_hello_resume(o->spl, RENKEI__NODE_KIND__NODE_COLLECTOR, o->cfg.id,
                                          o->cfg.name, 0, from);
-        for (size_t i = 0; i < o->kn; i++) {
-            const struct col_kept *k = &o->kept[(o->khead + i) % o->kcap];
-            if (cmn_wire_send_bytes(o->spl, k->data, k->len, 0) == 0)
+        for (size_t i = 0; i < nk; i++) {
+            const uint8_t *d;
+            size_t len;
+            if (cmn_keepq_get(o->kept, i, &d, &len) != 0)
+                continue; /* logged; counted there */
+            if (cmn_wire_send_bytes(o->spl, d, len, 0) == 0)
                 o->resent++;
         }
         col_stats_set(o->stats, COL_STAT_RESENT, o->resent);
@@ -508,6 +494,13 @@ struct col_out *col_out_new(const struct col_out_config *cfg, struct col_queue *
             CMN_LOG(ERR, "splitter_ack %s: %s", cfg->splitter_ack, zmq_strerror(zmq_errno()));
             goto err;
         }
+        char kn[64];
+        snprintf(kn, sizeof(kn), "collector-%u-%d.keep", cfg->id, (int)getpid());
+        o->kept = cmn_keepq_new(
+            cfg->keep_dir, kn, cfg->keep_bytes ? cfg->keep_bytes : COL_OUT_KEEP_DEFAULT,
+            cfg->keep_disk_bytes ? cfg->keep_disk_bytes : COL_OUT_KEEP_DISK_DEFAULT, false);
+        if (!o->kept)
+            goto err;
     }
     uint64_t resume_seq = cfg->state && cfg->resumed ? o->seq + 1 : 0;
     if (resume_seq)
@@ -598,9 +591,7 @@ void col_out_destroy(struct col_out **op)
     }
     cmn_zmq_close(o->mrg);
     cmn_zmq_close(o->sack);
-    for (size_t i = 0; i < o->kn; i++)
-        free(o->kept[(o->khead + i) % o->kcap].data);
-    free(o->kept);
+    cmn_keepq_destroy(&o->kept);
     cmn_zmq_close(o->spl); /* before its monitor's PAIR */
     cmn_zmq_close(o->smon);
     if (o->ctx)

@@ -14,8 +14,11 @@
  * sent to the splitter is also kept (copied) until a SplitterAck says the
  * splitter's checkpoint holds it; when the splitter connects again (a new
  * process resumed from its checkpoint) Hello{resume_seq} and everything
- * kept go again, in order; past keep_bytes the oldest are dropped and their
- * records counted in records_unkept.
+ * kept go again, in order. What is kept lives in memory up to keep_bytes and
+ * past them in a file in keep_dir (cmn_keepq.h, up to keep_disk_bytes; the
+ * file is unlinked at once: a collector's own crash loses its memory
+ * anyway); past both the oldest are dropped and their records counted in
+ * records_unkept.
  */
 #ifndef COL_OUT_H
 #define COL_OUT_H
@@ -54,9 +57,12 @@ struct col_out_config {
                                            it again when the splitter connects again, and at the
                                            end wait until the splitter's run ended; NULL: none */
     uint64_t keep_bytes;                /* memcap of what is kept; 0: COL_OUT_KEEP_DEFAULT */
+    const char *keep_dir;               /* past it, spilled into a file here; NULL: none */
+    uint64_t keep_disk_bytes; /* that file's bytes at most; 0: COL_OUT_KEEP_DISK_DEFAULT */
 };
 
-#define COL_OUT_KEEP_DEFAULT (256ull << 20) /* bytes kept for a splitter that may restart */
+#define COL_OUT_KEEP_DEFAULT      (256ull << 20) /* bytes kept for a splitter that may restart */
+#define COL_OUT_KEEP_DISK_DEFAULT (4ull << 30)   /* and spilled past them, with keep_dir */
 
 struct col_out;
 

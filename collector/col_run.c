@@ -644,6 +644,8 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         .merger = c->merger,
         .splitter_ack = c->splitter_ack,
         .keep_bytes = c->splitter_keep_bytes,
+        .keep_dir = c->splitter_keep_dir,
+        .keep_disk_bytes = c->splitter_keep_disk_bytes,
         .print = c->print,
         .stats_interval = c->stats_interval,
         .signals = stop,

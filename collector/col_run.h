@@ -27,29 +27,31 @@
 struct cmn_metrics;
 
 struct col_run_config {
-    const char *prog;             /* argv[0] */
-    uint32_t id;                  /* collector id */
-    const char *name;             /* label (default: capture file or interface) */
-    const char *splitter;         /* splitter endpoint (required unless print) */
-    const char *merger;           /* optional stats endpoint */
-    const char *splitter_ack;     /* the splitter's ack_listen (col_out.h), or NULL */
-    uint64_t splitter_keep_bytes; /* with it: bytes kept at most */
-    enum col_source source;       /* pcap / iface / eal */
-    const char *pcap;             /* capture file */
-    const char *iface;            /* interface */
-    const char *eal;              /* raw EAL arguments */
-    char *const *extra_eal;       /* EAL arguments after `--` */
-    int n_extra_eal;              /* entries in extra_eal */
-    const char *file_prefix;      /* EAL --file-prefix */
-    uint32_t batch_records;       /* records per batch */
-    uint32_t batch_delay_ms;      /* age at which a partial batch leaves */
-    uint32_t stats_interval;      /* seconds between stats lines/messages */
-    bool keep_outer;              /* record outer headers of tunnels */
-    bool lossless;                /* wait instead of dropping when the queue is full */
-    bool print;                   /* text lines on stdout instead of ZeroMQ */
-    double idle_timeout;          /* files: seconds without packets before giving up */
-    uint64_t max_packets;         /* stop after this many packets (0: no limit; benchmarks) */
-    double duration;              /* stop this many seconds after the first packet (0: no limit) */
+    const char *prog;                  /* argv[0] */
+    uint32_t id;                       /* collector id */
+    const char *name;                  /* label (default: capture file or interface) */
+    const char *splitter;              /* splitter endpoint (required unless print) */
+    const char *merger;                /* optional stats endpoint */
+    const char *splitter_ack;          /* the splitter's ack_listen (col_out.h), or NULL */
+    uint64_t splitter_keep_bytes;      /* with it: bytes kept in memory at most */
+    const char *splitter_keep_dir;     /* and past them in a file here, or NULL: none */
+    uint64_t splitter_keep_disk_bytes; /* that file's bytes at most */
+    enum col_source source;            /* pcap / iface / eal */
+    const char *pcap;                  /* capture file */
+    const char *iface;                 /* interface */
+    const char *eal;                   /* raw EAL arguments */
+    char *const *extra_eal;            /* EAL arguments after `--` */
+    int n_extra_eal;                   /* entries in extra_eal */
+    const char *file_prefix;           /* EAL --file-prefix */
+    uint32_t batch_records;            /* records per batch */
+    uint32_t batch_delay_ms;           /* age at which a partial batch leaves */
+    uint32_t stats_interval;           /* seconds between stats lines/messages */
+    bool keep_outer;                   /* record outer headers of tunnels */
+    bool lossless;                     /* wait instead of dropping when the queue is full */
+    bool print;                        /* text lines on stdout instead of ZeroMQ */
+    double idle_timeout;               /* files: seconds without packets before giving up */
+    uint64_t max_packets;              /* stop after this many packets (0: no limit; benchmarks) */
+    double duration;             /* stop this many seconds after the first packet (0: no limit) */
     bool pcap_dpdk;              /* read the capture file through net_pcap (not by the collector) */
     const char *state;           /* capture files: state file to resume from (NULL: none) */
     struct cmn_metrics *metrics; /* this collector's own /metrics (borrowed), or NULL */

@@ -33,6 +33,7 @@ static const char *const s_names[COL_STAT_MALFORMED_BASE] = {
     [COL_STAT_DNS_SENT] = "dns_sent",
     [COL_STAT_RESENT] = "messages_resent",
     [COL_STAT_UNKEPT] = "records_unkept",
+    [COL_STAT_SPILLED] = "messages_spilled",
 };
 
 /* "malformed_" + reason, built once (names must outlive every snapshot). */
@@ -61,7 +62,7 @@ void col_stats_publish(struct col_stats *shared, const struct col_stats *local)
 {
     for (int i = 0; i < COL_STAT_COUNT; i++) {
         if (i == COL_STAT_BATCHES || i == COL_STAT_RECORDS_SENT || i == COL_STAT_DNS_SENT ||
-            i == COL_STAT_RESENT || i == COL_STAT_UNKEPT)
+            i == COL_STAT_RESENT || i == COL_STAT_UNKEPT || i == COL_STAT_SPILLED)
             continue;
         __atomic_store_n(&shared->v[i], local->v[i], __ATOMIC_RELAXED);
     }

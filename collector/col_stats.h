@@ -38,6 +38,7 @@ enum col_stat {
     COL_STAT_RESENT,          /* messages sent again to a splitter that restarted (sender) */
     COL_STAT_UNKEPT,          /* records not kept for the splitter (memcap): a splitter crash
                                  then loses them (sender thread) */
+    COL_STAT_SPILLED,         /* messages kept in splitter_keep_dir, past the memory (sender) */
     COL_STAT_MALFORMED_BASE,  /* malformed_<reason>, one per cmn_parse_result after NON_IP */
     COL_STAT_COUNT = COL_STAT_MALFORMED_BASE + CMN_PARSE_RESULT_COUNT - CMN_PARSE_NON_IP - 1,
 };

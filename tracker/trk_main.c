@@ -40,6 +40,11 @@ static const struct cmn_cli_opt s_opts[] = {
      "bind a PUB socket here telling the splitter (its tracker_ack) where the checkpoint "
      "stands (with state_dir)"},
     {"memcap_mb", "MB", "memory cap of session and endpoint tables (default 1024)"},
+    {"merger_keep_mb", "MB",
+     "with merger_ack: memory for what the merger has not acknowledged; past it, spilled into "
+     "state_dir (default 256; 0: all of it)"},
+    {"merger_keep_disk_mb", "MB",
+     "with state_dir: spill file bytes at most past merger_keep_mb (default 16384)"},
     {"session_timeout", "SECONDS", "idle capture time before a session ends (default 120)"},
     {"exit_on_eos", NULL, "exit after end of stream instead of waiting for the next"},
     {"stats_interval", "SECONDS", "seconds between stats lines, 0 = off (default 5)"},
@@ -75,7 +80,7 @@ int main(int argc, char **argv)
         goto out;
     }
     cmn_log_init("renkei-tracker", level);
-    uint64_t id, memcap_mb, timeout, seed;
+    uint64_t id, memcap_mb, timeout, seed, keep_mb, keep_disk_mb;
     double interval;
     bool exit_on_eos;
     const char *listen = cmn_cli_require(&s_spec, cfg, sec, "listen");
@@ -84,6 +89,8 @@ int main(int argc, char **argv)
         goto out;
     if (cmn_config_u64(cfg, sec, "id", 0, 0, 4095, &id) != 0 ||
         cmn_config_u64(cfg, sec, "memcap_mb", 1024, 1, 1u << 20, &memcap_mb) != 0 ||
+        cmn_config_u64(cfg, sec, "merger_keep_mb", 256, 0, 1u << 20, &keep_mb) != 0 ||
+        cmn_config_u64(cfg, sec, "merger_keep_disk_mb", 16384, 1, 1u << 30, &keep_disk_mb) != 0 ||
         cmn_config_u64(cfg, sec, "session_timeout", 120, 0, 365ull * 86400, &timeout) != 0 ||
         cmn_config_u64(cfg, sec, "hash_seed", 0, 0, UINT64_MAX, &seed) != 0 ||
         cmn_config_double(cfg, sec, "stats_interval", 5, 0, 86400, &interval) != 0 ||
@@ -121,6 +128,8 @@ int main(int argc, char **argv)
         .state_dir = state_dir,
         .ack_listen = ack_listen,
         .memcap_bytes = memcap_mb << 20,
+        .keep_bytes = keep_mb ? keep_mb << 20 : 1, /* 0: all of it spills */
+        .keep_disk_bytes = keep_disk_mb << 20,
         .session_timeout_ns = timeout * 1000000000ull,
         .exit_on_eos = exit_on_eos,
         .stats_interval_s = interval,

@@ -23,6 +23,7 @@
 #include "cmn_shard.h"
 #include "cmn_wire.h"
 #include "cmn_ckpt.h"
+#include "cmn_keepq.h"
 #include "trk_endpoint.h"
 #include "trk_event.h"
 #include "trk_frag.h"
@@ -76,20 +77,20 @@ struct ho_in {
     size_t total;  /* announced */
 };
 
-/* A message sent to the merger and kept until an Ack covers it. */
-struct kept_msg {
-    uint64_t seq;   /* TrackerResult.seq, 0 for other messages */
-    uint64_t epoch; /* its epoch (results) */
-    bool final;     /* end of the run: final results, final stats, EndOfStream */
-    uint8_t *data;  /* packed envelope */
-    size_t len;     /* bytes */
+/* A message sent to the merger is kept (n->keep) until an Ack covers it;
+ * its tags in the queue: */
+enum {
+    KEPT_SEQ,   /* TrackerResult.seq, 0 for other messages */
+    KEPT_EPOCH, /* its epoch (results) */
+    KEPT_FINAL  /* 1: end of the run (final results, final stats, EndOfStream) */
 };
 
-#define TRK_KEEP_DEFAULT     (1ull << 30) /* bytes kept for the merger at most */
-#define TRK_AWAIT_REPLAY_S   30           /* restarted: wait this long for the splitter's replay */
-#define TRK_CKPT_MAGIC       "RKTRKCK1"   /* checkpoint file: magic and layout */
-#define TRK_CKPT_LAYOUT      1u
-#define TRK_FINAL_ACK_WAIT_S 120 /* exit_on_eos: wait for the merger's final Ack */
+#define TRK_KEEP_MEM_DEFAULT  (256ull << 20) /* kept for the merger in memory; past it, spilled */
+#define TRK_KEEP_DISK_DEFAULT (16ull << 30)  /* and in state_dir at most */
+#define TRK_AWAIT_REPLAY_S    30         /* restarted: wait this long for the splitter's replay */
+#define TRK_CKPT_MAGIC        "RKTRKCK1" /* checkpoint file: magic and layout */
+#define TRK_CKPT_LAYOUT       2u         /* 2: what is kept for the merger as a cmn_keepq save */
+#define TRK_FINAL_ACK_WAIT_S  120        /* exit_on_eos: wait for the merger's final Ack */
 
 /* Packs rows of one flush into chunks. */
 struct emitter {
@@ -146,10 +147,8 @@ struct trk_node {
     void *ack;                   /* SUB to it */
     void *mon;                   /* PAIR reading the push socket's handshakes */
     uint64_t handshakes;         /* connections to the merger completed */
-    struct kept_msg *kept;       /* sent, not yet acknowledged, in order */
-    size_t nkept, capkept;       /* entries used, allocated */
-    uint64_t kept_bytes;         /* bytes in kept */
-    uint64_t keep_cap;           /* memcap of kept */
+    struct cmn_keepq *keep;      /* sent, not yet acknowledged, in order (memory, then
+                                    state_dir past keep_bytes) */
     bool final_acked;            /* the merger committed this run's final results */
     uint64_t result_seq;         /* TrackerResult.seq of the last result sent in this run */
     struct cmn_metrics *metrics; /* borrowed endpoint, or NULL */
@@ -221,6 +220,12 @@ static int s_ckpt_open(struct trk_node *n, const char *name, struct cmn_ckpt *ck
     return have;
 }
 
+/* Messages kept for the merger. */
+static size_t s_nkept(const struct trk_node *n)
+{
+    return n->keep ? cmn_keepq_count(n->keep) : 0;
+}
+
 struct trk_node *trk_node_new(const struct trk_node_config *cfg)
 {
     assert(cfg && cfg->listen && cfg->merger);
@@ -240,7 +245,6 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     n->merger = strdup(cfg->merger);
     if (!n->listen || !n->merger)
         goto err;
-    n->keep_cap = cfg->keep_bytes ? cfg->keep_bytes : TRK_KEEP_DEFAULT;
     if (cfg->merger_ack && !(n->merger_ack = strdup(cfg->merger_ack)))
         goto err;
     if (cfg->state_dir && !(n->state_dir = strdup(cfg->state_dir)))
@@ -248,6 +252,16 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     if (cfg->ack_listen && !(n->ack_listen = strdup(cfg->ack_listen)))
         goto err;
     snprintf(n->ckpt_name, sizeof(n->ckpt_name), "tracker-%u.ckpt", n->id);
+    if (n->merger_ack) { /* spilled into state_dir beside the checkpoints that refer to it */
+        char kn[64];
+        snprintf(kn, sizeof(kn), "tracker-%u.keep", n->id);
+        n->keep = cmn_keepq_new(n->state_dir, kn,
+                                cfg->keep_bytes ? cfg->keep_bytes : TRK_KEEP_MEM_DEFAULT,
+                                cfg->keep_disk_bytes ? cfg->keep_disk_bytes : TRK_KEEP_DISK_DEFAULT,
+                                n->state_dir != NULL);
+        if (!n->keep)
+            goto err;
+    }
     n->incarnation = cmn_now_ns();
     /* a checkpoint left by a process that died: its seed makes the tables */
     struct cmn_ckpt ck;
@@ -322,7 +336,7 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
                 ", %zu messages kept for the merger; waiting for the splitter to send the rest "
                 "again",
                 n->state_dir, n->ckpt_name, n->ck_any_epoch ? "" : "(none) ",
-                n->ck_any_epoch ? n->ck_epoch : 0, n->ck_seq, n->nkept);
+                n->ck_any_epoch ? n->ck_epoch : 0, n->ck_seq, s_nkept(n));
     }
     if (have != 0) { /* a stream was under way when the old process died */
         n->awaiting = true;
@@ -352,9 +366,9 @@ void trk_node_destroy(struct trk_node **np)
     }
     cmn_zmq_close(n->mon);
     cmn_zmq_close(n->ack);
-    for (size_t i = 0; i < n->nkept; i++)
-        free(n->kept[i].data);
-    free(n->kept);
+    if (n->keep && n->state_dir && !n->ck_written)
+        cmn_keepq_remove_files(n->keep); /* no checkpoint refers to them */
+    cmn_keepq_destroy(&n->keep);
     for (size_t i = 0; i < n->nho_in; i++)
         free(n->ho_in[i].buf);
     free(n->ho_in);
@@ -384,24 +398,32 @@ void trk_node_destroy(struct trk_node **np)
 static void s_keep(struct trk_node *n, uint8_t *data, size_t len, uint64_t seq, uint64_t epoch,
                    bool final)
 {
-    if (n->kept_bytes + len > n->keep_cap) {
+    uint64_t tag[3] = {[KEPT_SEQ] = seq, [KEPT_EPOCH] = epoch, [KEPT_FINAL] = final};
+    int rc = cmn_keepq_push_owned(n->keep, data, len, tag);
+    if (rc != 0) {
         n->c.messages_unkept++;
         if ((n->c.messages_unkept & (n->c.messages_unkept - 1)) == 0)
             CMN_LOG(WARN,
-                    "%" PRIu64 " messages for the merger not kept (memcap %" PRIu64
-                    " bytes): a merger restart now loses them",
-                    n->c.messages_unkept, n->keep_cap);
-        free(data);
-        return;
+                    "%" PRIu64 " messages for the merger not kept (%s): a merger restart now "
+                    "loses them",
+                    n->c.messages_unkept,
+                    rc == -ENOSPC ? (n->state_dir ? "keep_mb and keep_disk_mb full"
+                                                  : "keep_mb full; spilling needs state_dir")
+                                  : "spill file error");
     }
-    if (n->nkept == n->capkept) {
-        n->capkept = n->capkept ? 2 * n->capkept : 64;
-        n->kept = realloc(n->kept, n->capkept * sizeof(*n->kept));
-        if (!n->kept)
-            abort();
-    }
-    n->kept[n->nkept++] = (struct kept_msg){seq, epoch, final, data, len};
-    n->kept_bytes += len;
+}
+
+static int s_send_bytes(struct trk_node *n, const uint8_t *data, size_t len);
+
+/* Send kept message i again. */
+static int s_resend(struct trk_node *n, size_t i)
+{
+    const uint8_t *d;
+    size_t len;
+    int rc = cmn_keepq_get(n->keep, i, &d, &len);
+    if (rc == 0 && (rc = s_send_bytes(n, d, len)) == 0)
+        n->c.messages_resent++;
+    return rc;
 }
 
 /* Blocking send of packed bytes that still honours trk_node_stop. */
@@ -435,22 +457,22 @@ static int s_send_kept(struct trk_node *n, Renkei__Envelope *env, uint64_t seq, 
     return rc;
 }
 
+struct acked {
+    bool final, any;
+    uint64_t epoch;
+};
+
+static bool s_acked(const uint64_t tag[3], void *arg)
+{
+    const struct acked *a = arg;
+    return a->final || (!tag[KEPT_FINAL] && a->any && tag[KEPT_EPOCH] <= a->epoch);
+}
+
 /* Drop what an Ack covers. */
 static void s_on_ack(struct trk_node *n, const Renkei__Ack *a)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n->nkept; i++) {
-        struct kept_msg *m = &n->kept[i];
-        bool covered =
-            a->final_committed || (!m->final && a->any_committed && m->epoch <= a->committed_epoch);
-        if (covered) {
-            n->kept_bytes -= m->len;
-            free(m->data);
-        } else {
-            n->kept[k++] = *m;
-        }
-    }
-    n->nkept = k;
+    struct acked ak = {a->final_committed, a->any_committed, a->committed_epoch};
+    (void)cmn_keepq_remove_if(n->keep, s_acked, &ak);
     if (a->final_committed)
         n->final_acked = true;
 }
@@ -474,21 +496,22 @@ static void s_replay_poll(struct trk_node *n)
     while ((ev = cmn_wire_monitor_event(n->mon)) != -EAGAIN) {
         if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || ++n->handshakes < 2)
             continue;
+        struct cmn_keepq_stats ks;
+        cmn_keepq_stats(n->keep, &ks);
         CMN_LOG(NOTICE,
-                "merger %s connected again: sending again %zu messages (%" PRIu64
-                " bytes) it has not acknowledged",
-                n->merger, n->nkept, n->kept_bytes);
+                "merger %s connected again: sending again %zu messages (%" PRIu64 " bytes, %" PRIu64
+                " of them from the spill file) it has not acknowledged",
+                n->merger, s_nkept(n), ks.bytes, ks.bytes - ks.mem_bytes);
         uint64_t from = n->result_seq + 1; /* the first result sent again */
-        for (size_t i = 0; i < n->nkept; i++)
-            if (n->kept[i].seq) {
-                from = n->kept[i].seq;
+        for (size_t i = 0; i < s_nkept(n); i++)
+            if (cmn_keepq_tag(n->keep, i)[KEPT_SEQ]) {
+                from = cmn_keepq_tag(n->keep, i)[KEPT_SEQ];
                 break;
             }
         (void)cmn_wire_send_hello_replay(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id, n->listen,
                                          0, from);
-        for (size_t i = 0; i < n->nkept && !n->stop; i++)
-            if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
-                n->c.messages_resent++;
+        for (size_t i = 0; i < s_nkept(n) && !n->stop; i++)
+            (void)s_resend(n, i);
     }
 }
 
@@ -556,18 +579,16 @@ static void s_ckpt_write(struct trk_node *n)
     trk_endpoints_save(n->eps, &c);
     trk_events_save(n->evs, &c);
     trk_frag_save(n->frag, &c);
-    cmn_ckpt_put_u64(&c, n->nkept);
-    for (size_t i = 0; i < n->nkept; i++) {
-        const struct kept_msg *m = &n->kept[i];
-        uint64_t w[4] = {m->seq, m->epoch, m->final, m->len};
-        cmn_ckpt_put(&c, w, sizeof(w));
-        cmn_ckpt_put(&c, m->data, m->len);
-    }
+    cmn_ckpt_put_u64(&c, n->keep != NULL);
+    if (n->keep)
+        cmn_keepq_save(n->keep, &c);
     if (cmn_ckpt_close_write(&c) != 0) {
         n->c.checkpoints--;
         n->c.checkpoint_errors++;
         return;
     }
+    if (n->keep)
+        cmn_keepq_saved(n->keep);
     n->ck_written = true;
     n->ck_any_epoch = any;
     n->ck_epoch = st.ck_epoch;
@@ -596,21 +617,14 @@ static int s_ckpt_restore(struct trk_node *n, struct cmn_ckpt *c)
     free(ranges);
     if (!c->err && trk_table_load(n->table, c) == 0 && trk_endpoints_load(n->eps, c) == 0 &&
         trk_events_load(n->evs, c) == 0 && trk_frag_load(n->frag, c) == 0) {
-        uint64_t nk = cmn_ckpt_get_count(c, UINT32_MAX);
-        for (uint64_t i = 0; i < nk && !c->err; i++) {
-            uint64_t w[4];
-            if (cmn_ckpt_get(c, w, sizeof(w)) != 0 || w[3] == 0 || w[3] > (1ull << 31)) {
-                c->err = c->err ? c->err : -EPROTO;
-                break;
-            }
-            uint8_t *d = malloc(w[3]);
-            if (!d || cmn_ckpt_get(c, d, w[3]) != 0) {
-                free(d);
-                c->err = c->err ? c->err : -ENOMEM;
-                break;
-            }
-            s_keep(n, d, w[3], w[0], w[1], w[2] != 0);
+        uint64_t kept = cmn_ckpt_get_count(c, 1);
+        if (!c->err && kept != (n->keep != NULL)) {
+            CMN_LOG(ERR, "checkpoint %s/%s was written %s merger_ack", n->state_dir, n->ckpt_name,
+                    kept ? "with" : "without");
+            c->err = -EPROTO;
         }
+        if (!c->err && n->keep)
+            (void)cmn_keepq_load(n->keep, c);
     }
     int rc = cmn_ckpt_close_read(c);
     if (rc != 0) {
@@ -619,10 +633,8 @@ static int s_ckpt_restore(struct trk_node *n, struct cmn_ckpt *c)
                 "whole pipe",
                 n->state_dir, n->ckpt_name, rc == -EPROTO ? "torn or altered" : strerror(-rc));
         s_reset(n);
-        for (size_t i = 0; i < n->nkept; i++)
-            free(n->kept[i].data);
-        n->nkept = 0;
-        n->kept_bytes = 0;
+        if (n->keep)
+            cmn_keepq_clear(n->keep);
         return rc;
     }
     n->c = cnt;
@@ -922,9 +934,8 @@ static int s_hello_merger(struct trk_node *n)
                                                          n->id, n->listen, n->result_seq + 1)
                          : cmn_wire_send_hello(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id,
                                                n->listen, 0);
-    for (size_t i = 0; rc == 0 && n->awaiting && i < n->nkept && !n->stop; i++)
-        if (s_send_bytes(n, n->kept[i].data, n->kept[i].len) == 0)
-            n->c.messages_resent++;
+    for (size_t i = 0; rc == 0 && n->awaiting && i < s_nkept(n) && !n->stop; i++)
+        (void)s_resend(n, i);
     s_tack(n);
     return rc;
 }
@@ -966,10 +977,8 @@ static void s_rollback(struct trk_node *n, bool want_any, uint64_t want)
             pick = names[i];
     }
     s_reset(n);
-    for (size_t i = 0; i < n->nkept; i++)
-        free(n->kept[i].data);
-    n->nkept = 0;
-    n->kept_bytes = 0;
+    if (n->keep)
+        cmn_keepq_clear(n->keep);
     struct cmn_ckpt ck;
     struct ck_head hd;
     if (pick && s_ckpt_open(n, pick, &ck, &hd) == 1 && s_ckpt_restore(n, &ck) == 0) {
@@ -1064,7 +1073,14 @@ static size_t s_counters(const struct trk_node *n, struct cmn_counter *c)
     C("send_errors", n->c.send_errors);
     C("messages_resent", n->c.messages_resent);
     C("messages_unkept", n->c.messages_unkept);
-    C("messages_kept", n->nkept);
+    struct cmn_keepq_stats ks = {0};
+    if (n->keep)
+        cmn_keepq_stats(n->keep, &ks);
+    C("messages_kept", ks.messages);
+    C("kept_bytes", ks.bytes);
+    C("kept_spilled_messages", ks.spilled);
+    C("kept_spilled_bytes", ks.spilled_bytes);
+    C("kept_spill_errors", ks.spill_errors);
     C("batches_duplicate", n->c.batches_duplicate);
     C("messages_before_replay", n->c.messages_before_replay);
     C("checkpoints", n->c.checkpoints);
@@ -1154,6 +1170,8 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
         CMN_LOG(NOTICE, "removed from the shard map: this tracker's part of the run ends here");
     if (n->state_dir && !e->retired) { /* the stream is whole: nothing to resume from */
         cmn_ckpt_remove(n->state_dir, n->ckpt_name);
+        if (n->keep)
+            cmn_keepq_remove_files(n->keep);
         n->ck_written = n->ck_any_epoch = false;
         n->ck_seq = n->ck_epoch = 0;
     }
@@ -1356,7 +1374,7 @@ int trk_node_run(struct trk_node *n)
             CMN_LOG(WARN,
                     "the merger did not acknowledge the end of the run within %d s; leaving "
                     "(%zu messages unacknowledged)",
-                    TRK_FINAL_ACK_WAIT_S, n->nkept);
+                    TRK_FINAL_ACK_WAIT_S, s_nkept(n));
             break;
         }
         if (mono >= beat) {

@@ -61,7 +61,9 @@ struct trk_node_config {
     const char *merger_ack;      /* the merger's ack_listen (SUB): keep what the merger has not
                                     acknowledged and send it again when it connects again;
                                     NULL: none (copied) */
-    uint64_t keep_bytes;         /* memcap of what is kept for the merger; 0: default */
+    uint64_t keep_bytes;         /* memory for what is kept for the merger (past it: spilled
+                                    into state_dir); 0: default, 256 MiB */
+    uint64_t keep_disk_bytes;    /* and on disk past it (with state_dir); 0: default, 16 GiB */
     const char *state_dir;       /* checkpoint at every epoch flush into DIR/tracker-ID.ckpt and
                                     resume from it after a crash; NULL: none (copied) */
     const char *ack_listen;      /* PUB bound here for the splitter's tracker_ack: where the

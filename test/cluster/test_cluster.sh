@@ -369,10 +369,22 @@ else
 fi
 
 # ==== run 2: the merger killed mid-run and started again ====
+# merger_keep_mb = 0: everything the trackers keep for the merger goes to
+# their spill files (state_dir) and is sent again from there
+CONF_SED='/^state_dir = .*\/trk[012]$/a merger_keep_mb = 0'
 kill_mid_run r2 merger merge renkei-merger merger 0
+CONF_SED=
 grep -q "resuming the run a stopped merger left" "$TMP/r2-merger.log" &&
     ok "r2: the merger, killed after $committed committed epochs, resumed its run" ||
     bad "r2: the restarted merger did not resume (committed before the kill: $committed)"
+sp=$(stat_of tracker kept_spilled_messages)
+rs=$(grep -ho "sending again [0-9]* messages ([0-9]* bytes, [0-9]* of them from the spill file)" "$TMP"/r2-trk[012].log | grep -vc " 0 of them" || true)
+[ "${sp:-0}" -ge 1 ] && [ "$rs" -ge 1 ] &&
+    ok "r2: with merger_keep_mb = 0 the trackers kept what the merger had not acknowledged in their spill files ($sp messages at most) and sent it again from there ($rs trackers)" ||
+    bad "r2: spill to disk: kept_spilled_messages ${sp:-missing}, resent from a spill file by $rs trackers"
+ls "$TMP"/r2/trk[012]/tracker-*.keep.* >/dev/null 2>&1 &&
+    bad "r2: spill files left after the run: $(ls "$TMP"/r2/trk[012]/tracker-*.keep.*)" ||
+    ok "r2: the trackers' spill files are gone at the end of the run"
 same_as_analyze r2 "merger killed mid-run and started again"
 clean_run r2
 
@@ -410,7 +422,11 @@ else
 fi
 
 # ==== run 5: tracker 1 killed mid-run and started again ====
+# merger_keep_mb = 0: its checkpoint refers to its spill file for what the
+# merger had not acknowledged, and the restarted tracker sends it from there
+CONF_SED='/^state_dir = .*\/trk[012]$/a merger_keep_mb = 0'
 kill_mid_run r5 trk1 trk1 renkei-tracker tracker.1 0.5 # mid-epoch: part of the next one sent
+CONF_SED=
 grep -q "resuming from checkpoint" "$TMP/r5-trk1.log" &&
     grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-splitter.log" &&
     grep -q "tracker 1 restarted from its checkpoint" "$TMP/r5-merger.log" &&
@@ -423,7 +439,10 @@ same_as_analyze r5 "tracker killed mid-run and started again"
 clean_run r5
 
 # ==== run 6: the splitter killed mid-run and started again ====
+# splitter_keep_mb = 0: every copy a collector keeps goes to its spill file
+CONF_SED="/^state = .*cap[12].state\$/a splitter_keep_mb = 0\nsplitter_keep_dir = $TMP/r6/spill"
 kill_mid_run r6 splitter split renkei-splitter splitter 0.5 # mid-epoch: records held
+CONF_SED=
 grep -q "resuming the run from checkpoint" "$TMP/r6-splitter.log" &&
     [ "$(grep -c "the splitter restarted: back to checkpoint" "$TMP"/r6-trk[012].log | awk -F: '{s += $2} END {print s}')" = 3 ] &&
     [ "$(grep -c "splitter .* connected again: sending again" "$TMP"/r6-col[12].log | awk -F: '{s += $2} END {print s}')" = 2 ] &&
@@ -431,6 +450,10 @@ grep -q "resuming the run from checkpoint" "$TMP/r6-splitter.log" &&
     bad "r6: the splitter did not resume from its checkpoint (committed before the kill: $committed)"
 same_as_analyze r6 "splitter killed mid-run and started again"
 clean_run r6
+sp=$(stat_of collector messages_spilled) uk=$(stat_of collector records_unkept)
+[ "${sp:-0}" -ge 1 ] && [ "${uk:-x}" = 0 ] &&
+    ok "r6: with splitter_keep_mb = 0 the collectors kept their copies in spill files ($sp messages at most, 0 records unkept) and sent them again from there" ||
+    bad "r6: collector spill: messages_spilled ${sp:-missing}, records_unkept ${uk:-missing}"
 late=$(stat_of splitter records_late) rt=$(stat_of splitter records_retaken)
 [ "${late:-x}" = 0 ] &&
     ok "r6: no record late: what the checkpoint held ($rt records taken again) went in its own epoch" ||
