@@ -106,6 +106,8 @@ struct mrg_node {
     uint64_t messages;             /* envelopes received */
     uint64_t undecodable;          /* messages that did not decode (dropped) */
     uint64_t unexpected;           /* decodable but not for the merger (dropped) */
+    uint64_t after_run_end;        /* messages of a run already ended (a node restarted after
+                                      its end: dropped; only a fresh splitter starts a run) */
     uint64_t impostors;            /* from a CURVE peer speaking for a node it may not (as=) */
     uint64_t results;              /* TrackerResult chunks received */
     uint64_t results_invalid;      /* results whose arrays failed validation */
@@ -606,7 +608,7 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     free(peer);
 }
 
-#define MRG_OWN_COUNTERS 26 /* entries of s_own_counters */
+#define MRG_OWN_COUNTERS 27 /* entries of s_own_counters */
 
 /* The merger's own counters into c[MRG_OWN_COUNTERS]. */
 static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
@@ -615,6 +617,7 @@ static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
         {"messages_received", n->messages},
         {"messages_undecodable", n->undecodable},
         {"messages_unexpected", n->unexpected},
+        {"messages_after_run_end", n->after_run_end},
         {"messages_impostor", n->impostors},
         {"results_received", n->results},
         {"results_invalid", n->results_invalid},
@@ -1197,11 +1200,50 @@ static void s_on_dns_names(struct mrg_node *n, const Renkei__DnsNames *m)
     n->dns_above[n->n_above++] = seq;
 }
 
+/* After a run ended, what starts the next: a splitter's Hello that is not
+ * sent again (replay: a splitter resuming or reconnecting) nor a map change. */
+static bool s_starts_run(const Renkei__Envelope *env)
+{
+    const Renkei__Hello *h = env->hello;
+    return env->body_case == RENKEI__ENVELOPE__BODY_HELLO &&
+           h->kind == RENKEI__NODE_KIND__NODE_SPLITTER && !h->replay && !h->map_change;
+}
+
+static const char *s_body_name(const Renkei__Envelope *env)
+{
+    switch (env->body_case) {
+        case RENKEI__ENVELOPE__BODY_HELLO:
+            return "Hello";
+        case RENKEI__ENVELOPE__BODY_RESULT:
+            return "TrackerResult";
+        case RENKEI__ENVELOPE__BODY_STATS:
+            return "Stats";
+        case RENKEI__ENVELOPE__BODY_EOS:
+            return "EndOfStream";
+        case RENKEI__ENVELOPE__BODY_DNS_NAMES:
+            return "DnsNames";
+        default:
+            return "other";
+    }
+}
+
 /* Handle one envelope (taken). Returns 0 or -EIO (database failure). */
 static int s_dispatch(struct mrg_node *n, Renkei__Envelope **envp)
 {
     Renkei__Envelope *env = *envp;
     int rc = 0;
+    if (env->body_case != RENKEI__ENVELOPE__BODY_HEARTBEAT && !n->run_active && n->ack_final &&
+        !s_starts_run(env)) {
+        /* the last run ended: a node that restarted after its end (from a
+         * checkpoint of that run) or a late copy must not open a new one */
+        if ((n->after_run_end++ & 1023) == 0)
+            CMN_LOG(NOTICE,
+                    "a %s message after the end of the run, before a splitter starts the "
+                    "next: dropped (%" PRIu64 " so far)",
+                    s_body_name(env), n->after_run_end);
+        cmn_wire_free(envp);
+        return 0;
+    }
     if (env->body_case != RENKEI__ENVELOPE__BODY_HEARTBEAT) /* nodes beat between runs too */
         s_run_start(n);
     switch (env->body_case) {

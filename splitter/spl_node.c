@@ -152,38 +152,44 @@ struct spl_node {
     struct s_kept *kept;           /* Hello and the end of the run, in order */
     size_t nkept, capkept;         /* entries used, allocated */
     bool final_acked;              /* the merger committed the run's end */
-    uint64_t messages_resent;      /* kept messages sent again to a merger that reconnected */
-    struct s_dns_kept *dkept;      /* DnsNames not yet acknowledged, oldest first from dhead */
-    size_t dhead;                  /* its first live entry */
-    size_t ndkept, capdkept;       /* entries used, allocated */
-    size_t dkept_bytes;            /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
-    uint64_t dns_seq;              /* last DnsNames.seq given */
-    uint64_t dns_unkept;           /* DnsNames not kept (memcap): lost if the merger dies */
-    uint64_t spilled;              /* messages to trackers put in spill files */
-    uint64_t unspilled;            /* of those, sent from the files since */
-    struct cmn_shard_map *map;     /* address ranges -> tracker */
-    struct spl_dedup *dedup;       /* hold, merge in time order, drop redundant copies */
-    struct spl_shard *shard;       /* out-batches of the merged stream, one per tracker */
-    void *pull;                    /* PULL bound to cfg.listen */
-    void *merger;                  /* PUSH to the merger */
-    struct s_pipe *pipes;          /* [tracker_count] */
-    struct s_coll *coll;           /* collectors in order of first contact */
-    size_t ncoll;                  /* entries used */
-    size_t capcoll;                /* entries allocated */
-    size_t nended;                 /* collectors currently ended */
-    size_t ndown;                  /* collectors currently marked down (not ended) */
-    uint32_t ntrk_down;            /* tracker pipes currently marked down */
-    uint64_t start_ns;             /* monotonic time the node started */
-    uint64_t next_beat_ns;         /* monotonic time of the next heartbeat to the merger */
-    bool missing_given_up;         /* expected collectors never heard: no longer waited for */
-    uint64_t epoch_ns;             /* epoch length */
-    uint64_t delay_ns;             /* batch_delay_ms in ns */
-    uint64_t next_epoch;           /* epochs below this have been flushed */
-    uint64_t *pending;             /* sorted epochs with traffic, not yet flushed */
-    size_t npending;               /* entries used */
-    uint64_t next_stats_ns;        /* monotonic time of the next periodic stats */
-    bool done;                     /* end of stream sent */
-    bool interrupted;              /* finished by a stop request, not by the collectors */
+    uint64_t run_ns;               /* the merger's run_started_ns for this run (its Acks; 0:
+                                      none seen yet), kept in the checkpoint */
+    bool run_over;                 /* resumed from a checkpoint of a run the merger ended */
+    /* the first Ack a resumed splitter read (s_first_ack) */
+    bool ack0_heard, ack0_final;
+    uint64_t ack0_run_ns, ack0_dns_seq, ack0_dns_seq_max;
+    uint64_t messages_resent;  /* kept messages sent again to a merger that reconnected */
+    struct s_dns_kept *dkept;  /* DnsNames not yet acknowledged, oldest first from dhead */
+    size_t dhead;              /* its first live entry */
+    size_t ndkept, capdkept;   /* entries used, allocated */
+    size_t dkept_bytes;        /* bytes held in dkept (<= SPL_DNS_KEEP_BYTES) */
+    uint64_t dns_seq;          /* last DnsNames.seq given */
+    uint64_t dns_unkept;       /* DnsNames not kept (memcap): lost if the merger dies */
+    uint64_t spilled;          /* messages to trackers put in spill files */
+    uint64_t unspilled;        /* of those, sent from the files since */
+    struct cmn_shard_map *map; /* address ranges -> tracker */
+    struct spl_dedup *dedup;   /* hold, merge in time order, drop redundant copies */
+    struct spl_shard *shard;   /* out-batches of the merged stream, one per tracker */
+    void *pull;                /* PULL bound to cfg.listen */
+    void *merger;              /* PUSH to the merger */
+    struct s_pipe *pipes;      /* [tracker_count] */
+    struct s_coll *coll;       /* collectors in order of first contact */
+    size_t ncoll;              /* entries used */
+    size_t capcoll;            /* entries allocated */
+    size_t nended;             /* collectors currently ended */
+    size_t ndown;              /* collectors currently marked down (not ended) */
+    uint32_t ntrk_down;        /* tracker pipes currently marked down */
+    uint64_t start_ns;         /* monotonic time the node started */
+    uint64_t next_beat_ns;     /* monotonic time of the next heartbeat to the merger */
+    bool missing_given_up;     /* expected collectors never heard: no longer waited for */
+    uint64_t epoch_ns;         /* epoch length */
+    uint64_t delay_ns;         /* batch_delay_ms in ns */
+    uint64_t next_epoch;       /* epochs below this have been flushed */
+    uint64_t *pending;         /* sorted epochs with traffic, not yet flushed */
+    size_t npending;           /* entries used */
+    uint64_t next_stats_ns;    /* monotonic time of the next periodic stats */
+    bool done;                 /* end of stream sent */
+    bool interrupted;          /* finished by a stop request, not by the collectors */
     /* counters not derived from collectors or pipes */
     uint64_t records_forwarded;   /* records routed to >= 1 tracker */
     uint64_t malformed_messages;  /* undecodable envelopes, bad arrays */
@@ -649,6 +655,8 @@ static void s_replay_poll(struct spl_node *node)
          * the trackers' final results complete it) until a new run starts */
         if (env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
             node->final_acked = env->ack->final_committed;
+            if (!env->ack->final_committed && env->ack->run_started_ns)
+                node->run_ns = env->ack->run_started_ns;
             if (env->ack->dns_seq)
                 s_dns_release(node, env->ack->dns_seq);
         }
@@ -1611,7 +1619,7 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 #define SPL_CKPT_NAME        "splitter.ckpt"
 #define SPL_CKPT_MAGIC       "RKSPLCK1"
-#define SPL_CKPT_LAYOUT      3u
+#define SPL_CKPT_LAYOUT      4u    /* 4: run_ns */
 #define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
 #define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
 
@@ -1623,6 +1631,7 @@ struct spl_ck_head {
     uint64_t probe_seed;  /* the run's ShardMap.probe_seed (the trackers' probes use it) */
     uint64_t map_version; /* ShardMap.version */
     uint64_t nranges;     /* the shard map's ranges follow the state */
+    uint64_t run_ns;      /* the merger's run_started_ns (0: not known) */
 };
 
 struct spl_ck_state {
@@ -1682,7 +1691,8 @@ static void s_ckpt_write(struct spl_node *node)
                              .trackers = node->cfg.tracker_count,
                              .probe_seed = node->probe_seed,
                              .map_version = node->map_version,
-                             .nranges = nranges};
+                             .nranges = nranges,
+                             .run_ns = node->run_ns};
     memcpy(hd.magic, SPL_CKPT_MAGIC, 8);
     hd.sizes = s_ck_sizes();
     struct spl_dedup_stats ds;
@@ -1842,6 +1852,7 @@ static int s_ckpt_restore(struct spl_node *node)
     }
     if (!c.err) {
         node->probe_seed = hd.probe_seed; /* the trackers' checkpoints hold probes keyed by it */
+        node->run_ns = hd.run_ns;
         node->map_version = hd.map_version;
         node->ck_trackers = hd.trackers;
     }
@@ -2274,21 +2285,11 @@ static void s_ckpt_forget(struct spl_node *node)
 static void s_dns_fill(struct spl_node *node)
 {
     uint64_t upto = node->dns_seq + SPL_DNS_FILL_BLIND;
-    uint64_t until = cmn_mono_ns() + SPL_DNS_FILL_WAIT_MS * 1000000ull;
-    bool heard = false;
-    while (!heard && cmn_mono_ns() < until) {
-        zmq_pollitem_t it = {.socket = node->ack, .events = ZMQ_POLLIN};
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        int err = 0;
-        Renkei__Envelope *env = cmn_wire_recv(node->ack, ZMQ_DONTWAIT, &err);
-        if (env && env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
-            heard = true;
-            upto = env->ack->dns_seq_max;
-            if (env->ack->dns_seq)
-                s_dns_release(node, env->ack->dns_seq);
-        }
-        cmn_wire_free(&env);
+    bool heard = node->ack0_heard;
+    if (heard) {
+        upto = node->ack0_dns_seq_max;
+        if (node->ack0_dns_seq)
+            s_dns_release(node, node->ack0_dns_seq);
     }
     if (!heard)
         CMN_LOG(WARN,
@@ -2309,8 +2310,43 @@ static void s_dns_fill(struct spl_node *node)
  * then asks for the rest of its pipe: s_tracker_acks), what is kept for the
  * merger sent again, the collectors told what the checkpoint holds (they
  * send the rest again on their own, their connection being new). */
+/* A resumed splitter: the merger's first Ack (within SPL_DNS_FILL_WAIT_MS)
+ * says where the run stands. */
+static void s_first_ack(struct spl_node *node)
+{
+    uint64_t until = cmn_mono_ns() + SPL_DNS_FILL_WAIT_MS * 1000000ull;
+    while (node->ack && !node->ack0_heard && cmn_mono_ns() < until) {
+        zmq_pollitem_t it = {.socket = node->ack, .events = ZMQ_POLLIN};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        int err = 0;
+        Renkei__Envelope *env = cmn_wire_recv(node->ack, ZMQ_DONTWAIT, &err);
+        if (env && env->body_case == RENKEI__ENVELOPE__BODY_ACK) {
+            const Renkei__Ack *a = env->ack;
+            node->ack0_heard = true;
+            node->ack0_final = a->final_committed;
+            node->ack0_run_ns = a->run_started_ns;
+            node->ack0_dns_seq = a->dns_seq;
+            node->ack0_dns_seq_max = a->dns_seq_max;
+        }
+        cmn_wire_free(&env);
+    }
+}
+
 static int s_restart(struct spl_node *node)
 {
+    s_first_ack(node);
+    if (node->restored && node->run_ns && node->ack0_heard && node->ack0_final &&
+        node->ack0_run_ns == node->run_ns) {
+        /* killed after its end of stream, before the merger's final Ack
+         * reached it: the run is whole in the merger; nothing to send again */
+        CMN_LOG(NOTICE,
+                "checkpoint %s/%s belongs to a run the merger has ended and committed: nothing "
+                "to resume; the collectors are told the run ended",
+                node->cfg.state_dir, SPL_CKPT_NAME);
+        node->run_over = node->done = node->final_acked = true;
+        return 0;
+    }
     CMN_LOG(NOTICE,
             "resuming the run %s checkpoint %s/%s (last epoch flushed: %s%" PRIu64
             ", %zu collectors): trackers go back to it, collectors send again what came after",
@@ -2319,8 +2355,8 @@ static int s_restart(struct spl_node *node)
     int rc = node->handover
                  ? cmn_wire_send_hello_map(node->merger, node->cfg.listen, node->cfg.tracker_count,
                                            node->flushed_any ? node->last_flushed + 1 : 0)
-                 : cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
-                                       node->cfg.listen, node->cfg.tracker_count);
+                 : cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
+                                              node->cfg.listen, node->cfg.tracker_count, 0);
     if (rc < 0)
         return -EIO;
     node->ho_deadline = cmn_mono_ns() + SPL_HANDOVER_WAIT_S * 1000000000ull;
@@ -2809,6 +2845,13 @@ static void s_wait_final_ack(struct spl_node *node, const volatile sig_atomic_t 
 
 int spl_node_run(struct spl_node *node, const volatile sig_atomic_t *stop)
 {
+    if (node->run_over) { /* s_restart: only the collectors waiting for the end to tell */
+        for (int i = 0; node->cack && i < 5; i++) {
+            s_cack(node);
+            zmq_poll(NULL, 0, 100);
+        }
+        return 0;
+    }
     while (!(stop && *stop)) {
         int rc = spl_node_poll(node, 500);
         s_replay_poll(node);

@@ -89,7 +89,7 @@ enum {
 #define TRK_KEEP_DISK_DEFAULT (16ull << 30)  /* and in state_dir at most */
 #define TRK_AWAIT_REPLAY_S    30         /* restarted: wait this long for the splitter's replay */
 #define TRK_CKPT_MAGIC        "RKTRKCK1" /* checkpoint file: magic and layout */
-#define TRK_CKPT_LAYOUT       2u         /* 2: what is kept for the merger as a cmn_keepq save */
+#define TRK_CKPT_LAYOUT       3u         /* 3: the run's end (ended, run_ns, ended_ns) */
 #define TRK_FINAL_ACK_WAIT_S  120        /* exit_on_eos: wait for the merger's final Ack */
 
 /* Packs rows of one flush into chunks. */
@@ -166,6 +166,14 @@ struct trk_node {
     uint64_t ck_epoch;    /*   the last one */
     uint64_t ck_seq;      /* and the last batch seq it holds */
     bool awaiting;        /* restarted: dropping what comes until the splitter's replay */
+    /* the run's end (docs/OPERATIONS.md "Restarts"): after its end of stream
+     * the tracker writes an `ended` checkpoint (what it keeps for the merger)
+     * and removes it at the merger's final Ack */
+    bool ended;           /* the ended checkpoint is on disk */
+    bool end_pending;     /* restored from it: resend once an Ack says the run is the merger's */
+    uint64_t run_ns;      /* the merger's run_started_ns for this stream (Acks; 0: not known) */
+    uint64_t prev_run_ns; /* the stream before's (its late final Acks are not this one's) */
+    uint64_t ended_ns;    /* wall ns of the end of stream */
     uint64_t await_until; /* monotonic ns when awaiting gives up */
     uint64_t dup_upto;    /* in a replay: batches up to this seq were taken before */
     uint64_t next_tack;   /* monotonic ns of the next TrackerAck */
@@ -189,7 +197,11 @@ struct ck_head {
 struct ck_state {
     uint64_t owner, next_seq, epoch_ns, last_epoch, flushed_end_ns, result_seq;
     uint64_t ck_epoch, ck_seq;
-    uint8_t flushed, warned_nomap, ck_any_epoch, pad[5];
+    uint64_t run_ns;   /* the merger's run_started_ns for this stream (0: not known) */
+    uint64_t ended_ns; /* ended: wall ns of the end of stream */
+    uint8_t flushed, warned_nomap, ck_any_epoch;
+    uint8_t ended; /* written after the end of stream: only what is kept for the merger counts */
+    uint8_t pad[4];
 };
 
 static uint64_t s_ck_sizes(void)
@@ -330,15 +342,22 @@ struct trk_node *trk_node_new(const struct trk_node_config *cfg)
     int nodrop = 1; /* a handover's chunks wait for the splitter rather than vanish */
     if (n->tack)
         zmq_setsockopt(n->tack, ZMQ_XPUB_NODROP, &nodrop, sizeof(nodrop));
-    if (have == 1 && s_ckpt_restore(n, &ck) == 0) {
+    int restored = have == 1 ? s_ckpt_restore(n, &ck) : -1;
+    if (restored == 0 && n->end_pending)
+        CMN_LOG(NOTICE,
+                "restarted after the end of stream (checkpoint %s/%s): %zu messages of the run's "
+                "end kept for the merger; waiting for its Ack to say where the run stands",
+                n->state_dir, n->ckpt_name, s_nkept(n));
+    else if (restored == 0)
         CMN_LOG(NOTICE,
                 "resuming from checkpoint %s/%s: epoch %s%" PRIu64 ", batch seq %" PRIu64
                 ", %zu messages kept for the merger; waiting for the splitter to send the rest "
                 "again",
                 n->state_dir, n->ckpt_name, n->ck_any_epoch ? "" : "(none) ",
                 n->ck_any_epoch ? n->ck_epoch : 0, n->ck_seq, s_nkept(n));
-    }
-    if (have != 0) { /* a stream was under way when the old process died */
+    if (n->end_pending) { /* the stream had ended: nothing comes again from the splitter */
+        n->ck_written = true;
+    } else if (have != 0) { /* a stream was under way when the old process died */
         n->awaiting = true;
         n->ck_written = true;
         n->await_until = cmn_mono_ns() + TRK_AWAIT_REPLAY_S * 1000000000ull;
@@ -468,13 +487,71 @@ static bool s_acked(const uint64_t tag[3], void *arg)
     return a->final || (!tag[KEPT_FINAL] && a->any && tag[KEPT_EPOCH] <= a->epoch);
 }
 
+static bool s_final_tag(const uint64_t tag[3], void *arg)
+{
+    (void)arg;
+    return tag[KEPT_FINAL] != 0;
+}
+
+static void s_ckpt_forget(struct trk_node *n);
+
+/* Restored from an ended checkpoint: the first Ack says whether the run is
+ * still the merger's (send its end again), ended there (nothing to do) or
+ * gone (another run: what is kept of it goes, counted). */
+static void s_end_resolve(struct trk_node *n, const Renkei__Ack *a)
+{
+    size_t kept = cmn_keepq_count(n->keep);
+    bool ours = n->run_ns ? a->run_started_ns == n->run_ns
+                          : a->run_started_ns && a->run_started_ns <= n->ended_ns;
+    n->end_pending = false;
+    if (ours && !a->final_committed) {
+        CMN_LOG(NOTICE,
+                "restarted after the end of stream: sending the merger again the %zu "
+                "messages of the run's end it has not acknowledged",
+                kept);
+        if (cmn_wire_send_hello_restarted(n->push, RENKEI__NODE_KIND__NODE_TRACKER, n->id,
+                                          n->listen, n->result_seq + 1) != 0)
+            n->c.send_errors++;
+        for (size_t i = 0; i < kept && !n->stop; i++)
+            (void)s_resend(n, i);
+        return;
+    }
+    if (ours)
+        CMN_LOG(NOTICE, "restarted after the end of stream: the merger has committed the run's "
+                        "end, nothing to send again");
+    else {
+        n->c.messages_unkept += kept;
+        CMN_LOG(WARN,
+                "restarted after the end of stream of a run the merger no longer has (it is in "
+                "another): the %zu messages kept of that run's end are dropped",
+                kept);
+    }
+    cmn_keepq_clear(n->keep);
+    s_ckpt_forget(n);
+    n->final_acked = true;
+}
+
 /* Drop what an Ack covers. */
 static void s_on_ack(struct trk_node *n, const Renkei__Ack *a)
 {
+    if (n->end_pending) {
+        s_end_resolve(n, a);
+        return;
+    }
+    if (a->final_committed && n->prev_run_ns && a->run_started_ns == n->prev_run_ns) {
+        /* the end of the stream before this one: its messages go, not this one's */
+        (void)cmn_keepq_remove_if(n->keep, s_final_tag, NULL);
+        return;
+    }
+    if (!a->final_committed && a->run_started_ns)
+        n->run_ns = a->run_started_ns;
     struct acked ak = {a->final_committed, a->any_committed, a->committed_epoch};
     (void)cmn_keepq_remove_if(n->keep, s_acked, &ak);
-    if (a->final_committed)
+    if (a->final_committed) {
         n->final_acked = true;
+        if (n->ended) /* the end is the merger's for good */
+            s_ckpt_forget(n);
+    }
 }
 
 /* Acks waiting on the SUB socket; a merger that connected again gets Hello
@@ -538,6 +615,18 @@ static void s_tack(struct trk_node *n)
     n->next_tack = cmn_mono_ns() + CMN_HEARTBEAT_MS * 1000000ull;
 }
 
+/* No checkpoint any more: the run's end is acknowledged, or nothing is kept
+ * for the merger. */
+static void s_ckpt_forget(struct trk_node *n)
+{
+    cmn_ckpt_remove(n->state_dir, n->ckpt_name);
+    if (n->keep)
+        cmn_keepq_remove_files(n->keep);
+    n->ck_written = n->ck_any_epoch = false;
+    n->ck_seq = n->ck_epoch = 0;
+    n->ended = n->end_pending = false;
+}
+
 /* Write the checkpoint: everything taken so far (right after a flush, or
  * before a stream's first message), then tell the splitter. */
 static void s_ckpt_write(struct trk_node *n)
@@ -562,9 +651,12 @@ static void s_ckpt_write(struct trk_node *n)
         .result_seq = n->result_seq,
         .ck_epoch = any ? n->last_epoch : 0,
         .ck_seq = n->next_seq - 1,
+        .run_ns = n->run_ns,
+        .ended_ns = n->ended_ns,
         .flushed = n->flushed,
         .warned_nomap = n->warned_nomap,
         .ck_any_epoch = any,
+        .ended = n->ended,
     };
     cmn_ckpt_put(&c, &hd, sizeof(hd));
     cmn_ckpt_put(&c, &st, sizeof(st));
@@ -649,6 +741,9 @@ static int s_ckpt_restore(struct trk_node *n, struct cmn_ckpt *c)
     n->ck_any_epoch = st.ck_any_epoch;
     n->ck_epoch = st.ck_epoch;
     n->ck_seq = st.ck_seq;
+    n->run_ns = st.run_ns;
+    n->ended_ns = st.ended_ns;
+    n->ended = n->end_pending = st.ended;
     return 0;
 }
 
@@ -948,7 +1043,7 @@ static int s_ckpt_epoch(struct trk_node *n, const char *name, bool *any, uint64_
     struct ck_state st = {0};
     if (s_ckpt_open(n, name, &ck, &hd) != 1)
         return -1;
-    int rc = hd.seed == n->seed && cmn_ckpt_get(&ck, &st, sizeof(st)) == 0 ? 0 : -1;
+    int rc = hd.seed == n->seed && cmn_ckpt_get(&ck, &st, sizeof(st)) == 0 && !st.ended ? 0 : -1;
     (void)cmn_ckpt_close_read(&ck); /* not read to its end: its checksum is not checked here */
     *any = st.ck_any_epoch;
     *epoch = st.ck_epoch;
@@ -979,6 +1074,7 @@ static void s_rollback(struct trk_node *n, bool want_any, uint64_t want)
     s_reset(n);
     if (n->keep)
         cmn_keepq_clear(n->keep);
+    n->ended = n->end_pending = false; /* the stream's end comes again */
     struct cmn_ckpt ck;
     struct ck_head hd;
     if (pick && s_ckpt_open(n, pick, &ck, &hd) == 1 && s_ckpt_restore(n, &ck) == 0) {
@@ -1168,13 +1264,6 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     }
     if (e->retired)
         CMN_LOG(NOTICE, "removed from the shard map: this tracker's part of the run ends here");
-    if (n->state_dir && !e->retired) { /* the stream is whole: nothing to resume from */
-        cmn_ckpt_remove(n->state_dir, n->ckpt_name);
-        if (n->keep)
-            cmn_keepq_remove_files(n->keep);
-        n->ck_written = n->ck_any_epoch = false;
-        n->ck_seq = n->ck_epoch = 0;
-    }
     n->c.records_expected = e->records_sent;
     n->c.records_lost =
         e->records_sent > n->c.records_received ? e->records_sent - n->c.records_received : 0;
@@ -1207,6 +1296,15 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     env.body_case = RENKEI__ENVELOPE__BODY_EOS;
     env.eos = &out;
     (void)s_send_kept(n, &env, 0, 0, true);
+    if (n->state_dir && n->keep && !e->retired && !n->final_acked) {
+        /* the stream is whole; what the merger has not acknowledged of its
+         * end stays in an ended checkpoint until the final Ack */
+        n->ended = true;
+        n->ended_ns = cmn_now_ns();
+        s_ckpt_write(n);
+    } else if (n->state_dir && !e->retired) {
+        s_ckpt_forget(n);
+    }
     bool lost = n->c.records_lost || n->c.batches_lost;
     struct trk_table_stats ts;
     trk_table_get_stats(n->table, &ts);
@@ -1220,6 +1318,8 @@ static bool s_on_eos(struct trk_node *n, const Renkei__EndOfStream *e)
     if (n->exit_on_eos)
         return true;
     s_reset(n);
+    n->prev_run_ns = n->run_ns;
+    n->run_ns = 0;
     return false;
 }
 
@@ -1236,8 +1336,10 @@ static bool s_handle(struct trk_node *n, const struct cmn_wire_msg *m)
         n->c.messages_before_replay++;
         return false;
     }
-    if (n->state_dir && !n->ck_written)
+    if (n->state_dir && (!n->ck_written || n->ended)) {
+        n->ended = n->end_pending = false; /* the run before's end is only in what is kept */
         s_ckpt_write(n); /* a stream begins: a crash from here on resumes from its start */
+    }
     if (!m->is_batch && m->env->body_case == RENKEI__ENVELOPE__BODY_EOS)
         return s_on_eos(n, m->env->eos);
     n->hold_final = false; /* a new stream (or more of this one) */
@@ -1307,7 +1409,7 @@ int trk_node_run(struct trk_node *n)
     uint64_t step = (uint64_t)(n->stats_interval * 1e9);
     n->stats_mono = cmn_mono_ns();
     n->stats_next = n->stats_mono + step;
-    bool done = false;
+    bool done = n->end_pending && n->exit_on_eos; /* restarted after its end: the end only */
     int rc = CMN_EXIT_OK;
     uint64_t beat = 0; /* monotonic time of the next heartbeat */
     while (!done && !n->stop) {

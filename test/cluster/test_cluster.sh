@@ -531,6 +531,29 @@ grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 b
 same_as_analyze r9 "a tracker removed mid-run"
 clean_run r9
 
+# ==== run 10: the end of the run: tracker 1 and the splitter killed after their end of stream ====
+# The merger is stopped (SIGSTOP) before the run ends, so no final Ack can
+# come; the collectors end their streams; once tracker 1 has taken its end
+# of stream (its final results sent, not acknowledged) it is killed with
+# kill -9 and started again, then the splitter once it has sent its own;
+# then the merger goes on.
+run_cluster r10 1
+play_until_committed r10
+wait $R1 $R2 || bad "r10: tcpreplay failed"
+sleep 1.5
+kill -STOP "$(pidof_ r10-merger)"
+for i in 1 2; do kill -INT "$(pidof_ "r10-col$i")" 2>/dev/null || true; done
+wait_log r10-trk1 "end of stream:" 30 || bad "r10: tracker 1 did not take its end of stream"
+kill9_restart r10-trk1 trk1 renkei-tracker tracker.1
+wait_log r10-splitter "end of stream sent" 30 || bad "r10: the splitter did not end its stream"
+sleep 0.5
+kill9_restart r10-splitter split renkei-splitter splitter
+sleep 2
+kill -CONT "$(pidof_ r10-merger)"
+end_run r10
+same_as_analyze r10 "tracker 1 and the splitter killed after their end of stream, before the final Ack"
+clean_run r10
+
 # ==== run 4: tracker 2 stopped (SIGSTOP) past liveness_timeout ====
 # Small batches and small TCP buffers on its pipe, so that the stopped
 # tracker's share soon fills what ZeroMQ and the kernel hold: the splitter

@@ -10,7 +10,14 @@
  * arrives before the splitter's Hello{restarted}, then takes the replay.
  * Also: a torn checkpoint is refused and the tracker starts empty, awaiting
  * the whole pipe; a checkpoint of another tracker id is refused.
+ * The end of a run: a tracker killed after its end of stream, before the
+ * merger's final Ack, keeps an ended checkpoint (its end spilled to disk);
+ * started again it waits for the merger's Ack: the run still open, it sends
+ * the same end again, then leaves at the final Ack, its files gone; the
+ * merger in another run, it drops that end (counted) and leaves.
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -202,7 +209,7 @@ static void s_free(struct seen *s)
         free(s->rows[e]);
 }
 
-static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
+static struct trk_node *s_node_ack(void *ctx, const char *dir, uint32_t id, const char *mack)
 {
     /* each node its own inproc names: a closed socket's endpoint is freed
      * by ZeroMQ's reaper thread, later */
@@ -221,8 +228,16 @@ static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
         .zmq_ctx = ctx,
         .state_dir = dir,
         .ack_listen = dir ? ack : NULL,
+        .merger_ack = mack,
+        .exit_on_eos = mack != NULL,
+        .keep_bytes = 1, /* all of it through the spill file */
     };
     return trk_node_new(&cfg);
+}
+
+static struct trk_node *s_node(void *ctx, const char *dir, uint32_t id)
+{
+    return s_node_ack(ctx, dir, id, NULL);
 }
 
 static void s_feed(struct trk_node *n, const struct tu_msg *m, size_t from, size_t to)
@@ -369,4 +384,122 @@ TEST(ckpt_torn_or_foreign_refused)
     return 0;
 }
 
-TEST_MAIN(TEST_ENTRY(ckpt_resume_equals_uninterrupted) TEST_ENTRY(ckpt_torn_or_foreign_refused))
+/* ---- the end of a run ---- */
+
+static int s_run_rc;
+static void *s_run(void *arg)
+{
+    s_run_rc = trk_node_run(arg);
+    return NULL;
+}
+
+static void s_pub_ack(void *pub, bool final, uint64_t run_ns)
+{
+    Renkei__Ack a = RENKEI__ACK__INIT;
+    a.any_committed = true;
+    a.committed_epoch = 0;
+    a.final_committed = final;
+    a.run_started_ns = run_ns;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    env.body_case = RENKEI__ENVELOPE__BODY_ACK;
+    env.ack = &a;
+    (void)cmn_wire_send(pub, &env, ZMQ_DONTWAIT);
+}
+
+/* Files in dir whose name begins with `prefix`. */
+static int s_count(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int k = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        k += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return k;
+}
+
+static void s_rm_all(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[300];
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.') {
+            snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+TEST(ckpt_end_of_run_resent_or_dropped)
+{
+    char dir[] = "/tmp/renkei-ckpt-XXXXXX";
+    FAIL_IF_NOT(mkdtemp(dir));
+    void *ctx = zmq_ctx_new();
+    void *out = cmn_zmq_open(ctx, ZMQ_PULL, "inproc://ck-out", true, 0, 100000);
+    void *pub = cmn_zmq_open(ctx, ZMQ_PUB, "inproc://ck-mack", true, 0, 1000);
+    FAIL_IF_NOT(out && pub);
+    struct tu_msg m[32];
+    uint64_t total;
+    size_t nm = s_pipe(m, &total);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tracker-0.ckpt", dir);
+    for (int round = 0; round < 2; round++) {
+        /* A: the whole stream, its end sent, no Ack ever: killed */
+        struct seen a = {0}, b = {0};
+        struct trk_node *na = s_node_ack(ctx, dir, 0, "inproc://ck-mack");
+        FAIL_IF_NOT(na);
+        s_feed(na, m, 0, nm);
+        s_drain(out, &a);
+        trk_node_destroy(&na);
+        FAIL_IF(access(path, F_OK) != 0);             /* the ended checkpoint */
+        FAIL_IF(s_count(dir, "tracker-0.keep.") < 1); /* its end, spilled */
+        /* B: restarted; round 0 the merger's run is still this one (started
+         * before the end), round 1 it is another (started after it) */
+        struct trk_node *nb = s_node_ack(ctx, dir, 0, "inproc://ck-mack");
+        FAIL_IF_NOT(nb);
+        pthread_t th;
+        FAIL_IF(pthread_create(&th, NULL, s_run, nb) != 0);
+        uint64_t run = round == 0 ? 1 : cmn_now_ns() + 3600 * SEC;
+        for (int i = 0; i < 100 && b.results < a.results; i++) {
+            s_pub_ack(pub, false, run);
+            usleep(20000);
+            s_drain(out, &b);
+        }
+        if (round == 0) {
+            FAIL_IF_NOT(b.results == a.results && a.results > 0);
+            for (int e = 0; e < 100; e++) /* the same end, byte for byte */
+                FAIL_IF(a.len[e] != b.len[e] ||
+                        (a.len[e] && memcmp(a.rows[e], b.rows[e], a.len[e]) != 0));
+            FAIL_IF_NOT(b.records_received == total);
+            FAIL_IF(access(path, F_OK) != 0); /* until the final Ack */
+            for (int i = 0; i < 200 && access(path, F_OK) == 0; i++) {
+                s_pub_ack(pub, true, run);
+                usleep(20000);
+            }
+        } else {
+            FAIL_IF(b.results != 0); /* another run's: nothing sent */
+        }
+        pthread_join(th, NULL);
+        FAIL_IF(s_run_rc != 0);
+        FAIL_IF(access(path, F_OK) == 0); /* gone: acknowledged, or dropped */
+        FAIL_IF(s_count(dir, "tracker-0.keep.") != 0);
+        trk_node_destroy(&nb);
+        s_drain(out, &b);
+        s_free(&a);
+        s_free(&b);
+    }
+    for (size_t i = 0; i < nm; i++)
+        free(m[i].data);
+    zmq_close(pub);
+    zmq_close(out);
+    zmq_ctx_term(ctx);
+    s_rm_all(dir);
+    return 0;
+}
+
+TEST_MAIN(TEST_ENTRY(ckpt_resume_equals_uninterrupted) TEST_ENTRY(ckpt_torn_or_foreign_refused)
+              TEST_ENTRY(ckpt_end_of_run_resent_or_dropped))
