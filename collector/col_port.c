@@ -6,6 +6,7 @@
  * to the same core.
  */
 #define CMN_LOG_TAG "port"
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -15,6 +16,9 @@
 #include <string.h>
 #include <limits.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -41,6 +45,8 @@ struct col_port {
     bool have_helpers;             /* helpers is not empty */
     char *argv[COL_PORT_MAX_ARGS]; /* EAL argv (owned strings; EAL may keep pointers) */
     int argc;                      /* entries used in argv */
+    int ring_fd;                   /* iface: net_af_packet's RX ring socket, -1 if not found */
+    uint64_t ring_drops;           /* iface: the kernel's drops of that ring so far */
 };
 
 __attribute__((format(printf, 2, 3))) static int s_arg(struct col_port *p, const char *fmt, ...)
@@ -128,11 +134,54 @@ static int s_build_args(struct col_port *p, const struct col_port_config *c, con
     return rc;
 }
 
+/* net_af_packet (DPDK 22.11, and later releases as of this writing) does not
+ * report the frames the kernel dropped because its RX ring was full
+ * (PACKET_STATISTICS): imissed stays 0 while frames are lost. The driver's
+ * ring socket is one of this process's descriptors, an AF_PACKET socket
+ * bound to the interface: found here, its drops are read by col_port_drops
+ * (the kernel resets the count at each read; nothing else reads it). */
+static int s_ring_fd(const char *iface)
+{
+    unsigned idx = if_nametoindex(iface);
+    DIR *d = idx ? opendir("/proc/self/fd") : NULL;
+    if (!d)
+        return -1;
+    int found = -1;
+    for (struct dirent *e; found < 0 && (e = readdir(d)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || fd == dirfd(d))
+            continue;
+        int dom = 0;
+        socklen_t len = sizeof(dom);
+        if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 || dom != AF_PACKET)
+            continue;
+        struct sockaddr_ll sll;
+        len = sizeof(sll);
+        memset(&sll, 0, sizeof(sll));
+        if (getsockname((int)fd, (struct sockaddr *)&sll, &len) == 0 && sll.sll_ifindex == (int)idx)
+            found = (int)fd;
+    }
+    closedir(d);
+    return found;
+}
+
+/* The kernel's drops of the ring since the last read (0 without a ring). */
+static uint64_t s_ring_drops(int fd)
+{
+    struct tpacket_stats st;
+    socklen_t len = sizeof(st);
+    if (fd < 0 || getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0)
+        return 0;
+    return st.tp_drops;
+}
+
 struct col_port *col_port_new(const struct col_port_config *c)
 {
     struct col_port *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
+    p->ring_fd = -1;
     p->ts_offset = -1;
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
@@ -240,6 +289,13 @@ struct col_port *col_port_new(const struct col_port_config *c)
         if (stale)
             CMN_LOG(INFO, "discarded %" PRIu64 " frame(s) queued before the socket was bound to %s",
                     stale, c->iface);
+        p->ring_fd = s_ring_fd(c->iface);
+        if (p->ring_fd < 0)
+            CMN_LOG(WARN,
+                    "%s: the af_packet ring socket was not found: frames the kernel drops "
+                    "when the ring is full are not counted (drop_rx_missed)",
+                    c->iface);
+        (void)s_ring_drops(p->ring_fd); /* drops before the capture started: not its own */
     }
     rc = rte_eth_promiscuous_enable(p->port_id);
     if (rc != 0 && rc != -ENOTSUP)
@@ -309,14 +365,16 @@ bool col_port_helper_cpus(const struct col_port *p, cpu_set_t *cpus)
     return p->have_helpers;
 }
 
-void col_port_drops(uint16_t port_id, uint64_t *missed, uint64_t *nombuf, uint64_t *errors)
+void col_port_drops(struct col_port *p, uint64_t *missed, uint64_t *nombuf, uint64_t *errors)
 {
+    p->ring_drops += s_ring_drops(p->ring_fd);
     struct rte_eth_stats st;
-    if (rte_eth_stats_get(port_id, &st) != 0) {
-        *missed = *nombuf = *errors = 0;
+    if (rte_eth_stats_get(p->port_id, &st) != 0) {
+        *missed = p->ring_drops;
+        *nombuf = *errors = 0;
         return;
     }
-    *missed = st.imissed;
+    *missed = st.imissed + p->ring_drops;
     *nombuf = st.rx_nombuf;
     *errors = st.ierrors;
 }

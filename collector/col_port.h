@@ -53,8 +53,11 @@ bool col_port_ts_field(const struct col_port *p, int *offset /* OUT */, uint64_t
  * the lcore to a strict subset of them; false otherwise (leave them be). */
 bool col_port_helper_cpus(const struct col_port *p, cpu_set_t *cpus /* OUT */);
 
-/* Port drop counters since start (rte_eth_stats): imissed, rx_nombuf, ierrors. */
-void col_port_drops(uint16_t port_id, uint64_t *missed /* OUT */, uint64_t *nombuf /* OUT */,
+/* Port drop counters since start (rte_eth_stats): imissed, rx_nombuf,
+ * ierrors. For an iface port, missed includes the kernel's drops of the
+ * af_packet ring, which the driver does not report. Called by the RX
+ * thread only (the ring count is read and reset). */
+void col_port_drops(struct col_port *p, uint64_t *missed /* OUT */, uint64_t *nombuf /* OUT */,
                     uint64_t *errors /* OUT */);
 
 #endif /* COL_PORT_H */

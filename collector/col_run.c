@@ -53,6 +53,7 @@
 struct rx_ctx {
     const struct col_run_config *cfg; /* options */
     uint16_t port;                    /* DPDK port */
+    struct col_port *dev;             /* its col_port (NULL: a file read directly) */
     uint32_t linktype;                /* link type of every frame */
     struct cmn_parse_opts popts;      /* parser options */
     struct col_queue *q;              /* batches to the sender */
@@ -91,7 +92,9 @@ static uint64_t s_cpu_ns(clockid_t clock)
 static void s_port_drops(struct rx_ctx *x)
 {
     uint64_t missed, nombuf, errors;
-    col_port_drops(x->port, &missed, &nombuf, &errors);
+    if (!x->dev)
+        return;
+    col_port_drops(x->dev, &missed, &nombuf, &errors);
     x->local.v[COL_STAT_DROP_RX_MISSED] = missed;
     x->local.v[COL_STAT_DROP_RX_NOMBUF] = nombuf;
     x->local.v[COL_STAT_DROP_RX_ERRORS] = errors;
@@ -622,6 +625,7 @@ int col_run(const struct col_run_config *c, volatile sig_atomic_t *stop)
         if (!port)
             goto out;
         x.port = col_port_id(port);
+        x.dev = port;
         col_port_ts_field(port, &x.ts_off, &x.ts_flag, &x.ts_mult);
     }
 

@@ -285,7 +285,11 @@ static void s_room(struct spl_dedup *d, size_t s)
         return;
     size_t ncap = q->cap ? q->cap * 2 : S_RING_MIN;
     uint64_t add = (uint64_t)(ncap - q->cap) * sizeof(struct cmn_record);
-    if (d->ring_bytes + add <= d->cfg.memcap) {
+    /* A source's first FIFO is given even past the memcap: FIFOs never
+     * shrink, so a collector that starts late (or again, after a restart)
+     * while the others hold the whole memcap would otherwise have no slot
+     * at all and nothing to release into. */
+    if (q->cap == 0 || d->ring_bytes + add <= d->cfg.memcap) {
         struct cmn_record *nr = malloc(ncap * sizeof(*nr));
         if (!nr && q->cap == 0)
             abort(); /* cannot hold a single record: nothing sensible left */
@@ -421,6 +425,12 @@ size_t spl_dedup_release(struct spl_dedup *d, uint64_t upto)
     if (to > d->released_to)
         d->released_to = to;
     return n;
+}
+
+size_t spl_dedup_held_of(const struct spl_dedup *d, int src)
+{
+    assert(src >= 0 && (size_t)src < d->nsrc);
+    return d->src[src].count;
 }
 
 void spl_dedup_stats(const struct spl_dedup *d, struct spl_dedup_stats *out)

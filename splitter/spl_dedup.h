@@ -18,7 +18,8 @@
  * are the earliest copy's. Identical packets from the SAME collector are
  * never merged; each copy from another collector cancels at most one of them.
  *
- * Memory: FIFOs grow by doubling up to `memcap` bytes in all; past it the
+ * Memory: FIFOs grow by doubling up to `memcap` bytes in all (each
+ * collector's first FIFO of 4096 records is given even past it); past it the
  * oldest held records are released early (`forced`, order then depends on
  * arrival). The window table has a fixed number of entries allocated at
  * start; when full the oldest is forgotten early (`evicted_early`). Dedup
@@ -88,6 +89,11 @@ void spl_dedup_push(struct spl_dedup *d, int src, const struct cmn_record *recs,
 /* Release every held record with ts <= upto (UINT64_MAX: all) through the
  * window check, in (ts, collector id) order. Returns the records released. */
 size_t spl_dedup_release(struct spl_dedup *d, uint64_t upto);
+
+/* Records of source `src` held now. A source's records leave the hold (out,
+ * or dropped as another collector's copy) in the order they were pushed, so
+ * those pushed minus those held are the first ones of its stream. */
+size_t spl_dedup_held_of(const struct spl_dedup *d, int src);
 
 /* Current counters. */
 void spl_dedup_stats(const struct spl_dedup *d, struct spl_dedup_stats *out /* OUT */);

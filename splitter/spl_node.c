@@ -48,6 +48,8 @@ struct s_stash {
 struct s_pend {
     uint64_t seq;    /* RecordBatch.seq */
     uint64_t max_ts; /* its largest record time */
+    uint64_t start;  /* index of its first record in the collector's stream into the hold
+                        (s_coll.pushed; UINT64_MAX: not pushed yet) */
 };
 
 #define SPL_SEQ_WIN 65536 /* batch seqs above the contiguous ones remembered per collector */
@@ -82,6 +84,10 @@ struct s_coll {
     uint64_t old_contig;  /* restored: the process before had every batch up to this seq, */
     uint64_t *old_seen;   /*   and those of its `seen` (retake_upto - old_contig < SPL_SEQ_WIN) */
     uint64_t ck_acked;    /* s_coll_acked at the newest checkpoint (SplitterAck) */
+    uint64_t pushed;      /* records of it into the dedup hold so far (their stream index) */
+    uint64_t ck_out;      /* at the newest checkpoint: the first ck_out records of that stream
+                             had left the hold (forwarded, forced out early or dropped as
+                             copies); the rest died with a process that crashed */
     bool promise_hold;    /* restored: heartbeat promises wait for its Hello{resume} (what it
                              sends again is older than what it promises) */
     uint64_t hold_upto;   /* restored: its watermark stays at the checkpoint's release point
@@ -1131,7 +1137,33 @@ static void s_pend_push(struct s_coll *c, uint64_t seq, uint64_t max_ts)
         c->pend[(c->phead + i) % c->pcap] = c->pend[(c->phead + i - 1) % c->pcap];
         i--;
     }
-    c->pend[(c->phead + i) % c->pcap] = (struct s_pend){seq, max_ts};
+    c->pend[(c->phead + i) % c->pcap] = (struct s_pend){seq, max_ts, UINT64_MAX};
+}
+
+/* The pending entry of batch `seq` (searched from the newest), or NULL. */
+static struct s_pend *s_pend_find(struct s_coll *c, uint64_t seq)
+{
+    for (size_t i = c->pn; i-- > 0;) {
+        struct s_pend *p = &c->pend[(c->phead + i) % c->pcap];
+        if (p->seq == seq)
+            return p;
+        if (p->seq < seq)
+            break;
+    }
+    return NULL;
+}
+
+/* Batch `seq`'s records (n, possibly fewer than it had: a retake) into the
+ * hold; their place in the collector's stream is noted for a checkpoint. */
+static void s_dedup_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
+                         const struct cmn_record *recs, size_t n)
+{
+    struct s_pend *p = node->cfg.state_dir ? s_pend_find(c, seq) : NULL;
+    if (p && p->start == UINT64_MAX) /* a retake keeps its place: the skipped part was out */
+        p->start = c->pushed;
+    c->pushed += n;
+    if (n)
+        spl_dedup_push(node->dedup, c->src, recs, n);
 }
 
 /* The last batch seq of collector c whose records are all forwarded. */
@@ -1239,19 +1271,24 @@ static void s_seq_reset(struct s_coll *c)
 
 /* A batch a collector sends again to a splitter restarted from its
  * checkpoint, one that reached the process before: it was counted then,
- * and its records up to the checkpoint's release point were forwarded;
- * the rest were held and died with that process: those are taken again
- * (copied to out, returns how many). */
-static size_t s_retake(struct spl_node *node, const struct cmn_record *recs, size_t n,
-                       struct cmn_record *out)
+ * and the records of it that had left the hold by the checkpoint (the
+ * first ck_out of the collector's stream: released, forced out early or
+ * dropped as copies) were dealt with; the rest were held and died with that
+ * process: those are taken again (copied to out, returns how many). A batch
+ * the checkpoint does not list as pending had left the hold whole. */
+static size_t s_retake(struct spl_node *node, struct s_coll *c, uint64_t seq,
+                       const struct cmn_record *recs, size_t n, struct cmn_record *out)
 {
-    size_t k = 0; /* the checkpoint's ring still has this batch (s_pend_push) */
-    for (size_t i = 0; i < n; i++) {
-        memcpy(&out[k], (const uint8_t *)recs + i * sizeof(*out), sizeof(*out));
-        k += !node->retake_any || out[k].ts_ns > node->retake_ts;
-    }
-    node->records_retaken += k;
-    return k;
+    const struct s_pend *p = s_pend_find(c, seq);
+    if (!p)
+        return 0;
+    size_t skip = p->start == UINT64_MAX || c->ck_out <= p->start ? 0
+                  : c->ck_out - p->start >= n                     ? n
+                                                                  : (size_t)(c->ck_out - p->start);
+    if (n > skip)
+        memcpy(out, (const uint8_t *)recs + skip * sizeof(*out), (n - skip) * sizeof(*out));
+    node->records_retaken += n - skip;
+    return n - skip;
 }
 
 /* Into the hold, in batch order: while a restored collector sends again
@@ -1281,13 +1318,11 @@ static void s_hold_push(struct spl_node *node, struct s_coll *c, uint64_t seq,
         c->stash[i] = (struct s_stash){seq, r, n};
         return;
     }
-    if (n)
-        spl_dedup_push(node->dedup, c->src, recs, n);
+    s_dedup_push(node, c, seq, recs, n);
     size_t k = 0;
     uint64_t done = c->hold_upto ? s_seq_done(c) : UINT64_MAX; /* the loop changes no seq */
     while (k < c->nstash && c->stash[k].seq <= done) {
-        if (c->stash[k].n)
-            spl_dedup_push(node->dedup, c->src, c->stash[k].r, c->stash[k].n);
+        s_dedup_push(node, c, c->stash[k].seq, c->stash[k].r, c->stash[k].n);
         free(c->stash[k].r);
         k++;
     }
@@ -1394,7 +1429,7 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         struct cmn_record *keep = malloc(n ? (size_t)n * sizeof(*keep) : 1);
         if (!keep)
             abort();
-        s_hold_push(node, c, b->seq, keep, s_retake(node, recs, (size_t)n, keep));
+        s_hold_push(node, c, b->seq, keep, s_retake(node, c, b->seq, recs, (size_t)n, keep));
         free(keep);
         s_release(node);
         return;
@@ -1441,7 +1476,7 @@ static void s_on_batch(struct spl_node *node, const struct cmn_wire_batch *b)
         s_hold_push(node, c, b->seq, copy, (size_t)n);
         free(copy);
     } else {
-        spl_dedup_push(node->dedup, c->src, recs, (size_t)n);
+        s_dedup_push(node, c, b->seq, recs, (size_t)n);
     }
     s_release(node);
 }
@@ -1619,7 +1654,7 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 #define SPL_CKPT_NAME        "splitter.ckpt"
 #define SPL_CKPT_MAGIC       "RKSPLCK1"
-#define SPL_CKPT_LAYOUT      4u    /* 4: run_ns */
+#define SPL_CKPT_LAYOUT      5u    /* 4: run_ns; 5: pending batches' stream index, ck_out */
 #define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
 #define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
 
@@ -1738,6 +1773,7 @@ static void s_ckpt_write(struct spl_node *node)
     for (size_t i = 0; i < node->ncoll; i++) {
         struct s_coll *cl = &node->coll[i];
         cl->ck_acked = s_coll_acked(cl);
+        cl->ck_out = cl->pushed - spl_dedup_held_of(node->dedup, cl->src);
         cmn_ckpt_put(&c, cl, sizeof(*cl));
         for (size_t k = 0; k < cl->pn; k++)
             cmn_ckpt_put(&c, &cl->pend[(cl->phead + k) % cl->pcap], sizeof(struct s_pend));
@@ -1883,6 +1919,7 @@ static int s_ckpt_restore(struct spl_node *node)
             cl->heard_ns = cmn_mono_ns();
             cl->down = false;
             cl->retake_upto = cl->last_seq;
+            cl->pushed = cl->ck_out; /* what was still held comes again */
             cl->promise_hold = true;
             cl->stash = NULL;
             cl->nstash = cl->capstash = 0;
@@ -1898,8 +1935,10 @@ static int s_ckpt_restore(struct spl_node *node)
             node->ncoll = i + 1;
             for (size_t k = 0; k < pn && !c.err; k++) {
                 struct s_pend e;
-                if (cmn_ckpt_get(&c, &e, sizeof(e)) == 0)
+                if (cmn_ckpt_get(&c, &e, sizeof(e)) == 0) {
                     s_pend_push(cl, e.seq, e.max_ts);
+                    s_pend_find(cl, e.seq)->start = e.start;
+                }
             }
         }
         for (uint32_t t = 0; t < hd.trackers && !c.err; t++) {

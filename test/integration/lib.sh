@@ -1,13 +1,32 @@
 # SPDX-License-Identifier: MIT
 # Helpers sourced by the integration scripts: . "$(dirname "$0")/lib.sh"
 
-# free_ports N: N free TCP ports on 127.0.0.1, space-separated, from the OS
-# (bound to port 0 together, so none is handed out twice; pid-derived ports
-# collided with other tests' ephemeral ports under ctest -j).
+# free_ports N: N free TCP ports on 127.0.0.1, space-separated: random ports
+# below the kernel's ephemeral range (ip_local_port_range), each checked by
+# binding it. Ports from the ephemeral range (port 0) were taken in between
+# by the local end of some outgoing connection (a daemon's connect) before
+# the daemon meant to bind them could (EADDRINUSE, seen in CI); pid-derived
+# ports collided with other tests' under ctest -j.
 free_ports() {
     python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
+import random, socket, sys
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 32768
+lo = max(lo, 12000)
+held, out = [], []
+while len(out) < int(sys.argv[1]):
+    port = random.randrange(10000, lo)
+    if port in out:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
+    held.append(s)
+    out.append(port)
+print(*out)' "$1"
 }

@@ -179,9 +179,15 @@ TEST(late_forced_and_off)
     spl_dedup_push(d, b, &c0, 1);
     spl_dedup_stats(d, &st);
     FAIL_IF_NOT(st.late == 1 && st.duplicates_removed == 1 && k.n == 4);
+    /* A holds the whole memcap; B's first record still gets a FIFO (a
+     * collector starting late, or again after a splitter restart). */
+    struct cmn_record c1 = s_pkt(9000, 9000, 63, 2);
+    spl_dedup_push(d, b, &c1, 1);
+    spl_dedup_stats(d, &st);
+    FAIL_IF_NOT(st.held == 4097 && st.forced == 4 && k.n == 4);
     spl_dedup_release(d, UINT64_MAX);
     spl_dedup_stats(d, &st);
-    FAIL_IF_NOT(st.released == 4100 && st.held == 0);
+    FAIL_IF_NOT(st.released == 4101 && st.held == 0);
     spl_dedup_destroy(&d);
 
     /* window 0: merged, nothing dropped */
