@@ -480,3 +480,96 @@ void spl_dedup_restore_counts(struct spl_dedup *d, const struct spl_dedup_stats 
         d->pair[a < b ? a : b][a < b ? b : a] = pairs[k].count;
     }
 }
+
+/* ---- window image (checkpoints) ------------------------------------------------ */
+
+/* Image: this header, the collector id of each source index (nids), then n
+ * entries, oldest first. */
+struct s_img_head {
+    uint64_t released_to;
+    uint64_t n;
+    uint32_t nids;
+    uint32_t entry_size;
+};
+
+struct s_img_ent {
+    uint64_t hash;
+    uint64_t ts;
+    uint64_t seen;  /* bits by source index of the image */
+    uint64_t first; /* source index of the image of the kept copy */
+};
+
+size_t spl_dedup_window_size(const struct spl_dedup *d)
+{
+    size_t nids = d->nsrc < SPL_DEDUP_SOURCES ? d->nsrc : SPL_DEDUP_SOURCES;
+    uint64_t n = d->ent ? d->head - d->tail : 0;
+    return sizeof(struct s_img_head) + nids * sizeof(uint32_t) + n * sizeof(struct s_img_ent);
+}
+
+void spl_dedup_window_save(const struct spl_dedup *d, void *buf)
+{
+    struct s_img_head h = {
+        .released_to = d->released_to,
+        .n = d->ent ? d->head - d->tail : 0,
+        .nids = (uint32_t)(d->nsrc < SPL_DEDUP_SOURCES ? d->nsrc : SPL_DEDUP_SOURCES),
+        .entry_size = (uint32_t)sizeof(struct s_img_ent),
+    };
+    uint8_t *o = buf;
+    memcpy(o, &h, sizeof(h));
+    o += sizeof(h);
+    for (uint32_t i = 0; i < h.nids; i++, o += sizeof(uint32_t))
+        memcpy(o, &d->src[i].id, sizeof(uint32_t));
+    for (uint64_t q = d->tail; q < d->tail + h.n; q++, o += sizeof(struct s_img_ent)) {
+        const struct s_ent *e = &d->ent[q & d->emask];
+        struct s_img_ent w = {e->hash, e->ts, e->seen, d->first[q & d->emask]};
+        memcpy(o, &w, sizeof(w));
+    }
+}
+
+int spl_dedup_window_load(struct spl_dedup *d, const void *buf, size_t len)
+{
+    struct s_img_head h;
+    const uint8_t *p = buf;
+    if (len < sizeof(h))
+        goto bad;
+    memcpy(&h, p, sizeof(h));
+    p += sizeof(h);
+    if (h.entry_size != sizeof(struct s_img_ent) || h.nids > SPL_DEDUP_SOURCES ||
+        h.n > SPL_DEDUP_ENTRIES ||
+        len != sizeof(h) + h.nids * sizeof(uint32_t) + h.n * sizeof(struct s_img_ent) ||
+        (h.n && !d->ent) || d->head != 0 || d->held != 0)
+        goto bad;
+    int map[SPL_DEDUP_SOURCES];
+    for (uint32_t i = 0; i < h.nids; i++, p += sizeof(uint32_t)) {
+        uint32_t id;
+        memcpy(&id, p, sizeof(id));
+        map[i] = spl_dedup_source(d, id);
+    }
+    while (d->emask + 1 < h.n)
+        s_grow(d);
+    for (uint64_t k = 0; k < h.n; k++, p += sizeof(struct s_img_ent)) {
+        struct s_img_ent w;
+        memcpy(&w, p, sizeof(w));
+        uint64_t seen = 0;
+        for (uint32_t i = 0; i < h.nids; i++)
+            if ((w.seen >> i & 1) && map[i] >= 0 && map[i] < SPL_DEDUP_SOURCES)
+                seen |= 1ull << map[i];
+        int first = w.first < h.nids ? map[w.first] : -1;
+        if (first < 0 || first >= SPL_DEDUP_SOURCES || !seen)
+            continue; /* a source no longer tracked: nothing of it to match */
+        struct s_ent *e = &d->ent[d->head & d->emask];
+        e->hash = w.hash;
+        e->ts = w.ts;
+        e->seen = seen;
+        d->first[d->head & d->emask] = (uint8_t)first;
+        d->head++;
+    }
+    s_link(d);
+    d->released_to = h.released_to;
+    return 0;
+bad:
+    CMN_LOG(ERR,
+            "dedup window image of %zu bytes is not one of this build: the window starts empty",
+            len);
+    return -EINVAL;
+}

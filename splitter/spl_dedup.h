@@ -107,4 +107,15 @@ size_t spl_dedup_pairs(const struct spl_dedup *d, struct spl_dedup_pair *out /* 
 void spl_dedup_restore_counts(struct spl_dedup *d, const struct spl_dedup_stats *st,
                               const struct spl_dedup_pair *pairs, size_t n);
 
+/* The window (released records a later copy may still match) and the
+ * release point as a flat image for a checkpoint: spl_dedup_window_size
+ * bytes, written by spl_dedup_window_save. Loaded into a new dedup (nothing
+ * pushed yet; sources are matched by collector id, registered as needed), a
+ * copy that arrives after a restart still cancels against its first copy
+ * released before the checkpoint. Load returns 0, or -EINVAL (logged) for
+ * an image that is not one: the dedup is left empty. */
+size_t spl_dedup_window_size(const struct spl_dedup *d);
+void spl_dedup_window_save(const struct spl_dedup *d, void *buf /* OUT */);
+int spl_dedup_window_load(struct spl_dedup *d, const void *buf, size_t len);
+
 #endif /* SPL_DEDUP_H */

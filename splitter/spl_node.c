@@ -1652,9 +1652,10 @@ static void s_liveness(struct spl_node *node, uint64_t now)
 
 /* ---- checkpoints (cfg.state_dir; docs/OPERATIONS.md "The splitter killed") ---- */
 
-#define SPL_CKPT_NAME        "splitter.ckpt"
-#define SPL_CKPT_MAGIC       "RKSPLCK1"
-#define SPL_CKPT_LAYOUT      5u    /* 4: run_ns; 5: pending batches' stream index, ck_out */
+#define SPL_CKPT_NAME  "splitter.ckpt"
+#define SPL_CKPT_MAGIC "RKSPLCK1"
+#define SPL_CKPT_LAYOUT                                                                            \
+    6u /* 4: run_ns; 5: pending batches' stream index, ck_out; 6: dedup window */
 #define SPL_DNS_FILL_WAIT_MS 5000  /* restored: wait this long for the merger's Ack */
 #define SPL_DNS_FILL_BLIND   65536 /* no Ack: numbers the process before may have used */
 
@@ -1795,6 +1796,16 @@ static void s_ckpt_write(struct spl_node *node)
         cmn_ckpt_put(&c, w, sizeof(w));
         cmn_ckpt_put(&c, node->dkept[i].data, node->dkept[i].len);
     }
+    /* the dedup window: a copy arriving after a restart still meets its
+     * first copy released before this checkpoint */
+    size_t wlen = spl_dedup_window_size(node->dedup);
+    uint8_t *wimg = malloc(wlen);
+    if (!wimg)
+        abort();
+    spl_dedup_window_save(node->dedup, wimg);
+    cmn_ckpt_put_u64(&c, wlen);
+    cmn_ckpt_put(&c, wimg, wlen);
+    free(wimg);
     if (cmn_ckpt_close_write(&c) != 0) {
         node->checkpoints--;
         node->checkpoint_errors++;
@@ -1980,9 +1991,15 @@ static int s_ckpt_restore(struct spl_node *node)
             node->dkept_bytes += w[1];
         }
     }
+    uint64_t wlen = 0;
+    uint8_t *wimg =
+        !c.err && cmn_ckpt_get(&c, &wlen, sizeof(wlen)) == 0 ? s_ck_blob(&c, wlen) : NULL;
     int rc = cmn_ckpt_close_read(&c);
     if (rc == 0 && pairs)
         spl_dedup_restore_counts(node->dedup, &ds, pairs, st.npairs);
+    if (rc == 0 && wimg)
+        (void)spl_dedup_window_load(node->dedup, wimg, wlen); /* logged if unusable */
+    free(wimg);
     free(pairs);
     if (rc != 0) {
         CMN_LOG(ERR,
