@@ -154,10 +154,36 @@ static void s_paint(struct cmn_shard_map *m, const uint8_t lo[16], const uint8_t
 struct cmn_shard_map *cmn_shard_map_new_rules(uint32_t trackers, const char *const *rules,
                                               size_t nrules, char *err, size_t errlen)
 {
-    struct cmn_shard_map *m = cmn_shard_map_new_even(trackers);
+    return cmn_shard_map_new_vacant(trackers, NULL, rules, nrules, err, errlen);
+}
+
+struct cmn_shard_map *cmn_shard_map_new_vacant(uint32_t trackers, const uint8_t *vacant,
+                                               const char *const *rules, size_t nrules, char *err,
+                                               size_t errlen)
+{
+    uint32_t nact = 0;
+    for (uint32_t t = 0; t < trackers && trackers <= SHARD_MAX_TRACKERS; t++)
+        nact += !(vacant && vacant[t]);
+    struct cmn_shard_map *m = cmn_shard_map_new_even(nact);
     if (!m) {
-        snprintf(err, errlen, "tracker count %u out of range 1..%d", trackers, SHARD_MAX_TRACKERS);
+        if (trackers >= 1 && trackers <= SHARD_MAX_TRACKERS)
+            snprintf(err, errlen, "every one of the %u trackers is retired (none)", trackers);
+        else
+            snprintf(err, errlen, "tracker count %u out of range 1..%d", trackers,
+                     SHARD_MAX_TRACKERS);
         return NULL;
+    }
+    if (nact < trackers) { /* the even split over the members, numbered as configured */
+        uint32_t *act = malloc(nact * sizeof(*act));
+        if (!act)
+            abort();
+        for (uint32_t t = 0, k = 0; t < trackers; t++)
+            if (!vacant[t])
+                act[k++] = t;
+        for (size_t i = 0; i < m->n; i++)
+            m->r[i].tracker = act[m->r[i].tracker];
+        free(act);
+        m->trackers = trackers;
     }
     for (size_t i = 0; i < nrules; i++) {
         char text[256], *sp;
@@ -177,6 +203,12 @@ struct cmn_shard_map *cmn_shard_map_new_rules(uint32_t trackers, const char *con
         if (errno || end == sp || *end || t >= trackers) {
             snprintf(err, errlen, "range rule '%s': tracker index must be 0..%u", rules[i],
                      trackers - 1);
+            goto fail;
+        }
+        if (vacant && vacant[t]) {
+            snprintf(err, errlen,
+                     "range rule '%s': tracker %lu is retired (none): give its ranges to another",
+                     rules[i], t);
             goto fail;
         }
         uint8_t lo[16], hi[16];

@@ -33,6 +33,14 @@ struct cmn_shard_map *cmn_shard_map_new_even(uint32_t trackers);
 struct cmn_shard_map *cmn_shard_map_new_rules(uint32_t trackers, const char *const *rules,
                                               size_t nrules, char *err /* OUT */, size_t errlen);
 
+/* As cmn_shard_map_new_rules with retired indexes: `vacant[t]` nonzero (an
+ * array of `trackers`, or NULL) marks tracker t as retired ("tracker = none":
+ * removed, the others keep their indexes). The even split goes to the
+ * others in index order; a rule naming a retired tracker is an error. */
+struct cmn_shard_map *cmn_shard_map_new_vacant(uint32_t trackers, const uint8_t *vacant,
+                                               const char *const *rules, size_t nrules,
+                                               char *err /* OUT */, size_t errlen);
+
 /* From a ShardMap message's ranges bytes. NULL if malformed (length, order, gaps). */
 struct cmn_shard_map *cmn_shard_map_decode(uint32_t trackers, const void *bytes, size_t len);
 

@@ -915,13 +915,18 @@ int cmn_wire_send_hello_resume(void *sock, Renkei__NodeKind kind, uint32_t node_
     return s_hello_send(sock, &h);
 }
 
-int cmn_wire_send_hello_map(void *sock, const char *name, uint32_t tracker_count, uint64_t since)
+int cmn_wire_send_hello_splitter(void *sock, const char *name, uint32_t tracker_count,
+                                 const uint32_t *vacant, size_t nvacant, bool replay,
+                                 bool map_change, uint64_t since)
 {
     Renkei__Hello h;
     s_hello_init(&h, RENKEI__NODE_KIND__NODE_SPLITTER, 0, name);
     h.tracker_count = tracker_count;
-    h.map_change = true;
-    h.map_since = since;
+    h.replay = replay;
+    h.map_change = map_change;
+    h.map_since = map_change ? since : 0;
+    h.vacant = (uint32_t *)(uintptr_t)vacant;
+    h.n_vacant = nvacant;
     return s_hello_send(sock, &h);
 }
 

@@ -256,8 +256,13 @@ int cmn_wire_send_hello_restarted(void *sock, Renkei__NodeKind kind, uint32_t no
  * its checkpoint taken after the EpochFlush of `epoch` (any: some epoch;
  * else the run's start). */
 int cmn_wire_send_hello_rollback(void *sock, const char *name, bool any, uint64_t epoch);
-/* Splitter -> merger: from epoch `since` on, `tracker_count` trackers (a shard-map change). */
-int cmn_wire_send_hello_map(void *sock, const char *name, uint32_t tracker_count, uint64_t since);
+/* Splitter -> merger: its `tracker_count` trackers, of which the indexes in
+ * `vacant` are retired (tracker = none); `replay`: a splitter resumed from
+ * its checkpoint or a merger connected again; `map_change`: the map changed
+ * (a tracker added or removed), from epoch `since` on. */
+int cmn_wire_send_hello_splitter(void *sock, const char *name, uint32_t tracker_count,
+                                 const uint32_t *vacant, size_t nvacant, bool replay,
+                                 bool map_change, uint64_t since);
 
 /* Value of counter `name` in a Stats message, or `def` when absent. */
 uint64_t cmn_wire_stat(const Renkei__Stats *s, const char *name, uint64_t def);

@@ -70,9 +70,13 @@ struct node_stats {
 };
 
 /* A shard map of the run: from epoch `since` on, `count` trackers. */
+#define MRG_VACANT_MAX 64 /* retired tracker indexes per map (tracker = none) */
+
 struct mrg_map {
     uint64_t since;
     uint32_t count;
+    uint32_t nvac;                /* entries in vac */
+    uint32_t vac[MRG_VACANT_MAX]; /* retired indexes below count: they cut no epoch of it */
 };
 
 struct mrg_node {
@@ -257,25 +261,55 @@ static uint32_t s_all(const struct mrg_node *n)
     return n->n_all > n->n_trackers ? n->n_all : n->n_trackers;
 }
 
-/* Trackers that cut slot s: those of the map in force at its epoch (the
- * final results: the newest map's). */
-static uint32_t s_slot_trackers(const struct mrg_node *n, const struct slot *s)
+/* Tracker t cuts the epochs of map m: below its count, not retired. */
+static bool s_map_member(const struct mrg_map *m, uint32_t t)
 {
-    uint32_t c = n->n_trackers;
+    if (t >= m->count)
+        return false;
+    for (uint32_t i = 0; i < m->nvac; i++)
+        if (m->vac[i] == t)
+            return false;
+    return true;
+}
+
+/* The map in force at slot s's epoch (the final results: the newest), or
+ * NULL with one map all along (n_trackers, none retired). */
+static const struct mrg_map *s_slot_map(const struct mrg_node *n, const struct slot *s)
+{
+    const struct mrg_map *m = n->nmaps ? &n->maps[n->nmaps - 1] : NULL;
     for (size_t i = 0; !s->final && i < n->nmaps; i++)
         if (n->maps[i].since <= s->epoch)
-            c = n->maps[i].count;
-    return c;
+            m = &n->maps[i];
+    return m;
+}
+
+/* Tracker t is of the newest map (it cuts the next epochs). */
+static bool s_newest_member(const struct mrg_node *n, uint32_t t)
+{
+    return n->nmaps ? s_map_member(&n->maps[n->nmaps - 1], t) : t < n->n_trackers;
+}
+
+/* Tracker t was of some map of the run: its results, end and accounting
+ * count (a retired index never was: nothing is awaited from it). */
+static bool s_ever_member(const struct mrg_node *n, uint32_t t)
+{
+    if (!n->nmaps)
+        return t < n->n_trackers;
+    for (size_t i = 0; i < n->nmaps; i++)
+        if (s_map_member(&n->maps[i], t))
+            return true;
+    return false;
 }
 
 /* Every tracker's chunks are there, or the tracker is down (not waited for). */
 static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
 {
-    uint32_t c = s_slot_trackers(n, s);
+    const struct mrg_map *m = s_slot_map(n, s);
+    uint32_t c = m ? m->count : n->n_trackers;
     if (c == 0)
         return false;
     for (uint32_t t = 0; t < c; t++)
-        if (!s_slot_has(s, t) && !n->trk_down[t])
+        if ((!m || s_map_member(m, t)) && !s_slot_has(s, t) && !n->trk_down[t])
             return false;
     return true;
 }
@@ -283,9 +317,10 @@ static bool s_slot_complete(const struct mrg_node *n, const struct slot *s)
 /* Some tracker's chunks are missing (its tracker down). */
 static bool s_slot_partial(const struct mrg_node *n, const struct slot *s)
 {
-    uint32_t c = s_slot_trackers(n, s);
+    const struct mrg_map *m = s_slot_map(n, s);
+    uint32_t c = m ? m->count : n->n_trackers;
     for (uint32_t t = 0; t < c; t++)
-        if (!s_slot_has(s, t))
+        if ((!m || s_map_member(m, t)) && !s_slot_has(s, t))
             return true;
     return false;
 }
@@ -293,12 +328,18 @@ static bool s_slot_partial(const struct mrg_node *n, const struct slot *s)
 /* Keep the run's shard maps in the database (a resumed merger reads them). */
 static void s_maps_store(struct mrg_node *n)
 {
-    char key[48];
+    char key[80];
     for (size_t i = 0; i < n->nmaps; i++) {
         snprintf(key, sizeof(key), "tracker_map.%zu.since", i);
         mrg_db_meta_set_u64(n->db, key, n->maps[i].since);
         snprintf(key, sizeof(key), "tracker_map.%zu.count", i);
         mrg_db_meta_set_u64(n->db, key, n->maps[i].count);
+        snprintf(key, sizeof(key), "tracker_map.%zu.vacant", i);
+        mrg_db_meta_set_u64(n->db, key, n->maps[i].nvac);
+        for (uint32_t k = 0; k < n->maps[i].nvac; k++) {
+            snprintf(key, sizeof(key), "tracker_map.%zu.vacant.%" PRIu32, i, k);
+            mrg_db_meta_set_u64(n->db, key, n->maps[i].vac[k]);
+        }
     }
     mrg_db_meta_set_u64(n->db, "tracker_maps", n->nmaps);
     mrg_db_meta_set_u64(n->db, "trackers", n->n_trackers);
@@ -307,7 +348,7 @@ static void s_maps_store(struct mrg_node *n)
 
 static void s_maps_load(struct mrg_node *n)
 {
-    char key[48];
+    char key[80];
     uint64_t k = mrg_db_meta_u64(n->db, "tracker_maps", 0);
     n->nmaps = 0;
     for (uint64_t i = 0; i < k && i < MRG_MAPS_MAX; i++) {
@@ -316,14 +357,23 @@ static void s_maps_load(struct mrg_node *n)
         snprintf(key, sizeof(key), "tracker_map.%" PRIu64 ".count", i);
         uint64_t c = mrg_db_meta_u64(n->db, key, 0);
         n->maps[i].count = c > MRG_MAX_TRACKERS ? MRG_MAX_TRACKERS : (uint32_t)c;
+        snprintf(key, sizeof(key), "tracker_map.%" PRIu64 ".vacant", i);
+        uint64_t nv = mrg_db_meta_u64(n->db, key, 0);
+        n->maps[i].nvac = nv > MRG_VACANT_MAX ? MRG_VACANT_MAX : (uint32_t)nv;
+        for (uint32_t v = 0; v < n->maps[i].nvac; v++) {
+            snprintf(key, sizeof(key), "tracker_map.%" PRIu64 ".vacant.%" PRIu32, i, v);
+            n->maps[i].vac[v] = (uint32_t)mrg_db_meta_u64(n->db, key, UINT32_MAX);
+        }
         n->nmaps++;
     }
     uint64_t all = mrg_db_meta_u64(n->db, "trackers_all", 0);
     n->n_all = all > MRG_MAX_TRACKERS ? MRG_MAX_TRACKERS : (uint32_t)all;
 }
 
-/* The splitter's Hello{map_change}: from epoch `since` on, `count` trackers. */
-static void s_map_change(struct mrg_node *n, uint32_t count, uint64_t since)
+/* The splitter's Hello{map_change}: from epoch `since` on, `count` trackers,
+ * of which the `nvac` indexes in `vac` are retired. */
+static void s_map_change(struct mrg_node *n, uint32_t count, uint64_t since, const uint32_t *vac,
+                         size_t nvac)
 {
     if (n->nmaps == 0 && n->n_trackers) /* the map before, from the start */
         n->maps[n->nmaps++] = (struct mrg_map){.since = 0, .count = n->n_trackers};
@@ -335,12 +385,26 @@ static void s_map_change(struct mrg_node *n, uint32_t count, uint64_t since)
         memmove(n->maps, n->maps + 1, (MRG_MAPS_MAX - 1) * sizeof(n->maps[0]));
         n->nmaps--;
     }
-    n->maps[n->nmaps++] = (struct mrg_map){.since = since, .count = count};
+    struct mrg_map *m = &n->maps[n->nmaps++];
+    *m = (struct mrg_map){.since = since, .count = count};
+    char list[256] = "";
+    for (size_t i = 0; i < nvac; i++) {
+        if (vac[i] >= count)
+            continue;
+        if (m->nvac == MRG_VACANT_MAX) {
+            CMN_LOG(ERR, "more than %d retired trackers: the others are waited for",
+                    MRG_VACANT_MAX);
+            break;
+        }
+        m->vac[m->nvac++] = vac[i];
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof(list) - l, "%s%" PRIu32, l ? "," : "", vac[i]);
+    }
     n->n_trackers = count;
     if (count > n->n_all)
         n->n_all = count;
-    CMN_LOG(NOTICE, "shard map changed: epochs from %" PRIu64 " on are cut by %u trackers", since,
-            count);
+    CMN_LOG(NOTICE, "shard map changed: epochs from %" PRIu64 " on are cut by %u trackers%s%s%s",
+            since, count - m->nvac, m->nvac ? " (retired: " : "", list, m->nvac ? ")" : "");
     s_maps_store(n);
 }
 
@@ -767,13 +831,15 @@ static void s_account(struct mrg_node *n)
 
     /* trackers: the splitter's per-pipe sent count against the tracker's received */
     for (uint32_t t = 0; t < s_all(n); t++) {
+        if (!s_ever_member(n, t))
+            continue; /* retired before the run: it had no pipe */
         char key[64];
         snprintf(key, sizeof(key), "tracker.%u.records_sent", t);
         uint64_t sent = spl ? cmn_wire_stat(spl->st, key, UINT64_MAX) : UINT64_MAX;
         bool found, told;
         uint64_t recv = s_stat(n, TRK, t, "records_received", &found);
         uint64_t expected = s_stat(n, TRK, t, "records_expected", &told);
-        if (sent == UINT64_MAX && t >= n->n_trackers && told)
+        if (sent == UINT64_MAX && !s_newest_member(n, t) && told)
             sent = expected; /* a tracker removed from the map: its end of stream said it */
         uint64_t dropped = s_stat(n, TRK, t, "records_lost", NULL);
         dup += s_stat(n, TRK, t, "duplicates_removed", NULL);
@@ -910,7 +976,7 @@ static bool s_run_done(const struct mrg_node *n)
     if (!n->splitter_eos || n->n_trackers == 0)
         return false;
     for (uint32_t t = 0; t < s_all(n); t++) /* a removed tracker ended when it left */
-        if (!n->tracker_eos[t] && !n->trk_down[t])
+        if (s_ever_member(n, t) && !n->tracker_eos[t] && !n->trk_down[t])
             return false;
     return true;
 }
@@ -1018,7 +1084,11 @@ static void s_on_hello(struct mrg_node *n, const Renkei__Hello *h)
         return;
     }
     if (h->map_change) { /* a tracker added or removed: the splitter's count wins */
-        s_map_change(n, h->tracker_count, h->map_since);
+        s_map_change(n, h->tracker_count, h->map_since, h->vacant, h->n_vacant);
+        return;
+    }
+    if (h->n_vacant && !n->nmaps) { /* retired trackers from the run's start */
+        s_map_change(n, h->tracker_count, 0, h->vacant, h->n_vacant);
         return;
     }
     if (n->cfg.trackers && n->cfg.trackers != h->tracker_count && !n->nmaps)
@@ -1391,7 +1461,8 @@ int mrg_node_check_liveness(struct mrg_node *n, uint64_t now)
                 n->cfg.exit_on_eos ? "; ending the run" : "");
     }
     for (uint32_t t = 0; t < s_all(n); t++) {
-        if (n->tracker_eos[t] || n->trk_down[t] || now < n->trk_heard[t] + to)
+        if (n->tracker_eos[t] || n->trk_down[t] || now < n->trk_heard[t] + to ||
+            !s_ever_member(n, t))
             continue;
         n->trk_down[t] = 1;
         n->trackers_down++;

@@ -32,7 +32,9 @@ static void s_on_signal(int sig)
 
 static const struct cmn_cli_opt s_opts[] = {
     {"listen", "ENDPOINT", "bind for collectors, e.g. tcp://*:5550 (required)"},
-    {"tracker", "ENDPOINT", "tracker endpoint; repeat, in tracker-index order (required)"},
+    {"tracker", "ENDPOINT",
+     "tracker endpoint; repeat, in tracker-index order (required); 'none' for a tracker "
+     "removed from the map (the others keep their index)"},
     {"merger", "ENDPOINT", "merger endpoint (required)"},
     {"merger_ack", "ENDPOINT",
      "the merger's ack_listen: send the end of the run again to a restarted merger, and "
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
 
     int rc = CMN_EXIT_USAGE;
     const char **trackers = NULL, **ranges = NULL, **tacks = NULL;
+    uint8_t *vacant = NULL;
     void *ctx = NULL;
     struct spl_node *node = NULL;
     struct cmn_metrics *metrics = NULL;
@@ -119,8 +122,15 @@ int main(int argc, char **argv)
     ranges = calloc(nr ? nr : 1, sizeof(*ranges));
     if (!trackers || !ranges)
         abort();
-    for (size_t i = 0; i < ntr; i++)
+    vacant = calloc(ntr, 1);
+    if (!vacant)
+        abort();
+    size_t nvac = 0;
+    for (size_t i = 0; i < ntr; i++) {
         trackers[i] = cmn_config_get_nth(cfg, sect, "tracker", i);
+        vacant[i] = strcmp(trackers[i], "none") == 0; /* retired: the others keep their index */
+        nvac += vacant[i];
+    }
     size_t nta = cmn_config_count(cfg, sect, "tracker_ack");
     if (nta) {
         char where[512];
@@ -133,19 +143,29 @@ int main(int argc, char **argv)
         }
         if (!(tacks = calloc(nta, sizeof(*tacks))))
             abort();
-        for (size_t i = 0; i < nta; i++)
+        for (size_t i = 0; i < nta; i++) {
             tacks[i] = cmn_config_get_nth(cfg, sect, "tracker_ack", i);
+            if (vacant[i] != (strcmp(tacks[i], "none") == 0)) {
+                CMN_LOG(ERR,
+                        "%s: tracker_ack %zu is %s but tracker %zu is %s: a retired tracker "
+                        "is 'none' in both",
+                        cmn_config_where(cfg, sect, "tracker_ack", where, sizeof(where)), i,
+                        tacks[i], i, trackers[i]);
+                goto out;
+            }
+        }
     }
     for (size_t i = 0; i < nr; i++)
         ranges[i] = cmn_config_get_nth(cfg, sect, "range", i);
-    if (nr > 0) {
+    if (nr > 0 || nvac > 0) {
         /* Validate the rules here so a bad one is a usage error (exit 2) naming its line. */
         char err[256] = "", where[512];
         struct cmn_shard_map *m =
-            cmn_shard_map_new_rules((uint32_t)ntr, ranges, nr, err, sizeof(err));
+            cmn_shard_map_new_vacant((uint32_t)ntr, vacant, ranges, nr, err, sizeof(err));
         if (!m) {
-            CMN_LOG(ERR, "%s: range: %s",
-                    cmn_config_where(cfg, sect, "range", where, sizeof(where)), err);
+            CMN_LOG(ERR, "%s: %s: %s",
+                    cmn_config_where(cfg, sect, nr ? "range" : "tracker", where, sizeof(where)),
+                    nr ? "range" : "tracker", err);
             goto out;
         }
         cmn_shard_map_destroy(&m);
@@ -199,6 +219,7 @@ int main(int argc, char **argv)
         .listen = listen,
         .trackers = trackers,
         .tracker_count = (uint32_t)ntr,
+        .vacant = nvac ? vacant : NULL,
         .merger = merger,
         .ranges = ranges,
         .range_count = nr,
@@ -233,6 +254,7 @@ out:
     if (ctx)
         zmq_ctx_term(ctx);
     free(trackers);
+    free(vacant);
     free(ranges);
     free(tacks);
     cmn_config_destroy(&cfg);

@@ -143,6 +143,8 @@ struct spl_node {
     uint32_t npipes;               /* pipes: tracker_count, or the checkpoint's trackers while
                                       the ones removed from the map hand their state over */
     char **ck_eps, **ck_acks;      /* restored: the checkpoint's tracker, tracker_ack endpoints */
+    uint32_t *vac;                 /* the retired trackers' indexes (cfg.vacant), for the merger */
+    size_t nvac;                   /* entries in vac */
     uint32_t nck_eps;              /* entries in ck_eps and ck_acks */
     struct cmn_shard_map *ck_map;  /* restored: the checkpoint's shard map */
     bool handover;                 /* the map changed at the checkpoint: moving state, nothing
@@ -322,6 +324,14 @@ static void s_pipe_wait(struct spl_node *node, uint32_t t)
 /* ---- spill files (cfg.spill_dir, spl_spill.h) ---- */
 
 static void s_send(struct spl_node *node, void *sock, Renkei__Envelope *env);
+
+/* Tracker t is in the configured map: not retired (tracker = none), not past
+ * its end. A retired or removed tracker's pipe (a socket only while it hands
+ * its state over) takes no record, epoch flush or map. */
+static bool s_member(const struct spl_node *node, uint32_t t)
+{
+    return t < node->cfg.tracker_count && !(node->cfg.vacant && node->cfg.vacant[t]);
+}
 
 static uint64_t s_spill_bytes(const struct spl_node *node)
 {
@@ -676,8 +686,8 @@ static void s_replay_poll(struct spl_node *node)
                 "merger %s connected again: sending Hello, %zu DNS name messages and %zu "
                 "end-of-run messages again",
                 node->cfg.merger, node->ndkept - node->dhead, node->nkept);
-        if (cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
-                                       node->cfg.listen, node->cfg.tracker_count, 0) < 0)
+        if (cmn_wire_send_hello_splitter(node->merger, node->cfg.listen, node->cfg.tracker_count,
+                                         node->vac, node->nvac, true, false, 0) < 0)
             node->send_errors++;
         for (size_t i = node->dhead; i < node->ndkept; i++)
             if (cmn_wire_send_bytes(node->merger, node->dkept[i].data, node->dkept[i].len, 0) == 0)
@@ -1011,7 +1021,8 @@ static void s_epoch_flush_below(struct spl_node *node, uint64_t closed)
         env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
         env.flush = &f;
         for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
-            s_pipe_send(node, t, &env);
+            if (s_member(node, t))
+                s_pipe_send(node, t, &env);
         node->epochs_flushed++;
         last = node->pending[k];
         CMN_DEBUG("epoch %" PRIu64 " flushed", last);
@@ -1871,11 +1882,14 @@ static int s_ckpt_restore(struct spl_node *node)
             }
     }
     for (uint32_t t = 0; !c.err && t < hd.trackers && t < node->cfg.tracker_count; t++)
-        if (strcmp(node->ck_eps[t], node->cfg.trackers[t]) != 0) {
-            /* an index is a position: another endpoint there is another tracker */
+        if (strcmp(node->ck_eps[t], node->cfg.trackers[t]) != 0 &&
+            (strcmp(node->cfg.trackers[t], "none") != 0 || !node->cfg.tracker_acks)) {
+            /* an index is a position: another endpoint there is another tracker
+             * ("none" there: that tracker is removed, its state handed over) */
             CMN_LOG(ERR,
                     "checkpoint %s/%s: tracker %u was %s, the configuration says %s: trackers "
-                    "keep their index (add at the end, remove from the end); put it back",
+                    "keep their index (add one at the end; to remove one, write 'none' for its "
+                    "tracker and tracker_ack); put it back",
                     node->cfg.state_dir, SPL_CKPT_NAME, t, node->ck_eps[t], node->cfg.trackers[t]);
             cmn_ckpt_close_read(&c);
             return -2;
@@ -2021,8 +2035,10 @@ static int s_ckpt_restore(struct spl_node *node)
     size_t na, nb;
     const struct cmn_shard_range *a = cmn_shard_ranges(node->ck_map, &na);
     const struct cmn_shard_range *b = cmn_shard_ranges(node->map, &nb);
-    if (node->ck_trackers == node->cfg.tracker_count && na == nb &&
-        memcmp(a, b, na * sizeof(*a)) == 0) {
+    bool same_members = node->ck_trackers == node->cfg.tracker_count;
+    for (uint32_t t = 0; same_members && t < node->ck_trackers && t < node->nck_eps; t++)
+        same_members = (strcmp(node->ck_eps[t], "none") == 0) == !s_member(node, t);
+    if (same_members && na == nb && memcmp(a, b, na * sizeof(*a)) == 0) {
         cmn_shard_map_destroy(&node->ck_map); /* the same map: a plain restart */
         return 1;
     }
@@ -2032,11 +2048,14 @@ static int s_ckpt_restore(struct spl_node *node)
     node->ho_fwd = calloc((size_t)node->ck_trackers * node->cfg.tracker_count, sizeof(uint64_t));
     if (!node->ho_fwd)
         abort();
+    uint32_t was = 0;
+    for (uint32_t t = 0; t < node->ck_trackers; t++)
+        was += t >= node->nck_eps || strcmp(node->ck_eps[t], "none") != 0;
     CMN_LOG(NOTICE,
             "shard map v%" PRIu64 " (%u trackers) replaces v%" PRIu64 " (%u) from epoch %" PRIu64
             " on: the trackers hand the moved ranges over first",
-            node->map_version, node->cfg.tracker_count, node->map_version - 1, node->ck_trackers,
-            node->flushed_any ? node->last_flushed + 1 : 0);
+            node->map_version, node->cfg.tracker_count - (uint32_t)node->nvac,
+            node->map_version - 1, was, node->flushed_any ? node->last_flushed + 1 : 0);
     return 1;
 }
 
@@ -2134,15 +2153,17 @@ static void s_handover_ask(struct spl_node *node, uint32_t t)
  * tracker, then records again. */
 static void s_handover_finish(struct spl_node *node, bool complete)
 {
-    for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
-        (void)s_send_map_ex(node, t, true);
-    }
+    for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
+        if (s_member(node, t))
+            (void)s_send_map_ex(node, t, true);
     node->handover = false;
     cmn_shard_map_destroy(&node->ck_map);
-    for (uint32_t t = node->cfg.tracker_count; t < node->npipes; t++) {
+    for (uint32_t t = 0; t < node->npipes; t++) {
         /* removed from the map, its state handed over: its stream ends (the
          * run goes on); its pipe stays for the accounting */
         const struct s_pipe *p = &node->pipes[t];
+        if (s_member(node, t) || !p->sock)
+            continue;
         s_pipe_eos(node, t, true);
         CMN_LOG(NOTICE,
                 "tracker %" PRIu32 " removed from the map: its end of stream sent (%" PRIu64
@@ -2160,7 +2181,7 @@ static void s_handover_finish(struct spl_node *node, bool complete)
                 "handover done: %" PRIu64 " chunks (%" PRIu64 " bytes) moved; shard map v%" PRIu64
                 " (%u trackers) in force",
                 node->handover_chunks, node->handover_bytes, node->map_version,
-                node->cfg.tracker_count);
+                node->cfg.tracker_count - (uint32_t)node->nvac);
     }
 }
 
@@ -2184,7 +2205,7 @@ static void s_on_tracker_handover(struct spl_node *node, uint32_t t, const Renke
             s_handover_finish(node, true);
         return;
     }
-    if (h->dest >= node->cfg.tracker_count || h->dest == t) {
+    if (!s_member(node, h->dest) || h->dest == t) {
         node->unexpected_messages++;
         return;
     }
@@ -2217,7 +2238,7 @@ static void s_pipe_events(struct spl_node *node)
 {
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
         struct s_pipe *p = &node->pipes[t];
-        if (!p->mon)
+        if (!p->mon || !s_member(node, t))
             continue;
         int id;
         while ((id = cmn_wire_monitor_event(p->mon)) != -EAGAIN) {
@@ -2408,17 +2429,16 @@ static int s_restart(struct spl_node *node)
             ", %zu collectors): trackers go back to it, collectors send again what came after",
             node->restored ? "from" : "from the start: no usable", node->cfg.state_dir,
             SPL_CKPT_NAME, node->flushed_any ? "" : "none, ", node->last_flushed, node->ncoll);
-    int rc = node->handover
-                 ? cmn_wire_send_hello_map(node->merger, node->cfg.listen, node->cfg.tracker_count,
-                                           node->flushed_any ? node->last_flushed + 1 : 0)
-                 : cmn_wire_send_hello_replay(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
-                                              node->cfg.listen, node->cfg.tracker_count, 0);
+    int rc = cmn_wire_send_hello_splitter(node->merger, node->cfg.listen, node->cfg.tracker_count,
+                                          node->vac, node->nvac, !node->handover, node->handover,
+                                          node->flushed_any ? node->last_flushed + 1 : 0);
     if (rc < 0)
         return -EIO;
     node->ho_deadline = cmn_mono_ns() + SPL_HANDOVER_WAIT_S * 1000000000ull;
     /* trackers new to the run get their share once the old ones handed it over */
     for (uint32_t t = 0; t < node->ck_trackers; t++)
-        if (cmn_wire_send_hello_rollback(node->pipes[t].sock, node->cfg.listen, node->flushed_any,
+        if (node->pipes[t].sock &&
+            cmn_wire_send_hello_rollback(node->pipes[t].sock, node->cfg.listen, node->flushed_any,
                                          node->last_flushed) < 0)
             return -EIO;
     for (size_t i = node->dhead; i < node->ndkept; i++)
@@ -2432,11 +2452,11 @@ static int s_restart(struct spl_node *node)
 
 static int s_start(struct spl_node *node)
 {
-    if (cmn_wire_send_hello(node->merger, RENKEI__NODE_KIND__NODE_SPLITTER, 0, node->cfg.listen,
-                            node->cfg.tracker_count) < 0)
+    if (cmn_wire_send_hello_splitter(node->merger, node->cfg.listen, node->cfg.tracker_count,
+                                     node->vac, node->nvac, false, false, 0) < 0)
         return -EIO;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++)
-        if (s_send_map(node, t) < 0)
+        if (s_member(node, t) && s_send_map(node, t) < 0)
             return -EIO;
     return 0;
 }
@@ -2453,15 +2473,21 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
     if (!node)
         abort();
     node->cfg = *cfg;
+    node->vac = calloc(cfg->tracker_count, sizeof(*node->vac));
+    if (!node->vac)
+        abort();
+    for (uint32_t t = 0; t < cfg->tracker_count; t++)
+        if (cfg->vacant && cfg->vacant[t])
+            node->vac[node->nvac++] = t;
     node->probe_seed = cmn_random_seed();
     node->epoch_ns = cfg->epoch_seconds * 1000000000ull;
     node->delay_ns = (uint64_t)cfg->batch_delay_ms * 1000000ull;
     int hwm = cfg->hwm > 0 ? cfg->hwm : SPL_HWM_DEFAULT;
 
-    if (cfg->range_count > 0) {
+    if (cfg->range_count > 0 || cfg->vacant) {
         char err[256] = "";
-        node->map = cmn_shard_map_new_rules(cfg->tracker_count, cfg->ranges, cfg->range_count, err,
-                                            sizeof(err));
+        node->map = cmn_shard_map_new_vacant(cfg->tracker_count, cfg->vacant, cfg->ranges,
+                                             cfg->range_count, err, sizeof(err));
         if (!node->map) {
             CMN_LOG(ERR, "range: %s", err);
             goto err_node;
@@ -2542,8 +2568,11 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         }
     }
     for (uint32_t t = 0; t < node->npipes; t++) {
-        /* past tracker_count: a tracker removed from the map, still to hand over */
-        bool removed = t >= cfg->tracker_count;
+        /* not a member (past tracker_count, or none): a tracker removed from
+         * the map, still to hand over if the checkpoint has it; else no pipe */
+        bool removed = !s_member(node, t);
+        if (removed && (resume != 1 || t >= node->nck_eps || strcmp(node->ck_eps[t], "none") == 0))
+            continue; /* retired before this run or this checkpoint: nothing to send it */
         node->pipes[t].sock = cmn_zmq_open(
             cfg->zmq_ctx, ZMQ_PUSH, removed ? node->ck_eps[t] : cfg->trackers[t], false, -1, hwm);
         if (!node->pipes[t].sock)
@@ -2630,6 +2659,7 @@ err_map:
     spl_dedup_destroy(&node->dedup);
     cmn_shard_map_destroy(&node->map);
 err_node:
+    free(node->vac);
     free(node);
     return NULL;
 }
@@ -2649,7 +2679,8 @@ void spl_node_destroy(struct spl_node **nodep)
         spl_spill_close(&node->pipes[t].spill);
         spl_keep_leave(&node->pipes[t].keep, node->done); /* a run left for a restart goes on */
         cmn_zmq_close(node->pipes[t].tack);
-        zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
+        if (node->pipes[t].sock)
+            zmq_setsockopt(node->pipes[t].sock, ZMQ_LINGER, &linger, sizeof(linger));
         cmn_zmq_close(node->pipes[t].sock); /* before its monitor's PAIR */
         cmn_zmq_close(node->pipes[t].mon);
     }
@@ -2682,6 +2713,7 @@ void spl_node_destroy(struct spl_node **nodep)
     cmn_wire_pool_destroy(&node->pool); /* buffers still in ZeroMQ free it when released */
     spl_dedup_destroy(&node->dedup);
     free(node->coll);
+    free(node->vac);
     free(node->pipes);
     free(node->pending);
     s_handover_free(node);
@@ -2698,7 +2730,8 @@ void spl_node_finish(struct spl_node *node)
     s_flush_all(node);
     uint64_t batches = 0, records = 0;
     for (uint32_t t = 0; t < node->cfg.tracker_count; t++) {
-        s_pipe_eos(node, t, false);
+        if (s_member(node, t))
+            s_pipe_eos(node, t, false);
         batches += node->pipes[t].batches_sent;
         records += node->pipes[t].records_sent;
     }

@@ -110,6 +110,8 @@ struct spl_config {
     const char *listen;          /* endpoint to bind for collectors */
     const char *const *trackers; /* tracker endpoints, index order */
     uint32_t tracker_count;      /* entries in trackers, >= 1 */
+    const uint8_t *vacant;       /* per tracker: nonzero for a retired one (its endpoint "none":
+                                    removed, the others keep their index), or NULL */
     const char *merger;          /* merger endpoint */
     const char *const *ranges;   /* shard rules "PREFIX TRACKER" / "LO-HI TRACKER"; NULL: even */
     size_t range_count;          /* entries in ranges */

@@ -534,6 +534,42 @@ grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 b
 same_as_analyze r9 "a tracker removed mid-run"
 clean_run r9
 
+# ==== run 12: a tracker other than the last removed mid-run (scale-in) ====
+# Three trackers; after 2 committed epochs the operator writes 'none' for
+# tracker 1's tracker and tracker_ack lines (trackers 0 and 2 keep their
+# indexes), gives its range 10.128.0.0/9 to tracker 2 and reloads the
+# splitter: tracker 1 hands everything over to trackers 0 and 2, gets its
+# end of stream, and the run goes on with two.
+run_cluster r12 1
+play_until_committed r12
+CONF_SED='s/^tracker\(_ack\)\? = tcp:\/\/10.77.0.22:.*/tracker\1 = none/
+s/^range = 10.128.0.0\/9 1$/range = 10.128.0.0\/9 2/' make_conf r12 1
+reload_splitter r12
+# once the switch is done and checkpointed, the splitter killed: the
+# restarted one finds 'none' in its checkpoint and in the configuration, a
+# plain restart with no pipe to tracker 1
+wait_log r12-splitter "handover done:" 30 || bad "r12: no handover within 30 s"
+sleep 2.5
+kill9_restart r12-splitter split renkei-splitter splitter
+wait $R1 $R2 || bad "r12: tcpreplay failed"
+end_run r12
+[ "$(grep -c "resuming the run from checkpoint" "$TMP/r12-splitter.log")" = 2 ] &&
+    [ "$(grep -c "shard map v2 (2 trackers) replaces" "$TMP/r12-splitter.log")" = 1 ] &&
+    ok "r12: the splitter, killed after the switch, resumed from its checkpoint with tracker 1 retired (no second handover)" ||
+    bad "r12: $(grep -c "resuming the run" "$TMP/r12-splitter.log") resumptions, $(grep -c "replaces" "$TMP/r12-splitter.log") map switches"
+grep -q "shard map v2 (2 trackers) replaces v1 (3)" "$TMP/r12-splitter.log" &&
+    grep -q "handover done:" "$TMP/r12-splitter.log" &&
+    grep -q "tracker 1 removed from the map: its end of stream sent" "$TMP/r12-splitter.log" &&
+    grep -q "removed from the shard map" "$TMP/r12-trk1.log" &&
+    grep -q "shard map changed: epochs from [0-9]* on are cut by 2 trackers (retired: 1)" "$TMP/r12-merger.log" &&
+    ok "r12: tracker 1 of 3 removed after $committed committed epochs ('none' in its place, the splitter reloaded): it handed its state to trackers 0 and 2 and ended its stream, the merger counts trackers 0 and 2 from the switch on" ||
+    bad "r12: the scale-in did not happen as planned ($(grep -c "handover\|removed" "$TMP/r12-splitter.log") handover lines in the splitter's log)"
+grep -q "end of stream: \([1-9][0-9]*\) records received of \1 sent (0 lost, 0 batch gaps)" "$TMP/r12-trk1.log" &&
+    ok "r12: the removed tracker 1 received every record sent to it (0 lost, 0 gaps)" ||
+    bad "r12: tracker 1: $(grep "end of stream" "$TMP/r12-trk1.log" | tail -1)"
+same_as_analyze r12 "a tracker other than the last removed mid-run"
+clean_run r12
+
 # ==== run 10: the end of the run: tracker 1 and the splitter killed after their end of stream ====
 # The merger is stopped (SIGSTOP) before the run ends, so no final Ack can
 # come; the collectors end their streams; once tracker 1 has taken its end

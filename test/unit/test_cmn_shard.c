@@ -73,4 +73,34 @@ TEST(shard_wire_roundtrip)
     PASS;
 }
 
-TEST_MAIN(TEST_ENTRY(shard_even) TEST_ENTRY(shard_rules) TEST_ENTRY(shard_wire_roundtrip))
+/* A retired tracker (tracker = none) in the middle: the others keep their
+ * indexes and share the even split; a rule naming it is refused. */
+TEST(shard_vacant)
+{
+    const uint8_t vac[3] = {0, 1, 0};
+    const char *rules[] = {"10.0.0.0/8 2"};
+    char err[256] = "";
+    struct cmn_shard_map *m = cmn_shard_map_new_vacant(3, vac, rules, 1, err, sizeof(err));
+    FAIL_IF(!m);
+    FAIL_IF(cmn_shard_trackers(m) != 3);
+    FAIL_IF(s_owner(m, "1.2.3.4") != 0);
+    FAIL_IF(s_owner(m, "10.1.1.1") != 2);
+    FAIL_IF(s_owner(m, "200.0.0.1") != 2);
+    size_t n;
+    const struct cmn_shard_range *r = cmn_shard_ranges(m, &n);
+    for (size_t i = 0; i < n; i++)
+        FAIL_IF(r[i].tracker == 1);
+    struct cmn_shard_map *d = cmn_shard_map_decode(3, r, n * sizeof(*r));
+    FAIL_IF(!d || s_owner(d, "200.0.0.1") != 2);
+    cmn_shard_map_destroy(&d);
+    cmn_shard_map_destroy(&m);
+    const char *bad[] = {"10.0.0.0/8 1"};
+    FAIL_IF(cmn_shard_map_new_vacant(3, vac, bad, 1, err, sizeof(err)) != NULL);
+    FAIL_IF(strstr(err, "retired") == NULL);
+    const uint8_t all[2] = {1, 1};
+    FAIL_IF(cmn_shard_map_new_vacant(2, all, NULL, 0, err, sizeof(err)) != NULL);
+    PASS;
+}
+
+TEST_MAIN(TEST_ENTRY(shard_even) TEST_ENTRY(shard_rules) TEST_ENTRY(shard_wire_roundtrip)
+              TEST_ENTRY(shard_vacant))
