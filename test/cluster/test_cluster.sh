@@ -549,7 +549,14 @@ reload_splitter r12
 # restarted one finds 'none' in its checkpoint and in the configuration, a
 # plain restart with no pipe to tracker 1
 wait_log r12-splitter "handover done:" 30 || bad "r12: no handover within 30 s"
-sleep 2.5
+# two more committed epochs: the splitter's checkpoint (after each round of
+# flushes) is of the new map. A kill between the switch and that checkpoint
+# hands over again and counts records twice (not fixed yet, OPERATIONS.md)
+c0=$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")
+for _ in $(seq 200); do
+    [ "$(q "SELECT COUNT(*) FROM epochs WHERE final = 0")" -ge $((c0 + 2)) ] && break
+    sleep 0.1
+done
 kill9_restart r12-splitter split renkei-splitter splitter
 wait $R1 $R2 || bad "r12: tcpreplay failed"
 end_run r12
