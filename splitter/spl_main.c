@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     size_t nvac = 0;
     for (size_t i = 0; i < ntr; i++) {
         trackers[i] = cmn_config_get_nth(cfg, sect, "tracker", i);
-        vacant[i] = strcmp(trackers[i], "none") == 0; /* retired: the others keep their index */
+        vacant[i] = spl_tracker_retired(trackers[i]); /* retired: the others keep their index */
         nvac += vacant[i];
     }
     size_t nta = cmn_config_count(cfg, sect, "tracker_ack");
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
             abort();
         for (size_t i = 0; i < nta; i++) {
             tacks[i] = cmn_config_get_nth(cfg, sect, "tracker_ack", i);
-            if (vacant[i] != (strcmp(tacks[i], "none") == 0)) {
+            if (vacant[i] != spl_tracker_retired(tacks[i])) {
                 CMN_LOG(ERR,
                         "%s: tracker_ack %zu is %s but tracker %zu is %s: a retired tracker "
                         "is 'none' in both",

@@ -1883,7 +1883,7 @@ static int s_ckpt_restore(struct spl_node *node)
     }
     for (uint32_t t = 0; !c.err && t < hd.trackers && t < node->cfg.tracker_count; t++)
         if (strcmp(node->ck_eps[t], node->cfg.trackers[t]) != 0 &&
-            (strcmp(node->cfg.trackers[t], "none") != 0 || !node->cfg.tracker_acks)) {
+            (!spl_tracker_retired(node->cfg.trackers[t]) || !node->cfg.tracker_acks)) {
             /* an index is a position: another endpoint there is another tracker
              * ("none" there: that tracker is removed, its state handed over) */
             CMN_LOG(ERR,
@@ -2037,7 +2037,7 @@ static int s_ckpt_restore(struct spl_node *node)
     const struct cmn_shard_range *b = cmn_shard_ranges(node->map, &nb);
     bool same_members = node->ck_trackers == node->cfg.tracker_count;
     for (uint32_t t = 0; same_members && t < node->ck_trackers && t < node->nck_eps; t++)
-        same_members = (strcmp(node->ck_eps[t], "none") == 0) == !s_member(node, t);
+        same_members = spl_tracker_retired(node->ck_eps[t]) == !s_member(node, t);
     if (same_members && na == nb && memcmp(a, b, na * sizeof(*a)) == 0) {
         cmn_shard_map_destroy(&node->ck_map); /* the same map: a plain restart */
         return 1;
@@ -2050,7 +2050,7 @@ static int s_ckpt_restore(struct spl_node *node)
         abort();
     uint32_t was = 0;
     for (uint32_t t = 0; t < node->ck_trackers; t++)
-        was += t >= node->nck_eps || strcmp(node->ck_eps[t], "none") != 0;
+        was += t >= node->nck_eps || !spl_tracker_retired(node->ck_eps[t]);
     CMN_LOG(NOTICE,
             "shard map v%" PRIu64 " (%u trackers) replaces v%" PRIu64 " (%u) from epoch %" PRIu64
             " on: the trackers hand the moved ranges over first",
@@ -2571,7 +2571,7 @@ struct spl_node *spl_node_new(const struct spl_config *cfg)
         /* not a member (past tracker_count, or none): a tracker removed from
          * the map, still to hand over if the checkpoint has it; else no pipe */
         bool removed = !s_member(node, t);
-        if (removed && (resume != 1 || t >= node->nck_eps || strcmp(node->ck_eps[t], "none") == 0))
+        if (removed && (resume != 1 || t >= node->nck_eps || spl_tracker_retired(node->ck_eps[t])))
             continue; /* retired before this run or this checkpoint: nothing to send it */
         node->pipes[t].sock = cmn_zmq_open(
             cfg->zmq_ctx, ZMQ_PUSH, removed ? node->ck_eps[t] : cfg->trackers[t], false, -1, hwm);

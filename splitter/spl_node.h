@@ -102,8 +102,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cmn_metrics.h"
+
+/* The endpoint of a retired tracker index (tracker = none; its tracker_ack
+ * too): removed from the map, the others keep their index. */
+#define SPL_TRACKER_RETIRED "none"
+
+/* Endpoint e names a retired index. */
+static inline bool spl_tracker_retired(const char *e)
+{
+    return e && strcmp(e, SPL_TRACKER_RETIRED) == 0;
+}
 
 struct spl_config {
     void *zmq_ctx;               /* borrowed ZeroMQ context; outlives the node */

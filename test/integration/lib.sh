@@ -30,3 +30,19 @@ while len(out) < int(sys.argv[1]):
     out.append(port)
 print(*out)' "$1"
 }
+
+# test_setup NAME: $TMP, a fresh directory /tmp/renkei-NAME-*, removed at
+# exit (kept with RENKEI_KEEP_TMP=1) after the script's background jobs are
+# killed; ok/bad count checks for test_summary.
+test_setup() {
+    TMP=$(mktemp -d "/tmp/renkei-$1-XXXXXX")
+    trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+    fail=0 pass=0
+}
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+# test_summary: the counts; fails the script if a check failed
+test_summary() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}

@@ -19,15 +19,7 @@ set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
-TMP=$(mktemp -d /tmp/renkei-resume-XXXXXX)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail=0 pass=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+test_setup resume
 
 "$BIN/renkei-gen" --seed 5 --packets 3000000 --snaplen 128 --duration 600 \
     --out "$TMP/g.pcap" --truth "$TMP/g.json" 2>/dev/null
@@ -210,5 +202,4 @@ else
     grep -q "damaged" "$TMP/junk.log" && ok "a damaged state file: refused" ||
         { bad "no clear message for a damaged state"; cat "$TMP/junk.log"; }
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

@@ -15,15 +15,7 @@ set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
-TMP=$(mktemp -d /tmp/renkei-mrestart-XXXXXX)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail=0 pass=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+test_setup mrestart
 
 "$BIN/renkei-gen" --seed 7 --packets 2000000 --snaplen 128 --duration 600 \
     --out "$TMP/g.pcap" --truth "$TMP/g.json" 2>/dev/null
@@ -101,5 +93,4 @@ pk_ref=$(sqlite3 "$TMP/ref.sqlite" "SELECT value FROM meta WHERE key = 'packets'
 pk=$(q "SELECT value FROM meta WHERE key = 'packets'")
 [ "$pk" = "$pk_ref" ] && ok "packets = $pk, as the uninterrupted run (none twice, none lost)" ||
     bad "packets $pk, uninterrupted run $pk_ref"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

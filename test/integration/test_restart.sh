@@ -12,15 +12,7 @@ set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
-TMP=$(mktemp -d /tmp/renkei-restart-XXXXXX)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail=0 pass=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+test_setup restart
 
 "$BIN/renkei-gen" --seed 9 --packets 4000000 --snaplen 128 --duration 600 \
     --out "$TMP/g.pcap" --truth "$TMP/g.json" 2>/dev/null
@@ -79,5 +71,4 @@ case "$where" in
 *"tracker 1"*) ok "records_lost_where names it: $where" ;;
 *) bad "records_lost_where does not name tracker 1: $where" ;;
 esac
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

@@ -13,16 +13,9 @@
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
 SRC=${RENKEI_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: sqlite3 not installed"; exit 77; }
-TMP=$(mktemp -d /tmp/renkei-retired-XXXXXX)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    [ -n "${RENKEI_KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail=0 pass=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+test_setup retired
 
 CAP=$SRC/sample/enterprise.pcap
 M=ipc://$TMP/m T0=ipc://$TMP/t0 T2=ipc://$TMP/t2 S=ipc://$TMP/s
@@ -80,5 +73,4 @@ refused ack "$TMP/ack.conf:.*a retired tracker is 'none' in both" "a tracker_ack
 printf 'tracker = none\ntracker = none\n' | conf all
 refused all "every one of the 2 trackers is retired" "every tracker retired"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary
