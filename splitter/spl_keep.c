@@ -111,6 +111,9 @@ struct spl_keep *spl_keep_resume(const char *dir, const char *name, uint64_t max
         } else if (m.env->body_case == RENKEI__ENVELOPE__BODY_FLUSH) {
             kind = SPL_KEEP_FLUSH;
             tag = m.env->flush->epoch;
+        } else if (m.env->body_case == RENKEI__ENVELOPE__BODY_SHARD_MAP) {
+            kind = SPL_KEEP_MAP;
+            tag = m.env->shard_map->version;
         }
         cmn_wire_msg_close(&m);
         if (k->n == k->cap) {

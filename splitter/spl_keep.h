@@ -28,7 +28,8 @@
 enum spl_keep_kind {
     SPL_KEEP_BATCH = 1, /* tag: RecordBatch.seq */
     SPL_KEEP_FLUSH = 2, /* tag: EpochFlush.epoch */
-    SPL_KEEP_OTHER = 3, /* EndOfStream */
+    SPL_KEEP_OTHER = 3, /* EndOfStream, Handover, Hello */
+    SPL_KEEP_MAP = 4,   /* tag: ShardMap.version (a checkpoint may end on it) */
 };
 
 struct spl_keep;

@@ -435,12 +435,19 @@ static void s_pipe_send(struct spl_node *node, uint32_t t, Renkei__Envelope *env
     }
     size_t len;
     uint8_t *data = cmn_wire_pack(env, &len);
-    bool flush = env->body_case == RENKEI__ENVELOPE__BODY_FLUSH;
+    enum spl_keep_kind kind = SPL_KEEP_OTHER;
+    uint64_t tag = 0;
+    if (env->body_case == RENKEI__ENVELOPE__BODY_FLUSH) {
+        kind = SPL_KEEP_FLUSH;
+        tag = env->flush->epoch;
+    } else if (env->body_case == RENKEI__ENVELOPE__BODY_SHARD_MAP) {
+        kind = SPL_KEEP_MAP; /* the checkpoint after a handover ends on it */
+        tag = env->shard_map->version;
+    }
     int rc = data ? 0 : -ENOMEM;
     bool kept = false;
     if (rc == 0 && k) {
-        rc = spl_keep_append(k, data, len, flush ? SPL_KEEP_FLUSH : SPL_KEEP_OTHER,
-                             flush ? env->flush->epoch : 0);
+        rc = spl_keep_append(k, data, len, kind, tag);
         kept = rc == 0;
     }
     if (rc == 0)
@@ -2183,6 +2190,10 @@ static void s_handover_finish(struct spl_node *node, bool complete)
                 node->handover_chunks, node->handover_bytes, node->map_version,
                 node->cfg.tracker_count - (uint32_t)node->nvac);
     }
+    /* the new map is the checkpoint's at once: a splitter killed before the
+     * next epoch's checkpoint must not hand the moved ranges over again (the
+     * trackers' replay of their keep logs brings the handover back) */
+    s_ckpt_write(node);
 }
 
 /* A Handover message on old tracker t's ack socket: a chunk for another

@@ -3,8 +3,10 @@
  * kind and tag, the position after an EpochFlush, release through a flush,
  * unappend, the size cap dropping the oldest (counted), the released front
  * given back (empty file; compaction past 64 MiB), a stale file replaced,
- * the file removed on close, and left for the next process by a splitter
- * that leaves a run it did not end.
+ * the file removed on close, left for the next process by a splitter
+ * that leaves a run it did not end, and cut by that process through its
+ * checkpoint's last message (an EpochFlush, or the ShardMap that ended a
+ * handover).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmn_wire.h"
 #include "harness.h"
 #include "spl_keep.h"
 
@@ -143,5 +146,56 @@ TEST(keep_left_for_a_restart)
     return 0;
 }
 
+/* Real envelopes: a ShardMap of `version`, or an EpochFlush of `epoch`. */
+static int s_put_env(struct spl_keep *k, bool map, uint64_t n)
+{
+    Renkei__ShardMap sm = RENKEI__SHARD_MAP__INIT;
+    Renkei__EpochFlush f = RENKEI__EPOCH_FLUSH__INIT;
+    Renkei__Envelope env = RENKEI__ENVELOPE__INIT;
+    if (map) {
+        sm.version = n;
+        sm.tracker_count = 2;
+        env.body_case = RENKEI__ENVELOPE__BODY_SHARD_MAP;
+        env.shard_map = &sm;
+    } else {
+        f.epoch = n;
+        env.body_case = RENKEI__ENVELOPE__BODY_FLUSH;
+        env.flush = &f;
+    }
+    size_t len;
+    uint8_t *d = cmn_wire_pack(&env, &len);
+    int rc = d ? spl_keep_append(k, d, len, map ? SPL_KEEP_MAP : SPL_KEEP_FLUSH, n) : -1;
+    free(d);
+    return rc;
+}
+
+/* The successor cuts through the checkpoint's last message, found by kind
+ * and tag from the decoded messages: a map's version tells the map that
+ * ended a handover from the maps before it. */
+TEST(keep_resume_cuts_at_the_checkpoint)
+{
+    s_setup();
+    struct spl_keep *k = spl_keep_open(s_dir, "t3.keep", 1 << 20);
+    FAIL_IF_NOT(k);
+    FAIL_IF(s_put_env(k, true, 1) || s_put_env(k, false, 0) || s_put_env(k, true, 2) ||
+            s_put_env(k, false, 1) || s_put_env(k, false, 2));
+    spl_keep_leave(&k, false);
+    k = spl_keep_resume(s_dir, "t3.keep", 1 << 20, true, SPL_KEEP_MAP, 2);
+    FAIL_IF_NOT(k && spl_keep_count(k) == 3);
+    enum spl_keep_kind kind;
+    uint64_t tag;
+    FAIL_IF_NOT(spl_keep_last(k, &kind, &tag) && kind == SPL_KEEP_MAP && tag == 2);
+    FAIL_IF(s_put_env(k, false, 1));
+    spl_keep_leave(&k, false);
+    k = spl_keep_resume(s_dir, "t3.keep", 1 << 20, true, SPL_KEEP_FLUSH, 0);
+    FAIL_IF_NOT(k && spl_keep_count(k) == 2);
+    spl_keep_leave(&k, false);
+    k = spl_keep_resume(s_dir, "t3.keep", 1 << 20, true, SPL_KEEP_MAP, 7); /* released past */
+    FAIL_IF_NOT(k && spl_keep_count(k) == 0);
+    spl_keep_leave(&k, true);
+    rmdir(s_dir);
+    return 0;
+}
+
 TEST_MAIN(TEST_ENTRY(keep_order_release_unappend) TEST_ENTRY(keep_compaction_and_stale_file)
-              TEST_ENTRY(keep_left_for_a_restart))
+              TEST_ENTRY(keep_left_for_a_restart) TEST_ENTRY(keep_resume_cuts_at_the_checkpoint))
