@@ -1144,7 +1144,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     assert(db && (parts || n_parts == 0));
     struct mrg_epoch_stats st = {0};
     struct mrg_live *lv = db->live;
-    uint64_t t[6], live = 0, l0;
+    uint64_t t[8], live = 0, l0;
     t[0] = cmn_mono_ns();
     if (s_step_done(db, ST_BEGIN) != 0)
         return -EIO;
@@ -1253,6 +1253,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
         mrg_rollup_usage_done(db->db, epoch, epoch_ns) != 0 ||
         mrg_rollup_roll(db->db, &db->retain, epoch, epoch_ns) != 0)
         return s_rollback(db);
+    t[6] = cmn_mono_ns();
     /* retirement: the sessions idle for the recent window folded per edge,
      * idle client endpoints deleted; memory past the memcap's mark retired
      * oldest first */
@@ -1263,6 +1264,7 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     live += cmn_mono_ns() - l0;
     if (s_write_changes(db) != 0 || mrg_rollup_prune(db->db, &db->retain, epoch, epoch_ns) != 0)
         return s_rollback(db);
+    t[7] = cmn_mono_ns();
     /* the checkpoint set every checkpoint_epochs commits and with the final
      * results */
     if ((final || ++db->since_checkpoint >= db->checkpoint_epochs) && s_write_detail(db) != 0)
@@ -1280,11 +1282,11 @@ int mrg_db_commit_epoch(struct mrg_db *db, uint64_t epoch, uint64_t epoch_ns, bo
     t[5] = cmn_mono_ns();
     CMN_LOG(INFO,
             "epoch %" PRIu64 ": %" PRIu64 " endpoints + %" PRIu64 " events %.1f ms, %" PRIu64
-            " sessions %.1f ms, derive and write %.1f ms, roll-up and retire %.1f ms,"
-            " commit %.1f ms",
+            " sessions %.1f ms, derive and write %.1f ms, roll-up %.1f ms, retire %.1f ms,"
+            " session detail %.1f ms, commit %.1f ms",
             epoch, st.endpoints, st.events, (double)(t[1] - t[0]) / 1e6, st.sessions,
-            (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
-            (double)(t[5] - t[4]) / 1e6);
+            (double)(t[2] - t[1]) / 1e6, (double)(t[3] - t[2]) / 1e6, (double)(t[6] - t[3]) / 1e6,
+            (double)(t[7] - t[6]) / 1e6, (double)(t[4] - t[7]) / 1e6, (double)(t[5] - t[4]) / 1e6);
     if (st.refused)
         CMN_LOG(WARN, "epoch %" PRIu64 ": %" PRIu64 " rows refused by the memcap", epoch,
                 st.refused);

@@ -51,7 +51,7 @@ static const char s_schema[] =
     " WITHOUT ROWID;"
     /* the report's charts per host and per service (reporter/rep_pages*.c): a
      * point lookup instead of a scan of the whole history */
-    "CREATE INDEX IF NOT EXISTS usage_edges_server ON usage_edges(server_ip);"
+    "DROP INDEX IF EXISTS usage_edges_server;"
     "CREATE INDEX IF NOT EXISTS usage_edges_client ON usage_edges(client_ip);"
     "CREATE INDEX IF NOT EXISTS usage_services_ip ON usage_services(ip, proto, port);"
     "CREATE TEMP TABLE IF NOT EXISTS rollup_buckets(start_ns INTEGER PRIMARY KEY);";
@@ -67,23 +67,20 @@ static const char s_schema[] =
     " WHERE res = %lld AND start_ns IN (SELECT start_ns FROM temp.rollup_buckets)"                 \
     " GROUP BY start_ns, server_ip, proto, server_port;"
 
-/* Roll rows of res %1 older than %2 into buckets of %3 ns at res %4. */
-#define SQL_ROLL                                                                                   \
-    "DELETE FROM temp.rollup_buckets;"                                                             \
-    "INSERT OR IGNORE INTO temp.rollup_buckets SELECT DISTINCT start_ns - start_ns %% %lld"        \
-    " FROM usage_edges WHERE res = %lld AND start_ns < %lld;"                                      \
+/* Roll the rows of one period (res ?1, start ?2) into the period ?4 of res
+ * ?3: the rows of one period have distinct keys and come in key order, so
+ * no GROUP BY (its sorter cost more than the writes) and the target rows
+ * are visited in order. */
+#define SQL_ROLL_ONE                                                                               \
     "INSERT INTO usage_edges(res, start_ns, server_ip, proto, server_port, client_ip,"             \
     " packets_c2s, bytes_c2s, packets_s2c, bytes_s2c, sessions)"                                   \
-    " SELECT %lld, start_ns - start_ns %% %lld, server_ip, proto, server_port, client_ip,"         \
-    "  SUM(packets_c2s), SUM(bytes_c2s), SUM(packets_s2c), SUM(bytes_s2c), SUM(sessions)"          \
-    " FROM usage_edges WHERE res = %lld AND start_ns < %lld GROUP BY 2, 3, 4, 5, 6"                \
+    " SELECT ?3, ?4, server_ip, proto, server_port, client_ip, packets_c2s, bytes_c2s,"            \
+    "  packets_s2c, bytes_s2c, sessions FROM usage_edges WHERE res = ?1 AND start_ns = ?2"         \
     " ON CONFLICT(res, start_ns, server_ip, proto, server_port, client_ip) DO UPDATE SET"          \
     " packets_c2s = packets_c2s + excluded.packets_c2s,"                                           \
     " bytes_c2s = bytes_c2s + excluded.bytes_c2s,"                                                 \
     " packets_s2c = packets_s2c + excluded.packets_s2c,"                                           \
-    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions;"        \
-    "DELETE FROM usage_edges WHERE res = %lld AND start_ns < %lld;"                                \
-    "DELETE FROM usage_services WHERE res = %lld AND start_ns < %lld;"
+    " bytes_s2c = bytes_s2c + excluded.bytes_s2c, sessions = sessions + excluded.sessions"
 
 static int s_exec(sqlite3 *db, const char *sql)
 {
@@ -109,11 +106,24 @@ static int s_services_at(sqlite3 *db, long long res)
     return s_exec(db, sql);
 }
 
+/* Step statement q (bound) to its end and reset it; 0 or -EIO. */
+static int s_run(sqlite3 *db, sqlite3_stmt *q, const char *what)
+{
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        CMN_LOG(ERR, "roll-up: %s: %s", what, sqlite3_errmsg(db));
+        return -EIO;
+    }
+    return 0;
+}
+
 /* Roll rows of resolution `from` older than `cut` into resolution `to`
- * (bucket length to s), or only delete them when to == 0. */
+ * (bucket length to s), or only delete them when to == 0. Period by period
+ * (usually one per epoch): the next one found by the primary key. */
 static int s_roll(sqlite3 *db, long long from, long long to, long long cut)
 {
-    char sql[sizeof(SQL_ROLL) + 256];
+    char sql[256];
     if (to == 0 || to == from) {
         snprintf(sql, sizeof(sql),
                  "DELETE FROM usage_edges WHERE res = %lld AND start_ns < %lld;"
@@ -121,11 +131,57 @@ static int s_roll(sqlite3 *db, long long from, long long to, long long cut)
                  from, cut, from, cut);
         return s_exec(db, sql);
     }
-    long long len = to * (long long)NS_PER_S;
-    snprintf(sql, sizeof(sql), SQL_ROLL, len, from, cut, to, len, from, cut, from, cut, from, cut);
-    if (s_exec(db, sql) != 0)
-        return -EIO;
-    return s_services_at(db, to);
+    const long long len = to * (long long)NS_PER_S;
+    static const char *const q_sql[] = {
+        "SELECT MIN(start_ns) FROM usage_edges WHERE res = ?1 AND start_ns >= ?2"
+        " AND start_ns < ?3",
+        SQL_ROLL_ONE,
+        "DELETE FROM usage_edges WHERE res = ?1 AND start_ns = ?2",
+        "DELETE FROM usage_services WHERE res = ?1 AND start_ns = ?2",
+        "INSERT OR IGNORE INTO temp.rollup_buckets VALUES(?1)",
+    };
+    enum { Q_NEXT, Q_ROLL, Q_DEL_E, Q_DEL_S, Q_BUCKET, Q_N };
+    sqlite3_stmt *q[Q_N] = {NULL};
+    int rc = s_exec(db, "DELETE FROM temp.rollup_buckets");
+    for (int i = 0; i < Q_N && rc == 0; i++)
+        if (sqlite3_prepare_v2(db, q_sql[i], -1, &q[i], NULL) != SQLITE_OK) {
+            CMN_LOG(ERR, "roll-up: prepare: %s", sqlite3_errmsg(db));
+            rc = -EIO;
+        }
+    long long at = LLONG_MIN;
+    while (rc == 0) {
+        sqlite3_bind_int64(q[Q_NEXT], 1, from);
+        sqlite3_bind_int64(q[Q_NEXT], 2, at);
+        sqlite3_bind_int64(q[Q_NEXT], 3, cut);
+        if (sqlite3_step(q[Q_NEXT]) != SQLITE_ROW ||
+            sqlite3_column_type(q[Q_NEXT], 0) == SQLITE_NULL) {
+            sqlite3_reset(q[Q_NEXT]);
+            break;
+        }
+        const long long start = sqlite3_column_int64(q[Q_NEXT], 0);
+        sqlite3_reset(q[Q_NEXT]);
+        const long long dst = start - start % len;
+        sqlite3_bind_int64(q[Q_ROLL], 1, from);
+        sqlite3_bind_int64(q[Q_ROLL], 2, start);
+        sqlite3_bind_int64(q[Q_ROLL], 3, to);
+        sqlite3_bind_int64(q[Q_ROLL], 4, dst);
+        for (int i = Q_DEL_E; i <= Q_DEL_S; i++) {
+            sqlite3_bind_int64(q[i], 1, from);
+            sqlite3_bind_int64(q[i], 2, start);
+        }
+        sqlite3_bind_int64(q[Q_BUCKET], 1, dst);
+        rc = s_run(db, q[Q_ROLL], "roll") || s_run(db, q[Q_DEL_E], "delete rolled rows") ||
+                     s_run(db, q[Q_DEL_S], "delete rolled services") ||
+                     s_run(db, q[Q_BUCKET], "bucket")
+                 ? -EIO
+                 : 0;
+        if (start == LLONG_MAX)
+            break;
+        at = start + 1;
+    }
+    for (int i = 0; i < Q_N; i++)
+        sqlite3_finalize(q[i]);
+    return rc == 0 ? s_services_at(db, to) : rc;
 }
 
 /* Epoch number of the n-th newest committed epoch, or -1 when fewer. */
