@@ -878,9 +878,13 @@ struct mrg_db *mrg_db_open(const char *path)
     }
     sqlite3_busy_timeout(db->db, 5000);
     /* A 64 MiB page cache (default 2 MiB): the per-epoch session and
-     * endpoint rows otherwise re-read pages from the file. */
+     * endpoint rows otherwise re-read pages from the file. 16 KiB pages for
+     * a new database (an existing one keeps its own): each epoch rewrites
+     * rows spread over the whole of sessions, endpoints, edges and usage, so
+     * fewer, fuller pages cost less per row (bench_merger: 52 k -> 58-62 k
+     * deltas/s, 8-64 KiB alike; the database 20 % smaller). */
     if (sqlite3_exec(db->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      " PRAGMA cache_size=-65536;",
                      NULL, NULL, &err) != SQLITE_OK) {
         CMN_LOG(ERR, "%s: not a database or not writable: %s", path, err ? err : "?");
