@@ -94,8 +94,10 @@ void mrg_db_set_memcap(struct mrg_db *db, uint64_t bytes);
  * tables after each commit are exactly as docs/SCHEMA.md defines them). With
  * n > 1 those three tables lag by up to n - 1 epochs (the derived tables,
  * services' endpoint rows and usage never do); the final results, an
- * mrg_db_checkpoint and mrg_db_close write them whole. The merger key
- * checkpoint_epochs. */
+ * mrg_db_checkpoint and mrg_db_close write them whole. Not a merger key: a
+ * merger restarted after a crash resumes from its tables, so the daemon
+ * writes them whole at every commit (docs/OPERATIONS.md "Restarts");
+ * bench_merger --checkpoint-epochs and test_mrg_refresh use it. */
 void mrg_db_set_checkpoint_epochs(struct mrg_db *db, uint32_t n);
 
 /* Write the per-session detail waiting for a checkpoint now, in its own

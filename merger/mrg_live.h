@@ -18,7 +18,9 @@
  * mrg_live_changes_done. Memory is bounded by a memcap: past it, new rows are
  * refused (counted), and past MRG_LIVE_EVICT_AT of it the oldest live
  * sessions are retired early at the end of the epoch (counted), which changes
- * no derived row.
+ * no derived row, except that a session with deltas after its early
+ * retirement is a new row and counts again in its edge's sessions (as after
+ * an idle retirement; test_merger_memcap.sh).
  *
  * Contract: single-threaded, owned by mrg_db. Addresses are 16 bytes
  * (cmn_ip.h); texts handed to visitors are borrowed until the visitor

@@ -17,6 +17,7 @@
 #include "cmn_names.h"
 #include "cmn_sites.h"
 #include "cmn_wire.h"
+#include "mrg_live.h"
 #include "mrg_node.h"
 #include "mrg_rollup.h"
 
@@ -47,6 +48,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"retain_days", "N", "days of daily usage rows (default 7, 0 forever)"},
     {"liveness_timeout", "SECONDS",
      "the splitter or a tracker silent this long is marked down, 0 never (default 30)"},
+    {"memcap_mb", "MB",
+     "memory of the live window (sessions, endpoints, edges); past 90% the oldest sessions"
+     " retire early (default 4096)"},
     CMN_CURVE_CLI_OPTS,
     CMN_METRICS_CLI_OPTS,
     {NULL, NULL, NULL},
@@ -73,7 +77,7 @@ int main(int argc, char **argv)
     struct mrg_node_config nc = {0};
     struct cmn_sites *sites = NULL;
     struct cmn_metrics *metrics = NULL;
-    uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0, live = 0;
+    uint64_t trackers = 0, ival = 5, rmin = 0, rhour = 0, rday = 0, live = 0, memcap = 0;
     nc.listen = cmn_cli_require(&s_spec, cfg, section, "listen");
     nc.db_path = cmn_cli_require(&s_spec, cfg, section, "db");
     nc.hosts_file = cmn_config_get(cfg, section, "hosts_file");
@@ -90,7 +94,9 @@ int main(int argc, char **argv)
         cmn_config_u64(cfg, section, "retain_days", MRG_RETAIN_DAYS_DEFAULT, 0, 36500, &rday) !=
             0 ||
         cmn_config_u64(cfg, section, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400,
-                       &live) != 0)
+                       &live) != 0 ||
+        cmn_config_u64(cfg, section, "memcap_mb", MRG_LIVE_MEMCAP_DEFAULT >> 20, 1, 1u << 24,
+                       &memcap) != 0)
         goto out;
     /* a bad sites file is a bad input file: exit 2, after file:line messages */
     const char *sites_file = cmn_config_get(cfg, section, "sites_file");
@@ -103,6 +109,7 @@ int main(int argc, char **argv)
     nc.trackers = (uint32_t)trackers;
     nc.stats_interval = (uint32_t)ival;
     nc.liveness_timeout = (uint32_t)live;
+    nc.memcap = memcap << 20;
     if (nc.services_file) {
         /* a bad services file is a usage error (exit 2), found before anything starts */
         struct cmn_service_entry *se = NULL;

@@ -672,11 +672,14 @@ static void s_publish(struct mrg_node *n, const struct cmn_counter *c, size_t nc
     free(peer);
 }
 
-#define MRG_OWN_COUNTERS 27 /* entries of s_own_counters */
+#define MRG_OWN_COUNTERS 29 /* entries of s_own_counters */
 
 /* The merger's own counters into c[MRG_OWN_COUNTERS]. */
 static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
 {
+    struct mrg_live_stats ls = {0};
+    if (n->db)
+        mrg_db_live_stats(n->db, &ls);
     const struct cmn_counter own[MRG_OWN_COUNTERS] = {
         {"messages_received", n->messages},
         {"messages_undecodable", n->undecodable},
@@ -705,6 +708,9 @@ static void s_own_counters(const struct mrg_node *n, struct cmn_counter *c)
         {"dns_names_invalid", n->dns.invalid},
         {"connections_refused", cmn_curve_refused()},
         {"connections_closed", cmn_curve_closed()},
+        /* memcap_mb: live sessions retired early, rows refused */
+        {"live_sessions_evicted", ls.sessions_evicted},
+        {"live_rows_refused", ls.refused},
     };
     memcpy(c, own, sizeof(own));
 }
@@ -1559,6 +1565,8 @@ struct mrg_node *mrg_node_new(const struct mrg_node_config *cfg)
     } else {
         n->ack_final = n->run_started_ns != 0; /* its last run ended */
     }
+    if (cfg->memcap)
+        mrg_db_set_memcap(n->db, cfg->memcap);
     if (cfg->retain_minutes || cfg->retain_hours || cfg->retain_days) {
         const struct mrg_retain r = {cfg->retain_minutes, cfg->retain_hours, cfg->retain_days};
         mrg_db_set_retention(n->db, &r);

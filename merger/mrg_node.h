@@ -47,6 +47,7 @@ struct mrg_node_config {
     uint32_t retain_hours;       /* hourly usage rows (mrg_rollup.h) */
     uint32_t retain_days;        /* daily usage rows */
     uint32_t liveness_timeout;   /* seconds; 0: never mark a node down */
+    uint64_t memcap;             /* bytes of the live window (mrg_live.h); 0: its default */
     struct cmn_metrics *metrics; /* borrowed /metrics endpoint (cmn_metrics.h); NULL: off */
     const char *ack_listen;      /* PUB endpoint for Acks to trackers and splitter (replay,
                                     docs/OPERATIONS.md "Restarts"); NULL: none, and a run a
