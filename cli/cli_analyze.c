@@ -50,6 +50,9 @@ static const struct cmn_cli_opt s_opts[] = {
     {"hosts_file", "FILE", "/etc/hosts-format host names (they win over names from DNS)"},
     {"services_file", "FILE",
      "service names, lines 'tcp/50020 order-api' or 'order-api 50020/tcp'"},
+    {"memcap_mb", "MB",
+     "memory cap of each tracker's tables and of the merger's live window (default: the"
+     " daemons' own, 1024 and 4096); refusals are counted and shown"},
     {"liveness_timeout", "S",
      "a process silent this long is down: the run fails instead of waiting (default 30)"},
     {NULL, NULL, NULL},
@@ -291,6 +294,7 @@ int cli_analyze_main(int argc, char **argv)
     const char *hosts_file = cmn_config_get(cfg, sect, "hosts_file");
     const char *services_file = cmn_config_get(cfg, sect, "services_file");
     const char *sites = cmn_config_get(cfg, sect, "sites");
+    const char *memcap = cmn_config_get(cfg, sect, "memcap_mb");
     uint64_t dummy;
     if (!db)
         goto out;
@@ -306,6 +310,7 @@ int cli_analyze_main(int argc, char **argv)
         cmn_config_u64(cfg, sect, "batch_records", 4096, 1, 1 << 20, &dummy) ||
         cmn_config_u64(cfg, sect, "dedup_window_us", 500, 0, 10000000, &dummy) ||
         cmn_config_u64(cfg, sect, "liveness_timeout", CMN_LIVENESS_TIMEOUT_DEF, 0, 86400, &live) ||
+        cmn_config_u64(cfg, sect, "memcap_mb", 1024, 1, 1 << 20, &dummy) ||
         cmn_config_bool(cfg, sect, "keep_outer", false, &keep_outer) ||
         cmn_config_bool(cfg, sect, "force", false, &force))
         goto out;
@@ -409,6 +414,8 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--services-file=%s", services_file);
     if (sites)
         s_arg(c, "--sites-file=%s", sites);
+    if (memcap)
+        s_arg(c, "--memcap-mb=%s", memcap);
     c->ok_mask = CLI_EXIT_BIT(CMN_EXIT_LOST);
     for (uint64_t t = 0; t < trackers; t++) {
         c = &cmds[k++];
@@ -418,6 +425,8 @@ int cli_analyze_main(int argc, char **argv)
         s_arg(c, "--listen=ipc://%s/tracker-%" PRIu64, ipc, t);
         s_arg(c, "--merger=ipc://%s/merger", ipc);
         s_arg(c, "--exit-on-eos");
+        if (memcap)
+            s_arg(c, "--memcap-mb=%s", memcap);
     }
     c = &cmds[k++];
     snprintf(c->label, sizeof(c->label), "renkei-splitter");
@@ -555,6 +564,18 @@ int cli_analyze_main(int argc, char **argv)
                s.records_lost == UINT64_MAX ? 0 : s.records_lost, s.unverifiable, s.where);
     else
         s_print_n("records lost", s.records_lost);
+    uint64_t tm = s.trk_memcap == UINT64_MAX ? 0 : s.trk_memcap;
+    uint64_t mm = s.mrg_memcap == UINT64_MAX ? 0 : s.mrg_memcap;
+    if (tm || mm) {
+        /* received, then refused for memory: the map lacks them */
+        printf("  %-14s %" PRIu64 " by the trackers' memcap_mb, %" PRIu64
+               " by the merger's (raise memcap_mb)\n",
+               "memcap drops", tm, mm);
+        fprintf(stderr,
+                "renkei analyze: %" PRIu64 " records or endpoint rows were refused for memory"
+                " (memcap_mb): the map lacks them\n",
+                tm + mm);
+    }
     printf("  %-14s %s\n", "database", db);
     if (export && rc != CMN_EXIT_ERROR)
         printf("  %-14s %s\n", "export", export);

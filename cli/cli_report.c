@@ -282,6 +282,10 @@ int cli_report_summary(const char *path, struct cli_db_summary *out)
     out->duplicates = s_scalar(db, "SELECT value FROM meta WHERE key = 'duplicates_removed'");
     out->unverifiable = s_scalar(db, "SELECT value FROM node_stats WHERE kind = 'merger'"
                                      " AND counter = 'pipes_unverifiable'");
+    out->trk_memcap = s_scalar(db, "SELECT sum(value) FROM node_stats WHERE kind = 'tracker'"
+                                   " AND counter IN ('drop_memcap', 'endpoint_drop_memcap')");
+    out->mrg_memcap = s_scalar(db, "SELECT value FROM node_stats WHERE kind = 'merger'"
+                                   " AND counter = 'live_rows_refused'");
     s_text(db, "SELECT value FROM meta WHERE key = 'run_state'", out->run_state,
            sizeof(out->run_state));
     s_text(db, "SELECT value FROM meta WHERE key = 'records_lost_where'", out->where,

@@ -35,6 +35,8 @@ struct cli_db_summary {
     uint64_t records_lost; /* meta.records_lost */
     uint64_t duplicates;   /* meta.duplicates_removed (redundant collectors' copies) */
     uint64_t unverifiable; /* the merger's pipes_unverifiable (counts never received) */
+    uint64_t trk_memcap;   /* records and endpoint evidence the trackers' memcap refused */
+    uint64_t mrg_memcap;   /* session deltas and endpoint rows the merger's memcap refused */
     char run_state[32];    /* meta.run_state */
     char where[512];       /* meta.records_lost_where */
 };

@@ -12,6 +12,9 @@
 # - A cap too small even for one epoch refuses rows, and says so
 #   (live_rows_refused > 0 and a WARN per epoch).
 # - memcap_mb 0 is refused at start, naming the key.
+# - `renkei analyze --memcap-mb` caps trackers and merger alike; what they
+#   refused is shown in its summary ("memcap drops") and warned about, and
+#   nothing is shown when nothing was refused.
 set -euo pipefail
 BIN=${RENKEI_BIN:?RENKEI_BIN not set}
 . "$(dirname "$0")/lib.sh"
@@ -116,4 +119,23 @@ rc=0
     --memcap-mb 0 >/dev/null 2>"$TMP/z.err" || rc=$?
 [ "$rc" = 2 ] && grep -q "memcap_mb" "$TMP/z.err" && ok "memcap_mb 0 refused at start (exit 2)" ||
     bad "memcap_mb 0: exit $rc, $(head -c 200 "$TMP/z.err")"
+
+# renkei analyze --memcap-mb: the summary says what the caps refused
+"$BIN/renkei" analyze --trackers 2 --memcap-mb 4 --db "$TMP/a4.sqlite" "$TMP/g.pcap" \
+    >"$TMP/a4.out" 2>"$TMP/a4.err" || bad "analyze --memcap-mb 4 failed"
+line=$(grep "memcap drops" "$TMP/a4.out" || true)
+if [[ $line =~ ([0-9]+)\ by\ the\ trackers.*\ ([0-9]+)\ by\ the\ merger ]] &&
+    [ "${BASH_REMATCH[1]}" -gt 0 ] && grep -q "refused for memory" "$TMP/a4.err"; then
+    ok "analyze --memcap-mb 4: '$line' in the summary, and a warning"
+else
+    bad "analyze --memcap-mb 4: no memcap drops in the summary ('$line')"
+fi
+trk=$(sqlite3 "$TMP/a4.sqlite" "SELECT sum(value) FROM node_stats WHERE kind = 'tracker'
+    AND counter IN ('drop_memcap', 'endpoint_drop_memcap')")
+[ "${BASH_REMATCH[1]:-x}" = "$trk" ] && ok "the summary's tracker figure is the trackers' counters ($trk)" ||
+    bad "summary ${BASH_REMATCH[1]:-none}, trackers' counters $trk"
+"$BIN/renkei" analyze --trackers 2 --memcap-mb 64 --db "$TMP/a64.sqlite" "$TMP/g.pcap" \
+    >"$TMP/a64.out" 2>"$TMP/a64.err" || bad "analyze --memcap-mb 64 failed"
+grep -q "memcap drops" "$TMP/a64.out" || grep -q "refused for memory" "$TMP/a64.err" && bad "analyze --memcap-mb 64 shows memcap drops" ||
+    ok "analyze --memcap-mb 64: no memcap drops shown"
 test_summary
