@@ -201,6 +201,28 @@ end_run() {
 }
 
 # same_as_analyze RUN WHAT: the run's export equals analyze of the mirrors' recordings
+# diag_run RUN: what a failed comparison needs to be understood from a CI
+# log alone: the counters of replays, handovers and restarts, the epochs
+# committed, and the daemons' lines about them
+diag_run() {
+    local RUN=$1 f
+    echo "     -- $RUN diagnostics: counters (kind id counter value)"
+    q "SELECT kind, node_id, counter, value FROM node_stats WHERE value != 0 AND counter IN
+        ('results_replayed', 'results_duplicate', 'results_voided', 'results_late',
+         'tracker_restarts', 'messages_held_for_replay', 'handovers_sent', 'handovers_taken',
+         'handover_errors', 'protocol_errors', 'messages_before_replay', 'batches_duplicate',
+         'records_retaken', 'unexpected_messages', 'records_late', 'epochs_flushed')
+        ORDER BY kind, node_id, counter" | sed 's/^/       /'
+    echo "     -- $RUN epochs (epoch packets sessions trackers commits)"
+    q "SELECT epoch, packets, sessions, trackers, commits FROM epochs ORDER BY epoch" |
+        tr '\n' ' ' | fold -w 150 | sed 's/^/       /'
+    echo
+    for f in "$TMP/$RUN"-*.log; do
+        grep -h "handover\|back to checkpoint\|sends this pipe again\|restarted\|resuming\|rollback\|replaces\|dropped\|void" \
+            "$f" 2>/dev/null | head -20 | sed "s|^|       $(basename "$f" .log): |"
+    done
+}
+
 same_as_analyze() {
     local RUN=$1
     "$BIN/renkei" analyze --trackers 3 --db "$TMP/$RUN/ref.sqlite" --export "$TMP/$RUN/ref.json" \
@@ -232,6 +254,7 @@ EOF
         ok "$RUN: the cluster's export equals renkei analyze of the mirrors' recordings ($2)"
     else
         bad "$RUN: the cluster's export differs from renkei analyze of the mirrors' recordings"
+        diag_run "$RUN"
     fi
     local pk pk_ref
     pk=$(meta packets) pk_ref=$(sqlite3 "$TMP/$RUN/ref.sqlite" "SELECT value FROM meta WHERE key = 'packets'")
