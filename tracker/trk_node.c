@@ -1253,6 +1253,11 @@ static void s_reset(struct trk_node *n)
     n->dup_upto = 0;
     memset(&n->c, 0, sizeof(n->c));
     n->stats_records = 0;
+    /* a handover half received comes again whole from the replay (its
+     * chunks start at offset 0 again) */
+    for (size_t i = 0; i < n->nho_in; i++)
+        free(n->ho_in[i].buf);
+    n->nho_in = 0;
 }
 
 /* Returns true when the loop should end (exit_on_eos). */
