@@ -2177,6 +2177,12 @@ static void s_handover_finish(struct spl_node *node, bool complete)
                 " records in %" PRIu64 " batches)",
                 t, p->records_sent, p->batches_sent);
     }
+    /* the new map is the checkpoint's at once: a splitter killed before the
+     * next epoch's checkpoint must not hand the moved ranges over again (the
+     * trackers' replay of their keep logs brings the handover back). Logged
+     * once written: a kill between the EndOfStream of a removed tracker and
+     * this write still hands over again, without it (docs/OPERATIONS.md) */
+    s_ckpt_write(node);
     if (!complete) {
         node->handovers_incomplete++;
         CMN_LOG(ERR,
@@ -2190,10 +2196,6 @@ static void s_handover_finish(struct spl_node *node, bool complete)
                 node->handover_chunks, node->handover_bytes, node->map_version,
                 node->cfg.tracker_count - (uint32_t)node->nvac);
     }
-    /* the new map is the checkpoint's at once: a splitter killed before the
-     * next epoch's checkpoint must not hand the moved ranges over again (the
-     * trackers' replay of their keep logs brings the handover back) */
-    s_ckpt_write(node);
 }
 
 /* A Handover message on old tracker t's ack socket: a chunk for another
@@ -2293,10 +2295,19 @@ static void s_replay(struct spl_node *node, uint32_t t, const Renkei__TrackerAck
             t, a->any_epoch ? "" : "none, ", a->any_epoch ? a->epoch : 0, a->pipe_seq, first,
             spl_keep_count(p->keep) - from);
     node->tracker_replays++;
+    /* A map switch among the kept messages (a handover since the tracker's
+     * checkpoint): the messages before it were cut by the map of the
+     * tracker's checkpoint, which it restored, and the kept ShardMap
+     * switches it where it did the first time; the current map sent first
+     * would have it take them by the new map. A tracker with no epoch in its
+     * checkpoint may hold no map: it gets the current one. */
+    bool kept_map = false;
+    for (size_t i = from; !kept_map && spl_keep_get(p->keep, i, &d, &len, &kind, &tag) == 1; i++)
+        kept_map = kind == SPL_KEEP_MAP;
     s_pipe_wait(node, t);
     if (cmn_wire_send_hello_restarted(p->sock, RENKEI__NODE_KIND__NODE_SPLITTER, 0,
                                       node->cfg.listen, first) < 0 ||
-        s_send_map(node, t) < 0)
+        (!(kept_map && a->any_epoch) && s_send_map(node, t) < 0))
         node->send_errors++;
     for (size_t i = from; spl_keep_get(p->keep, i, &d, &len, &kind, &tag) == 1; i++) {
         s_pipe_wait(node, t);

@@ -1092,6 +1092,9 @@ static void s_rollback(struct trk_node *n, bool want_any, uint64_t want)
                 "the splitter restarted: no checkpoint of this tracker at or before its epoch: "
                 "starting empty, asking for its whole pipe");
         cmn_ckpt_remove(n->state_dir, n->ckpt_name);
+        /* its TrackerAcks say so (not the epoch of the checkpoint gone) */
+        n->ck_any_epoch = false;
+        n->ck_epoch = n->ck_seq = 0;
     }
     n->awaiting = true;
     n->ck_written = true;

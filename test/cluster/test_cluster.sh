@@ -568,11 +568,14 @@ play_until_committed r12
 CONF_SED='s/^tracker\(_ack\)\? = tcp:\/\/10.77.0.22:.*/tracker\1 = none/
 s/^range = 10.128.0.0\/9 1$/range = 10.128.0.0\/9 2/' make_conf r12 1
 reload_splitter r12
-# right after the switch, the splitter killed: the checkpoint written when
-# the handover ended is of the new map, so the restarted splitter finds
-# 'none' in it and in the configuration, a plain restart with no pipe to
-# tracker 1 and no second handover (the trackers' replay of their keep logs
-# brings the moved state back)
+# right after the switch, the splitter killed (0.5 s after its log says the
+# handover is done: before or after the next epoch's checkpoint): the
+# checkpoint written when the handover ended is of the new map, so the
+# restarted splitter finds 'none' in it and in the configuration, a plain
+# restart with no pipe to tracker 1 and no second handover; the trackers go
+# back to their checkpoints of the epoch before the switch and their keep
+# logs bring the moved state back, each message by the map it was cut by
+# (the kept ShardMap switches them where it did the first time)
 wait_log r12-splitter "handover done:" 30 || bad "r12: no handover within 30 s"
 sleep 0.5
 kill9_restart r12-splitter split renkei-splitter splitter
