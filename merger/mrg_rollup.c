@@ -107,12 +107,12 @@ static int s_services_at(sqlite3 *db, long long res)
 }
 
 /* Step statement q (bound) to its end and reset it; 0 or -EIO. */
-static int s_run(sqlite3 *db, sqlite3_stmt *q, const char *what)
+static int s_run(sqlite3 *db, sqlite3_stmt *q)
 {
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        CMN_LOG(ERR, "roll-up: %s: %s", what, sqlite3_errmsg(db));
+        CMN_LOG(ERR, "roll-up: %s: %.80s", sqlite3_errmsg(db), sqlite3_sql(q));
         return -EIO;
     }
     return 0;
@@ -120,7 +120,8 @@ static int s_run(sqlite3 *db, sqlite3_stmt *q, const char *what)
 
 /* Roll rows of resolution `from` older than `cut` into resolution `to`
  * (bucket length to s), or only delete them when to == 0. Period by period
- * (usually one per epoch): the next one found by the primary key. */
+ * (usually one per epoch), oldest first: each one's rows are gone once
+ * rolled, so the primary key's smallest start below the cut is the next. */
 static int s_roll(sqlite3 *db, long long from, long long to, long long cut)
 {
     char sql[256];
@@ -132,15 +133,15 @@ static int s_roll(sqlite3 *db, long long from, long long to, long long cut)
         return s_exec(db, sql);
     }
     const long long len = to * (long long)NS_PER_S;
+    /* ?1 from, ?2 the period's start, ?3 to, ?4 its bucket at `to`, ?5 cut */
     static const char *const q_sql[] = {
-        "SELECT MIN(start_ns) FROM usage_edges WHERE res = ?1 AND start_ns >= ?2"
-        " AND start_ns < ?3",
+        "SELECT MIN(start_ns) FROM usage_edges WHERE res = ?1 AND start_ns < ?5",
         SQL_ROLL_ONE,
         "DELETE FROM usage_edges WHERE res = ?1 AND start_ns = ?2",
         "DELETE FROM usage_services WHERE res = ?1 AND start_ns = ?2",
-        "INSERT OR IGNORE INTO temp.rollup_buckets VALUES(?1)",
+        "INSERT OR IGNORE INTO temp.rollup_buckets VALUES(?4)",
     };
-    enum { Q_NEXT, Q_ROLL, Q_DEL_E, Q_DEL_S, Q_BUCKET, Q_N };
+    enum { Q_NEXT, Q_N = sizeof(q_sql) / sizeof(q_sql[0]) };
     sqlite3_stmt *q[Q_N] = {NULL};
     int rc = s_exec(db, "DELETE FROM temp.rollup_buckets");
     for (int i = 0; i < Q_N && rc == 0; i++)
@@ -148,36 +149,23 @@ static int s_roll(sqlite3 *db, long long from, long long to, long long cut)
             CMN_LOG(ERR, "roll-up: prepare: %s", sqlite3_errmsg(db));
             rc = -EIO;
         }
-    long long at = LLONG_MIN;
     while (rc == 0) {
         sqlite3_bind_int64(q[Q_NEXT], 1, from);
-        sqlite3_bind_int64(q[Q_NEXT], 2, at);
-        sqlite3_bind_int64(q[Q_NEXT], 3, cut);
-        if (sqlite3_step(q[Q_NEXT]) != SQLITE_ROW ||
-            sqlite3_column_type(q[Q_NEXT], 0) == SQLITE_NULL) {
-            sqlite3_reset(q[Q_NEXT]);
-            break;
-        }
-        const long long start = sqlite3_column_int64(q[Q_NEXT], 0);
+        sqlite3_bind_int64(q[Q_NEXT], 5, cut);
+        bool more = sqlite3_step(q[Q_NEXT]) == SQLITE_ROW &&
+                    sqlite3_column_type(q[Q_NEXT], 0) != SQLITE_NULL;
+        const long long start = more ? sqlite3_column_int64(q[Q_NEXT], 0) : 0;
         sqlite3_reset(q[Q_NEXT]);
-        const long long dst = start - start % len;
-        sqlite3_bind_int64(q[Q_ROLL], 1, from);
-        sqlite3_bind_int64(q[Q_ROLL], 2, start);
-        sqlite3_bind_int64(q[Q_ROLL], 3, to);
-        sqlite3_bind_int64(q[Q_ROLL], 4, dst);
-        for (int i = Q_DEL_E; i <= Q_DEL_S; i++) {
+        if (!more)
+            break;
+        for (int i = Q_NEXT + 1; i < Q_N && rc == 0; i++) {
+            /* a number a statement does not name is refused (SQLITE_RANGE): no harm */
             sqlite3_bind_int64(q[i], 1, from);
             sqlite3_bind_int64(q[i], 2, start);
+            sqlite3_bind_int64(q[i], 3, to);
+            sqlite3_bind_int64(q[i], 4, start - start % len);
+            rc = s_run(db, q[i]);
         }
-        sqlite3_bind_int64(q[Q_BUCKET], 1, dst);
-        rc = s_run(db, q[Q_ROLL], "roll") || s_run(db, q[Q_DEL_E], "delete rolled rows") ||
-                     s_run(db, q[Q_DEL_S], "delete rolled services") ||
-                     s_run(db, q[Q_BUCKET], "bucket")
-                 ? -EIO
-                 : 0;
-        if (start == LLONG_MAX)
-            break;
-        at = start + 1;
     }
     for (int i = 0; i < Q_N; i++)
         sqlite3_finalize(q[i]);
